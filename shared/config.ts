@@ -1,0 +1,173 @@
+/**
+ * Configuration, read once from the environment and validated with one schema.
+ *
+ * Every embedded default switches to the real thing by configuration:
+ * - DATABASE_URL                      → PostgreSQL (the local runner starts embedded PGlite and sets it)
+ * - UPSTASH_REDIS_REST_URL / _TOKEN   → Upstash Redis (otherwise an in-process cache)
+ * - FIRESTORE_EMULATOR_HOST / project → Firestore coordination (otherwise in-process)
+ * - PUBSUB_EMULATOR_HOST / project    → Pub/Sub (otherwise an in-process bus delivering CloudEvents)
+ * - BIGQUERY_DATASET                  → BigQuery readings (otherwise the simulator or a CSV file)
+ *
+ * The variables are grouped in sections; each function reads only the sections it needs
+ * (FUNCTION_SECTIONS), and Terraform gives each function exactly those variables (a test compares them).
+ */
+import { z } from 'zod';
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+export const sections = {
+  core: z.object({
+    LOG_LEVEL: z.enum(['debug', 'info', 'warning', 'error']).default('info'),
+    GOOGLE_CLOUD_PROJECT: optionalString,
+  }),
+  database: z.object({
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+      .optional(),
+    PG_POOL_MAX: int(1, 100).default(4),
+    PG_IDLE_TIMEOUT_SECONDS: int(1, 3600).default(20),
+    PG_MAX_LIFETIME_SECONDS: int(60, 86_400).default(1800),
+  }),
+  cache: z.object({
+    UPSTASH_REDIS_REST_URL: z.url().optional(),
+    UPSTASH_REDIS_REST_TOKEN: optionalString,
+    /** Prefix for every Redis key: isolates environments (and test files) sharing one Redis. */
+    REDIS_KEY_PREFIX: z.string().default(''),
+    CACHE_TTL_SECONDS: int(60, 30 * 86_400).default(86_400),
+  }),
+  coordination: z.object({
+    FIRESTORE_EMULATOR_HOST: optionalString,
+    FIRESTORE_DATABASE: z.string().default('(default)'),
+    /** memory | firestore; by default Firestore when an emulator or a project is configured. */
+    COORDINATION_BACKEND: z.enum(['memory', 'firestore']).optional(),
+  }),
+  bus: z.object({
+    PUBSUB_EMULATOR_HOST: optionalString,
+    BUS_BACKEND: z.enum(['memory', 'pubsub']).optional(),
+    TOPIC_NODE_WORK: z.string().default('wnm-node-work'),
+    TOPIC_NETWORK_ROLLUP: z.string().default('wnm-network-rollup'),
+    TOPIC_DEAD_LETTER: z.string().default('wnm-dead-letter'),
+  }),
+  source: z.object({
+    /** simulator | csv:PATH | bigquery. By default BigQuery when BIGQUERY_DATASET is set, else the simulator. */
+    READINGS_SOURCE: z
+      .string()
+      .regex(/^(simulator|bigquery|csv:.+)$/, 'must be simulator, bigquery or csv:PATH')
+      .optional(),
+    BIGQUERY_DATASET: optionalString,
+    BIGQUERY_TABLE: z.string().default('readings'),
+    BIGQUERY_LOCATION: z.string().default('EU'),
+    /** Only for tests: the loopback server standing in for BigQuery. */
+    BIGQUERY_API_ENDPOINT: z.url().optional(),
+    SIMULATOR_SEED: int(0, 2 ** 31 - 1).default(42),
+    SIMULATOR_NODES: int(1, 100_000).default(48),
+  }),
+  cycle: z.object({
+    TENANT_ID: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes')
+      .default('default'),
+    CYCLE_MINUTES: int(1, 1440).default(30),
+    /** How far back a reading's time may lie behind its ingestion and still be read (partition pruning). */
+    LATENESS_HORIZON_HOURS: int(1, 24 * 90).default(72),
+    /** A node's readings are split into messages no larger than this (Pub/Sub allows 10 MB). */
+    MAX_MESSAGE_BYTES: int(10_000, 9_000_000).default(4_000_000),
+    MAX_DELIVERY_ATTEMPTS: int(1, 100).default(5),
+  }),
+  api: z.object({
+    PORT: int(1, 65_535).default(8080),
+    CORS_ORIGINS: z.string().default(''),
+    API_DEV_MODE: bool.default(false),
+  }),
+} as const;
+
+export type SectionName = keyof typeof sections;
+
+/** Which sections each deployed function reads. Terraform's env blocks must match these exactly. */
+export const FUNCTION_SECTIONS = {
+  dispatcher: ['core', 'database', 'coordination', 'bus', 'source', 'cycle'],
+  aggregator: ['core', 'database', 'cache', 'coordination', 'bus', 'cycle'],
+  api: ['core', 'database', 'cache', 'api'],
+} as const satisfies Record<string, readonly SectionName[]>;
+
+export type FunctionName = keyof typeof FUNCTION_SECTIONS;
+
+const fullSchema = z.object({
+  ...sections.core.shape,
+  ...sections.database.shape,
+  ...sections.cache.shape,
+  ...sections.coordination.shape,
+  ...sections.bus.shape,
+  ...sections.source.shape,
+  ...sections.cycle.shape,
+  ...sections.api.shape,
+});
+
+type Raw = z.infer<typeof fullSchema>;
+
+export interface Config extends Raw {
+  coordinationBackend: 'memory' | 'firestore';
+  busBackend: 'memory' | 'pubsub';
+  readingsSource: { kind: 'simulator' } | { kind: 'bigquery' } | { kind: 'csv'; path: string };
+  upstash: { url: string; token: string } | undefined;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** The environment variable names a function reads. */
+export function envVarsOf(fn: FunctionName): string[] {
+  return FUNCTION_SECTIONS[fn].flatMap((s) => Object.keys(sections[s].shape)).sort();
+}
+
+/** Parses and validates the whole configuration; throws a ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = fullSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const c = parsed.data;
+  if (Boolean(c.UPSTASH_REDIS_REST_URL) !== Boolean(c.UPSTASH_REDIS_REST_TOKEN)) {
+    throw new ConfigError(
+      'Invalid configuration:\n  UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN must be set together',
+    );
+  }
+  const cloud = Boolean(c.GOOGLE_CLOUD_PROJECT);
+  const source = c.READINGS_SOURCE ?? (c.BIGQUERY_DATASET ? 'bigquery' : 'simulator');
+  if (source === 'bigquery' && !c.BIGQUERY_DATASET) {
+    throw new ConfigError(
+      'Invalid configuration:\n  BIGQUERY_DATASET: required when READINGS_SOURCE=bigquery',
+    );
+  }
+  return {
+    ...c,
+    coordinationBackend:
+      c.COORDINATION_BACKEND ?? (c.FIRESTORE_EMULATOR_HOST || cloud ? 'firestore' : 'memory'),
+    busBackend: c.BUS_BACKEND ?? (c.PUBSUB_EMULATOR_HOST || cloud ? 'pubsub' : 'memory'),
+    readingsSource: source.startsWith('csv:')
+      ? { kind: 'csv', path: source.slice(4) }
+      : { kind: source as 'simulator' | 'bigquery' },
+    upstash:
+      c.UPSTASH_REDIS_REST_URL && c.UPSTASH_REDIS_REST_TOKEN
+        ? { url: c.UPSTASH_REDIS_REST_URL, token: c.UPSTASH_REDIS_REST_TOKEN }
+        : undefined,
+  };
+}
+
+/** DATABASE_URL, or a clear error naming it. */
+export function requireDatabaseUrl(config: Config): string {
+  if (!config.DATABASE_URL) {
+    throw new ConfigError(
+      'Invalid configuration:\n  DATABASE_URL: required (postgres://user:pass@host:port/db)',
+    );
+  }
+  return config.DATABASE_URL;
+}
