@@ -24,6 +24,11 @@ export const sections = {
   core: z.object({
     LOG_LEVEL: z.enum(['debug', 'info', 'warning', 'error']).default('info'),
     GOOGLE_CLOUD_PROJECT: optionalString,
+    /** The tenant whose data this deployment processes (and serves to requests without a key's tenant). */
+    TENANT_ID: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes')
+      .default('default'),
   }),
   database: z.object({
     DATABASE_URL: z
@@ -69,10 +74,6 @@ export const sections = {
     SIMULATOR_NODES: int(1, 100_000).default(48),
   }),
   cycle: z.object({
-    TENANT_ID: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes')
-      .default('default'),
     CYCLE_MINUTES: int(1, 1440).default(30),
     /** How far back a reading's time may lie behind its ingestion and still be read (partition pruning). */
     LATENESS_HORIZON_HOURS: int(1, 24 * 90).default(72),

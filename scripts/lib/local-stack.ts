@@ -1,0 +1,97 @@
+/**
+ * Every function in one process: the dispatcher, the aggregator (subscribed to the embedded bus,
+ * receiving the same CloudEvents Pub/Sub would deliver) and the API — sharing one storage and one
+ * set of embedded adapters. Used by `npm start`, the CLI and the benchmarks.
+ */
+import { MemoryBus } from '../../shared/adapters/bus/memory.ts';
+import { MemoryCache } from '../../shared/adapters/cache/memory.ts';
+import { MemoryCoordinator } from '../../shared/adapters/coordination/memory.ts';
+import type { ApiDeps } from '../../shared/api/context.ts';
+import type { Config } from '../../shared/config.ts';
+import type { AggregatorDeps, DispatcherDeps } from '../../shared/cycle/deps.ts';
+import { type DispatchResult, dispatchCycle } from '../../shared/cycle/dispatch.ts';
+import { handleAggregatorEvent } from '../../shared/cycle/handlers.ts';
+import type { Logger } from '../../shared/log.ts';
+import {
+  baseLogger,
+  createBus,
+  createCache,
+  createCoordinator,
+  createSource,
+  cycleSettings,
+  openStorage,
+  type Storage,
+} from '../../shared/runtime.ts';
+
+export interface LocalStack {
+  config: Config;
+  storage: Storage;
+  dispatcher: DispatcherDeps;
+  aggregator: AggregatorDeps;
+  api: ApiDeps;
+  /** Runs one cycle ending at `nowMs` and waits until every message (and the fan-in) is handled. */
+  cycle(nowMs: number, initialWatermarkMs?: number): Promise<DispatchResult>;
+  close(): Promise<void>;
+}
+
+export async function createLocalStack(config: Config, logger?: Logger): Promise<LocalStack> {
+  const storage = await openStorage(config);
+  const settings = cycleSettings(config);
+  const log = logger ?? baseLogger(config, 'local');
+  // A stack owns its embedded parts (not the process-wide singletons), so tests can run several.
+  const bus = config.busBackend === 'memory' ? new MemoryBus({ logger: log }) : await createBus(config);
+  const coordinator =
+    config.coordinationBackend === 'memory' ? new MemoryCoordinator() : await createCoordinator(config);
+  const cache = config.upstash ? await createCache(config) : new MemoryCache();
+  const dispatcher: DispatcherDeps = {
+    ...storage,
+    source: await createSource(config, storage.sql),
+    bus,
+    coordinator,
+    logger: log.child({ function: 'dispatcher' }),
+    settings,
+  };
+  const aggregator: AggregatorDeps = {
+    ...storage,
+    cache,
+    bus,
+    coordinator,
+    logger: log.child({ function: 'aggregator' }),
+    settings,
+  };
+  const api: ApiDeps = {
+    sql: storage.sql,
+    cache,
+    logger: log.child({ function: 'api' }),
+    cacheTtlSeconds: config.CACHE_TTL_SECONDS,
+    defaultTenantId: config.TENANT_ID,
+  };
+  if (bus.name !== 'memory') {
+    throw new Error('the local stack delivers messages in-process; unset PUBSUB_EMULATOR_HOST/BUS_BACKEND');
+  }
+  const memoryBus = bus as MemoryBus;
+  const deliver = (event: Parameters<typeof handleAggregatorEvent>[1]) =>
+    handleAggregatorEvent(aggregator, event);
+  const options = { maxAttempts: config.MAX_DELIVERY_ATTEMPTS, deadLetterTopic: settings.topics.deadLetter };
+  memoryBus.subscribe(settings.topics.nodeWork, deliver, options);
+  memoryBus.subscribe(settings.topics.networkRollup, deliver, options);
+  memoryBus.subscribe(settings.topics.deadLetter, deliver, { maxAttempts: 1 });
+
+  return {
+    config,
+    storage,
+    dispatcher,
+    aggregator,
+    api,
+    async cycle(nowMs, initialWatermarkMs) {
+      const result = await dispatchCycle(dispatcher, { nowMs, initialWatermarkMs });
+      await memoryBus.drain();
+      return result;
+    },
+    async close() {
+      await memoryBus.close();
+      await coordinator.close();
+      await storage.sql.end({ timeout: 5 });
+    },
+  };
+}

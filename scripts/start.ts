@@ -1,0 +1,163 @@
+/**
+ * `npm start`: the whole system on one machine, on embedded defaults — no cloud account, no server
+ * to install. PostgreSQL is PGlite over the wire protocol (data kept in .data/, so a restart keeps
+ * it), the bus delivers real Pub/Sub CloudEvents in-process, coordination and cache are in-process,
+ * readings come from the built-in simulator (or a CSV file). Each embedded part switches to the real
+ * one by configuration (see README: DATABASE_URL, UPSTASH_REDIS_REST_URL/TOKEN, …).
+ *
+ *   npm start                              simulator, 7-day backfill, a cycle every 30 minutes
+ *   npm start -- --speed 60                demo: simulated time runs 60× faster (a cycle every 30 s)
+ *   npm start -- --source csv:../shared/data/bwdf/dma-inflows.csv
+ *   npm start -- --days 2 --nodes 200 --port 8081 --fresh
+ */
+import { rmSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { serve } from '@hono/node-server';
+import cliProgress from 'cli-progress';
+import { createApp } from '../shared/api/app.ts';
+import { ConfigError, loadConfig } from '../shared/config.ts';
+import { createLogger } from '../shared/log.ts';
+import { startEmbeddedPostgres } from './lib/embedded-postgres.ts';
+import { createLocalStack } from './lib/local-stack.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    source: { type: 'string' },
+    days: { type: 'string', default: '7' },
+    nodes: { type: 'string' },
+    port: { type: 'string' },
+    'data-dir': { type: 'string', default: '.data/pglite' },
+    speed: { type: 'string', default: '1' },
+    fresh: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+if (args.help) {
+  console.log(`usage: npm start -- [--source simulator|csv:PATH] [--days N|all] [--nodes N] [--port N]
+                    [--data-dir DIR] [--speed N] [--fresh]`);
+  process.exit(0);
+}
+
+const HOUR = 3_600_000;
+const BACKFILL_STEP_MS = 6 * HOUR;
+const speed = Number(args.speed);
+if (!Number.isFinite(speed) || speed < 1 || speed > 10_000) {
+  console.error('--speed must be a number between 1 and 10000');
+  process.exit(2);
+}
+
+if (args.source) process.env.READINGS_SOURCE = args.source;
+if (args.nodes) process.env.SIMULATOR_NODES = args.nodes;
+if (args.port) process.env.PORT = args.port;
+process.env.LOG_LEVEL ??= 'warning';
+
+async function main() {
+  const t0 = performance.now();
+  let embedded: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined;
+  if (!process.env.DATABASE_URL) {
+    if (args.fresh) rmSync(args['data-dir'], { recursive: true, force: true });
+    console.log(`▸ starting embedded PostgreSQL (PGlite, data in ${args['data-dir']}) …`);
+    embedded = await startEmbeddedPostgres({ dataDir: args['data-dir'] });
+    process.env.DATABASE_URL = embedded.url;
+    // PGlite is one backend: pglite-socket interleaves the extended-protocol messages of concurrent
+    // connections outside transactions (responses get mixed), so the whole process uses one connection.
+    process.env.PG_POOL_MAX = '1';
+  }
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.LOG_LEVEL });
+  const stack = await createLocalStack(config, logger);
+  const source = stack.dispatcher.source;
+  console.log(`▸ schema migrated; readings from ${source.name}`);
+
+  // Where the data ends: now for live sources, the end of the file for CSV.
+  const span = await source.span?.();
+  const cycleMs = config.CYCLE_MINUTES * 60_000;
+  const align = (ms: number) => Math.floor(ms / cycleMs) * cycleMs;
+  let simNow = align(span ? span.toMs + 1 : Date.now());
+  const days = args.days === 'all' ? Number.POSITIVE_INFINITY : Number(args.days);
+  const earliest = span ? span.fromMs : Number.NEGATIVE_INFINITY;
+  const backfillFrom = Math.max(earliest, simNow - days * 24 * HOUR);
+  const wm = await stack.storage.sql<{ ms: number | null }[]>`
+    select (extract(epoch from min(ingested_to)) * 1000)::float8 as ms from node_watermarks`;
+  const from = Math.max(backfillFrom, wm[0]?.ms ?? backfillFrom);
+
+  // The API comes up first and serves whatever the backfill has stored so far.
+  const app = createApp(stack.api);
+  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '127.0.0.1' });
+  const base = `http://localhost:${config.PORT}`;
+  console.log(`▸ API listening on ${base}`);
+
+  if (from < simNow) {
+    const steps = Math.ceil((simNow - from) / BACKFILL_STEP_MS);
+    console.log(
+      `▸ backfill ${new Date(from).toISOString()} → ${new Date(simNow).toISOString()} (${steps} windows)`,
+    );
+    const bar = new cliProgress.SingleBar(
+      {
+        format:
+          '  {bar} {percentage}% | {value}/{total} windows | {readings} readings | {eta_formatted} left',
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    bar.start(steps, 0, { readings: 0 });
+    let readings = 0;
+    for (let t = from + BACKFILL_STEP_MS, i = 1; i <= steps; t += BACKFILL_STEP_MS, i++) {
+      const result = await stack.cycle(Math.min(t, simNow), backfillFrom);
+      readings += result.readings;
+      bar.update(i, { readings });
+    }
+    bar.stop();
+  }
+
+  const nodes = await stack.storage.sql<{ id: string }[]>`select id from nodes order by id limit 1`;
+  const example = nodes[0]?.id ?? 'NODE';
+  console.log(`▸ ready in ${((performance.now() - t0) / 1000).toFixed(1)} s — the API:
+    ${base}/health
+    ${base}/api/v1/nodes
+    ${base}/api/v1/nodes/${example}
+    ${base}/api/v1/nodes/${example}/metrics?range=24h
+    ${base}/api/v1/nodes/${example}/readings
+    ${base}/api/v1/status
+    ${base}/docs   (OpenAPI: ${base}/openapi.json)
+  Next cycle every ${config.CYCLE_MINUTES} min of ${speed > 1 ? `simulated time (${speed}× faster)` : 'time'}. Ctrl-C stops.`);
+
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    if (span) return; // a file has no new data
+    simNow += cycleMs;
+    running = running.then(async () => {
+      const r = await stack.cycle(speed > 1 ? simNow : align(Date.now()));
+      console.log(`▸ cycle ${r.runId}: ${r.nodes} nodes, ${r.readings} readings`);
+    });
+  }, cycleMs / speed);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\n▸ stopping …');
+    clearInterval(timer);
+    await running.catch(() => {});
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await stack.close();
+    await embedded?.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,46 @@
+/**
+ * Coordination of a run across functions: which work items (node parts) a run expects, which have
+ * finished or failed, and the one fan-in when the last finishes. Firestore in the cloud, in-process
+ * locally. Data correctness does not depend on it (per-node watermarks in PostgreSQL do that): it
+ * decides when the network rollup runs and what the run's status is.
+ */
+export interface RunPlan {
+  runId: string;
+  tenantId: string;
+  startedAtMs: number;
+  windowFromMs: number;
+  windowToMs: number;
+  /** One key per message: `${nodeId}#${part}`. */
+  workKeys: string[];
+  readings: number;
+  bytesProcessed: number;
+  source: string;
+}
+
+export type WorkOutcome = 'done' | 'failed';
+
+export interface RunProgress {
+  runId: string;
+  tenantId: string;
+  total: number;
+  done: number;
+  failed: number;
+  failedKeys: string[];
+  complete: boolean;
+}
+
+export interface Coordinator {
+  readonly name: 'memory' | 'firestore';
+  openRun(plan: RunPlan): Promise<void>;
+  /**
+   * Records the outcome of one work item (idempotent: a redelivered item counts once; a later
+   * 'done' overrides an earlier 'failed'). `completedRun` is true for exactly one call per run:
+   * the one that finished the last item. That caller triggers the fan-in.
+   */
+  finishWork(runId: string, workKey: string, outcome: WorkOutcome): Promise<{ completedRun: boolean }>;
+  progress(runId: string): Promise<RunProgress | null>;
+  close(): Promise<void>;
+}
+
+export const workKey = (nodeId: string, part: number): string => `${nodeId}#${part}`;
+export const nodeOfWorkKey = (key: string): string => key.slice(0, key.lastIndexOf('#'));

@@ -1,0 +1,209 @@
+/**
+ * Partial aggregates in PostgreSQL: merge-upserts at 5m, 1h and 1d, and the reads that roll them
+ * up into the windows the API serves. Writes are batched (one unnest upsert per table), never a
+ * statement per row.
+ */
+import {
+  emptyPartial,
+  mergeInto,
+  type PartialRow,
+  partialKey,
+  sketchBytes,
+  sketchFromBytes,
+} from '../../domain/aggregate.ts';
+import { METRICS, type Metric } from '../../domain/readings.ts';
+import type { Sql, TransactionSql } from './client.ts';
+import type { TimeSeriesTable } from './partitions.ts';
+
+type Db = Sql | TransactionSql;
+
+interface AggRow {
+  node_id: string;
+  metric: number;
+  bucket_ms: number;
+  count: number;
+  sum: number;
+  m2: number;
+  min: number;
+  max: number;
+  first_ts_ms: number;
+  first: number;
+  last_ts_ms: number;
+  last: number;
+  sketch: Uint8Array;
+  seen: Uint8Array | null;
+}
+
+const ms = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
+const selectColumns = `node_id, metric, ${ms('bucket')} as bucket_ms, count, sum, m2, min, max,
+  ${ms('first_ts')} as first_ts_ms, first, ${ms('last_ts')} as last_ts_ms, last, sketch, seen`;
+
+export function rowToPartial(row: AggRow): PartialRow {
+  return {
+    nodeId: row.node_id,
+    metric: METRICS[row.metric] as Metric,
+    bucketMs: row.bucket_ms,
+    count: row.count,
+    sum: row.sum,
+    m2: row.m2,
+    min: row.min,
+    max: row.max,
+    firstTs: row.first_ts_ms,
+    first: row.first,
+    lastTs: row.last_ts_ms,
+    last: row.last,
+    sketch: sketchFromBytes(row.sketch),
+    ...(row.seen ? { seen: new Uint8Array(row.seen) } : {}),
+  };
+}
+
+/** One node's stored partials of a table in the given buckets. */
+export async function readBuckets(
+  db: Db,
+  table: TimeSeriesTable,
+  nodeId: string,
+  bucketsMs: Iterable<number>,
+) {
+  const buckets = [...new Set(bucketsMs)];
+  if (buckets.length === 0) return [];
+  const found = await db.unsafe<AggRow[]>(
+    `select ${selectColumns} from ${table}
+     where node_id = $1 and bucket = any(array(select to_timestamp(b / 1000.0) from unnest($2::float8[]) b))`,
+    [nodeId, buckets],
+  );
+  return found.map(rowToPartial);
+}
+
+/**
+ * Merges `delta` (partials of one node) into the stored partials of `table`: reads the affected
+ * rows, merges in memory (sketches cannot be merged in SQL), writes them back in one upsert.
+ * The caller holds the node's lock, so no other writer touches these rows meanwhile.
+ */
+export async function mergePartials(
+  db: Db,
+  table: TimeSeriesTable,
+  nodeId: string,
+  delta: PartialRow[],
+  stored?: PartialRow[],
+) {
+  if (delta.length === 0) return;
+  const merged = new Map<string, PartialRow>();
+  const existing =
+    stored ??
+    (await readBuckets(
+      db,
+      table,
+      nodeId,
+      delta.map((r) => r.bucketMs),
+    ));
+  for (const row of existing) {
+    merged.set(partialKey(row.nodeId, row.metric, row.bucketMs), row);
+  }
+  for (const row of delta) {
+    const key = partialKey(row.nodeId, row.metric, row.bucketMs);
+    let target = merged.get(key);
+    if (!target) {
+      target = { nodeId: row.nodeId, metric: row.metric, bucketMs: row.bucketMs, ...emptyPartial() };
+      merged.set(key, target);
+    }
+    mergeInto(target, row);
+  }
+  await upsertPartials(db, table, [...merged.values()]);
+}
+
+/** Writes partials as they are (replacing stored values) with one unnest upsert. */
+export async function upsertPartials(db: Db, table: TimeSeriesTable, rows: PartialRow[]) {
+  if (rows.length === 0) return;
+  const col = {
+    node: [] as string[],
+    metric: [] as number[],
+    bucket: [] as number[],
+    count: [] as number[],
+    sum: [] as number[],
+    m2: [] as number[],
+    min: [] as number[],
+    max: [] as number[],
+    firstTs: [] as number[],
+    first: [] as number[],
+    lastTs: [] as number[],
+    last: [] as number[],
+    sketch: [] as string[],
+    seen: [] as (string | null)[],
+  };
+  for (const r of rows) {
+    col.node.push(r.nodeId);
+    col.metric.push(METRICS.indexOf(r.metric));
+    col.bucket.push(r.bucketMs);
+    col.count.push(r.count);
+    col.sum.push(r.sum);
+    col.m2.push(r.m2);
+    col.min.push(r.min);
+    col.max.push(r.max);
+    col.firstTs.push(r.firstTs);
+    col.first.push(r.first);
+    col.lastTs.push(r.lastTs);
+    col.last.push(r.last);
+    col.sketch.push(Buffer.from(sketchBytes(r)).toString('base64'));
+    col.seen.push(r.seen ? Buffer.from(r.seen).toString('base64') : null);
+  }
+  await db.unsafe(
+    `insert into ${table} (node_id, metric, bucket, count, sum, m2, min, max, first_ts, first, last_ts, last, sketch, seen)
+     select n, m, to_timestamp(b / 1000.0), c, s, m2, mn, mx, to_timestamp(ft / 1000.0), f, to_timestamp(lt / 1000.0), l,
+            decode(sk, 'base64'), decode(sn, 'base64')
+     from unnest($1::text[], $2::int2[], $3::float8[], $4::int4[], $5::float8[], $6::float8[], $7::float8[],
+                 $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::text[], $14::text[])
+          as t(n, m, b, c, s, m2, mn, mx, ft, f, lt, l, sk, sn)
+     on conflict (node_id, metric, bucket) do update set
+       count = excluded.count, sum = excluded.sum, m2 = excluded.m2, min = excluded.min, max = excluded.max,
+       first_ts = excluded.first_ts, first = excluded.first, last_ts = excluded.last_ts, last = excluded.last,
+       sketch = excluded.sketch, seen = excluded.seen`,
+    [
+      col.node,
+      col.metric,
+      col.bucket,
+      col.count,
+      col.sum,
+      col.m2,
+      col.min,
+      col.max,
+      col.firstTs,
+      col.first,
+      col.lastTs,
+      col.last,
+      col.sketch,
+      col.seen,
+    ],
+  );
+}
+
+/** A node's partials of one table with buckets at or after `fromMs`. */
+export async function readNodeSince(
+  db: Db,
+  table: TimeSeriesTable,
+  nodeId: string,
+  fromMs: number,
+): Promise<PartialRow[]> {
+  const rows = await db.unsafe<AggRow[]>(
+    `select ${selectColumns} from ${table} where node_id = $1 and bucket >= to_timestamp($2 / 1000.0)
+     order by metric, bucket`,
+    [nodeId, fromMs],
+  );
+  return rows.map(rowToPartial);
+}
+
+/** A node's partials of one table in [fromMs, toMs), for history. */
+export async function readNodeRange(
+  db: Db,
+  table: TimeSeriesTable,
+  nodeId: string,
+  fromMs: number,
+  toMs: number,
+): Promise<PartialRow[]> {
+  const rows = await db.unsafe<AggRow[]>(
+    `select ${selectColumns} from ${table}
+     where node_id = $1 and bucket >= to_timestamp($2 / 1000.0) and bucket < to_timestamp($3 / 1000.0)
+     order by bucket, metric`,
+    [nodeId, fromMs, toMs],
+  );
+  return rows.map(rowToPartial);
+}

@@ -1,0 +1,77 @@
+/**
+ * Native range partitions for the time-series tables (plain PostgreSQL and PGlite). Partitions are
+ * created on demand before a write touches their range, and dropped whole by retention. With
+ * Timescale the tables are hypertables and none of this runs.
+ */
+
+import type { Sql } from './client.ts';
+import { TIME_SERIES_TABLES } from './migrations.ts';
+
+export type TimeSeriesTable = keyof typeof TIME_SERIES_TABLES;
+
+const DAY_MS = 86_400_000;
+
+function partitionBounds(table: TimeSeriesTable, ms: number): { name: string; from: Date; to: Date } {
+  const d = new Date(ms);
+  if (TIME_SERIES_TABLES[table].partition === 'day') {
+    const from = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
+    const to = new Date(from.getTime() + DAY_MS);
+    return { name: `${table}_p${from.toISOString().slice(0, 10).replaceAll('-', '')}`, from, to };
+  }
+  const from = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
+  const to = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1));
+  return { name: `${table}_p${from.toISOString().slice(0, 7).replace('-', '')}`, from, to };
+}
+
+/** Creates the partitions a set of bucket times falls into. Remembers what exists per process. */
+export class PartitionManager {
+  private readonly known = new Set<string>();
+  private readonly sql: Sql;
+  private readonly timescale: boolean;
+
+  constructor(sql: Sql, timescale: boolean) {
+    this.sql = sql;
+    this.timescale = timescale;
+  }
+
+  async ensure(table: TimeSeriesTable, bucketTimesMs: Iterable<number>): Promise<void> {
+    if (this.timescale) return;
+    const wanted = new Map<string, { name: string; from: Date; to: Date }>();
+    for (const ms of bucketTimesMs) {
+      const p = partitionBounds(table, ms);
+      if (!this.known.has(p.name)) wanted.set(p.name, p);
+    }
+    for (const p of wanted.values()) {
+      try {
+        await this.sql.unsafe(
+          `create table if not exists ${p.name} partition of ${table}
+             for values from ('${p.from.toISOString()}') to ('${p.to.toISOString()}')`,
+        );
+      } catch (err) {
+        // Another instance created it between our check and our create: that is fine.
+        if ((err as { code?: string }).code !== '42P07') throw err;
+      }
+      this.known.add(p.name);
+    }
+  }
+
+  /** Drops whole partitions whose range ends before `beforeMs`. Returns the dropped names. */
+  async dropOlderThan(table: TimeSeriesTable, beforeMs: number): Promise<string[]> {
+    if (this.timescale) return [];
+    const rows = await this.sql<{ name: string; bound: string }[]>`
+      select c.relname as name, pg_get_expr(c.relpartbound, c.oid) as bound
+      from pg_inherits i
+      join pg_class c on c.oid = i.inhrelid
+      join pg_class p on p.oid = i.inhparent
+      where p.relname = ${table}`;
+    const dropped: string[] = [];
+    for (const row of rows) {
+      const upper = /TO \('([^']+)'\)/.exec(row.bound)?.[1];
+      if (!upper || Date.parse(upper) > beforeMs) continue;
+      await this.sql.unsafe(`drop table if exists ${row.name}`);
+      this.known.delete(row.name);
+      dropped.push(row.name);
+    }
+    return dropped;
+  }
+}

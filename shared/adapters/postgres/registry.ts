@@ -1,0 +1,120 @@
+/**
+ * The node and district registry. PostgreSQL is its system of record: the simulator and CSV
+ * sources sync their networks into it; with BigQuery it is maintained by the CLI/API.
+ */
+import {
+  type DistrictInfo,
+  type Metric,
+  type Network,
+  NODE_KINDS,
+  type NodeInfo,
+  type NodeKind,
+} from '../../domain/readings.ts';
+import type { Sql, TransactionSql } from './client.ts';
+
+type Db = Sql | TransactionSql;
+
+export async function upsertNetwork(db: Db, network: Network): Promise<void> {
+  const t = network.tenantId;
+  await db`insert into tenants (id, name) values (${t}, ${t}) on conflict (id) do nothing`;
+  const d = network.districts;
+  if (d.length > 0) {
+    await db`
+      insert into districts (id, tenant_id, name, timezone, mains_length_km, connections, private_pipe_km, avg_pressure_m)
+      select * from unnest(
+        ${d.map((x) => x.id)}::text[], ${d.map((x) => x.tenantId)}::text[], ${d.map((x) => x.name)}::text[],
+        ${d.map((x) => x.timezone)}::text[], ${d.map((x) => x.mainsLengthKm) as number[]}::float8[],
+        ${d.map((x) => x.connections) as number[]}::int4[], ${d.map((x) => x.privatePipeKm) as number[]}::float8[],
+        ${d.map((x) => x.avgPressureM) as number[]}::float8[])
+      on conflict (id) do update set name = excluded.name, timezone = excluded.timezone,
+        mains_length_km = excluded.mains_length_km, connections = excluded.connections,
+        private_pipe_km = excluded.private_pipe_km, avg_pressure_m = excluded.avg_pressure_m, updated_at = now()
+      where districts.tenant_id = excluded.tenant_id`;
+  }
+  const n = network.nodes;
+  if (n.length > 0) {
+    await db`
+      insert into nodes (id, tenant_id, district_id, kind, name, latitude, longitude, metrics)
+      select id, tenant_id, district_id, kind, name, latitude, longitude, string_to_array(metrics, ',')
+      from unnest(
+        ${n.map((x) => x.id)}::text[], ${n.map((x) => x.tenantId)}::text[], ${n.map((x) => x.districtId) as string[]}::text[],
+        ${n.map((x) => x.kind)}::text[], ${n.map((x) => x.name)}::text[], ${n.map((x) => x.latitude) as number[]}::float8[],
+        ${n.map((x) => x.longitude) as number[]}::float8[], ${n.map((x) => x.metrics.join(','))}::text[])
+        as t(id, tenant_id, district_id, kind, name, latitude, longitude, metrics)
+      on conflict (id) do update set district_id = excluded.district_id, kind = excluded.kind, name = excluded.name,
+        latitude = excluded.latitude, longitude = excluded.longitude, metrics = excluded.metrics, updated_at = now()
+      where nodes.tenant_id = excluded.tenant_id`;
+  }
+}
+
+interface NodeRow {
+  id: string;
+  tenant_id: string;
+  district_id: string | null;
+  kind: string;
+  name: string;
+  latitude: number | null;
+  longitude: number | null;
+  metrics: string[];
+}
+
+export const nodeFromRow = (r: NodeRow): NodeInfo => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  districtId: r.district_id,
+  kind: (NODE_KINDS as readonly string[]).includes(r.kind) ? (r.kind as NodeKind) : 'pressure',
+  name: r.name,
+  latitude: r.latitude,
+  longitude: r.longitude,
+  metrics: r.metrics as Metric[],
+});
+
+export async function loadNetwork(db: Db, tenantId: string): Promise<Network> {
+  const districts = await db<
+    {
+      id: string;
+      tenant_id: string;
+      name: string;
+      timezone: string;
+      mains_length_km: number | null;
+      connections: number | null;
+      private_pipe_km: number | null;
+      avg_pressure_m: number | null;
+    }[]
+  >`select * from districts where tenant_id = ${tenantId} order by id`;
+  const nodes = await db<NodeRow[]>`
+    select id, tenant_id, district_id, kind, name, latitude, longitude, metrics
+    from nodes where tenant_id = ${tenantId} order by id`;
+  return {
+    tenantId,
+    districts: districts.map(
+      (d): DistrictInfo => ({
+        id: d.id,
+        tenantId: d.tenant_id,
+        name: d.name,
+        timezone: d.timezone,
+        mainsLengthKm: d.mains_length_km,
+        connections: d.connections,
+        privatePipeKm: d.private_pipe_km,
+        avgPressureM: d.avg_pressure_m,
+      }),
+    ),
+    nodes: nodes.map(nodeFromRow),
+  };
+}
+
+/** Ingestion watermarks of a tenant's nodes; nodes without one get `initialMs`. */
+export async function ensureWatermarks(
+  db: Db,
+  tenantId: string,
+  initialMs: number,
+): Promise<Map<string, number>> {
+  await db`
+    insert into node_watermarks (node_id, ingested_to)
+    select id, to_timestamp(${initialMs} / 1000.0) from nodes where tenant_id = ${tenantId}
+    on conflict (node_id) do nothing`;
+  const rows = await db<{ node_id: string; ms: number }[]>`
+    select w.node_id, (extract(epoch from w.ingested_to) * 1000)::float8 as ms
+    from node_watermarks w join nodes n on n.id = w.node_id where n.tenant_id = ${tenantId}`;
+  return new Map(rows.map((r) => [r.node_id, r.ms]));
+}

@@ -1,0 +1,111 @@
+/** Run history in PostgreSQL (retention: 7 days), readable by the API's /status. */
+import type { Sql, TransactionSql } from './client.ts';
+
+type Db = Sql | TransactionSql;
+
+export interface RunRecord {
+  id: string;
+  tenantId: string;
+  status: 'running' | 'done' | 'partial' | 'failed';
+  startedAt: string;
+  finishedAt: string | null;
+  windowFrom: string;
+  windowTo: string;
+  nodesTotal: number;
+  nodesDone: number;
+  nodesFailed: number;
+  failedNodes: string[];
+  readings: number;
+  bytesProcessed: number;
+  durationMs: number | null;
+  source: string;
+}
+
+export async function insertRun(
+  db: Db,
+  run: {
+    id: string;
+    tenantId: string;
+    startedAtMs: number;
+    windowFromMs: number;
+    windowToMs: number;
+    nodesTotal: number;
+    readings: number;
+    bytesProcessed: number;
+    source: string;
+  },
+): Promise<void> {
+  await db`
+    insert into runs (id, tenant_id, status, started_at, window_from, window_to, nodes_total, readings, bytes_processed, source)
+    values (${run.id}, ${run.tenantId}, 'running', to_timestamp(${run.startedAtMs} / 1000.0),
+            to_timestamp(${run.windowFromMs} / 1000.0), to_timestamp(${run.windowToMs} / 1000.0),
+            ${run.nodesTotal}, ${run.readings}, ${run.bytesProcessed}, ${run.source})
+    on conflict (id) do nothing`;
+}
+
+export async function finishRun(
+  db: Db,
+  runId: string,
+  outcome: { status: RunRecord['status']; finishedAtMs: number; nodesDone: number; failedNodes: string[] },
+): Promise<void> {
+  await db`
+    update runs set status = ${outcome.status}, finished_at = to_timestamp(${outcome.finishedAtMs} / 1000.0),
+      nodes_done = ${outcome.nodesDone}, nodes_failed = ${outcome.failedNodes.length},
+      failed_nodes = ${outcome.failedNodes}::text[],
+      duration_ms = greatest(0, round(${outcome.finishedAtMs} - extract(epoch from started_at) * 1000))::int4
+    where id = ${runId}`;
+}
+
+interface RunRow {
+  id: string;
+  tenant_id: string;
+  status: RunRecord['status'];
+  started_at: Date;
+  finished_at: Date | null;
+  window_from: Date;
+  window_to: Date;
+  nodes_total: number;
+  nodes_done: number;
+  nodes_failed: number;
+  failed_nodes: string[];
+  readings: string;
+  bytes_processed: string;
+  duration_ms: number | null;
+  source: string;
+}
+
+const toRecord = (r: RunRow): RunRecord => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  status: r.status,
+  startedAt: r.started_at.toISOString(),
+  finishedAt: r.finished_at?.toISOString() ?? null,
+  windowFrom: r.window_from.toISOString(),
+  windowTo: r.window_to.toISOString(),
+  nodesTotal: r.nodes_total,
+  nodesDone: r.nodes_done,
+  nodesFailed: r.nodes_failed,
+  failedNodes: r.failed_nodes,
+  readings: Number(r.readings),
+  bytesProcessed: Number(r.bytes_processed),
+  durationMs: r.duration_ms,
+  source: r.source,
+});
+
+export async function recentRuns(db: Db, tenantId: string, limit = 20): Promise<RunRecord[]> {
+  const rows = await db<RunRow[]>`
+    select * from runs where tenant_id = ${tenantId} order by started_at desc limit ${limit}`;
+  return rows.map(toRecord);
+}
+
+export async function getRun(db: Db, runId: string): Promise<RunRecord | null> {
+  const rows = await db<RunRow[]>`select * from runs where id = ${runId}`;
+  return rows[0] ? toRecord(rows[0]) : null;
+}
+
+/** Distinct nodes with at least one applied batch in a run. */
+export async function appliedNodes(db: Db, runId: string): Promise<number> {
+  const rows = await db<{ n: number }[]>`
+    select count(distinct node_id)::int4 as n from applied_batches where run_id = ${runId}`;
+  return rows[0]?.n ?? 0;
+}

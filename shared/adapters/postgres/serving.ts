@@ -1,0 +1,56 @@
+/** The serving tables: what the API reads from PostgreSQL when the faster tiers miss. */
+import type { Sql, TransactionSql } from './client.ts';
+
+type Db = Sql | TransactionSql;
+
+export interface LatestValue {
+  value: number;
+  ts: number;
+}
+export type LatestBody = Record<string, LatestValue>;
+
+export async function readLatest(db: Db, nodeId: string): Promise<{ tsMs: number; body: LatestBody } | null> {
+  const rows = await db<{ ts_ms: number; body: LatestBody }[]>`
+    select (extract(epoch from ts) * 1000)::float8 as ts_ms, body from node_latest where node_id = ${nodeId}`;
+  const row = rows[0];
+  return row ? { tsMs: row.ts_ms, body: row.body } : null;
+}
+
+export async function writeLatest(db: Db, nodeId: string, tsMs: number, body: LatestBody): Promise<void> {
+  await db`
+    insert into node_latest (node_id, ts, body) values (${nodeId}, to_timestamp(${tsMs} / 1000.0), ${db.json(body as never)})
+    on conflict (node_id) do update set ts = excluded.ts, body = excluded.body`;
+}
+
+export async function writeWindows(
+  db: Db,
+  nodeId: string,
+  asOfMs: number,
+  windows: { range: string; body: unknown }[],
+): Promise<void> {
+  if (windows.length === 0) return;
+  await db`
+    insert into node_window_metrics (node_id, range, as_of, body)
+    select ${nodeId}, r, to_timestamp(${asOfMs} / 1000.0), b::jsonb
+    from unnest(${windows.map((w) => w.range)}::text[], ${windows.map((w) => JSON.stringify(w.body))}::text[]) as t(r, b)
+    on conflict (node_id, range) do update set as_of = excluded.as_of, body = excluded.body`;
+}
+
+export async function readWindow(db: Db, nodeId: string, range: string): Promise<unknown | null> {
+  const rows = await db<{ body: unknown }[]>`
+    select body from node_window_metrics where node_id = ${nodeId} and range = ${range}`;
+  return rows[0]?.body ?? null;
+}
+
+export async function writeSnapshot(db: Db, tenantId: string, kind: string, asOfMs: number, body: unknown) {
+  await db`
+    insert into network_snapshots (tenant_id, kind, as_of, body)
+    values (${tenantId}, ${kind}, to_timestamp(${asOfMs} / 1000.0), ${JSON.stringify(body)}::jsonb)
+    on conflict (tenant_id, kind) do update set as_of = excluded.as_of, body = excluded.body`;
+}
+
+export async function readSnapshot(db: Db, tenantId: string, kind: string): Promise<unknown | null> {
+  const rows = await db<{ body: unknown }[]>`
+    select body from network_snapshots where tenant_id = ${tenantId} and kind = ${kind}`;
+  return rows[0]?.body ?? null;
+}

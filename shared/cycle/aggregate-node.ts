@@ -1,0 +1,213 @@
+/**
+ * Aggregate one node's batch: clean, fold into 5-minute partials, merge into the stored 5m/1h/1d
+ * partials, advance the node's ingestion watermark — all in one transaction under the node's lock —
+ * then refresh what the API serves for the node (PostgreSQL serving rows, and Redis in one pipeline).
+ *
+ * Idempotent and order-independent: the watermark says which readings are already applied, so a
+ * redelivered batch changes nothing, and a batch that arrives before an earlier one it depends on
+ * is refused (thrown) and retried by the bus after the earlier one.
+ */
+
+import type { CacheEntry } from '../adapters/cache/cache.ts';
+import { mergePartials, readBuckets, readNodeSince } from '../adapters/postgres/aggregates.ts';
+import { type LatestBody, readLatest, writeLatest, writeWindows } from '../adapters/postgres/serving.ts';
+import {
+  aggregateReadings,
+  BUCKET_MS,
+  bucketStart,
+  DAY_MS,
+  HOUR_MS,
+  hasSeen,
+  type PartialRow,
+  rollUp,
+} from '../domain/aggregate.ts';
+import { cleanReadings, type RejectCounts } from '../domain/clean.ts';
+import { keys } from '../domain/keys.ts';
+import type { Metric, NodeInfo, Reading } from '../domain/readings.ts';
+import { computeWindow, hourlySeries, lookbackStart, RANGE_NAMES } from '../domain/windows.ts';
+import type { AggregatorDeps } from './deps.ts';
+import { decodeReadings, type NodeWorkMessage } from './messages.ts';
+
+/** A batch that depends on an earlier, not yet applied one: retried later, never dead-lettered early. */
+export class BatchOutOfOrderError extends Error {
+  override name = 'BatchOutOfOrderError';
+}
+
+export interface NodeResult {
+  applied: boolean;
+  readings: number;
+  rejected: RejectCounts;
+}
+
+function mergeLatest(current: LatestBody, readings: Reading[]): LatestBody {
+  const next: LatestBody = { ...current };
+  for (const r of readings) {
+    for (const [metric, value] of Object.entries(r.values) as [Metric, number][]) {
+      const have = next[metric];
+      if (!have || r.ts > have.ts || (r.ts === have.ts && value > have.value))
+        next[metric] = { value, ts: r.ts };
+    }
+  }
+  return next;
+}
+
+/** Drops values an earlier batch already counted (the same node, metric and second): duplicates. */
+function dropSeen(readings: Reading[], stored: PartialRow[], counts: RejectCounts): Reading[] {
+  if (stored.length === 0) return readings;
+  const seen = new Map(stored.map((r) => [`${r.metric}|${r.bucketMs}`, r.seen]));
+  const out: Reading[] = [];
+  for (const r of readings) {
+    const bucket = bucketStart(r.ts);
+    const values: Reading['values'] = {};
+    let kept = 0;
+    let dropped = 0;
+    for (const [metric, v] of Object.entries(r.values) as [Metric, number][]) {
+      if (hasSeen(seen.get(`${metric}|${bucket}`), r.ts)) dropped += 1;
+      else {
+        values[metric] = v;
+        kept += 1;
+      }
+    }
+    if (dropped > 0) counts.duplicates += 1;
+    if (kept > 0) out.push(kept === Object.keys(r.values).length ? r : { ...r, values });
+  }
+  return out;
+}
+
+export async function applyNodeBatch(deps: AggregatorDeps, msg: NodeWorkMessage): Promise<NodeResult> {
+  const nodeId = msg.node.id;
+  const { valid, counts } = cleanReadings(decodeReadings(msg), msg.toIngestMs);
+  const touched = aggregateReadings(valid).map((r) => r.bucketMs);
+  // Partitions are DDL: create them outside the transaction, before it needs them.
+  await deps.partitions.ensure('agg_5m', touched);
+  await deps.partitions.ensure('agg_1h', touched);
+  await deps.partitions.ensure('agg_1d', touched);
+
+  return deps.sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(hashtextextended(${nodeId}, 0))`;
+    const [wmRow] = await tx<{ ms: number }[]>`
+      select (extract(epoch from ingested_to) * 1000)::float8 as ms from node_watermarks where node_id = ${nodeId}`;
+    const watermark = wmRow?.ms ?? Number.NEGATIVE_INFINITY;
+    if (msg.toIngestMs <= watermark) return { applied: false, readings: 0, rejected: counts };
+    if (msg.fromIngestMs > watermark) {
+      throw new BatchOutOfOrderError(
+        `node ${nodeId}: batch starts at ${new Date(msg.fromIngestMs).toISOString()} but only data up to ${new Date(watermark).toISOString()} is applied`,
+      );
+    }
+    const stored5m = await readBuckets(
+      tx,
+      'agg_5m',
+      nodeId,
+      valid.map((r) => bucketStart(r.ts)),
+    );
+    const fresh = dropSeen(
+      valid.filter((r) => r.ingestedAt > watermark),
+      stored5m,
+      counts,
+    );
+    const p5m = aggregateReadings(fresh, BUCKET_MS);
+    await mergePartials(tx, 'agg_5m', nodeId, p5m, stored5m);
+    await mergePartials(tx, 'agg_1h', nodeId, rollUp(p5m, HOUR_MS));
+    await mergePartials(tx, 'agg_1d', nodeId, rollUp(p5m, DAY_MS));
+    if (fresh.length > 0) {
+      const current = await readLatest(tx, nodeId);
+      const body = mergeLatest(current?.body ?? {}, fresh);
+      const tsMs = Math.max(...Object.values(body).map((v) => v.ts));
+      await writeLatest(tx, nodeId, tsMs, body);
+    }
+    await tx`
+      insert into node_watermarks (node_id, ingested_to) values (${nodeId}, to_timestamp(${msg.toIngestMs} / 1000.0))
+      on conflict (node_id) do update set ingested_to = excluded.ingested_to`;
+    await tx`
+      insert into applied_batches (run_id, node_id, part, readings, rejected)
+      values (${msg.runId}, ${nodeId}, ${msg.part}, ${fresh.length}, ${JSON.stringify(counts)}::jsonb)
+      on conflict do nothing`;
+    return { applied: true, readings: fresh.length, rejected: counts };
+  });
+}
+
+export interface NodeView {
+  asOfMs: number;
+  latest: LatestBody;
+  windows: ReturnType<typeof computeWindow>[];
+  timeseries7d: ReturnType<typeof hourlySeries>;
+}
+
+/** Recomputes a node's served views from stored partials (deterministic for a given stored state). */
+export async function computeNodeView(
+  deps: Pick<AggregatorDeps, 'sql'>,
+  nodeId: string,
+): Promise<NodeView | null> {
+  const latest = await readLatest(deps.sql, nodeId);
+  if (!latest) return null;
+  const asOfMs = latest.tsMs;
+  const [r5m, r1h, r1d] = await Promise.all([
+    readNodeSince(deps.sql, 'agg_5m', nodeId, lookbackStart(asOfMs, '5m')),
+    readNodeSince(deps.sql, 'agg_1h', nodeId, lookbackStart(asOfMs, '1h')),
+    readNodeSince(deps.sql, 'agg_1d', nodeId, lookbackStart(asOfMs, '1d')),
+  ]);
+  const rows: Record<'5m' | '1h' | '1d', PartialRow[]> = { '5m': r5m, '1h': r1h, '1d': r1d };
+  return {
+    asOfMs,
+    latest: latest.body,
+    windows: RANGE_NAMES.map((range) => computeWindow(range, asOfMs, rows)),
+    timeseries7d: hourlySeries(asOfMs, r1h),
+  };
+}
+
+export const nodeMetadata = (node: NodeInfo) => ({
+  id: node.id,
+  name: node.name,
+  kind: node.kind,
+  districtId: node.districtId,
+  latitude: node.latitude,
+  longitude: node.longitude,
+  metrics: [...node.metrics],
+});
+
+export const latestPayload = (nodeId: string, asOfMs: number, latest: LatestBody) => ({
+  nodeId,
+  asOf: new Date(asOfMs).toISOString(),
+  values: Object.fromEntries(
+    Object.entries(latest).map(([m, v]) => [m, { value: v.value, ts: new Date(v.ts).toISOString() }]),
+  ),
+});
+
+export const windowPayload = (nodeId: string, w: NodeView['windows'][number]) => ({ nodeId, ...w });
+
+/** Writes the node's served views to PostgreSQL and its hot keys to the cache (one pipeline). */
+export async function refreshNodeViews(deps: AggregatorDeps, node: NodeInfo): Promise<NodeView | null> {
+  const view = await computeNodeView(deps, node.id);
+  const ttl = deps.settings.cacheTtlSeconds;
+  const t = node.tenantId;
+  const entries: CacheEntry[] = [
+    { key: keys.nodeMetadata(t, node.id), value: nodeMetadata(node), ttlSeconds: ttl },
+  ];
+  if (view) {
+    await writeWindows(
+      deps.sql,
+      node.id,
+      view.asOfMs,
+      view.windows.map((w) => ({ range: w.range, body: windowPayload(node.id, w) })),
+    );
+    entries.push({
+      key: keys.nodeLatest(t, node.id),
+      value: latestPayload(node.id, view.asOfMs, view.latest),
+      ttlSeconds: ttl,
+    });
+    for (const w of view.windows) {
+      entries.push({
+        key: keys.nodeMetrics(t, node.id, w.range),
+        value: windowPayload(node.id, w),
+        ttlSeconds: ttl,
+      });
+    }
+    entries.push({
+      key: keys.nodeTimeseries7d(t, node.id),
+      value: { nodeId: node.id, resolution: '1h', series: view.timeseries7d },
+      ttlSeconds: ttl,
+    });
+  }
+  await deps.cache.write(entries);
+  return view;
+}

@@ -1,0 +1,38 @@
+/** What the cycle's steps need from the outside world, passed in (never imported) so they stay testable. */
+import type { Bus } from '../adapters/bus/bus.ts';
+import type { HotCache } from '../adapters/cache/cache.ts';
+import type { Coordinator } from '../adapters/coordination/coordinator.ts';
+import type { Sql } from '../adapters/postgres/client.ts';
+import type { PartitionManager } from '../adapters/postgres/partitions.ts';
+import type { Logger } from '../log.ts';
+import type { ReadingSource } from '../sources/source.ts';
+
+export interface CycleSettings {
+  tenantId: string;
+  cycleMs: number;
+  latenessHorizonMs: number;
+  maxMessageBytes: number;
+  cacheTtlSeconds: number;
+  topics: { nodeWork: string; networkRollup: string; deadLetter: string };
+}
+
+export interface StorageDeps {
+  sql: Sql;
+  partitions: PartitionManager;
+}
+
+export interface DispatcherDeps extends StorageDeps {
+  source: ReadingSource;
+  bus: Bus;
+  coordinator: Coordinator;
+  logger: Logger;
+  settings: CycleSettings;
+}
+
+export interface AggregatorDeps extends StorageDeps {
+  cache: HotCache;
+  bus: Bus;
+  coordinator: Coordinator;
+  logger: Logger;
+  settings: CycleSettings;
+}

@@ -1,0 +1,129 @@
+/**
+ * CloudEvent handlers behind the thin function entry points. Pub/Sub's contract: returning acks;
+ * throwing makes Pub/Sub redeliver (and, after the subscription's max attempts, dead-letter).
+ * Poison messages (bad base64, bad JSON, wrong schema) can never succeed, so they are sent to the
+ * dead-letter topic at once and acked instead of being retried.
+ */
+
+import type { PubSubCloudEvent } from '../adapters/bus/bus.ts';
+import { workKey } from '../adapters/coordination/coordinator.ts';
+import { applyNodeBatch, refreshNodeViews } from './aggregate-node.ts';
+import type { AggregatorDeps, DispatcherDeps } from './deps.ts';
+import { dispatchCycle } from './dispatch.ts';
+import { cycleMessageSchema, type NodeWorkMessage } from './messages.ts';
+import { networkRollup } from './rollup.ts';
+
+export class PoisonMessageError extends Error {
+  override name = 'PoisonMessageError';
+}
+
+/** Decodes and validates a Pub/Sub CloudEvent's payload; throws PoisonMessageError when it cannot be read. */
+export function decodeEvent(event: PubSubCloudEvent) {
+  const message = event.data?.message;
+  if (!message?.data) throw new PoisonMessageError('no message data');
+  const text = Buffer.from(message.data, 'base64').toString('utf8');
+  if (Buffer.from(text, 'utf8').toString('base64').replace(/=+$/, '') !== message.data.replace(/=+$/, '')) {
+    throw new PoisonMessageError('message data is not valid base64 of UTF-8 text');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new PoisonMessageError('message data is not JSON');
+  }
+  const parsed = cycleMessageSchema.safeParse(json);
+  if (!parsed.success) {
+    const where = parsed.error.issues
+      .slice(0, 3)
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+      .join('; ');
+    throw new PoisonMessageError(`message does not match the schema: ${where}`);
+  }
+  return parsed.data;
+}
+
+const isDeadLetter = (event: PubSubCloudEvent) =>
+  event.data?.message.attributes?.CloudPubSubDeadLetterSourceDeliveryCount !== undefined;
+
+async function handleNode(deps: AggregatorDeps, msg: NodeWorkMessage, attempt: number | undefined) {
+  const log = deps.logger.child({ runId: msg.runId, nodeId: msg.node.id, part: msg.part });
+  const started = performance.now();
+  try {
+    const result = await applyNodeBatch(deps, msg);
+    await refreshNodeViews(deps, msg.node);
+    log.debug('node aggregated', {
+      event: 'node.aggregated',
+      applied: result.applied,
+      readings: result.readings,
+      rejected: result.rejected,
+      durationMs: Math.round(performance.now() - started),
+    });
+  } catch (err) {
+    log.warn('node failed; the message will be redelivered', { event: 'node.failed', attempt, err });
+    throw err;
+  }
+  const { completedRun } = await deps.coordinator.finishWork(
+    msg.runId,
+    workKey(msg.node.id, msg.part),
+    'done',
+  );
+  if (completedRun) await publishRollup(deps, msg.runId, msg.tenantId);
+}
+
+async function publishRollup(deps: AggregatorDeps, runId: string, tenantId: string) {
+  const body = { v: 1, kind: 'rollup', runId, tenantId };
+  await deps.bus.publish(deps.settings.topics.networkRollup, [
+    { data: Buffer.from(JSON.stringify(body)), attributes: { kind: 'rollup', runId, tenantId } },
+  ]);
+}
+
+/** A message that exhausted its delivery attempts: record its work item as failed (the run ends partial). */
+async function handleDeadLetter(deps: AggregatorDeps, event: PubSubCloudEvent) {
+  const attrs = event.data?.message.attributes ?? {};
+  deps.logger.error('message dead-lettered', {
+    event: 'message.dead_lettered',
+    runId: attrs.runId,
+    nodeId: attrs.nodeId,
+    kind: attrs.kind,
+    reason: attrs.poison ? 'poison' : 'max delivery attempts',
+    deliveryCount: attrs.CloudPubSubDeadLetterSourceDeliveryCount,
+  });
+  if (attrs.kind === 'node' && attrs.runId && attrs.nodeId && attrs.tenantId) {
+    const key = workKey(attrs.nodeId, Number(attrs.part ?? 0));
+    const { completedRun } = await deps.coordinator.finishWork(attrs.runId, key, 'failed');
+    if (completedRun) await publishRollup(deps, attrs.runId, attrs.tenantId);
+  }
+}
+
+export async function handleAggregatorEvent(deps: AggregatorDeps, event: PubSubCloudEvent): Promise<void> {
+  if (isDeadLetter(event)) return handleDeadLetter(deps, event);
+  let msg: ReturnType<typeof decodeEvent>;
+  try {
+    msg = decodeEvent(event);
+  } catch (err) {
+    if (!(err instanceof PoisonMessageError)) throw err;
+    const m = event.data?.message;
+    deps.logger.error('poison message', {
+      event: 'message.poison',
+      messageId: m?.messageId,
+      reason: err.message,
+    });
+    await deps.bus.publish(deps.settings.topics.deadLetter, [
+      {
+        data: Buffer.from(m?.data ?? '', 'base64'),
+        attributes: {
+          ...(m?.attributes ?? {}),
+          poison: err.message.slice(0, 200),
+          CloudPubSubDeadLetterSourceDeliveryCount: String(m?.deliveryAttempt ?? 1),
+        },
+      },
+    ]);
+    return;
+  }
+  if (msg.kind === 'node') return handleNode(deps, msg, event.data?.message.deliveryAttempt);
+  return networkRollup(deps, msg.runId, msg.tenantId);
+}
+
+export async function handleDispatcherEvent(deps: DispatcherDeps, _event: PubSubCloudEvent) {
+  return dispatchCycle(deps);
+}

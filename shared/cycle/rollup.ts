@@ -1,0 +1,144 @@
+/**
+ * Fan-in: once the last node of a run has finished, the network-wide picture is computed exactly
+ * once — network metrics per range, the dashboard summary, system (pipeline) metrics — written to
+ * PostgreSQL and the hot cache, and the run is closed with its status.
+ */
+
+import type { CacheEntry } from '../adapters/cache/cache.ts';
+import { nodeOfWorkKey } from '../adapters/coordination/coordinator.ts';
+import { finishRun, getRun, type RunRecord, recentRuns } from '../adapters/postgres/runs.ts';
+import { writeSnapshot } from '../adapters/postgres/serving.ts';
+import type { Stats } from '../domain/aggregate.ts';
+import { keys } from '../domain/keys.ts';
+import type { Metric, NodeKind } from '../domain/readings.ts';
+import { RANGE_NAMES, type Range } from '../domain/windows.ts';
+import type { AggregatorDeps } from './deps.ts';
+
+interface WindowRow {
+  node_id: string;
+  kind: NodeKind;
+  range: Range;
+  as_of: Date;
+  body: { metrics: Partial<Record<Metric, Stats>> };
+}
+
+const round = (x: number, digits = 4) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** Network figures of one range from the nodes' window metrics (pure). */
+export function networkMetrics(range: Range, rows: Pick<WindowRow, 'kind' | 'body'>[]) {
+  let inflow = 0;
+  let outflow = 0;
+  const pressures: number[] = [];
+  let minPressure: number | null = null;
+  let chlorineMin: number | null = null;
+  let turbidityMax: number | null = null;
+  let reporting = 0;
+  for (const { kind, body } of rows) {
+    const m = body.metrics;
+    if (Object.values(m).some((s) => s && s.count > 0)) reporting += 1;
+    if (kind === 'inlet' && m.flow?.mean != null) inflow += m.flow.mean;
+    if (kind === 'outlet' && m.flow?.mean != null) outflow += m.flow.mean;
+    if (m.pressure?.mean != null) pressures.push(m.pressure.mean);
+    if (m.pressure?.min != null)
+      minPressure = Math.min(minPressure ?? Number.POSITIVE_INFINITY, m.pressure.min);
+    if (m.chlorine?.min != null)
+      chlorineMin = Math.min(chlorineMin ?? Number.POSITIVE_INFINITY, m.chlorine.min);
+    if (m.turbidity?.max != null)
+      turbidityMax = Math.max(turbidityMax ?? Number.NEGATIVE_INFINITY, m.turbidity.max);
+  }
+  return {
+    range,
+    nodesReporting: reporting,
+    systemInflowLps: round(inflow - outflow),
+    grossInflowLps: round(inflow),
+    outflowLps: round(outflow),
+    pressureBar: {
+      mean: pressures.length ? round(pressures.reduce((a, b) => a + b, 0) / pressures.length) : null,
+      min: minPressure === null ? null : round(minPressure),
+    },
+    quality: {
+      chlorineMinMgL: chlorineMin === null ? null : round(chlorineMin),
+      turbidityMaxNtu: turbidityMax === null ? null : round(turbidityMax),
+    },
+  };
+}
+
+/** Pipeline figures over recent runs (pure). */
+export function systemMetrics(range: Range, runs: RunRecord[], nowMs: number) {
+  const spanMs = { '1h': 1, '6h': 6, '24h': 24, '3d': 72, '7d': 168, '30d': 720 }[range] * 3_600_000;
+  const inRange = runs.filter((r) => Date.parse(r.startedAt) >= nowMs - spanMs);
+  const finished = inRange.filter((r) => r.durationMs !== null);
+  return {
+    range,
+    runs: inRange.length,
+    runsDone: inRange.filter((r) => r.status === 'done').length,
+    runsPartial: inRange.filter((r) => r.status === 'partial').length,
+    readings: inRange.reduce((n, r) => n + r.readings, 0),
+    bytesProcessed: inRange.reduce((n, r) => n + r.bytesProcessed, 0),
+    meanDurationMs: finished.length
+      ? Math.round(finished.reduce((n, r) => n + (r.durationMs ?? 0), 0) / finished.length)
+      : null,
+  };
+}
+
+export async function networkRollup(deps: AggregatorDeps, runId: string, tenantId: string): Promise<void> {
+  const { sql, settings } = deps;
+  const log = deps.logger.child({ runId, tenantId });
+  const progress = await deps.coordinator.progress(runId);
+  const failedNodes = [...new Set((progress?.failedKeys ?? []).map(nodeOfWorkKey))].sort();
+  const run = await getRun(sql, runId);
+  const nowMs = Date.now();
+  const nodesDone = run ? run.nodesTotal - failedNodes.length : 0;
+  const status: RunRecord['status'] =
+    failedNodes.length === 0 ? 'done' : nodesDone > 0 ? 'partial' : 'failed';
+  await finishRun(sql, runId, { status, finishedAtMs: nowMs, nodesDone, failedNodes });
+
+  const rows = await sql<WindowRow[]>`
+    select w.node_id, n.kind, w.range, w.as_of, w.body
+    from node_window_metrics w join nodes n on n.id = w.node_id
+    where n.tenant_id = ${tenantId}`;
+  const counts = await sql<{ total: number; kind: string; n: number }[]>`
+    select kind, count(*)::int4 as n from nodes where tenant_id = ${tenantId} group by kind order by kind`;
+  const runs = await recentRuns(sql, tenantId, 2000);
+  const ttl = settings.cacheTtlSeconds;
+  const entries: CacheEntry[] = [];
+  const network: Record<string, ReturnType<typeof networkMetrics>> = {};
+  for (const range of RANGE_NAMES) {
+    const metrics = networkMetrics(
+      range,
+      rows.filter((r) => r.range === range),
+    );
+    network[range] = metrics;
+    await writeSnapshot(sql, tenantId, `network:${range}`, nowMs, metrics);
+    entries.push({ key: keys.networkMetrics(tenantId, range), value: metrics, ttlSeconds: ttl });
+    const system = systemMetrics(range, runs, nowMs);
+    await writeSnapshot(sql, tenantId, `system:${range}`, nowMs, system);
+    entries.push({ key: keys.systemMetrics(tenantId, range), value: system, ttlSeconds: ttl });
+  }
+  const latestRun = runs[0] ?? null;
+  const lastHour = rows.filter((r) => r.range === '1h' && r.as_of.getTime() >= nowMs - 3_600_000).length;
+  const summary = {
+    tenantId,
+    asOf: new Date(nowMs).toISOString(),
+    nodes: {
+      total: counts.reduce((n, c) => n + c.n, 0),
+      reportingLastHour: lastHour,
+      byKind: Object.fromEntries(counts.map((c) => [c.kind, c.n])),
+    },
+    network24h: network['24h'],
+    lastRun: latestRun,
+  };
+  await writeSnapshot(sql, tenantId, 'dashboard', nowMs, summary);
+  entries.push({ key: keys.dashboardSummary(tenantId), value: summary, ttlSeconds: ttl });
+  entries.push({ key: keys.lastRun(tenantId), value: latestRun, ttlSeconds: ttl });
+  await deps.cache.write(entries);
+  log.info('run finished', {
+    event: 'run.finished',
+    status,
+    durationMs: latestRun?.id === runId ? latestRun.durationMs : null,
+    bytesProcessed: run?.bytesProcessed ?? 0,
+    nodesProcessed: nodesDone,
+    nodesFailed: failedNodes.length,
+    failedNodes: failedNodes.slice(0, 50),
+  });
+}

@@ -1,0 +1,117 @@
+/**
+ * The windows the API serves (1h … 30d), rolled up from stored partials. A window is the last N
+ * buckets of one resolution, ending with the bucket that holds the node's latest reading:
+ * bucket-aligned, so every figure can be recomputed exactly from stored rows, and anchored on the
+ * data rather than the wall clock, so replays and late deliveries give identical results.
+ */
+import {
+  emptyPartial,
+  mergeInto,
+  type PartialAggregate,
+  type PartialRow,
+  RESOLUTIONS,
+  type Resolution,
+  type Stats,
+  summarize,
+} from './aggregate.ts';
+import type { Metric } from './readings.ts';
+
+export const RANGES = {
+  '1h': { resolution: '5m', buckets: 12 },
+  '6h': { resolution: '1h', buckets: 6 },
+  '24h': { resolution: '1h', buckets: 24 },
+  '3d': { resolution: '1h', buckets: 72 },
+  '7d': { resolution: '1h', buckets: 168 },
+  '30d': { resolution: '1d', buckets: 30 },
+} as const satisfies Record<string, { resolution: Resolution; buckets: number }>;
+export type Range = keyof typeof RANGES;
+export const RANGE_NAMES = Object.keys(RANGES) as Range[];
+
+/** How far back each resolution must be read to cover every range. */
+export function lookbackStart(asOfMs: number, resolution: Resolution): number {
+  const size = RESOLUTIONS[resolution];
+  const buckets = Math.max(
+    0,
+    ...Object.values(RANGES)
+      .filter((r) => r.resolution === resolution)
+      .map((r) => r.buckets),
+  );
+  return Math.floor(asOfMs / size) * size - (buckets - 1) * size;
+}
+
+export interface WindowMetrics {
+  range: Range;
+  from: string;
+  to: string;
+  resolution: Resolution;
+  metrics: Partial<Record<Metric, Stats>>;
+}
+
+export function windowBounds(range: Range, asOfMs: number): { fromMs: number; toMs: number } {
+  const { resolution, buckets } = RANGES[range];
+  const size = RESOLUTIONS[resolution];
+  const toMs = Math.floor(asOfMs / size) * size + size;
+  return { fromMs: toMs - buckets * size, toMs };
+}
+
+/** Rolls the stored partials of one node up into one window. */
+export function computeWindow(
+  range: Range,
+  asOfMs: number,
+  rowsByResolution: Record<Resolution, PartialRow[]>,
+): WindowMetrics {
+  const { resolution } = RANGES[range];
+  const { fromMs, toMs } = windowBounds(range, asOfMs);
+  const perMetric = new Map<Metric, PartialAggregate>();
+  for (const row of rowsByResolution[resolution]) {
+    if (row.bucketMs < fromMs || row.bucketMs >= toMs) continue;
+    let p = perMetric.get(row.metric);
+    if (!p) {
+      p = emptyPartial();
+      perMetric.set(row.metric, p);
+    }
+    mergeInto(p, row);
+  }
+  const metrics: Partial<Record<Metric, Stats>> = {};
+  for (const [metric, p] of perMetric) metrics[metric] = summarize(p);
+  return {
+    range,
+    from: new Date(fromMs).toISOString(),
+    to: new Date(toMs).toISOString(),
+    resolution,
+    metrics,
+  };
+}
+
+export interface TimeseriesPoint {
+  t: string;
+  count: number;
+  mean: number | null;
+  min: number | null;
+  max: number | null;
+}
+
+/** Hourly points of the last 7 days per metric (the `timeseries:7d` hot key). */
+export function hourlySeries(
+  asOfMs: number,
+  hourly: PartialRow[],
+): Partial<Record<Metric, TimeseriesPoint[]>> {
+  const { fromMs, toMs } = windowBounds('7d', asOfMs);
+  const out: Partial<Record<Metric, TimeseriesPoint[]>> = {};
+  for (const row of hourly) {
+    if (row.bucketMs < fromMs || row.bucketMs >= toMs) continue;
+    const s = summarize(row);
+    const points = out[row.metric] ?? [];
+    points.push({
+      t: new Date(row.bucketMs).toISOString(),
+      count: s.count,
+      mean: s.mean,
+      min: s.min,
+      max: s.max,
+    });
+    out[row.metric] = points;
+  }
+  for (const points of Object.values(out) as TimeseriesPoint[][])
+    points.sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : 0));
+  return out;
+}

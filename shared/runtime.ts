@@ -1,0 +1,154 @@
+/**
+ * Builds each function's dependencies from configuration, once per instance. Clients of outside
+ * systems are imported lazily, so a function only loads what its configuration uses (the API never
+ * loads the BigQuery or Pub/Sub clients).
+ */
+import type { Bus } from './adapters/bus/bus.ts';
+import { MemoryBus } from './adapters/bus/memory.ts';
+import type { HotCache } from './adapters/cache/cache.ts';
+import { MemoryCache } from './adapters/cache/memory.ts';
+import type { Coordinator } from './adapters/coordination/coordinator.ts';
+import { MemoryCoordinator } from './adapters/coordination/memory.ts';
+import { connect, type Sql } from './adapters/postgres/client.ts';
+import { migrate } from './adapters/postgres/migrations.ts';
+import { PartitionManager } from './adapters/postgres/partitions.ts';
+import { type Config, loadConfig, requireDatabaseUrl } from './config.ts';
+import type { AggregatorDeps, CycleSettings, DispatcherDeps } from './cycle/deps.ts';
+import { createLogger, type Logger } from './log.ts';
+import type { ReadingSource } from './sources/source.ts';
+
+export function cycleSettings(config: Config): CycleSettings {
+  return {
+    tenantId: config.TENANT_ID,
+    cycleMs: config.CYCLE_MINUTES * 60_000,
+    latenessHorizonMs: config.LATENESS_HORIZON_HOURS * 3_600_000,
+    maxMessageBytes: config.MAX_MESSAGE_BYTES,
+    cacheTtlSeconds: config.CACHE_TTL_SECONDS,
+    topics: {
+      nodeWork: config.TOPIC_NODE_WORK,
+      networkRollup: config.TOPIC_NETWORK_ROLLUP,
+      deadLetter: config.TOPIC_DEAD_LETTER,
+    },
+  };
+}
+
+/**
+ * In-process singletons shared by every function running in this process (the local mode runs
+ * them all in one process, so the embedded bus, cache and coordinator must be the same objects).
+ */
+const embedded: { bus?: MemoryBus; cache?: MemoryCache; coordinator?: MemoryCoordinator } = {};
+export const embeddedBus = (): MemoryBus => {
+  embedded.bus ??= new MemoryBus();
+  return embedded.bus;
+};
+export const embeddedCache = (): MemoryCache => {
+  embedded.cache ??= new MemoryCache();
+  return embedded.cache;
+};
+export const embeddedCoordinator = (): MemoryCoordinator => {
+  embedded.coordinator ??= new MemoryCoordinator();
+  return embedded.coordinator;
+};
+
+export async function createCache(config: Config): Promise<HotCache> {
+  if (!config.upstash) return embeddedCache();
+  const { UpstashCache } = await import('./adapters/cache/upstash.ts');
+  return new UpstashCache({ ...config.upstash, prefix: config.REDIS_KEY_PREFIX });
+}
+
+export async function createBus(config: Config): Promise<Bus> {
+  if (config.busBackend === 'memory') return embeddedBus();
+  const { PubSubBus } = await import('./adapters/bus/pubsub.ts');
+  return new PubSubBus({ projectId: config.GOOGLE_CLOUD_PROJECT });
+}
+
+export async function createCoordinator(config: Config): Promise<Coordinator> {
+  if (config.coordinationBackend === 'memory') return embeddedCoordinator();
+  const { FirestoreCoordinator } = await import('./adapters/coordination/firestore.ts');
+  return new FirestoreCoordinator({
+    projectId: config.GOOGLE_CLOUD_PROJECT,
+    databaseId: config.FIRESTORE_DATABASE,
+  });
+}
+
+export async function createSource(config: Config, sql: Sql): Promise<ReadingSource> {
+  const s = config.readingsSource;
+  if (s.kind === 'csv') {
+    const { openCsvSource } = await import('./sources/csv.ts');
+    return openCsvSource(s.path, { tenantId: config.TENANT_ID });
+  }
+  if (s.kind === 'bigquery') {
+    const { createBigQuerySource } = await import('./sources/bigquery.ts');
+    const { loadNetwork } = await import('./adapters/postgres/registry.ts');
+    return createBigQuerySource({
+      projectId: config.GOOGLE_CLOUD_PROJECT ?? '',
+      dataset: config.BIGQUERY_DATASET!,
+      table: config.BIGQUERY_TABLE,
+      location: config.BIGQUERY_LOCATION,
+      apiEndpoint: config.BIGQUERY_API_ENDPOINT,
+      registry: () => loadNetwork(sql, config.TENANT_ID),
+    });
+  }
+  const { createSimulatorSource } = await import('./simulator/index.ts');
+  return createSimulatorSource({
+    seed: config.SIMULATOR_SEED,
+    nodes: config.SIMULATOR_NODES,
+    tenantId: config.TENANT_ID,
+  });
+}
+
+export interface Storage {
+  sql: Sql;
+  partitions: PartitionManager;
+}
+
+/** Connects, migrates (idempotent, serialised by an advisory lock) and prepares partitions. */
+export async function openStorage(config: Config): Promise<Storage> {
+  const sql = connect(requireDatabaseUrl(config), {
+    max: config.PG_POOL_MAX,
+    idleTimeoutSeconds: config.PG_IDLE_TIMEOUT_SECONDS,
+    maxLifetimeSeconds: config.PG_MAX_LIFETIME_SECONDS,
+  });
+  const { timescale } = await migrate(sql);
+  return { sql, partitions: new PartitionManager(sql, timescale) };
+}
+
+export function baseLogger(config: Config, fn: string): Logger {
+  return createLogger({ level: config.LOG_LEVEL, base: { function: fn } });
+}
+
+export async function dispatcherDeps(config: Config = loadConfig()): Promise<DispatcherDeps> {
+  const storage = await openStorage(config);
+  return {
+    ...storage,
+    source: await createSource(config, storage.sql),
+    bus: await createBus(config),
+    coordinator: await createCoordinator(config),
+    logger: baseLogger(config, 'dispatcher'),
+    settings: cycleSettings(config),
+  };
+}
+
+export async function aggregatorDeps(config: Config = loadConfig()): Promise<AggregatorDeps> {
+  const storage = await openStorage(config);
+  return {
+    ...storage,
+    cache: await createCache(config),
+    bus: await createBus(config),
+    coordinator: await createCoordinator(config),
+    logger: baseLogger(config, 'aggregator'),
+    settings: cycleSettings(config),
+  };
+}
+
+/** Memoises an async factory: one instance per process, retried if it failed. */
+export function once<T>(factory: () => Promise<T>): () => Promise<T> {
+  let promise: Promise<T> | undefined;
+  return () => {
+    promise ??= factory().catch((err) => {
+      promise = undefined;
+      throw err;
+    });
+    return promise;
+  };
+}
