@@ -144,6 +144,96 @@ export const MIGRATIONS: Migration[] = [
          primary key (tenant_id, kind))`,
     ],
   },
+  {
+    version: 2,
+    name: 'analytics, API keys and billing inputs',
+    statements: () => [
+      // Data-quality counters per node and 5-minute bucket (shared/analytics/quality.ts QualityCounters).
+      `create table if not exists quality_5m (
+         node_id text not null,
+         bucket timestamptz not null,
+         counters jsonb not null,
+         primary key (node_id, bucket))`,
+      `create index if not exists quality_5m_bucket on quality_5m (bucket)`,
+      // Anomalies with their lifecycle: pending → open → acknowledged → resolved (auto or by an operator).
+      // The id is deterministic (node/district, type, metric, start), so replays update, never duplicate.
+      `create table if not exists anomalies (
+         id text primary key,
+         tenant_id text not null references tenants(id),
+         node_id text,
+         district_id text,
+         type text not null,
+         metric text,
+         severity text not null check (severity in ('critical', 'major', 'minor', 'warning')),
+         status text not null check (status in ('pending', 'open', 'acknowledged', 'resolved')),
+         started_at timestamptz not null,
+         last_seen_at timestamptz not null,
+         opened_at timestamptz,
+         acknowledged_at timestamptz,
+         acknowledged_by text,
+         resolved_at timestamptz,
+         resolved_by text,
+         resolution text,
+         evidence jsonb not null default '{}',
+         updated_at timestamptz not null default now())`,
+      `create index if not exists anomalies_tenant_status on anomalies (tenant_id, status, started_at desc)`,
+      `create index if not exists anomalies_node on anomalies (node_id, status)`,
+      // Forecasts: one row per target (node or district) and issue time; hourly arrays in the body.
+      `create table if not exists predictions (
+         tenant_id text not null references tenants(id),
+         target_id text not null,
+         target_kind text not null check (target_kind in ('node', 'district')),
+         issued_at timestamptz not null,
+         model_id text not null,
+         horizon_start timestamptz not null,
+         body jsonb not null,
+         primary key (target_id, issued_at))`,
+      `create index if not exists predictions_issued on predictions (issued_at)`,
+      `create table if not exists model_performance (
+         target_id text not null,
+         model_id text not null,
+         evaluated_at timestamptz not null,
+         role text not null check (role in ('champion', 'challenger', 'retired')),
+         mae_day1 double precision,
+         max_ae_day1 double precision,
+         mae_days2to7 double precision,
+         primary key (target_id, model_id, evaluated_at))`,
+      // Water balance and leakage KPIs per district (district_id '*' = network-wide) and period.
+      `create table if not exists network_efficiency (
+         tenant_id text not null references tenants(id),
+         district_id text not null,
+         period_kind text not null check (period_kind in ('day', 'month')),
+         period_label text not null,
+         computed_at timestamptz not null,
+         body jsonb not null,
+         primary key (tenant_id, district_id, period_kind, period_label))`,
+      // Billed (authorised) consumption entered through the API or CLI, for any period.
+      `create table if not exists billed_consumption (
+         id bigint generated always as identity primary key,
+         tenant_id text not null references tenants(id),
+         district_id text not null references districts(id),
+         period_from timestamptz not null,
+         period_to timestamptz not null,
+         volume_m3 double precision not null check (volume_m3 >= 0),
+         unbilled_m3 double precision check (unbilled_m3 >= 0),
+         source text not null default 'api',
+         created_at timestamptz not null default now(),
+         check (period_to > period_from))`,
+      `create index if not exists billed_consumption_district on billed_consumption (district_id, period_from)`,
+      // API keys: only a hash of the secret is stored; the prefix identifies the key in logs and lists.
+      `create table if not exists api_keys (
+         id text primary key,
+         tenant_id text not null references tenants(id),
+         role text not null check (role in ('reader', 'operator', 'admin')),
+         name text not null,
+         secret_hash text not null,
+         rate_limit_per_minute integer not null default 600,
+         created_at timestamptz not null default now(),
+         last_used_at timestamptz,
+         revoked_at timestamptz)`,
+      `create index if not exists api_keys_tenant on api_keys (tenant_id)`,
+    ],
+  },
 ];
 
 export async function hasTimescale(sql: Sql): Promise<boolean> {

@@ -1,0 +1,105 @@
+/**
+ * Rolling-origin backtest: from each origin, fit every method on the history before it (with the training-window
+ * sampling), forecast the next hours and score them against what happened, BWDF-style, along with how often the
+ * truth fell inside the 80 % and 95 % intervals.
+ */
+import type { Calendar } from './calendar.ts';
+import { DEFAULT_SAMPLING, type SamplingPolicy, trainingMask } from './sampling.ts';
+import { type BwdfScore, scoreBwdf } from './score.ts';
+import {
+  type Forecast,
+  type ForecastMethod,
+  HOUR_MS,
+  type HourlySeries,
+  MAX_HORIZON_HOURS,
+  WEEK_HOURS,
+  type WeatherSeries,
+} from './types.ts';
+
+export interface BacktestInput {
+  series: HourlySeries;
+  methods: readonly ForecastMethod[];
+  /** Forecast origins (epoch ms, on the hour, inside the series). */
+  originsMs: readonly number[];
+  horizonHours?: number;
+  /** Weather over the history and the forecast hours (a perfect weather forecast, as the BWDF gave its teams). */
+  weather?: WeatherSeries;
+  calendar?: Calendar;
+  /** `false` trains on the whole history. */
+  sampling?: SamplingPolicy | false;
+}
+
+export interface BacktestOutcome {
+  methodId: string;
+  originMs: number;
+  score: BwdfScore;
+  /** Share of actual hours inside the interval; NaN without actuals. */
+  coverage80: number;
+  coverage95: number;
+  forecast: Forecast;
+}
+
+/** The last `count` origins, `stepHours` apart, each leaving `horizonHours` of the series after it. */
+export function rollingOrigins(
+  series: HourlySeries,
+  count: number,
+  stepHours = WEEK_HOURS,
+  horizonHours = MAX_HORIZON_HOURS,
+): number[] {
+  const endMs = series.startMs + series.values.length * HOUR_MS;
+  const origins: number[] = [];
+  for (let j = count; j >= 1; j--) {
+    const originMs = endMs - horizonHours * HOUR_MS - (j - 1) * stepHours * HOUR_MS;
+    if (originMs > series.startMs) origins.push(originMs);
+  }
+  return origins;
+}
+
+export function intervalCoverage(
+  actual: ArrayLike<number>,
+  lo: ArrayLike<number>,
+  hi: ArrayLike<number>,
+): number {
+  let inside = 0;
+  let count = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i]!;
+    if (Number.isNaN(a)) continue;
+    count++;
+    if (a >= lo[i]! && a <= hi[i]!) inside++;
+  }
+  return count ? inside / count : Number.NaN;
+}
+
+export function rollingOriginBacktest(input: BacktestInput): BacktestOutcome[] {
+  const { series, methods } = input;
+  const horizon = input.horizonHours ?? MAX_HORIZON_HOURS;
+  const sampling = input.sampling ?? DEFAULT_SAMPLING;
+  const outcomes: BacktestOutcome[] = [];
+  for (const originMs of input.originsMs) {
+    const cut = (originMs - series.startMs) / HOUR_MS;
+    if (!Number.isInteger(cut) || cut <= 0 || cut >= series.values.length) {
+      throw new RangeError(`origin ${new Date(originMs).toISOString()} is not an hour inside the series`);
+    }
+    const history = { startMs: series.startMs, values: series.values.slice(0, cut) };
+    const actual = series.values.subarray(cut, cut + horizon);
+    const trainingMaskOption = sampling ? trainingMask(history.startMs, cut, originMs, sampling) : undefined;
+    for (const method of methods) {
+      const model = method.fit(history, {
+        ...(input.calendar ? { calendar: input.calendar } : {}),
+        ...(input.weather ? { weather: input.weather } : {}),
+        ...(trainingMaskOption ? { trainingMask: trainingMaskOption } : {}),
+      });
+      const forecast = method.forecast(model, horizon);
+      outcomes.push({
+        methodId: method.id,
+        originMs,
+        score: scoreBwdf(actual, forecast.mean),
+        coverage80: intervalCoverage(actual, forecast.lo80, forecast.hi80),
+        coverage95: intervalCoverage(actual, forecast.lo95, forecast.hi95),
+        forecast,
+      });
+    }
+  }
+  return outcomes;
+}

@@ -1,0 +1,148 @@
+/**
+ * Local time and public holidays for forecasting features. Demand follows local clocks (Europe/Rome for the BWDF
+ * data, with its daylight-saving shifts) and holidays look like Sundays, so models read the calendar through this.
+ */
+import { HOUR_MS } from './types.ts';
+
+/** A holiday on a fixed day of the year, or a number of days after Easter Sunday (Easter Monday = 1). */
+export type HolidayRule =
+  | { name: string; month: number; day: number }
+  | { name: string; easterOffsetDays: number };
+
+/** Italian national public holidays. Add the patron saint's day of the town with `extraHolidayRules`. */
+export const ITALIAN_HOLIDAYS: readonly HolidayRule[] = [
+  { name: 'Capodanno', month: 1, day: 1 },
+  { name: 'Epifania', month: 1, day: 6 },
+  { name: 'Pasqua', easterOffsetDays: 0 },
+  { name: "Lunedì dell'Angelo", easterOffsetDays: 1 },
+  { name: 'Festa della Liberazione', month: 4, day: 25 },
+  { name: 'Festa del Lavoro', month: 5, day: 1 },
+  { name: 'Festa della Repubblica', month: 6, day: 2 },
+  { name: 'Ferragosto', month: 8, day: 15 },
+  { name: 'Ognissanti', month: 11, day: 1 },
+  { name: 'Immacolata Concezione', month: 12, day: 8 },
+  { name: 'Natale', month: 12, day: 25 },
+  { name: 'Santo Stefano', month: 12, day: 26 },
+];
+
+export interface CalendarOptions {
+  /** IANA time zone, e.g. `Europe/Rome`. */
+  timeZone: string;
+  holidays?: readonly HolidayRule[];
+  /** One-off holidays as local dates `YYYY-MM-DD` (e.g. a local election day). */
+  extraDates?: readonly string[];
+}
+
+/** What a model needs to know about one UTC hour, in local time. */
+export interface LocalHour {
+  /** Local date `YYYY-MM-DD`. */
+  date: string;
+  /** 0 = Monday … 6 = Sunday. */
+  weekday: number;
+  /** 0..23 local clock hour. */
+  hour: number;
+  holiday: boolean;
+  /** 0..167 from Monday 00:00 local. */
+  hourOfWeek: number;
+  /** Like `hourOfWeek`, but a holiday counts as a Sunday: the usual way holidays are modelled in demand. */
+  dayTypeHourOfWeek: number;
+}
+
+export interface Calendar {
+  readonly timeZone: string;
+  /** The local view of the hour containing `ms` (memoised: models call it for every hour of long series). */
+  at(ms: number): LocalHour;
+  isHolidayDate(date: string): boolean;
+}
+
+/** Easter Sunday of a Gregorian year (Meeus/Jones/Butcher), as [month 1..12, day]. */
+export function easterSunday(year: number): [number, number] {
+  const a = year % 19;
+  const b = Math.floor(year / 100);
+  const c = year % 100;
+  const d = Math.floor(b / 4);
+  const e = b % 4;
+  const f = Math.floor((b + 8) / 25);
+  const g = Math.floor((b - f + 1) / 3);
+  const h = (19 * a + b - d - g + 15) % 30;
+  const i = Math.floor(c / 4);
+  const k = c % 4;
+  const l = (32 + 2 * e + 2 * i - h - k) % 7;
+  const m = Math.floor((a + 11 * h + 22 * l) / 451);
+  const month = Math.floor((h + l - 7 * m + 114) / 31);
+  const day = ((h + l - 7 * m + 114) % 31) + 1;
+  return [month, day];
+}
+
+const pad = (n: number): string => String(n).padStart(2, '0');
+
+/** The local dates `YYYY-MM-DD` of the holidays a rule set gives in one year. */
+export function holidayDates(year: number, rules: readonly HolidayRule[]): string[] {
+  const [em, ed] = easterSunday(year);
+  const easterUtc = Date.UTC(year, em - 1, ed);
+  return rules.map((rule) => {
+    if ('easterOffsetDays' in rule) {
+      const d = new Date(easterUtc + rule.easterOffsetDays * 86_400_000);
+      return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+    }
+    return `${year}-${pad(rule.month)}-${pad(rule.day)}`;
+  });
+}
+
+const WEEKDAYS: Record<string, number> = { Mon: 0, Tue: 1, Wed: 2, Thu: 3, Fri: 4, Sat: 5, Sun: 6 };
+
+export function createCalendar(options: CalendarOptions): Calendar {
+  const rules = options.holidays ?? ITALIAN_HOLIDAYS;
+  const extra = new Set(options.extraDates ?? []);
+  const byYear = new Map<number, Set<string>>();
+  const isHolidayDate = (date: string): boolean => {
+    if (extra.has(date)) return true;
+    const year = Number(date.slice(0, 4));
+    let dates = byYear.get(year);
+    if (!dates) {
+      dates = new Set(holidayDates(year, rules));
+      byYear.set(year, dates);
+    }
+    return dates.has(date);
+  };
+  // Throws a RangeError for an unknown zone here, at construction, rather than deep inside a fit.
+  const format = new Intl.DateTimeFormat('en-US', {
+    timeZone: options.timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    weekday: 'short',
+    hourCycle: 'h23',
+  });
+  const memo = new Map<number, LocalHour>();
+  const at = (ms: number): LocalHour => {
+    const hourIndex = Math.floor(ms / HOUR_MS);
+    const cached = memo.get(hourIndex);
+    if (cached) return cached;
+    const parts: Record<string, string> = {};
+    for (const p of format.formatToParts(hourIndex * HOUR_MS)) parts[p.type] = p.value;
+    const date = `${parts['year']}-${parts['month']}-${parts['day']}`;
+    const weekday = WEEKDAYS[parts['weekday'] ?? ''] ?? 0;
+    const hour = Number(parts['hour']) % 24;
+    const holiday = isHolidayDate(date);
+    const hourOfWeek = weekday * 24 + hour;
+    const local: LocalHour = {
+      date,
+      weekday,
+      hour,
+      holiday,
+      hourOfWeek,
+      dayTypeHourOfWeek: holiday ? 6 * 24 + hour : hourOfWeek,
+    };
+    // A bound keeps a long-lived calendar from growing without limit (about 11 years of hours).
+    if (memo.size >= 100_000) memo.clear();
+    memo.set(hourIndex, local);
+    return local;
+  };
+  return { timeZone: options.timeZone, at, isHolidayDate };
+}
+
+/** The calendar of the BWDF utility (north-east Italy). */
+export const italianCalendar = (extraDates?: readonly string[]): Calendar =>
+  createCalendar({ timeZone: 'Europe/Rome', holidays: ITALIAN_HOLIDAYS, extraDates: extraDates ?? [] });

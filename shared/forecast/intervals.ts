@@ -1,0 +1,165 @@
+/**
+ * Prediction intervals from the empirical distribution of a model's own past errors by lead time. A model replays
+ * forecasts from earlier origins inside its history (hindcasts); their errors, grouped into lead-time buckets, give
+ * quantiles that widen with lead time. Errors are divided by an hour-of-day scale first, so intervals are narrow
+ * at night, when flow is low and steady, and wide in the day.
+ */
+import { absoluteHour, type Forecast, HOUR_MS } from './types.ts';
+
+/** Upper bounds (inclusive) of the lead-time buckets, in hours. */
+const BUCKET_ENDS = [3, 6, 12, 24, 48, 72, 96, 120, 144, 168] as const;
+const MIN_PER_BUCKET = 40;
+/** The narrowest an hour's scale may be relative to the average, so a flat night never gets a zero-width band. */
+const MIN_HOUR_SCALE = 0.25;
+
+export interface Hindcast {
+  /** Index into the history of the first forecast hour. */
+  origin: number;
+  /** Point forecasts for hours origin, origin+1, …. */
+  mean: Float64Array;
+}
+
+/** Quantiles of scaled errors (actual − forecast) per lead bucket, and the error scale per UTC hour of day. */
+export interface ResidualModel {
+  bucketEnds: readonly number[];
+  q025: number[];
+  q10: number[];
+  q90: number[];
+  q975: number[];
+  hourScale: number[];
+  /** Errors the quantiles rest on. */
+  count: number;
+}
+
+/** Linear-interpolated quantile of a sorted array. */
+export function quantileSorted(sorted: ArrayLike<number>, p: number): number {
+  const n = sorted.length;
+  if (n === 0) return Number.NaN;
+  const pos = (n - 1) * p;
+  const lo = Math.floor(pos);
+  const hi = Math.min(n - 1, lo + 1);
+  return (sorted[lo] as number) + ((sorted[hi] as number) - (sorted[lo] as number)) * (pos - lo);
+}
+
+export function median(values: ArrayLike<number>): number {
+  const xs = Array.from(values).filter((x) => !Number.isNaN(x));
+  xs.sort((a, b) => a - b);
+  return quantileSorted(xs, 0.5);
+}
+
+/** Origins for hindcasts: every `stepHours` back from the end, as many as fit after `firstOrigin`. */
+export function hindcastOrigins(length: number, firstOrigin: number, count = 56, stepHours = 24): number[] {
+  const origins: number[] = [];
+  for (let j = 1; j <= count; j++) {
+    const o = length - j * stepHours;
+    if (o < firstOrigin) break;
+    origins.push(o);
+  }
+  return origins;
+}
+
+/**
+ * Builds the residual model from hindcasts over `history`. Without enough hindcast errors (a short history) it
+ * falls back on week-over-week differences, the errors of a seasonal-naive forecast, which every model should beat;
+ * with none of those either, the intervals are NaN.
+ */
+export function buildResidualModel(
+  history: { startMs: number; values: Float64Array },
+  hindcasts: readonly Hindcast[],
+): ResidualModel {
+  const y = history.values;
+  const h0 = absoluteHour(history.startMs);
+  const leads: number[] = [];
+  const errors: number[] = [];
+  const hours: number[] = [];
+  for (const hc of hindcasts) {
+    for (let k = 0; k < hc.mean.length; k++) {
+      const t = hc.origin + k;
+      if (t >= y.length) break;
+      const e = (y[t] as number) - (hc.mean[k] as number);
+      if (!Number.isFinite(e)) continue;
+      leads.push(k + 1);
+      errors.push(e);
+      hours.push((h0 + t) % 24);
+    }
+  }
+  if (errors.length < MIN_PER_BUCKET * 2) {
+    for (let t = 168; t < y.length; t++) {
+      const e = (y[t] as number) - (y[t - 168] as number);
+      if (!Number.isFinite(e)) continue;
+      leads.push(1 + (t % 168));
+      errors.push(e);
+      hours.push((h0 + t) % 24);
+    }
+  }
+
+  const absSum = new Array<number>(24).fill(0);
+  const absCount = new Array<number>(24).fill(0);
+  let total = 0;
+  for (let i = 0; i < errors.length; i++) {
+    const hour = hours[i]!;
+    absSum[hour]! += Math.abs(errors[i]!);
+    absCount[hour]!++;
+    total += Math.abs(errors[i]!);
+  }
+  const overall = errors.length ? total / errors.length : 0;
+  const hourScale = absSum.map((s, h) => {
+    // Shrink towards the overall level when an hour has few errors.
+    const n = absCount[h]!;
+    const raw = overall > 0 ? (s + overall * 10) / (n + 10) / overall : 1;
+    return Math.max(MIN_HOUR_SCALE, raw);
+  });
+
+  const model: ResidualModel = {
+    bucketEnds: BUCKET_ENDS,
+    q025: [],
+    q10: [],
+    q90: [],
+    q975: [],
+    hourScale,
+    count: errors.length,
+  };
+  const scaled = errors.map((e, i) => e / hourScale[hours[i]!]!);
+  let lo = 0;
+  for (const end of BUCKET_ENDS) {
+    let inBucket = scaled.filter((_, i) => leads[i]! > lo && leads[i]! <= end);
+    // Too few errors at this lead: pool every lead up to the bucket's end.
+    if (inBucket.length < MIN_PER_BUCKET) inBucket = scaled.filter((_, i) => leads[i]! <= end);
+    if (inBucket.length < MIN_PER_BUCKET) inBucket = scaled;
+    inBucket.sort((a, b) => a - b);
+    // No error at all to learn from (a history shorter than a week): the width is unknown, not zero.
+    const q = (p: number): number => (inBucket.length ? quantileSorted(inBucket, p) : Number.NaN);
+    const at = model.q10.length;
+    // Uncertainty does not shrink with lead time: each bucket is at least as wide as the one before.
+    model.q025.push(Math.min(q(0.025), at ? model.q025[at - 1]! : 0));
+    model.q10.push(Math.min(q(0.1), at ? model.q10[at - 1]! : 0));
+    model.q90.push(Math.max(q(0.9), at ? model.q90[at - 1]! : 0));
+    model.q975.push(Math.max(q(0.975), at ? model.q975[at - 1]! : 0));
+    lo = end;
+  }
+  return model;
+}
+
+/** Wraps a point forecast starting at `startMs` in the intervals of a residual model. */
+export function withIntervals(startMs: number, mean: Float64Array, residuals: ResidualModel): Forecast {
+  const n = mean.length;
+  const lo80 = new Float64Array(n);
+  const hi80 = new Float64Array(n);
+  const lo95 = new Float64Array(n);
+  const hi95 = new Float64Array(n);
+  const h0 = absoluteHour(startMs);
+  let b = 0;
+  for (let k = 0; k < n; k++) {
+    while (b < residuals.bucketEnds.length - 1 && k + 1 > residuals.bucketEnds[b]!) b++;
+    const s = residuals.hourScale[(h0 + k) % 24]!;
+    const m = mean[k]!;
+    lo80[k] = m + s * residuals.q10[b]!;
+    hi80[k] = m + s * residuals.q90[b]!;
+    lo95[k] = m + s * residuals.q025[b]!;
+    hi95[k] = m + s * residuals.q975[b]!;
+  }
+  return { startMs, mean, lo80, hi80, lo95, hi95 };
+}
+
+export const forecastStartMs = (history: { startMs: number; values: Float64Array }): number =>
+  history.startMs + history.values.length * HOUR_MS;

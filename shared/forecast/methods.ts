@@ -1,0 +1,24 @@
+/** Every forecasting method, by id: what a registry entry's `modelId` names. */
+import { ensemble } from './ensemble.ts';
+import { holtWinters } from './holt-winters.ts';
+import { regression } from './regression.ts';
+import { seasonalNaive } from './seasonal-naive.ts';
+import type { ForecastMethod } from './types.ts';
+
+export const BASELINE_METHOD_ID = seasonalNaive.id;
+
+export const FORECAST_METHODS: readonly ForecastMethod[] = [
+  seasonalNaive as ForecastMethod,
+  holtWinters as ForecastMethod,
+  regression as ForecastMethod,
+  ensemble as ForecastMethod,
+];
+
+export function forecastMethod(id: string): ForecastMethod {
+  const method = FORECAST_METHODS.find((m) => m.id === id);
+  if (!method)
+    throw new RangeError(
+      `unknown forecast method ${id}; known: ${FORECAST_METHODS.map((m) => m.id).join(', ')}`,
+    );
+  return method;
+}
