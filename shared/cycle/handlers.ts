@@ -10,6 +10,7 @@ import { workKey } from '../adapters/coordination/coordinator.ts';
 import { applyNodeBatch, refreshNodeViews } from './aggregate-node.ts';
 import type { AggregatorDeps, DispatcherDeps } from './deps.ts';
 import { dispatchCycle } from './dispatch.ts';
+import { runMaintenance } from './maintenance.ts';
 import { cycleMessageSchema, type NodeWorkMessage } from './messages.ts';
 import { networkRollup } from './rollup.ts';
 
@@ -124,6 +125,8 @@ export async function handleAggregatorEvent(deps: AggregatorDeps, event: PubSubC
   return networkRollup(deps, msg.runId, msg.tenantId);
 }
 
-export async function handleDispatcherEvent(deps: DispatcherDeps, _event: PubSubCloudEvent) {
+/** The cycle topic carries the 30-minute tick and, with attribute kind=maintenance, the daily retention job. */
+export async function handleDispatcherEvent(deps: DispatcherDeps, event: PubSubCloudEvent) {
+  if (event.data?.message.attributes?.kind === 'maintenance') return runMaintenance(deps);
   return dispatchCycle(deps);
 }
