@@ -1,0 +1,224 @@
+/**
+ * `npm run build [-- name...]`: one deployable bundle per function.
+ *
+ * For every functions/<name>/index.ts, esbuild writes dist/functions/<name>/index.js: ESM for Node 24,
+ * our own code (shared/) inlined, npm packages left as imports. Beside it go a package.json listing only
+ * the packages that bundle imports (taken from esbuild's metafile, at the versions the root lockfile
+ * installed) and a package-lock.json pruned from the root one, so Cloud Build's `npm ci` installs
+ * exactly the tree the tests ran against. Terraform zips each folder and deploys it (terraform/functions.tf).
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type Metafile } from 'esbuild';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+
+interface LockEntry {
+  version?: string;
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  dev?: boolean;
+  devOptional?: boolean;
+  optional?: boolean;
+  [key: string]: unknown;
+}
+
+interface Lockfile {
+  name: string;
+  version: string;
+  lockfileVersion: number;
+  requires?: boolean;
+  packages: Record<string, LockEntry>;
+}
+
+interface RootPackage {
+  name: string;
+  version: string;
+  engines?: { node?: string };
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+}
+
+/** The package.json written beside each bundle. */
+export interface FunctionManifest {
+  name: string;
+  version: string;
+  private: true;
+  type: 'module';
+  main: 'index.js';
+  engines: { node: string };
+  dependencies: Record<string, string>;
+}
+
+export interface BuildOptions {
+  /** Where package.json and package-lock.json are (the repo root). */
+  root?: string;
+  /** Folder holding one sub-folder per function with an index.ts (default: ROOT/functions). */
+  functionsDir?: string;
+  /** Output folder; each function goes to OUT/<name>/ (default: ROOT/dist/functions). */
+  outDir?: string;
+  /** Only these functions (default: every folder with an index.ts). */
+  names?: string[];
+}
+
+export interface Bundle {
+  name: string;
+  dir: string;
+  bytes: number;
+  dependencies: Record<string, string>;
+}
+
+/** The npm package an import specifier names, or undefined for Node built-ins. */
+export function packageNameOf(specifier: string): string | undefined {
+  if (isBuiltin(specifier)) return undefined;
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
+
+/** Packages the bundle imports at run time (external imports in esbuild's metafile). */
+export function importedPackages(metafile: Metafile): string[] {
+  const names = new Set<string>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const imported of output.imports) {
+      if (!imported.external) continue;
+      const name = packageNameOf(imported.path);
+      if (name) names.add(name);
+    }
+  }
+  return [...names].sort();
+}
+
+/** Resolves `dependency` from the package installed at `from` the way Node does (nearest node_modules). */
+function resolveInLock(lock: Lockfile, from: string, dependency: string): string | undefined {
+  let base = from;
+  for (;;) {
+    const candidate = `${base ? `${base}/` : ''}node_modules/${dependency}`;
+    if (lock.packages[candidate]) return candidate;
+    if (!base) return undefined;
+    const parent = base.lastIndexOf('/node_modules/');
+    base = parent === -1 ? '' : base.slice(0, parent);
+  }
+}
+
+/** The root lockfile reduced to what `dependencies` need, for a package.json listing just those. */
+export function pruneLockfile(lock: Lockfile, manifest: FunctionManifest): Lockfile {
+  const keep = new Map<string, LockEntry>();
+  const visit = (from: string, dependency: string, required: boolean) => {
+    const path = resolveInLock(lock, from, dependency);
+    if (!path) {
+      if (required) throw new Error(`package-lock.json has no ${dependency} for ${from || 'the root'}`);
+      return;
+    }
+    if (keep.has(path)) return;
+    const { dev: _dev, devOptional, ...entry } = lock.packages[path]!;
+    // Reachable from production dependencies here: only optional-ness carries over.
+    keep.set(path, devOptional ? { ...entry, optional: true } : entry);
+    for (const dep of Object.keys(entry.dependencies ?? {})) visit(path, dep, true);
+    for (const dep of Object.keys(entry.optionalDependencies ?? {})) visit(path, dep, false);
+    for (const dep of Object.keys(entry.peerDependencies ?? {})) visit(path, dep, false);
+  };
+  for (const dep of Object.keys(manifest.dependencies)) visit('', dep, true);
+  const packages = Object.fromEntries([...keep].sort(([a], [b]) => (a < b ? -1 : 1)));
+  return {
+    name: manifest.name,
+    version: manifest.version,
+    lockfileVersion: lock.lockfileVersion,
+    requires: true,
+    packages: {
+      '': {
+        name: manifest.name,
+        version: manifest.version,
+        dependencies: manifest.dependencies,
+        engines: manifest.engines,
+      },
+      ...packages,
+    },
+  };
+}
+
+export function functionNames(functionsDir: string): string[] {
+  return readdirSync(functionsDir)
+    .filter((name) => statSync(join(functionsDir, name)).isDirectory())
+    .filter((name) => {
+      try {
+        return statSync(join(functionsDir, name, 'index.ts')).isFile();
+      } catch {
+        return false;
+      }
+    })
+    .sort();
+}
+
+export async function buildFunctions(options: BuildOptions = {}): Promise<Bundle[]> {
+  const root = options.root ?? REPO;
+  const functionsDir = options.functionsDir ?? join(root, 'functions');
+  const outDir = options.outDir ?? join(root, 'dist', 'functions');
+  const rootPackage = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as RootPackage;
+  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as Lockfile;
+  const names = options.names ?? functionNames(functionsDir);
+
+  const bundles: Bundle[] = [];
+  for (const name of names) {
+    const entry = join(functionsDir, name, 'index.ts');
+    const dir = join(outDir, name);
+    rmSync(dir, { recursive: true, force: true }); // no stale files in the deployed archive
+    mkdirSync(dir, { recursive: true });
+    const result = await build({
+      entryPoints: [entry],
+      outfile: join(dir, 'index.js'),
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node24',
+      packages: 'external',
+      metafile: true,
+      legalComments: 'none',
+      logLevel: 'warning',
+    });
+
+    const dependencies: Record<string, string> = {};
+    for (const pkg of importedPackages(result.metafile)) {
+      if (!rootPackage.dependencies?.[pkg]) {
+        const where = rootPackage.devDependencies?.[pkg] ? 'a devDependency' : 'not a dependency';
+        throw new Error(
+          `functions/${name} imports ${pkg}, which is ${where} of the root package.json: add it to "dependencies".`,
+        );
+      }
+      const installed = lock.packages[`node_modules/${pkg}`]?.version;
+      if (!installed) throw new Error(`${pkg} is not in package-lock.json: run npm install.`);
+      dependencies[pkg] = installed;
+    }
+
+    const manifest: FunctionManifest = {
+      name: `${rootPackage.name}-${name}`,
+      version: rootPackage.version,
+      private: true,
+      type: 'module',
+      main: 'index.js',
+      engines: { node: rootPackage.engines?.node ?? '24' },
+      dependencies,
+    };
+    writeFileSync(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    writeFileSync(
+      join(dir, 'package-lock.json'),
+      `${JSON.stringify(pruneLockfile(lock, manifest), null, 2)}\n`,
+    );
+    bundles.push({ name, dir, bytes: statSync(join(dir, 'index.js')).size, dependencies });
+  }
+  return bundles;
+}
+
+if (import.meta.main) {
+  const names = process.argv.slice(2);
+  const bundles = await buildFunctions(names.length > 0 ? { names } : {});
+  if (bundles.length === 0) console.log('no functions/*/index.ts to build');
+  for (const b of bundles) {
+    const kib = (b.bytes / 1024).toFixed(0);
+    console.log(
+      `${relative(REPO, b.dir)}/index.js  ${kib} KiB  imports: ${Object.keys(b.dependencies).join(', ')}`,
+    );
+  }
+}

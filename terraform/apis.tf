@@ -1,0 +1,33 @@
+# APIs the system uses. Left enabled on destroy: other workloads in the project may depend on them.
+# cloudresourcemanager and serviceusage must already be on for Terraform to read the project and enable
+# the rest (README, first deployment).
+
+locals {
+  services = toset([
+    "artifactregistry.googleapis.com", # function images built from the bundles
+    "bigquery.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "cloudfunctions.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "cloudscheduler.googleapis.com",
+    "compute.googleapis.com", # VPC for Cloud SQL's private IP
+    "firestore.googleapis.com",
+    "iam.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
+    "pubsub.googleapis.com",
+    "run.googleapis.com",
+    "secretmanager.googleapis.com",
+    "servicenetworking.googleapis.com",
+    "sqladmin.googleapis.com",
+    "storage.googleapis.com",
+  ])
+}
+
+resource "google_project_service" "enabled" {
+  for_each = local.services
+
+  project            = var.project_id
+  service            = each.value
+  disable_on_destroy = false
+}

@@ -1,0 +1,52 @@
+# The three secrets the functions read as environment variables. Each function may read only the
+# secrets its configuration uses (function_secret_env in functions.tf), one grant per secret.
+#
+# The values pass through Terraform state (the database password is generated here), so the state
+# bucket must be as closely held as the secrets themselves.
+
+locals {
+  secret_ids = {
+    DATABASE_URL             = "${var.name_prefix}-database-url"
+    UPSTASH_REDIS_REST_URL   = "${var.name_prefix}-upstash-redis-rest-url"
+    UPSTASH_REDIS_REST_TOKEN = "${var.name_prefix}-upstash-redis-rest-token"
+  }
+
+  secret_values = {
+    DATABASE_URL             = local.database_url
+    UPSTASH_REDIS_REST_URL   = var.upstash_redis_rest_url
+    UPSTASH_REDIS_REST_TOKEN = var.upstash_redis_rest_token
+  }
+
+  function_secret_access = merge([
+    for fn, names in local.function_secret_env : {
+      for name in names : "${fn}/${name}" => { function = fn, secret = name }
+    }
+  ]...)
+}
+
+resource "google_secret_manager_secret" "env" {
+  for_each = local.secret_ids
+
+  secret_id = each.value
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_secret_manager_secret_version" "env" {
+  for_each = local.secret_ids
+
+  secret      = google_secret_manager_secret.env[each.key].id
+  secret_data = local.secret_values[each.key]
+}
+
+resource "google_secret_manager_secret_iam_member" "function_reads" {
+  for_each = local.function_secret_access
+
+  secret_id = google_secret_manager_secret.env[each.value.secret].id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.function[each.value.function].member
+}

@@ -1,0 +1,563 @@
+# Inputs, sorted by name. Every variable has a type, a description and, where a wrong value would only
+# fail late (at apply, or at run time inside a function), a validation that fails at plan.
+
+variable "alert_email_addresses" {
+  description = "E-mail addresses that receive every alert (one notification channel each). Combine with alert_notification_channel_ids for Slack, PagerDuty or SMS channels created in the console."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.alert_email_addresses : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", a))])
+    error_message = "Each entry of alert_email_addresses must be an e-mail address."
+  }
+}
+
+variable "alert_notification_channel_ids" {
+  description = "Existing Cloud Monitoring notification channels (full ids: projects/PROJECT/notificationChannels/ID) that receive every alert, e.g. a PagerDuty or Slack channel."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.alert_notification_channel_ids : can(regex("^projects/[^/]+/notificationChannels/[0-9]+$", c))])
+    error_message = "Each entry must look like projects/PROJECT/notificationChannels/ID."
+  }
+}
+
+variable "alert_thresholds" {
+  description = "Alert thresholds: aggregator error share and API 5xx share (percent of requests), API p95 latency (ms), data staleness (minutes without a finished run), Cloud SQL CPU and connections (percent of their limits)."
+  type = object({
+    aggregator_error_percent = optional(number, 5)
+    api_5xx_percent          = optional(number, 1)
+    api_p95_latency_ms       = optional(number, 500)
+    stale_after_minutes      = optional(number, 60)
+    sql_cpu_percent          = optional(number, 80)
+    sql_connections_percent  = optional(number, 80)
+  })
+  default = {}
+
+  validation {
+    condition = alltrue([
+      for p in [var.alert_thresholds.aggregator_error_percent, var.alert_thresholds.api_5xx_percent, var.alert_thresholds.sql_cpu_percent, var.alert_thresholds.sql_connections_percent] : p > 0 && p < 100
+    ])
+    error_message = "Percentages must lie between 0 and 100 (exclusive)."
+  }
+
+  validation {
+    condition     = var.alert_thresholds.api_p95_latency_ms > 0 && var.alert_thresholds.stale_after_minutes >= 30 && var.alert_thresholds.stale_after_minutes <= 1380
+    error_message = "api_p95_latency_ms must be positive; stale_after_minutes between 30 and 1380 (Cloud Monitoring's absence window is at most 23 h)."
+  }
+}
+
+variable "api_cors_origins" {
+  description = "Comma-separated origins allowed to call the API from a browser (CORS_ORIGINS); empty allows none."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.api_cors_origins == "" || alltrue([for o in split(",", var.api_cors_origins) : can(regex("^https?://[^/,\\s]+$", trimspace(o)))])
+    error_message = "api_cors_origins must be empty or a comma-separated list of origins such as https://ops.example.com."
+  }
+}
+
+variable "bigquery_dataset_id" {
+  description = "Dataset created for the readings table (ignored when bigquery_existing_table is set)."
+  type        = string
+  default     = "water_network"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_]{1,1024}$", var.bigquery_dataset_id))
+    error_message = "A BigQuery dataset id has letters, digits and underscores only."
+  }
+}
+
+variable "bigquery_existing_table" {
+  description = "Read an existing readings table in this project instead of creating one: { dataset_id, table_id }. Its schema must match schemas/readings.json, partitioned by day on reading_time."
+  type = object({
+    dataset_id = string
+    table_id   = string
+  })
+  default = null
+
+  validation {
+    condition     = var.bigquery_existing_table == null || (can(regex("^[A-Za-z0-9_]{1,1024}$", var.bigquery_existing_table.dataset_id)) && can(regex("^[A-Za-z0-9_-]{1,1024}$", var.bigquery_existing_table.table_id)))
+    error_message = "dataset_id has letters, digits and underscores; table_id letters, digits, underscores and dashes."
+  }
+}
+
+variable "bigquery_location" {
+  description = "Location of the readings dataset (a multi-region such as EU or US, or a region). The dispatcher's query jobs run there."
+  type        = string
+  default     = "EU"
+
+  validation {
+    condition     = can(regex("^(EU|US|[a-z]+-[a-z]+[0-9]+)$", var.bigquery_location))
+    error_message = "bigquery_location must be EU, US or a region such as europe-west1."
+  }
+}
+
+variable "bigquery_table_id" {
+  description = "Name of the readings table created in bigquery_dataset_id (ignored when bigquery_existing_table is set)."
+  type        = string
+  default     = "readings"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,1024}$", var.bigquery_table_id))
+    error_message = "A BigQuery table id has letters, digits, underscores and dashes only."
+  }
+}
+
+variable "cache_ttl_seconds" {
+  description = "Default TTL of the Redis keys the API reads (CACHE_TTL_SECONDS)."
+  type        = number
+  default     = 86400
+
+  validation {
+    condition     = var.cache_ttl_seconds >= 60 && var.cache_ttl_seconds <= 2592000
+    error_message = "cache_ttl_seconds must be between 60 and 2,592,000 (30 days)."
+  }
+}
+
+variable "cloudbuild" {
+  description = "Continuous delivery from GitHub (repository connected to Cloud Build's GitHub app): checks and a plan on every pull request, apply on the branch behind a manual approval. The state bucket also holds the terraform.tfvars the builds use. Null creates no triggers."
+  type = object({
+    github_owner      = string
+    github_repository = string
+    state_bucket      = string
+    branch            = optional(string, "main")
+  })
+  default = null
+
+  validation {
+    condition     = var.cloudbuild == null || can(regex("^[a-z0-9][a-z0-9._-]{1,221}[a-z0-9]$", var.cloudbuild.state_bucket))
+    error_message = "cloudbuild.state_bucket must be a bucket name (lower-case letters, digits, dots, dashes and underscores)."
+  }
+}
+
+variable "cycle_minutes" {
+  description = "Length of one processing cycle in minutes (CYCLE_MINUTES); must agree with cycle_schedule (a check block warns when not)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.cycle_minutes >= 1 && var.cycle_minutes <= 1440 && floor(var.cycle_minutes) == var.cycle_minutes
+    error_message = "cycle_minutes must be a whole number between 1 and 1440."
+  }
+}
+
+variable "cycle_schedule" {
+  description = "Cron schedule of the processing cycle (Cloud Scheduler syntax), every 30 minutes by default."
+  type        = string
+  default     = "*/30 * * * *"
+
+  validation {
+    condition     = length(split(" ", trimspace(var.cycle_schedule))) == 5
+    error_message = "cycle_schedule must be a five-field cron expression such as */30 * * * *."
+  }
+}
+
+variable "external_database_max_connections" {
+  description = "Connection limit of the external PostgreSQL (only with use_cloud_sql = false); the functions' pools must fit under it."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.external_database_max_connections >= 10
+    error_message = "external_database_max_connections must be at least 10."
+  }
+}
+
+variable "external_database_url" {
+  description = "postgres:// URL of an external PostgreSQL or TimescaleDB (e.g. Timescale Cloud), used when use_cloud_sql = false. Stored in Secret Manager; pass it as TF_VAR_external_database_url rather than in a file."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.external_database_url == null || can(regex("^postgres(ql)?://", var.external_database_url))
+    error_message = "external_database_url must be a postgres:// URL."
+  }
+}
+
+variable "firestore_database" {
+  description = "Firestore database (Native mode) for runs, watermarks and fan-in (FIRESTORE_DATABASE). Use a named database when the project already has a (default) one."
+  type        = string
+  default     = "(default)"
+
+  validation {
+    condition     = var.firestore_database == "(default)" || can(regex("^[a-z][a-z0-9-]{2,61}[a-z0-9]$", var.firestore_database))
+    error_message = "firestore_database must be (default) or 4-63 lower-case letters, digits and dashes starting with a letter."
+  }
+}
+
+variable "firestore_location" {
+  description = "Location of the Firestore database: a multi-region (eur3, nam5) or a region; it can't be changed later."
+  type        = string
+  default     = "eur3"
+
+  validation {
+    condition     = can(regex("^(eur3|nam5|nam7|[a-z]+-[a-z]+[0-9]+)$", var.firestore_location))
+    error_message = "firestore_location must be eur3, nam5, nam7 or a region such as europe-west1."
+  }
+}
+
+variable "functions" {
+  description = "Sizing of each function: vCPU, memory, concurrent requests per instance, min/max instances, timeout and the PostgreSQL pool per instance (PG_POOL_MAX). Sum of max_instance_count x pg_pool_max must stay under the database's connection limit (checked at plan)."
+  type = object({
+    dispatcher = optional(object({
+      available_cpu                    = optional(string, "1")
+      available_memory                 = optional(string, "512Mi")
+      max_instance_request_concurrency = optional(number, 1)
+      min_instance_count               = optional(number, 0)
+      max_instance_count               = optional(number, 2)
+      timeout_seconds                  = optional(number, 540)
+      pg_pool_max                      = optional(number, 2)
+    }), {})
+    aggregator = optional(object({
+      available_cpu                    = optional(string, "1")
+      available_memory                 = optional(string, "512Mi")
+      max_instance_request_concurrency = optional(number, 8)
+      min_instance_count               = optional(number, 0)
+      max_instance_count               = optional(number, 12)
+      timeout_seconds                  = optional(number, 300)
+      pg_pool_max                      = optional(number, 4)
+    }), {})
+    api = optional(object({
+      available_cpu                    = optional(string, "1")
+      available_memory                 = optional(string, "512Mi")
+      max_instance_request_concurrency = optional(number, 80)
+      min_instance_count               = optional(number, 1)
+      max_instance_count               = optional(number, 8)
+      timeout_seconds                  = optional(number, 60)
+      pg_pool_max                      = optional(number, 4)
+    }), {})
+  })
+  default = {}
+
+  validation {
+    condition     = alltrue([for f in values(var.functions) : contains(["0.083", "0.167", "0.333", "0.583", "1", "2", "4", "6", "8"], f.available_cpu)])
+    error_message = "available_cpu must be one of 0.083, 0.167, 0.333, 0.583, 1, 2, 4, 6, 8."
+  }
+
+  validation {
+    condition     = alltrue([for f in values(var.functions) : can(regex("^[0-9]+(Mi|Gi)$", f.available_memory))])
+    error_message = "available_memory must look like 256Mi or 1Gi."
+  }
+
+  # Cloud Run serves one request at a time on less than one vCPU.
+  validation {
+    condition     = alltrue([for f in values(var.functions) : f.max_instance_request_concurrency >= 1 && f.max_instance_request_concurrency <= 1000 && (f.max_instance_request_concurrency == 1 || tonumber(f.available_cpu) >= 1)])
+    error_message = "max_instance_request_concurrency must be 1-1000, and 1 when available_cpu is below 1."
+  }
+
+  validation {
+    condition     = alltrue([for f in values(var.functions) : f.min_instance_count >= 0 && f.max_instance_count >= 1 && f.min_instance_count <= f.max_instance_count])
+    error_message = "Instance counts must satisfy 0 <= min_instance_count <= max_instance_count and max_instance_count >= 1."
+  }
+
+  validation {
+    condition     = alltrue([for f in values(var.functions) : f.timeout_seconds >= 10 && f.timeout_seconds <= 540 && f.pg_pool_max >= 1 && f.pg_pool_max <= 100])
+    error_message = "timeout_seconds must be 10-540 (Pub/Sub-driven functions) and pg_pool_max 1-100."
+  }
+}
+
+variable "labels" {
+  description = "Labels added to every resource that takes labels (besides app = name_prefix)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k, v in var.labels : can(regex("^[a-z][a-z0-9_-]{0,62}$", k)) && can(regex("^[a-z0-9_-]{0,63}$", v))])
+    error_message = "Label keys and values are lower-case letters, digits, underscores and dashes (keys start with a letter)."
+  }
+}
+
+variable "lateness_horizon_hours" {
+  description = "How far a reading's time may lie behind its ingestion and still be folded in (LATENESS_HORIZON_HOURS); bounds the partitions one cycle scans."
+  type        = number
+  default     = 72
+
+  validation {
+    condition     = var.lateness_horizon_hours >= 1 && var.lateness_horizon_hours <= 2160
+    error_message = "lateness_horizon_hours must be between 1 and 2160 (90 days)."
+  }
+}
+
+variable "log_level" {
+  description = "Lowest severity the functions log (LOG_LEVEL)."
+  type        = string
+  default     = "info"
+
+  validation {
+    condition     = contains(["debug", "info", "warning", "error"], var.log_level)
+    error_message = "log_level must be debug, info, warning or error."
+  }
+}
+
+variable "maintenance_schedule" {
+  description = "Cron schedule of the daily maintenance message (retention, model retraining), in schedule_time_zone."
+  type        = string
+  default     = "17 3 * * *"
+
+  validation {
+    condition     = length(split(" ", trimspace(var.maintenance_schedule))) == 5
+    error_message = "maintenance_schedule must be a five-field cron expression."
+  }
+}
+
+variable "max_delivery_attempts" {
+  description = "Deliveries of a message before Pub/Sub moves it to the dead-letter topic; also given to the functions (MAX_DELIVERY_ATTEMPTS)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100
+    error_message = "Pub/Sub accepts 5 to 100 delivery attempts."
+  }
+}
+
+variable "max_message_bytes" {
+  description = "Largest per-node message the dispatcher publishes (MAX_MESSAGE_BYTES); Pub/Sub's limit is 10 MB."
+  type        = number
+  default     = 4000000
+
+  validation {
+    condition     = var.max_message_bytes >= 10000 && var.max_message_bytes <= 9000000
+    error_message = "max_message_bytes must be between 10,000 and 9,000,000."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name (functions, topics, service accounts, secrets)."
+  type        = string
+  default     = "wnm"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,10}$", var.name_prefix))
+    error_message = "name_prefix must be 2-11 lower-case letters, digits or dashes, starting with a letter (service account ids are limited to 30 characters)."
+  }
+}
+
+variable "pg_idle_timeout_seconds" {
+  description = "Seconds an idle PostgreSQL connection stays open (PG_IDLE_TIMEOUT_SECONDS)."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.pg_idle_timeout_seconds >= 1 && var.pg_idle_timeout_seconds <= 3600
+    error_message = "pg_idle_timeout_seconds must be between 1 and 3600."
+  }
+}
+
+variable "pg_max_lifetime_seconds" {
+  description = "Seconds before a PostgreSQL connection is recycled (PG_MAX_LIFETIME_SECONDS)."
+  type        = number
+  default     = 1800
+
+  validation {
+    condition     = var.pg_max_lifetime_seconds >= 60 && var.pg_max_lifetime_seconds <= 86400
+    error_message = "pg_max_lifetime_seconds must be between 60 and 86,400."
+  }
+}
+
+variable "private_service_access_prefix_length" {
+  description = "Size of the range reserved for Google-managed services (Cloud SQL's private IP) in the VPC."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.private_service_access_prefix_length >= 16 && var.private_service_access_prefix_length <= 24
+    error_message = "private_service_access_prefix_length must be between 16 and 24."
+  }
+}
+
+variable "project_id" {
+  description = "Google Cloud project that holds everything."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a Google Cloud project id (6-30 lower-case letters, digits and dashes)."
+  }
+}
+
+variable "redis_key_prefix" {
+  description = "Prefix of every Redis key (REDIS_KEY_PREFIX), so several environments can share one Upstash database."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9:_-]{0,64}$", var.redis_key_prefix))
+    error_message = "redis_key_prefix has at most 64 letters, digits, colons, underscores and dashes."
+  }
+}
+
+variable "region" {
+  description = "Region of the functions, Cloud SQL, the scheduler jobs and the subnet."
+  type        = string
+  default     = "europe-west1"
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]+$", var.region))
+    error_message = "region must be a region such as europe-west1."
+  }
+}
+
+variable "schedule_time_zone" {
+  description = "Time zone (tz database name) of the scheduler jobs."
+  type        = string
+  default     = "Etc/UTC"
+
+  validation {
+    condition     = can(regex("^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$", var.schedule_time_zone))
+    error_message = "schedule_time_zone must be a tz database name such as Etc/UTC or Europe/Madrid."
+  }
+}
+
+variable "sql_availability_type" {
+  description = "ZONAL, or REGIONAL for a standby in a second zone (about twice the instance price)."
+  type        = string
+  default     = "ZONAL"
+
+  validation {
+    condition     = contains(["ZONAL", "REGIONAL"], var.sql_availability_type)
+    error_message = "sql_availability_type must be ZONAL or REGIONAL."
+  }
+}
+
+variable "sql_backup_retained_count" {
+  description = "Number of daily automated backups Cloud SQL keeps."
+  type        = number
+  default     = 14
+
+  validation {
+    condition     = var.sql_backup_retained_count >= 1 && var.sql_backup_retained_count <= 365
+    error_message = "sql_backup_retained_count must be between 1 and 365."
+  }
+}
+
+variable "sql_database_version" {
+  description = "Cloud SQL PostgreSQL major version."
+  type        = string
+  default     = "POSTGRES_16"
+
+  validation {
+    condition     = can(regex("^POSTGRES_1[4-9]$", var.sql_database_version))
+    error_message = "sql_database_version must be POSTGRES_14 or newer (the schema uses date_bin)."
+  }
+}
+
+variable "sql_deletion_protection" {
+  description = "Protects the Cloud SQL instance from deletion, in Terraform and in the API. Set false only to tear the system down."
+  type        = bool
+  default     = true
+}
+
+variable "sql_disk_size_gb" {
+  description = "Initial SSD size of the Cloud SQL instance in GB; it grows automatically."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.sql_disk_size_gb >= 10
+    error_message = "sql_disk_size_gb must be at least 10."
+  }
+}
+
+variable "sql_max_connections" {
+  description = "PostgreSQL max_connections flag of the Cloud SQL instance; the functions' pools plus sql_reserved_connections must fit under it (checked at plan)."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.sql_max_connections >= 25 && var.sql_max_connections <= 1000
+    error_message = "sql_max_connections must be between 25 and 1000."
+  }
+}
+
+variable "sql_reserved_connections" {
+  description = "Connections kept free for migrations, operators and Cloud SQL itself when checking the functions' pools against the database's limit."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.sql_reserved_connections >= 3
+    error_message = "Keep at least 3 connections in reserve (PostgreSQL's superuser_reserved_connections)."
+  }
+}
+
+variable "sql_tier" {
+  description = "Cloud SQL machine type (Enterprise edition), e.g. db-custom-1-3840 (1 vCPU, 3.75 GB) or db-custom-2-7680."
+  type        = string
+  default     = "db-custom-1-3840"
+
+  validation {
+    condition     = can(regex("^db-(custom-[0-9]+-[0-9]+|f1-micro|g1-small)$", var.sql_tier))
+    error_message = "sql_tier must be db-custom-CPUS-MEMORY_MB, db-f1-micro or db-g1-small."
+  }
+}
+
+variable "sql_transaction_log_retention_days" {
+  description = "Days of write-ahead log kept for point-in-time recovery."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.sql_transaction_log_retention_days >= 1 && var.sql_transaction_log_retention_days <= 7
+    error_message = "Cloud SQL Enterprise keeps 1 to 7 days of transaction logs."
+  }
+}
+
+variable "subnet_cidr" {
+  description = "IPv4 range of the subnet the functions' direct VPC egress uses: each instance takes addresses from it, so a /24 serves about 120 instances."
+  type        = string
+  default     = "10.10.0.0/24"
+
+  validation {
+    condition     = can(cidrnetmask(var.subnet_cidr)) && tonumber(split("/", var.subnet_cidr)[1]) <= 26
+    error_message = "subnet_cidr must be an IPv4 CIDR of /26 or larger (direct VPC egress needs at least a /26)."
+  }
+}
+
+variable "tenant_id" {
+  description = "Tenant whose network this deployment processes (TENANT_ID)."
+  type        = string
+  default     = "default"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,62}$", var.tenant_id))
+    error_message = "tenant_id must be lower-case letters, digits and dashes."
+  }
+}
+
+variable "upstash_redis_rest_token" {
+  description = "Upstash Redis REST token; stored in Secret Manager. Pass it as TF_VAR_upstash_redis_rest_token rather than in a file."
+  type        = string
+  sensitive   = true
+
+  validation {
+    condition     = length(var.upstash_redis_rest_token) >= 20
+    error_message = "upstash_redis_rest_token looks too short to be an Upstash token."
+  }
+}
+
+variable "upstash_redis_rest_url" {
+  description = "Upstash Redis REST URL (https://....upstash.io); stored in Secret Manager."
+  type        = string
+  sensitive   = true
+
+  validation {
+    condition     = can(regex("^https://", var.upstash_redis_rest_url))
+    error_message = "upstash_redis_rest_url must be an https:// URL."
+  }
+}
+
+variable "use_cloud_sql" {
+  description = "Create a Cloud SQL for PostgreSQL instance (private IP only). False uses external_database_url instead and creates no VPC."
+  type        = bool
+  default     = true
+
+  validation {
+    condition     = var.use_cloud_sql == (var.external_database_url == null)
+    error_message = "Set external_database_url exactly when use_cloud_sql is false."
+  }
+}

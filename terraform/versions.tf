@@ -1,0 +1,32 @@
+terraform {
+  # Cross-variable validations need 1.9; the tests run fmt with the 1.11 CLI.
+  required_version = ">= 1.11, < 2.0"
+
+  # Partial configuration: the state bucket is created once by hand (README, step 2) and passed with
+  # `terraform init -backend-config="bucket=..."`, so no project name is baked into the code.
+  backend "gcs" {
+    prefix = "water-network-monitoring"
+  }
+
+  required_providers {
+    # The schema test checks every block against google 7.42's schema (../shared/data/terraform).
+    google = {
+      source  = "hashicorp/google"
+      version = "~> 7.42"
+    }
+    random = {
+      source  = "hashicorp/random"
+      version = "~> 3.9"
+    }
+    archive = {
+      source  = "hashicorp/archive"
+      version = "~> 2.8"
+    }
+  }
+}
+
+provider "google" {
+  project        = var.project_id
+  region         = var.region
+  default_labels = merge({ app = var.name_prefix }, var.labels)
+}

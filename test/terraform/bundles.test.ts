@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { getFunction } from '@google-cloud/functions-framework/testing';
+import { buildFunctions, functionNames, packageNameOf } from '../../scripts/build.ts';
+import { FUNCTION_SECTIONS } from '../../shared/config.ts';
+import { loadTerraform } from './config.ts';
+import { staticKeys } from './references.ts';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const rootPackage = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));
+const work = mkdtempSync(join(tmpdir(), 'wnm-bundles-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
+
+/** A throw-away function: the real functions framework and hono, our logger, a local helper, types. */
+function writeDemoFunction(name: string, extraImport = '') {
+  const dir = join(work, 'functions', name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'greeting.ts'), 'export const greeting = (who: string) => `hello ${who}`;\n');
+  writeFileSync(
+    join(dir, 'index.ts'),
+    `import { createHash } from 'node:crypto';
+import * as ff from '@google-cloud/functions-framework';
+import { Hono } from 'hono';
+import type { Logger } from '${join(REPO, 'shared/log.ts')}';
+import { createLogger } from '${join(REPO, 'shared/log.ts')}';
+import { greeting } from './greeting.ts';
+${extraImport}
+const log: Logger = createLogger({ sink: () => {} });
+const app = new Hono().get('/', (c) => c.text(greeting(createHash('sha1').update('x').digest('hex').slice(0, 4))));
+ff.http('${name}', (req, res) => { log.info('hit'); res.send(String(typeof app.fetch)); });
+`,
+  );
+}
+
+describe('npm run build (scripts/build.ts)', () => {
+  test('names the package behind an import, and nothing for Node built-ins', () => {
+    assert.equal(
+      packageNameOf('@google-cloud/functions-framework/testing'),
+      '@google-cloud/functions-framework',
+    );
+    assert.equal(packageNameOf('hono/cors'), 'hono');
+    assert.equal(packageNameOf('postgres'), 'postgres');
+    assert.equal(packageNameOf('node:crypto'), undefined);
+    assert.equal(packageNameOf('fs'), undefined);
+  });
+
+  test('bundles a function: shared code inlined, packages external, a minimal package.json and lockfile', async () => {
+    writeDemoFunction('demo');
+    const outDir = join(work, 'dist');
+    const [bundle] = await buildFunctions({ functionsDir: join(work, 'functions'), outDir, names: ['demo'] });
+    const dir = join(outDir, 'demo');
+    assert.equal(bundle?.dir, dir);
+
+    const code = readFileSync(join(dir, 'index.js'), 'utf8');
+    assert.match(code, /hello \$\{who\}/, 'the local helper is inlined');
+    assert.match(code, /function createLogger/, 'shared code is inlined');
+    assert.match(code, /from "hono"/, 'npm packages stay imports');
+    assert.doesNotMatch(code, /require\(/);
+
+    const manifest = readJson(join(dir, 'package.json'));
+    assert.deepEqual(manifest.dependencies, {
+      '@google-cloud/functions-framework': rootPackage.dependencies['@google-cloud/functions-framework'],
+      hono: rootPackage.dependencies.hono,
+    });
+    assert.equal(manifest.type, 'module');
+    assert.equal(manifest.main, 'index.js');
+    assert.equal(manifest.engines.node, rootPackage.engines.node);
+
+    const lock = readJson(join(dir, 'package-lock.json'));
+    assert.deepEqual(lock.packages[''].dependencies, manifest.dependencies);
+    assert.ok(lock.packages['node_modules/express'], 'the framework’s own dependencies are locked');
+    for (const tool of ['esbuild', 'typescript', '@biomejs/biome', 'zod']) {
+      assert.equal(lock.packages[`node_modules/${tool}`], undefined, `${tool} is not shipped`);
+    }
+    assert.ok(Object.values(lock.packages).every((p) => !(p as { dev?: boolean }).dev));
+
+    // The bundle runs on this Node (24) and registers its function with the framework.
+    symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'), 'dir');
+    await import(pathToFileURL(join(dir, 'index.js')).href);
+    assert.equal(typeof getFunction('demo'), 'function');
+  });
+
+  test('refuses a bundle that imports a devDependency', async () => {
+    writeDemoFunction('uses-dev-dependency', "import fc from 'fast-check';\nconsole.log(fc);");
+    await assert.rejects(
+      buildFunctions({
+        functionsDir: join(work, 'functions'),
+        outDir: join(work, 'dist'),
+        names: ['uses-dev-dependency'],
+      }),
+      /imports fast-check, which is a devDependency of the root package\.json/,
+    );
+  });
+});
+
+describe('the repo’s functions', () => {
+  test('are the functions the configuration and Terraform know', async () => {
+    const config = await loadTerraform();
+    const deployed = staticKeys(config, '${var.functions}')?.sort();
+    assert.deepEqual(functionNames(join(REPO, 'functions')), Object.keys(FUNCTION_SECTIONS).sort());
+    assert.deepEqual(deployed, Object.keys(FUNCTION_SECTIONS).sort());
+  });
+
+  test('bundle with dependencies from the root package.json; the API bundle loads no BigQuery or Pub/Sub client', async () => {
+    const bundles = await buildFunctions({ outDir: join(work, 'repo-dist') });
+    assert.deepEqual(
+      bundles.map((b) => b.name),
+      Object.keys(FUNCTION_SECTIONS).sort(),
+    );
+    for (const b of bundles) {
+      assert.ok(
+        '@google-cloud/functions-framework' in b.dependencies,
+        `${b.name} registers with the framework`,
+      );
+      for (const [pkg, version] of Object.entries(b.dependencies)) {
+        assert.equal(
+          version,
+          rootPackage.dependencies[pkg],
+          `${b.name}: ${pkg} at the root's pinned version`,
+        );
+      }
+    }
+    const api = bundles.find((b) => b.name === 'api')!;
+    assert.deepEqual(
+      Object.keys(api.dependencies).filter(
+        (d) => d === '@google-cloud/bigquery' || d === '@google-cloud/pubsub',
+      ),
+      [],
+    );
+  });
+});
