@@ -9,8 +9,11 @@
  */
 
 import type { CacheEntry } from '../adapters/cache/cache.ts';
+import { MemoryModelRegistry } from '../adapters/coordination/model-registry.ts';
 import { mergePartials, readBuckets, readNodeSince } from '../adapters/postgres/aggregates.ts';
+import { readNodeQuality } from '../adapters/postgres/quality.ts';
 import { type LatestBody, readLatest, writeLatest, writeWindows } from '../adapters/postgres/serving.ts';
+import type { Anomaly } from '../anomaly/index.ts';
 import {
   aggregateReadings,
   BUCKET_MS,
@@ -24,7 +27,10 @@ import {
 import { cleanReadings, type RejectCounts } from '../domain/clean.ts';
 import { keys } from '../domain/keys.ts';
 import type { Metric, NodeInfo, Reading } from '../domain/readings.ts';
-import { computeWindow, hourlySeries, lookbackStart, RANGE_NAMES } from '../domain/windows.ts';
+import { computeWindow, hourlySeries, lookbackStart, RANGE_NAMES, seriesStart } from '../domain/windows.ts';
+import { applyNodeAnomalies } from './analytics/node-anomalies.ts';
+import { forecastNode, isForecastNode } from './analytics/node-forecast.ts';
+import { applyBatchQuality } from './analytics/node-quality.ts';
 import type { AggregatorDeps } from './deps.ts';
 import { decodeReadings, type NodeWorkMessage } from './messages.ts';
 
@@ -74,19 +80,33 @@ function dropSeen(readings: Reading[], stored: PartialRow[], counts: RejectCount
   return out;
 }
 
+const readingSpan = (readings: Reading[]): { min: number | null; max: number | null } => {
+  if (readings.length === 0) return { min: null, max: null };
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (const r of readings) {
+    if (r.ts < min) min = r.ts;
+    if (r.ts > max) max = r.ts;
+  }
+  return { min, max };
+};
+
 export async function applyNodeBatch(deps: AggregatorDeps, msg: NodeWorkMessage): Promise<NodeResult> {
   const nodeId = msg.node.id;
-  const { valid, counts } = cleanReadings(decodeReadings(msg), msg.toIngestMs);
+  const raw = decodeReadings(msg);
+  const { valid, counts } = cleanReadings(raw, msg.toIngestMs);
   const touched = aggregateReadings(valid).map((r) => r.bucketMs);
   // Partitions are DDL: create them outside the transaction, before it needs them.
   await deps.partitions.ensure('agg_5m', touched);
   await deps.partitions.ensure('agg_1h', touched);
   await deps.partitions.ensure('agg_1d', touched);
 
-  return deps.sql.begin(async (tx) => {
+  const result: NodeResult & { opened?: Anomaly[] } = await deps.sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(hashtextextended(${nodeId}, 0))`;
-    const [wmRow] = await tx<{ ms: number }[]>`
-      select (extract(epoch from ingested_to) * 1000)::float8 as ms from node_watermarks where node_id = ${nodeId}`;
+    // The watermark, and the node's latest reading time before this batch (the silence detector's).
+    const [wmRow] = await tx<{ ms: number | null; latest_ms: number | null }[]>`
+      select (select (extract(epoch from ingested_to) * 1000)::float8 from node_watermarks where node_id = ${nodeId}) as ms,
+             (select (extract(epoch from ts) * 1000)::float8 from node_latest where node_id = ${nodeId}) as latest_ms`;
     const watermark = wmRow?.ms ?? Number.NEGATIVE_INFINITY;
     if (msg.toIngestMs <= watermark) return { applied: false, readings: 0, rejected: counts };
     if (msg.fromIngestMs > watermark) {
@@ -105,6 +125,12 @@ export async function applyNodeBatch(deps: AggregatorDeps, msg: NodeWorkMessage)
       stored5m,
       counts,
     );
+    const rawFresh = deps.settings.analytics ? raw.filter((r) => r.ingestedAt > watermark) : [];
+    if (deps.settings.analytics) {
+      const __t = performance.now();
+      await applyBatchQuality(tx, msg.node, rawFresh, stored5m, msg.toIngestMs, deps.settings.cycleMs);
+      (globalThis as any).__prof ??= {}; (globalThis as any).__prof.quality = ((globalThis as any).__prof.quality ?? 0) + performance.now() - __t;
+    }
     const p5m = aggregateReadings(fresh, BUCKET_MS);
     await mergePartials(tx, 'agg_5m', nodeId, p5m, stored5m);
     await mergePartials(tx, 'agg_1h', nodeId, rollUp(p5m, HOUR_MS));
@@ -115,14 +141,49 @@ export async function applyNodeBatch(deps: AggregatorDeps, msg: NodeWorkMessage)
       const tsMs = Math.max(...Object.values(body).map((v) => v.ts));
       await writeLatest(tx, nodeId, tsMs, body);
     }
+    // Detectors read the history this batch has just completed.
+    const __t2 = performance.now();
+    const opened = deps.settings.analytics
+      ? await applyNodeAnomalies(tx, {
+          node: msg.node,
+          readings: rawFresh,
+          fromMs: watermark,
+          toMs: msg.toIngestMs,
+          lastReadingMs: wmRow?.latest_ms ?? null,
+          cycleMs: deps.settings.cycleMs,
+        })
+      : [];
+    (globalThis as any).__prof ??= {}; (globalThis as any).__prof.anomalies = ((globalThis as any).__prof.anomalies ?? 0) + performance.now() - __t2;
     await tx`
       insert into node_watermarks (node_id, ingested_to) values (${nodeId}, to_timestamp(${msg.toIngestMs} / 1000.0))
       on conflict (node_id) do update set ingested_to = excluded.ingested_to`;
+    // The reading times the batch held: the rollup recomputes water balances for those days only.
+    const span = readingSpan(fresh);
     await tx`
-      insert into applied_batches (run_id, node_id, part, readings, rejected)
-      values (${msg.runId}, ${nodeId}, ${msg.part}, ${fresh.length}, ${JSON.stringify(counts)}::jsonb)
+      insert into applied_batches (run_id, node_id, part, readings, rejected, min_ts, max_ts)
+      values (${msg.runId}, ${nodeId}, ${msg.part}, ${fresh.length}, ${tx.json(counts as never)},
+              to_timestamp(${span.min}::float8 / 1000.0), to_timestamp(${span.max}::float8 / 1000.0))
       on conflict do nothing`;
-    return { applied: true, readings: fresh.length, rejected: counts };
+    return { applied: true, readings: fresh.length, rejected: counts, opened };
+  });
+  // Logged once the transaction has committed: exactly once per anomaly (a replay applies nothing).
+  for (const a of result.opened ?? []) logOpened(deps, msg.runId, a);
+  return { applied: result.applied, readings: result.readings, rejected: result.rejected };
+}
+
+/** The log line alerts key on. `anomalySeverity`, not `severity`: Cloud Logging takes that one as the line's. */
+export function logOpened(deps: Pick<AggregatorDeps, 'logger'>, runId: string, a: Anomaly): void {
+  deps.logger.warn('anomaly opened', {
+    event: 'anomaly.opened',
+    runId,
+    anomalyId: a.id,
+    anomalySeverity: a.severity,
+    anomalyType: a.type,
+    nodeId: a.nodeId,
+    districtId: a.districtId,
+    metric: a.metric,
+    startedAt: new Date(a.startMs).toISOString(),
+    evidence: a.evidence,
   });
 }
 
@@ -131,6 +192,8 @@ export interface NodeView {
   latest: LatestBody;
   windows: ReturnType<typeof computeWindow>[];
   timeseries7d: ReturnType<typeof hourlySeries>;
+  /** The hourly partials read for the 7-day window (forecasts refresh from them). */
+  hourly: PartialRow[];
 }
 
 /** Recomputes a node's served views from stored partials (deterministic for a given stored state). */
@@ -143,7 +206,8 @@ export async function computeNodeView(
   const asOfMs = latest.tsMs;
   const [r5m, r1h, r1d] = await Promise.all([
     readNodeSince(deps.sql, 'agg_5m', nodeId, lookbackStart(asOfMs, '5m')),
-    readNodeSince(deps.sql, 'agg_1h', nodeId, lookbackStart(asOfMs, '1h')),
+    // 168 hours for the series; sketches only where a window needs quantiles.
+    readNodeSince(deps.sql, 'agg_1h', nodeId, seriesStart(asOfMs), lookbackStart(asOfMs, '1h')),
     readNodeSince(deps.sql, 'agg_1d', nodeId, lookbackStart(asOfMs, '1d')),
   ]);
   const rows: Record<'5m' | '1h' | '1d', PartialRow[]> = { '5m': r5m, '1h': r1h, '1d': r1d };
@@ -152,6 +216,7 @@ export async function computeNodeView(
     latest: latest.body,
     windows: RANGE_NAMES.map((range) => computeWindow(range, asOfMs, rows)),
     timeseries7d: hourlySeries(asOfMs, r1h),
+    hourly: r1h,
   };
 }
 
@@ -175,21 +240,38 @@ export const latestPayload = (nodeId: string, asOfMs: number, latest: LatestBody
 
 export const windowPayload = (nodeId: string, w: NodeView['windows'][number]) => ({ nodeId, ...w });
 
+/** Forecast models of processes whose deps bring no registry (tests that build deps by hand). */
+const processModels = new MemoryModelRegistry();
+
 /** Writes the node's served views to PostgreSQL and its hot keys to the cache (one pipeline). */
 export async function refreshNodeViews(deps: AggregatorDeps, node: NodeInfo): Promise<NodeView | null> {
-  const view = await computeNodeView(deps, node.id);
+  const analytics = deps.settings.analytics;
+  const [view, quality] = await Promise.all([
+    computeNodeView(deps, node.id),
+    analytics ? readNodeQuality(deps.sql, node.id) : null,
+  ]);
   const ttl = deps.settings.cacheTtlSeconds;
   const t = node.tenantId;
   const entries: CacheEntry[] = [
     { key: keys.nodeMetadata(t, node.id), value: nodeMetadata(node), ttlSeconds: ttl },
   ];
   if (view) {
-    await writeWindows(
-      deps.sql,
-      node.id,
-      view.asOfMs,
-      view.windows.map((w) => ({ range: w.range, body: windowPayload(node.id, w) })),
-    );
+    const [, forecast] = await Promise.all([
+      writeWindows(
+        deps.sql,
+        node.id,
+        view.asOfMs,
+        view.windows.map((w) => ({ range: w.range, body: windowPayload(node.id, w) })),
+      ),
+      analytics && isForecastNode(node)
+        ? forecastNode(
+            { sql: deps.sql, models: deps.models ?? processModels, logger: deps.logger },
+            node,
+            view.asOfMs,
+            view.hourly,
+          )
+        : null,
+    ]);
     entries.push({
       key: keys.nodeLatest(t, node.id),
       value: latestPayload(node.id, view.asOfMs, view.latest),
@@ -207,7 +289,11 @@ export async function refreshNodeViews(deps: AggregatorDeps, node: NodeInfo): Pr
       value: { nodeId: node.id, resolution: '1h', series: view.timeseries7d },
       ttlSeconds: ttl,
     });
+    if (forecast) {
+      entries.push({ key: keys.predictions(t, node.id), value: forecast.payload, ttlSeconds: ttl });
+    }
   }
+  if (quality) entries.push({ key: keys.nodeQuality(t, node.id), value: quality, ttlSeconds: ttl });
   await deps.cache.write(entries);
   return view;
 }

@@ -8,7 +8,17 @@
  * back to the raw readings.
  */
 import { METRICS, type Metric, type Reading } from './readings.ts';
-import { decodeSketch, encodeSketch, mergeSketch, newSketch, quantile, type Sketch } from './sketch.ts';
+import {
+  decodeSketch,
+  encodeSketch,
+  isEncoded,
+  liveSketch,
+  mergeEncoded,
+  mergeSketch,
+  newSketch,
+  quantile,
+  type StoredSketch,
+} from './sketch.ts';
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 60 * MINUTE_MS;
@@ -30,7 +40,11 @@ export interface PartialAggregate {
   first: number;
   lastTs: number;
   last: number;
-  sketch: Sketch;
+  /**
+   * The quantile sketch: live while it is being built, or the canonical bytes as stored (rows read
+   * from PostgreSQL stay encoded: merging adds their bins without building a sketch per row).
+   */
+  sketch: StoredSketch;
   /**
    * 5-minute partials only: which seconds of the bucket already hold a value (a 300-bit bitmap),
    * so a reading delivered again in a later batch is recognised as a duplicate and not counted twice.
@@ -99,6 +113,7 @@ export function addValue(p: PartialAggregate, ts: number, value: number): void {
   if (value > p.max) p.max = value;
   takeFirst(p, ts, value);
   takeLast(p, ts, value);
+  if (isEncoded(p.sketch)) p.sketch = decodeSketch(p.sketch);
   p.sketch.accept(value);
 }
 
@@ -117,7 +132,9 @@ export function mergeInto(target: PartialAggregate, source: PartialAggregate): P
   if (source.max > target.max) target.max = source.max;
   takeFirst(target, source.firstTs, source.first);
   takeLast(target, source.lastTs, source.last);
-  mergeSketch(target.sketch, source.sketch);
+  if (isEncoded(target.sketch)) target.sketch = decodeSketch(target.sketch);
+  if (isEncoded(source.sketch)) mergeEncoded(target.sketch, source.sketch);
+  else mergeSketch(target.sketch, source.sketch);
   if (source.seen) {
     target.seen ??= new Uint8Array(SEEN_BYTES);
     for (let i = 0; i < SEEN_BYTES; i++) target.seen[i]! |= source.seen[i] ?? 0;
@@ -208,7 +225,8 @@ export function summarize(p: PartialAggregate): Stats {
   const mean = p.sum / p.count;
   const variance = p.count > 1 ? Math.max(0, p.m2 / (p.count - 1)) : 0;
   // Quantiles from the sketch, kept inside the exact min/max.
-  const q = (x: number) => Math.min(p.max, Math.max(p.min, quantile(p.sketch, x) ?? mean));
+  const sketch = liveSketch(p.sketch);
+  const q = (x: number) => Math.min(p.max, Math.max(p.min, quantile(sketch, x) ?? mean));
   return {
     count: p.count,
     sum: p.sum,
@@ -227,5 +245,5 @@ export function summarize(p: PartialAggregate): Stats {
 }
 
 /** The sketch as stored (canonical bytes) and back. */
-export const sketchBytes = (p: PartialAggregate): Uint8Array => encodeSketch(p.sketch);
-export const sketchFromBytes = decodeSketch;
+export const sketchBytes = (p: PartialAggregate): Uint8Array =>
+  isEncoded(p.sketch) ? p.sketch : encodeSketch(p.sketch);

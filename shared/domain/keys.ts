@@ -15,5 +15,13 @@ export const keys = {
   networkMetrics: (tenant: string, range: Range) => `t:${tenant}:network:metrics:${range}`,
   dashboardSummary: (tenant: string) => `t:${tenant}:dashboard:summary`,
   anomaliesRecent: (tenant: string) => `t:${tenant}:anomalies:recent`,
+  /** A node's data-quality scores per window (cycle, 24h, 7d). */
+  nodeQuality: (tenant: string, nodeId: string) => `t:${tenant}:node:${nodeId}:quality`,
+  /** The latest hourly forecast of a node or a district (the champion's, with 80 % and 95 % intervals). */
+  predictions: (tenant: string, targetId: string) => `t:${tenant}:predictions:${targetId}`,
+  /** Water balance and leakage KPIs of the latest day or month, network-wide and per district. */
+  networkEfficiency: (tenant: string, period: 'day' | 'month') => `t:${tenant}:network:efficiency:${period}`,
+  /** The network's data-quality score and its worst nodes. */
+  networkQuality: (tenant: string) => `t:${tenant}:network:quality`,
   lastRun: (tenant: string) => `t:${tenant}:runs:last`,
 } as const;

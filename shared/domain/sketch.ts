@@ -71,13 +71,39 @@ function readStore(data: Int32Array, at: number, store: DenseStoreView): number 
   return at;
 }
 
-export function decodeSketch(bytes: Uint8Array): Sketch {
+/** A sketch as stored: canonical bytes, decoded only when a quantile is asked for. */
+export type StoredSketch = Sketch | Uint8Array;
+
+function int32View(bytes: Uint8Array): Int32Array {
   if (bytes.byteLength % 4 !== 0 || bytes.byteLength < 24) throw new Error('not an encoded sketch');
-  // Copy: the input may be a view at an unaligned offset of a larger buffer (a Buffer from the
-  // database driver shares a pooled ArrayBuffer, and Buffer#slice does not copy).
+  // Copy when unaligned: a Buffer from the database driver is a view into a pooled ArrayBuffer.
+  if (bytes.byteOffset % 4 === 0) return new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
   const copy = new Uint8Array(bytes.byteLength);
   copy.set(bytes);
-  const data = new Int32Array(copy.buffer);
+  return new Int32Array(copy.buffer);
+}
+
+/** Adds an encoded sketch's bins straight into `target`, without building a sketch for it. */
+export function mergeEncoded(target: Sketch, bytes: Uint8Array): Sketch {
+  const data = int32View(bytes);
+  if (data[0] !== FORMAT_VERSION) throw new Error(`unknown sketch format ${data[0]}`);
+  const t = target as unknown as SketchView;
+  const zero = data[1]!;
+  t.zeroCount += zero;
+  const before = t.store.count + t.negativeStore.count;
+  const next = readStore(data, 2, t.store);
+  readStore(data, next, t.negativeStore);
+  t.count += zero + t.store.count + t.negativeStore.count - before;
+  return target;
+}
+
+export const isEncoded = (s: StoredSketch): s is Uint8Array => s instanceof Uint8Array;
+
+/** A live sketch from either form (decoding stored bytes). */
+export const liveSketch = (s: StoredSketch): Sketch => (isEncoded(s) ? decodeSketch(s) : s);
+
+export function decodeSketch(bytes: Uint8Array): Sketch {
+  const data = int32View(bytes);
   if (data[0] !== FORMAT_VERSION) throw new Error(`unknown sketch format ${data[0]}`);
   const sketch = newSketch();
   const s = sketch as unknown as SketchView;

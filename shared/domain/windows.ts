@@ -1,6 +1,7 @@
 /**
  * The windows the API serves (1h … 30d), rolled up from stored partials. A window is the last N
- * buckets of one resolution, ending with the bucket that holds the node's latest reading:
+ * buckets of one resolution (1h: twelve 5-minute buckets; 6h, 24h: hours; 3d, 7d, 30d: UTC days),
+ * ending with the bucket that holds the node's latest reading:
  * bucket-aligned, so every figure can be recomputed exactly from stored rows, and anchored on the
  * data rather than the wall clock, so replays and late deliveries give identical results.
  */
@@ -20,8 +21,8 @@ export const RANGES = {
   '1h': { resolution: '5m', buckets: 12 },
   '6h': { resolution: '1h', buckets: 6 },
   '24h': { resolution: '1h', buckets: 24 },
-  '3d': { resolution: '1h', buckets: 72 },
-  '7d': { resolution: '1h', buckets: 168 },
+  '3d': { resolution: '1d', buckets: 3 },
+  '7d': { resolution: '1d', buckets: 7 },
   '30d': { resolution: '1d', buckets: 30 },
 } as const satisfies Record<string, { resolution: Resolution; buckets: number }>;
 export type Range = keyof typeof RANGES;
@@ -91,23 +92,31 @@ export interface TimeseriesPoint {
   max: number | null;
 }
 
+const HOUR = RESOLUTIONS['1h'];
+/** The hourly points of the `timeseries:7d` hot key: the last 168 hours. */
+export const SERIES_HOURS = 168;
+export const seriesStart = (asOfMs: number): number =>
+  Math.floor(asOfMs / HOUR) * HOUR - (SERIES_HOURS - 1) * HOUR;
+
 /** Hourly points of the last 7 days per metric (the `timeseries:7d` hot key). */
 export function hourlySeries(
   asOfMs: number,
   hourly: PartialRow[],
 ): Partial<Record<Metric, TimeseriesPoint[]>> {
-  const { fromMs, toMs } = windowBounds('7d', asOfMs);
+  const fromMs = seriesStart(asOfMs);
+  const toMs = fromMs + SERIES_HOURS * HOUR;
   const out: Partial<Record<Metric, TimeseriesPoint[]>> = {};
   for (const row of hourly) {
     if (row.bucketMs < fromMs || row.bucketMs >= toMs) continue;
-    const s = summarize(row);
+    // No quantiles here: skip summarize() and its sketch decoding.
     const points = out[row.metric] ?? [];
+    const empty = row.count === 0;
     points.push({
       t: new Date(row.bucketMs).toISOString(),
-      count: s.count,
-      mean: s.mean,
-      min: s.min,
-      max: s.max,
+      count: row.count,
+      mean: empty ? null : row.sum / row.count,
+      min: empty ? null : row.min,
+      max: empty ? null : row.max,
     });
     out[row.metric] = points;
   }

@@ -3,19 +3,15 @@
  * up into the windows the API serves. Writes are batched (one unnest upsert per table), never a
  * statement per row.
  */
-import {
-  emptyPartial,
-  mergeInto,
-  type PartialRow,
-  partialKey,
-  sketchBytes,
-  sketchFromBytes,
-} from '../../domain/aggregate.ts';
+import { emptyPartial, mergeInto, type PartialRow, partialKey, sketchBytes } from '../../domain/aggregate.ts';
 import { METRICS, type Metric } from '../../domain/readings.ts';
+import { encodeSketch, newSketch } from '../../domain/sketch.ts';
 import type { Sql, TransactionSql } from './client.ts';
 import type { TimeSeriesTable } from './partitions.ts';
 
 type Db = Sql | TransactionSql;
+
+const EMPTY_SKETCH = encodeSketch(newSketch());
 
 interface AggRow {
   node_id: string;
@@ -30,7 +26,7 @@ interface AggRow {
   first: number;
   last_ts_ms: number;
   last: number;
-  sketch: Uint8Array;
+  sketch: Uint8Array | null;
   seen: Uint8Array | null;
 }
 
@@ -52,7 +48,7 @@ export function rowToPartial(row: AggRow): PartialRow {
     first: row.first,
     lastTs: row.last_ts_ms,
     last: row.last,
-    sketch: sketchFromBytes(row.sketch),
+    sketch: row.sketch ?? EMPTY_SKETCH,
     ...(row.seen ? { seen: new Uint8Array(row.seen) } : {}),
   };
 }
@@ -176,17 +172,23 @@ export async function upsertPartials(db: Db, table: TimeSeriesTable, rows: Parti
   );
 }
 
-/** A node's partials of one table with buckets at or after `fromMs`. */
+/**
+ * A node's partials of one table with buckets at or after `fromMs`. Sketches are read only for
+ * buckets at or after `sketchFromMs` (default: all); older rows carry an empty sketch — enough for
+ * series that need counts, sums and extremes but no quantiles.
+ */
 export async function readNodeSince(
   db: Db,
   table: TimeSeriesTable,
   nodeId: string,
   fromMs: number,
+  sketchFromMs: number = fromMs,
 ): Promise<PartialRow[]> {
   const rows = await db.unsafe<AggRow[]>(
-    `select ${selectColumns} from ${table} where node_id = $1 and bucket >= to_timestamp($2 / 1000.0)
+    `select ${selectColumns.replace('sketch, seen', 'case when bucket >= to_timestamp($3 / 1000.0) then sketch end as sketch, seen')}
+     from ${table} where node_id = $1 and bucket >= to_timestamp($2 / 1000.0)
      order by metric, bucket`,
-    [nodeId, fromMs],
+    [nodeId, fromMs, sketchFromMs],
   );
   return rows.map(rowToPartial);
 }

@@ -234,6 +234,65 @@ export const MIGRATIONS: Migration[] = [
       `create index if not exists api_keys_tenant on api_keys (tenant_id)`,
     ],
   },
+  {
+    version: 3,
+    name: 'analytics in the cycle: hourly quality, node quality, fitted models, district nights',
+    statements: () => [
+      // Hourly and daily roll-ups of quality_5m (merged the same way): a node's 24 h and 7 d scores read
+      // 24 hourly and 7 daily rows instead of 2,016 five-minute ones.
+      `create table if not exists quality_1h (
+         node_id text not null,
+         bucket timestamptz not null,
+         counters jsonb not null,
+         primary key (node_id, bucket))`,
+      `create index if not exists quality_1h_bucket on quality_1h (bucket)`,
+      `create table if not exists quality_1d (
+         node_id text not null,
+         bucket timestamptz not null,
+         counters jsonb not null,
+         primary key (node_id, bucket))`,
+      `create index if not exists quality_1d_bucket on quality_1d (bucket)`,
+      // A node's quality scores per window (cycle, 24h, 7d) as of its watermark; the rollup's network score.
+      `create table if not exists node_quality (
+         node_id text primary key,
+         as_of timestamptz not null,
+         body jsonb not null)`,
+      // What the lifecycle keeps besides migration 2's columns; `subject` tells node from district anomalies.
+      `alter table anomalies add column if not exists subject text not null default 'node'`,
+      `alter table anomalies add column if not exists peak_severity text`,
+      `alter table anomalies add column if not exists first_seen_at timestamptz`,
+      `alter table anomalies add column if not exists ended_at timestamptz`,
+      `alter table anomalies add column if not exists peak_evidence jsonb`,
+      `create index if not exists anomalies_district on anomalies (district_id, status)`,
+      // Fitted forecast models (plain data) per target and method; the registry (Firestore) says which serves.
+      `create table if not exists forecast_models (
+         tenant_id text not null,
+         target_id text not null,
+         target_kind text not null check (target_kind in ('node', 'district')),
+         model_id text not null,
+         trained_at timestamptz not null,
+         data_to timestamptz not null,
+         body jsonb not null,
+         primary key (target_id, model_id))`,
+      // Backtest scores (at training) and live scores (a week of a served forecast against what happened).
+      `alter table model_performance add column if not exists kind text not null default 'backtest'`,
+      `alter table model_performance drop constraint if exists model_performance_pkey`,
+      `alter table model_performance add primary key (target_id, model_id, evaluated_at, kind)`,
+      // The reading times a batch held: the rollup recomputes water balances only for the days they touch.
+      `alter table applied_batches add column if not exists min_ts timestamptz`,
+      `alter table applied_batches add column if not exists max_ts timestamptz`,
+      // Each local night's minimum net inflow per district, kept once the night is over (night-flow leaks).
+      `create table if not exists district_nights (
+         tenant_id text not null,
+         district_id text not null,
+         night text not null,
+         start_at timestamptz not null,
+         end_at timestamptz not null,
+         mnf_lps double precision not null,
+         at timestamptz not null,
+         primary key (district_id, night))`,
+    ],
+  },
 ];
 
 export async function hasTimescale(sql: Sql): Promise<boolean> {

@@ -1,0 +1,324 @@
+/**
+ * Anomalies in PostgreSQL as the cycle keeps them: a subject's (node's or district's) current
+ * anomalies for the lifecycle, the lifecycle's transitions written back in one statement, and the
+ * tenant's recent anomalies for the hot key. Operators change anomalies through the API meanwhile:
+ * every update is conditional on the status the cycle read, so an acknowledgement or a resolution
+ * made between the read and the write is never overwritten (the next cycle starts from it).
+ */
+import type { Anomaly, AnomalyStatus, Transition } from '../../anomaly/lifecycle.ts';
+import type { AnomalyType, Evidence, Severity } from '../../anomaly/types.ts';
+import type { Metric } from '../../domain/readings.ts';
+import type { Sql, TransactionSql } from './client.ts';
+
+type Db = Sql | TransactionSql;
+
+export type AnomalySubjectRef = { kind: 'node'; nodeId: string } | { kind: 'district'; districtId: string };
+
+interface Row {
+  id: string;
+  tenant_id: string;
+  node_id: string | null;
+  district_id: string | null;
+  type: AnomalyType;
+  metric: Metric | null;
+  severity: Severity;
+  peak_severity: Severity | null;
+  status: AnomalyStatus;
+  started_ms: number;
+  first_seen_ms: number | null;
+  last_seen_ms: number;
+  opened_ms: number | null;
+  acknowledged_ms: number | null;
+  acknowledged_by: string | null;
+  resolved_ms: number | null;
+  resolved_by: string | null;
+  ended_ms: number | null;
+  resolution: string | null;
+  evidence: Evidence;
+  peak_evidence: Evidence | null;
+}
+
+const ms = (column: string, as: string) => `(extract(epoch from ${column}) * 1000)::float8 as ${as}`;
+const COLUMNS = `id, tenant_id, node_id, district_id, type, metric, severity, peak_severity, status,
+  ${ms('started_at', 'started_ms')}, ${ms('first_seen_at', 'first_seen_ms')}, ${ms('last_seen_at', 'last_seen_ms')},
+  ${ms('opened_at', 'opened_ms')}, ${ms('acknowledged_at', 'acknowledged_ms')}, acknowledged_by,
+  ${ms('resolved_at', 'resolved_ms')}, resolved_by, ${ms('ended_at', 'ended_ms')}, resolution, evidence, peak_evidence`;
+
+export const anomalyFromRow = (r: Row): Anomaly => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  nodeId: r.node_id,
+  districtId: r.district_id,
+  type: r.type,
+  metric: r.metric,
+  status: r.status,
+  severity: r.severity,
+  peakSeverity: r.peak_severity ?? r.severity,
+  startMs: r.started_ms,
+  firstSeenMs: r.first_seen_ms ?? r.started_ms,
+  lastSeenMs: r.last_seen_ms,
+  openedAtMs: r.opened_ms,
+  acknowledgedAtMs: r.acknowledged_ms,
+  acknowledgedBy: r.acknowledged_by,
+  resolvedAtMs: r.resolved_ms,
+  resolvedBy: r.resolved_by,
+  endMs: r.ended_ms,
+  evidence: r.evidence,
+  peakEvidence: r.peak_evidence ?? r.evidence,
+  note: r.resolution,
+});
+
+/**
+ * A subject's anomalies the lifecycle needs: every unresolved one, and those resolved that were last
+ * seen from `sinceMs` on (so a key an operator resolved is not opened again under the same id).
+ */
+export async function readSubjectAnomalies(
+  db: Db,
+  subject: AnomalySubjectRef,
+  sinceMs: number,
+): Promise<Anomaly[]> {
+  const rows =
+    subject.kind === 'node'
+      ? await db.unsafe<Row[]>(
+          `select ${COLUMNS} from anomalies where node_id = $1 and subject = 'node'
+             and (status <> 'resolved' or last_seen_at >= to_timestamp($2 / 1000.0))
+           order by first_seen_at, id`,
+          [subject.nodeId, sinceMs],
+        )
+      : await db.unsafe<Row[]>(
+          `select ${COLUMNS} from anomalies where district_id = $1 and subject = 'district'
+             and (status <> 'resolved' or last_seen_at >= to_timestamp($2 / 1000.0))
+           order by first_seen_at, id`,
+          [subject.districtId, sinceMs],
+        );
+  return rows.map(anomalyFromRow);
+}
+
+const at = (x: number | null) => x;
+
+/**
+ * Writes a cycle's transitions: inserts new anomalies (a replayed one already there is left alone),
+ * updates changed ones only where the stored status is still the one the cycle read (`previous`),
+ * deletes discarded pending ones. Returns the ids actually written.
+ */
+export async function writeTransitions(
+  db: Db,
+  subjectKind: 'node' | 'district',
+  transitions: readonly Transition[],
+  previous: ReadonlyMap<string, AnomalyStatus>,
+): Promise<Set<string>> {
+  const discarded = transitions.filter((t) => t.kind === 'discarded').map((t) => t.anomaly.id);
+  const kept = transitions.filter((t) => t.kind !== 'discarded').map((t) => t.anomaly);
+  const written = new Set<string>();
+  if (discarded.length > 0) {
+    await db`delete from anomalies where id = any(${discarded}::text[]) and status = 'pending'`;
+  }
+  if (kept.length === 0) return written;
+  const col = <T>(f: (a: Anomaly) => T) => kept.map(f);
+  const rows = await db.unsafe<{ id: string }[]>(
+    `with d as (
+       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+         $8::text[], $9::text[], $10::float8[], $11::float8[], $12::float8[], $13::float8[], $14::float8[],
+         $15::text[], $16::float8[], $17::text[], $18::float8[], $19::text[], $20::text[], $21::text[], $22::text[])
+       as t(id, tenant_id, node_id, district_id, type, metric, severity, peak_severity, status, started, first_seen,
+            last_seen, opened, acknowledged, acknowledged_by, resolved, resolved_by, ended, resolution, evidence,
+            peak_evidence, expected)),
+     upd as (
+       update anomalies a set severity = d.severity, peak_severity = d.peak_severity, status = d.status,
+         started_at = to_timestamp(d.started / 1000.0), last_seen_at = to_timestamp(d.last_seen / 1000.0),
+         opened_at = to_timestamp(d.opened / 1000.0), resolved_at = to_timestamp(d.resolved / 1000.0),
+         resolved_by = d.resolved_by, ended_at = to_timestamp(d.ended / 1000.0), evidence = d.evidence::jsonb,
+         peak_evidence = d.peak_evidence::jsonb, updated_at = now()
+       from d where a.id = d.id and d.expected is not null and a.status = d.expected
+       returning a.id),
+     ins as (
+       insert into anomalies (id, tenant_id, node_id, district_id, subject, type, metric, severity, peak_severity,
+         status, started_at, first_seen_at, last_seen_at, opened_at, acknowledged_at, acknowledged_by, resolved_at,
+         resolved_by, ended_at, resolution, evidence, peak_evidence)
+       select id, tenant_id, node_id, district_id, $23, type, metric, severity, peak_severity, status,
+         to_timestamp(started / 1000.0), to_timestamp(first_seen / 1000.0), to_timestamp(last_seen / 1000.0),
+         to_timestamp(opened / 1000.0), to_timestamp(acknowledged / 1000.0), acknowledged_by,
+         to_timestamp(resolved / 1000.0), resolved_by, to_timestamp(ended / 1000.0), resolution, evidence::jsonb,
+         peak_evidence::jsonb
+       from d where d.expected is null
+       on conflict (id) do nothing
+       returning id)
+     select id from upd union all select id from ins`,
+    [
+      col((a) => a.id),
+      col((a) => a.tenantId),
+      col((a) => a.nodeId),
+      col((a) => a.districtId),
+      col((a) => a.type),
+      col((a) => a.metric),
+      col((a) => a.severity),
+      col((a) => a.peakSeverity),
+      col((a) => a.status),
+      col((a) => a.startMs),
+      col((a) => a.firstSeenMs),
+      col((a) => a.lastSeenMs),
+      col((a) => at(a.openedAtMs)),
+      col((a) => at(a.acknowledgedAtMs)),
+      col((a) => a.acknowledgedBy),
+      col((a) => at(a.resolvedAtMs)),
+      col((a) => a.resolvedBy),
+      col((a) => at(a.endMs)),
+      col((a) => a.note),
+      col((a) => JSON.stringify(a.evidence)),
+      col((a) => JSON.stringify(a.peakEvidence)),
+      col((a) => previous.get(a.id) ?? null),
+      subjectKind,
+    ] as never[],
+  );
+  for (const r of rows) written.add(r.id);
+  return written;
+}
+
+const iso = (d: number | null) => (d === null ? null : new Date(d).toISOString());
+
+/** The API's shape of an anomaly. */
+export const anomalyPayload = (a: Anomaly) => ({
+  id: a.id,
+  nodeId: a.nodeId,
+  districtId: a.districtId,
+  type: a.type,
+  metric: a.metric,
+  severity: a.severity,
+  status: a.status,
+  startedAt: new Date(a.startMs).toISOString(),
+  lastSeenAt: new Date(a.lastSeenMs).toISOString(),
+  openedAt: iso(a.openedAtMs),
+  acknowledgedAt: iso(a.acknowledgedAtMs),
+  acknowledgedBy: a.acknowledgedBy,
+  resolvedAt: iso(a.resolvedAtMs),
+  resolvedBy: a.resolvedBy,
+  note: a.note,
+  evidence: a.evidence,
+});
+
+/** The tenant's recent anomalies (open and acknowledged first, then the latest resolved), newest first. */
+export async function recentAnomalies(db: Db, tenantId: string, limit: number): Promise<Anomaly[]> {
+  const rows = await db.unsafe<Row[]>(
+    `select ${COLUMNS} from anomalies
+     where tenant_id = $1 and status <> 'pending'
+     order by (status = 'resolved'), started_at desc, id desc
+     limit $2`,
+    [tenantId, limit],
+  );
+  return rows.map(anomalyFromRow);
+}
+
+export interface AnomalyCounts {
+  open: number;
+  acknowledged: number;
+  bySeverity: Record<Severity, number>;
+}
+
+/** Open and acknowledged anomalies of a tenant, by severity (acknowledged ones count as open). */
+export async function countActive(db: Db, tenantId: string): Promise<AnomalyCounts> {
+  const rows = await db<{ status: AnomalyStatus; severity: Severity; n: number }[]>`
+    select status, severity, count(*)::int4 as n from anomalies
+    where tenant_id = ${tenantId} and status in ('open', 'acknowledged')
+    group by status, severity`;
+  const out: AnomalyCounts = {
+    open: 0,
+    acknowledged: 0,
+    bySeverity: { warning: 0, minor: 0, major: 0, critical: 0 },
+  };
+  for (const r of rows) {
+    if (r.status === 'open') out.open += r.n;
+    else out.acknowledged += r.n;
+    out.bySeverity[r.severity] += r.n;
+  }
+  return out;
+}
+
+/**
+ * A stored partial as the detectors read it: count, sum, min, max and last — the columns they use —
+ * without the sketch, the second moment or the first value (cheap to read; `sumSq` and `first` are NaN).
+ */
+export interface DetectorBucket {
+  metric: number;
+  bucketMs: number;
+  count: number;
+  sum: number;
+  sumSq: number;
+  min: number;
+  max: number;
+  first: number;
+  last: number;
+}
+
+interface LeanRow {
+  r: 'm' | 'o' | 'b';
+  metric: number;
+  ms: number;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  last: number;
+}
+
+const lean = (table: string, tag: string) =>
+  `select '${tag}' as r, metric, (extract(epoch from bucket) * 1000)::float8 as ms, count, sum, min, max, last from ${table}`;
+
+export interface DetectorHistoryRows {
+  /** 5-minute partials of the recent past. */
+  fiveMinute: DetectorBucket[];
+  /** Hourly partials of the older past (where the detectors only need hours). */
+  older: DetectorBucket[];
+  /** Hourly partials of the hours the seasonal baseline reads in past weeks. */
+  baseline: DetectorBucket[];
+}
+
+/**
+ * What the detectors read of a node's history, in one round trip: 5-minute partials over
+ * [recentFromMs, toMs), hourly ones over [olderFromMs, recentFromMs), and the given baseline hours.
+ */
+export async function readDetectorHistory(
+  db: Db,
+  nodeId: string,
+  metrics: readonly number[],
+  window: { olderFromMs: number; recentFromMs: number; toMs: number },
+  baseline: { metrics: readonly number[]; hoursMs: readonly number[] },
+): Promise<DetectorHistoryRows> {
+  const rows = await db.unsafe<LeanRow[]>(
+    `${lean('agg_5m', 'm')}
+       where node_id = $1 and metric = any($2::int2[])
+         and bucket >= to_timestamp($4 / 1000.0) and bucket < to_timestamp($5 / 1000.0)
+     union all
+     ${lean('agg_1h', 'o')}
+       where node_id = $1 and metric = any($2::int2[])
+         and bucket >= to_timestamp($3 / 1000.0) and bucket < to_timestamp($4 / 1000.0)
+     union all
+     ${lean('agg_1h', 'b')}
+       where node_id = $1 and metric = any($6::int2[])
+         and bucket = any(array(select to_timestamp(h / 1000.0) from unnest($7::float8[]) h))`,
+    [
+      nodeId,
+      [...metrics],
+      window.olderFromMs,
+      window.recentFromMs,
+      window.toMs,
+      [...baseline.metrics],
+      [...baseline.hoursMs],
+    ],
+  );
+  const out: DetectorHistoryRows = { fiveMinute: [], older: [], baseline: [] };
+  for (const r of rows) {
+    const b: DetectorBucket = {
+      metric: r.metric,
+      bucketMs: r.ms,
+      count: r.count,
+      sum: r.sum,
+      sumSq: Number.NaN,
+      min: r.min,
+      max: r.max,
+      first: Number.NaN,
+      last: r.last,
+    };
+    (r.r === 'm' ? out.fiveMinute : r.r === 'o' ? out.older : out.baseline).push(b);
+  }
+  return out;
+}

@@ -1,0 +1,175 @@
+/**
+ * Forecasts in PostgreSQL: issued predictions (one row per target and issue hour, hourly arrays in the
+ * body), the fitted models the registry names (forecast_models), their backtest and live scores
+ * (model_performance), and the hourly flow series forecasts are trained on and refreshed with.
+ */
+import { metricIndex } from '../../domain/readings.ts';
+import type { Sql, TransactionSql } from './client.ts';
+
+type Db = Sql | TransactionSql;
+
+const ms = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
+
+export interface PredictionBody {
+  unit: string;
+  mean: (number | null)[];
+  lo80: (number | null)[];
+  hi80: (number | null)[];
+  lo95: (number | null)[];
+  hi95: (number | null)[];
+  /** When the serving model was trained, and the end of the data it was refreshed with. */
+  trainedAt: string;
+  dataTo: string;
+}
+
+export interface PredictionRow {
+  tenantId: string;
+  targetId: string;
+  targetKind: 'node' | 'district';
+  /** The first forecast hour: a forecast is issued once per hour of data, so this is also its issue time. */
+  horizonStartMs: number;
+  modelId: string;
+  body: PredictionBody;
+}
+
+/** The first forecast hour of each target's latest prediction. */
+export async function latestIssues(db: Db, targetIds: readonly string[]): Promise<Map<string, number>> {
+  if (targetIds.length === 0) return new Map();
+  const rows = await db.unsafe<{ target_id: string; ms: number }[]>(
+    `select target_id, ${ms('max(horizon_start)')} as ms from predictions
+     where target_id = any($1::text[]) group by target_id`,
+    [[...targetIds]],
+  );
+  return new Map(rows.map((r) => [r.target_id, r.ms]));
+}
+
+/** Idempotent: the same target and hour is one row, replaced by a later computation. */
+export async function writePredictions(db: Db, rows: readonly PredictionRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.unsafe(
+    `insert into predictions (tenant_id, target_id, target_kind, issued_at, model_id, horizon_start, body)
+     select t, id, k, to_timestamp(h / 1000.0), m, to_timestamp(h / 1000.0), b::jsonb
+     from unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[], $6::text[]) as x(t, id, k, h, m, b)
+     on conflict (target_id, issued_at) do update set
+       model_id = excluded.model_id, horizon_start = excluded.horizon_start, body = excluded.body`,
+    [
+      rows.map((r) => r.tenantId),
+      rows.map((r) => r.targetId),
+      rows.map((r) => r.targetKind),
+      rows.map((r) => r.horizonStartMs),
+      rows.map((r) => r.modelId),
+      rows.map((r) => JSON.stringify(r.body)),
+    ],
+  );
+}
+
+/** The prediction whose first hour was `horizonStartMs` (the one a live score checks), or null. */
+export async function readPrediction(
+  db: Db,
+  targetId: string,
+  horizonStartMs: number,
+): Promise<{ modelId: string; body: PredictionBody } | null> {
+  const rows = await db<{ model_id: string; body: PredictionBody }[]>`
+    select model_id, body from predictions
+    where target_id = ${targetId} and issued_at = to_timestamp(${horizonStartMs} / 1000.0)`;
+  return rows[0] ? { modelId: rows[0].model_id, body: rows[0].body } : null;
+}
+
+export interface ModelRow {
+  tenantId: string;
+  targetId: string;
+  targetKind: 'node' | 'district';
+  modelId: string;
+  trainedMs: number;
+  dataToMs: number;
+  body: unknown;
+}
+
+export async function saveModels(db: Db, rows: readonly ModelRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.unsafe(
+    `insert into forecast_models (tenant_id, target_id, target_kind, model_id, trained_at, data_to, body)
+     select t, id, k, m, to_timestamp(tr / 1000.0), to_timestamp(d / 1000.0), b::jsonb
+     from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::text[])
+       as x(t, id, k, m, tr, d, b)
+     on conflict (target_id, model_id) do update set
+       trained_at = excluded.trained_at, data_to = excluded.data_to, body = excluded.body`,
+    [
+      rows.map((r) => r.tenantId),
+      rows.map((r) => r.targetId),
+      rows.map((r) => r.targetKind),
+      rows.map((r) => r.modelId),
+      rows.map((r) => r.trainedMs),
+      rows.map((r) => r.dataToMs),
+      rows.map((r) => JSON.stringify(r.body)),
+    ],
+  );
+}
+
+export async function loadModel(db: Db, targetId: string, modelId: string): Promise<unknown | null> {
+  const rows = await db<{ body: unknown }[]>`
+    select body from forecast_models where target_id = ${targetId} and model_id = ${modelId}`;
+  return rows[0]?.body ?? null;
+}
+
+export interface PerformanceRow {
+  targetId: string;
+  modelId: string;
+  evaluatedAtMs: number;
+  role: 'champion' | 'challenger' | 'retired';
+  kind: 'backtest' | 'live';
+  maeDay1: number | null;
+  maxAeDay1: number | null;
+  maeDays2to7: number | null;
+}
+
+const finiteOrNull = (x: number | null) => (x !== null && Number.isFinite(x) ? x : null);
+
+export async function writePerformance(db: Db, rows: readonly PerformanceRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.unsafe(
+    `insert into model_performance (target_id, model_id, evaluated_at, role, kind, mae_day1, max_ae_day1, mae_days2to7)
+     select id, m, to_timestamp(e / 1000.0), r, k, a, b, c
+     from unnest($1::text[], $2::text[], $3::float8[], $4::text[], $5::text[], $6::float8[], $7::float8[], $8::float8[])
+       as x(id, m, e, r, k, a, b, c)
+     on conflict (target_id, model_id, evaluated_at, kind) do update set
+       role = excluded.role, mae_day1 = excluded.mae_day1, max_ae_day1 = excluded.max_ae_day1,
+       mae_days2to7 = excluded.mae_days2to7`,
+    [
+      rows.map((r) => r.targetId),
+      rows.map((r) => r.modelId),
+      rows.map((r) => r.evaluatedAtMs),
+      rows.map((r) => r.role),
+      rows.map((r) => r.kind),
+      rows.map((r) => finiteOrNull(r.maeDay1)),
+      rows.map((r) => finiteOrNull(r.maxAeDay1)),
+      rows.map((r) => finiteOrNull(r.maeDays2to7)),
+    ],
+  );
+}
+
+/** Hourly count and sum of one metric per node over [fromMs, toMs) (no sketches: cheap to read). */
+export async function readHourly(
+  db: Db,
+  nodeIds: readonly string[],
+  metric: 'flow' | 'pressure',
+  fromMs: number,
+  toMs: number,
+): Promise<Map<string, { bucketMs: number; count: number; sum: number }[]>> {
+  const out = new Map<string, { bucketMs: number; count: number; sum: number }[]>();
+  if (nodeIds.length === 0 || toMs <= fromMs) return out;
+  const rows = await db.unsafe<{ node_id: string; ms: number; count: number; sum: number }[]>(
+    `select node_id, ${ms('bucket')} as ms, count, sum from agg_1h
+     where node_id = any($1::text[]) and metric = $2 and bucket >= to_timestamp($3 / 1000.0)
+       and bucket < to_timestamp($4 / 1000.0)
+     order by node_id, bucket`,
+    [[...nodeIds], metricIndex(metric), fromMs, toMs],
+  );
+  for (const r of rows) {
+    const list = out.get(r.node_id);
+    const row = { bucketMs: r.ms, count: r.count, sum: r.sum };
+    if (list) list.push(row);
+    else out.set(r.node_id, [row]);
+  }
+  return out;
+}

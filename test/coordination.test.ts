@@ -1,0 +1,107 @@
+/**
+ * The fan-in contract, for the in-process coordinator and for Firestore (on its emulator): exactly
+ * one caller completes a run — also when items finish at the same moment and are redelivered — and
+ * the progress says what failed.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Firestore } from '@google-cloud/firestore';
+import { type Coordinator, type RunPlan, workKey } from '../shared/adapters/coordination/coordinator.ts';
+import { FirestoreCoordinator } from '../shared/adapters/coordination/firestore.ts';
+import { MemoryCoordinator } from '../shared/adapters/coordination/memory.ts';
+import { firestoreEmulatorHost, peerGate, resetFirestore, uniqueProjectId } from './harness/peers.ts';
+
+const plan = (runId: string, n: number): RunPlan => ({
+  runId,
+  tenantId: 't1',
+  startedAtMs: 0,
+  windowFromMs: 0,
+  windowToMs: 1,
+  workKeys: Array.from({ length: n }, (_, i) => workKey(`node-${i}`, 0)),
+  readings: n * 30,
+  bytesProcessed: 1234,
+  source: 'test',
+});
+
+/** Runs tasks with bounded concurrency, all started as close together as possible. */
+async function concurrently<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
+  const out: T[] = new Array(tasks.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < tasks.length) {
+        const i = next++;
+        out[i] = await tasks[i]!();
+      }
+    }),
+  );
+  return out;
+}
+
+function contract(name: string, make: () => Coordinator) {
+  test(`${name}: exactly one of many concurrent finishers (with redeliveries) completes the run`, async () => {
+    const c = make();
+    const p = plan(`run-${name}-1`, 250);
+    await c.openRun(p);
+    const calls = [...p.workKeys, ...p.workKeys.slice(0, 60)].map(
+      (k) => () => c.finishWork(p.runId, k, 'done'),
+    );
+    const results = await concurrently(calls, 40);
+    assert.equal(results.filter((r) => r.completedRun).length, 1);
+    const progress = await c.progress(p.runId);
+    assert.deepEqual(
+      {
+        total: progress?.total,
+        done: progress?.done,
+        failed: progress?.failed,
+        complete: progress?.complete,
+      },
+      { total: 250, done: 250, failed: 0, complete: true },
+    );
+  });
+
+  test(`${name}: two items finishing at the same moment — one completion`, async () => {
+    const c = make();
+    const p = plan(`run-${name}-2`, 2);
+    await c.openRun(p);
+    const [a, b] = await Promise.all(p.workKeys.map((k) => c.finishWork(p.runId, k, 'done')));
+    assert.equal([a, b].filter((r) => r!.completedRun).length, 1);
+  });
+
+  test(`${name}: a failed item counts once, is listed, and a later success overrides it`, async () => {
+    const c = make();
+    const p = plan(`run-${name}-3`, 3);
+    await c.openRun(p);
+    await c.finishWork(p.runId, p.workKeys[0]!, 'failed');
+    await c.finishWork(p.runId, p.workKeys[0]!, 'failed');
+    await c.finishWork(p.runId, p.workKeys[1]!, 'done');
+    const last = await c.finishWork(p.runId, p.workKeys[2]!, 'done');
+    assert.equal(last.completedRun, true);
+    assert.deepEqual((await c.progress(p.runId))?.failedKeys, [p.workKeys[0]]);
+    const again = await c.finishWork(p.runId, p.workKeys[0]!, 'done');
+    assert.equal(again.completedRun, false, 'a run completes once');
+    assert.deepEqual((await c.progress(p.runId))?.failedKeys, []);
+  });
+
+  test(`${name}: unknown runs and keys are ignored`, async () => {
+    const c = make();
+    assert.equal((await c.finishWork('no-such-run', 'x#0', 'done')).completedRun, false);
+    assert.equal(await c.progress('no-such-run'), null);
+  });
+}
+
+contract('memory', () => new MemoryCoordinator());
+
+describe('Firestore coordinator', await peerGate('firestore'), () => {
+  const projectId = uniqueProjectId();
+  let db: Firestore;
+  before(() => {
+    process.env.FIRESTORE_EMULATOR_HOST = firestoreEmulatorHost();
+    db = new Firestore({ projectId });
+  });
+  after(async () => {
+    await db.terminate();
+    await resetFirestore(projectId);
+  });
+  contract('firestore', () => new FirestoreCoordinator({ db }));
+});
