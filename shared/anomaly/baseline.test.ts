@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DEFAULT_BASELINE, detectBaselineDeviation } from './baseline.ts';
+import { demandShape, gaussian, prng, seriesOf } from './fixtures.ts';
+import { DAY_MS, HOUR_MS, MINUTE_MS, rollUpSeries, WEEK_MS } from './series.ts';
+import type { MetricHistory } from './types.ts';
+
+const T0 = Date.UTC(2024, 0, 1); // a Monday
+const END = T0 + 5 * WEEK_MS;
+
+/** 5 weeks of minute flows: a daily shape, day-to-day variation of ±3 % and measurement noise. */
+function flowHistory(extra: (t: number) => number = () => 0): MetricHistory {
+  const noise = gaussian(prng(7));
+  const dayFactor = new Map<number, number>();
+  const dayNoise = gaussian(prng(11));
+  const fiveMinute = seriesOf(T0, END, (t) => {
+    const day = Math.floor(t / DAY_MS);
+    if (!dayFactor.has(day)) dayFactor.set(day, 1 + 0.03 * dayNoise());
+    return 10 * demandShape(t) * dayFactor.get(day)! + 0.3 * noise() + extra(t);
+  });
+  return { fiveMinute, hourly: rollUpSeries(fiveMinute, HOUR_MS) };
+}
+
+test('stays quiet on clean seasonal data, cycle after cycle', () => {
+  const h = flowHistory();
+  let alarms = 0;
+  for (let now = END - WEEK_MS; now <= END; now += 30 * MINUTE_MS) {
+    if (detectBaselineDeviation(h, 'flow', 'UTC', now)) alarms++;
+  }
+  assert.equal(alarms, 0);
+});
+
+test('catches a sustained rise and grades it by z', () => {
+  const start = END - 2 * DAY_MS + 2 * HOUR_MS; // 02:00, when the rise is large against night flow
+  const h = flowHistory((t) => (t >= start ? 3 : 0));
+  assert.equal(detectBaselineDeviation(h, 'flow', 'UTC', start + 30 * MINUTE_MS), null, 'not sustained yet');
+  const c = detectBaselineDeviation(h, 'flow', 'UTC', start + 2 * HOUR_MS);
+  assert.ok(c);
+  assert.equal(c.type, 'baseline_deviation');
+  assert.equal(c.metric, 'flow');
+  assert.ok((c.evidence.z as number) >= DEFAULT_BASELINE.zThreshold);
+  assert.ok((c.evidence.value as number) > (c.evidence.baseline as number) + 2);
+  assert.notEqual(c.severity, 'critical');
+});
+
+test('a one-sided detector ignores deviations the other way', () => {
+  const start = END - 2 * DAY_MS + 2 * HOUR_MS;
+  const h = flowHistory((t) => (t >= start ? 3 : 0));
+  const now = start + 2 * HOUR_MS;
+  assert.equal(
+    detectBaselineDeviation(h, 'flow', 'UTC', now, { ...DEFAULT_BASELINE, direction: 'down' }),
+    null,
+  );
+  assert.ok(detectBaselineDeviation(h, 'flow', 'UTC', now, { ...DEFAULT_BASELINE, direction: 'up' }));
+});
+
+test('a 30-minute blip is not a sustained deviation', () => {
+  const start = END - 2 * DAY_MS + 2 * HOUR_MS;
+  const h = flowHistory((t) => (t >= start && t < start + 30 * MINUTE_MS ? 6 : 0));
+  for (let now = start; now <= start + 3 * HOUR_MS; now += 30 * MINUTE_MS) {
+    assert.equal(detectBaselineDeviation(h, 'flow', 'UTC', now), null);
+  }
+});
+
+test('without enough weeks of history there is no baseline and no condition', () => {
+  const h = flowHistory((t) => (t >= END - DAY_MS ? 50 : 0));
+  const short: MetricHistory = { fiveMinute: h.fiveMinute };
+  assert.ok(detectBaselineDeviation(short, 'flow', 'UTC', END));
+  assert.equal(detectBaselineDeviation(short, 'flow', 'UTC', T0 + 2 * WEEK_MS + DAY_MS), null);
+});
