@@ -10,8 +10,19 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { OAuth2Client } from 'google-auth-library';
+import { MemoryBus } from '../shared/adapters/bus/memory.ts';
+import { MemoryCoordinator } from '../shared/adapters/coordination/memory.ts';
+import { connect } from '../shared/adapters/postgres/client.ts';
+import { migrate } from '../shared/adapters/postgres/migrations.ts';
+import { PartitionManager } from '../shared/adapters/postgres/partitions.ts';
+import { upsertNetwork } from '../shared/adapters/postgres/registry.ts';
+import { loadConfig } from '../shared/config.ts';
+import { dispatchCycle } from '../shared/cycle/dispatch.ts';
 import { METRICS, type Metric, type Network, type Reading } from '../shared/domain/readings.ts';
-import { createBigQuerySource } from '../shared/sources/bigquery.ts';
+import { silentLogger } from '../shared/log.ts';
+import { cycleSettings } from '../shared/runtime.ts';
+import { createBigQuerySource, readingsQuery } from '../shared/sources/bigquery.ts';
+import { createTestDatabase, peerGate, type TestDatabase } from './harness/peers.ts';
 
 const PROJECT = 'test-project';
 const LOCATION = 'europe-west1';
@@ -315,4 +326,84 @@ describe('BigQuery source through the real client', () => {
       /invalid BigQuery table/,
     );
   });
+});
+
+describe('the dispatcher on BigQuery', await peerGate('postgres'), () => {
+  let db: TestDatabase;
+  before(async () => {
+    db = await createTestDatabase();
+  });
+  after(async () => {
+    await db?.drop();
+  });
+
+  test('a cycle over 37 nodes is ONE query, one message per node, bytes processed on the run', async () => {
+    const sql = connect(db.url, { max: 2 });
+    const partitions = new PartitionManager(sql, (await migrate(sql)).timescale);
+    const nodeIds = [...new Set(fake.readings.map((r) => r.nodeId))].sort();
+    await upsertNetwork(sql, {
+      tenantId: 'default',
+      districts: [],
+      nodes: nodeIds.map((id) => ({
+        id,
+        tenantId: 'default',
+        districtId: null,
+        kind: 'inlet' as const,
+        name: id,
+        latitude: null,
+        longitude: null,
+        metrics: [...METRICS],
+      })),
+    });
+    const bus = new MemoryBus();
+    const published: { nodeId: string; readings: number }[] = [];
+    bus.subscribe('wnm-node-work', async (event) => {
+      const m = JSON.parse(Buffer.from(event.data!.message.data!, 'base64').toString()) as {
+        node: { id: string };
+        ts: number[];
+      };
+      published.push({ nodeId: m.node.id, readings: m.ts.length });
+    });
+    const settings = cycleSettings(loadConfig({}));
+    const result = await dispatchCycle(
+      {
+        sql,
+        partitions,
+        source: source(),
+        bus,
+        coordinator: new MemoryCoordinator(),
+        logger: silentLogger,
+        settings,
+      },
+      { nowMs: WINDOW.toIngestMs, initialWatermarkMs: WINDOW.fromIngestMs },
+    );
+    await bus.drain();
+    assert.equal(inserts().length, 1, 'one query job for the whole cycle');
+    assert.equal(published.length, nodeIds.length, 'one message per node');
+    assert.equal(
+      published.reduce((n, p) => n + p.readings, 0),
+      fake.readings.length,
+    );
+    const [run] = await sql<
+      { bytes: string }[]
+    >`select bytes_processed::text as bytes from runs where id = ${result.runId}`;
+    assert.equal(run!.bytes, TOTAL_BYTES);
+    await sql.end();
+  });
+});
+
+test('the readings table schema Terraform creates has exactly the columns the query selects', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const schema = JSON.parse(
+    await readFile(new URL('../terraform/schemas/readings.json', import.meta.url), 'utf8'),
+  ) as {
+    name: string;
+  }[];
+  const sqlText = readingsQuery('p-1', 'telemetry', 'readings');
+  const selected = ['node_id', 'reading_time', 'ingestion_time', ...METRICS];
+  assert.deepEqual(
+    schema.map((f) => f.name),
+    selected,
+  );
+  for (const column of selected) assert.match(sqlText, new RegExp(`\\b${column}\\b`));
 });
