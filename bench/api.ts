@@ -66,6 +66,8 @@ async function cleanup() {
 
 /** Starts a server script on core 0 and waits for the port it reports. */
 const servers = new Map<number, ChildProcess>();
+/** Requests each server answered under load (to read a CPU profile per request). */
+const served = new Map<number, number>();
 
 /** CPU time (µs) a server process has used so far. */
 function cpuOf(port: number): Promise<number> {
@@ -128,6 +130,7 @@ async function measure(
     requests: [{ method: 'GET', headers, setupRequest: (req) => ({ ...req, path: nextPath() }) }],
   });
   const cpu = (await cpuOf(port)) - cpu0;
+  served.set(port, (served.get(port) ?? 0) + r.requests.total);
   return {
     rps: r.requests.average,
     cpuUs: cpu / Math.max(1, r.requests.total),
@@ -163,15 +166,22 @@ try {
     rateLimitPerMinute: 1_000_000_000,
   });
   await stack.close();
-  console.log(`▸ ${nodes.length} nodes, ${cycle.readings} readings backfilled (${args.hours} h) — ${elapsed()}`);
+  console.log(
+    `▸ ${nodes.length} nodes, ${cycle.readings} readings backfilled (${args.hours} h) — ${elapsed()}`,
+  );
 
   // 2. The API in its own process; warm its tiers and collect the bytes it serves.
-  const apiPort = await startServer('bench/lib/api-server.ts', [], {
-    DATABASE_URL: databaseUrl,
-    TENANT_ID: 'default',
-    LOG_LEVEL: args.log,
-    PG_POOL_MAX: '4',
-  }, args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : []);
+  const apiPort = await startServer(
+    'bench/lib/api-server.ts',
+    [],
+    {
+      DATABASE_URL: databaseUrl,
+      TENANT_ID: 'default',
+      LOG_LEVEL: args.log,
+      PG_POOL_MAX: '4',
+    },
+    args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [],
+  );
   const auth = { authorization: `Bearer ${token}` };
   const get = async (path: string) => {
     const res = await fetch(`http://127.0.0.1:${apiPort}${path}`, { headers: auth });
@@ -189,14 +199,20 @@ try {
   const dashboard = await get('/api/v1/dashboard/summary');
   const bodiesFile = join(scratch, 'bodies.json');
   writeFileSync(bodiesFile, JSON.stringify({ metrics, dashboard }));
-  const barePort = await startServer('bench/lib/bare-server.ts', [bodiesFile], {});
+  const barePort = await startServer(
+    'bench/lib/bare-server.ts',
+    [bodiesFile],
+    {},
+    args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}/bare`] : [],
+  );
   console.log(
     `▸ servers up on core 0 (api log level ${args.log}); metrics body ~${metrics[nodes[0]!]!.length} B, dashboard ${dashboard.length} B — ${elapsed()}`,
   );
 
   // 3. The load generator on core 1.
   execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
-  const randomNode = () => `/api/v1/nodes/${nodes[Math.floor(Math.random() * nodes.length)]}/metrics?range=24h`;
+  const randomNode = () =>
+    `/api/v1/nodes/${nodes[Math.floor(Math.random() * nodes.length)]}/metrics?range=24h`;
   const endpoints = [
     { key: 'metrics', name: '/nodes/{id}/metrics', next: randomNode },
     { key: 'dashboard', name: '/dashboard/summary', next: () => '/api/v1/dashboard/summary' },
@@ -230,13 +246,29 @@ try {
       console.log(`  measured ${endpoint.name} @ ${connections} — ${elapsed()}`);
     }
   }
-  const header = ['endpoint', 'conns', 'bare req/s', 'api req/s', 'api/bare', 'bare p50/p99 ms', 'api p50/p99 ms', 'p99 ratio', 'CPU µs/req bare/api', 'errors', 'target'];
+  const header = [
+    'endpoint',
+    'conns',
+    'bare req/s',
+    'api req/s',
+    'api/bare',
+    'bare p50/p99 ms',
+    'api p50/p99 ms',
+    'p99 ratio',
+    'CPU µs/req bare/api',
+    'errors',
+    'target',
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  console.log(`\nbench:api — ${nodes.length} nodes, ${DURATION} s per run; targets: throughput ≥ 50 % of bare, p99 ≤ 2× bare`);
+  console.log(
+    `\nbench:api — ${nodes.length} nodes, ${DURATION} s per run; targets: throughput ≥ 50 % of bare, p99 ≤ 2× bare`,
+  );
   console.log(line(header));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const r of rows) console.log(line(r));
+  if (args.profile)
+    console.log(`requests under load: api ${served.get(apiPort)}, bare ${served.get(barePort)}`);
   console.log(`\n${allPass ? 'PASS' : 'FAIL'} — total ${elapsed()}`);
   process.exitCode = allPass ? 0 : 1;
 } finally {

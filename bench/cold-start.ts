@@ -35,14 +35,17 @@ import { registerHooks } from 'node:module';
 const loaded = new Set();
 registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); loaded.add(r.url); return r; } });
 const t0 = performance.now();
+const c0 = process.cpuUsage();
 await import(${JSON.stringify(pathToFileURL(bundle).href)});
 const ms = performance.now() - t0;
+const c1 = process.cpuUsage(c0);
+const cpuMs = (c1.user + c1.system) / 1000;
 const packages = new Set();
 for (const url of loaded) {
   const m = /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(url);
   if (m) packages.add(m[1]);
 }
-process.stdout.write(JSON.stringify({ ms, packages: [...packages].sort() }));
+process.stdout.write(JSON.stringify({ ms, cpuMs, packages: [...packages].sort() }));
 process.exit(0);
 `;
 
@@ -60,6 +63,7 @@ for (const name of readdirSync(dist).sort()) {
   const bundle = join(dist, name, 'index.js');
   if (!existsSync(bundle)) continue;
   const times: number[] = [];
+  const cpu: number[] = [];
   let packages: string[] = [];
   for (let i = 0; i < RUNS; i++) {
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', probe(bundle)], {
@@ -67,11 +71,13 @@ for (const name of readdirSync(dist).sort()) {
       env,
       encoding: 'utf8',
     });
-    const r = JSON.parse(out) as { ms: number; packages: string[] };
+    const r = JSON.parse(out) as { ms: number; cpuMs: number; packages: string[] };
     times.push(r.ms);
+    cpu.push(r.cpuMs);
     packages = r.packages;
   }
   times.sort((a, b) => a - b);
+  cpu.sort((a, b) => a - b);
   const median = times[times.length >> 1]!;
   const forbidden = (FORBIDDEN[name] ?? []).filter((p) => packages.includes(p));
   const ok = median <= TARGET_MS && forbidden.length === 0;
@@ -80,13 +86,22 @@ for (const name of readdirSync(dist).sort()) {
     name,
     `${median.toFixed(0)} ms`,
     `${times[0]!.toFixed(0)}–${times[times.length - 1]!.toFixed(0)} ms`,
+    `${cpu[cpu.length >> 1]!.toFixed(0)} ms`,
     String(packages.length),
     forbidden.length ? `LOADS ${forbidden.join(', ')}` : FORBIDDEN[name] ? 'no BigQuery, no Pub/Sub' : '—',
     ok ? 'PASS' : 'FAIL',
   ]);
 }
 
-const header = ['function', 'import (median)', `range of ${RUNS}`, 'npm packages loaded', 'clients check', `≤ ${TARGET_MS} ms`];
+const header = [
+  'function',
+  'import (median)',
+  `range of ${RUNS}`,
+  'CPU (median)',
+  'npm packages loaded',
+  'clients check',
+  `≤ ${TARGET_MS} ms`,
+];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
 console.log('bench:cold-start — import of each built bundle in a fresh Node process');

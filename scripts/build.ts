@@ -7,7 +7,7 @@
  * installed) and a package-lock.json pruned from the root one, so Cloud Build's `npm ci` installs
  * exactly the tree the tests ran against. Terraform zips each folder and deploys it (terraform/functions.tf).
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,6 +77,15 @@ export function packageNameOf(specifier: string): string | undefined {
   const parts = specifier.split('/');
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
+
+/**
+ * Files a bundle reads at run time besides its code, copied next to it: the API serves the Scalar
+ * reference's single-file browser bundle at /docs/scalar.js (shared/api/docs.ts looks beside
+ * itself first), so the 54 MB @scalar/api-reference package stays out of the deployment.
+ */
+const FUNCTION_ASSETS: Record<string, Record<string, string>> = {
+  api: { 'node_modules/@scalar/api-reference/dist/browser/standalone.js': 'scalar-standalone.js' },
+};
 
 /** Packages the bundle imports at run time (external imports in esbuild's metafile). */
 export function importedPackages(metafile: Metafile): string[] {
@@ -206,6 +215,7 @@ export async function buildFunctions(options: BuildOptions = {}): Promise<Bundle
       join(dir, 'package-lock.json'),
       `${JSON.stringify(pruneLockfile(lock, manifest), null, 2)}\n`,
     );
+    for (const [from, to] of Object.entries(FUNCTION_ASSETS[name] ?? {})) copyFileSync(from, join(dir, to));
     bundles.push({ name, dir, bytes: statSync(join(dir, 'index.js')).size, dependencies });
   }
   return bundles;

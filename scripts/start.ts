@@ -11,10 +11,12 @@
  *   npm start -- --days 2 --nodes 200 --port 8081 --fresh
  */
 import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
 import cliProgress from 'cli-progress';
 import { createApp } from '../shared/api/app.ts';
+import { ensureDevKey } from '../shared/api/auth/dev-key.ts';
 import { ConfigError, loadConfig } from '../shared/config.ts';
 import { createLogger } from '../shared/log.ts';
 import { startEmbeddedPostgres } from './lib/embedded-postgres.ts';
@@ -121,6 +123,13 @@ async function main() {
 
   const nodes = await stack.storage.sql<{ id: string }[]>`select id from nodes order by id limit 1`;
   const example = nodes[0]?.id ?? 'NODE';
+  const devKey = await ensureDevKey(stack.storage.sql, {
+    tenantId: config.TENANT_ID,
+    file: join(dirname(args['data-dir']), 'dev-api-key'),
+  });
+  console.log(`▸ development API key (admin of tenant ${config.TENANT_ID}${devKey.created ? ', new' : ''}):
+    ${devKey.token}
+  e.g. curl -H "Authorization: Bearer ${devKey.token}" ${base}/api/v1/nodes`);
   console.log(`▸ ready in ${((performance.now() - t0) / 1000).toFixed(1)} s — the API:
     ${base}/health
     ${base}/api/v1/nodes

@@ -41,6 +41,7 @@ locals {
       LATENESS_HORIZON_HOURS  = var.lateness_horizon_hours
       MAX_MESSAGE_BYTES       = var.max_message_bytes
       MAX_DELIVERY_ATTEMPTS   = var.max_delivery_attempts
+      ANALYTICS_ENABLED       = var.analytics_enabled
     }
     aggregator = {
       LOG_LEVEL               = var.log_level
@@ -59,17 +60,23 @@ locals {
       LATENESS_HORIZON_HOURS  = var.lateness_horizon_hours
       MAX_MESSAGE_BYTES       = var.max_message_bytes
       MAX_DELIVERY_ATTEMPTS   = var.max_delivery_attempts
+      ANALYTICS_ENABLED       = var.analytics_enabled
     }
     api = {
-      LOG_LEVEL               = var.log_level
-      GOOGLE_CLOUD_PROJECT    = var.project_id
-      PG_POOL_MAX             = var.functions.api.pg_pool_max
-      PG_IDLE_TIMEOUT_SECONDS = var.pg_idle_timeout_seconds
-      PG_MAX_LIFETIME_SECONDS = var.pg_max_lifetime_seconds
-      REDIS_KEY_PREFIX        = var.redis_key_prefix
-      CACHE_TTL_SECONDS       = var.cache_ttl_seconds
-      TENANT_ID               = var.tenant_id
-      CORS_ORIGINS            = var.api_cors_origins
+      LOG_LEVEL                = var.log_level
+      GOOGLE_CLOUD_PROJECT     = var.project_id
+      PG_POOL_MAX              = var.functions.api.pg_pool_max
+      PG_IDLE_TIMEOUT_SECONDS  = var.pg_idle_timeout_seconds
+      PG_MAX_LIFETIME_SECONDS  = var.pg_max_lifetime_seconds
+      REDIS_KEY_PREFIX         = var.redis_key_prefix
+      CACHE_TTL_SECONDS        = var.cache_ttl_seconds
+      TENANT_ID                = var.tenant_id
+      CORS_ORIGINS             = var.api_cors_origins
+      RATE_LIMIT_PER_MINUTE    = var.api_settings.rate_limit_per_minute
+      REQUEST_BODY_LIMIT_BYTES = var.api_settings.request_body_limit_bytes
+      API_KEY_CACHE_SECONDS    = var.api_settings.key_cache_seconds
+      API_MEMORY_CACHE_MB      = var.api_settings.memory_cache_mb
+      API_MEMORY_TTL_SECONDS   = var.api_settings.memory_ttl_seconds
     }
   }
 

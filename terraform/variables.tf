@@ -48,6 +48,12 @@ variable "alert_thresholds" {
   }
 }
 
+variable "analytics_enabled" {
+  description = "Run data quality, anomalies, forecasts and water balance inside the cycle (ANALYTICS_ENABLED)."
+  type        = bool
+  default     = true
+}
+
 variable "api_cors_origins" {
   description = "Comma-separated origins allowed to call the API from a browser (CORS_ORIGINS); empty allows none."
   type        = string
@@ -56,6 +62,29 @@ variable "api_cors_origins" {
   validation {
     condition     = var.api_cors_origins == "" || alltrue([for o in split(",", var.api_cors_origins) : can(regex("^https?://[^/,\\s]+$", trimspace(o)))])
     error_message = "api_cors_origins must be empty or a comma-separated list of origins such as https://ops.example.com."
+  }
+}
+
+variable "api_settings" {
+  description = "API limits and caches: per-key requests per minute, request body limit (bytes), how long a verified key is trusted (s; revocation takes effect within it), in-process cache size (MB) and freshness (s)."
+  type = object({
+    rate_limit_per_minute    = optional(number, 600)
+    request_body_limit_bytes = optional(number, 16384)
+    key_cache_seconds        = optional(number, 30)
+    memory_cache_mb          = optional(number, 64)
+    memory_ttl_seconds       = optional(number, 15)
+  })
+  default = {}
+
+  validation {
+    condition = (
+      var.api_settings.rate_limit_per_minute >= 1 && var.api_settings.rate_limit_per_minute <= 1000000 &&
+      var.api_settings.request_body_limit_bytes >= 1024 && var.api_settings.request_body_limit_bytes <= 10485760 &&
+      var.api_settings.key_cache_seconds >= 0 && var.api_settings.key_cache_seconds <= 3600 &&
+      var.api_settings.memory_cache_mb >= 1 && var.api_settings.memory_cache_mb <= 1024 &&
+      var.api_settings.memory_ttl_seconds >= 1 && var.api_settings.memory_ttl_seconds <= 3600
+    )
+    error_message = "api_settings: rate_limit_per_minute 1–1e6, request_body_limit_bytes 1 KiB–10 MiB, key_cache_seconds 0–3600, memory_cache_mb 1–1024, memory_ttl_seconds 1–3600."
   }
 }
 

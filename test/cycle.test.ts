@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { Redis } from '@upstash/redis';
 import { createLocalStack, type LocalStack } from '../scripts/lib/local-stack.ts';
 import { createApp } from '../shared/api/app.ts';
+import { createKey } from '../shared/api/auth/keys.ts';
 import { loadConfig } from '../shared/config.ts';
 import { HOUR_MS } from '../shared/domain/aggregate.ts';
 import { keys } from '../shared/domain/keys.ts';
@@ -73,6 +74,8 @@ describe('one cycle end to end on real PostgreSQL and Redis', await peerGate('po
   let stack: LocalStack;
   const prefix = uniquePrefix();
 
+  let auth: { headers: { authorization: string } };
+
   before(async () => {
     db = await createTestDatabase();
     const { url, token } = upstashPeer();
@@ -88,6 +91,13 @@ describe('one cycle end to end on real PostgreSQL and Redis', await peerGate('po
       COORDINATION_BACKEND: 'memory',
     });
     stack = await createLocalStack(config);
+    const key = await createKey(stack.storage.sql, {
+      tenantId: 'default',
+      role: 'reader',
+      name: 'cycle test',
+      rateLimitPerMinute: 10_000,
+    });
+    auth = { headers: { authorization: `Bearer ${key.token}` } };
     for (let t = T0 + 6 * HOUR_MS; t <= BACKFILL_END; t += 6 * HOUR_MS) await stack.cycle(t, T0);
     await stack.cycle(BACKFILL_END + 30 * 60_000);
     await stack.cycle(END);
@@ -147,7 +157,7 @@ describe('one cycle end to end on real PostgreSQL and Redis', await peerGate('po
     const app = createApp(stack.api);
     const sim = createSimulator({ seed: SEED, nodes: NODES });
     const inlet = sim.network().nodes.find((n) => n.kind === 'inlet')!;
-    const res = await app.request(`/api/v1/nodes/${inlet.id}/metrics?range=24h`);
+    const res = await app.request(`/api/v1/nodes/${inlet.id}/metrics?range=24h`, auth);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('x-cache-tier'), 'redis');
     const body = (await res.json()) as {
@@ -197,12 +207,12 @@ describe('one cycle end to end on real PostgreSQL and Redis', await peerGate('po
     const ids: string[] = [];
     let url: string | null = '/api/v1/nodes?limit=5';
     while (url) {
-      const res = await app.request(url);
+      const res = await app.request(url, auth);
       assert.equal(res.status, 200);
-      const page = (await res.json()) as { data: { id: string }[]; nextCursor: string | null };
+      const page = (await res.json()) as { data: { id: string }[]; next: string | null };
       assert.ok(page.data.length <= 5);
       ids.push(...page.data.map((n) => n.id));
-      url = page.nextCursor ? `/api/v1/nodes?limit=5&cursor=${encodeURIComponent(page.nextCursor)}` : null;
+      url = page.next ? `/api/v1/nodes?limit=5&cursor=${encodeURIComponent(page.next)}` : null;
     }
     assert.deepEqual(
       ids,

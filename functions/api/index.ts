@@ -10,8 +10,18 @@ import { loadConfig } from '../../shared/config.ts';
 import { once } from '../../shared/runtime.ts';
 
 const config = loadConfig();
-const app = once(async () => createApp(await apiDeps(config)));
+const app = once(async () => {
+  const deps = await apiDeps(config);
+  if (config.API_DEV_MODE) {
+    // Local development only (off in the cloud): print an admin key of the default tenant.
+    const { ensureDevKey } = await import('../../shared/api/auth/dev-key.ts');
+    const { token } = await ensureDevKey(deps.sql, { tenantId: config.TENANT_ID });
+    deps.logger.warn(`API_DEV_MODE: development admin key ${token}`, { event: 'api.dev_key' });
+  }
+  return createApp(deps);
+});
 
-export const api = getRequestListener(async (request) => (await app()).fetch(request));
+// The host's env ({ incoming, outgoing }) lets the app read Node's parsed request headers directly.
+export const api = getRequestListener(async (request, env) => (await app()).fetch(request, env));
 
 ff.http('api', api);

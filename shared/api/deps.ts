@@ -1,10 +1,39 @@
-/** The API's dependencies from configuration: PostgreSQL (no migrations: the cycle owns the schema) and the cache. */
+/** The API's dependencies from configuration: PostgreSQL (no migrations: the cycle owns the schema), the cache, the rate limiter. */
 import { connect } from '../adapters/postgres/client.ts';
 import { type Config, requireDatabaseUrl } from '../config.ts';
-import { baseLogger, createCache } from '../runtime.ts';
-import type { ApiDeps } from './context.ts';
+import { createLogger, type Logger } from '../log.ts';
+import { createCache } from '../runtime.ts';
+import type { ApiDeps, ApiSettings } from './context.ts';
+import { batchedStdoutSink } from './log-sink.ts';
+import { MemoryRateLimiter, type RateLimiter, UpstashRateLimiter } from './rate-limit.ts';
+
+export function apiSettings(config: Config): Partial<ApiSettings> {
+  return {
+    corsOrigins: config.CORS_ORIGINS.split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+    defaultRateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    bodyLimitBytes: config.REQUEST_BODY_LIMIT_BYTES,
+    keyCacheMs: config.API_KEY_CACHE_SECONDS * 1000,
+    memoryCacheBytes: config.API_MEMORY_CACHE_MB * 1024 * 1024,
+    memoryFreshMs: config.API_MEMORY_TTL_SECONDS * 1000,
+  };
+}
+
+/** @upstash/ratelimit on Upstash when it is configured (limits hold across instances), else in-process. */
+export async function createRateLimiter(config: Config, logger: Logger): Promise<RateLimiter> {
+  if (!config.upstash) return new MemoryRateLimiter();
+  const [{ Redis }, { Ratelimit }] = await Promise.all([
+    import('@upstash/redis'),
+    import('@upstash/ratelimit'),
+  ]);
+  const redis = new Redis({ ...config.upstash, retry: { retries: 1, backoff: () => 50 } });
+  return new UpstashRateLimiter({ redis, prefix: config.REDIS_KEY_PREFIX, logger, Ratelimit });
+}
 
 export async function apiDeps(config: Config): Promise<ApiDeps> {
+  const sink = batchedStdoutSink();
+  const logger = createLogger({ level: config.LOG_LEVEL, base: { function: 'api' }, sink });
   return {
     sql: connect(requireDatabaseUrl(config), {
       max: config.PG_POOL_MAX,
@@ -12,8 +41,12 @@ export async function apiDeps(config: Config): Promise<ApiDeps> {
       maxLifetimeSeconds: config.PG_MAX_LIFETIME_SECONDS,
     }),
     cache: await createCache(config),
-    logger: baseLogger(config, 'api'),
+    logger,
+    // One line per request (INFO): written straight to the sink, in the logger's shape.
+    ...(config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'info' ? { requestLogSink: sink } : {}),
     cacheTtlSeconds: config.CACHE_TTL_SECONDS,
     defaultTenantId: config.TENANT_ID,
+    settings: apiSettings(config),
+    rateLimiter: await createRateLimiter(config, logger),
   };
 }

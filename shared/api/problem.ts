@@ -5,6 +5,9 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
+/** Retry-After of a 503: about how long a restarted database or cache takes to come back. */
+export const RETRY_AFTER_SECONDS = 30;
+
 export class ApiProblem extends Error {
   override name = 'ApiProblem';
   readonly status: ContentfulStatusCode;
@@ -36,5 +39,9 @@ export function problemResponse(c: Context, problem: ApiProblem): Response {
     ...problem.extra,
   };
   for (const [k, v] of Object.entries(problem.headers)) c.header(k, v);
+  // A problem is never cached, and never carries the ETag or encoding of a value it replaced.
+  c.header('ETag', undefined);
+  c.header('Content-Encoding', undefined);
+  c.header('Cache-Control', 'no-store');
   return c.body(JSON.stringify(body), problem.status, { 'Content-Type': 'application/problem+json' });
 }

@@ -1,53 +1,267 @@
 /**
- * The read path: hot cache (Upstash Redis, or in-process locally) → PostgreSQL, filling the cache on
- * a miss. Values travel as JSON text end to end so a cache hit is served without parsing.
+ * The read path: an in-process LRU (bounded in bytes) → the hot cache (Upstash Redis; the embedded
+ * in-process cache locally) → PostgreSQL, filling the faster tiers on a miss.
+ *
+ * - A memory value younger than `memoryFreshMs` answers alone; within `staleWhileRevalidateMs` more it
+ *   answers at once and is refreshed in the background; older, the tiers below are asked first.
+ * - Redis down → PostgreSQL answers. PostgreSQL (and Redis) down → the last memory value answers,
+ *   marked stale, up to `staleIfErrorMs` old. Nothing at all → TiersUnavailable (a 503).
+ * - Concurrent misses of one key share one load.
+ *
+ * Values travel as JSON text end to end, and each cached entry carries its ETag (and, once asked for,
+ * its gzip bytes), so a memory hit serves stored bytes: no JSON, no hashing, no compression.
  */
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { LRUCache } from 'lru-cache';
 import type { HotCache } from '../adapters/cache/cache.ts';
 import type { Logger } from '../log.ts';
+import type { ApiSettings } from './context.ts';
 
 export type Tier = 'memory' | 'redis' | 'postgres';
 
-export interface TieredValue {
-  text: string;
+export class CachedEntry {
+  readonly body: string;
+  readonly etag: string;
+  readonly storedAt: number;
+  readonly bytes: number;
+  /** Headers that belong to the value (a list's Link to its next page). */
+  readonly headers: Record<string, string> | undefined;
+  #gzip: Uint8Array | undefined;
+
+  constructor(body: string, storedAt: number, headers?: Record<string, string>) {
+    this.body = body;
+    this.headers = headers;
+    this.bytes = Buffer.byteLength(body);
+    this.etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
+    this.storedAt = storedAt;
+  }
+
+  /** The body gzipped, computed once. */
+  get gzip(): Uint8Array {
+    this.#gzip ??= gzipSync(this.body);
+    return this.#gzip;
+  }
+}
+
+export interface Timing {
   tier: Tier;
-  /** Milliseconds spent per tier, for Server-Timing. */
-  timings: { tier: Tier; ms: number; outcome: 'hit' | 'miss' | 'error' }[];
+  ms: number;
+  outcome: 'hit' | 'miss' | 'error' | 'stale';
 }
 
-export interface ReadPathDeps {
-  cache: HotCache;
-  cacheTtlSeconds: number;
-  logger: Logger;
+export interface TieredValue {
+  entry: CachedEntry;
+  tier: Tier;
+  /** Served from memory because the tiers below could not answer. */
+  stale: boolean;
+  timings: Timing[];
 }
 
-export async function readThrough(
-  deps: ReadPathDeps,
-  key: string,
-  load: () => Promise<unknown | null>,
-): Promise<TieredValue | null> {
-  const timings: TieredValue['timings'] = [];
-  const cacheTier: Tier = deps.cache.name === 'upstash' ? 'redis' : 'memory';
-  let t0 = performance.now();
-  try {
-    const text = await deps.cache.getRaw(key);
-    timings.push({ tier: cacheTier, ms: performance.now() - t0, outcome: text === null ? 'miss' : 'hit' });
-    if (text !== null) return { text, tier: cacheTier, timings };
-  } catch (err) {
-    timings.push({ tier: cacheTier, ms: performance.now() - t0, outcome: 'error' });
-    deps.logger.warn('cache tier unavailable; reading PostgreSQL', {
-      event: 'api.tier_down',
-      tier: cacheTier,
-      err,
+export interface ReadSpec {
+  /** Key of the memory tier (tenant-scoped, and holding every parameter of the answer). */
+  key: string;
+  /** Key of the hot cache, when the cycle writes this value there (same key, same JSON). */
+  hotKey?: string;
+  /** Reads the value from PostgreSQL; null when there is none. */
+  load: () => Promise<unknown | null>;
+  /** Overrides settings.memoryFreshMs and settings.staleWhileRevalidateMs (0 and 0 for values operators change). */
+  freshMs?: number;
+  revalidateMs?: number;
+  /** How the value becomes the body; JSON by default. */
+  encode?: (value: unknown) => string;
+  /** Headers derived from the value, stored with it. */
+  headers?: (value: unknown) => Record<string, string> | undefined;
+}
+
+/** No tier could answer: the API says 503 with Retry-After. */
+export class TiersUnavailable extends Error {
+  override name = 'TiersUnavailable';
+}
+
+const POSTGRES_DOWN_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  '3D000', // the database does not exist (any more)
+  '53300', // too many connections
+]);
+
+/** Whether a PostgreSQL error means "cannot reach the database" rather than a bad query. */
+export function isUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  // Classes 08 (connection exception) and 57 (operator intervention: shutdown, crash recovery).
+  return POSTGRES_DOWN_CODES.has(code) || code.startsWith('08') || code.startsWith('57P');
+}
+
+interface Loaded {
+  entry: CachedEntry;
+  tier: Tier;
+}
+
+export class TieredReader {
+  private readonly hot: HotCache;
+  private readonly hotTier: Tier;
+  private readonly ttlSeconds: number;
+  private readonly logger: Logger;
+  private readonly settings: ApiSettings;
+  private readonly memory: LRUCache<string, CachedEntry>;
+  private readonly inFlight = new Map<string, Promise<Loaded | null>>();
+
+  constructor(options: { hot: HotCache; ttlSeconds: number; logger: Logger; settings: ApiSettings }) {
+    this.hot = options.hot;
+    this.hotTier = options.hot.name === 'upstash' ? 'redis' : 'memory';
+    this.ttlSeconds = options.ttlSeconds;
+    this.logger = options.logger;
+    this.settings = options.settings;
+    this.memory = new LRUCache<string, CachedEntry>({
+      maxSize: options.settings.memoryCacheBytes,
+      sizeCalculation: (e, key) => e.bytes + key.length + 200,
+      ttl: options.settings.staleIfErrorMs,
     });
   }
-  t0 = performance.now();
-  const value = await load();
-  timings.push({ tier: 'postgres', ms: performance.now() - t0, outcome: value === null ? 'miss' : 'hit' });
-  if (value === null) return null;
-  const text = JSON.stringify(value);
-  deps.cache.write([{ key, value, ttlSeconds: deps.cacheTtlSeconds }]).catch(() => {});
-  return { text, tier: 'postgres', timings };
+
+  /**
+   * A memory value that may answer now without asking the tiers below (fresh, or within
+   * stale-while-revalidate, which then refreshes in the background); undefined otherwise.
+   * Synchronous: the hot path of a cached read has no await in it.
+   */
+  peek(spec: ReadSpec): CachedEntry | undefined {
+    const cached = this.memory.get(spec.key);
+    if (!cached) return undefined;
+    const age = Date.now() - cached.storedAt;
+    const fresh = spec.freshMs ?? this.settings.memoryFreshMs;
+    if (age >= fresh + (spec.revalidateMs ?? this.settings.staleWhileRevalidateMs)) return undefined;
+    if (age >= fresh) this.revalidate(spec);
+    return cached;
+  }
+
+  async read(spec: ReadSpec): Promise<TieredValue | null> {
+    const t0 = performance.now();
+    const cached = this.memory.get(spec.key);
+    if (cached) {
+      const age = Date.now() - cached.storedAt;
+      const fresh = spec.freshMs ?? this.settings.memoryFreshMs;
+      if (age < fresh + (spec.revalidateMs ?? this.settings.staleWhileRevalidateMs)) {
+        if (age >= fresh) this.revalidate(spec);
+        const timing: Timing = { tier: 'memory', ms: performance.now() - t0, outcome: 'hit' };
+        return { entry: cached, tier: 'memory', stale: false, timings: [timing] };
+      }
+    }
+    const timings: Timing[] = [];
+    try {
+      const loaded = await this.loadShared(spec, timings);
+      if (!loaded) return null;
+      return { entry: loaded.entry, tier: loaded.tier, stale: false, timings };
+    } catch (err) {
+      if (!cached) throw err;
+      this.logger.warn('tiers below memory failed; serving a stale value', {
+        event: 'api.stale',
+        key: spec.key,
+        ageMs: Date.now() - cached.storedAt,
+        err,
+      });
+      timings.push({ tier: 'memory', ms: 0, outcome: 'stale' });
+      return { entry: cached, tier: 'memory', stale: true, timings };
+    }
+  }
+
+  /** Drops memory entries whose key starts with `prefix` (after a write through the API). */
+  invalidate(prefix: string): void {
+    for (const key of this.memory.keys()) if (key.startsWith(prefix)) this.memory.delete(key);
+  }
+
+  get memoryStats(): { entries: number; bytes: number; maxBytes: number } {
+    return { entries: this.memory.size, bytes: this.memory.calculatedSize, maxBytes: this.memory.maxSize };
+  }
+
+  get hotTierName(): Tier {
+    return this.hotTier;
+  }
+
+  private revalidate(spec: ReadSpec): void {
+    if (this.inFlight.has(spec.key)) return;
+    this.loadShared(spec, []).catch((err) =>
+      this.logger.warn('background refresh failed', { event: 'api.refresh_failed', key: spec.key, err }),
+    );
+  }
+
+  private loadShared(spec: ReadSpec, timings: Timing[]): Promise<Loaded | null> {
+    let pending = this.inFlight.get(spec.key);
+    if (!pending) {
+      pending = this.loadBelow(spec, timings).finally(() => this.inFlight.delete(spec.key));
+      this.inFlight.set(spec.key, pending);
+    }
+    return pending;
+  }
+
+  private async loadBelow(spec: ReadSpec, timings: Timing[]): Promise<Loaded | null> {
+    let hotUp = spec.hotKey !== undefined;
+    if (spec.hotKey !== undefined) {
+      const t0 = performance.now();
+      try {
+        const text = await this.hot.getRaw(spec.hotKey);
+        timings.push({
+          tier: this.hotTier,
+          ms: performance.now() - t0,
+          outcome: text === null ? 'miss' : 'hit',
+        });
+        if (text !== null) return { entry: this.remember(spec.key, text), tier: this.hotTier };
+      } catch (err) {
+        hotUp = false;
+        timings.push({ tier: this.hotTier, ms: performance.now() - t0, outcome: 'error' });
+        this.logger.warn('hot cache unavailable; reading PostgreSQL', {
+          event: 'api.tier_down',
+          tier: this.hotTier,
+          err,
+        });
+      }
+    }
+    const t0 = performance.now();
+    let value: unknown;
+    try {
+      value = await spec.load();
+    } catch (err) {
+      timings.push({ tier: 'postgres', ms: performance.now() - t0, outcome: 'error' });
+      if (isUnavailable(err)) {
+        throw new TiersUnavailable('PostgreSQL is unavailable', { cause: err });
+      }
+      throw err;
+    }
+    timings.push({ tier: 'postgres', ms: performance.now() - t0, outcome: value === null ? 'miss' : 'hit' });
+    if (value === null) {
+      this.memory.delete(spec.key);
+      return null;
+    }
+    const text = spec.encode ? spec.encode(value) : JSON.stringify(value);
+    if (spec.hotKey !== undefined && hotUp) {
+      this.hot
+        .write([{ key: spec.hotKey, value, ttlSeconds: this.ttlSeconds }])
+        .catch((err) => this.logger.warn('hot cache fill failed', { event: 'api.fill_failed', err }));
+    }
+    return { entry: this.remember(spec.key, text, spec.headers?.(value)), tier: 'postgres' };
+  }
+
+  private remember(key: string, text: string, headers?: Record<string, string>): CachedEntry {
+    const entry = new CachedEntry(text, Date.now(), headers);
+    this.memory.set(key, entry);
+    return entry;
+  }
 }
 
-export const serverTiming = (timings: TieredValue['timings']): string =>
-  timings.map((t) => `${t.tier};desc="${t.outcome}";dur=${t.ms.toFixed(2)}`).join(', ');
+export const serverTiming = (timings: Timing[]): string => {
+  let out = '';
+  for (const t of timings) {
+    if (out) out += ', ';
+    out += `${t.tier};desc="${t.outcome}";dur=${t.ms.toFixed(2)}`;
+  }
+  return out;
+};

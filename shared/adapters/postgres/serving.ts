@@ -45,7 +45,7 @@ export async function readWindow(db: Db, nodeId: string, range: string): Promise
 export async function writeSnapshot(db: Db, tenantId: string, kind: string, asOfMs: number, body: unknown) {
   await db`
     insert into network_snapshots (tenant_id, kind, as_of, body)
-    values (${tenantId}, ${kind}, to_timestamp(${asOfMs} / 1000.0), ${JSON.stringify(body)}::jsonb)
+    values (${tenantId}, ${kind}, to_timestamp(${asOfMs} / 1000.0), ${db.json(body as never)})
     on conflict (tenant_id, kind) do update set as_of = excluded.as_of, body = excluded.body`;
 }
 

@@ -1,25 +1,23 @@
-/** /nodes: the registry and each node's served views. */
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+/** /nodes: the registry and each node's served views (metadata, window metrics, latest readings). */
+import { createRoute, z } from '@hono/zod-openapi';
 import { nodeFromRow } from '../../adapters/postgres/registry.ts';
 import { readLatest, readWindow } from '../../adapters/postgres/serving.ts';
 import { latestPayload, nodeMetadata } from '../../cycle/aggregate-node.ts';
 import { keys } from '../../domain/keys.ts';
+import { NODE_KINDS } from '../../domain/readings.ts';
 import { RANGE_NAMES, type Range } from '../../domain/windows.ts';
-import type { ApiDeps, ApiEnv } from '../context.ts';
+import type { RouteDeps } from '../context.ts';
+import { decodeCursor, encodeCursor, nextLink } from '../paging.ts';
 import { sendTiered } from '../respond.ts';
+import { fastGet, newRouter } from '../router.ts';
+import { Cursor, errorResponses, Id, Limit, NodeIdParam, Page, RangeEnum } from '../schemas.ts';
+import { ownNode } from '../store.ts';
 
-const NodeId = z
-  .string()
-  .min(1)
-  .max(200)
-  .regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits, dot, dash, underscore or colon')
-  .openapi({ param: { name: 'id', in: 'path' }, example: 'd01-inlet-1' });
-
-const Node = z
+export const Node = z
   .object({
     id: z.string(),
     name: z.string(),
-    kind: z.string(),
+    kind: z.enum(NODE_KINDS),
     districtId: z.string().nullable(),
     latitude: z.number().nullable(),
     longitude: z.number().nullable(),
@@ -27,7 +25,7 @@ const Node = z
   })
   .openapi('Node');
 
-const Stats = z
+export const Stats = z
   .object({
     count: z.number(),
     sum: z.number(),
@@ -40,8 +38,8 @@ const Stats = z
     p95: z.number().nullable(),
     first: z.number().nullable(),
     last: z.number().nullable(),
-    firstTs: z.number().nullable(),
-    lastTs: z.number().nullable(),
+    firstTs: z.number().nullable().openapi({ description: 'Epoch ms of the first value' }),
+    lastTs: z.number().nullable().openapi({ description: 'Epoch ms of the last value' }),
   })
   .openapi('Stats');
 
@@ -56,158 +54,158 @@ const WindowMetrics = z
   })
   .openapi('WindowMetrics');
 
-const Problem = z
-  .object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string().optional() })
-  .openapi('Problem');
-const problemResponses = {
-  400: { description: 'Invalid parameters', content: { 'application/problem+json': { schema: Problem } } },
-  404: { description: 'Not found', content: { 'application/problem+json': { schema: Problem } } },
-};
+const LatestReadings = z
+  .object({
+    nodeId: z.string(),
+    asOf: z.string(),
+    values: z.record(z.string(), z.object({ value: z.number(), ts: z.string() })),
+  })
+  .openapi('LatestReadings');
+
+const json = <T extends z.ZodTypeAny>(description: string, schema: T) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+const MetricsQuery = z.object({ range: RangeEnum.default('24h') });
 
 const listRoute = createRoute({
   method: 'get',
   path: '/',
+  tags: ['nodes'],
   summary: 'List nodes',
+  description: 'Nodes of your tenant, ordered by id, a page at a time (Link: rel="next").',
   request: {
     query: z.object({
-      limit: z.coerce.number().int().min(1).max(1000).default(100),
-      cursor: z.string().max(200).optional().openapi({ description: 'The last id of the previous page' }),
-      kind: z.string().max(20).optional(),
-      district: z.string().max(200).optional(),
+      limit: Limit,
+      cursor: Cursor,
+      kind: z.enum(NODE_KINDS).optional(),
+      district: Id('district', 'd01', 'Only nodes of this district', 'query').optional(),
     }),
   },
-  responses: {
-    200: {
-      description: 'A page of nodes, ordered by id',
-      content: {
-        'application/json': { schema: z.object({ data: z.array(Node), nextCursor: z.string().nullable() }) },
-      },
-    },
-    ...problemResponses,
-  },
+  responses: { 200: json('A page of nodes', Page(Node)), ...errorResponses },
 });
 
 const getRoute = createRoute({
   method: 'get',
   path: '/{id}',
+  tags: ['nodes'],
   summary: 'One node',
-  request: { params: z.object({ id: NodeId }) },
-  responses: {
-    200: { description: 'The node', content: { 'application/json': { schema: Node } } },
-    ...problemResponses,
-  },
+  request: { params: NodeIdParam },
+  responses: { 200: json('The node', Node), ...errorResponses },
 });
 
 const metricsRoute = createRoute({
   method: 'get',
   path: '/{id}/metrics',
+  tags: ['nodes'],
   summary: "A node's metrics over a window",
-  request: {
-    params: z.object({ id: NodeId }),
-    query: z.object({ range: z.enum(RANGE_NAMES as [Range, ...Range[]]).default('24h') }),
-  },
-  responses: {
-    200: { description: 'Window metrics', content: { 'application/json': { schema: WindowMetrics } } },
-    ...problemResponses,
-  },
+  description:
+    'Count, mean, min, max, stddev, quantiles, first and last per metric, ending with the latest data.',
+  request: { params: NodeIdParam, query: MetricsQuery },
+  responses: { 200: json('Window metrics', WindowMetrics), ...errorResponses },
 });
 
 const readingsRoute = createRoute({
   method: 'get',
   path: '/{id}/readings',
+  tags: ['nodes'],
   summary: "A node's latest reading per metric",
-  request: { params: z.object({ id: NodeId }) },
-  responses: {
-    200: {
-      description: 'Latest values',
-      content: {
-        'application/json': {
-          schema: z.object({
-            nodeId: z.string(),
-            asOf: z.string(),
-            values: z.record(z.string(), z.object({ value: z.number(), ts: z.string() })),
-          }),
-        },
-      },
-    },
-    ...problemResponses,
-  },
+  request: { params: NodeIdParam },
+  responses: { 200: json('Latest values', LatestReadings), ...errorResponses },
 });
 
-export function nodesRoutes(deps: ApiDeps) {
-  const app = new OpenAPIHono<ApiEnv>();
-  const readDeps = { cache: deps.cache, cacheTtlSeconds: deps.cacheTtlSeconds, logger: deps.logger };
+export function nodesRoutes(deps: RouteDeps) {
+  const { sql, reader, maxAgeSeconds } = deps;
+  const send = { maxAgeSeconds };
+  const app = newRouter();
 
-  /** The node row if it belongs to the caller's tenant; another tenant's node is simply not found. */
-  async function ownNode(tenantId: string, id: string) {
-    const rows = await deps.sql`
-      select id, tenant_id, district_id, kind, name, latitude, longitude, metrics
-      from nodes where id = ${id} and tenant_id = ${tenantId}`;
-    const row = rows[0];
-    return row ? nodeFromRow(row as never) : null;
-  }
-
-  app.openapi(listRoute, async (c) => {
+  app.openapi(listRoute, (c) => {
     const { limit, cursor, kind, district } = c.req.valid('query');
     const tenantId = c.get('tenantId');
-    const rows = await deps.sql`
-      select id, tenant_id, district_id, kind, name, latitude, longitude, metrics from nodes
-      where tenant_id = ${tenantId}
-        ${cursor ? deps.sql`and id > ${cursor}` : deps.sql``}
-        ${kind ? deps.sql`and kind = ${kind}` : deps.sql``}
-        ${district ? deps.sql`and district_id = ${district}` : deps.sql``}
-      order by id limit ${limit + 1}`;
-    const page = rows.slice(0, limit).map((r) => nodeMetadata(nodeFromRow(r as never)));
-    const nextCursor = rows.length > limit ? (page[page.length - 1]?.id ?? null) : null;
-    if (nextCursor) {
-      const next = new URL(c.req.url);
-      next.searchParams.set('cursor', nextCursor);
-      c.header('Link', `<${next.pathname}${next.search}>; rel="next"`);
-    }
-    return c.json({ data: page, nextCursor }, 200);
-  });
-
-  app.openapi(getRoute, async (c) => {
-    const { id } = c.req.valid('param');
-    const tenantId = c.get('tenantId');
+    const after = cursor ? decodeCursor(cursor, ['string'] as const)[0] : null;
+    const key = `t:${tenantId}:api:nodes:${limit}:${after ?? ''}:${kind ?? ''}:${district ?? ''}`;
     return sendTiered(
       c,
-      readDeps,
-      keys.nodeMetadata(tenantId, id),
-      async () => {
-        const node = await ownNode(tenantId, id);
-        return node ? nodeMetadata(node) : null;
+      reader,
+      {
+        key,
+        load: async () => {
+          const rows = await sql`
+            select id, tenant_id, district_id, kind, name, latitude, longitude, metrics from nodes
+            where tenant_id = ${tenantId}
+              ${after !== null ? sql`and id > ${after}` : sql``}
+              ${kind ? sql`and kind = ${kind}` : sql``}
+              ${district ? sql`and district_id = ${district}` : sql``}
+            order by id limit ${limit + 1}`;
+          const data = rows.slice(0, limit).map((r) => nodeMetadata(nodeFromRow(r as never)));
+          const last = data[data.length - 1];
+          return { data, next: rows.length > limit && last ? encodeCursor([last.id]) : null };
+        },
+        headers: (value) => {
+          const next = (value as { next: string | null }).next;
+          return next ? { Link: nextLink(c, next) } : undefined;
+        },
+      },
+      'No nodes',
+      send,
+    ) as never;
+  });
+
+  fastGet(app, getRoute, { params: NodeIdParam }, (c, { param: { id } }) => {
+    const tenantId = c.get('tenantId');
+    const key = keys.nodeMetadata(tenantId, id);
+    return sendTiered(
+      c,
+      reader,
+      {
+        key,
+        hotKey: key,
+        load: async () => {
+          const node = await ownNode(sql, tenantId, id);
+          return node ? nodeMetadata(node) : null;
+        },
       },
       `No node ${id}`,
+      send,
     ) as never;
   });
 
-  app.openapi(metricsRoute, async (c) => {
-    const { id } = c.req.valid('param');
-    const { range } = c.req.valid('query');
+  fastGet(app, metricsRoute, { params: NodeIdParam, query: MetricsQuery }, (c, { param, query }) => {
+    const { id } = param;
+    const { range } = query;
     const tenantId = c.get('tenantId');
+    const key = keys.nodeMetrics(tenantId, id, range);
     return sendTiered(
       c,
-      readDeps,
-      keys.nodeMetrics(tenantId, id, range),
-      async () => ((await ownNode(tenantId, id)) ? readWindow(deps.sql, id, range) : null),
+      reader,
+      {
+        key,
+        hotKey: key,
+        load: async () => ((await ownNode(sql, tenantId, id)) ? readWindow(sql, id, range) : null),
+      },
       `No metrics for node ${id} (unknown node, or no data yet)`,
+      send,
     ) as never;
   });
 
-  app.openapi(readingsRoute, async (c) => {
-    const { id } = c.req.valid('param');
+  fastGet(app, readingsRoute, { params: NodeIdParam }, (c, { param: { id } }) => {
     const tenantId = c.get('tenantId');
+    const key = keys.nodeLatest(tenantId, id);
     return sendTiered(
       c,
-      readDeps,
-      keys.nodeLatest(tenantId, id),
-      async () => {
-        if (!(await ownNode(tenantId, id))) return null;
-        const latest = await readLatest(deps.sql, id);
-        return latest ? latestPayload(id, latest.tsMs, latest.body) : null;
+      reader,
+      {
+        key,
+        hotKey: key,
+        load: async () => {
+          if (!(await ownNode(sql, tenantId, id))) return null;
+          const latest = await readLatest(sql, id);
+          return latest ? latestPayload(id, latest.tsMs, latest.body) : null;
+        },
       },
       `No readings for node ${id}`,
+      send,
     ) as never;
   });
 

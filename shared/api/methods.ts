@@ -1,0 +1,46 @@
+/**
+ * 405 instead of 404 when the path exists with other methods: the allowed methods of a path, from the
+ * routes the OpenAPI registry holds (every API route is declared there).
+ */
+import type { OpenAPIHono } from '@hono/zod-openapi';
+
+interface PathMethods {
+  pattern: RegExp;
+  methods: Set<string>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: any app of any env
+type AnyApp = OpenAPIHono<any, any, any>;
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+
+/** Returns a function giving the methods allowed on a path (empty: no such path). Built on first use. */
+export function methodsAllowed(app: AnyApp): (path: string) => string[] {
+  let table: PathMethods[] | undefined;
+  const build = (): PathMethods[] => {
+    const byPath = new Map<string, Set<string>>();
+    for (const def of app.openAPIRegistry.definitions) {
+      if (def.type !== 'route') continue;
+      const path = def.route.path.replace(/\/+$/, '') || '/';
+      const methods = byPath.get(path) ?? new Set<string>();
+      methods.add(def.route.method.toUpperCase());
+      if (def.route.method === 'get') methods.add('HEAD');
+      byPath.set(path, methods);
+    }
+    return [...byPath].map(([path, methods]) => ({
+      pattern: new RegExp(
+        `^${path
+          .split(/(\{[^}]+\})/)
+          .map((part) => (part.startsWith('{') ? '[^/]+' : escapeRegExp(part)))
+          .join('')}/?$`,
+      ),
+      methods,
+    }));
+  };
+  return (path) => {
+    table ??= build();
+    const allowed = new Set<string>();
+    for (const t of table) if (t.pattern.test(path)) for (const m of t.methods) allowed.add(m);
+    return [...allowed].sort();
+  };
+}

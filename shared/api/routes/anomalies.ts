@@ -1,0 +1,233 @@
+/**
+ * /anomalies: the anomalies of your tenant with filters and keyset paging, one anomaly, and the
+ * operator transitions: acknowledge (open → acknowledged) and resolve (open | acknowledged →
+ * resolved), the rules of shared/anomaly/lifecycle.ts. Repeating a transition that already happened
+ * changes nothing (200); an impossible one is a 409. Lists are read fresh from PostgreSQL (operators
+ * act on them); the memory tier only answers, marked stale, while PostgreSQL is down.
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import { ANOMALY_TYPES } from '../../anomaly/types.ts';
+import { keys } from '../../domain/keys.ts';
+import { requireRole } from '../auth/authenticate.ts';
+import type { RouteDeps } from '../context.ts';
+import { decodeCursor, encodeCursor, nextLink } from '../paging.ts';
+import { ApiProblem } from '../problem.ts';
+import { sendTiered } from '../respond.ts';
+import { newRouter } from '../router.ts';
+import { Cursor, conflictResponse, errorResponses, forbiddenResponse, Id, Limit, Page } from '../schemas.ts';
+import {
+  type AnomalyRow,
+  anomalyPayload,
+  findAnomaly,
+  listAnomalies,
+  transition,
+} from './anomalies-store.ts';
+
+export const STATUSES = ['pending', 'open', 'acknowledged', 'resolved'] as const;
+export const SEVERITIES = ['warning', 'minor', 'major', 'critical'] as const;
+
+/** A comma-separated list of allowed values. */
+const listOf = (values: readonly string[], example: string) =>
+  z
+    .string()
+    .regex(
+      new RegExp(`^(${values.join('|')})(,(${values.join('|')}))*$`),
+      `comma-separated values of ${values.join(', ')}`,
+    )
+    .optional()
+    .openapi({ example });
+
+const Time = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2}))?$/, 'an ISO 8601 date or date-time with offset')
+  .refine((s) => Number.isFinite(Date.parse(s)), 'not a valid date')
+  .optional();
+
+export const Anomaly = z
+  .object({
+    id: z.string(),
+    nodeId: z.string().nullable(),
+    districtId: z.string().nullable(),
+    type: z.string(),
+    metric: z.string().nullable(),
+    severity: z.enum(SEVERITIES),
+    status: z.enum(STATUSES),
+    startedAt: z.string(),
+    lastSeenAt: z.string(),
+    openedAt: z.string().nullable(),
+    acknowledgedAt: z.string().nullable(),
+    acknowledgedBy: z.string().nullable(),
+    resolvedAt: z.string().nullable(),
+    resolvedBy: z.string().nullable(),
+    note: z.string().nullable(),
+    evidence: z.record(z.string(), z.unknown()),
+  })
+  .openapi('Anomaly');
+
+const AnomalyId = z.object({ id: Id('id', 'a1b2c3', 'An anomaly id') });
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/',
+  tags: ['anomalies'],
+  summary: 'List anomalies',
+  description:
+    'Newest first (by start, then id). Without `status`, every anomaly but pending ones. `from`/`to` select anomalies active at some time in [from, to).',
+  request: {
+    query: z.object({
+      status: listOf(STATUSES, 'open,acknowledged'),
+      severity: listOf(SEVERITIES, 'major,critical'),
+      type: listOf(ANOMALY_TYPES, 'burst,night_flow_leak'),
+      node: Id('node', 'd01-inlet-1', 'Only anomalies of this node', 'query').optional(),
+      district: Id('district', 'd01', 'Only anomalies of this district', 'query').optional(),
+      from: Time,
+      to: Time,
+      limit: Limit,
+      cursor: Cursor,
+    }),
+  },
+  responses: {
+    200: { description: 'A page of anomalies', content: { 'application/json': { schema: Page(Anomaly) } } },
+    ...errorResponses,
+  },
+});
+
+const getRoute = createRoute({
+  method: 'get',
+  path: '/{id}',
+  tags: ['anomalies'],
+  summary: 'One anomaly',
+  request: { params: AnomalyId },
+  responses: {
+    200: { description: 'The anomaly', content: { 'application/json': { schema: Anomaly } } },
+    ...errorResponses,
+  },
+});
+
+const NoteBody = z
+  .object({
+    note: z.string().max(2000).optional().openapi({ example: 'Crew dispatched to the valve chamber' }),
+  })
+  .strict()
+  .openapi('TransitionNote');
+
+const transitionRoute = (action: 'acknowledge' | 'resolve') =>
+  createRoute({
+    method: 'post',
+    path: `/{id}/${action}`,
+    tags: ['anomalies'],
+    summary: action === 'acknowledge' ? 'Acknowledge an open anomaly' : 'Resolve an anomaly',
+    description:
+      action === 'acknowledge'
+        ? 'open → acknowledged (operator role). Acknowledging an acknowledged anomaly changes nothing; a pending or resolved one is a 409.'
+        : 'open or acknowledged → resolved (operator role). Resolving a resolved anomaly changes nothing; a pending one is a 409.',
+    request: {
+      params: AnomalyId,
+      body: { required: false, content: { 'application/json': { schema: NoteBody } } },
+    },
+    responses: {
+      200: {
+        description: 'The anomaly after the transition',
+        content: { 'application/json': { schema: Anomaly } },
+      },
+      ...errorResponses,
+      ...forbiddenResponse,
+      ...conflictResponse,
+    },
+  });
+
+const split = (v: string | undefined) => (v ? [...new Set(v.split(','))] : undefined);
+
+export function anomaliesRoutes(deps: RouteDeps) {
+  const { sql, reader, maxAgeSeconds } = deps;
+  const app = newRouter();
+  const fresh = { freshMs: 0, revalidateMs: 0 };
+
+  app.openapi(listRoute, (c) => {
+    const q = c.req.valid('query');
+    const tenantId = c.get('tenantId');
+    const after = q.cursor ? decodeCursor(q.cursor, ['number', 'string'] as const) : null;
+    const filters = {
+      statuses: split(q.status) ?? ['open', 'acknowledged', 'resolved'],
+      severities: split(q.severity),
+      types: split(q.type),
+      nodeId: q.node,
+      districtId: q.district,
+      fromMs: q.from ? Date.parse(q.from) : undefined,
+      toMs: q.to ? Date.parse(q.to) : undefined,
+    };
+    const key = `t:${tenantId}:api:anomalies:list:${JSON.stringify([filters, q.limit, after])}`;
+    return sendTiered(
+      c,
+      reader,
+      {
+        key,
+        ...fresh,
+        load: async () => {
+          const rows = await listAnomalies(sql, tenantId, filters, q.limit + 1, after);
+          const data = rows.slice(0, q.limit);
+          const last = data[data.length - 1];
+          return {
+            data: data.map(anomalyPayload),
+            next: rows.length > q.limit && last ? encodeCursor([last.started_us, last.id]) : null,
+          };
+        },
+        headers: (value) => {
+          const next = (value as { next: string | null }).next;
+          return next ? { Link: nextLink(c, next) } : undefined;
+        },
+      },
+      'No anomalies',
+      { maxAgeSeconds: 0 },
+    ) as never;
+  });
+
+  app.openapi(getRoute, (c) => {
+    const { id } = c.req.valid('param');
+    const tenantId = c.get('tenantId');
+    return sendTiered(
+      c,
+      reader,
+      {
+        key: `t:${tenantId}:api:anomalies:one:${id}`,
+        ...fresh,
+        load: async () => {
+          const row = await findAnomaly(sql, tenantId, id);
+          return row ? anomalyPayload(row) : null;
+        },
+      },
+      `No anomaly ${id}`,
+      { maxAgeSeconds },
+    ) as never;
+  });
+
+  for (const action of ['acknowledge', 'resolve'] as const) {
+    const route = transitionRoute(action);
+    app.use(route.getRoutingPath(), requireRole('operator'));
+    app.openapi(route, async (c) => {
+      const { id } = c.req.valid('param');
+      const body = (c.req.valid('json') ?? {}) as { note?: string };
+      const tenantId = c.get('tenantId');
+      const principal = c.get('principal');
+      const result = await transition(sql, {
+        action,
+        tenantId,
+        id,
+        by: `key:${principal.keyId} (${principal.name})`,
+        note: body.note ?? null,
+      });
+      if (result.kind === 'missing') throw new ApiProblem(404, 'Not Found', `No anomaly ${id}`);
+      if (result.kind === 'conflict') {
+        throw new ApiProblem(409, 'Conflict', `Cannot ${action} anomaly ${id}: it is ${result.row.status}.`, {
+          extra: { currentStatus: result.row.status },
+        });
+      }
+      reader.invalidate(`t:${tenantId}:api:anomalies:`);
+      deps.hot.del([keys.anomaliesRecent(tenantId)]).catch(() => {});
+      c.header('Cache-Control', 'no-store');
+      return c.json(anomalyPayload(result.row as AnomalyRow), 200);
+    });
+  }
+
+  return app;
+}

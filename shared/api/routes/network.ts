@@ -1,0 +1,142 @@
+/** /network: network-wide metrics per window, and the water balance and leakage KPIs per district. */
+import { createRoute, z } from '@hono/zod-openapi';
+import { keys } from '../../domain/keys.ts';
+import type { RouteDeps } from '../context.ts';
+import { sendTiered } from '../respond.ts';
+import { fastGet, newRouter } from '../router.ts';
+import { errorResponses, Id, RangeEnum } from '../schemas.ts';
+import { ownDistrict, snapshotBody } from '../store.ts';
+
+const NetworkMetrics = z
+  .object({
+    range: z.string(),
+    nodesReporting: z.number(),
+    systemInflowLps: z.number().openapi({ description: 'Inlets minus outlets, mean L/s' }),
+    grossInflowLps: z.number(),
+    outflowLps: z.number(),
+    pressureBar: z.object({ mean: z.number().nullable(), min: z.number().nullable() }),
+    quality: z.object({ chlorineMinMgL: z.number().nullable(), turbidityMaxNtu: z.number().nullable() }),
+  })
+  .passthrough()
+  .openapi('NetworkMetrics');
+
+const Balance = z
+  .object({
+    districtId: z.string().nullable().openapi({ description: 'null for the network-wide balance' }),
+    periodKind: z.enum(['day', 'month']),
+    periodLabel: z.string().openapi({ example: '2026-03-02' }),
+    computedAt: z.string(),
+    figures: z.record(z.string(), z.unknown()).openapi({
+      description:
+        'IWA water balance and leakage KPIs: system input volume, authorised consumption, water losses, non-revenue water, NRW %, NRW per connection and day, minimum-night-flow leakage, CARL, UARL, ILI — with what was missing or estimated',
+    }),
+  })
+  .openapi('WaterBalance');
+
+const Efficiency = z
+  .object({ network: Balance.nullable(), districts: z.array(Balance) })
+  .openapi('NetworkEfficiency');
+
+const RangeQuery = z.object({ range: RangeEnum.default('24h') });
+
+const metricsRoute = createRoute({
+  method: 'get',
+  path: '/metrics',
+  tags: ['network'],
+  summary: 'Network-wide metrics over a window',
+  request: { query: RangeQuery },
+  responses: {
+    200: { description: 'Network metrics', content: { 'application/json': { schema: NetworkMetrics } } },
+    ...errorResponses,
+  },
+});
+
+const efficiencyRoute = createRoute({
+  method: 'get',
+  path: '/efficiency',
+  tags: ['network'],
+  summary: 'Water balance and network efficiency',
+  description:
+    'Per district and network-wide, for the latest computed period of a kind (or the period `label`).',
+  request: {
+    query: z.object({
+      district: Id('district', 'd01', 'Only this district', 'query').optional(),
+      period: z.enum(['day', 'month']).default('day'),
+      label: z
+        .string()
+        .regex(/^\d{4}-\d{2}(-\d{2})?$/, 'YYYY-MM-DD for a day, YYYY-MM for a month')
+        .optional()
+        .openapi({ description: 'The period (local to each district); the latest when omitted' }),
+    }),
+  },
+  responses: {
+    200: { description: 'Water balances', content: { 'application/json': { schema: Efficiency } } },
+    ...errorResponses,
+  },
+});
+
+interface EfficiencyRow {
+  district_id: string;
+  period_kind: 'day' | 'month';
+  period_label: string;
+  computed_at: Date;
+  body: Record<string, unknown>;
+}
+
+const toBalance = (r: EfficiencyRow) => ({
+  districtId: r.district_id === '*' ? null : r.district_id,
+  periodKind: r.period_kind,
+  periodLabel: r.period_label,
+  computedAt: r.computed_at.toISOString(),
+  figures: r.body,
+});
+
+export function networkRoutes(deps: RouteDeps) {
+  const { sql, reader, maxAgeSeconds } = deps;
+  const app = newRouter();
+
+  fastGet(app, metricsRoute, { query: RangeQuery }, (c, { query: { range } }) => {
+    const tenantId = c.get('tenantId');
+    const key = keys.networkMetrics(tenantId, range);
+    return sendTiered(
+      c,
+      reader,
+      { key, hotKey: key, load: () => snapshotBody(sql, tenantId, `network:${range}`) },
+      'No network metrics yet (no cycle has finished)',
+      { maxAgeSeconds },
+    ) as never;
+  });
+
+  app.openapi(efficiencyRoute, (c) => {
+    const { district, period, label } = c.req.valid('query');
+    const tenantId = c.get('tenantId');
+    const key = `t:${tenantId}:api:efficiency:${period}:${label ?? ''}:${district ?? ''}`;
+    return sendTiered(
+      c,
+      reader,
+      {
+        key,
+        load: async () => {
+          if (district && !(await ownDistrict(sql, tenantId, district))) return null;
+          // The latest period of each district (and of the network, '*'), or the one asked for.
+          const rows = await sql<EfficiencyRow[]>`
+            select distinct on (district_id) district_id, period_kind, period_label, computed_at, body
+            from network_efficiency
+            where tenant_id = ${tenantId} and period_kind = ${period}
+              ${label ? sql`and period_label = ${label}` : sql``}
+              ${district ? sql`and district_id = ${district}` : sql``}
+            order by district_id, period_label desc`;
+          const network = rows.find((r) => r.district_id === '*');
+          return {
+            network: network ? toBalance(network) : null,
+            districts: rows.filter((r) => r.district_id !== '*').map(toBalance),
+          };
+        },
+      },
+      `No district ${district}`,
+      { maxAgeSeconds },
+    ) as never;
+  });
+
+  return app;
+}

@@ -1,0 +1,115 @@
+/** /predictions/{id}: the latest hourly flow forecast of a node or a district, with 80 % and 95 % intervals. */
+import { createRoute, z } from '@hono/zod-openapi';
+import type { RouteDeps } from '../context.ts';
+import { sendTiered } from '../respond.ts';
+import { newRouter } from '../router.ts';
+import { errorResponses, Id } from '../schemas.ts';
+
+const HOUR_MS = 3_600_000;
+
+const ForecastPoint = z
+  .object({
+    t: z.string().openapi({ description: 'Start of the hour' }),
+    mean: z.number().nullable(),
+    lo80: z.number().nullable(),
+    hi80: z.number().nullable(),
+    lo95: z.number().nullable(),
+    hi95: z.number().nullable(),
+  })
+  .openapi('ForecastPoint');
+
+const Prediction = z
+  .object({
+    targetId: z.string(),
+    targetKind: z.enum(['node', 'district']),
+    issuedAt: z.string(),
+    modelId: z.string(),
+    horizonStart: z.string(),
+    unit: z.string().nullable(),
+    points: z.array(ForecastPoint),
+  })
+  .openapi('Prediction');
+
+const route = createRoute({
+  method: 'get',
+  path: '/{id}',
+  tags: ['predictions'],
+  summary: 'Latest forecast of a node or district',
+  description: 'Hourly flow for up to 7 days ahead, from the champion model.',
+  request: { params: z.object({ id: Id('id', 'd01', 'A node or district id') }) },
+  responses: {
+    200: { description: 'The forecast', content: { 'application/json': { schema: Prediction } } },
+    ...errorResponses,
+  },
+});
+
+interface PredictionRow {
+  target_id: string;
+  target_kind: 'node' | 'district';
+  issued_at: Date;
+  model_id: string;
+  horizon_start: Date;
+  body: {
+    unit?: string;
+    mean?: (number | null)[];
+    lo80?: (number | null)[];
+    hi80?: (number | null)[];
+    lo95?: (number | null)[];
+    hi95?: (number | null)[];
+  };
+}
+
+/** The stored hourly arrays (`body.mean`, `lo80`, … from `horizon_start`) as points. */
+export function predictionPayload(r: PredictionRow) {
+  const b = r.body;
+  const start = r.horizon_start.getTime();
+  const n = b.mean?.length ?? 0;
+  const at = (xs: (number | null)[] | undefined, i: number) => {
+    const v = xs?.[i];
+    return typeof v === 'number' && Number.isFinite(v) ? v : null;
+  };
+  return {
+    targetId: r.target_id,
+    targetKind: r.target_kind,
+    issuedAt: r.issued_at.toISOString(),
+    modelId: r.model_id,
+    horizonStart: r.horizon_start.toISOString(),
+    unit: b.unit ?? null,
+    points: Array.from({ length: n }, (_, i) => ({
+      t: new Date(start + i * HOUR_MS).toISOString(),
+      mean: at(b.mean, i),
+      lo80: at(b.lo80, i),
+      hi80: at(b.hi80, i),
+      lo95: at(b.lo95, i),
+      hi95: at(b.hi95, i),
+    })),
+  };
+}
+
+export function predictionsRoutes(deps: RouteDeps) {
+  const { sql, reader, maxAgeSeconds } = deps;
+  const app = newRouter();
+
+  app.openapi(route, (c) => {
+    const { id } = c.req.valid('param');
+    const tenantId = c.get('tenantId');
+    return sendTiered(
+      c,
+      reader,
+      {
+        key: `t:${tenantId}:api:predictions:${id}`,
+        load: async () => {
+          const rows = await sql<PredictionRow[]>`
+            select target_id, target_kind, issued_at, model_id, horizon_start, body from predictions
+            where target_id = ${id} and tenant_id = ${tenantId}
+            order by issued_at desc limit 1`;
+          return rows[0] ? predictionPayload(rows[0]) : null;
+        },
+      },
+      `No forecast for ${id}`,
+      { maxAgeSeconds },
+    ) as never;
+  });
+
+  return app;
+}

@@ -1,0 +1,151 @@
+/**
+ * /quality/{id}: data quality of a node (or of a district's nodes) over a window: completeness,
+ * validity, timeliness, flatline share, duplicates, out-of-order share and a 0–100 score, from the
+ * mergeable per-5-minute counters the cycle stores (shared/analytics/quality.ts).
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Sql } from '../../adapters/postgres/client.ts';
+import {
+  emptyQuality,
+  mergeQuality,
+  type NodeQuality,
+  networkQuality,
+  type QualityCounters,
+  type QualityReport,
+  scoreQuality,
+} from '../../analytics/quality.ts';
+import { HOUR_MS } from '../../domain/aggregate.ts';
+import type { Range } from '../../domain/windows.ts';
+import type { RouteDeps } from '../context.ts';
+import { sendTiered } from '../respond.ts';
+import { newRouter } from '../router.ts';
+import { errorResponses, Id, RangeEnum } from '../schemas.ts';
+import { ownDistrict, ownNode, pipelineNow } from '../store.ts';
+
+const RANGE_MS: Record<Range, number> = {
+  '1h': HOUR_MS,
+  '6h': 6 * HOUR_MS,
+  '24h': 24 * HOUR_MS,
+  '3d': 72 * HOUR_MS,
+  '7d': 168 * HOUR_MS,
+  '30d': 720 * HOUR_MS,
+};
+
+const Report = z
+  .object({
+    score: z.number().openapi({ description: '0–100' }),
+    completeness: z.number().nullable(),
+    validity: z.number().nullable(),
+    timeliness: z.number(),
+    flatlineShare: z.number().nullable(),
+    duplicateShare: z.number().nullable(),
+    outOfOrderShare: z.number().nullable(),
+    expected: z.number().nullable(),
+    received: z.number(),
+    present: z.number(),
+    latestTs: z.number().nullable(),
+    lagMs: z.number().nullable(),
+  })
+  .passthrough()
+  .openapi('QualityReport');
+
+const Quality = z
+  .object({
+    targetId: z.string(),
+    targetKind: z.enum(['node', 'district']),
+    range: RangeEnum,
+    from: z.string(),
+    to: z.string(),
+    report: Report.nullable().openapi({ description: 'A node’s report; null for a district' }),
+    district: z
+      .object({
+        nodes: z.number(),
+        score: z.number().nullable(),
+        measures: z.record(z.string(), z.number().nullable()),
+        worst: z.array(z.object({ nodeId: z.string(), score: z.number() })),
+      })
+      .nullable()
+      .openapi({ description: 'A district’s summary over its nodes; null for a node' }),
+  })
+  .openapi('Quality');
+
+const route = createRoute({
+  method: 'get',
+  path: '/{id}',
+  tags: ['quality'],
+  summary: 'Data quality of a node or district',
+  request: {
+    params: z.object({ id: Id('id', 'd01-inlet-1', 'A node or district id') }),
+    query: z.object({ range: RangeEnum.default('24h') }),
+  },
+  responses: {
+    200: { description: 'Quality over the window', content: { 'application/json': { schema: Quality } } },
+    ...errorResponses,
+  },
+});
+
+/** A reporting interval from the buckets' own spacing (median), robust to gaps between buckets. */
+export function intervalFromBuckets(buckets: QualityCounters[]): number | null {
+  const estimates = buckets
+    .filter((b) => b.present >= 2 && b.minTs !== null && b.maxTs !== null && b.maxTs > b.minTs)
+    .map((b) => (b.maxTs! - b.minTs!) / (b.present - 1))
+    .sort((a, b) => a - b);
+  if (estimates.length === 0) return null;
+  return estimates[estimates.length >> 1]!;
+}
+
+async function nodeReport(sql: Sql, nodeId: string, fromMs: number, toMs: number): Promise<QualityReport> {
+  const rows = await sql<{ counters: QualityCounters }[]>`
+    select counters from quality_5m
+    where node_id = ${nodeId} and bucket >= ${new Date(fromMs)} and bucket < ${new Date(toMs)}
+    order by bucket`;
+  const buckets = rows.map((r) => r.counters);
+  let merged = emptyQuality(buckets[0]?.flatlineMaxRun);
+  for (const b of buckets) merged = mergeQuality(merged, b);
+  return scoreQuality(merged, { start: fromMs, end: toMs, expectedIntervalMs: intervalFromBuckets(buckets) });
+}
+
+export function qualityRoutes(deps: RouteDeps) {
+  const { sql, reader, maxAgeSeconds } = deps;
+  const app = newRouter();
+
+  app.openapi(route, (c) => {
+    const { id } = c.req.valid('param');
+    const { range } = c.req.valid('query');
+    const tenantId = c.get('tenantId');
+    return sendTiered(
+      c,
+      reader,
+      {
+        key: `t:${tenantId}:api:quality:${id}:${range}`,
+        load: async () => {
+          const node = await ownNode(sql, tenantId, id);
+          const district = node ? null : await ownDistrict(sql, tenantId, id);
+          if (!node && !district) return null;
+          const toMs = await pipelineNow(sql, tenantId);
+          const fromMs = toMs - RANGE_MS[range];
+          const base = {
+            targetId: id,
+            range,
+            from: new Date(fromMs).toISOString(),
+            to: new Date(toMs).toISOString(),
+          };
+          if (node) {
+            const report = await nodeReport(sql, id, fromMs, toMs);
+            return { ...base, targetKind: 'node', report, district: null };
+          }
+          const members = await sql<{ id: string }[]>`
+            select id from nodes where tenant_id = ${tenantId} and district_id = ${id} order by id`;
+          const nodes: NodeQuality[] = [];
+          for (const m of members)
+            nodes.push({ nodeId: m.id, report: await nodeReport(sql, m.id, fromMs, toMs) });
+          return { ...base, targetKind: 'district', report: null, district: networkQuality(nodes) };
+        },
+      },
+      `No node or district ${id}`,
+      { maxAgeSeconds },
+    ) as never;
+  });
+
+  return app;
+}

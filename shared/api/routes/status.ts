@@ -1,0 +1,175 @@
+/**
+ * /status: is the pipeline running and is the data fresh — recent runs, freshness, the health of each
+ * cache tier, the forecast models, bytes processed. It always answers: tier health is probed live,
+ * and the PostgreSQL part comes through the tiers (marked stale while PostgreSQL is down).
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Sql } from '../../adapters/postgres/client.ts';
+import { recentRuns } from '../../adapters/postgres/runs.ts';
+import { keys } from '../../domain/keys.ts';
+import type { RouteDeps } from '../context.ts';
+import { newRouter } from '../router.ts';
+import { errorResponses } from '../schemas.ts';
+import { TiersUnavailable } from '../tiers.ts';
+
+const PROBE_TIMEOUT_MS = 2000;
+/** Data older than this is called stale: two 30-minute cycles and some slack. */
+const STALE_AFTER_MS = 75 * 60_000;
+
+const Probe = z.object({ ok: z.boolean(), latencyMs: z.number().nullable(), error: z.string().optional() });
+
+const Status = z
+  .object({
+    status: z.enum(['ok', 'degraded', 'down']),
+    tiers: z.object({
+      memory: z.object({ ok: z.boolean(), entries: z.number(), bytes: z.number(), maxBytes: z.number() }),
+      hot: Probe.extend({ kind: z.enum(['upstash', 'memory']) }),
+      postgres: Probe,
+    }),
+    stale: z.boolean().openapi({ description: 'The data part below is from memory: PostgreSQL is down' }),
+    freshness: z
+      .object({
+        lastRunAt: z.string().nullable(),
+        lastRunStatus: z.string().nullable(),
+        latestReadingAt: z.string().nullable(),
+        dataAgeSeconds: z.number().nullable(),
+        stale: z.boolean(),
+      })
+      .nullable(),
+    bytesProcessed: z.object({ lastRun: z.number(), last24h: z.number() }).nullable(),
+    models: z
+      .array(
+        z.object({
+          role: z.string(),
+          models: z.number(),
+          meanMaeDay1: z.number().nullable(),
+          meanMaxAeDay1: z.number().nullable(),
+          meanMaeDays2to7: z.number().nullable(),
+          lastEvaluatedAt: z.string().nullable(),
+        }),
+      )
+      .nullable(),
+    runs: z.array(z.record(z.string(), z.unknown())).nullable(),
+  })
+  .openapi('Status');
+
+const route = createRoute({
+  method: 'get',
+  path: '/',
+  tags: ['status'],
+  summary: 'Pipeline and API status',
+  responses: {
+    200: { description: 'Status', content: { 'application/json': { schema: Status } } },
+    ...errorResponses,
+  },
+});
+
+async function probe(fn: () => Promise<unknown>): Promise<z.infer<typeof Probe>> {
+  const t0 = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      fn(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timed out')), PROBE_TIMEOUT_MS);
+      }),
+    ]);
+    return { ok: true, latencyMs: Math.round((performance.now() - t0) * 100) / 100 };
+  } catch (err) {
+    return { ok: false, latencyMs: null, error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function statusData(sql: Sql, tenantId: string) {
+  const runs = await recentRuns(sql, tenantId, 10);
+  const [latest] = await sql<{ ts: Date | null }[]>`
+    select max(l.ts) as ts from node_latest l join nodes n on n.id = l.node_id where n.tenant_id = ${tenantId}`;
+  const [bytes] = await sql<{ day: number }[]>`
+    select coalesce(sum(bytes_processed), 0)::float8 as day from runs
+    where tenant_id = ${tenantId} and started_at > now() - interval '24 hours'`;
+  const models = await sql<
+    {
+      role: string;
+      models: number;
+      mae1: number | null;
+      maxae1: number | null;
+      mae27: number | null;
+      last: Date | null;
+    }[]
+  >`
+    select role, count(*)::int4 as models, avg(mae_day1)::float8 as mae1, avg(max_ae_day1)::float8 as maxae1,
+      avg(mae_days2to7)::float8 as mae27, max(evaluated_at) as last
+    from (
+      select distinct on (target_id, model_id) * from model_performance
+      where target_id in (select id from nodes where tenant_id = ${tenantId}
+                          union all select id from districts where tenant_id = ${tenantId})
+      order by target_id, model_id, evaluated_at desc) m
+    group by role order by role`;
+  const lastRun = runs[0] ?? null;
+  const latestMs = latest?.ts?.getTime() ?? null;
+  return {
+    freshness: {
+      lastRunAt: lastRun?.finishedAt ?? lastRun?.startedAt ?? null,
+      lastRunStatus: lastRun?.status ?? null,
+      latestReadingAt: latestMs === null ? null : new Date(latestMs).toISOString(),
+      dataAgeSeconds: latestMs === null ? null : Math.round((Date.now() - latestMs) / 1000),
+      stale: latestMs === null || Date.now() - latestMs > STALE_AFTER_MS,
+    },
+    bytesProcessed: { lastRun: lastRun?.bytesProcessed ?? 0, last24h: bytes?.day ?? 0 },
+    models: models.map((m) => ({
+      role: m.role,
+      models: m.models,
+      meanMaeDay1: m.mae1,
+      meanMaxAeDay1: m.maxae1,
+      meanMaeDays2to7: m.mae27,
+      lastEvaluatedAt: m.last?.toISOString() ?? null,
+    })),
+    runs,
+  };
+}
+
+export function statusRoutes(deps: RouteDeps) {
+  const { sql, reader } = deps;
+  const app = newRouter();
+  app.openapi(route, async (c) => {
+    const tenantId = c.get('tenantId');
+    const [postgres, hot] = await Promise.all([
+      probe(() => sql`select 1`),
+      probe(() => deps.hot.getRaw(keys.lastRun(tenantId))),
+    ]);
+    let data: Awaited<ReturnType<typeof statusData>> | null = null;
+    let stale = false;
+    try {
+      const value = await reader.read({
+        key: `t:${tenantId}:api:status`,
+        freshMs: 5000,
+        revalidateMs: 0,
+        load: () => statusData(sql, tenantId),
+      });
+      if (value) {
+        data = JSON.parse(value.entry.body);
+        stale = value.stale;
+      }
+    } catch (err) {
+      if (!(err instanceof TiersUnavailable)) throw err;
+    }
+    const memory = reader.memoryStats;
+    const status = postgres.ok && hot.ok ? 'ok' : postgres.ok || hot.ok ? 'degraded' : 'down';
+    c.header('Cache-Control', 'no-store');
+    return c.json(
+      {
+        status,
+        tiers: { memory: { ok: true, ...memory }, hot: { kind: deps.hot.name, ...hot }, postgres },
+        stale,
+        freshness: data?.freshness ?? null,
+        bytesProcessed: data?.bytesProcessed ?? null,
+        models: data?.models ?? null,
+        runs: (data?.runs as unknown as Record<string, unknown>[] | undefined) ?? null,
+      },
+      200,
+    );
+  });
+  return app;
+}
