@@ -80,11 +80,27 @@ export const sections = {
     /** A node's readings are split into messages no larger than this (Pub/Sub allows 10 MB). */
     MAX_MESSAGE_BYTES: int(10_000, 9_000_000).default(4_000_000),
     MAX_DELIVERY_ATTEMPTS: int(1, 100).default(5),
+    /**
+     * Analytics inside the cycle: data quality, anomalies, forecasts, water balance. Off leaves the
+     * aggregates and served views only (what bench/analytics-overhead.ts compares against).
+     */
+    ANALYTICS_ENABLED: bool.default(true),
   }),
   api: z.object({
     PORT: int(1, 65_535).default(8080),
+    /** Comma-separated origins allowed to call the API from a browser; empty allows none. */
     CORS_ORIGINS: z.string().default(''),
     API_DEV_MODE: bool.default(false),
+    /** Requests per minute of keys created without a limit of their own. */
+    RATE_LIMIT_PER_MINUTE: int(1, 1_000_000).default(600),
+    /** Largest request body accepted, bytes. */
+    REQUEST_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(16_384),
+    /** How long a verified API key is trusted before PostgreSQL is asked again: the revocation delay. */
+    API_KEY_CACHE_SECONDS: int(1, 3600).default(30),
+    /** Size bound of the API's in-process cache tier. */
+    API_MEMORY_CACHE_MB: int(1, 4096).default(64),
+    /** How long an in-process cached answer is served without asking Redis or PostgreSQL. */
+    API_MEMORY_TTL_SECONDS: int(0, 3600).default(15),
   }),
 } as const;
 

@@ -6,9 +6,14 @@
 import type { Bus } from './adapters/bus/bus.ts';
 import { MemoryBus } from './adapters/bus/memory.ts';
 import type { HotCache } from './adapters/cache/cache.ts';
-import { MemoryCache } from './adapters/cache/memory.ts';
+import type { MemoryCache } from './adapters/cache/memory.ts';
 import type { Coordinator } from './adapters/coordination/coordinator.ts';
 import { MemoryCoordinator } from './adapters/coordination/memory.ts';
+import {
+  FirestoreModelRegistry,
+  MemoryModelRegistry,
+  type ModelRegistry,
+} from './adapters/coordination/model-registry.ts';
 import { connect, type Sql } from './adapters/postgres/client.ts';
 import { migrate } from './adapters/postgres/migrations.ts';
 import { PartitionManager } from './adapters/postgres/partitions.ts';
@@ -24,6 +29,7 @@ export function cycleSettings(config: Config): CycleSettings {
     latenessHorizonMs: config.LATENESS_HORIZON_HOURS * 3_600_000,
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
     cacheTtlSeconds: config.CACHE_TTL_SECONDS,
+    analytics: config.ANALYTICS_ENABLED,
     topics: {
       nodeWork: config.TOPIC_NODE_WORK,
       networkRollup: config.TOPIC_NETWORK_ROLLUP,
@@ -36,25 +42,42 @@ export function cycleSettings(config: Config): CycleSettings {
  * In-process singletons shared by every function running in this process (the local mode runs
  * them all in one process, so the embedded bus, cache and coordinator must be the same objects).
  */
-const embedded: { bus?: MemoryBus; cache?: MemoryCache; coordinator?: MemoryCoordinator } = {};
+const embedded: {
+  bus?: MemoryBus;
+  coordinator?: MemoryCoordinator;
+  models?: MemoryModelRegistry;
+} = {};
 export const embeddedBus = (): MemoryBus => {
   embedded.bus ??= new MemoryBus();
   return embedded.bus;
-};
-export const embeddedCache = (): MemoryCache => {
-  embedded.cache ??= new MemoryCache();
-  return embedded.cache;
 };
 export const embeddedCoordinator = (): MemoryCoordinator => {
   embedded.coordinator ??= new MemoryCoordinator();
   return embedded.coordinator;
 };
 
-export async function createCache(config: Config): Promise<HotCache> {
-  if (!config.upstash) return embeddedCache();
-  const { UpstashCache } = await import('./adapters/cache/upstash.ts');
-  return new UpstashCache({ ...config.upstash, prefix: config.REDIS_KEY_PREFIX });
+export const embeddedModelRegistry = (): MemoryModelRegistry => {
+  embedded.models ??= new MemoryModelRegistry();
+  return embedded.models;
+};
+
+/** The forecast model registry: in Firestore wherever coordination is (sharing its client), else in-process. */
+export async function createModelRegistry(config: Config, coordinator?: Coordinator): Promise<ModelRegistry> {
+  if (config.coordinationBackend === 'memory') return embeddedModelRegistry();
+  const { FirestoreCoordinator } = await import('./adapters/coordination/firestore.ts');
+  const db =
+    coordinator instanceof FirestoreCoordinator
+      ? coordinator.db
+      : new FirestoreCoordinator({
+          projectId: config.GOOGLE_CLOUD_PROJECT,
+          databaseId: config.FIRESTORE_DATABASE,
+        }).db;
+  return new FirestoreModelRegistry({ db });
 }
+
+import { createCache } from './adapters/cache/factory.ts';
+
+export { createCache, embeddedCache } from './adapters/cache/factory.ts';
 
 export async function createBus(config: Config): Promise<Bus> {
   if (config.busBackend === 'memory') return embeddedBus();
@@ -131,24 +154,16 @@ export async function dispatcherDeps(config: Config = loadConfig()): Promise<Dis
 
 export async function aggregatorDeps(config: Config = loadConfig()): Promise<AggregatorDeps> {
   const storage = await openStorage(config);
+  const coordinator = await createCoordinator(config);
   return {
     ...storage,
     cache: await createCache(config),
     bus: await createBus(config),
-    coordinator: await createCoordinator(config),
+    coordinator,
     logger: baseLogger(config, 'aggregator'),
     settings: cycleSettings(config),
+    models: await createModelRegistry(config, coordinator),
   };
 }
 
-/** Memoises an async factory: one instance per process, retried if it failed. */
-export function once<T>(factory: () => Promise<T>): () => Promise<T> {
-  let promise: Promise<T> | undefined;
-  return () => {
-    promise ??= factory().catch((err) => {
-      promise = undefined;
-      throw err;
-    });
-    return promise;
-  };
-}
+export { once } from './once.ts';

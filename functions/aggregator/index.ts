@@ -6,7 +6,8 @@ import * as ff from '@google-cloud/functions-framework';
 import type { PubSubCloudEvent } from '../../shared/adapters/bus/bus.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { handleAggregatorEvent } from '../../shared/cycle/handlers.ts';
-import { aggregatorDeps, once } from '../../shared/runtime.ts';
+import { once } from '../../shared/once.ts';
+import { aggregatorDeps } from '../../shared/runtime.ts';
 
 const config = loadConfig();
 const deps = once(() => aggregatorDeps(config));

@@ -7,7 +7,7 @@ import { getRequestListener } from '@hono/node-server';
 import { createApp } from '../../shared/api/app.ts';
 import { apiDeps } from '../../shared/api/deps.ts';
 import { loadConfig } from '../../shared/config.ts';
-import { once } from '../../shared/runtime.ts';
+import { once } from '../../shared/once.ts';
 
 const config = loadConfig();
 const app = once(async () => {

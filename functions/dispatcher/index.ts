@@ -6,7 +6,8 @@ import * as ff from '@google-cloud/functions-framework';
 import type { PubSubCloudEvent } from '../../shared/adapters/bus/bus.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { handleDispatcherEvent } from '../../shared/cycle/handlers.ts';
-import { dispatcherDeps, once } from '../../shared/runtime.ts';
+import { once } from '../../shared/once.ts';
+import { dispatcherDeps } from '../../shared/runtime.ts';
 
 // Parsed at cold start: a bad variable fails the deployment's first request with its name.
 const config = loadConfig();

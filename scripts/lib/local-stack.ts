@@ -6,6 +6,10 @@
 import { MemoryBus } from '../../shared/adapters/bus/memory.ts';
 import { MemoryCache } from '../../shared/adapters/cache/memory.ts';
 import { MemoryCoordinator } from '../../shared/adapters/coordination/memory.ts';
+import {
+  MemoryModelRegistry,
+  type ModelRegistry,
+} from '../../shared/adapters/coordination/model-registry.ts';
 import type { ApiDeps } from '../../shared/api/context.ts';
 import type { Config } from '../../shared/config.ts';
 import type { AggregatorDeps, DispatcherDeps } from '../../shared/cycle/deps.ts';
@@ -17,11 +21,13 @@ import {
   createBus,
   createCache,
   createCoordinator,
+  createModelRegistry,
   createSource,
   cycleSettings,
   openStorage,
   type Storage,
 } from '../../shared/runtime.ts';
+import type { ReadingSource } from '../../shared/sources/source.ts';
 
 export interface LocalStack {
   config: Config;
@@ -34,18 +40,37 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
-export async function createLocalStack(config: Config, logger?: Logger): Promise<LocalStack> {
+export interface LocalStackOptions {
+  /** Readings from this source instead of the configured one (tests: a simulator with its own options). */
+  source?: ReadingSource;
+  /** Messages the embedded bus delivers at once (default 8; 1 measures one node's work alone). */
+  busConcurrency?: number;
+  /** The forecast model registry (default: a new in-process one, or Firestore when configured). */
+  models?: ModelRegistry;
+}
+
+export async function createLocalStack(
+  config: Config,
+  logger?: Logger,
+  options: LocalStackOptions = {},
+): Promise<LocalStack> {
   const storage = await openStorage(config);
   const settings = cycleSettings(config);
   const log = logger ?? baseLogger(config, 'local');
   // A stack owns its embedded parts (not the process-wide singletons), so tests can run several.
-  const bus = config.busBackend === 'memory' ? new MemoryBus({ logger: log }) : await createBus(config);
+  const bus =
+    config.busBackend === 'memory'
+      ? new MemoryBus({
+          logger: log,
+          ...(options.busConcurrency ? { concurrency: options.busConcurrency } : {}),
+        })
+      : await createBus(config);
   const coordinator =
     config.coordinationBackend === 'memory' ? new MemoryCoordinator() : await createCoordinator(config);
   const cache = config.upstash ? await createCache(config) : new MemoryCache();
   const dispatcher: DispatcherDeps = {
     ...storage,
-    source: await createSource(config, storage.sql),
+    source: options.source ?? (await createSource(config, storage.sql)),
     bus,
     coordinator,
     logger: log.child({ function: 'dispatcher' }),
@@ -58,6 +83,11 @@ export async function createLocalStack(config: Config, logger?: Logger): Promise
     coordinator,
     logger: log.child({ function: 'aggregator' }),
     settings,
+    models:
+      options.models ??
+      (config.coordinationBackend === 'memory'
+        ? new MemoryModelRegistry()
+        : await createModelRegistry(config, coordinator)),
   };
   const api: ApiDeps = {
     sql: storage.sql,
@@ -72,9 +102,9 @@ export async function createLocalStack(config: Config, logger?: Logger): Promise
   const memoryBus = bus as MemoryBus;
   const deliver = (event: Parameters<typeof handleAggregatorEvent>[1]) =>
     handleAggregatorEvent(aggregator, event);
-  const options = { maxAttempts: config.MAX_DELIVERY_ATTEMPTS, deadLetterTopic: settings.topics.deadLetter };
-  memoryBus.subscribe(settings.topics.nodeWork, deliver, options);
-  memoryBus.subscribe(settings.topics.networkRollup, deliver, options);
+  const delivery = { maxAttempts: config.MAX_DELIVERY_ATTEMPTS, deadLetterTopic: settings.topics.deadLetter };
+  memoryBus.subscribe(settings.topics.nodeWork, deliver, delivery);
+  memoryBus.subscribe(settings.topics.networkRollup, deliver, delivery);
   memoryBus.subscribe(settings.topics.deadLetter, deliver, { maxAttempts: 1 });
 
   return {

@@ -1,8 +1,9 @@
 /** The API's dependencies from configuration: PostgreSQL (no migrations: the cycle owns the schema), the cache, the rate limiter. */
+
+import { createCache } from '../adapters/cache/factory.ts';
 import { connect } from '../adapters/postgres/client.ts';
 import { type Config, requireDatabaseUrl } from '../config.ts';
 import { createLogger, type Logger } from '../log.ts';
-import { createCache } from '../runtime.ts';
 import type { ApiDeps, ApiSettings } from './context.ts';
 import { batchedStdoutSink } from './log-sink.ts';
 import { MemoryRateLimiter, type RateLimiter, UpstashRateLimiter } from './rate-limit.ts';

@@ -28,9 +28,10 @@ import { cleanReadings, type RejectCounts } from '../domain/clean.ts';
 import { keys } from '../domain/keys.ts';
 import type { Metric, NodeInfo, Reading } from '../domain/readings.ts';
 import { computeWindow, hourlySeries, lookbackStart, RANGE_NAMES, seriesStart } from '../domain/windows.ts';
-import { applyNodeAnomalies } from './analytics/node-anomalies.ts';
+import { startNodeAnalytics } from './analytics/node-analytics.ts';
 import { forecastNode, isForecastNode } from './analytics/node-forecast.ts';
-import { applyBatchQuality } from './analytics/node-quality.ts';
+import type { NodeQualityScores } from './analytics/node-quality.ts';
+import { logOpened } from './analytics/opened-log.ts';
 import type { AggregatorDeps } from './deps.ts';
 import { decodeReadings, type NodeWorkMessage } from './messages.ts';
 
@@ -80,6 +81,9 @@ function dropSeen(readings: Reading[], stored: PartialRow[], counts: RejectCount
   return out;
 }
 
+/** Quality scores a batch just computed, keyed by its message's node object, for the refresh that follows. */
+const justScored = new WeakMap<NodeInfo, NodeQualityScores>();
+
 const readingSpan = (readings: Reading[]): { min: number | null; max: number | null } => {
   if (readings.length === 0) return { min: null, max: null };
   let min = Number.POSITIVE_INFINITY;
@@ -101,90 +105,77 @@ export async function applyNodeBatch(deps: AggregatorDeps, msg: NodeWorkMessage)
   await deps.partitions.ensure('agg_1h', touched);
   await deps.partitions.ensure('agg_1d', touched);
 
-  const result: NodeResult & { opened?: Anomaly[] } = await deps.sql.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(hashtextextended(${nodeId}, 0))`;
-    // The watermark, and the node's latest reading time before this batch (the silence detector's).
-    const [wmRow] = await tx<{ ms: number | null; latest_ms: number | null }[]>`
+  const result: NodeResult & { analytics?: { opened: Anomaly[]; quality: NodeQualityScores } | null } =
+    await deps.sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(hashtextextended(${nodeId}, 0))`;
+      // The watermark, and the node's latest reading time before this batch (the silence detector's).
+      const [wmRow] = await tx<{ ms: number | null; latest_ms: number | null }[]>`
       select (select (extract(epoch from ingested_to) * 1000)::float8 from node_watermarks where node_id = ${nodeId}) as ms,
              (select (extract(epoch from ts) * 1000)::float8 from node_latest where node_id = ${nodeId}) as latest_ms`;
-    const watermark = wmRow?.ms ?? Number.NEGATIVE_INFINITY;
-    if (msg.toIngestMs <= watermark) return { applied: false, readings: 0, rejected: counts };
-    if (msg.fromIngestMs > watermark) {
-      throw new BatchOutOfOrderError(
-        `node ${nodeId}: batch starts at ${new Date(msg.fromIngestMs).toISOString()} but only data up to ${new Date(watermark).toISOString()} is applied`,
+      const watermark = wmRow?.ms ?? Number.NEGATIVE_INFINITY;
+      if (msg.toIngestMs <= watermark) return { applied: false, readings: 0, rejected: counts };
+      if (msg.fromIngestMs > watermark) {
+        throw new BatchOutOfOrderError(
+          `node ${nodeId}: batch starts at ${new Date(msg.fromIngestMs).toISOString()} but only data up to ${new Date(watermark).toISOString()} is applied`,
+        );
+      }
+      const rawFresh = deps.settings.analytics ? raw.filter((r) => r.ingestedAt > watermark) : [];
+      // Issued first: the analytics' reads pipeline with the batch's own on the transaction's connection.
+      const analytics = deps.settings.analytics
+        ? startNodeAnalytics(tx, {
+            node: msg.node,
+            readings: rawFresh,
+            fromMs: watermark,
+            toMs: msg.toIngestMs,
+            lastReadingMs: wmRow?.latest_ms ?? null,
+            cycleMs: deps.settings.cycleMs,
+          })
+        : null;
+      const stored5m = await readBuckets(
+        tx,
+        'agg_5m',
+        nodeId,
+        valid.map((r) => bucketStart(r.ts)),
       );
-    }
-    const stored5m = await readBuckets(
-      tx,
-      'agg_5m',
-      nodeId,
-      valid.map((r) => bucketStart(r.ts)),
-    );
-    const fresh = dropSeen(
-      valid.filter((r) => r.ingestedAt > watermark),
-      stored5m,
-      counts,
-    );
-    const rawFresh = deps.settings.analytics ? raw.filter((r) => r.ingestedAt > watermark) : [];
-    if (deps.settings.analytics) {
-      const __t = performance.now();
-      await applyBatchQuality(tx, msg.node, rawFresh, stored5m, msg.toIngestMs, deps.settings.cycleMs);
-      (globalThis as any).__prof ??= {}; (globalThis as any).__prof.quality = ((globalThis as any).__prof.quality ?? 0) + performance.now() - __t;
-    }
-    const p5m = aggregateReadings(fresh, BUCKET_MS);
-    await mergePartials(tx, 'agg_5m', nodeId, p5m, stored5m);
-    await mergePartials(tx, 'agg_1h', nodeId, rollUp(p5m, HOUR_MS));
-    await mergePartials(tx, 'agg_1d', nodeId, rollUp(p5m, DAY_MS));
-    if (fresh.length > 0) {
-      const current = await readLatest(tx, nodeId);
-      const body = mergeLatest(current?.body ?? {}, fresh);
-      const tsMs = Math.max(...Object.values(body).map((v) => v.ts));
-      await writeLatest(tx, nodeId, tsMs, body);
-    }
-    // Detectors read the history this batch has just completed.
-    const __t2 = performance.now();
-    const opened = deps.settings.analytics
-      ? await applyNodeAnomalies(tx, {
-          node: msg.node,
-          readings: rawFresh,
-          fromMs: watermark,
-          toMs: msg.toIngestMs,
-          lastReadingMs: wmRow?.latest_ms ?? null,
-          cycleMs: deps.settings.cycleMs,
-        })
-      : [];
-    (globalThis as any).__prof ??= {}; (globalThis as any).__prof.anomalies = ((globalThis as any).__prof.anomalies ?? 0) + performance.now() - __t2;
-    await tx`
+      const fresh = dropSeen(
+        valid.filter((r) => r.ingestedAt > watermark),
+        stored5m,
+        counts,
+      );
+      const p5m = aggregateReadings(fresh, BUCKET_MS);
+      // Its writes pipeline with the merges below; awaited before the watermark moves.
+      const analyticsDone = analytics ? analytics.finish(stored5m, p5m) : Promise.resolve(null);
+      analyticsDone.catch(() => {});
+      await mergePartials(tx, 'agg_5m', nodeId, p5m, stored5m);
+      await mergePartials(tx, 'agg_1h', nodeId, rollUp(p5m, HOUR_MS));
+      await mergePartials(tx, 'agg_1d', nodeId, rollUp(p5m, DAY_MS));
+      if (fresh.length > 0) {
+        const current = await readLatest(tx, nodeId);
+        const body = mergeLatest(current?.body ?? {}, fresh);
+        const tsMs = Math.max(...Object.values(body).map((v) => v.ts));
+        await writeLatest(tx, nodeId, tsMs, body);
+      }
+      const done = await analyticsDone;
+      await tx`
       insert into node_watermarks (node_id, ingested_to) values (${nodeId}, to_timestamp(${msg.toIngestMs} / 1000.0))
       on conflict (node_id) do update set ingested_to = excluded.ingested_to`;
-    // The reading times the batch held: the rollup recomputes water balances for those days only.
-    const span = readingSpan(fresh);
-    await tx`
+      // The reading times the batch held: the rollup recomputes water balances for those days only.
+      const span = readingSpan(fresh);
+      await tx`
       insert into applied_batches (run_id, node_id, part, readings, rejected, min_ts, max_ts)
       values (${msg.runId}, ${nodeId}, ${msg.part}, ${fresh.length}, ${tx.json(counts as never)},
               to_timestamp(${span.min}::float8 / 1000.0), to_timestamp(${span.max}::float8 / 1000.0))
       on conflict do nothing`;
-    return { applied: true, readings: fresh.length, rejected: counts, opened };
-  });
-  // Logged once the transaction has committed: exactly once per anomaly (a replay applies nothing).
-  for (const a of result.opened ?? []) logOpened(deps, msg.runId, a);
+      return { applied: true, readings: fresh.length, rejected: counts, analytics: done };
+    });
+  if (result.analytics) {
+    // Logged once the transaction has committed: exactly once per anomaly (a replay applies nothing).
+    const log = deps.logger.child({ runId: msg.runId });
+    for (const a of result.analytics.opened) logOpened(log, a);
+    // The node's refresh, next in the same handler, serves these scores without reading them back.
+    justScored.set(msg.node, result.analytics.quality);
+  }
   return { applied: result.applied, readings: result.readings, rejected: result.rejected };
-}
-
-/** The log line alerts key on. `anomalySeverity`, not `severity`: Cloud Logging takes that one as the line's. */
-export function logOpened(deps: Pick<AggregatorDeps, 'logger'>, runId: string, a: Anomaly): void {
-  deps.logger.warn('anomaly opened', {
-    event: 'anomaly.opened',
-    runId,
-    anomalyId: a.id,
-    anomalySeverity: a.severity,
-    anomalyType: a.type,
-    nodeId: a.nodeId,
-    districtId: a.districtId,
-    metric: a.metric,
-    startedAt: new Date(a.startMs).toISOString(),
-    evidence: a.evidence,
-  });
 }
 
 export interface NodeView {
@@ -220,23 +211,9 @@ export async function computeNodeView(
   };
 }
 
-export const nodeMetadata = (node: NodeInfo) => ({
-  id: node.id,
-  name: node.name,
-  kind: node.kind,
-  districtId: node.districtId,
-  latitude: node.latitude,
-  longitude: node.longitude,
-  metrics: [...node.metrics],
-});
+import { latestPayload, nodeMetadata } from '../domain/payloads.ts';
 
-export const latestPayload = (nodeId: string, asOfMs: number, latest: LatestBody) => ({
-  nodeId,
-  asOf: new Date(asOfMs).toISOString(),
-  values: Object.fromEntries(
-    Object.entries(latest).map(([m, v]) => [m, { value: v.value, ts: new Date(v.ts).toISOString() }]),
-  ),
-});
+export { latestPayload, nodeMetadata };
 
 export const windowPayload = (nodeId: string, w: NodeView['windows'][number]) => ({ nodeId, ...w });
 
@@ -246,9 +223,11 @@ const processModels = new MemoryModelRegistry();
 /** Writes the node's served views to PostgreSQL and its hot keys to the cache (one pipeline). */
 export async function refreshNodeViews(deps: AggregatorDeps, node: NodeInfo): Promise<NodeView | null> {
   const analytics = deps.settings.analytics;
+  const scored = justScored.get(node);
+  justScored.delete(node);
   const [view, quality] = await Promise.all([
     computeNodeView(deps, node.id),
-    analytics ? readNodeQuality(deps.sql, node.id) : null,
+    analytics ? (scored ?? readNodeQuality(deps.sql, node.id)) : null,
   ]);
   const ttl = deps.settings.cacheTtlSeconds;
   const t = node.tenantId;

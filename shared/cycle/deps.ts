@@ -2,6 +2,7 @@
 import type { Bus } from '../adapters/bus/bus.ts';
 import type { HotCache } from '../adapters/cache/cache.ts';
 import type { Coordinator } from '../adapters/coordination/coordinator.ts';
+import type { ModelRegistry } from '../adapters/coordination/model-registry.ts';
 import type { Sql } from '../adapters/postgres/client.ts';
 import type { PartitionManager } from '../adapters/postgres/partitions.ts';
 import type { Logger } from '../log.ts';
@@ -13,6 +14,8 @@ export interface CycleSettings {
   latenessHorizonMs: number;
   maxMessageBytes: number;
   cacheTtlSeconds: number;
+  /** Data quality, anomalies, forecasts and water balance inside the cycle (ANALYTICS_ENABLED). */
+  analytics: boolean;
   topics: { nodeWork: string; networkRollup: string; deadLetter: string };
 }
 
@@ -35,4 +38,6 @@ export interface AggregatorDeps extends StorageDeps {
   coordinator: Coordinator;
   logger: Logger;
   settings: CycleSettings;
+  /** The forecast model registry; an in-process one when absent. */
+  models?: ModelRegistry;
 }

@@ -12,6 +12,7 @@ import type { Stats } from '../domain/aggregate.ts';
 import { keys } from '../domain/keys.ts';
 import type { Metric, NodeKind } from '../domain/readings.ts';
 import { RANGE_NAMES, type Range } from '../domain/windows.ts';
+import { rollupAnalytics } from './analytics/rollup-analytics.ts';
 import type { AggregatorDeps } from './deps.ts';
 
 interface WindowRow {
@@ -87,6 +88,17 @@ export async function networkRollup(deps: AggregatorDeps, runId: string, tenantI
   const progress = await deps.coordinator.progress(runId);
   const failedNodes = [...new Set((progress?.failedKeys ?? []).map(nodeOfWorkKey))].sort();
   const run = await getRun(sql, runId);
+  // The analytics first: the run is closed (what readers wait for) only when its results are ready. A
+  // failure there is logged, not thrown: the run's data is in, and it must close either way.
+  const started = performance.now();
+  let analytics: Awaited<ReturnType<typeof rollupAnalytics>> | null = null;
+  if (settings.analytics && run) {
+    try {
+      analytics = await rollupAnalytics(deps, runId, tenantId, Date.parse(run.windowTo), log);
+    } catch (err) {
+      log.error('rollup analytics failed', { event: 'rollup.analytics_failed', err });
+    }
+  }
   const nowMs = Date.now();
   const nodesDone = run ? run.nodesTotal - failedNodes.length : 0;
   const status: RunRecord['status'] =
@@ -115,6 +127,7 @@ export async function networkRollup(deps: AggregatorDeps, runId: string, tenantI
     await writeSnapshot(sql, tenantId, `system:${range}`, nowMs, system);
     entries.push({ key: keys.systemMetrics(tenantId, range), value: system, ttlSeconds: ttl });
   }
+  if (analytics) entries.push(...analytics.entries);
   const latestRun = runs[0] ?? null;
   const lastHour = rows.filter((r) => r.range === '1h' && r.as_of.getTime() >= nowMs - 3_600_000).length;
   const summary = {
@@ -127,6 +140,18 @@ export async function networkRollup(deps: AggregatorDeps, runId: string, tenantI
     },
     network24h: network['24h'],
     lastRun: latestRun,
+    ...(analytics
+      ? {
+          openAnomalies: analytics.summary.openAnomalies,
+          anomalies: {
+            open: analytics.summary.openAnomalies,
+            acknowledged: analytics.summary.acknowledgedAnomalies,
+            bySeverity: analytics.summary.anomaliesBySeverity,
+          },
+          qualityScore: analytics.summary.qualityScore,
+          efficiency: analytics.summary.efficiency,
+        }
+      : {}),
   };
   await writeSnapshot(sql, tenantId, 'dashboard', nowMs, summary);
   entries.push({ key: keys.dashboardSummary(tenantId), value: summary, ttlSeconds: ttl });
@@ -140,5 +165,10 @@ export async function networkRollup(deps: AggregatorDeps, runId: string, tenantI
     nodesProcessed: nodesDone,
     nodesFailed: failedNodes.length,
     failedNodes: failedNodes.slice(0, 50),
+  });
+  log.info('rollup finished', {
+    event: 'rollup.finished',
+    ...(analytics?.summary ?? {}),
+    durationMs: Math.round(performance.now() - started),
   });
 }

@@ -14,7 +14,7 @@ type Db = Sql | TransactionSql;
 
 export type AnomalySubjectRef = { kind: 'node'; nodeId: string } | { kind: 'district'; districtId: string };
 
-interface Row {
+export interface AnomalyRow {
   id: string;
   tenant_id: string;
   node_id: string | null;
@@ -39,12 +39,12 @@ interface Row {
 }
 
 const ms = (column: string, as: string) => `(extract(epoch from ${column}) * 1000)::float8 as ${as}`;
-const COLUMNS = `id, tenant_id, node_id, district_id, type, metric, severity, peak_severity, status,
+export const ANOMALY_COLUMNS = `id, tenant_id, node_id, district_id, type, metric, severity, peak_severity, status,
   ${ms('started_at', 'started_ms')}, ${ms('first_seen_at', 'first_seen_ms')}, ${ms('last_seen_at', 'last_seen_ms')},
   ${ms('opened_at', 'opened_ms')}, ${ms('acknowledged_at', 'acknowledged_ms')}, acknowledged_by,
   ${ms('resolved_at', 'resolved_ms')}, resolved_by, ${ms('ended_at', 'ended_ms')}, resolution, evidence, peak_evidence`;
 
-export const anomalyFromRow = (r: Row): Anomaly => ({
+export const anomalyFromRow = (r: AnomalyRow): Anomaly => ({
   id: r.id,
   tenantId: r.tenant_id,
   nodeId: r.node_id,
@@ -79,18 +79,34 @@ export async function readSubjectAnomalies(
 ): Promise<Anomaly[]> {
   const rows =
     subject.kind === 'node'
-      ? await db.unsafe<Row[]>(
-          `select ${COLUMNS} from anomalies where node_id = $1 and subject = 'node'
+      ? await db.unsafe<AnomalyRow[]>(
+          `select ${ANOMALY_COLUMNS} from anomalies where node_id = $1 and subject = 'node'
              and (status <> 'resolved' or last_seen_at >= to_timestamp($2 / 1000.0))
            order by first_seen_at, id`,
           [subject.nodeId, sinceMs],
         )
-      : await db.unsafe<Row[]>(
-          `select ${COLUMNS} from anomalies where district_id = $1 and subject = 'district'
+      : await db.unsafe<AnomalyRow[]>(
+          `select ${ANOMALY_COLUMNS} from anomalies where district_id = $1 and subject = 'district'
              and (status <> 'resolved' or last_seen_at >= to_timestamp($2 / 1000.0))
            order by first_seen_at, id`,
           [subject.districtId, sinceMs],
         );
+  return rows.map(anomalyFromRow);
+}
+
+/** Districts' unresolved anomalies (district detectors), and resolved ones last seen from `sinceMs` on. */
+export async function readDistrictAnomalies(
+  db: Db,
+  districtIds: readonly string[],
+  sinceMs: number,
+): Promise<Anomaly[]> {
+  if (districtIds.length === 0) return [];
+  const rows = await db.unsafe<AnomalyRow[]>(
+    `select ${ANOMALY_COLUMNS} from anomalies where district_id = any($1::text[]) and subject = 'district'
+       and (status <> 'resolved' or last_seen_at >= to_timestamp($2 / 1000.0))
+     order by first_seen_at, id`,
+    [[...districtIds], sinceMs],
+  );
   return rows.map(anomalyFromRow);
 }
 
@@ -198,8 +214,8 @@ export const anomalyPayload = (a: Anomaly) => ({
 
 /** The tenant's recent anomalies (open and acknowledged first, then the latest resolved), newest first. */
 export async function recentAnomalies(db: Db, tenantId: string, limit: number): Promise<Anomaly[]> {
-  const rows = await db.unsafe<Row[]>(
-    `select ${COLUMNS} from anomalies
+  const rows = await db.unsafe<AnomalyRow[]>(
+    `select ${ANOMALY_COLUMNS} from anomalies
      where tenant_id = $1 and status <> 'pending'
      order by (status = 'resolved'), started_at desc, id desc
      limit $2`,
@@ -247,10 +263,12 @@ export interface DetectorBucket {
   max: number;
   first: number;
   last: number;
+  lastTs: number;
 }
 
 interface LeanRow {
-  r: 'm' | 'o' | 'b';
+  node_id: string;
+  r: 'm' | 'b';
   metric: number;
   ms: number;
   count: number;
@@ -258,56 +276,43 @@ interface LeanRow {
   min: number;
   max: number;
   last: number;
+  last_ms: number;
 }
 
 const lean = (table: string, tag: string) =>
-  `select '${tag}' as r, metric, (extract(epoch from bucket) * 1000)::float8 as ms, count, sum, min, max, last from ${table}`;
-
-export interface DetectorHistoryRows {
-  /** 5-minute partials of the recent past. */
-  fiveMinute: DetectorBucket[];
-  /** Hourly partials of the older past (where the detectors only need hours). */
-  older: DetectorBucket[];
-  /** Hourly partials of the hours the seasonal baseline reads in past weeks. */
-  baseline: DetectorBucket[];
-}
+  `select node_id, '${tag}' as r, metric, (extract(epoch from bucket) * 1000)::float8 as ms, count, sum, min, max,
+     last, (extract(epoch from last_ts) * 1000)::float8 as last_ms from ${table}`;
 
 /**
- * What the detectors read of a node's history, in one round trip: 5-minute partials over
- * [recentFromMs, toMs), hourly ones over [olderFromMs, recentFromMs), and the given baseline hours.
+ * What district detectors read of several nodes, in one round trip: 5-minute partials of the given
+ * metrics over [fromMs, toMs) and the hourly partials of the given hours (the baseline's past weeks).
  */
 export async function readDetectorHistory(
   db: Db,
-  nodeId: string,
+  nodeIds: readonly string[],
   metrics: readonly number[],
-  window: { olderFromMs: number; recentFromMs: number; toMs: number },
-  baseline: { metrics: readonly number[]; hoursMs: readonly number[] },
-): Promise<DetectorHistoryRows> {
+  window: { fromMs: number; toMs: number },
+  baselineHoursMs: readonly number[],
+): Promise<Map<string, { fiveMinute: DetectorBucket[]; baseline: DetectorBucket[] }>> {
+  const out = new Map<string, { fiveMinute: DetectorBucket[]; baseline: DetectorBucket[] }>();
+  if (nodeIds.length === 0) return out;
   const rows = await db.unsafe<LeanRow[]>(
     `${lean('agg_5m', 'm')}
-       where node_id = $1 and metric = any($2::int2[])
-         and bucket >= to_timestamp($4 / 1000.0) and bucket < to_timestamp($5 / 1000.0)
-     union all
-     ${lean('agg_1h', 'o')}
-       where node_id = $1 and metric = any($2::int2[])
+       where node_id = any($1::text[]) and metric = any($2::int2[])
          and bucket >= to_timestamp($3 / 1000.0) and bucket < to_timestamp($4 / 1000.0)
      union all
      ${lean('agg_1h', 'b')}
-       where node_id = $1 and metric = any($6::int2[])
-         and bucket = any(array(select to_timestamp(h / 1000.0) from unnest($7::float8[]) h))`,
-    [
-      nodeId,
-      [...metrics],
-      window.olderFromMs,
-      window.recentFromMs,
-      window.toMs,
-      [...baseline.metrics],
-      [...baseline.hoursMs],
-    ],
+       where node_id = any($1::text[]) and metric = any($2::int2[])
+         and bucket = any(array(select to_timestamp(h / 1000.0) from unnest($5::float8[]) h))`,
+    [[...nodeIds], [...metrics], window.fromMs, window.toMs, [...baselineHoursMs]],
   );
-  const out: DetectorHistoryRows = { fiveMinute: [], older: [], baseline: [] };
   for (const r of rows) {
-    const b: DetectorBucket = {
+    let node = out.get(r.node_id);
+    if (!node) {
+      node = { fiveMinute: [], baseline: [] };
+      out.set(r.node_id, node);
+    }
+    (r.r === 'm' ? node.fiveMinute : node.baseline).push({
       metric: r.metric,
       bucketMs: r.ms,
       count: r.count,
@@ -317,8 +322,63 @@ export async function readDetectorHistory(
       max: r.max,
       first: Number.NaN,
       last: r.last,
-    };
-    (r.r === 'm' ? out.fiveMinute : r.r === 'o' ? out.older : out.baseline).push(b);
+      lastTs: r.last_ms,
+    });
   }
   return out;
+}
+
+export interface StoredNight {
+  districtId: string;
+  date: string;
+  startMs: number;
+  endMs: number;
+  mnf: number;
+  atMs: number;
+}
+
+/** Each district's stored nights ending after `sinceMs`, in time order. */
+export async function readNights(
+  db: Db,
+  districtIds: readonly string[],
+  sinceMs: number,
+): Promise<StoredNight[]> {
+  if (districtIds.length === 0) return [];
+  const rows = await db.unsafe<
+    { district_id: string; night: string; start_ms: number; end_ms: number; mnf_lps: number; at_ms: number }[]
+  >(
+    `select district_id, night, (extract(epoch from start_at) * 1000)::float8 as start_ms,
+       (extract(epoch from end_at) * 1000)::float8 as end_ms, mnf_lps, (extract(epoch from at) * 1000)::float8 as at_ms
+     from district_nights where district_id = any($1::text[]) and end_at > to_timestamp($2 / 1000.0)
+     order by district_id, end_at`,
+    [[...districtIds], sinceMs],
+  );
+  return rows.map((r) => ({
+    districtId: r.district_id,
+    date: r.night,
+    startMs: r.start_ms,
+    endMs: r.end_ms,
+    mnf: r.mnf_lps,
+    atMs: r.at_ms,
+  }));
+}
+
+export async function writeNights(db: Db, tenantId: string, nights: readonly StoredNight[]): Promise<void> {
+  if (nights.length === 0) return;
+  await db.unsafe(
+    `insert into district_nights (tenant_id, district_id, night, start_at, end_at, mnf_lps, at)
+     select $1, d, n, to_timestamp(s / 1000.0), to_timestamp(e / 1000.0), m, to_timestamp(a / 1000.0)
+     from unnest($2::text[], $3::text[], $4::float8[], $5::float8[], $6::float8[], $7::float8[]) as t(d, n, s, e, m, a)
+     on conflict (district_id, night) do update set start_at = excluded.start_at, end_at = excluded.end_at,
+       mnf_lps = excluded.mnf_lps, at = excluded.at`,
+    [
+      tenantId,
+      nights.map((n) => n.districtId),
+      nights.map((n) => n.date),
+      nights.map((n) => n.startMs),
+      nights.map((n) => n.endMs),
+      nights.map((n) => n.mnf),
+      nights.map((n) => n.atMs),
+    ] as never[],
+  );
 }

@@ -220,14 +220,17 @@ export async function readEfficiency(
   }));
 }
 
-/** The latest stored label of a period kind, network-wide ('*'). */
+/** The latest stored label of a period kind, network-wide ('*'): the latest complete one if asked and any. */
 export async function latestEfficiencyLabel(
   db: Db,
   tenantId: string,
   periodKind: 'day' | 'month',
+  preferComplete = false,
 ): Promise<string | null> {
-  const rows = await db<{ label: string | null }[]>`
-    select max(period_label) as label from network_efficiency
+  const rows = await db<{ label: string | null; complete: string | null }[]>`
+    select max(period_label) as label,
+      max(period_label) filter (where (body->>'partial') is distinct from 'true') as complete
+    from network_efficiency
     where tenant_id = ${tenantId} and period_kind = ${periodKind} and district_id = '*'`;
-  return rows[0]?.label ?? null;
+  return (preferComplete ? rows[0]?.complete : null) ?? rows[0]?.label ?? null;
 }

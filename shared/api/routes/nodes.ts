@@ -2,8 +2,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { nodeFromRow } from '../../adapters/postgres/registry.ts';
 import { readLatest, readWindow } from '../../adapters/postgres/serving.ts';
-import { latestPayload, nodeMetadata } from '../../cycle/aggregate-node.ts';
 import { keys } from '../../domain/keys.ts';
+import { latestPayload, nodeMetadata } from '../../domain/payloads.ts';
 import { NODE_KINDS } from '../../domain/readings.ts';
 import { RANGE_NAMES, type Range } from '../../domain/windows.ts';
 import type { RouteDeps } from '../context.ts';

@@ -1,0 +1,141 @@
+/**
+ * Everything a node's analytics read for one batch, in ONE statement (a node is processed ten
+ * thousand times a cycle: every statement counts): its data-quality counters (the batch's buckets,
+ * the score windows, the latest counted reading time), the history its anomaly detectors need
+ * (5-minute partials of the recent past, hourly ones of past weeks for the seasonal baseline) and its
+ * current anomalies. Heterogeneous rows travel as one union: partials in typed columns, counters and
+ * anomalies as jsonb.
+ */
+import type { QualityCounters } from '../../analytics/quality.ts';
+import type { Anomaly } from '../../anomaly/index.ts';
+import { ANOMALY_COLUMNS, type AnomalyRow, anomalyFromRow, type DetectorBucket } from './anomalies.ts';
+import type { Sql, TransactionSql } from './client.ts';
+import type { QualityResolution, QualityState } from './quality.ts';
+
+type Db = Sql | TransactionSql;
+
+export interface NodeStateSpec {
+  nodeId: string;
+  quality: {
+    /** Buckets of each resolution the batch touches (stored counters to merge into). */
+    buckets: Record<QualityResolution, readonly number[]>;
+    /** Where each score window starts. */
+    windowFrom: Record<QualityResolution, number>;
+  };
+  history: {
+    metrics: readonly number[];
+    /** 5-minute partials over [fromMs, toMs). */
+    fromMs: number;
+    toMs: number;
+    /** Hourly partials of these metrics and hours (past weeks, for the seasonal baseline). */
+    baselineMetrics: readonly number[];
+    baselineHoursMs: readonly number[];
+  };
+  /** Unresolved anomalies, and resolved ones last seen from then on. */
+  anomaliesSinceMs: number;
+}
+
+export interface NodeState {
+  quality: QualityState;
+  fiveMinute: DetectorBucket[];
+  baseline: DetectorBucket[];
+  anomalies: Anomaly[];
+}
+
+interface Row {
+  r: 'q5' | 'q1h' | 'q1d' | 'qx' | 'm' | 'b' | 'a';
+  metric: number | null;
+  ms: number | null;
+  count: number | null;
+  sum: number | null;
+  min: number | null;
+  max: number | null;
+  last: number | null;
+  last_ms: number | null;
+  doc: unknown;
+}
+
+const ms = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
+const NO_PARTIAL = `null::int2 as metric, null::int4 as count, null::float8 as sum, null::float8 as min,
+  null::float8 as max, null::float8 as last, null::float8 as last_ms`;
+const quality = (tag: string, table: string, buckets: number, from: number) =>
+  `select '${tag}'::text as r, ${ms('bucket')} as ms, ${NO_PARTIAL}, counters as doc from ${table}
+     where node_id = $1 and (bucket = any(array(select to_timestamp(b / 1000.0) from unnest($${buckets}::float8[]) b))
+       or bucket >= to_timestamp($${from} / 1000.0))`;
+const partial = (tag: string, table: string, where: string) =>
+  `select '${tag}', ${ms('bucket')}, metric, count, sum, min, max, last, ${ms('last_ts')}, null::jsonb from ${table}
+     where node_id = $1 and ${where}`;
+
+const STATEMENT = `
+  select r, ms, metric, count, sum, min, max, last, last_ms, doc from (
+    ${quality('q5', 'quality_5m', 2, 3)}
+    union all ${quality('q1h', 'quality_1h', 4, 5)}
+    union all ${quality('q1d', 'quality_1d', 6, 7)}
+    union all (select 'qx', ${ms('bucket')}, ${NO_PARTIAL}, counters from quality_5m
+      where node_id = $1 and counters->>'maxTs' is not null order by bucket desc limit 1)
+    union all ${partial('m', 'agg_5m', `metric = any($8::int2[]) and bucket >= to_timestamp($9 / 1000.0) and bucket < to_timestamp($10 / 1000.0)`)}
+    union all ${partial('b', 'agg_1h', `metric = any($11::int2[]) and bucket = any(array(select to_timestamp(h / 1000.0) from unnest($12::float8[]) h))`)}
+    union all select 'a', null, ${NO_PARTIAL}, to_jsonb(x) from (
+      select ${ANOMALY_COLUMNS} from anomalies where node_id = $1 and subject = 'node'
+        and (status <> 'resolved' or last_seen_at >= to_timestamp($13 / 1000.0))) x
+  ) s`;
+
+export async function readNodeState(db: Db, spec: NodeStateSpec): Promise<NodeState> {
+  const q = spec.quality;
+  const h = spec.history;
+  const rows = await db.unsafe<Row[]>(STATEMENT, [
+    spec.nodeId,
+    [...q.buckets.m5],
+    q.windowFrom.m5,
+    [...q.buckets.h1],
+    q.windowFrom.h1,
+    [...q.buckets.d1],
+    q.windowFrom.d1,
+    [...h.metrics],
+    h.fromMs,
+    h.toMs,
+    [...h.baselineMetrics],
+    [...h.baselineHoursMs],
+    spec.anomaliesSinceMs,
+  ] as never[]);
+  const out: NodeState = {
+    quality: { buckets: { m5: new Map(), h1: new Map(), d1: new Map() }, maxTs: null },
+    fiveMinute: [],
+    baseline: [],
+    anomalies: [],
+  };
+  for (const r of rows) {
+    switch (r.r) {
+      case 'q5':
+        out.quality.buckets.m5.set(r.ms!, r.doc as QualityCounters);
+        break;
+      case 'q1h':
+        out.quality.buckets.h1.set(r.ms!, r.doc as QualityCounters);
+        break;
+      case 'q1d':
+        out.quality.buckets.d1.set(r.ms!, r.doc as QualityCounters);
+        break;
+      case 'qx':
+        out.quality.maxTs = (r.doc as QualityCounters).maxTs;
+        break;
+      case 'a':
+        out.anomalies.push(anomalyFromRow(r.doc as AnomalyRow));
+        break;
+      default:
+        (r.r === 'm' ? out.fiveMinute : out.baseline).push({
+          metric: r.metric!,
+          bucketMs: r.ms!,
+          count: r.count!,
+          sum: r.sum!,
+          sumSq: Number.NaN,
+          min: r.min!,
+          max: r.max!,
+          first: Number.NaN,
+          last: r.last!,
+          lastTs: r.last_ms!,
+        });
+    }
+  }
+  out.anomalies.sort((a, b) => a.firstSeenMs - b.firstSeenMs || (a.id < b.id ? -1 : 1));
+  return out;
+}

@@ -1,0 +1,235 @@
+/**
+ * District anomalies in the rollup, once per run: bursts (the district's net inflow steps up while
+ * pressure drops) and leaks by minimum night flow. Run after every node of the run is applied, so every
+ * inlet, outlet and pressure point is in; at the same instants as the node detectors (each cycle
+ * boundary since the previous rollup, and the run's end).
+ *
+ * Each local night's minimum net inflow is computed once, when the night is over, and kept per district
+ * (district_nights): the night-flow detector compares the latest nights with four weeks of them without
+ * reading four weeks of 5-minute data every cycle.
+ */
+import {
+  readDetectorHistory,
+  readDistrictAnomalies,
+  readNights,
+  type StoredNight,
+  writeNights,
+  writeTransitions,
+} from '../../adapters/postgres/anomalies.ts';
+import type { DistrictMeters } from '../../adapters/postgres/efficiency.ts';
+import { readHourly } from '../../adapters/postgres/predictions.ts';
+import {
+  type Anomaly,
+  type AnomalyStatus,
+  advanceAnomalies,
+  DEFAULT_ANOMALY_CONFIG,
+  DEFAULT_NIGHT_FLOW,
+  type DistrictNodeSeries,
+  detectDistrictConditions,
+  type NightFlow,
+  netInflow,
+  nightlyMinimumFlows,
+  type Transition,
+  toBucketSeries,
+} from '../../anomaly/index.ts';
+import { DAY_MS, HOUR_MS } from '../../domain/aggregate.ts';
+import { metricIndex } from '../../domain/readings.ts';
+import type { Logger } from '../../log.ts';
+import type { AggregatorDeps } from '../deps.ts';
+import { baselineHours, evaluationInstants, historiesOf } from './node-anomalies.ts';
+import { logOpened } from './opened-log.ts';
+
+/** The burst detector's look-back (six hours and the half hour before them), with a margin. */
+const BURST_LOOKBACK_MS = 7 * HOUR_MS;
+/**
+ * Nights are computed for at most the last three days (a rollup after an outage catches up that far);
+ * the first rollup of a tenant computes the whole reference period from the stored history.
+ */
+const NIGHTS_CATCH_UP_MS = 3 * DAY_MS;
+const STATE_KIND = 'analytics:district-anomalies';
+
+async function lastEvaluated(deps: AggregatorDeps, tenantId: string): Promise<number | null> {
+  const rows = await deps.sql<{ ms: number | null }[]>`
+    select (body->>'lastMs')::float8 as ms from network_snapshots where tenant_id = ${tenantId} and kind = ${STATE_KIND}`;
+  return rows[0]?.ms ?? null;
+}
+
+async function saveEvaluated(deps: AggregatorDeps, tenantId: string, ms: number): Promise<void> {
+  await deps.sql`
+    insert into network_snapshots (tenant_id, kind, as_of, body)
+    values (${tenantId}, ${STATE_KIND}, to_timestamp(${ms} / 1000.0), ${deps.sql.json({ lastMs: ms })})
+    on conflict (tenant_id, kind) do update set as_of = excluded.as_of, body = excluded.body
+    where network_snapshots.as_of <= excluded.as_of`;
+}
+
+/** A district's nights over a span from the hourly partials of its meters (the first rollup's catch-up). */
+function hourlyNights(
+  d: DistrictMeters,
+  cells: Map<string, { bucketMs: number; count: number; sum: number }[]>,
+  fromMs: number,
+  toMs: number,
+): NightFlow[] {
+  const series = (kind: string) =>
+    d.nodes
+      .filter((n) => n.kind === kind)
+      .map((n) =>
+        toBucketSeries(
+          (cells.get(n.id) ?? []).map((c) => ({
+            ...c,
+            sumSq: Number.NaN,
+            min: Number.NaN,
+            max: Number.NaN,
+            first: Number.NaN,
+            last: Number.NaN,
+          })),
+          { fromMs, toMs, stepMs: HOUR_MS },
+        ),
+      );
+  const net = netInflow(series('inlet'), series('outlet'));
+  const cfg = DEFAULT_ANOMALY_CONFIG.district.nightFlow ?? DEFAULT_NIGHT_FLOW;
+  return net ? nightlyMinimumFlows(net, d.district.timezone, fromMs, toMs, cfg) : [];
+}
+
+/** Runs the district detectors and lifecycle; returns how many anomalies opened. */
+export async function detectDistrictAnomalies(
+  deps: AggregatorDeps,
+  tenantId: string,
+  districts: readonly DistrictMeters[],
+  nowMs: number,
+  log: Logger,
+): Promise<number> {
+  const cfg = DEFAULT_ANOMALY_CONFIG.district;
+  const nightCfg = cfg.nightFlow ?? DEFAULT_NIGHT_FLOW;
+  const watched = districts.filter((d) => d.nodes.some((n) => n.kind === 'inlet'));
+  if (watched.length === 0) return 0;
+  const previous = await lastEvaluated(deps, tenantId);
+  const instants = evaluationInstants(previous ?? Number.NEGATIVE_INFINITY, nowMs, deps.settings.cycleMs);
+  const referenceDays = nightCfg.referenceNights + nightCfg.recentNights + nightCfg.oddNights + 2;
+  // Nights that ended since the last rollup come from the 5-minute data read anyway (the night window
+  // is a few hours before the burst detector's look-back). The very first rollup has no earlier nights:
+  // it computes the reference period once from hourly partials (a tenth of the rows).
+  const nightsFrom = previous === null ? null : Math.max(previous, nowMs - NIGHTS_CATCH_UP_MS);
+  const nightSpanMs = (nightCfg.endHour - nightCfg.startHour + 2) * HOUR_MS;
+  const fromMs = Math.min(instants[0]! - BURST_LOOKBACK_MS, (nightsFrom ?? nowMs) - nightSpanMs);
+  const nodes = watched.flatMap((d) =>
+    d.nodes.filter((n) => ['inlet', 'outlet', 'pressure'].includes(n.kind)),
+  );
+  const meters = watched.flatMap((d) => d.nodes.filter((n) => n.kind === 'inlet' || n.kind === 'outlet'));
+  const [history, storedNights, stored, catchUp] = await Promise.all([
+    readDetectorHistory(
+      deps.sql,
+      nodes.map((n) => n.id),
+      [metricIndex('flow'), metricIndex('pressure')],
+      { fromMs, toMs: nowMs },
+      baselineHours(instants, cfg.baseline.weeks, 'burst'),
+    ),
+    readNights(
+      deps.sql,
+      watched.map((d) => d.district.id),
+      nowMs - referenceDays * DAY_MS,
+    ),
+    readDistrictAnomalies(
+      deps.sql,
+      watched.map((d) => d.district.id),
+      instants[0]! - deps.settings.cycleMs,
+    ),
+    previous === null
+      ? readHourly(
+          deps.sql,
+          meters.map((n) => n.id),
+          'flow',
+          nowMs - referenceDays * DAY_MS,
+          nowMs,
+        )
+      : null,
+  ]);
+
+  const newNights: StoredNight[] = [];
+  const transitions: Transition[] = [];
+  const previousStatus = new Map<string, AnomalyStatus>(stored.map((a) => [a.id, a.status]));
+  const openedIds = new Set<string>();
+  const latestById = new Map<string, Anomaly>();
+  for (const d of watched) {
+    const series = (kinds: string[]): DistrictNodeSeries[] =>
+      d.nodes
+        .filter((n) => kinds.includes(n.kind))
+        .map((n) => {
+          const rows = history.get(n.id) ?? { fiveMinute: [], baseline: [] };
+          const h = historiesOf(['flow', 'pressure'], rows.fiveMinute, rows.baseline, fromMs, nowMs);
+          const has = (m: 'flow' | 'pressure') =>
+            h[m]?.fiveMinute.count.some((c) => c > 0) ? h[m] : undefined;
+          const flow = has('flow');
+          const pressure = has('pressure');
+          return { nodeId: n.id, ...(flow ? { flow } : {}), ...(pressure ? { pressure } : {}) };
+        });
+    const inlets = series(['inlet']);
+    const outlets = series(['outlet']);
+    const pressurePoints = series(['pressure']);
+    // The nights that ended since the last rollup, from the net inflow, kept for the next ones.
+    const fresh = catchUp
+      ? hourlyNights(d, catchUp, nowMs - referenceDays * DAY_MS, nowMs)
+      : (() => {
+          const net = netInflow(
+            inlets.flatMap((n) => (n.flow ? [n.flow.fiveMinute] : [])),
+            outlets.flatMap((n) => (n.flow ? [n.flow.fiveMinute] : [])),
+          );
+          return net ? nightlyMinimumFlows(net, d.district.timezone, nightsFrom!, nowMs, nightCfg) : [];
+        })();
+    for (const n of fresh) newNights.push({ districtId: d.district.id, ...n });
+    const byDate = new Map(
+      storedNights.filter((n) => n.districtId === d.district.id).map((n) => [n.date, n]),
+    );
+    for (const n of fresh) byDate.set(n.date, { districtId: d.district.id, ...n });
+    const nights = [...byDate.values()].sort((a, b) => a.endMs - b.endMs);
+
+    const subject = { tenantId, nodeId: null, districtId: d.district.id };
+    let current = stored.filter((a) => a.districtId === d.district.id);
+    for (const t of instants) {
+      const leak = current.find(
+        (a) => a.type === 'night_flow_leak' && a.status !== 'resolved' && a.status !== 'pending',
+      );
+      const conditions = detectDistrictConditions(
+        {
+          districtId: d.district.id,
+          timezone: d.district.timezone,
+          nowMs: t,
+          inlets,
+          outlets,
+          pressurePoints,
+          ...(leak ? { leakFreeBeforeMs: leak.startMs } : {}),
+        },
+        DEFAULT_ANOMALY_CONFIG,
+        nights,
+      );
+      const result = advanceAnomalies(subject, current, conditions, t);
+      for (const tr of result.transitions) {
+        if (tr.kind === 'discarded') {
+          latestById.delete(tr.anomaly.id);
+          if (previousStatus.has(tr.anomaly.id)) transitions.push(tr);
+          continue;
+        }
+        latestById.set(tr.anomaly.id, tr.anomaly);
+        if (tr.kind === 'opened') openedIds.add(tr.anomaly.id);
+      }
+      current = result.anomalies;
+    }
+  }
+  for (const a of latestById.values()) {
+    transitions.push({ kind: openedIds.has(a.id) ? 'opened' : 'updated', anomaly: a });
+  }
+  await writeNights(deps.sql, tenantId, newNights);
+  const written =
+    transitions.length > 0
+      ? await writeTransitions(deps.sql, 'district', transitions, previousStatus)
+      : new Set<string>();
+  let opened = 0;
+  for (const id of openedIds) {
+    const a = latestById.get(id);
+    if (a && written.has(id)) {
+      logOpened(log, a);
+      opened++;
+    }
+  }
+  await saveEvaluated(deps, tenantId, nowMs);
+  return opened;
+}

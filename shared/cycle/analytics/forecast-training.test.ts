@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { syntheticDemand } from '../../forecast/synthetic.ts';
+import { HOUR_MS, WEEK_HOURS } from '../../forecast/types.ts';
+import { TAIL_HOURS } from './forecast-refresh.ts';
+import { enoughHistory, nextChallenger, trainModels } from './forecast-training.ts';
+import { slotDue, slotOffsetMs } from './forecaster.ts';
+
+const DAY_MS = 24 * HOUR_MS;
+
+test('challengers rotate through the methods, never the champion', () => {
+  assert.equal(nextChallenger('seasonal-naive'), 'ensemble');
+  assert.equal(nextChallenger('ensemble', 'ensemble'), 'holt-winters');
+  assert.equal(nextChallenger('ensemble', 'holt-winters'), 'regression');
+  assert.equal(nextChallenger('ensemble', 'regression'), 'seasonal-naive');
+  assert.equal(nextChallenger('ensemble', 'seasonal-naive'), 'holt-winters');
+});
+
+test('champion and challenger are backtested on the same last week, then fitted on everything', () => {
+  const history = syntheticDemand({ hours: 5 * WEEK_HOURS, seed: 9, noise: 0.7, levelWalk: 0.03 });
+  const end = history.startMs + history.values.length * HOUR_MS;
+  assert.ok(enoughHistory(history));
+  const trained = trainModels({
+    history,
+    dataEndMs: end,
+    timeZone: 'Europe/Rome',
+    unit: 'L/s',
+    methodIds: ['seasonal-naive', 'ensemble'],
+    trainedMs: end,
+  });
+  assert.deepEqual(
+    trained.map((t) => t.methodId),
+    ['seasonal-naive', 'ensemble'],
+  );
+  for (const t of trained) {
+    assert.ok(Number.isFinite(t.score) && t.score > 0);
+    assert.equal(t.stored.dataToMs, end);
+    const kept = Math.min(TAIL_HOURS, history.values.length);
+    assert.equal(t.stored.tail.values.length, kept);
+    assert.equal(t.stored.tail.startMs + kept * HOUR_MS, end);
+  }
+  assert.ok(trained[1]!.score < trained[0]!.score, 'the ensemble beats the weekly naive here');
+});
+
+test('two weeks of data are not enough to train on', () => {
+  assert.equal(enoughHistory(syntheticDemand({ hours: 2 * WEEK_HOURS })), false);
+});
+
+test('each target has one decision slot a day, spread by its id', () => {
+  const offsets = new Set(['d01', 'd02', 'd03', 'd01-inlet-1', 'd02-inlet-1', 'd07'].map(slotOffsetMs));
+  assert.ok(offsets.size > 3, 'targets spread over the day');
+  const t = Date.UTC(2026, 5, 1);
+  const slot = t + slotOffsetMs('d01');
+  assert.equal(slotDue('d01', slot - 1, slot), true);
+  assert.equal(slotDue('d01', slot, slot + DAY_MS - 1), false);
+  assert.equal(slotDue('d01', slot, slot + DAY_MS), true);
+  // A day-long batch always passes one.
+  assert.equal(slotDue('d01', t + 3_600_000, t + 3_600_000 + DAY_MS), true);
+});

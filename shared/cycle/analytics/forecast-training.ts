@@ -1,0 +1,137 @@
+/**
+ * Training a target's models: each method is backtested on the last week of the history (fitted on
+ * what came before, with the training-window sampling), then fitted on the whole history for serving.
+ * The champion's and the challenger's backtests come from the same week, so the registry can compare
+ * them (`decideRegistry`). Pure: the caller brings the history and stores the results.
+ */
+import { BASELINE_METHOD_ID, forecastMethod } from '../../forecast/methods.ts';
+import { trainingMask } from '../../forecast/sampling.ts';
+import { type BwdfScore, bwdfTotal, scoreBwdf } from '../../forecast/score.ts';
+import { HOUR_MS, type HourlySeries, MAX_HORIZON_HOURS, WEEK_HOURS } from '../../forecast/types.ts';
+import { calendarFor, type StoredModel, TAIL_HOURS } from './forecast-refresh.ts';
+
+/** The methods a challenger is drawn from, in turn (the champion is skipped). */
+export const CHALLENGER_ROTATION = ['ensemble', 'holt-winters', 'regression', BASELINE_METHOD_ID] as const;
+/** A target's first champion: the baseline every other model has to beat. */
+export const FIRST_CHAMPION = BASELINE_METHOD_ID;
+
+/**
+ * History before a target is trained: three weeks of span — two to fit on (the smoother's search needs
+ * them) and the backtest week — of which at least two weeks of hours hold data.
+ */
+export const MIN_TRAINING_SPAN_HOURS = 3 * WEEK_HOURS;
+export const MIN_TRAINING_OBSERVED_HOURS = 2 * WEEK_HOURS;
+
+export const enoughHistory = (s: HourlySeries): boolean =>
+  s.values.length >= MIN_TRAINING_SPAN_HOURS && observedHours(s) >= MIN_TRAINING_OBSERVED_HOURS;
+
+export interface TrainedModel {
+  methodId: string;
+  stored: StoredModel;
+  backtest: BwdfScore;
+  /** BWDF total of the backtest (lower is better); Infinity when the method could not be backtested. */
+  score: number;
+}
+
+/** The challenger after `previous` in the rotation that is not the champion. */
+export function nextChallenger(championId: string, previous?: string): string {
+  const n = CHALLENGER_ROTATION.length;
+  const start = previous ? CHALLENGER_ROTATION.indexOf(previous as never) + 1 : 0;
+  for (let i = 0; i < n; i++) {
+    const id = CHALLENGER_ROTATION[(start + i) % n]!;
+    if (id !== championId) return id;
+  }
+  return CHALLENGER_ROTATION[0];
+}
+
+/** Hours holding a value. */
+export const observedHours = (s: HourlySeries): number =>
+  s.values.reduce((n, v) => (Number.isNaN(v) ? n : n + 1), 0);
+
+/** Mean of the last `hours` of a series, ignoring gaps (NaN when empty). */
+export function recentMean(s: HourlySeries, hours: number): number {
+  let sum = 0;
+  let count = 0;
+  for (let i = Math.max(0, s.values.length - hours); i < s.values.length; i++) {
+    const v = s.values[i]!;
+    if (!Number.isNaN(v)) {
+      sum += v;
+      count++;
+    }
+  }
+  return count ? sum / count : Number.NaN;
+}
+
+export interface TrainingInput {
+  /** Hourly history ending at `dataEndMs` (exclusive), gaps NaN. */
+  history: HourlySeries;
+  dataEndMs: number;
+  timeZone: string;
+  unit: string;
+  methodIds: readonly string[];
+  /** When it is trained (the data's clock, so replays agree). */
+  trainedMs: number;
+}
+
+function fitAndForecast(methodId: string, history: HourlySeries, originMs: number, timeZone: string) {
+  const method = forecastMethod(methodId);
+  const model = method.fit(history, {
+    calendar: calendarFor(timeZone),
+    trainingMask: trainingMask(history.startMs, history.values.length, originMs),
+  });
+  return { model, forecast: method.forecast(model, MAX_HORIZON_HOURS) };
+}
+
+export function trainModels(input: TrainingInput): TrainedModel[] {
+  const { history, dataEndMs, timeZone } = input;
+  const n = history.values.length;
+  if (history.startMs + n * HOUR_MS !== dataEndMs) throw new RangeError('history must end at dataEndMs');
+  const cut = n - WEEK_HOURS;
+  const backtestHistory = { startMs: history.startMs, values: history.values.slice(0, Math.max(0, cut)) };
+  const actual = history.values.subarray(Math.max(0, cut));
+  const tail = {
+    startMs: dataEndMs - Math.min(n, TAIL_HOURS) * HOUR_MS,
+    values: history.values.slice(-TAIL_HOURS),
+  };
+  const out: TrainedModel[] = [];
+  for (const methodId of input.methodIds) {
+    let backtest: BwdfScore = { maeDay1: Number.NaN, maxAeDay1: Number.NaN, maeDays2to7: Number.NaN };
+    try {
+      if (cut > 0) {
+        const { forecast } = fitAndForecast(
+          methodId,
+          backtestHistory,
+          dataEndMs - WEEK_HOURS * HOUR_MS,
+          timeZone,
+        );
+        backtest = scoreBwdf(actual, forecast.mean);
+      }
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+    }
+    let model: unknown;
+    try {
+      model = fitAndForecast(methodId, history, dataEndMs, timeZone).model;
+    } catch (err) {
+      // Too little data for this method (it says so with a RangeError): it is not a candidate now.
+      if (!(err instanceof RangeError)) throw err;
+      continue;
+    }
+    const total = bwdfTotal(backtest);
+    out.push({
+      methodId,
+      backtest,
+      score: Number.isFinite(total) ? total : Number.POSITIVE_INFINITY,
+      stored: {
+        methodId,
+        model,
+        tail,
+        timeZone,
+        trainedMs: input.trainedMs,
+        dataToMs: dataEndMs,
+        unit: input.unit,
+      },
+    });
+  }
+  return out;
+}

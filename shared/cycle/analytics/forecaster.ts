@@ -1,0 +1,377 @@
+/**
+ * One target's forecast step, run when a new hour of data is complete (nodes: in the aggregator;
+ * districts: in the rollup). Cheap in the usual case — the champion's stored model is refreshed with
+ * the latest hours and forecasts the next 168 — and expensive only when the registry policy says so:
+ *
+ * - a target without a registry record is trained once it has MIN_TRAINING_HOURS of data: the
+ *   baseline as champion, the ensemble as shadow challenger, both backtested on the same week;
+ * - once a day, at a slot picked by a hash of the target (so a network's targets spread over the
+ *   day), the policy is consulted (`decideRegistry`): the champion's forecast of a week ago is scored
+ *   against what happened (live score → rollback, drift), the flow level is compared with the
+ *   training data (drift), and seven days after the last training the target is retrained (champion
+ *   refitted, next challenger in the rotation); a challenger whose backtest beats the champion's is
+ *   promoted.
+ *
+ * Every time is the data's clock (the end of the last complete hour), never the wall clock, so a
+ * replay computes the same forecasts.
+ */
+import { createHash } from 'node:crypto';
+import type { ModelRegistry, RegistryRecord } from '../../adapters/coordination/model-registry.ts';
+import type { Sql } from '../../adapters/postgres/client.ts';
+import {
+  loadModel,
+  type PerformanceRow,
+  type PredictionBody,
+  type PredictionRow,
+  readPrediction,
+  saveModels,
+  writePerformance,
+  writePredictions,
+} from '../../adapters/postgres/predictions.ts';
+import {
+  afterTraining,
+  decideRegistry,
+  type RegistryEntry,
+  type RegistryEvidence,
+  type RegistryState,
+} from '../../forecast/registry-policy.ts';
+import { bwdfTotal, scoreBwdf } from '../../forecast/score.ts';
+import { type Forecast, HOUR_MS, type HourlySeries, WEEK_HOURS } from '../../forecast/types.ts';
+import type { Logger } from '../../log.ts';
+import { refreshForecast, type StoredModel } from './forecast-refresh.ts';
+import {
+  enoughHistory,
+  FIRST_CHAMPION,
+  nextChallenger,
+  recentMean,
+  type TrainedModel,
+  trainModels,
+} from './forecast-training.ts';
+import { decodeModel, encodeModel } from './model-codec.ts';
+
+const DAY_MS = 24 * HOUR_MS;
+const SLOT_MS = 30 * 60_000;
+
+export interface ForecastTarget {
+  tenantId: string;
+  targetId: string;
+  targetKind: 'node' | 'district';
+  timeZone: string;
+  unit: string;
+}
+
+export interface ForecastDeps {
+  sql: Sql;
+  models: ModelRegistry;
+  logger: Logger;
+  /** Trainings still allowed in this invocation (shared by its targets); unlimited when absent. */
+  trainingBudget?: { left: number };
+}
+
+export interface ForecastInput {
+  /** End of the last complete hour of data: the forecast starts here. */
+  dataEndMs: number;
+  /** Hourly values up to `dataEndMs`, at least the last week (what refresh and live scores read). */
+  recent: HourlySeries;
+  /** The whole stored history up to `dataEndMs`, read only when the target is trained. */
+  loadHistory(): Promise<HourlySeries>;
+}
+
+/** The API's shape of a prediction (the `predictions:{id}` hot key). */
+export function predictionPayload(row: PredictionRow) {
+  const b = row.body;
+  return {
+    targetId: row.targetId,
+    targetKind: row.targetKind,
+    issuedAt: new Date(row.horizonStartMs).toISOString(),
+    modelId: row.modelId,
+    horizonStart: new Date(row.horizonStartMs).toISOString(),
+    unit: b.unit,
+    points: b.mean.map((mean, i) => ({
+      t: new Date(row.horizonStartMs + i * HOUR_MS).toISOString(),
+      mean,
+      lo80: b.lo80[i] ?? null,
+      hi80: b.hi80[i] ?? null,
+      lo95: b.lo95[i] ?? null,
+      hi95: b.hi95[i] ?? null,
+    })),
+  };
+}
+
+export interface ForecastOutcome {
+  prediction: PredictionRow;
+  payload: ReturnType<typeof predictionPayload>;
+  trained: boolean;
+  actions: string[];
+}
+
+/** The target's daily decision slot: one of the day's 48 half hours, by a hash of its id. */
+export function slotOffsetMs(targetId: string): number {
+  return (createHash('sha1').update(targetId).digest().readUInt32BE(0) % 48) * SLOT_MS;
+}
+
+/** Whether a slot instant of the target lies in (afterMs, atMs]. */
+export function slotDue(targetId: string, afterMs: number, atMs: number): boolean {
+  const offset = slotOffsetMs(targetId);
+  const firstAfter = (Math.floor((afterMs - offset) / DAY_MS) + 1) * DAY_MS + offset;
+  return firstAfter <= atMs;
+}
+
+const round = (x: number) => (Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : null);
+const arr = (xs: Float64Array) => Array.from(xs, round);
+
+const entryOf = (t: TrainedModel): RegistryEntry => ({
+  modelId: t.methodId,
+  version: String(t.stored.trainedMs),
+  // Firestore and JSON keep no Infinity: a method that could not be backtested scores the largest number.
+  backtestScore: Number.isFinite(t.score) ? t.score : Number.MAX_VALUE,
+  trainedMs: t.stored.trainedMs,
+});
+
+async function storeTraining(
+  deps: ForecastDeps,
+  target: ForecastTarget,
+  trained: TrainedModel[],
+  roles: string[],
+) {
+  await saveModels(
+    deps.sql,
+    trained.map((t) => ({
+      tenantId: target.tenantId,
+      targetId: target.targetId,
+      targetKind: target.targetKind,
+      modelId: t.methodId,
+      trainedMs: t.stored.trainedMs,
+      dataToMs: t.stored.dataToMs,
+      body: encodeModel(t.stored),
+    })),
+  );
+  await writePerformance(
+    deps.sql,
+    trained.map((t, i) => ({
+      targetId: target.targetId,
+      modelId: t.methodId,
+      evaluatedAtMs: t.stored.trainedMs,
+      role: (roles[i] ?? 'challenger') as PerformanceRow['role'],
+      kind: 'backtest',
+      ...t.backtest,
+    })),
+  );
+}
+
+/** Trains the champion's method and a challenger; null when the history is too short. */
+async function train(
+  deps: ForecastDeps,
+  target: ForecastTarget,
+  input: ForecastInput,
+  championId: string,
+  challengerId: string,
+): Promise<{ champion: TrainedModel; challenger?: TrainedModel; trainingMean: number } | null> {
+  if (deps.trainingBudget) {
+    if (deps.trainingBudget.left <= 0) return null;
+    deps.trainingBudget.left -= 1;
+  }
+  const history = await input.loadHistory();
+  if (!enoughHistory(history)) return null;
+  const trained = trainModels({
+    history,
+    dataEndMs: input.dataEndMs,
+    timeZone: target.timeZone,
+    unit: target.unit,
+    methodIds: [championId, challengerId],
+    trainedMs: input.dataEndMs,
+  });
+  const champion = trained.find((t) => t.methodId === championId) ?? trained[0];
+  if (!champion) return null;
+  const challenger = trained.find((t) => t !== champion);
+  await storeTraining(
+    deps,
+    target,
+    [champion, ...(challenger ? [challenger] : [])],
+    ['champion', 'challenger'],
+  );
+  return {
+    champion,
+    ...(challenger ? { challenger } : {}),
+    trainingMean: recentMean(history, 4 * WEEK_HOURS),
+  };
+}
+
+/** The champion's forecast of a week ago scored against the week that followed. */
+async function liveEvidence(
+  deps: ForecastDeps,
+  target: ForecastTarget,
+  record: RegistryRecord,
+  input: ForecastInput,
+): Promise<RegistryEvidence> {
+  const evidence: RegistryEvidence = { nowMs: input.dataEndMs };
+  const weekAgo = input.dataEndMs - WEEK_HOURS * HOUR_MS;
+  const offset = (weekAgo - input.recent.startMs) / HOUR_MS;
+  const actual = Float64Array.from(
+    { length: WEEK_HOURS },
+    (_, i) => input.recent.values[offset + i] ?? Number.NaN,
+  );
+  const level = recentMean({ startMs: weekAgo, values: actual }, WEEK_HOURS);
+  if (record.trainingMean && Number.isFinite(level)) {
+    evidence.levelShift = (level - record.trainingMean) / Math.abs(record.trainingMean);
+  }
+  const past = await readPrediction(deps.sql, target.targetId, weekAgo);
+  if (!past || past.modelId !== record.state.champion.modelId) return evidence;
+  const mean = Float64Array.from(past.body.mean, (v) => v ?? Number.NaN);
+  const score = scoreBwdf(actual, mean);
+  const hours = actual.reduce((n, v) => (Number.isNaN(v) ? n : n + 1), 0);
+  await writePerformance(deps.sql, [
+    {
+      targetId: target.targetId,
+      modelId: past.modelId,
+      evaluatedAtMs: input.dataEndMs,
+      role: 'champion',
+      kind: 'live',
+      ...score,
+    },
+  ]);
+  const total = bwdfTotal(score);
+  if (Number.isFinite(total)) {
+    evidence.liveScore = total;
+    evidence.liveHours = hours;
+  }
+  return evidence;
+}
+
+/** Registry state after the policy and any training it asked for. */
+async function decide(
+  deps: ForecastDeps,
+  target: ForecastTarget,
+  input: ForecastInput,
+  record: RegistryRecord | null,
+): Promise<{ record: RegistryRecord; trained: boolean; actions: string[] } | null> {
+  const now = input.dataEndMs;
+  if (!record) {
+    const t = await train(deps, target, input, FIRST_CHAMPION, nextChallenger(FIRST_CHAMPION));
+    if (!t) return null;
+    const state: RegistryState = {
+      champion: entryOf(t.champion),
+      ...(t.challenger ? { challenger: entryOf(t.challenger) } : {}),
+      lastTrainedMs: now,
+    };
+    const decision = decideRegistry(state, { nowMs: now });
+    return {
+      record: {
+        tenantId: target.tenantId,
+        targetId: target.targetId,
+        targetKind: target.targetKind,
+        state: decision.next,
+        trainingMean: Number.isFinite(t.trainingMean) ? t.trainingMean : null,
+        lastDecisionMs: now,
+        reasons: ['first training', ...decision.reasons],
+      },
+      trained: true,
+      actions: ['train', ...decision.actions.map((a) => a.kind)],
+    };
+  }
+  if (!slotDue(target.targetId, record.lastDecisionMs, now)) return { record, trained: false, actions: [] };
+  // Out of trainings for this invocation: the slot waits for a later one (the champion still serves).
+  if (deps.trainingBudget && deps.trainingBudget.left <= 0) return { record, trained: false, actions: [] };
+  const decision = decideRegistry(record.state, await liveEvidence(deps, target, record, input));
+  const actions = decision.actions.map((a) => a.kind);
+  let state = decision.next;
+  let trainingMean = record.trainingMean;
+  const reasons = [...decision.reasons];
+  let trained = false;
+  if (decision.actions.some((a) => a.kind === 'retrain')) {
+    const championId = state.champion.modelId;
+    const t = await train(
+      deps,
+      target,
+      input,
+      championId,
+      nextChallenger(championId, state.challenger?.modelId),
+    );
+    if (t) {
+      trained = true;
+      state = afterTraining(state, {
+        nowMs: now,
+        champion: entryOf(t.champion),
+        ...(t.challenger ? { challenger: entryOf(t.challenger) } : {}),
+      });
+      trainingMean = Number.isFinite(t.trainingMean) ? t.trainingMean : trainingMean;
+      // A fresh challenger that already beats the champion is promoted now, not a day later.
+      const after = decideRegistry(state, { nowMs: now });
+      if (after.actions.some((a) => a.kind === 'promote')) {
+        state = after.next;
+        actions.push('promote');
+        reasons.push(...after.reasons.filter((r) => r.startsWith('challenger')));
+      }
+    }
+  }
+  return {
+    record: { ...record, state, trainingMean, lastDecisionMs: now, reasons },
+    trained,
+    actions,
+  };
+}
+
+/** Runs the target's forecast step for the hour ending at `input.dataEndMs`; null when it has no model yet. */
+export async function forecastTarget(
+  deps: ForecastDeps,
+  target: ForecastTarget,
+  input: ForecastInput,
+): Promise<ForecastOutcome | null> {
+  const current = await deps.models.get(target.tenantId, target.targetId);
+  const decided = await decide(deps, target, input, current);
+  if (!decided) return null;
+  let { record } = decided;
+  if (decided.record !== current) {
+    const written = await deps.models.update(target.tenantId, target.targetId, (now) =>
+      // Another instance decided this slot already: keep what it wrote.
+      now && now.lastDecisionMs >= record.lastDecisionMs ? null : record,
+    );
+    if (written) record = written;
+  }
+  if (decided.actions.length > 0) {
+    deps.logger.info('forecast model registry changed', {
+      event: 'forecast.registry',
+      targetId: target.targetId,
+      actions: decided.actions,
+      champion: record.state.champion.modelId,
+      challenger: record.state.challenger?.modelId ?? null,
+      reasons: record.reasons,
+    });
+  }
+  const championId = record.state.champion.modelId;
+  const body = await loadModel(deps.sql, target.targetId, championId);
+  if (!body) {
+    deps.logger.warn('champion model not stored', {
+      event: 'forecast.missing_model',
+      targetId: target.targetId,
+      championId,
+    });
+    return null;
+  }
+  const stored = decodeModel<StoredModel>(body);
+  const forecast: Forecast = refreshForecast(stored, input.recent, input.dataEndMs);
+  const prediction: PredictionRow = {
+    tenantId: target.tenantId,
+    targetId: target.targetId,
+    targetKind: target.targetKind,
+    horizonStartMs: forecast.startMs,
+    modelId: championId,
+    body: {
+      unit: target.unit,
+      mean: arr(forecast.mean),
+      lo80: arr(forecast.lo80),
+      hi80: arr(forecast.hi80),
+      lo95: arr(forecast.lo95),
+      hi95: arr(forecast.hi95),
+      trainedAt: new Date(stored.trainedMs).toISOString(),
+      dataTo: new Date(input.dataEndMs).toISOString(),
+    } satisfies PredictionBody,
+  };
+  await writePredictions(deps.sql, [prediction]);
+  return {
+    prediction,
+    payload: predictionPayload(prediction),
+    trained: decided.trained,
+    actions: decided.actions,
+  };
+}
