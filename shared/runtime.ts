@@ -5,8 +5,6 @@
  */
 import type { Bus } from './adapters/bus/bus.ts';
 import { MemoryBus } from './adapters/bus/memory.ts';
-import type { HotCache } from './adapters/cache/cache.ts';
-import type { MemoryCache } from './adapters/cache/memory.ts';
 import type { Coordinator } from './adapters/coordination/coordinator.ts';
 import { MemoryCoordinator } from './adapters/coordination/memory.ts';
 import {

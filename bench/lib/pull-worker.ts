@@ -49,7 +49,13 @@ for (const topic of (process.env.PULL_TOPICS ?? '').split(',')) {
   sub.on('error', (err) => console.error(`subscription ${topic}:`, err.message));
 }
 console.log('ready');
-if (process.env.DEBUG_MEM) setInterval(() => { const m = process.memoryUsage(); console.error(`rss ${(m.rss / 1048576).toFixed(0)} heap ${(m.heapUsed / 1048576).toFixed(0)} ext ${(m.external / 1048576).toFixed(0)} ab ${(m.arrayBuffers / 1048576).toFixed(0)}`); }, 2000).unref();
+if (process.env.DEBUG_MEM)
+  setInterval(() => {
+    const m = process.memoryUsage();
+    console.error(
+      `rss ${(m.rss / 1048576).toFixed(0)} heap ${(m.heapUsed / 1048576).toFixed(0)} ext ${(m.external / 1048576).toFixed(0)} ab ${(m.arrayBuffers / 1048576).toFixed(0)}`,
+    );
+  }, 2000).unref();
 process.on('SIGTERM', async () => {
   await pubsub.close();
   process.exit(0);

@@ -64,7 +64,7 @@ export function differences(a: unknown, b: unknown, path = '$', key = '', out: s
   }
   if (Array.isArray(a) && Array.isArray(b)) {
     if (a.length !== b.length) out.push(`${path}: ${a.length} ≠ ${b.length} items`);
-    else a.forEach((x, i) => differences(x, b[i], `${path}[${i}]`, key, out));
+    else for (const [i, x] of a.entries()) differences(x, b[i], `${path}[${i}]`, key, out);
     return out;
   }
   if (a && b && typeof a === 'object' && typeof b === 'object') {

@@ -24,7 +24,7 @@ export class MemoryCoordinator implements Coordinator {
 
   async finishWork(runId: string, workKey: string, outcome: WorkOutcome): Promise<{ completedRun: boolean }> {
     const run = this.runs.get(runId);
-    if (!run || !run.keys.has(workKey)) return { completedRun: false };
+    if (!run?.keys.has(workKey)) return { completedRun: false };
     if (run.outcomes.get(workKey) !== 'done') run.outcomes.set(workKey, outcome);
     if (!run.completed && run.outcomes.size === run.keys.size) {
       run.completed = true;
