@@ -108,29 +108,32 @@ export async function applyNodeBatch(deps: AggregatorDeps, msg: NodeWorkMessage)
   const result: NodeResult & { analytics?: { opened: Anomaly[]; quality: NodeQualityScores } | null } =
     await deps.sql.begin(async (tx) => {
       await tx`select pg_advisory_xact_lock(hashtextextended(${nodeId}, 0))`;
-      // The watermark, and the node's latest reading time before this batch (the silence detector's).
-      const [wmRow] = await tx<{ ms: number | null; latest_ms: number | null }[]>`
-      select (select (extract(epoch from ingested_to) * 1000)::float8 from node_watermarks where node_id = ${nodeId}) as ms,
-             (select (extract(epoch from ts) * 1000)::float8 from node_latest where node_id = ${nodeId}) as latest_ms`;
-      const watermark = wmRow?.ms ?? Number.NEGATIVE_INFINITY;
+      // The watermark. With the analytics, their read (issued now, started from the watermark the
+      // message says) brings it, and the node's latest reading time: the batch's first read either way.
+      const start = (from: number) =>
+        startNodeAnalytics(tx, {
+          node: msg.node,
+          readings: raw.filter((r) => r.ingestedAt > from),
+          fromMs: from,
+          toMs: msg.toIngestMs,
+          cycleMs: deps.settings.cycleMs,
+        });
+      let analytics = deps.settings.analytics ? start(msg.fromIngestMs) : null;
+      const stored = analytics
+        ? (await analytics.head()).watermarkMs
+        : (
+            await tx<{ ms: number | null }[]>`
+            select (extract(epoch from ingested_to) * 1000)::float8 as ms from node_watermarks where node_id = ${nodeId}`
+          )[0]?.ms;
+      const watermark = stored ?? Number.NEGATIVE_INFINITY;
       if (msg.toIngestMs <= watermark) return { applied: false, readings: 0, rejected: counts };
       if (msg.fromIngestMs > watermark) {
         throw new BatchOutOfOrderError(
           `node ${nodeId}: batch starts at ${new Date(msg.fromIngestMs).toISOString()} but only data up to ${new Date(watermark).toISOString()} is applied`,
         );
       }
-      const rawFresh = deps.settings.analytics ? raw.filter((r) => r.ingestedAt > watermark) : [];
-      // Issued first: the analytics' reads pipeline with the batch's own on the transaction's connection.
-      const analytics = deps.settings.analytics
-        ? startNodeAnalytics(tx, {
-            node: msg.node,
-            readings: rawFresh,
-            fromMs: watermark,
-            toMs: msg.toIngestMs,
-            lastReadingMs: wmRow?.latest_ms ?? null,
-            cycleMs: deps.settings.cycleMs,
-          })
-        : null;
+      // Runs overlapped, part of the batch is applied already: the analytics start over from the real watermark.
+      if (analytics && watermark !== msg.fromIngestMs) analytics = start(watermark);
       const stored5m = await readBuckets(
         tx,
         'agg_5m',
@@ -143,7 +146,7 @@ export async function applyNodeBatch(deps: AggregatorDeps, msg: NodeWorkMessage)
         counts,
       );
       const p5m = aggregateReadings(fresh, BUCKET_MS);
-      // Its writes pipeline with the merges below; awaited before the watermark moves.
+      // Its writes (and the new watermark) pipeline with the merges below.
       const analyticsDone = analytics ? analytics.finish(stored5m, p5m) : Promise.resolve(null);
       analyticsDone.catch(() => {});
       await mergePartials(tx, 'agg_5m', nodeId, p5m, stored5m);
@@ -156,9 +159,12 @@ export async function applyNodeBatch(deps: AggregatorDeps, msg: NodeWorkMessage)
         await writeLatest(tx, nodeId, tsMs, body);
       }
       const done = await analyticsDone;
-      await tx`
-      insert into node_watermarks (node_id, ingested_to) values (${nodeId}, to_timestamp(${msg.toIngestMs} / 1000.0))
-      on conflict (node_id) do update set ingested_to = excluded.ingested_to`;
+      // With the analytics, their write has moved the watermark already (one statement fewer).
+      if (!analytics) {
+        await tx`
+        insert into node_watermarks (node_id, ingested_to) values (${nodeId}, to_timestamp(${msg.toIngestMs} / 1000.0))
+        on conflict (node_id) do update set ingested_to = excluded.ingested_to`;
+      }
       // The reading times the batch held: the rollup recomputes water balances for those days only.
       const span = readingSpan(fresh);
       await tx`

@@ -12,8 +12,6 @@ import type { Sql, TransactionSql } from './client.ts';
 
 type Db = Sql | TransactionSql;
 
-export type AnomalySubjectRef = { kind: 'node'; nodeId: string } | { kind: 'district'; districtId: string };
-
 export interface AnomalyRow {
   id: string;
   tenant_id: string;
@@ -67,32 +65,6 @@ export const anomalyFromRow = (r: AnomalyRow): Anomaly => ({
   peakEvidence: r.peak_evidence ?? r.evidence,
   note: r.resolution,
 });
-
-/**
- * A subject's anomalies the lifecycle needs: every unresolved one, and those resolved that were last
- * seen from `sinceMs` on (so a key an operator resolved is not opened again under the same id).
- */
-export async function readSubjectAnomalies(
-  db: Db,
-  subject: AnomalySubjectRef,
-  sinceMs: number,
-): Promise<Anomaly[]> {
-  const rows =
-    subject.kind === 'node'
-      ? await db.unsafe<AnomalyRow[]>(
-          `select ${ANOMALY_COLUMNS} from anomalies where node_id = $1 and subject = 'node'
-             and (status <> 'resolved' or last_seen_at >= to_timestamp($2 / 1000.0))
-           order by first_seen_at, id`,
-          [subject.nodeId, sinceMs],
-        )
-      : await db.unsafe<AnomalyRow[]>(
-          `select ${ANOMALY_COLUMNS} from anomalies where district_id = $1 and subject = 'district'
-             and (status <> 'resolved' or last_seen_at >= to_timestamp($2 / 1000.0))
-           order by first_seen_at, id`,
-          [subject.districtId, sinceMs],
-        );
-  return rows.map(anomalyFromRow);
-}
 
 /** Districts' unresolved anomalies (district detectors), and resolved ones last seen from `sinceMs` on. */
 export async function readDistrictAnomalies(
@@ -303,8 +275,14 @@ export async function readDetectorHistory(
      union all
      ${lean('agg_1h', 'b')}
        where node_id = any($1::text[]) and metric = any($2::int2[])
-         and bucket = any(array(select to_timestamp(h / 1000.0) from unnest($5::float8[]) h))`,
-    [[...nodeIds], [...metrics], window.fromMs, window.toMs, [...baselineHoursMs]],
+         and bucket = any($5::timestamptz[])`,
+    [
+      [...nodeIds],
+      [...metrics],
+      window.fromMs,
+      window.toMs,
+      baselineHoursMs.map((h) => new Date(h).toISOString()),
+    ],
   );
   for (const r of rows) {
     let node = out.get(r.node_id);

@@ -252,11 +252,16 @@ export const MIGRATIONS: Migration[] = [
          counters jsonb not null,
          primary key (node_id, bucket))`,
       `create index if not exists quality_1d_bucket on quality_1d (bucket)`,
+      // Counters and scores are rewritten every cycle in place: room on each page lets PostgreSQL update
+      // them without touching their indexes (HOT updates).
+      `alter table quality_5m set (fillfactor = 70)`,
+      `alter table quality_1h set (fillfactor = 70)`,
+      `alter table quality_1d set (fillfactor = 70)`,
       // A node's quality scores per window (cycle, 24h, 7d) as of its watermark; the rollup's network score.
       `create table if not exists node_quality (
          node_id text primary key,
          as_of timestamptz not null,
-         body jsonb not null)`,
+         body jsonb not null) with (fillfactor = 70)`,
       // What the lifecycle keeps besides migration 2's columns; `subject` tells node from district anomalies.
       `alter table anomalies add column if not exists subject text not null default 'node'`,
       `alter table anomalies add column if not exists peak_severity text`,

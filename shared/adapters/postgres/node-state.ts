@@ -1,7 +1,8 @@
 /**
  * Everything a node's analytics read for one batch, in ONE statement (a node is processed ten
- * thousand times a cycle: every statement counts): its data-quality counters (the batch's buckets,
- * the score windows, the latest counted reading time), the history its anomaly detectors need
+ * thousand times a cycle: every statement counts) — which is also the batch's first read: the node's
+ * watermark and latest reading time, its data-quality counters (the batch's buckets, the score windows,
+ * the latest reading time counted), the history its anomaly detectors need
  * (5-minute partials of the recent past, hourly ones of past weeks for the seasonal baseline) and its
  * current anomalies. Heterogeneous rows travel as one union: partials in typed columns, counters and
  * anomalies as jsonb.
@@ -36,6 +37,9 @@ export interface NodeStateSpec {
 }
 
 export interface NodeState {
+  /** The node's ingestion watermark, and its latest reading time (null before the first). */
+  watermarkMs: number | null;
+  latestMs: number | null;
   quality: QualityState;
   fiveMinute: DetectorBucket[];
   baseline: DetectorBucket[];
@@ -43,7 +47,7 @@ export interface NodeState {
 }
 
 interface Row {
-  r: 'q5' | 'q1h' | 'q1d' | 'qx' | 'm' | 'b' | 'a';
+  r: 'w' | 'q5' | 'q1h' | 'q1d' | 'm' | 'b' | 'a';
   metric: number | null;
   ms: number | null;
   count: number | null;
@@ -55,13 +59,17 @@ interface Row {
   doc: unknown;
 }
 
+const iso = (t: number) => new Date(t).toISOString();
 const ms = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
 const NO_PARTIAL = `null::int2 as metric, null::int4 as count, null::float8 as sum, null::float8 as min,
   null::float8 as max, null::float8 as last, null::float8 as last_ms`;
+// Buckets travel as timestamptz[] (ISO text): `bucket = any($n)` is then an index condition.
 const quality = (tag: string, table: string, buckets: number, from: number) =>
   `select '${tag}'::text as r, ${ms('bucket')} as ms, ${NO_PARTIAL}, counters as doc from ${table}
-     where node_id = $1 and (bucket = any(array(select to_timestamp(b / 1000.0) from unnest($${buckets}::float8[]) b))
-       or bucket >= to_timestamp($${from} / 1000.0))`;
+     where node_id = $1 and bucket = any($${buckets}::timestamptz[])
+   union all
+   select '${tag}', ${ms('bucket')}, ${NO_PARTIAL}, counters from ${table}
+     where node_id = $1 and bucket >= $${from}::timestamptz`;
 const partial = (tag: string, table: string, where: string) =>
   `select '${tag}', ${ms('bucket')}, metric, count, sum, min, max, last, ${ms('last_ts')}, null::jsonb from ${table}
      where node_id = $1 and ${where}`;
@@ -71,13 +79,15 @@ const STATEMENT = `
     ${quality('q5', 'quality_5m', 2, 3)}
     union all ${quality('q1h', 'quality_1h', 4, 5)}
     union all ${quality('q1d', 'quality_1d', 6, 7)}
-    union all (select 'qx', ${ms('bucket')}, ${NO_PARTIAL}, counters from quality_5m
-      where node_id = $1 and counters->>'maxTs' is not null order by bucket desc limit 1)
-    union all ${partial('m', 'agg_5m', `metric = any($8::int2[]) and bucket >= to_timestamp($9 / 1000.0) and bucket < to_timestamp($10 / 1000.0)`)}
-    union all ${partial('b', 'agg_1h', `metric = any($11::int2[]) and bucket = any(array(select to_timestamp(h / 1000.0) from unnest($12::float8[]) h))`)}
+    union all ${partial('m', 'agg_5m', `metric = any($8::int2[]) and bucket >= $9::timestamptz and bucket < $10::timestamptz`)}
+    union all ${partial('b', 'agg_1h', `metric = any($11::int2[]) and bucket = any($12::timestamptz[])`)}
+    union all select 'w', null, ${NO_PARTIAL}, jsonb_build_object(
+      'watermark', (select ${ms('ingested_to')} from node_watermarks where node_id = $1),
+      'latest', (select ${ms('ts')} from node_latest where node_id = $1),
+      'counted', (select (body->>'latestTs')::float8 from node_quality where node_id = $1))
     union all select 'a', null, ${NO_PARTIAL}, to_jsonb(x) from (
       select ${ANOMALY_COLUMNS} from anomalies where node_id = $1 and subject = 'node'
-        and (status <> 'resolved' or last_seen_at >= to_timestamp($13 / 1000.0))) x
+        and (status <> 'resolved' or last_seen_at >= $13::timestamptz)) x
   ) s`;
 
 export async function readNodeState(db: Db, spec: NodeStateSpec): Promise<NodeState> {
@@ -85,20 +95,22 @@ export async function readNodeState(db: Db, spec: NodeStateSpec): Promise<NodeSt
   const h = spec.history;
   const rows = await db.unsafe<Row[]>(STATEMENT, [
     spec.nodeId,
-    [...q.buckets.m5],
-    q.windowFrom.m5,
-    [...q.buckets.h1],
-    q.windowFrom.h1,
-    [...q.buckets.d1],
-    q.windowFrom.d1,
+    q.buckets.m5.map(iso),
+    iso(q.windowFrom.m5),
+    q.buckets.h1.map(iso),
+    iso(q.windowFrom.h1),
+    q.buckets.d1.map(iso),
+    iso(q.windowFrom.d1),
     [...h.metrics],
-    h.fromMs,
-    h.toMs,
+    iso(h.fromMs),
+    iso(h.toMs),
     [...h.baselineMetrics],
-    [...h.baselineHoursMs],
-    spec.anomaliesSinceMs,
+    h.baselineHoursMs.map(iso),
+    iso(spec.anomaliesSinceMs),
   ] as never[]);
   const out: NodeState = {
+    watermarkMs: null,
+    latestMs: null,
     quality: { buckets: { m5: new Map(), h1: new Map(), d1: new Map() }, maxTs: null },
     fiveMinute: [],
     baseline: [],
@@ -115,9 +127,13 @@ export async function readNodeState(db: Db, spec: NodeStateSpec): Promise<NodeSt
       case 'q1d':
         out.quality.buckets.d1.set(r.ms!, r.doc as QualityCounters);
         break;
-      case 'qx':
-        out.quality.maxTs = (r.doc as QualityCounters).maxTs;
+      case 'w': {
+        const w = r.doc as { watermark: number | null; latest: number | null; counted: number | null };
+        out.watermarkMs = w.watermark;
+        out.latestMs = w.latest;
+        out.quality.maxTs = w.counted;
         break;
+      }
       case 'a':
         out.anomalies.push(anomalyFromRow(r.doc as AnomalyRow));
         break;

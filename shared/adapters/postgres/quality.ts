@@ -15,6 +15,7 @@ const RESOLUTIONS = Object.keys(QUALITY_TABLES) as QualityResolution[];
 
 export type QualityBuckets = Record<QualityResolution, Map<number, QualityCounters>>;
 
+/** What a batch's counting starts from (read by node-state.ts with the node's other analytics). */
 export interface QualityState {
   /** Stored counters of the buckets asked for and of the windows, per resolution (bucket start → counters). */
   buckets: QualityBuckets;
@@ -22,48 +23,16 @@ export interface QualityState {
   maxTs: number | null;
 }
 
-interface Row {
-  k: QualityResolution | 'x';
-  ms: number;
-  counters: QualityCounters;
-}
-
-const bucketsIn = (res: QualityResolution, n: number) =>
-  `select '${res}' as k, (extract(epoch from bucket) * 1000)::float8 as ms, counters from ${QUALITY_TABLES[res]}
-     where node_id = $1 and (bucket = any(array(select to_timestamp(b / 1000.0) from unnest($${n}::float8[]) b))
-       or bucket >= to_timestamp($${n + 1} / 1000.0))`;
-
 /**
- * In one round trip: the node's stored counters of the given buckets and of every bucket from each
- * window start on, per resolution, and the latest reading time counted so far.
+ * Writes merged counters (replacing the stored ones) of every resolution and the node's scores — and,
+ * when given, the node's new ingestion watermark (the batch's last write): one statement.
  */
-export async function readQualityState(
-  db: Db,
-  nodeId: string,
-  buckets: Record<QualityResolution, readonly number[]>,
-  windowFrom: Record<QualityResolution, number>,
-): Promise<QualityState> {
-  const rows = await db.unsafe<Row[]>(
-    `${bucketsIn('m5', 2)} union all ${bucketsIn('h1', 4)} union all ${bucketsIn('d1', 6)}
-     union all
-     (select 'x', (extract(epoch from bucket) * 1000)::float8, counters from quality_5m
-       where node_id = $1 and counters->>'maxTs' is not null order by bucket desc limit 1)`,
-    [nodeId, [...buckets.m5], windowFrom.m5, [...buckets.h1], windowFrom.h1, [...buckets.d1], windowFrom.d1],
-  );
-  const out: QualityState = { buckets: { m5: new Map(), h1: new Map(), d1: new Map() }, maxTs: null };
-  for (const r of rows) {
-    if (r.k === 'x') out.maxTs = r.counters.maxTs;
-    else out.buckets[r.k].set(r.ms, r.counters);
-  }
-  return out;
-}
-
-/** Writes merged counters (replacing the stored ones) of every resolution and the node's scores: one statement. */
 export async function writeQualityState(
   db: Db,
   nodeId: string,
   changed: QualityBuckets,
   scores: { asOfMs: number; body: unknown },
+  watermarkMs?: number,
 ): Promise<void> {
   const params: unknown[] = [nodeId, scores.asOfMs, JSON.stringify(scores.body)];
   const inserts = RESOLUTIONS.map((res) => {
@@ -79,6 +48,13 @@ export async function writeQualityState(
        on conflict (node_id, bucket) do update set counters = excluded.counters
        returning 1)`;
   });
+  if (watermarkMs !== undefined) {
+    params.push(watermarkMs);
+    inserts.push(`wm as (
+       insert into node_watermarks (node_id, ingested_to) values ($1, to_timestamp($${params.length} / 1000.0))
+       on conflict (node_id) do update set ingested_to = excluded.ingested_to
+       returning 1)`);
+  }
   await db.unsafe(
     `with ${inserts.join(',\n')}
      insert into node_quality (node_id, as_of, body) values ($1, to_timestamp($2 / 1000.0), $3::text::jsonb)

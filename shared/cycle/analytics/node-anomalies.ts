@@ -9,14 +9,16 @@
  * outage) is judged cycle by cycle as if it had come in time, and the instants depend on the data's
  * clock only, so runs that split the same data differently evaluate at the same instants.
  *
- * What is read (every row counts, ten thousand nodes a cycle): 5-minute partials of the last three hours
- * before the first instant — everything a detector looks back at in detail (spikes and the baseline two
- * hours, negative flow and water quality half an hour; a node's own burst detector six and a half, so
- * seven for the rare meter outside a district) — and the hourly partials of past weeks around each instant
- * for the seasonal baseline. Two things look further back, and take it from the node's open anomalies
- * instead: a flatline that already runs past the detail window continues the open flatline anomaly (its
- * duration and severity counted from that anomaly's start), and a hole older than three hours was a
- * silence, reported as such while it lasted (a gap is only reported in the hour after it closes).
+ * What is read (every row counts, ten thousand nodes a cycle): 5-minute partials of the two and a half
+ * hours before each instant (each instant sees exactly that window, whatever batch it falls in) —
+ * everything a detector looks back at in detail (spikes two hours
+ * before the cycle, the baseline two hours, negative flow and water quality half an hour; a node's own
+ * burst detector six and a half, so seven for the rare meter outside a district) — and the hourly
+ * partials of past weeks around each instant for the seasonal baseline. Two things look further back,
+ * and take it from the node's open anomalies instead: a flatline that already runs past the detail
+ * window continues the open flatline anomaly (its duration and severity counted from that anomaly's
+ * start), and a hole older than that was a silence, reported as such while it lasted (a gap is only
+ * reported in the hour after it closes).
  */
 import { type DetectorBucket, writeTransitions } from '../../adapters/postgres/anomalies.ts';
 import type { TransactionSql } from '../../adapters/postgres/client.ts';
@@ -39,7 +41,7 @@ const WEEK_MS = 7 * DAY_MS;
 const MINUTE_MS = 60_000;
 /** At most this many instants per batch (a day of cycles): a weeks-long backfill is judged at its last day. */
 export const MAX_INSTANTS_PER_BATCH = 48;
-const DETAIL_MS = 3 * HOUR_MS;
+const DETAIL_MS = 2.5 * HOUR_MS;
 const BURST_DETAIL_MS = 7 * HOUR_MS;
 
 /** The cycle boundaries strictly inside (fromMs, toMs), and toMs: the last `max` of them. */
@@ -123,6 +125,12 @@ export interface AnomalyPlan {
   spec: Pick<NodeStateSpec, 'history' | 'anomaliesSinceMs'>;
 }
 
+/** Where an instant's 5-minute history starts. */
+function historyStart(node: NodeInfo, t: number): number {
+  const burst = DEFAULT_ANOMALY_CONFIG.kinds[node.kind].burst !== null && node.districtId === null;
+  return bucketStart(t - (burst ? BURST_DETAIL_MS : DETAIL_MS));
+}
+
 /** What the node's detectors and lifecycle read for the batch. */
 export function anomalyPlan(input: NodeAnomalyInput): AnomalyPlan {
   const { node, cycleMs } = input;
@@ -131,7 +139,7 @@ export function anomalyPlan(input: NodeAnomalyInput): AnomalyPlan {
   const first = instants[0]!;
   const last = instants.at(-1)!;
   const burst = cfg.burst !== null && node.districtId === null;
-  const historyFromMs = bucketStart(first - (burst ? BURST_DETAIL_MS : DETAIL_MS), HOUR_MS);
+  const historyFromMs = historyStart(node, first);
   const metrics = historyMetrics(node);
   const baselineMetrics = new Set(Object.keys(cfg.baseline) as Metric[]);
   if (burst) for (const m of ['flow', 'pressure'] as const) baselineMetrics.add(m);
@@ -213,14 +221,45 @@ function mergeLean(a: DetectorBucket | undefined, b: DetectorBucket): DetectorBu
 
 /** The stored 5-minute history with the batch's new partials laid over it (what a read after the merge gives). */
 export function withBatch(stored: readonly DetectorBucket[], delta5m: readonly PartialRow[], fromMs: number) {
-  const key = (r: DetectorBucket) => `${r.metric}|${r.bucketMs}`;
-  const rows = new Map(stored.map((r) => [key(r), r]));
+  // Bucket starts are whole seconds below 2^43: metric × 2^44 + bucket is an exact numeric key.
+  const key = (metric: number, bucketMs: number) => metric * 2 ** 44 + bucketMs;
+  const rows = new Map(stored.map((r) => [key(r.metric, r.bucketMs), r]));
   for (const row of delta5m) {
     if (row.bucketMs < fromMs) continue;
     const d = leanOf(row);
-    rows.set(key(d), mergeLean(rows.get(key(d)), d));
+    const k = key(d.metric, d.bucketMs);
+    rows.set(k, mergeLean(rows.get(k), d));
   }
   return [...rows.values()];
+}
+
+/**
+ * A node's history as seen from one instant: its 5-minute series from `fromMs` on (a view, no copy), so
+ * every instant looks back the same length whatever batch it falls in.
+ */
+function from(history: Partial<Record<Metric, MetricHistory>>, fromMs: number) {
+  const out: Partial<Record<Metric, MetricHistory>> = {};
+  for (const [metric, h] of Object.entries(history) as [Metric, MetricHistory][]) {
+    const s = h.fiveMinute;
+    const i = Math.min(s.length, Math.max(0, Math.floor((fromMs - s.startMs) / s.stepMs)));
+    const cut = (a: Float64Array) => a.subarray(i);
+    out[metric] = {
+      ...h,
+      fiveMinute: {
+        startMs: s.startMs + i * s.stepMs,
+        stepMs: s.stepMs,
+        length: s.length - i,
+        count: cut(s.count),
+        sum: cut(s.sum),
+        sumSq: cut(s.sumSq),
+        min: cut(s.min),
+        max: cut(s.max),
+        first: cut(s.first),
+        last: cut(s.last),
+      },
+    };
+  }
+  return out;
 }
 
 /** The raw readings each instant judges: those after the previous instant (the first takes late ones too). */
@@ -304,10 +343,10 @@ export function judgeNodeAnomalies(
       fromMs: t - cycleMs,
       nowMs: t,
       readings,
-      history: histories,
+      history: from(histories, historyStart(node, t)),
       lastReadingMs: Number.isFinite(latest) ? latest : null,
     });
-    const conditions = continueFlatlines(node, detected, current, plan.historyFromMs);
+    const conditions = continueFlatlines(node, detected, current, historyStart(node, t));
     const result = advanceAnomalies(subject, current, conditions, t);
     for (const tr of result.transitions) {
       if (tr.kind === 'discarded') {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { QualityCounters } from '../../analytics/quality.ts';
+import { countQualityByBucket, type QualityCounters } from '../../analytics/quality.ts';
 import { aggregateReadings, BUCKET_MS, DAY_MS, HOUR_MS } from '../../domain/aggregate.ts';
 import { cleanReadings } from '../../domain/clean.ts';
 import type { NodeInfo, Reading } from '../../domain/readings.ts';
@@ -37,6 +37,14 @@ test('counting a node’s readings in two batches gives the same counters as in 
     assert.deepEqual([...twice[res].keys()].sort(), [...once.changed[res].keys()].sort(), res);
     for (const [bucket, c] of once.changed[res])
       assert.deepEqual(twice[res].get(bucket), c, `${res} ${bucket}`);
+  }
+  // Hours and days are their 5-minute buckets merged: the same as counting per hour or day directly.
+  const ctx = { now: end, kind: node.kind, metrics: node.metrics, previousMaxTs: null };
+  for (const [res, size] of [
+    ['h1', HOUR_MS],
+    ['d1', DAY_MS],
+  ] as const) {
+    assert.deepEqual(once.changed[res], countQualityByBucket(all, ctx, size), res);
   }
   const total = (m: Map<number, QualityCounters>) =>
     [...m.values()].reduce(

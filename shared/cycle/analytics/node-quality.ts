@@ -121,20 +121,33 @@ export function countBatchQuality(
     previousMaxTs: stored.maxTs,
   };
   const { fresh, seen } = split;
+  // Counted once per 5-minute bucket; the hours and days are those buckets merged in time order, which
+  // is exactly what counting them per hour or day would give (the batch is judged as a whole either way).
+  const m5 = new Map<number, QualityCounters>();
+  const add = (added: Map<number, QualityCounters>) => {
+    for (const [bucket, c] of added) {
+      const have = m5.get(bucket);
+      m5.set(bucket, have ? mergeQuality(have, c) : c);
+    }
+  };
+  if (fresh.length > 0) add(countQualityByBucket(fresh, ctx, BUCKET_MS));
+  if (seen.length > 0) add(duplicateCounters(seen, ctx, BUCKET_MS));
   const changed: QualityBuckets = { m5: new Map(), h1: new Map(), d1: new Map() };
   for (const [res, size] of [
     ['m5', BUCKET_MS],
     ['h1', HOUR_MS],
     ['d1', DAY_MS],
   ] as const) {
-    const merge = (added: Map<number, QualityCounters>) => {
-      for (const [bucket, c] of added) {
-        const base = changed[res].get(bucket) ?? stored.buckets[res].get(bucket);
-        changed[res].set(bucket, base ? mergeQuality(base, c) : c);
-      }
-    };
-    if (fresh.length > 0) merge(countQualityByBucket(fresh, ctx, size));
-    if (seen.length > 0) merge(duplicateCounters(seen, ctx, size));
+    const added = new Map<number, QualityCounters>();
+    for (const bucket of [...m5.keys()].sort((a, b) => a - b)) {
+      const at = bucketStart(bucket, size);
+      const have = added.get(at);
+      added.set(at, have ? mergeQuality(have, m5.get(bucket)!) : m5.get(bucket)!);
+    }
+    for (const [bucket, c] of added) {
+      const base = stored.buckets[res].get(bucket);
+      changed[res].set(bucket, base ? mergeQuality(base, c) : c);
+    }
   }
   const view = (res: QualityResolution) => {
     const all = new Map(stored.buckets[res]);
@@ -144,16 +157,27 @@ export function countBatchQuality(
       .sort((x, y) => x[0] - y[0])
       .map(([bucketMs, counters]) => ({ bucketMs, counters }));
   };
-  return { changed, scores: scoreWindows(node.id, nowMs, windows, view('m5'), view('h1'), view('d1')) };
+  let latestTs = stored.maxTs;
+  for (const c of changed.m5.values())
+    if (c.maxTs !== null) latestTs = Math.max(latestTs ?? c.maxTs, c.maxTs);
+  const scores = scoreWindows(node.id, nowMs, windows, view('m5'), view('h1'), view('d1'));
+  return { changed, scores: { ...scores, latestTs } };
 }
 
-/** Writes the merged counters and the scores (one statement). */
+/** Writes the merged counters and the scores, with the node's new watermark when given (one statement). */
 export function writeBatchQuality(
   tx: TransactionSql,
   input: BatchQualityInput,
   counted: { changed: QualityBuckets; scores: NodeQualityScores },
+  watermarkMs?: number,
 ): Promise<void> {
-  return writeQualityState(tx, input.node.id, counted.changed, { asOfMs: input.nowMs, body: counted.scores });
+  return writeQualityState(
+    tx,
+    input.node.id,
+    counted.changed,
+    { asOfMs: input.nowMs, body: counted.scores },
+    watermarkMs,
+  );
 }
 
 /** Where each window starts: the cycle (5-minute buckets), 24 hours (hourly), 7 days (daily, today included). */
@@ -181,6 +205,8 @@ export interface NodeQualityScores {
   nodeId: string;
   asOf: string;
   windows: Record<QualityWindowName, QualityReport>;
+  /** The latest reading time counted for the node (the next batch's out-of-order reference). */
+  latestTs: number | null;
 }
 
 function mergeAll(rows: readonly { counters: QualityCounters }[]): QualityCounters {
@@ -199,7 +225,7 @@ export function scoreWindows(
   fiveMinute: Buckets,
   hourly: Buckets,
   daily: Buckets,
-): NodeQualityScores {
+): Omit<NodeQualityScores, 'latestTs'> {
   const interval = intervalFromCounters(hourly.map((r) => r.counters));
   const window = (rows: Buckets, start: number) =>
     scoreQuality(mergeAll(rows.filter((r) => r.bucketMs >= start && r.bucketMs < asOfMs)), {
