@@ -88,8 +88,8 @@ export async function networkRollup(deps: AggregatorDeps, runId: string, tenantI
   const progress = await deps.coordinator.progress(runId);
   const failedNodes = [...new Set((progress?.failedKeys ?? []).map(nodeOfWorkKey))].sort();
   const run = await getRun(sql, runId);
-  // The analytics first: the run is closed (what readers wait for) only when its results are ready. A
-  // failure there is logged, not thrown: the run's data is in, and it must close either way.
+  // The analytics first (the run is closed last, when every result is written). A failure there is
+  // logged, not thrown: the run's data is in, and it must close either way.
   const started = performance.now();
   let analytics: Awaited<ReturnType<typeof rollupAnalytics>> | null = null;
   if (settings.analytics && run) {
@@ -103,15 +103,26 @@ export async function networkRollup(deps: AggregatorDeps, runId: string, tenantI
   const nodesDone = run ? run.nodesTotal - failedNodes.length : 0;
   const status: RunRecord['status'] =
     failedNodes.length === 0 ? 'done' : nodesDone > 0 ? 'partial' : 'failed';
-  await finishRun(sql, runId, { status, finishedAtMs: nowMs, nodesDone, failedNodes });
-
   const rows = await sql<WindowRow[]>`
     select w.node_id, n.kind, w.range, w.as_of, w.body
     from node_window_metrics w join nodes n on n.id = w.node_id
     where n.tenant_id = ${tenantId}`;
   const counts = await sql<{ total: number; kind: string; n: number }[]>`
     select kind, count(*)::int4 as n from nodes where tenant_id = ${tenantId} group by kind order by kind`;
-  const runs = await recentRuns(sql, tenantId, 2000);
+  // This run as it is about to be closed (it is closed last, below).
+  const runs = (await recentRuns(sql, tenantId, 2000)).map((r) =>
+    r.id === runId
+      ? {
+          ...r,
+          status,
+          finishedAt: new Date(nowMs).toISOString(),
+          nodesDone,
+          nodesFailed: failedNodes.length,
+          failedNodes,
+          durationMs: Math.max(0, Math.round(nowMs - Date.parse(r.startedAt))),
+        }
+      : r,
+  );
   const ttl = settings.cacheTtlSeconds;
   const entries: CacheEntry[] = [];
   const network: Record<string, ReturnType<typeof networkMetrics>> = {};
@@ -157,6 +168,8 @@ export async function networkRollup(deps: AggregatorDeps, runId: string, tenantI
   entries.push({ key: keys.dashboardSummary(tenantId), value: summary, ttlSeconds: ttl });
   entries.push({ key: keys.lastRun(tenantId), value: latestRun, ttlSeconds: ttl });
   await deps.cache.write(entries);
+  // Closed last: whoever waits for the run's status finds its results written.
+  await finishRun(sql, runId, { status, finishedAtMs: nowMs, nodesDone, failedNodes });
   log.info('run finished', {
     event: 'run.finished',
     status,
