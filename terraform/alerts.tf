@@ -296,11 +296,11 @@ resource "google_monitoring_alert_policy" "critical_anomaly" {
   conditions {
     display_name = "anomaly.opened with severity critical or a leak type"
     condition_matched_log {
-      filter = "${local.function_logs} AND jsonPayload.event=\"anomaly.opened\" AND (jsonPayload.severity=\"critical\" OR jsonPayload.anomalyType=~\"leak\")"
+      filter = "${local.function_logs} AND jsonPayload.event=\"anomaly.opened\" AND (jsonPayload.anomalySeverity=\"critical\" OR jsonPayload.anomalyType=~\"leak\")"
       label_extractors = {
         node_id      = "EXTRACT(jsonPayload.nodeId)"
         anomaly_type = "EXTRACT(jsonPayload.anomalyType)"
-        severity     = "EXTRACT(jsonPayload.severity)"
+        severity     = "EXTRACT(jsonPayload.anomalySeverity)"
       }
     }
   }

@@ -151,7 +151,7 @@ resource "google_logging_metric" "anomaly_opened" {
   filter      = "${local.function_logs} AND jsonPayload.event=\"anomaly.opened\""
 
   label_extractors = {
-    severity     = "EXTRACT(jsonPayload.severity)"
+    severity     = "EXTRACT(jsonPayload.anomalySeverity)"
     anomaly_type = "EXTRACT(jsonPayload.anomalyType)"
   }
 

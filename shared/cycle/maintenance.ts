@@ -2,7 +2,7 @@
  * The scheduled maintenance step (a Cloud Scheduler job publishes `kind=maintenance` to the cycle
  * topic once a day): retention as PRODUCT.md sets it. On plain PostgreSQL the time-series tables
  * drop whole partitions; with Timescale their retention policies do it (added by the migration).
- *   metrics (aggregates, quality)   90 days
+ *   metrics (aggregates, quality, district nights)   90 days
  *   predictions                     30 days
  *   run logs (runs, applied batches) 7 days
  *   anomalies                       until resolved + 30 days
@@ -44,6 +44,12 @@ export async function runMaintenance(
     deleted[name] = (await q).count;
   };
   await count('quality_5m', sql`delete from quality_5m where bucket < ${before(RETENTION_DAYS.metrics)}`);
+  await count('quality_1h', sql`delete from quality_1h where bucket < ${before(RETENTION_DAYS.metrics)}`);
+  await count('quality_1d', sql`delete from quality_1d where bucket < ${before(RETENTION_DAYS.metrics)}`);
+  await count(
+    'district_nights',
+    sql`delete from district_nights where end_at < ${before(RETENTION_DAYS.metrics)}`,
+  );
   await count(
     'predictions',
     sql`delete from predictions where issued_at < ${before(RETENTION_DAYS.predictions)}`,

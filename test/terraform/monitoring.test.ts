@@ -116,7 +116,7 @@ describe('log-based metrics', () => {
     const anomalies = resource(config, 'google_logging_metric.anomaly_opened');
     assert.deepEqual(anomalies.body.label_extractors, {
       anomaly_type: 'EXTRACT(jsonPayload.anomalyType)',
-      severity: 'EXTRACT(jsonPayload.severity)',
+      severity: 'EXTRACT(jsonPayload.anomalySeverity)',
     });
   });
 });
