@@ -30,21 +30,11 @@ import {
   upstashPeer,
 } from './harness/peers.ts';
 import { differences, nodeKeyState, tableState } from './lib/checksums.ts';
+import { deliver, RecordingBus, shuffle } from './lib/delivery.ts';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 4, 4, 0, 0);
 const CYCLES = [T0 + 2 * HOUR, T0 + 2.5 * HOUR, T0 + 3 * HOUR, T0 + 5 * HOUR];
-
-/** Keeps what is published, so the test decides when and how often it is delivered. */
-class RecordingBus implements Bus {
-  readonly name = 'memory' as const;
-  readonly published: { topic: string; message: OutgoingMessage }[] = [];
-  async publish(topic: string, messages: OutgoingMessage[]) {
-    for (const message of messages) this.published.push({ topic, message });
-    return messages.map((_, i) => String(this.published.length - messages.length + i));
-  }
-  async close() {}
-}
 
 interface Target {
   db: TestDatabase;
@@ -75,36 +65,6 @@ async function target(): Promise<Target> {
   };
 }
 
-/** Delivers like Pub/Sub: a handler that throws gets the message again later. */
-async function deliver(t: Target, queue: OutgoingMessage[], topic = 'x') {
-  let attempts = 0;
-  while (queue.length > 0) {
-    const message = queue.shift()!;
-    attempts += 1;
-    try {
-      await handleAggregatorEvent(
-        t.aggregator,
-        toCloudEvent('p', topic, message, `m${attempts}`, new Date(), 1),
-      );
-    } catch (err) {
-      if (!(err instanceof BatchOutOfOrderError)) throw err;
-      queue.push(message);
-    }
-    assert.ok(attempts < 10_000, 'delivery must converge');
-  }
-}
-
-function shuffle<T>(items: T[], seed: number): T[] {
-  const a = [...items];
-  let s = seed;
-  for (let i = a.length - 1; i > 0; i--) {
-    s = (s * 1103515245 + 12345) & 0x7fffffff;
-    const j = s % (i + 1);
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
-}
-
 describe('replayed, shuffled delivery', await peerGate('postgres', 'redis'), () => {
   let ordered: Target;
   let replayed: Target;
@@ -127,7 +87,7 @@ describe('replayed, shuffled delivery', await peerGate('postgres', 'redis'), () 
       const from = ordered.bus.published.length;
       await dispatchCycle(ordered.dispatcher, { nowMs: now, initialWatermarkMs: T0 });
       await deliver(
-        ordered,
+        ordered.aggregator,
         ordered.bus.published.slice(from).map((p) => p.message),
       );
     }
@@ -136,7 +96,7 @@ describe('replayed, shuffled delivery', await peerGate('postgres', 'redis'), () 
     for (const now of CYCLES)
       await dispatchCycle(replayed.dispatcher, { nowMs: now, initialWatermarkMs: T0 });
     const all = replayed.bus.published.map((p) => p.message);
-    await deliver(replayed, shuffle([...all, ...all, ...all], 42));
+    await deliver(replayed.aggregator, shuffle([...all, ...all, ...all], 42));
 
     assert.deepEqual(differences(await tableState(replayed.db.sql), await tableState(ordered.db.sql)), []);
     const redis = new Redis(upstashPeer());

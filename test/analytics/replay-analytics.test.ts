@@ -27,6 +27,7 @@ import { cycleSettings } from '../../shared/runtime.ts';
 import { createSimulatorSource } from '../../shared/simulator/index.ts';
 import { createTestDatabase, peerGate, type TestDatabase } from '../harness/peers.ts';
 import { differences } from '../lib/checksums.ts';
+import { deliver, RecordingBus, shuffle } from '../lib/delivery.ts';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 4, 4, 0, 0);
@@ -36,16 +37,6 @@ const SOURCE = {
   nodes: 10,
   eventRates: { flatline: 4, negativeFlow: 4, gap: 4, outOfRange: 2, lowChlorine: 4 },
 };
-
-class RecordingBus implements Bus {
-  readonly name = 'memory' as const;
-  readonly published: OutgoingMessage[] = [];
-  async publish(_topic: string, messages: OutgoingMessage[]) {
-    this.published.push(...messages);
-    return messages.map(String);
-  }
-  async close() {}
-}
 
 interface Target {
   db: TestDatabase;
@@ -76,35 +67,6 @@ async function target(): Promise<Target> {
   };
 }
 
-async function deliver(t: Target, queue: OutgoingMessage[]) {
-  let attempts = 0;
-  while (queue.length > 0) {
-    const message = queue.shift()!;
-    attempts += 1;
-    try {
-      await handleAggregatorEvent(
-        t.aggregator,
-        toCloudEvent('p', 'x', message, `m${attempts}`, new Date(), 1),
-      );
-    } catch (err) {
-      if (!(err instanceof BatchOutOfOrderError)) throw err;
-      queue.push(message);
-    }
-    assert.ok(attempts < 10_000, 'delivery must converge');
-  }
-}
-
-function shuffle<T>(items: T[], seed: number): T[] {
-  const a = [...items];
-  let s = seed;
-  for (let i = a.length - 1; i > 0; i--) {
-    s = (s * 1103515245 + 12345) & 0x7fffffff;
-    const j = s % (i + 1);
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
-}
-
 async function analyticsState(t: Target) {
   const sql = t.db.sql;
   return {
@@ -129,12 +91,15 @@ describe('analytics under replayed, shuffled delivery', await peerGate('postgres
     for (const now of CYCLES) {
       const from = ordered.bus.published.length;
       await dispatchCycle(ordered.dispatcher, { nowMs: now, initialWatermarkMs: T0 });
-      await deliver(ordered, ordered.bus.published.slice(from));
+      await deliver(
+        ordered.aggregator,
+        ordered.bus.published.slice(from).map((p) => p.message),
+      );
     }
     for (const now of CYCLES)
       await dispatchCycle(replayed.dispatcher, { nowMs: now, initialWatermarkMs: T0 });
-    const all = replayed.bus.published;
-    await deliver(replayed, shuffle([...all, ...all, ...all], 42));
+    const all = replayed.bus.published.map((p) => p.message);
+    await deliver(replayed.aggregator, shuffle([...all, ...all, ...all], 42));
   });
 
   after(async () => {
