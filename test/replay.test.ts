@@ -6,18 +6,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from '@upstash/redis';
-import type { Bus, OutgoingMessage } from '../shared/adapters/bus/bus.ts';
-import { toCloudEvent } from '../shared/adapters/bus/bus.ts';
 import { UpstashCache } from '../shared/adapters/cache/upstash.ts';
 import { MemoryCoordinator } from '../shared/adapters/coordination/memory.ts';
 import { connect } from '../shared/adapters/postgres/client.ts';
 import { migrate } from '../shared/adapters/postgres/migrations.ts';
 import { PartitionManager } from '../shared/adapters/postgres/partitions.ts';
 import { loadConfig } from '../shared/config.ts';
-import { BatchOutOfOrderError } from '../shared/cycle/aggregate-node.ts';
 import type { AggregatorDeps, DispatcherDeps } from '../shared/cycle/deps.ts';
 import { dispatchCycle } from '../shared/cycle/dispatch.ts';
-import { handleAggregatorEvent } from '../shared/cycle/handlers.ts';
 import { silentLogger } from '../shared/log.ts';
 import { cycleSettings } from '../shared/runtime.ts';
 import { createSimulatorSource } from '../shared/simulator/index.ts';
