@@ -7,6 +7,7 @@
  * Daylight saving follows the EU rule (last Sunday of March to last Sunday of October, switching at
  * 01:00 UTC), in force for Italy since 1996; it is applied to every year for simplicity.
  */
+import { easterSunday } from '../domain/easter.ts';
 import { dayTotal, HOLIDAY, PATTERNS, rate, SATURDAY, WEEKDAY, wallClock, withinDay } from './demand.ts';
 
 export const SIM_TIMEZONE = 'Europe/Rome';
@@ -48,29 +49,16 @@ function lastSunday(year: number, month: number): number {
   return last - dayOfWeek(last);
 }
 
-/** Easter Sunday (Gregorian computus, Meeus/Jones/Butcher). */
-function easterSunday(year: number): number {
-  const a = year % 19;
-  const b = Math.floor(year / 100);
-  const c = year % 100;
-  const d = Math.floor(b / 4);
-  const e = b % 4;
-  const f = Math.floor((b + 8) / 25);
-  const g = Math.floor((b - f + 1) / 3);
-  const h = (19 * a + b - d - g + 15) % 30;
-  const i = Math.floor(c / 4);
-  const k = c % 4;
-  const l = (32 + 2 * e + 2 * i - h - k) % 7;
-  const m = Math.floor((a + 11 * h + 22 * l) / 451);
-  const month = Math.floor((h + l - 7 * m + 114) / 31);
-  const day = ((h + l - 7 * m + 114) % 31) + 1;
+/** Easter Sunday as a day number. */
+function easterDay(year: number): number {
+  const [month, day] = easterSunday(year);
   return dayNumber(year, month, day);
 }
 
 /** The public holidays of a year, as day numbers. */
 export function holidaysOf(year: number): Set<number> {
   const days = new Set(FIXED_HOLIDAYS.map(([m, d]) => dayNumber(year, m, d)));
-  days.add(easterSunday(year) + 1);
+  days.add(easterDay(year) + 1);
   return days;
 }
 
