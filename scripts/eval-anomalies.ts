@@ -117,12 +117,6 @@ function simulated(): void {
     r.types.reduce((s, t) => s + t.detections - t.truePositives, 0) +
     r.others.reduce((s, o) => s + o.alarms - o.coinciding, 0);
   console.log(`\nAll false alarms: ${falseAlarms} = ${(falseAlarms / nodeWeeks).toFixed(3)} per node-week.`);
-  console.log(
-    '\nFalse flatlines "at another event" sit on simulated low-chlorine and high-turbidity plateaus, which the',
-  );
-  console.log(
-    'simulator writes as noise-free constants: a real analyser would not repeat a value for hours.',
-  );
 }
 
 /** The same network with no events at all: every alarm is a false one. */

@@ -84,13 +84,17 @@ const RANGE = {
 } satisfies Partial<Record<Metric, RangeConfig>>;
 
 // Telemetry every minute (SCADA): 15 minutes of nothing is a gap — shorter holes are not worth an operator's
-// time, and three empty 5-minute buckets are unambiguous. For 15-minute telemetry set it to 45 or more.
-// Silent after an hour (two cycles), critical after six.
+// time, and three empty 5-minute buckets are unambiguous. Silent after an hour (two cycles), critical after
+// six. Nodes reporting less often are judged in their own intervals: a gap is two missed readings in a row
+// (2.5 intervals of nothing), silence the same up to now — an hourly meter is silent after 150 minutes,
+// a 15-minute one after the hour like everyone else.
 const GAPS: GapConfig = {
   gapMinutes: 15,
   lookbackMinutes: 60,
   silentMinutes: 60,
   criticalSilentMinutes: 360,
+  gapIntervals: 2.5,
+  silentIntervals: 2.5,
 };
 
 const NEGATIVE_FLOW: NegativeFlowConfig = { tolerance: 0.1, minMinutes: 10, windowMinutes: 30 };

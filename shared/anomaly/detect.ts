@@ -81,7 +81,8 @@ export function detectNodeConditions(
     const latest = Math.max(...fromBuckets, ...fromRaw);
     lastReadingMs = Number.isFinite(latest) ? latest : null;
   }
-  out.push(...detectGaps(fiveMinute, lastReadingMs ?? null, nowMs, cfg.gaps));
+  const rawTimes = input.readings.map((r) => r.ts);
+  out.push(...detectGaps(fiveMinute, lastReadingMs ?? null, nowMs, cfg.gaps, rawTimes));
   return out;
 }
 

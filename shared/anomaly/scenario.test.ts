@@ -10,7 +10,7 @@ const START = Date.UTC(2024, 0, 7, 23); // Monday 8 January 2024, local time
 
 const FLOORS: Record<string, number> = {
   burst: 0.8,
-  flatline: 0.8,
+  flatline: 0.9,
   gap: 0.9,
   silent: 0.9,
   spike: 0.9,

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_ANOMALY_CONFIG } from './config.ts';
 import { demandShape, gaussian, prng, seriesOf } from './fixtures.ts';
-import { detectFlatline, detectGaps, detectNegativeFlow, detectOutOfRange } from './sensor-faults.ts';
+import {
+  detectFlatline,
+  detectGaps,
+  detectNegativeFlow,
+  detectOutOfRange,
+  reportingIntervalMinutes,
+} from './sensor-faults.ts';
 import { HOUR_MS, MINUTE_MS } from './series.ts';
 
 const T0 = Date.UTC(2024, 3, 1);
@@ -93,6 +99,40 @@ test('gaps: a metric that still reports keeps the node from having a gap', () =>
   const flow = seriesOf(T0, END, (t) => (t >= holeFrom && t < END - HOUR_MS ? null : 5));
   const pressure = seriesOf(T0, END, () => 4);
   assert.deepEqual(detectGaps([flow, pressure], END - MINUTE_MS, END, inlet.gaps), []);
+});
+
+test('gaps: an hourly meter is judged on its missed readings, not on minutes', () => {
+  const hourly = (hole: (t: number) => boolean) =>
+    seriesOf(T0, END + 6 * HOUR_MS, (t) => (hole(t) ? null : 5), HOUR_MS);
+  const regular = hourly(() => false);
+  assert.equal(reportingIntervalMinutes([regular], [], END), 60);
+  // A cycle every 30 minutes sees up to an hour since the last reading: never silent, never a gap.
+  for (let now = END - 6 * HOUR_MS; now <= END + 6 * HOUR_MS; now += 30 * MINUTE_MS) {
+    const last = Math.floor((now - 1) / HOUR_MS) * HOUR_MS;
+    assert.deepEqual(detectGaps([regular], last, now, inlet.gaps), [], new Date(now).toISOString());
+  }
+  // One missed reading is not worth an operator's time; two in a row is a gap once data resumes.
+  const one = hourly((t) => t === END - 3 * HOUR_MS);
+  assert.deepEqual(detectGaps([one], END - HOUR_MS, END, inlet.gaps), []);
+  const two = hourly((t) => t === END - 3 * HOUR_MS || t === END - 2 * HOUR_MS);
+  const gap = detectGaps([two], END - HOUR_MS, END, inlet.gaps);
+  assert.deepEqual(
+    gap.map((c) => [c.type, c.evidence.gapMinutes, c.evidence.reportingIntervalMinutes]),
+    [['gap', 175, 60]],
+  );
+  // Silence: two readings missed up to now.
+  const last = END - 3 * HOUR_MS;
+  const stopped = hourly((t) => t > last);
+  assert.deepEqual(detectGaps([stopped], last, last + 2 * HOUR_MS, inlet.gaps), [], 'one reading late');
+  const silent = detectGaps([stopped], last, last + 2.5 * HOUR_MS, inlet.gaps);
+  assert.deepEqual(
+    silent.map((c) => [c.type, c.severity, c.evidence.silentMinutes]),
+    [['silent', 'major', 150]],
+  );
+  // A 1-minute node keeps the minute thresholds.
+  const minute = seriesOf(T0, END, () => 5);
+  assert.equal(reportingIntervalMinutes([minute], [], END), 5);
+  assert.equal(detectGaps([minute], END - 61 * MINUTE_MS, END, inlet.gaps)[0]?.type, 'silent');
 });
 
 test('negative flow: sustained below zero on a one-way meter', () => {

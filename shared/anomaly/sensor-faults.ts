@@ -139,20 +139,94 @@ export interface GapConfig {
   silentMinutes: number;
   /** Silent for this long is critical (else major). */
   criticalSilentMinutes: number;
+  /**
+   * Thresholds in reporting intervals, for nodes that report less often than the minutes above assume: a
+   * gap needs at least `gapIntervals` × the node's interval, silence `silentIntervals` × it (and the
+   * look-back covers `gapIntervals` of them). An hourly meter is not silent between two readings.
+   */
+  gapIntervals: number;
+  silentIntervals: number;
+}
+
+/**
+ * The node's usual reporting interval in minutes: the median spacing between successive reporting times
+ * (filled 5-minute buckets of any metric, and the raw reading times given), over the series before `nowMs`.
+ * The median shrugs off an outage among regular readings. Resolution is the bucket: anything reporting
+ * at least every 5 minutes is 5. Null with fewer than two reporting times.
+ */
+export function reportingIntervalMinutes(
+  series: readonly BucketSeries[],
+  rawTimesMs: readonly number[],
+  nowMs: number,
+): number | null {
+  const times = new Set<number>();
+  for (const s of series) {
+    const end = Math.min(s.length, bucketIndex(s, nowMs - 1) + 1);
+    for (let i = 0; i < end; i++) if (s.count[i]! > 0) times.add(s.startMs + i * s.stepMs);
+  }
+  for (const t of rawTimesMs) if (t < nowMs) times.add(Math.floor(t / FIVE_MINUTES_MS) * FIVE_MINUTES_MS);
+  if (times.size < 2) return null;
+  const sorted = [...times].sort((a, b) => a - b);
+  const spacings: number[] = [];
+  for (let i = 1; i < sorted.length; i++) spacings.push(sorted[i]! - sorted[i - 1]!);
+  spacings.sort((a, b) => a - b);
+  const mid = spacings.length >> 1;
+  const median = spacings.length % 2 ? spacings[mid]! : (spacings[mid - 1]! + spacings[mid]!) / 2;
+  return median / MINUTE_MS;
+}
+
+/**
+ * `cfg` with its minutes raised to what a node reporting every `intervalMinutes` needs. With the interval
+ * unknown (fewer than two reporting times in the `spanMinutes` of history looked at) the node is silent
+ * only once that whole span is quiet: a 1-minute node is then long silent anyway, while an hourly one
+ * with a single reading in view has merely missed one.
+ */
+export function gapsForInterval(
+  cfg: GapConfig,
+  intervalMinutes: number | null,
+  spanMinutes: number,
+): GapConfig {
+  if (intervalMinutes === null) {
+    const silentMinutes = Math.max(cfg.silentMinutes, spanMinutes);
+    return {
+      ...cfg,
+      silentMinutes,
+      criticalSilentMinutes: Math.max(cfg.criticalSilentMinutes, 2 * silentMinutes),
+    };
+  }
+  const gapMinutes = Math.max(cfg.gapMinutes, cfg.gapIntervals * intervalMinutes);
+  const silentMinutes = Math.max(cfg.silentMinutes, cfg.silentIntervals * intervalMinutes);
+  return {
+    ...cfg,
+    gapMinutes,
+    silentMinutes,
+    lookbackMinutes: Math.max(cfg.lookbackMinutes, cfg.gapIntervals * intervalMinutes),
+    criticalSilentMinutes: Math.max(cfg.criticalSilentMinutes, 2 * silentMinutes),
+  };
 }
 
 /**
  * Gaps and silent nodes. Silent: nothing received for `silentMinutes` up to now (an outage going on).
  * Gap: a run of empty 5-minute buckets of at least `gapMinutes`, already closed by later data, ending in the
- * look-back (late data filling the hole makes it disappear, as it should).
+ * look-back (late data filling the hole makes it disappear, as it should). Both thresholds scale up to the
+ * node's own reporting interval (`reportingIntervalMinutes`, from the series and `rawTimesMs`), so an
+ * hourly or 15-minute meter is judged on its missed readings, not on the minutes of a 1-minute one.
  */
 export function detectGaps(
   series: readonly BucketSeries[],
   lastReadingMs: number | null,
   nowMs: number,
-  cfg: GapConfig,
+  config: GapConfig,
+  rawTimesMs: readonly number[] = [],
 ): Condition[] {
   const out: Condition[] = [];
+  const interval = reportingIntervalMinutes(
+    series,
+    lastReadingMs === null ? rawTimesMs : [...rawTimesMs, lastReadingMs],
+    nowMs,
+  );
+  const startMs = Math.min(...series.map((s) => s.startMs), nowMs);
+  const cfg = gapsForInterval(config, interval, (nowMs - startMs) / MINUTE_MS);
   if (lastReadingMs !== null && nowMs - lastReadingMs >= cfg.silentMinutes * MINUTE_MS) {
     const minutes = Math.round((nowMs - lastReadingMs) / MINUTE_MS);
     out.push({
@@ -160,7 +234,7 @@ export function detectGaps(
       severity: minutes >= cfg.criticalSilentMinutes ? 'critical' : 'major',
       observedAtMs: nowMs,
       sinceMs: lastReadingMs,
-      evidence: { silentMinutes: minutes, lastReadingMs },
+      evidence: { silentMinutes: minutes, lastReadingMs, reportingIntervalMinutes: interval },
     });
   }
   // Gaps on the union of the node's metrics: a bucket is empty when no metric has data in it.
@@ -195,7 +269,12 @@ export function detectGaps(
       severity,
       observedAtMs: nowMs,
       sinceMs: longest.startMs,
-      evidence: { gapMinutes: minutes, fromMs: longest.startMs, toMs: longest.endMs },
+      evidence: {
+        gapMinutes: minutes,
+        fromMs: longest.startMs,
+        toMs: longest.endMs,
+        reportingIntervalMinutes: interval,
+      },
     });
   }
   return out;

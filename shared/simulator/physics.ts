@@ -229,7 +229,9 @@ export class Physics {
       const rel = s.relDemand[i]!;
       const residence = node.residenceH * (0.6 + 0.4 * Math.min(2.5, 1 / Math.max(rel, 1e-6)));
       const decay = 0.045 * Math.exp(LN_DECAY_PER_DEGREE * (temp - 20));
-      let cl = node.chlorineDose * Math.exp(-decay * residence) + 0.008 * ns * gauss(at(kChlorine, sec));
+      // Noise is added after the events: a real analyser keeps its noise through a low-chlorine or
+      // high-turbidity episode (an exact constant there would be a stuck sensor, a different fault).
+      let cl = node.chlorineDose * Math.exp(-decay * residence);
       // Occasional small turbidity excursions: a 6-hour bump in ~5 % of 6-hour blocks.
       const block = Math.floor(t / EXCURSION_MS);
       const hb = at(kExcursion, block);
@@ -238,7 +240,6 @@ export class Physics {
         const phase = Math.sin((Math.PI * (t - block * EXCURSION_MS)) / EXCURSION_MS);
         turb += (0.15 + 0.5 * unit(mix32(hb))) * phase * phase;
       }
-      turb += 0.01 * ns * gauss(at(kTurbidity, sec));
       for (const e of events) {
         if (e.type === 'lowChlorine') {
           const w = trapezoid(t, e.startMs, e.endMs, 20 * 60_000);
@@ -248,8 +249,8 @@ export class Physics {
           turb += (e.magnitude - turb) * w;
         }
       }
-      chlorine[i] = Math.max(0, cl);
-      turbidity[i] = Math.max(0.02, turb);
+      chlorine[i] = Math.max(0, cl + 0.008 * ns * gauss(at(kChlorine, sec)));
+      turbidity[i] = Math.max(0.02, turb + 0.01 * ns * gauss(at(kTurbidity, sec)));
       ph[i] = node.phBase + phCycle.at(t) - 0.05 * (rel - 1) + 0.01 * ns * gauss(at(kPh, sec));
     }
   }
