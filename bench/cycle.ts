@@ -1,16 +1,19 @@
 /**
  * bench:cycle — one processing cycle of N simulated nodes (30 minutes of 1-minute readings, every
- * metric) through the Pub/Sub emulator (subscriptions with retry and dead-letter policies, delivered
- * to the real aggregator function running in its own process: see bench/lib/pull-worker.ts), the
- * Firestore emulator (fan-in), PostgreSQL and Redis (Upstash protocol).
- * Prints wall time, messages/s and the aggregator's peak memory, against the targets
- * (1,000 nodes ≤ 30 s; 10,000 nodes ≤ 5 min; aggregator ≤ 256 MiB).
+ * metric) through the Pub/Sub emulator (subscriptions with retry and dead-letter policies, pushed as
+ * CloudEvents by bench/lib/push-relay.ts to the deployed aggregator bundle served by the Functions
+ * Framework in its own process, as on Cloud Run), the Firestore emulator (fan-in), PostgreSQL and
+ * Redis (Upstash protocol). Builds the bundles first.
+ * Prints wall time, messages/s, the aggregator's peak memory against the targets (1,000 nodes ≤ 30 s;
+ * 10,000 nodes ≤ 5 min; aggregator ≤ 256 MiB), and where the machine's CPU went during the cycle: on
+ * these 2 cores the emulators and PostgreSQL share the CPU with the function.
  *
  *   npm run bench:cycle                 1,000 and 10,000 nodes
  *   npm run bench:cycle -- --nodes 1000
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { parseArgs } from 'node:util';
 import { PubSub } from '@google-cloud/pubsub';
 import postgres from 'postgres';
@@ -18,14 +21,18 @@ import { loadConfig } from '../shared/config.ts';
 import { dispatchCycle } from '../shared/cycle/dispatch.ts';
 import { dispatcherDeps } from '../shared/runtime.ts';
 import { startPeers } from '../test/harness/start-peers.ts';
+import { startPushRelay } from './lib/push-relay.ts';
 
 const { values: args } = parseArgs({ options: { nodes: { type: 'string', default: '1000,10000' } } });
 const sizes = args.nodes.split(',').map(Number);
 const TARGET_S: Record<number, number> = { 1000: 30, 10000: 300 };
 const HALF_HOUR = 30 * 60_000;
-const HEAP_MIB = Number(process.env.BENCH_HEAP_MIB ?? 128);
+// The aggregator's Node.js flags as Terraform deploys them (functions.aggregator.node_options).
+const NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS ?? '--max-old-space-size=128 --max-semi-space-size=32';
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
 
 process.env.METADATA_SERVER_DETECTION = 'none';
+if (spawnSync(process.execPath, ['scripts/build.ts'], { stdio: 'inherit' }).status !== 0) process.exit(1);
 const peers = await startPeers(['postgres', 'redis', 'pubsub', 'firestore']);
 if (Object.keys(peers.missing).length > 0) {
   console.error('missing peers:', peers.missing);
@@ -33,6 +40,37 @@ if (Object.keys(peers.missing).length > 0) {
 }
 const admin = postgres(peers.env.TEST_DATABASE_URL!, { max: 1, onnotice: () => {} });
 const results: string[] = [];
+
+/** CPU seconds used so far by every process on the machine, grouped by what it is. */
+function cpuByProcess(): Map<string, number> {
+  const out = new Map<string, number>();
+  const tick = 100; // USER_HZ
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / tick;
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      const name = /pubsub/i.test(cmd)
+        ? 'pubsub emulator'
+        : /firestore|cloud-firestore/i.test(cmd)
+          ? 'firestore emulator'
+          : /^postgres/.test(cmd)
+            ? 'postgresql'
+            : /redis-server/.test(cmd)
+              ? 'redis'
+              : /functions-framework/.test(cmd)
+                ? 'aggregator'
+                : Number(pid) === process.pid
+                  ? 'bench (dispatcher, push relay, upstash server)'
+                  : 'other';
+      out.set(name, (out.get(name) ?? 0) + seconds);
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return out;
+}
 
 function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -73,25 +111,59 @@ for (const nodes of sizes) {
     });
   }
 
-  // The aggregator function in its own process, as one Cloud Run instance (see bench/lib/pull-worker.ts).
-  // Heap capped as in a 256 MiB instance (Cloud Run's Node.js runtime sizes the old space to the
-  // instance's memory; without a cap V8 lets garbage pile up to whatever the machine has).
-  const child = spawn(process.execPath, [`--max-old-space-size=${HEAP_MIB}`, 'bench/lib/pull-worker.ts'], {
-    env: {
-      ...env,
-      PULL_TOPICS: [config.TOPIC_NODE_WORK, config.TOPIC_NETWORK_ROLLUP, config.TOPIC_DEAD_LETTER].join(','),
-      CONCURRENCY: process.env.CONCURRENCY ?? '16',
-      // glibc's per-thread malloc arenas inflate RSS in a process with gRPC and libuv threads.
-      MALLOC_ARENA_MAX: '2',
+  // The aggregator function in its own process, as one Cloud Run instance: the deployed bundle
+  // (dist/functions/aggregator) served by the Functions Framework, with Pub/Sub push played by
+  // bench/lib/push-relay.ts, with the heap flags the deployment sets (see NODE_OPTIONS above).
+  const profile = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
+  const port = 18_600 + (nodes % 100);
+  const child = spawn(
+    process.execPath,
+    [
+      ...profile,
+      ...NODE_OPTIONS.split(' ').filter(Boolean),
+      'node_modules/@google-cloud/functions-framework/build/src/main.js',
+      '--target=aggregator',
+      '--signature-type=cloudevent',
+      '--source=dist/functions/aggregator',
+      `--port=${port}`,
+    ],
+    {
+      env: {
+        ...env,
+        // glibc's per-thread malloc arenas inflate RSS in a process with gRPC and libuv threads.
+        MALLOC_ARENA_MAX: '2',
+      },
+      stdio: ['ignore', process.env.BENCH_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'],
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) resolve();
-      if (process.env.BENCH_LOG_LEVEL) process.stderr.write(d);
+  );
+  const exited = new Promise<never>((_, reject) =>
+    child.on('exit', (code) => reject(new Error(`aggregator exited ${code}`))),
+  );
+  exited.catch(() => {});
+  for (let i = 0; ; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => resolve(true)).once('error', () => resolve(false));
+      socket.once('close', () => socket.destroy());
+      setTimeout(() => socket.end(), 10);
     });
-    child.on('exit', (code) => reject(new Error(`aggregator exited ${code}`)));
+    if (up) break;
+    if (i > 300) throw new Error('aggregator did not start');
+    await Promise.race([new Promise((r) => setTimeout(r, 50)), exited]);
+  }
+  const relay = startPushRelay({
+    emulatorHost: env.PUBSUB_EMULATOR_HOST!,
+    projectId,
+    subscriptions: Object.fromEntries(
+      [config.TOPIC_NODE_WORK, config.TOPIC_NETWORK_ROLLUP, config.TOPIC_DEAD_LETTER].map((t) => [
+        `${t}-pull`,
+        t,
+      ]),
+    ),
+    target: `http://127.0.0.1:${port}/`,
+    concurrency: CONCURRENCY,
   });
 
   // Warm-up cycle (registry, watermarks, partitions, first connections), then the measured one.
@@ -113,12 +185,18 @@ for (const nodes of sizes) {
   const warm = await dispatchCycle(deps, { nowMs: t0, initialWatermarkMs: t0 - HALF_HOUR });
   await waitRun(warm.runId);
 
+  const cpuBefore = cpuByProcess();
   const started = performance.now();
   const run = await dispatchCycle(deps, { nowMs: t0 + HALF_HOUR });
   const dispatchedS = (performance.now() - started) / 1000;
   const status = await waitRun(run.runId);
   const wallS = (performance.now() - started) / 1000;
   const peak = peakRssMiB(child.pid!);
+  const cpuAfter = cpuByProcess();
+  const cpu = [...cpuAfter]
+    .map(([k, v]) => [k, v - (cpuBefore.get(k) ?? 0)] as const)
+    .filter(([, v]) => v >= 0.05)
+    .sort((a, b) => b[1] - a[1]);
   const target = TARGET_S[nodes];
   const line = [
     `${nodes} nodes`.padEnd(13),
@@ -135,9 +213,12 @@ for (const nodes of sizes) {
         : `FAIL (target ≤ ${target} s, ≤ 256 MiB)`
       : '',
   ].join(' ');
+  const cpuLine = `  CPU s during the cycle (2 cores = ${(2 * wallS).toFixed(0)} s): ${cpu.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`;
   console.log(line);
-  results.push(line);
+  console.log(cpuLine);
+  results.push(line, cpuLine);
 
+  await relay.stop();
   child.kill('SIGTERM');
   await pubsub.close();
   await sql.end();

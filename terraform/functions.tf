@@ -26,6 +26,7 @@ locals {
       LOG_LEVEL               = var.log_level
       GOOGLE_CLOUD_PROJECT    = var.project_id
       PG_POOL_MAX             = var.functions.dispatcher.pg_pool_max
+      NODE_OPTIONS            = var.functions.dispatcher.node_options
       PG_IDLE_TIMEOUT_SECONDS = var.pg_idle_timeout_seconds
       PG_MAX_LIFETIME_SECONDS = var.pg_max_lifetime_seconds
       FIRESTORE_DATABASE      = google_firestore_database.coordination.name
@@ -47,6 +48,7 @@ locals {
       LOG_LEVEL               = var.log_level
       GOOGLE_CLOUD_PROJECT    = var.project_id
       PG_POOL_MAX             = var.functions.aggregator.pg_pool_max
+      NODE_OPTIONS            = var.functions.aggregator.node_options
       PG_IDLE_TIMEOUT_SECONDS = var.pg_idle_timeout_seconds
       PG_MAX_LIFETIME_SECONDS = var.pg_max_lifetime_seconds
       REDIS_KEY_PREFIX        = var.redis_key_prefix
@@ -66,6 +68,7 @@ locals {
       LOG_LEVEL                = var.log_level
       GOOGLE_CLOUD_PROJECT     = var.project_id
       PG_POOL_MAX              = var.functions.api.pg_pool_max
+      NODE_OPTIONS             = var.functions.api.node_options
       PG_IDLE_TIMEOUT_SECONDS  = var.pg_idle_timeout_seconds
       PG_MAX_LIFETIME_SECONDS  = var.pg_max_lifetime_seconds
       REDIS_KEY_PREFIX         = var.redis_key_prefix

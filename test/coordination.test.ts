@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Firestore } from '@google-cloud/firestore';
+import { FieldValue, Firestore } from '@google-cloud/firestore';
 import { type Coordinator, type RunPlan, workKey } from '../shared/adapters/coordination/coordinator.ts';
 import { FirestoreCoordinator } from '../shared/adapters/coordination/firestore.ts';
 import { MemoryCoordinator } from '../shared/adapters/coordination/memory.ts';
@@ -43,11 +43,13 @@ function contract(name: string, make: () => Coordinator) {
     const c = make();
     const p = plan(`run-${name}-1`, 250);
     await c.openRun(p);
-    const calls = [...p.workKeys, ...p.workKeys.slice(0, 60)].map(
-      (k) => () => c.finishWork(p.runId, k, 'done'),
+    const keys = [...p.workKeys, ...p.workKeys.slice(0, 60)];
+    const results = await concurrently(
+      keys.map((k) => () => c.finishWork(p.runId, k, 'done')),
+      40,
     );
-    const results = await concurrently(calls, 40);
-    assert.equal(results.filter((r) => r.completedRun).length, 1);
+    const completers = new Set(keys.filter((_, i) => results[i]!.completedRun));
+    assert.equal(completers.size, 1, 'one item completes the run (its redelivery may say so again)');
     const progress = await c.progress(p.runId);
     assert.deepEqual(
       {
@@ -80,6 +82,8 @@ function contract(name: string, make: () => Coordinator) {
     assert.deepEqual((await c.progress(p.runId))?.failedKeys, [p.workKeys[0]]);
     const again = await c.finishWork(p.runId, p.workKeys[0]!, 'done');
     assert.equal(again.completedRun, false, 'a run completes once');
+    const redelivered = await c.finishWork(p.runId, p.workKeys[2]!, 'done');
+    assert.equal(redelivered.completedRun, true, "the completer's redelivery triggers the fan-in again");
     assert.deepEqual((await c.progress(p.runId))?.failedKeys, []);
   });
 
@@ -104,4 +108,34 @@ describe('Firestore coordinator', await peerGate('firestore'), () => {
     await resetFirestore(projectId);
   });
   contract('firestore', () => new FirestoreCoordinator({ db }));
+
+  test('firestore: a finisher that stopped right after counting its item completes the run on redelivery', async () => {
+    const c = new FirestoreCoordinator({ db });
+    const p = plan('run-firestore-crash', 5);
+    await c.openRun(p);
+    for (const k of p.workKeys.slice(0, 4))
+      assert.equal((await c.finishWork(p.runId, k, 'done')).completedRun, false);
+    // The last finisher's batch commits (item created, shard counted), then its instance dies or
+    // Firestore answers an error before the shard marker and the claim: nothing else is written.
+    const last = p.workKeys[4]!;
+    const shards = (await db.collection('runs').doc(p.runId).get()).get('shards') as number;
+    const { shardOf } = await import('../shared/adapters/coordination/firestore.ts');
+    const runRef = db.collection('runs').doc(p.runId);
+    await db
+      .batch()
+      .create(runRef.collection('items').doc(encodeURIComponent(last)), {
+        key: last,
+        outcome: 'done',
+        atMs: 0,
+      })
+      .update(runRef.collection('shards').doc(String(shardOf(last, shards))), {
+        finished: FieldValue.increment(1),
+      })
+      .commit();
+    assert.equal((await c.progress(p.runId))?.complete, false);
+    // Pub/Sub redelivers its message.
+    assert.equal((await c.finishWork(p.runId, last, 'done')).completedRun, true);
+    assert.equal((await c.progress(p.runId))?.complete, true);
+    assert.equal((await c.finishWork(p.runId, p.workKeys[0]!, 'done')).completedRun, false);
+  });
 });

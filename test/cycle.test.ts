@@ -184,6 +184,30 @@ describe('one cycle end to end on real PostgreSQL and Redis', await peerGate('po
     assert.equal(body.metrics.flow!.max, s.max);
   });
 
+  test('network metrics sum the inlets less the outlets and take the extremes of every node window', async () => {
+    type Body = {
+      metrics: Record<string, { count: number; mean: number | null; min: number | null; max: number | null }>;
+    };
+    const windows = await db.sql<{ kind: string; body: Body }[]>`
+      select n.kind, w.body from node_window_metrics w join nodes n on n.id = w.node_id where w.range = '24h'`;
+    const [snap] = await db.sql<{ body: Record<string, unknown> }[]>`
+      select body from network_snapshots where kind = 'network:24h'`;
+    const mean = (kind: string) =>
+      windows.filter((w) => w.kind === kind).reduce((n, w) => n + (w.body.metrics.flow?.mean ?? 0), 0);
+    const pressures = windows.flatMap((w) => (w.body.metrics.pressure ? [w.body.metrics.pressure] : []));
+    const close = (a: unknown, b: number) => assert.ok(Math.abs(Number(a) - b) < 1e-3, `${a} vs ${b}`);
+    assert.ok(mean('inlet') > 0, 'the network has inflow');
+    close(snap!.body.grossInflowLps, mean('inlet'));
+    close(snap!.body.systemInflowLps, mean('inlet') - mean('outlet'));
+    const pressure = snap!.body.pressureBar as { mean: number; min: number };
+    close(pressure.min, Math.min(...pressures.map((p) => p.min!)));
+    close(pressure.mean, pressures.reduce((n, p) => n + p.mean!, 0) / pressures.length);
+    assert.equal(
+      snap!.body.nodesReporting,
+      windows.filter((w) => Object.values(w.body.metrics).some((m) => m.count > 0)).length,
+    );
+  });
+
   test('hot keys are in Redis with TTLs, written through the Upstash protocol', async () => {
     const { url, token } = upstashPeer();
     const redis = new Redis({ url, token });

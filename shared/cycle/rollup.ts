@@ -8,44 +8,54 @@ import type { CacheEntry } from '../adapters/cache/cache.ts';
 import { nodeOfWorkKey } from '../adapters/coordination/coordinator.ts';
 import { finishRun, getRun, type RunRecord, recentRuns } from '../adapters/postgres/runs.ts';
 import { writeSnapshot } from '../adapters/postgres/serving.ts';
-import type { Stats } from '../domain/aggregate.ts';
 import { keys } from '../domain/keys.ts';
-import type { Metric, NodeKind } from '../domain/readings.ts';
+import type { NodeKind } from '../domain/readings.ts';
 import { RANGE_NAMES, type Range } from '../domain/windows.ts';
 import { rollupAnalytics } from './analytics/rollup-analytics.ts';
 import type { AggregatorDeps } from './deps.ts';
 
-interface WindowRow {
-  node_id: string;
+/**
+ * What the network figures need of one node's window: a handful of numbers, extracted in SQL (at
+ * 10,000 nodes × 6 ranges the whole window bodies would not fit a small instance's heap).
+ */
+interface WindowFigures {
   kind: NodeKind;
   range: Range;
-  as_of: Date;
-  body: { metrics: Partial<Record<Metric, Stats>> };
+  as_of_ms: number;
+  reporting: boolean;
+  flow_mean: number | null;
+  pressure_mean: number | null;
+  pressure_min: number | null;
+  chlorine_min: number | null;
+  turbidity_max: number | null;
 }
 
 const round = (x: number, digits = 4) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-/** Network figures of one range from the nodes' window metrics (pure). */
-export function networkMetrics(range: Range, rows: Pick<WindowRow, 'kind' | 'body'>[]) {
+/** Network figures of one range from the nodes' window figures (pure). */
+export function networkMetrics(range: Range, rows: Omit<WindowFigures, 'range' | 'as_of_ms'>[]) {
   let inflow = 0;
   let outflow = 0;
-  const pressures: number[] = [];
+  let pressureSum = 0;
+  let pressureCount = 0;
   let minPressure: number | null = null;
   let chlorineMin: number | null = null;
   let turbidityMax: number | null = null;
   let reporting = 0;
-  for (const { kind, body } of rows) {
-    const m = body.metrics;
-    if (Object.values(m).some((s) => s && s.count > 0)) reporting += 1;
-    if (kind === 'inlet' && m.flow?.mean != null) inflow += m.flow.mean;
-    if (kind === 'outlet' && m.flow?.mean != null) outflow += m.flow.mean;
-    if (m.pressure?.mean != null) pressures.push(m.pressure.mean);
-    if (m.pressure?.min != null)
-      minPressure = Math.min(minPressure ?? Number.POSITIVE_INFINITY, m.pressure.min);
-    if (m.chlorine?.min != null)
-      chlorineMin = Math.min(chlorineMin ?? Number.POSITIVE_INFINITY, m.chlorine.min);
-    if (m.turbidity?.max != null)
-      turbidityMax = Math.max(turbidityMax ?? Number.NEGATIVE_INFINITY, m.turbidity.max);
+  for (const r of rows) {
+    if (r.reporting) reporting += 1;
+    if (r.kind === 'inlet' && r.flow_mean != null) inflow += r.flow_mean;
+    if (r.kind === 'outlet' && r.flow_mean != null) outflow += r.flow_mean;
+    if (r.pressure_mean != null) {
+      pressureSum += r.pressure_mean;
+      pressureCount += 1;
+    }
+    if (r.pressure_min != null)
+      minPressure = Math.min(minPressure ?? Number.POSITIVE_INFINITY, r.pressure_min);
+    if (r.chlorine_min != null)
+      chlorineMin = Math.min(chlorineMin ?? Number.POSITIVE_INFINITY, r.chlorine_min);
+    if (r.turbidity_max != null)
+      turbidityMax = Math.max(turbidityMax ?? Number.NEGATIVE_INFINITY, r.turbidity_max);
   }
   return {
     range,
@@ -54,7 +64,7 @@ export function networkMetrics(range: Range, rows: Pick<WindowRow, 'kind' | 'bod
     grossInflowLps: round(inflow),
     outflowLps: round(outflow),
     pressureBar: {
-      mean: pressures.length ? round(pressures.reduce((a, b) => a + b, 0) / pressures.length) : null,
+      mean: pressureCount ? round(pressureSum / pressureCount) : null,
       min: minPressure === null ? null : round(minPressure),
     },
     quality: {
@@ -103,8 +113,15 @@ export async function networkRollup(deps: AggregatorDeps, runId: string, tenantI
   const nodesDone = run ? run.nodesTotal - failedNodes.length : 0;
   const status: RunRecord['status'] =
     failedNodes.length === 0 ? 'done' : nodesDone > 0 ? 'partial' : 'failed';
-  const rows = await sql<WindowRow[]>`
-    select w.node_id, n.kind, w.range, w.as_of, w.body
+  const rows = await sql<WindowFigures[]>`
+    select n.kind, w.range, (extract(epoch from w.as_of) * 1000)::float8 as as_of_ms,
+           exists (select 1 from jsonb_each(w.body -> 'metrics') m
+                   where (m.value ->> 'count')::float8 > 0) as reporting,
+           (w.body #>> '{metrics,flow,mean}')::float8 as flow_mean,
+           (w.body #>> '{metrics,pressure,mean}')::float8 as pressure_mean,
+           (w.body #>> '{metrics,pressure,min}')::float8 as pressure_min,
+           (w.body #>> '{metrics,chlorine,min}')::float8 as chlorine_min,
+           (w.body #>> '{metrics,turbidity,max}')::float8 as turbidity_max
     from node_window_metrics w join nodes n on n.id = w.node_id
     where n.tenant_id = ${tenantId}`;
   const counts = await sql<{ total: number; kind: string; n: number }[]>`
@@ -140,7 +157,7 @@ export async function networkRollup(deps: AggregatorDeps, runId: string, tenantI
   }
   if (analytics) entries.push(...analytics.entries);
   const latestRun = runs[0] ?? null;
-  const lastHour = rows.filter((r) => r.range === '1h' && r.as_of.getTime() >= nowMs - 3_600_000).length;
+  const lastHour = rows.filter((r) => r.range === '1h' && r.as_of_ms >= nowMs - 3_600_000).length;
   const summary = {
     tenantId,
     asOf: new Date(nowMs).toISOString(),

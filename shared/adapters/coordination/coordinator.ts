@@ -34,8 +34,9 @@ export interface Coordinator {
   openRun(plan: RunPlan): Promise<void>;
   /**
    * Records the outcome of one work item (idempotent: a redelivered item counts once; a later
-   * 'done' overrides an earlier 'failed'). `completedRun` is true for exactly one call per run:
-   * the one that finished the last item. That caller triggers the fan-in.
+   * 'done' overrides an earlier 'failed'). `completedRun` is true for exactly one item per run:
+   * the one that finished the last item — and again on that item's redelivery, because the first
+   * delivery may have failed before its fan-in went out. That caller triggers the (idempotent) fan-in.
    */
   finishWork(runId: string, workKey: string, outcome: WorkOutcome): Promise<{ completedRun: boolean }>;
   progress(runId: string): Promise<RunProgress | null>;

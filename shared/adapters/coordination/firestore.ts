@@ -2,16 +2,19 @@
  * Run coordination in Firestore without a hot document (Firestore sustains about one write per
  * second per document). A run's work items are hashed into S shards whose expected sizes are fixed
  * when the run opens:
- *   runs/{runId}                  plan, shard count, number of full shards, completion flag
+ *   runs/{runId}                  plan, shard count, completion flag
  *   runs/{runId}/shards/{k}       expected and finished counts of shard k
  *   runs/{runId}/items/{key}      the outcome of one work item (done | failed)
  * Finishing an item is one atomic batch without reads: create the item document (which fails on a
  * redelivery, so nothing counts twice) and increment its shard's counter server-side (S ≈ items/100,
  * so a shard takes about one write per second at 10,000 nodes in five minutes). The finisher then
- * reads its shard; whoever sees it full creates the shard's marker (only one create succeeds) and
- * counts it on the run document in a transaction (S writes per run); whoever counts the last shard
- * creates the fan-in marker — exactly one caller gets `completedRun`, even when two items finish
- * at the same moment.
+ * reads its shard; whoever sees it full creates the shard's marker (runs/{runId}/fullShards/{k}) and
+ * counts the markers (S small documents, no transaction on the run document); whoever sees all S
+ * claims the fan-in by creating runs/{runId}/fanin/claimed with its own key — exactly one caller gets
+ * `completedRun`, even when two items finish at the same moment. Every step after the batch is
+ * idempotent and runs again on a redelivery, so a finisher that crashed (or met a Firestore error)
+ * after its batch still completes the run when Pub/Sub redelivers its message; the claimant's own
+ * redelivery gets `completedRun` again (the network rollup it triggers is idempotent).
  */
 import { createHash } from 'node:crypto';
 import { FieldValue, Firestore } from '@google-cloud/firestore';
@@ -68,7 +71,6 @@ export class FirestoreCoordinator implements Coordinator {
         bytesProcessed: plan.bytesProcessed,
         source: plan.source,
         shards,
-        fullShards: 0,
         complete: plan.workKeys.length === 0,
       });
       return true;
@@ -81,8 +83,6 @@ export class FirestoreCoordinator implements Coordinator {
       void writer.set(runRef.collection('shards').doc(String(k)), { expected: n, finished: 0 });
     });
     await writer.close();
-    const empty = expected.filter((n) => n === 0).length;
-    if (empty > 0) await runRef.update({ fullShards: FieldValue.increment(empty) });
   }
 
   /** Shard counts are fixed when a run opens: remember them instead of reading the run every time. */
@@ -116,32 +116,37 @@ export class FirestoreCoordinator implements Coordinator {
         .commit();
     } catch (err) {
       if ((err as { code?: number }).code !== ALREADY_EXISTS) throw err;
-      // Counted already; a later success overrides an earlier failure.
+      // Counted already; a later success overrides an earlier failure. Then carry on: the first
+      // delivery may have stopped anywhere below.
       if (outcome === 'done') {
         await this.db.runTransaction(async (tx) => {
           const item = await tx.get(itemRef);
           if (item.get('outcome') === 'failed') tx.update(itemRef, { outcome });
         });
       }
-      return { completedRun: false };
     }
     // Read after our own commit: the finisher whose commit was last sees the shard full.
     const counts = await shardRef.get();
     if ((counts.get('finished') as number) < (counts.get('expected') as number))
       return { completedRun: false };
-    // Several finishers may see it full: the one that creates the marker counts the shard.
-    if (!(await this.createOnce(runRef.collection('fullShards').doc(String(shard)))))
-      return { completedRun: false };
-    const full = await this.db.runTransaction(async (tx) => {
-      const snap = await tx.get(runRef);
-      const n = (snap.get('fullShards') as number) + 1;
-      tx.update(runRef, { fullShards: n });
-      return n;
-    });
-    if (full < shards) return { completedRun: false };
-    const completedRun = await this.createOnce(runRef.collection('fanin').doc('claimed'));
-    if (completedRun) await runRef.update({ complete: true, completedAtMs: Date.now() });
-    return { completedRun };
+    await this.createOnce(runRef.collection('fullShards').doc(String(shard)));
+    // Counted after our own marker: whoever lists last sees every marker.
+    const full = await runRef.collection('fullShards').select().get();
+    if (full.size < shards) return { completedRun: false };
+    return { completedRun: await this.claimFanIn(runRef, workKey) };
+  }
+
+  /** The fan-in claim: true for the one caller that created it, and again for that caller's redelivery. */
+  private async claimFanIn(runRef: FirebaseFirestore.DocumentReference, workKey: string): Promise<boolean> {
+    const claim = runRef.collection('fanin').doc('claimed');
+    try {
+      await claim.create({ key: workKey, atMs: Date.now() });
+    } catch (err) {
+      if ((err as { code?: number }).code !== ALREADY_EXISTS) throw err;
+      if ((await claim.get()).get('key') !== workKey) return false;
+    }
+    await runRef.update({ complete: true, completedAtMs: Date.now() });
+    return true;
   }
 
   /** Creates a marker document; true only for the one caller that created it. */

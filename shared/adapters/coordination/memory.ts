@@ -6,6 +6,8 @@ interface RunState {
   keys: Set<string>;
   outcomes: Map<string, WorkOutcome>;
   completed: boolean;
+  /** The item whose finish completed the run. */
+  completedBy?: string;
 }
 
 export class MemoryCoordinator implements Coordinator {
@@ -28,9 +30,9 @@ export class MemoryCoordinator implements Coordinator {
     if (run.outcomes.get(workKey) !== 'done') run.outcomes.set(workKey, outcome);
     if (!run.completed && run.outcomes.size === run.keys.size) {
       run.completed = true;
-      return { completedRun: true };
+      run.completedBy = workKey;
     }
-    return { completedRun: false };
+    return { completedRun: run.completedBy === workKey };
   }
 
   async progress(runId: string): Promise<RunProgress | null> {
