@@ -180,32 +180,78 @@ export class ReadingGenerator {
    * batch lands in the window are.
    */
   readIngested(nodes: readonly NodeModel[], window: IngestWindow, stepMs: number): Reading[] {
-    const { fromIngestMs, toIngestMs, minTsMs } = window;
     const out: Reading[] = [];
-    if (!(toIngestMs > fromIngestMs)) return out;
-    const inWindow = (x: number) => x > fromIngestMs && x <= toIngestMs;
+    if (!(window.toIngestMs > window.fromIngestMs)) return out;
+    const inWindow = (x: number) => x > window.fromIngestMs && x <= window.toIngestMs;
+    for (const node of nodes) {
+      for (const piece of this.ingestedPieces(node, window, stepMs)) pushRows(out, piece, inWindow);
+    }
+    return out;
+  }
+
+  /** One node's readings ingested in the window (as `readIngested`), as columns in time order. */
+  ingestedColumns(node: NodeModel, window: IngestWindow, stepMs: number): ReadingColumns {
+    const pieces =
+      window.toIngestMs > window.fromIngestMs ? [...this.ingestedPieces(node, window, stepMs)] : [];
+    // The late hours lie before the normal span: in time order they come first.
+    pieces.sort((a, b) => (a.ts[0] ?? 0) - (b.ts[0] ?? 0));
+    const kept = pieces.map((p) => {
+      const rows = new Int32Array(p.length);
+      let n = 0;
+      for (let i = 0; i < p.length; i++) {
+        const x = p.ingestedAt[i]!;
+        if (x > window.fromIngestMs && x <= window.toIngestMs) rows[n++] = i;
+      }
+      return rows.subarray(0, n);
+    });
+    const length = kept.reduce((n, rows) => n + rows.length, 0);
+    const out: ReadingColumns = {
+      nodeId: node.id,
+      length,
+      ts: new Float64Array(length),
+      ingestedAt: new Float64Array(length),
+      values: allocateColumns(node.metrics, length),
+    };
+    const gather = (dst: Float64Array, src: Float64Array, rows: Int32Array, at: number) => {
+      for (let j = 0; j < rows.length; j++) dst[at + j] = src[rows[j]!]!;
+    };
+    let at = 0;
+    pieces.forEach((p, k) => {
+      const rows = kept[k]!;
+      gather(out.ts, p.ts, rows, at);
+      gather(out.ingestedAt, p.ingestedAt, rows, at);
+      for (const m of node.metrics) gather(out.values[m]!, p.values[m]!, rows, at);
+      at += rows.length;
+    });
+    return out;
+  }
+
+  /**
+   * The spans of a node's readings that may hold readings ingested in the window, unfiltered: reading
+   * times up to the normal lateness behind the window in full, and further back only the late hours
+   * whose batch lands in the window.
+   */
+  private *ingestedPieces(node: NodeModel, window: IngestWindow, stepMs: number): Generator<ReadingColumns> {
+    const { fromIngestMs, toIngestMs, minTsMs } = window;
     const normalFrom = Math.max(minTsMs, fromIngestMs - maxNormalLatenessMs(this.ingestion));
     const lateFrom = Math.max(minTsMs, fromIngestMs - maxLatenessMs(this.ingestion));
     const o = this.ingestion;
-    for (const node of nodes) {
-      pushRows(out, this.columns(node, normalFrom, toIngestMs, stepMs), inWindow);
-      if (o.lateShare <= 0 || lateFrom >= normalFrom) continue;
-      const ing = new NodeIngestion(node, o);
-      for (let h = Math.floor(lateFrom / HOUR_MS); h * HOUR_MS < normalFrom; h++) {
-        const delay = ing.lateDelay(h);
-        if (delay === 0) continue;
-        const arrives = (h + 1) * HOUR_MS + delay;
-        if (
-          arrives + o.minDelayMs > toIngestMs ||
-          arrives + o.maxDelayMs + o.duplicateMaxDelayMs <= fromIngestMs
-        )
-          continue;
-        const from = Math.max(lateFrom, h * HOUR_MS);
-        const to = Math.min(normalFrom, (h + 1) * HOUR_MS);
-        pushRows(out, this.columns(node, from, to, stepMs), inWindow);
-      }
+    yield this.columns(node, normalFrom, toIngestMs, stepMs);
+    if (o.lateShare <= 0 || lateFrom >= normalFrom) return;
+    const ing = new NodeIngestion(node, o);
+    for (let h = Math.floor(lateFrom / HOUR_MS); h * HOUR_MS < normalFrom; h++) {
+      const delay = ing.lateDelay(h);
+      if (delay === 0) continue;
+      const arrives = (h + 1) * HOUR_MS + delay;
+      if (
+        arrives + o.minDelayMs > toIngestMs ||
+        arrives + o.maxDelayMs + o.duplicateMaxDelayMs <= fromIngestMs
+      )
+        continue;
+      const from = Math.max(lateFrom, h * HOUR_MS);
+      const to = Math.min(normalFrom, (h + 1) * HOUR_MS);
+      yield this.columns(node, from, to, stepMs);
     }
-    return out;
   }
 }
 

@@ -81,6 +81,8 @@ export interface Simulator {
   columns(nodeId: string, fromMs: number, toMs: number, stepMs?: number): ReadingColumns;
   /** ReadingSource semantics: readings ingested in (fromIngestMs, toIngestMs] with ts ≥ minTsMs. */
   readIngested(window: IngestWindow): ReadingBatch;
+  /** readIngested's readings of some nodes (default: all), as one set of time-ordered columns per node. */
+  readIngestedColumns(window: IngestWindow, nodeIds?: readonly string[]): ReadingColumns[];
   /** Whether a pump node is scheduled to run at t (when it is not, its flow is exactly 0). */
   pumpRunning(nodeId: string, t: number): boolean;
   waterBalance(districtId: string, fromMs: number, toMs: number): WaterBalanceTruth;
@@ -169,6 +171,10 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       readings: generator.readIngested(model.nodes, window, stepMs),
       bytesProcessed: 0,
     }),
+    readIngestedColumns: (window, nodeIds) =>
+      (nodeIds ? nodeIds.map(nodeOf) : model.nodes).map((node) =>
+        generator.ingestedColumns(node, window, stepMs),
+      ),
     pumpRunning(nodeId, t) {
       const node = nodeOf(nodeId);
       if (node.kind !== 'pump') throw new RangeError(`not a pump: ${nodeId}`);

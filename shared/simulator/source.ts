@@ -1,4 +1,5 @@
 /** The simulator as a ReadingSource, for the dispatcher and the local runner. */
+import type { NodeColumns } from '../domain/columns.ts';
 import type { Network } from '../domain/readings.ts';
 import type { IngestWindow, ReadingBatch, ReadingSource } from '../sources/source.ts';
 import { createSimulator, type Simulator, type SimulatorOptions } from './simulator.ts';
@@ -17,6 +18,10 @@ export class SimulatorSource implements ReadingSource {
 
   async readIngested(window: IngestWindow): Promise<ReadingBatch> {
     return this.simulator.readIngested(window);
+  }
+
+  async readColumns(window: IngestWindow, nodeIds: readonly string[]): Promise<NodeColumns[]> {
+    return this.simulator.readIngestedColumns(window, nodeIds);
   }
 }
 

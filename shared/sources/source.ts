@@ -1,3 +1,4 @@
+import type { NodeColumns } from '../domain/columns.ts';
 import type { Network, Reading } from '../domain/readings.ts';
 
 /** What a dispatcher asks of a source of readings (BigQuery, the simulator, a CSV file). */
@@ -22,6 +23,11 @@ export interface ReadingSource {
   network(): Promise<Network>;
   /** Every reading ingested in (fromIngestMs, toIngestMs] whose reading time is ≥ minTsMs. */
   readIngested(window: IngestWindow): Promise<ReadingBatch>;
+  /**
+   * Optional fast path for bulk backfills: readIngested's readings of the named nodes only, as
+   * time-ordered columns (one entry per node). Sources without it are read whole by readIngested.
+   */
+  readColumns?(window: IngestWindow, nodeIds: readonly string[]): Promise<NodeColumns[]>;
   /** The span of reading times the source can offer, when it is bounded (files); undefined for live sources. */
   span?(): Promise<{ fromMs: number; toMs: number } | undefined>;
 }

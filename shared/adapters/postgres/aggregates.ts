@@ -13,7 +13,7 @@ type Db = Sql | TransactionSql;
 
 const EMPTY_SKETCH = encodeSketch(newSketch());
 
-interface AggRow {
+export interface AggRow {
   node_id: string;
   metric: number;
   bucket_ms: number;
@@ -31,7 +31,7 @@ interface AggRow {
 }
 
 const ms = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
-const selectColumns = `node_id, metric, ${ms('bucket')} as bucket_ms, count, sum, m2, min, max,
+export const selectColumns = `node_id, metric, ${ms('bucket')} as bucket_ms, count, sum, m2, min, max,
   ${ms('first_ts')} as first_ts_ms, first, ${ms('last_ts')} as last_ts_ms, last, sketch, seen`;
 
 export function rowToPartial(row: AggRow): PartialRow {

@@ -4,6 +4,7 @@
  * PG_POOL_MAX must stay under it — see terraform/README.md). Queries cast int8 results to float8
  * or int4 where they want numbers (postgres.js returns int8 as strings).
  */
+import net from 'node:net';
 import postgres from 'postgres';
 
 export type Sql = postgres.Sql;
@@ -15,6 +16,27 @@ export interface PoolOptions {
   maxLifetimeSeconds: number;
 }
 
+/**
+ * postgres.js's own socket keeps Nagle's algorithm on, and it sends some messages in more than one
+ * write (COPY data, then CopyDone): the last small write then waits for the server's delayed ACK.
+ * Measured on loopback: a COPY took 50–85 ms and `select 1` 4.4 ms with it, 0.7–4 ms and 0.23 ms
+ * without. So connections are opened here (the library's documented `socket` option) with no delay;
+ * postgres.js still does the rest (TLS, start-up, the connect timeout), hosts taken in turn as it would.
+ */
+function noDelaySocket() {
+  let next = 0;
+  return (o: { host: string[]; port: number[]; path?: string | false }) => {
+    const socket = new net.Socket();
+    socket.setNoDelay(true);
+    if (o.path) socket.connect(o.path);
+    else {
+      const i = next++ % o.host.length;
+      socket.connect(o.port[i] ?? 5432, o.host[i]!);
+    }
+    return socket;
+  };
+}
+
 export function connect(url: string, options: Partial<PoolOptions> = {}): Sql {
   return postgres(url, {
     max: options.max ?? 4,
@@ -22,5 +44,7 @@ export function connect(url: string, options: Partial<PoolOptions> = {}): Sql {
     max_lifetime: options.maxLifetimeSeconds ?? 1800,
     connect_timeout: 10,
     onnotice: () => {},
+    // Not in the library's type definitions, though documented (README: "Custom socket").
+    ...({ socket: noDelaySocket() } as object),
   });
 }
