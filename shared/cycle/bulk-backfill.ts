@@ -47,7 +47,7 @@ import {
   RESOLUTIONS,
   type Resolution,
 } from '../domain/aggregate.ts';
-import { dropSeen, NodeAggregator, type NodeSummary, type PartialBuilder } from '../domain/bulk-aggregate.ts';
+import { builderToRow, dropSeen, NodeAggregator, type NodeSummary } from '../domain/bulk-aggregate.ts';
 import { emptyRejects, type RejectCounts } from '../domain/clean.ts';
 import { type CleanColumns, cleanColumns, columnsFromReadings, type NodeColumns } from '../domain/columns.ts';
 import { METRICS, type NodeInfo } from '../domain/readings.ts';
@@ -167,23 +167,6 @@ function mergeLatest(current: LatestBody, latest: NodeSummary['latest']): Latest
   }
   return next;
 }
-
-const toRow = (nodeId: string, metric: number, bucketMs: number, p: PartialBuilder): PartialRow => ({
-  nodeId,
-  metric: METRICS[metric]!,
-  bucketMs,
-  count: p.count,
-  sum: p.sum,
-  m2: p.m2,
-  min: p.min,
-  max: p.max,
-  firstTs: p.firstTs,
-  first: p.first,
-  lastTs: p.lastTs,
-  last: p.last,
-  sketch: p.bins.encode(),
-  ...(p.seen ? { seen: new Uint8Array(p.seen) } : {}),
-});
 
 export async function bulkBackfill(
   deps: BulkBackfillDeps,
@@ -338,7 +321,7 @@ export async function bulkBackfill(
                 ? stored[resolution].get(partialKey(id, METRICS[metric]!, bucketMs))
                 : undefined;
               if (existing) {
-                mergeInto(existing, toRow(id, metric, bucketMs, p));
+                mergeInto(existing, builderToRow(id, metric, bucketMs, p));
                 merged[resolution].push(existing);
               } else {
                 encoders[resolution].add(id, metric, bucketMs, p, p.bins, p.seen);

@@ -12,7 +12,7 @@ import {
   rollUp,
   sketchBytes,
 } from './aggregate.ts';
-import { NodeAggregator } from './bulk-aggregate.ts';
+import { builderToRow, NodeAggregator } from './bulk-aggregate.ts';
 import { cleanReadings } from './clean.ts';
 import { cleanColumns, columnsFromReadings } from './columns.ts';
 import { METRICS, type Reading } from './readings.ts';
@@ -42,22 +42,7 @@ function bulkRows(readings: Reading[]): Map<string, PartialRow> {
   const aggregator = new NodeAggregator();
   for (const cols of columnsFromReadings(readings)) {
     aggregator.aggregate(cleanColumns(cols, window), (resolution, metric, bucketMs, p) => {
-      const row: PartialRow = {
-        nodeId: cols.nodeId,
-        metric: METRICS[metric]!,
-        bucketMs,
-        count: p.count,
-        sum: p.sum,
-        m2: p.m2,
-        min: p.min,
-        max: p.max,
-        firstTs: p.firstTs,
-        first: p.first,
-        lastTs: p.lastTs,
-        last: p.last,
-        sketch: p.bins.encode(),
-        ...(p.seen ? { seen: new Uint8Array(p.seen) } : {}),
-      };
+      const row = builderToRow(cols.nodeId, metric, bucketMs, p);
       rows.set(`${resolution}|${partialKey(row.nodeId, row.metric, bucketMs)}`, row);
     });
   }

@@ -7,7 +7,15 @@
  * the order the per-cycle path uses, so a bucket whose readings arrive in one batch there comes out
  * bit-identical here; sketches, counts, extremes, first/last and seen-bitmaps always do.
  */
-import { BUCKET_MS, bucketStart, DAY_MS, HOUR_MS, type Resolution, SEEN_BYTES } from './aggregate.ts';
+import {
+  BUCKET_MS,
+  bucketStart,
+  DAY_MS,
+  HOUR_MS,
+  type PartialRow,
+  type Resolution,
+  SEEN_BYTES,
+} from './aggregate.ts';
 import type { CleanColumns } from './columns.ts';
 import { METRICS, type Metric } from './readings.ts';
 import { SketchBins } from './sketch.ts';
@@ -97,6 +105,29 @@ export class PartialBuilder {
  * Receives each completed partial, per node in primary-key order (metric, then bucket) for each
  * resolution. `metric` is the index in METRICS (as stored). Read `p` now: it is reused afterwards.
  */
+/** A completed builder as a `PartialRow` of `nodeId` (copies what the builder will reuse). */
+export const builderToRow = (
+  nodeId: string,
+  metric: number,
+  bucketMs: number,
+  p: PartialBuilder,
+): PartialRow => ({
+  nodeId,
+  metric: METRICS[metric]!,
+  bucketMs,
+  count: p.count,
+  sum: p.sum,
+  m2: p.m2,
+  min: p.min,
+  max: p.max,
+  firstTs: p.firstTs,
+  first: p.first,
+  lastTs: p.lastTs,
+  last: p.last,
+  sketch: p.bins.encode(),
+  ...(p.seen ? { seen: new Uint8Array(p.seen) } : {}),
+});
+
 export type PartialSink = (
   resolution: Resolution,
   metric: number,

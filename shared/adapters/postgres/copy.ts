@@ -9,6 +9,7 @@
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { PartialAggregate } from '../../domain/aggregate.ts';
 import type { TransactionSql } from './client.ts';
 import type { TimeSeriesTable } from './partitions.ts';
 
@@ -23,17 +24,7 @@ const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const CHUNK_BYTES = 1 << 20;
 
 /** The fields of one partial row (a PartialRow, or a builder being read). */
-export interface CopyPartial {
-  count: number;
-  sum: number;
-  m2: number;
-  min: number;
-  max: number;
-  firstTs: number;
-  first: number;
-  lastTs: number;
-  last: number;
-}
+export type CopyPartial = Omit<PartialAggregate, 'sketch' | 'seen'>;
 
 /** A sketch that can write its canonical bytes in place (SketchBins), or the bytes themselves. */
 export type CopySketch = Uint8Array | { byteLength(): number; writeTo(view: DataView, at: number): number };
