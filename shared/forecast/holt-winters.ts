@@ -115,19 +115,45 @@ function prepare(history: HourlySeries, mask: Uint8Array | undefined): Prepared 
     }
     weekly[slot] = xs.length ? median(xs) : 0;
   }
-  // Robust spread of week-over-week changes in the recent data: the scale of an ordinary error.
+  return {
+    y,
+    start,
+    init: { hour: h0 + start, level, daily: new Float64Array(DAY_HOURS), weekly, lastError: 0 },
+    clip: clipBound(y, level),
+  };
+}
+
+/**
+ * The bound errors are clipped at: a few robust standard deviations of the week-over-week changes in
+ * the last eight weeks of `y` (the scale of an ordinary error); a tenth of the level without any.
+ */
+export function clipBound(y: Float64Array, level: number): number {
   const diffs: number[] = [];
   for (let t = Math.max(WEEK_HOURS, y.length - 8 * WEEK_HOURS); t < y.length; t++) {
     const d = y[t]! - y[t - WEEK_HOURS]!;
     if (!Number.isNaN(d)) diffs.push(Math.abs(d));
   }
   const sigma = 1.4826 * (diffs.length ? median(diffs) : Math.abs(level) * 0.1);
-  return {
-    y,
-    start,
-    init: { hour: h0 + start, level, daily: new Float64Array(DAY_HOURS), weekly, lastError: 0 },
-    clip: sigma > 0 ? CLIP_SIGMAS * sigma : Number.POSITIVE_INFINITY,
-  };
+  return sigma > 0 ? CLIP_SIGMAS * sigma : Number.POSITIVE_INFINITY;
+}
+
+/** One hour of the filter: the state takes in `v` (NaN: the error correction only fades) and moves on. */
+function step(s: HoltWintersState, v: number, params: HoltWintersParams, clip: number): void {
+  const { alpha, delta, omega, phi } = params;
+  const di = s.hour % DAY_HOURS;
+  const wi = s.hour % WEEK_HOURS;
+  if (Number.isNaN(v)) {
+    s.lastError *= phi;
+  } else {
+    // The AR part is the expected share of the error; the cycles learn only what it does not explain.
+    const r = Math.max(-clip, Math.min(clip, v - (s.level + s.daily[di]! + s.weekly[wi]!)));
+    const e = r - phi * s.lastError;
+    s.level += alpha * e;
+    s.daily[di] = s.daily[di]! + delta * e;
+    s.weekly[wi] = s.weekly[wi]! + omega * e;
+    s.lastError = r;
+  }
+  s.hour++;
 }
 
 /** Runs the filter over the whole history; returns the final state and copies taken just before each origin. */
@@ -140,27 +166,29 @@ function runFilter(
   const wanted = new Set(origins);
   const snapshots = new Map<number, HoltWintersState>();
   const { y, clip } = p;
-  const { alpha, delta, omega, phi } = params;
   for (let t = p.start; t < y.length; t++) {
     if (wanted.has(t)) snapshots.set(t, cloneState(s));
-    const di = s.hour % DAY_HOURS;
-    const wi = s.hour % WEEK_HOURS;
-    const base = s.level + s.daily[di]! + s.weekly[wi]!;
-    const v = y[t]!;
-    if (Number.isNaN(v)) {
-      s.lastError *= phi;
-    } else {
-      // The AR part is the expected share of the error; the cycles learn only what it does not explain.
-      const r = Math.max(-clip, Math.min(clip, v - base));
-      const e = r - phi * s.lastError;
-      s.level += alpha * e;
-      s.daily[di] = s.daily[di]! + delta * e;
-      s.weekly[wi] = s.weekly[wi]! + omega * e;
-      s.lastError = r;
-    }
-    s.hour++;
+    step(s, y[t]!, params, clip);
   }
   return { final: s, snapshots };
+}
+
+/**
+ * A fitted model moved forward to `endMs` without refitting: the filter runs on over the hours of `y`
+ * (hourly; hours it does not cover count as missing) with the fitted parameters, clipping at the bound
+ * the fit would compute from `y`.
+ */
+export function advanceHoltWinters(
+  model: HoltWintersModel,
+  y: HourlySeries,
+  endMs: number,
+): HoltWintersModel {
+  const s = cloneState(model.state);
+  const clip = clipBound(y.values, s.level);
+  const endHour = Math.floor(endMs / HOUR_MS);
+  const y0 = absoluteHour(y.startMs);
+  while (s.hour < endHour) step(s, y.values[s.hour - y0] ?? Number.NaN, model.params, clip);
+  return { ...model, state: s };
 }
 
 function hindcastsFrom(

@@ -286,6 +286,18 @@ export function fitRegression(
   return { model, hindcasts };
 }
 
+/**
+ * The point forecast of a fitted model at a new origin, the end of `y`, without refitting: the origin
+ * features and the calendar of the next 168 hours are recomputed there, the coefficients kept. No
+ * weather is known at refresh: its columns drop out, as for a model fitted without it.
+ */
+export function regressionFrom(model: RegressionModel, y: HourlySeries, calendar: Calendar): Float64Array {
+  const n = y.values.length;
+  const contexts = hourContexts(y.startMs + n * HOUR_MS, MAX_HORIZON_HOURS, calendar, undefined);
+  const origin = originFeatures(y.values, n, model.scale);
+  return pointFrom(model.coefficients, contexts, 0, origin, MAX_HORIZON_HOURS, model.scale);
+}
+
 export const regression: ForecastMethod<RegressionModel> = {
   id: 'regression',
   description:

@@ -7,18 +7,22 @@
  * - regression: the origin features (recent level, last-week profile, day shift) and the calendar of the
  *   next 168 hours are recomputed at the new origin, the coefficients kept;
  * - ensemble: both members, combined with the fitted weights.
- * The regression's origin features and calendar rows mirror regression.ts (which does not export
- * them); `forecast-refresh.test.ts` holds the two to each other: refreshed with no new data, every
+ * Each method's module owns its step forward (`advanceHoltWinters`, `regressionFrom`);
+ * `forecast-refresh.test.ts` holds refresh and fit to each other: refreshed with no new data, every
  * method reproduces its own forecast exactly. Weather is not used (none is stored).
  */
 import { type Calendar, createCalendar } from '../../forecast/calendar.ts';
 import type { EnsembleModel } from '../../forecast/ensemble.ts';
-import { forecastFromState, type HoltWintersModel, holtWinters } from '../../forecast/holt-winters.ts';
-import { median, withIntervals } from '../../forecast/intervals.ts';
-import type { RegressionModel } from '../../forecast/regression.ts';
-import { type SeasonalNaiveModel, seasonalNaive, seasonalNaivePoint } from '../../forecast/seasonal-naive.ts';
 import {
-  DAY_HOURS,
+  advanceHoltWinters,
+  forecastFromState,
+  type HoltWintersModel,
+  holtWinters,
+} from '../../forecast/holt-winters.ts';
+import { withIntervals } from '../../forecast/intervals.ts';
+import { type RegressionModel, regressionFrom } from '../../forecast/regression.ts';
+import { type SeasonalNaiveModel, seasonalNaive } from '../../forecast/seasonal-naive.ts';
+import {
   type Forecast,
   HOUR_MS,
   type HourlySeries,
@@ -77,106 +81,6 @@ export function recentWindow(tail: HourlySeries, recent: HourlySeries, endMs: nu
   return { startMs: startMs + first * HOUR_MS, values: values.slice(first) };
 }
 
-/** holt-winters.ts's clipping bound: four robust standard deviations of week-over-week changes. */
-function clipOf(y: Float64Array, level: number): number {
-  const diffs: number[] = [];
-  for (let t = Math.max(WEEK_HOURS, y.length - 8 * WEEK_HOURS); t < y.length; t++) {
-    const d = y[t]! - y[t - WEEK_HOURS]!;
-    if (!Number.isNaN(d)) diffs.push(Math.abs(d));
-  }
-  const sigma = 1.4826 * (diffs.length ? median(diffs) : Math.abs(level) * 0.1);
-  return sigma > 0 ? 4 * sigma : Number.POSITIVE_INFINITY;
-}
-
-/** The smoother's state run on over `y` (hourly, from `yStartMs`) up to `endMs`. */
-export function advanceHoltWinters(
-  model: HoltWintersModel,
-  y: HourlySeries,
-  endMs: number,
-  clipSeries: Float64Array,
-): HoltWintersModel {
-  const s = {
-    ...model.state,
-    daily: model.state.daily.slice(),
-    weekly: model.state.weekly.slice(),
-  };
-  const { alpha, delta, omega, phi } = model.params;
-  const clip = clipOf(clipSeries, s.level);
-  const endHour = Math.floor(endMs / HOUR_MS);
-  const y0 = Math.floor(y.startMs / HOUR_MS);
-  for (; s.hour < endHour; s.hour++) {
-    const di = s.hour % DAY_HOURS;
-    const wi = s.hour % WEEK_HOURS;
-    const base = s.level + s.daily[di]! + s.weekly[wi]!;
-    const v = y.values[s.hour - y0] ?? Number.NaN;
-    if (Number.isNaN(v)) {
-      s.lastError *= phi;
-      continue;
-    }
-    const r = Math.max(-clip, Math.min(clip, v - base));
-    const e = r - phi * s.lastError;
-    s.level += alpha * e;
-    s.daily[di] = s.daily[di]! + delta * e;
-    s.weekly[wi] = s.weekly[wi]! + omega * e;
-    s.lastError = r;
-  }
-  return { ...model, state: s };
-}
-
-function meanFinite(y: Float64Array, from: number, to: number): { mean: number; count: number } {
-  let s = 0;
-  let c = 0;
-  for (let i = Math.max(0, from); i < Math.min(to, y.length); i++) {
-    const v = y[i]!;
-    if (!Number.isNaN(v)) {
-      s += v;
-      c++;
-    }
-  }
-  return { mean: c ? s / c : Number.NaN, count: c };
-}
-
-/** regression.ts's point forecast at a new origin (the end of `y`), with its fitted coefficients. */
-export function regressionPoint(model: RegressionModel, y: HourlySeries, calendar: Calendar): Float64Array {
-  const v = y.values;
-  const origin = v.length;
-  const scale = model.scale;
-  const week = meanFinite(v, origin - WEEK_HOURS, origin);
-  const month = week.count >= DAY_HOURS ? week : meanFinite(v, origin - 4 * WEEK_HOURS, origin);
-  const level = month.count >= DAY_HOURS ? month.mean / scale : 1;
-  const lastDay = meanFinite(v, origin - DAY_HOURS, origin);
-  const dayBefore = meanFinite(v, origin - DAY_HOURS - WEEK_HOURS, origin - WEEK_HOURS);
-  const shift = lastDay.count >= 12 && dayBefore.count >= 12 ? (lastDay.mean - dayBefore.mean) / scale : 0;
-  const lagWeek = seasonalNaivePoint(v, origin, MAX_HORIZON_HOURS);
-  const beta = model.coefficients;
-  const startMs = y.startMs + origin * HOUR_MS;
-  const out = new Float64Array(MAX_HORIZON_HOURS);
-  for (let k = 0; k < MAX_HORIZON_HOURS; k++) {
-    const lw = Number.isNaN(lagWeek[k]!) ? level : lagWeek[k]! / scale;
-    let s = 0;
-    let c = 0;
-    for (let m = 1; m <= 4; m++) {
-      const x = v[origin + k - m * WEEK_HOURS];
-      if (origin + k - m * WEEK_HOURS < origin && x !== undefined && !Number.isNaN(x)) {
-        s += x;
-        c++;
-      }
-    }
-    const lm = c ? s / c / scale : lw;
-    const local = calendar.at(startMs + k * HOUR_MS);
-    const lead = k + 1;
-    // Columns as in regression.ts: hour-of-week dummy, level by local hour, shift, lag week, lag mean.
-    const sum =
-      beta[local.dayTypeHourOfWeek]! * 1 +
-      beta[WEEK_HOURS + local.hour]! * (level - 1) +
-      beta[WEEK_HOURS + DAY_HOURS]! * shift * Math.exp(-lead / DAY_HOURS) +
-      beta[WEEK_HOURS + DAY_HOURS + 1]! * (lw - level) +
-      beta[WEEK_HOURS + DAY_HOURS + 2]! * (lm - level);
-    out[k] = scale * sum;
-  }
-  return out;
-}
-
 const combine = (a: number, b: number, w: readonly [number, number]) =>
   Number.isNaN(a) ? b : Number.isNaN(b) ? a : a * w[0] + b * w[1];
 
@@ -194,18 +98,18 @@ export function refreshForecast(stored: StoredModel, recent: HourlySeries, endMs
       return seasonalNaive.forecast({ ...model, tail: y }, MAX_HORIZON_HOURS);
     }
     case 'holt-winters': {
-      const model = advanceHoltWinters(stored.model as HoltWintersModel, y, endMs, y.values);
+      const model = advanceHoltWinters(stored.model as HoltWintersModel, y, endMs);
       return holtWinters.forecast(model, MAX_HORIZON_HOURS);
     }
     case 'regression': {
       const model = stored.model as RegressionModel;
-      return withIntervals(endMs, regressionPoint(model, y, calendar), model.residuals);
+      return withIntervals(endMs, regressionFrom(model, y, calendar), model.residuals);
     }
     case 'ensemble': {
       const model = stored.model as EnsembleModel;
-      const hw = advanceHoltWinters(model.holtWinters, y, endMs, y.values);
+      const hw = advanceHoltWinters(model.holtWinters, y, endMs);
       const a = forecastFromState(hw.state, hw.params, MAX_HORIZON_HOURS);
-      const b = regressionPoint(model.regression, y, calendar);
+      const b = regressionFrom(model.regression, y, calendar);
       const mean = a.map((v, k) => combine(v, b[k]!, model.weights));
       return withIntervals(endMs, mean, model.residuals);
     }
