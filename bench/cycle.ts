@@ -23,8 +23,17 @@ import { dispatcherDeps } from '../shared/runtime.ts';
 import { startPeers } from '../test/harness/start-peers.ts';
 import { startPushRelay } from './lib/push-relay.ts';
 
-const { values: args } = parseArgs({ options: { nodes: { type: 'string', default: '1000,10000' } } });
+const { values: args } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '1000,10000' },
+    // off,on pairs, interleaved: the analytics' share of the per-node cost, measured side by side.
+    'compare-analytics': { type: 'string' },
+    // The measured cycle's heaviest statements (PostgreSQL must load pg_stat_statements).
+    statements: { type: 'boolean', default: false },
+  },
+});
 const sizes = args.nodes.split(',').map(Number);
+const PAIRS = args['compare-analytics'] ? Number(args['compare-analytics']) : 0;
 const TARGET_S: Record<number, number> = { 1000: 30, 10000: 300 };
 const HALF_HOUR = 30 * 60_000;
 // The aggregator's Node.js flags as Terraform deploys them (functions.aggregator.node_options).
@@ -77,7 +86,33 @@ function peakRssMiB(pid: number): number {
   return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-for (const nodes of sizes) {
+/** The statements that took most of PostgreSQL's time in `db` since the last reset, per node. */
+async function heaviestStatements(sql: postgres.Sql, db: string, nodes: number): Promise<string> {
+  const rows = await sql<{ ms: number; calls: number; rows: number; query: string }[]>`
+    select total_exec_time + total_plan_time as ms, calls::int4, rows::int4, query
+    from pg_stat_statements s join pg_database d on d.oid = s.dbid
+    where d.datname = ${db} order by 1 desc limit 15`;
+  const total = rows.reduce((a, r) => a + r.ms, 0);
+  return [
+    `  heaviest statements (ms per node, calls per node, share of the top 15's ${total.toFixed(0)} ms):`,
+    ...rows.map(
+      (r) =>
+        `  ${(r.ms / nodes).toFixed(3).padStart(7)} ${(r.calls / nodes).toFixed(2).padStart(6)} ${((100 * r.ms) / total).toFixed(0).padStart(3)} %  ${r.query.replace(/\s+/g, ' ').slice(0, 110)}`,
+    ),
+  ].join('\n');
+}
+
+interface Measured {
+  wallS: number;
+  /** Until every node batch was applied (the rollup follows). */
+  nodesS: number;
+  peak: number;
+  cpu: Map<string, number>;
+  /** CPU seconds until every node batch was applied. */
+  cpuNodes: Map<string, number>;
+}
+
+async function measure(nodes: number, analytics: boolean): Promise<Measured> {
   const db = `bench_cycle_${nodes}_${Date.now()}`;
   await admin.unsafe(`create database ${db}`);
   const projectId = `bench-${nodes}-${Date.now()}`;
@@ -93,6 +128,7 @@ for (const nodes of sizes) {
     SIMULATOR_NODES: String(nodes),
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',
     PG_POOL_MAX: '8',
+    ANALYTICS_ENABLED: String(analytics),
   };
   Object.assign(process.env, env);
   const config = loadConfig(env);
@@ -169,34 +205,49 @@ for (const nodes of sizes) {
   // Warm-up cycle (registry, watermarks, partitions, first connections), then the measured one.
   const t0 = Date.UTC(2026, 5, 1, 8, 0);
   const sql = postgres(env.DATABASE_URL!, { max: 1, onnotice: () => {} });
-  const waitRun = async (runId: string) => {
+  /**
+   * Waits for the run to end. `onNodesDone` is called once every node batch has been applied (the
+   * rollup runs after that): the per-node phase ends there.
+   */
+  const waitRun = async (runId: string, messages: number, onNodesDone?: () => void) => {
     let polls = 0;
+    let nodesDone = false;
     for (;;) {
-      const [r] = await sql<{ status: string }[]>`select status from runs where id = ${runId}`;
-      if (r && r.status !== 'running') return r.status;
-      if (++polls % 100 === 0) {
-        const [a] = await sql<{ n: number }[]>`
-          select count(*)::int4 as n from applied_batches where run_id = ${runId}`;
-        console.error(`  … ${runId}: ${a?.n ?? 0} node batches applied`);
+      const [r] = await sql<{ status: string; applied: number }[]>`
+        select status, (select count(*)::int4 from applied_batches where run_id = ${runId}) as applied
+        from runs where id = ${runId}`;
+      if (!nodesDone && r && r.applied >= messages) {
+        nodesDone = true;
+        onNodesDone?.();
       }
-      await new Promise((res) => setTimeout(res, 100));
+      if (r && r.status !== 'running') return r.status;
+      if (++polls % 100 === 0) console.error(`  … ${runId}: ${r?.applied ?? 0} node batches applied`);
+      await new Promise((res) => setTimeout(res, 50));
     }
   };
   const warm = await dispatchCycle(deps, { nowMs: t0, initialWatermarkMs: t0 - HALF_HOUR });
-  await waitRun(warm.runId);
+  await waitRun(warm.runId, warm.messages);
 
+  if (args.statements) {
+    await sql`create extension if not exists pg_stat_statements`;
+    await sql`select pg_stat_statements_reset()`;
+  }
   const cpuBefore = cpuByProcess();
   const started = performance.now();
   const run = await dispatchCycle(deps, { nowMs: t0 + HALF_HOUR });
   const dispatchedS = (performance.now() - started) / 1000;
-  const status = await waitRun(run.runId);
+  let nodesS = Number.NaN;
+  let cpuNodes = new Map<string, number>();
+  const status = await waitRun(run.runId, run.messages, () => {
+    nodesS = (performance.now() - started) / 1000;
+    cpuNodes = cpuByProcess();
+  });
   const wallS = (performance.now() - started) / 1000;
   const peak = peakRssMiB(child.pid!);
   const cpuAfter = cpuByProcess();
-  const cpu = [...cpuAfter]
-    .map(([k, v]) => [k, v - (cpuBefore.get(k) ?? 0)] as const)
-    .filter(([, v]) => v >= 0.05)
-    .sort((a, b) => b[1] - a[1]);
+  const cpuNodeMap = new Map([...cpuNodes].map(([k, v]) => [k, v - (cpuBefore.get(k) ?? 0)] as const));
+  const cpuMap = new Map([...cpuAfter].map(([k, v]) => [k, v - (cpuBefore.get(k) ?? 0)] as const));
+  const cpu = [...cpuMap].filter(([, v]) => v >= 0.05).sort((a, b) => b[1] - a[1]);
   const target = TARGET_S[nodes];
   const line = [
     `${nodes} nodes`.padEnd(13),
@@ -204,10 +255,12 @@ for (const nodes of sizes) {
     `${run.readings} readings`.padEnd(18),
     `dispatch ${dispatchedS.toFixed(1)} s`.padEnd(16),
     `cycle ${wallS.toFixed(1)} s`.padEnd(14),
+    `(nodes ${nodesS.toFixed(1)} s, rollup ${(wallS - nodesS).toFixed(1)} s)`.padEnd(28),
     `${(run.messages / wallS).toFixed(0)} msg/s`.padEnd(12),
     `aggregator peak ${peak.toFixed(0)} MiB`.padEnd(26),
     `status ${status}`,
-    target
+    analytics ? '' : '(analytics off)',
+    target && analytics
       ? wallS <= target && peak <= 256
         ? `PASS (≤ ${target} s, ≤ 256 MiB)`
         : `FAIL (target ≤ ${target} s, ≤ 256 MiB)`
@@ -217,6 +270,7 @@ for (const nodes of sizes) {
   console.log(line);
   console.log(cpuLine);
   results.push(line, cpuLine);
+  if (args.statements) console.log(await heaviestStatements(sql, db, nodes));
 
   await relay.stop();
   child.kill('SIGTERM');
@@ -224,6 +278,57 @@ for (const nodes of sizes) {
   await sql.end();
   await deps.sql.end();
   await admin.unsafe(`drop database ${db} with (force)`);
+  return { wallS, nodesS, peak, cpu: cpuMap, cpuNodes: cpuNodeMap };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+for (const nodes of sizes) {
+  if (PAIRS === 0) {
+    await measure(nodes, true);
+    continue;
+  }
+  // Two runs first, not counted: the emulators' JVMs are still compiling their hot paths (their CPU
+  // per cycle falls by half over the first runs). Then off and on alternate, the order swapped every
+  // pair (off on, on off, …), so whatever else speeds up or loads the machine meets both alike.
+  console.log('(two warm-up runs, not counted)');
+  await measure(nodes, false);
+  await measure(nodes, true);
+  const runs: Record<'off' | 'on', Measured[]> = { off: [], on: [] };
+  for (let i = 0; i < PAIRS; i++) {
+    for (const analytics of i % 2 ? [true, false] : [false, true]) {
+      runs[analytics ? 'on' : 'off'].push(await measure(nodes, analytics));
+    }
+  }
+  const figure = (what: string, of: (m: Measured) => number, unit: string) => {
+    const off = median(runs.off.map(of));
+    const on = median(runs.on.map(of));
+    // The paired estimate: each pair's own ratio (drift between pairs cancels), their median.
+    const paired = median(runs.on.map((m, i) => of(m) / of(runs.off[i]!)));
+    return `  ${what.padEnd(37)} off ${off.toFixed(2)} ${unit}  on ${on.toFixed(2)} ${unit}  ratio ${(on / off).toFixed(2)}  paired ${paired.toFixed(2)}`;
+  };
+  const perNodeMs = (s: number) => (s * 1000) / nodes;
+  const cpuOf = (m: Measured, who: string) => m.cpuNodes.get(who) ?? 0;
+  const lines = [
+    `${nodes} nodes, analytics off vs on (median of ${PAIRS} interleaved pairs; goal: on ≤ 1.20 × off per node)`,
+    '  until every node batch is applied (the rollup, once per cycle, after it):',
+    figure('wall time per node', (m) => perNodeMs(m.nodesS), 'ms'),
+    figure('aggregator CPU per node', (m) => perNodeMs(cpuOf(m, 'aggregator')), 'ms'),
+    figure('PostgreSQL CPU per node', (m) => perNodeMs(cpuOf(m, 'postgresql')), 'ms'),
+    figure(
+      'aggregator + PostgreSQL CPU per node',
+      (m) => perNodeMs(cpuOf(m, 'aggregator') + cpuOf(m, 'postgresql')),
+      'ms',
+    ),
+    '  the whole cycle, rollup included:',
+    figure('wall time', (m) => m.wallS, 's'),
+    figure('rollup', (m) => m.wallS - m.nodesS, 's'),
+  ];
+  for (const l of lines) console.log(l);
+  results.push(...lines);
 }
 
 await admin.end();
