@@ -63,13 +63,11 @@ const iso = (t: number) => new Date(t).toISOString();
 const ms = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
 const NO_PARTIAL = `null::int2 as metric, null::int4 as count, null::float8 as sum, null::float8 as min,
   null::float8 as max, null::float8 as last, null::float8 as last_ms`;
-// Buckets travel as timestamptz[] (ISO text): `bucket = any($n)` is then an index condition.
+// Buckets travel as timestamptz[] (ISO text): `bucket = any($n)` is then an index condition. One scan
+// per table: a touched bucket inside the window comes once.
 const quality = (tag: string, table: string, buckets: number, from: number) =>
   `select '${tag}'::text as r, ${ms('bucket')} as ms, ${NO_PARTIAL}, counters as doc from ${table}
-     where node_id = $1 and bucket = any($${buckets}::timestamptz[])
-   union all
-   select '${tag}', ${ms('bucket')}, ${NO_PARTIAL}, counters from ${table}
-     where node_id = $1 and bucket >= $${from}::timestamptz`;
+     where node_id = $1 and (bucket = any($${buckets}::timestamptz[]) or bucket >= $${from}::timestamptz)`;
 const partial = (tag: string, table: string, where: string) =>
   `select '${tag}', ${ms('bucket')}, metric, count, sum, min, max, last, ${ms('last_ts')}, null::jsonb from ${table}
      where node_id = $1 and ${where}`;
