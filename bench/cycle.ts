@@ -104,7 +104,12 @@ async function heaviestStatements(sql: postgres.Sql, db: string, nodes: number):
     from pg_stat_statements s join pg_database d on d.oid = s.dbid
     where d.datname = ${db} order by 1 desc limit 15`;
   const total = rows.reduce((a, r) => a + r.ms, 0);
+  const [all] = await sql<{ ms: number; calls: number; kinds: number }[]>`
+    select coalesce(sum(total_exec_time + total_plan_time), 0)::float8 as ms,
+      coalesce(sum(calls), 0)::float8 as calls, count(*)::int4 as kinds
+    from pg_stat_statements s join pg_database d on d.oid = s.dbid where d.datname = ${db}`;
   return [
+    `  all statements: ${((all?.ms ?? 0) / nodes).toFixed(3)} ms and ${((all?.calls ?? 0) / nodes).toFixed(1)} calls per node (${all?.kinds ?? 0} distinct)`,
     `  heaviest statements (ms per node, calls per node, share of the top 15's ${total.toFixed(0)} ms):`,
     ...rows.map(
       (r) =>
