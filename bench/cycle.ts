@@ -248,6 +248,10 @@ async function measure(nodes: number, analytics: boolean): Promise<Measured> {
     await sql`create extension if not exists pg_stat_statements`;
     await sql`select pg_stat_statements_reset()`;
   }
+  // WAL written by the whole PostgreSQL cluster (nothing else writes to it while the bench runs).
+  const walNow = async () =>
+    Number((await sql<{ b: string }[]>`select wal_bytes::text as b from pg_stat_wal`)[0]?.b ?? 0);
+  const walBefore = await walNow();
   const cpuBefore = cpuByProcess();
   const started = performance.now();
   const run = await dispatchCycle(deps, { nowMs: t0 + HALF_HOUR });
@@ -261,6 +265,7 @@ async function measure(nodes: number, analytics: boolean): Promise<Measured> {
   const wallS = (performance.now() - started) / 1000;
   const peak = peakRssMiB(child.pid!);
   const cpuAfter = cpuByProcess();
+  const walBytes = (await walNow()) - walBefore;
   const cpuNodeMap = new Map([...cpuNodes].map(([k, v]) => [k, v - (cpuBefore.get(k) ?? 0)] as const));
   const cpuMap = new Map([...cpuAfter].map(([k, v]) => [k, v - (cpuBefore.get(k) ?? 0)] as const));
   const cpu = [...cpuMap].filter(([, v]) => v >= 0.05).sort((a, b) => b[1] - a[1]);
@@ -282,7 +287,7 @@ async function measure(nodes: number, analytics: boolean): Promise<Measured> {
         : `FAIL (target ≤ ${target} s, ≤ 256 MiB)`
       : '',
   ].join(' ');
-  const cpuLine = `  CPU s during the cycle (2 cores = ${(2 * wallS).toFixed(0)} s): ${cpu.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`;
+  const cpuLine = `  CPU s during the cycle (2 cores = ${(2 * wallS).toFixed(0)} s): ${cpu.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; WAL ${(walBytes / 1024 / nodes).toFixed(1)} KiB per node`;
   console.log(line);
   console.log(cpuLine);
   results.push(line, cpuLine);
