@@ -63,17 +63,20 @@ function cpuByProcess(): Map<string, number> {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
       // PostgreSQL's short-lived workers (autovacuum) are gone by the second look: the postmaster's
       // reaped children's time (cutime, cstime) keeps them counted.
-      const reaped = /^\/\S*postgres\s/.test(cmd);
+      const postmaster = /^\/\S*postgres\s/.test(cmd);
       const seconds =
-        (Number(fields[11]) + Number(fields[12]) + (reaped ? Number(fields[13]) + Number(fields[14]) : 0)) /
+        (Number(fields[11]) +
+          Number(fields[12]) +
+          (postmaster ? Number(fields[13]) + Number(fields[14]) : 0)) /
         tick;
       const name = /pubsub/i.test(cmd)
         ? 'pubsub emulator'
         : /firestore|cloud-firestore/i.test(cmd)
           ? 'firestore emulator'
-          : /^postgres: .*(autovacuum|walwriter|checkpointer|background writer|logical replication|stats)/.test(
+          : postmaster ||
+              /^postgres: .*(autovacuum|walwriter|checkpointer|background writer|logical replication)/.test(
                 cmd,
-              ) || /^\/\S*postgres\s/.test(cmd)
+              )
             ? PG_BACKGROUND
             : /^postgres/.test(cmd)
               ? 'postgresql'
@@ -99,8 +102,8 @@ function peakRssMiB(pid: number): number {
 
 /** The statements that took most of PostgreSQL's time in `db` since the last reset, per node. */
 async function heaviestStatements(sql: postgres.Sql, db: string, nodes: number): Promise<string> {
-  const rows = await sql<{ ms: number; calls: number; rows: number; query: string }[]>`
-    select total_exec_time + total_plan_time as ms, calls::int4, rows::int4, query
+  const rows = await sql<{ ms: number; calls: number; query: string }[]>`
+    select total_exec_time + total_plan_time as ms, calls::int4, query
     from pg_stat_statements s join pg_database d on d.oid = s.dbid
     where d.datname = ${db} order by 1 desc limit 15`;
   const total = rows.reduce((a, r) => a + r.ms, 0);

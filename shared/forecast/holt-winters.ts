@@ -127,7 +127,7 @@ function prepare(history: HourlySeries, mask: Uint8Array | undefined): Prepared 
  * The bound errors are clipped at: a few robust standard deviations of the week-over-week changes in
  * the last eight weeks of `y` (the scale of an ordinary error); a tenth of the level without any.
  */
-export function clipBound(y: Float64Array, level: number): number {
+function clipBound(y: Float64Array, level: number): number {
   const diffs: number[] = [];
   for (let t = Math.max(WEEK_HOURS, y.length - 8 * WEEK_HOURS); t < y.length; t++) {
     const d = y[t]! - y[t - WEEK_HOURS]!;
