@@ -252,8 +252,11 @@ async function measure(nodes: number, analytics: boolean): Promise<Measured> {
     await sql`select pg_stat_statements_reset()`;
   }
   // WAL written by the whole PostgreSQL cluster (nothing else writes to it while the bench runs).
-  const walNow = async () =>
-    Number((await sql<{ b: string }[]>`select wal_bytes::text as b from pg_stat_wal`)[0]?.b ?? 0);
+  const walNow = async () => {
+    const [w] = await sql<{ b: string; fpi: string }[]>`
+      select wal_bytes::text as b, wal_fpi::text as fpi from pg_stat_wal`;
+    return { bytes: Number(w?.b ?? 0), fpi: Number(w?.fpi ?? 0) };
+  };
   const walBefore = await walNow();
   const cpuBefore = cpuByProcess();
   const started = performance.now();
@@ -268,7 +271,9 @@ async function measure(nodes: number, analytics: boolean): Promise<Measured> {
   const wallS = (performance.now() - started) / 1000;
   const peak = peakRssMiB(child.pid!);
   const cpuAfter = cpuByProcess();
-  const walBytes = (await walNow()) - walBefore;
+  const walAfter = await walNow();
+  const walBytes = walAfter.bytes - walBefore.bytes;
+  const walFpi = walAfter.fpi - walBefore.fpi;
   const cpuNodeMap = new Map([...cpuNodes].map(([k, v]) => [k, v - (cpuBefore.get(k) ?? 0)] as const));
   const cpuMap = new Map([...cpuAfter].map(([k, v]) => [k, v - (cpuBefore.get(k) ?? 0)] as const));
   const cpu = [...cpuMap].filter(([, v]) => v >= 0.05).sort((a, b) => b[1] - a[1]);
@@ -290,7 +295,7 @@ async function measure(nodes: number, analytics: boolean): Promise<Measured> {
         : `FAIL (target ≤ ${target} s, ≤ 256 MiB)`
       : '',
   ].join(' ');
-  const cpuLine = `  CPU s during the cycle (2 cores = ${(2 * wallS).toFixed(0)} s): ${cpu.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; WAL ${(walBytes / 1024 / nodes).toFixed(1)} KiB per node`;
+  const cpuLine = `  CPU s during the cycle (2 cores = ${(2 * wallS).toFixed(0)} s): ${cpu.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; WAL ${(walBytes / 1024 / nodes).toFixed(1)} KiB per node (${(walFpi / nodes).toFixed(2)} full-page images)`;
   console.log(line);
   console.log(cpuLine);
   results.push(line, cpuLine);

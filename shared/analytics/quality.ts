@@ -466,6 +466,15 @@ export function scoreQuality(
   };
 }
 
+/** A reporting interval from the buckets' own spacing (median), robust to gaps between buckets. */
+export function intervalFromCounters(buckets: readonly QualityCounters[]): number | null {
+  const estimates = buckets
+    .filter((b) => b.present >= 2 && b.minTs !== null && b.maxTs !== null && b.maxTs > b.minTs)
+    .map((b) => (b.maxTs! - b.minTs!) / (b.present - 1))
+    .sort((a, b) => a - b);
+  return estimates.length === 0 ? null : estimates[estimates.length >> 1]!;
+}
+
 /** A node's reporting interval as the median gap between its distinct reading times; null below 2 readings. */
 export function inferIntervalMs(timestamps: readonly number[]): number | null {
   const ts = [...new Set(timestamps)].sort((a, b) => a - b);

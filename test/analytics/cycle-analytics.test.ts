@@ -141,8 +141,7 @@ describe('analytics in real cycles', await peerGate('postgres', 'redis'), () => 
       expected.set(r.nodeId, e);
     }
     const rows = await db.sql<{ node_id: string; received: number; duplicates: number }[]>`
-      select node_id, sum((counters->>'received')::int)::int4 as received,
-        sum((counters->>'duplicates')::int)::int4 as duplicates
+      select node_id, sum(received)::int4 as received, sum(duplicates)::int4 as duplicates
       from quality_5m group by node_id order by node_id`;
     assert.equal(rows.length, NODES);
     for (const row of rows) {
@@ -150,7 +149,7 @@ describe('analytics in real cycles', await peerGate('postgres', 'redis'), () => 
       assert.equal(row.duplicates, expected.get(row.node_id)?.duplicates, `${row.node_id} duplicates`);
     }
     const hourly = await db.sql<{ n: number }[]>`
-      select sum((counters->>'received')::int)::int4 as n from quality_1h`;
+      select sum(received)::int4 as n from quality_1h`;
     assert.equal(hourly[0]!.n, raw.length, 'the hourly roll-up counts the same readings');
 
     const inlet = 'd01-inlet-1';
@@ -265,7 +264,7 @@ describe('analytics in real cycles', await peerGate('postgres', 'redis'), () => 
     const snapshot = async () => ({
       anomalies: await db.sql`
         select id, status, severity, last_seen_at, evidence from anomalies order by id`,
-      quality: await db.sql`select node_id, bucket, counters from quality_5m order by node_id, bucket`,
+      quality: await db.sql`select * from quality_5m order by node_id, bucket`,
       predictions:
         await db.sql`select target_id, issued_at, body from predictions order by target_id, issued_at`,
     });

@@ -66,9 +66,9 @@ async function target(): Promise<Target> {
 async function analyticsState(t: Target) {
   const sql = t.db.sql;
   return {
-    quality_5m: await sql`select node_id, bucket, counters from quality_5m order by node_id, bucket`,
-    quality_1h: await sql`select node_id, bucket, counters from quality_1h order by node_id, bucket`,
-    quality_1d: await sql`select node_id, bucket, counters from quality_1d order by node_id, bucket`,
+    quality_5m: await sql`select * from quality_5m order by node_id, bucket`,
+    quality_1h: await sql`select * from quality_1h order by node_id, bucket`,
+    quality_1d: await sql`select * from quality_1d order by node_id, bucket`,
     node_quality: await sql`select node_id, as_of, body from node_quality order by node_id`,
     anomalies: await sql`
       select id, node_id, district_id, subject, type, metric, severity, peak_severity, status, started_at,

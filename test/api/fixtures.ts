@@ -6,6 +6,7 @@
  * added, computed from the simulator's readings by the domain code, only where the cycle stored none.
  */
 import { createLocalStack, type LocalStack } from '../../scripts/lib/local-stack.ts';
+import { writeQualityCounters } from '../../shared/adapters/postgres/quality.ts';
 import { countQualityByBucket } from '../../shared/analytics/quality.ts';
 import { ANOMALY_TYPES } from '../../shared/anomaly/types.ts';
 import { createApp } from '../../shared/api/app.ts';
@@ -233,13 +234,8 @@ async function insertQuality(db: TestDatabase, nodes: string[]) {
   for (const nodeId of nodes) {
     const info = sim.network().nodes.find((n) => n.id === nodeId)!;
     const readings = batch.readings.filter((r) => r.nodeId === nodeId);
-    const buckets = countQualityByBucket(readings, { now: END, kind: info.kind });
-    for (const [bucket, counters] of buckets) {
-      await db.sql`
-        insert into quality_5m (node_id, bucket, counters)
-        values (${nodeId}, ${new Date(bucket)}, ${db.sql.json(counters as never)})
-        on conflict do nothing`;
-    }
+    const m5 = countQualityByBucket(readings, { now: END, kind: info.kind });
+    await writeQualityCounters(db.sql, nodeId, { m5, h1: new Map(), d1: new Map() });
   }
 }
 

@@ -58,6 +58,20 @@ function timeSeriesTable(name: keyof typeof TIME_SERIES_TABLES, ctx: MigrationCo
   ];
 }
 
+/** The count columns of quality_5m/1h/1d (migration 4), named after QualityCounters' fields. */
+const QUALITY_COUNT_COLUMNS = [
+  'received',
+  'present',
+  'valid',
+  'invalid',
+  'future',
+  'nan',
+  'out_of_range',
+  'duplicates',
+  'out_of_order',
+];
+const camel = (column: string) => column.replace(/_(.)/g, (_, ch: string) => ch.toUpperCase());
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -298,6 +312,37 @@ export const MIGRATIONS: Migration[] = [
          primary key (district_id, night))`,
     ],
   },
+  {
+    version: 4,
+    name: 'quality counters in typed columns',
+    // Ten counter rows are written per node and batch: as one jsonb document each (key names and all)
+    // they were most of the write-ahead log the analytics added. Existing rows are converted in place.
+    statements: () =>
+      ['quality_5m', 'quality_1h', 'quality_1d'].flatMap((t) => [
+        `alter table ${t}
+           ${QUALITY_COUNT_COLUMNS.map((c) => `add column ${c} int4 not null default 0`).join(',\n           ')},
+           add column min_ts timestamptz,
+           add column max_ts timestamptz,
+           add column ingest_delay_sum_ms double precision not null default 0,
+           add column flatline_max_run int2 not null default 12,
+           add column flat jsonb not null default '{}'`,
+        `update ${t} set
+           ${QUALITY_COUNT_COLUMNS.map((c) => `${c} = (counters->>'${camel(c)}')::int4`).join(',\n           ')},
+           min_ts = to_timestamp((counters->>'minTs')::float8 / 1000.0),
+           max_ts = to_timestamp((counters->>'maxTs')::float8 / 1000.0),
+           ingest_delay_sum_ms = (counters->>'ingestDelaySumMs')::float8,
+           flatline_max_run = (counters->>'flatlineMaxRun')::int2,
+           flat = coalesce((
+             select jsonb_object_agg(k, jsonb_build_array(
+               v->'n', v->'firstValue', v->'firstRun', v->'lastValue', v->'lastRun', v->'flat'))
+             from jsonb_each(counters->'flat') as e(k, v)), '{}')`,
+        `alter table ${t} drop column counters`,
+        `alter table ${t}
+           ${[...QUALITY_COUNT_COLUMNS, 'ingest_delay_sum_ms', 'flatline_max_run', 'flat']
+             .map((c) => `alter column ${c} drop default`)
+             .join(',\n           ')}`,
+      ]),
+  },
 ];
 
 export async function hasTimescale(sql: Sql): Promise<boolean> {
@@ -318,15 +363,18 @@ export interface MigrateResult {
   timescale: boolean;
 }
 
-/** Applies pending migrations. Safe to run concurrently: a lock serialises migrators. */
-export async function migrate(sql: Sql): Promise<MigrateResult> {
+/**
+ * Applies pending migrations (up to version `to`, all by default). Safe to run concurrently: a lock
+ * serialises migrators.
+ */
+export async function migrate(sql: Sql, options: { to?: number } = {}): Promise<MigrateResult> {
   await sql`create table if not exists schema_migrations (
     version integer primary key,
     name text not null,
     applied_at timestamptz not null default now())`;
   const timescale = await hasTimescale(sql);
   const applied: number[] = [];
-  for (const m of MIGRATIONS) {
+  for (const m of MIGRATIONS.filter((x) => x.version <= (options.to ?? Number.POSITIVE_INFINITY))) {
     await sql.begin(async (tx) => {
       await tx`select pg_advisory_xact_lock(7423001)`;
       const done = await tx`select 1 from schema_migrations where version = ${m.version}`;

@@ -4,14 +4,13 @@
  * watermark and latest reading time, its data-quality counters (the batch's buckets, the score windows,
  * the latest reading time counted), the history its anomaly detectors need
  * (5-minute partials of the recent past, hourly ones of past weeks for the seasonal baseline) and its
- * current anomalies. Heterogeneous rows travel as one union: partials in typed columns, counters and
- * anomalies as jsonb.
+ * current anomalies. Heterogeneous rows travel as one union: partials in typed columns, counters (as
+ * jsonb arrays) and anomalies as jsonb.
  */
-import type { QualityCounters } from '../../analytics/quality.ts';
 import type { Anomaly } from '../../anomaly/index.ts';
 import { ANOMALY_COLUMNS, type AnomalyRow, anomalyFromRow, type DetectorBucket } from './anomalies.ts';
 import type { Sql, TransactionSql } from './client.ts';
-import type { QualityResolution, QualityState } from './quality.ts';
+import { COUNTERS_DOC, countersFromDoc, type QualityResolution, type QualityState } from './quality.ts';
 
 type Db = Sql | TransactionSql;
 
@@ -66,7 +65,7 @@ const NO_PARTIAL = `null::int2 as metric, null::int4 as count, null::float8 as s
 // Buckets travel as timestamptz[] (ISO text): `bucket = any($n)` is then an index condition. One scan
 // per table: a touched bucket inside the window comes once.
 const quality = (tag: string, table: string, buckets: number, from: number) =>
-  `select '${tag}'::text as r, ${ms('bucket')} as ms, ${NO_PARTIAL}, counters as doc from ${table}
+  `select '${tag}'::text as r, ${ms('bucket')} as ms, ${NO_PARTIAL}, ${COUNTERS_DOC} as doc from ${table}
      where node_id = $1 and (bucket = any($${buckets}::timestamptz[]) or bucket >= $${from}::timestamptz)`;
 const partial = (tag: string, table: string, where: string) =>
   `select '${tag}', ${ms('bucket')}, metric, count, sum, min, max, last, ${ms('last_ts')}, null::jsonb from ${table}
@@ -117,13 +116,13 @@ export async function readNodeState(db: Db, spec: NodeStateSpec): Promise<NodeSt
   for (const r of rows) {
     switch (r.r) {
       case 'q5':
-        out.quality.buckets.m5.set(r.ms!, r.doc as QualityCounters);
+        out.quality.buckets.m5.set(r.ms!, countersFromDoc(r.doc));
         break;
       case 'q1h':
-        out.quality.buckets.h1.set(r.ms!, r.doc as QualityCounters);
+        out.quality.buckets.h1.set(r.ms!, countersFromDoc(r.doc));
         break;
       case 'q1d':
-        out.quality.buckets.d1.set(r.ms!, r.doc as QualityCounters);
+        out.quality.buckets.d1.set(r.ms!, countersFromDoc(r.doc));
         break;
       case 'w': {
         const w = r.doc as { watermark: number | null; latest: number | null; counted: number | null };

@@ -4,7 +4,8 @@
  * 7-day scores read a few dozen rows, and the node's latest scores (node_quality). Everything a batch
  * needs is one read and one write, inside the batch's transaction.
  */
-import type { QualityCounters } from '../../analytics/quality.ts';
+import { emptyQuality, type FlatRuns, type QualityCounters } from '../../analytics/quality.ts';
+import type { Metric } from '../../domain/readings.ts';
 import type { Sql, TransactionSql } from './client.ts';
 
 type Db = Sql | TransactionSql;
@@ -24,6 +25,120 @@ export interface QualityState {
 }
 
 /**
+ * QualityCounters as table columns (migration 4): one typed column per counter, and the flat runs as a
+ * compact jsonb of arrays ({ flow: [n, firstValue, firstRun, lastValue, lastRun, flat] }). A row is less
+ * than half the size of the counters as one jsonb document, and the counters are written ten times per
+ * node and batch: the write-ahead log and PostgreSQL's CPU follow the bytes.
+ */
+const COUNT_COLUMNS = [
+  ['received', 'received'],
+  ['present', 'present'],
+  ['valid', 'valid'],
+  ['invalid', 'invalid'],
+  ['future', 'future'],
+  ['nan', 'nan'],
+  ['outOfRange', 'out_of_range'],
+  ['duplicates', 'duplicates'],
+  ['outOfOrder', 'out_of_order'],
+] as const satisfies ReadonlyArray<readonly [keyof QualityCounters, string]>;
+
+/** The columns a write fills, each with the array type it travels in and how it is stored. */
+const WRITE_COLUMNS: ReadonlyArray<{
+  column: string;
+  array: string;
+  store: (v: string) => string;
+  value: (c: QualityCounters) => unknown;
+}> = [
+  ...COUNT_COLUMNS.map(([field, column]) => ({
+    column,
+    array: 'int4[]',
+    store: (v: string) => v,
+    value: (c: QualityCounters) => c[field],
+  })),
+  { column: 'min_ts', array: 'float8[]', store: (v) => `to_timestamp(${v} / 1000.0)`, value: (c) => c.minTs },
+  { column: 'max_ts', array: 'float8[]', store: (v) => `to_timestamp(${v} / 1000.0)`, value: (c) => c.maxTs },
+  { column: 'ingest_delay_sum_ms', array: 'float8[]', store: (v) => v, value: (c) => c.ingestDelaySumMs },
+  { column: 'flatline_max_run', array: 'int2[]', store: (v) => v, value: (c) => c.flatlineMaxRun },
+  {
+    column: 'flat',
+    array: 'text[]',
+    store: (v) => `${v}::jsonb`,
+    value: (c) => JSON.stringify(flatToDoc(c.flat)),
+  },
+];
+
+type FlatDoc = Record<string, [number, number | null, number, number | null, number, number]>;
+
+function flatToDoc(flat: QualityCounters['flat']): FlatDoc {
+  const doc: FlatDoc = {};
+  for (const [m, r] of Object.entries(flat) as Array<[string, FlatRuns]>)
+    doc[m] = [r.n, r.firstValue, r.firstRun, r.lastValue, r.lastRun, r.flat];
+  return doc;
+}
+
+/**
+ * A quality table row's counters as one jsonb array, for reads that bring them with other rows (the
+ * node-state union) or alone (the API): `countersFromDoc` turns it back into QualityCounters.
+ */
+export const COUNTERS_DOC = `jsonb_build_array(${[
+  ...COUNT_COLUMNS.map(([, column]) => column),
+  '(extract(epoch from min_ts) * 1000)::float8',
+  '(extract(epoch from max_ts) * 1000)::float8',
+  'ingest_delay_sum_ms',
+  'flatline_max_run',
+  'flat',
+].join(', ')})`;
+
+export function countersFromDoc(doc: unknown): QualityCounters {
+  const d = doc as [...number[], FlatDoc];
+  const n = COUNT_COLUMNS.length;
+  const c = emptyQuality(d[n + 3] as number);
+  COUNT_COLUMNS.forEach(([field], i) => {
+    c[field] = d[i] as number;
+  });
+  c.minTs = d[n] as number | null;
+  c.maxTs = d[n + 1] as number | null;
+  c.ingestDelaySumMs = d[n + 2] as number;
+  for (const [m, r] of Object.entries(d[n + 4] as FlatDoc)) {
+    c.flat[m as Metric] = {
+      n: r[0],
+      firstValue: r[1],
+      firstRun: r[2],
+      lastValue: r[3],
+      lastRun: r[4],
+      flat: r[5],
+    };
+  }
+  return c;
+}
+
+/** The CTEs that upsert counters of every resolution (their parameters pushed onto `params`, after $1 = node). */
+function counterUpserts(changed: QualityBuckets, params: unknown[]): string[] {
+  return RESOLUTIONS.map((res) => {
+    const counters = [...changed[res].values()];
+    params.push([...changed[res].keys()]);
+    const bucket = params.length;
+    const inputs = WRITE_COLUMNS.map((col) => {
+      params.push(counters.map(col.value));
+      return `$${params.length}::${col.array}`;
+    });
+    const names = WRITE_COLUMNS.map((col) => col.column);
+    return `${res} as (
+       insert into ${QUALITY_TABLES[res]} (node_id, bucket, ${names.join(', ')})
+       select $1, to_timestamp(b / 1000.0), ${WRITE_COLUMNS.map((col) => col.store(`t.${col.column}`)).join(', ')}
+       from unnest($${bucket}::float8[], ${inputs.join(', ')}) as t(b, ${names.join(', ')})
+       on conflict (node_id, bucket) do update set ${names.map((n) => `${n} = excluded.${n}`).join(', ')}
+       returning 1)`;
+  });
+}
+
+/** Writes merged counters (replacing the stored ones) of every resolution: one statement. */
+export async function writeQualityCounters(db: Db, nodeId: string, changed: QualityBuckets): Promise<void> {
+  const params: unknown[] = [nodeId];
+  await db.unsafe(`with ${counterUpserts(changed, params).join(',\n')} select 1`, params as never[]);
+}
+
+/**
  * Writes merged counters (replacing the stored ones) of every resolution and the node's scores — and,
  * when given, the node's new ingestion watermark (the batch's last write): one statement.
  */
@@ -34,33 +149,39 @@ export async function writeQualityState(
   scores: { asOfMs: number; body: unknown },
   watermarkMs?: number,
 ): Promise<void> {
-  const params: unknown[] = [nodeId, scores.asOfMs, JSON.stringify(scores.body)];
-  const inserts = RESOLUTIONS.map((res) => {
-    const m = changed[res];
-    params.push(
-      [...m.keys()],
-      [...m.values()].map((c) => JSON.stringify(c)),
-    );
-    const b = params.length - 1;
-    return `${res} as (
-       insert into ${QUALITY_TABLES[res]} (node_id, bucket, counters)
-       select $1, to_timestamp(b / 1000.0), c::jsonb from unnest($${b}::float8[], $${b + 1}::text[]) as t(b, c)
-       on conflict (node_id, bucket) do update set counters = excluded.counters
-       returning 1)`;
-  });
+  const params: unknown[] = [nodeId];
+  const ctes = counterUpserts(changed, params);
   if (watermarkMs !== undefined) {
     params.push(watermarkMs);
-    inserts.push(`wm as (
+    ctes.push(`wm as (
        insert into node_watermarks (node_id, ingested_to) values ($1, to_timestamp($${params.length} / 1000.0))
        on conflict (node_id) do update set ingested_to = excluded.ingested_to
        returning 1)`);
   }
+  params.push(scores.asOfMs, JSON.stringify(scores.body));
   await db.unsafe(
-    `with ${inserts.join(',\n')}
-     insert into node_quality (node_id, as_of, body) values ($1, to_timestamp($2 / 1000.0), $3::text::jsonb)
+    `with ${ctes.join(',\n')}
+     insert into node_quality (node_id, as_of, body)
+     values ($1, to_timestamp($${params.length - 1} / 1000.0), $${params.length}::text::jsonb)
      on conflict (node_id) do update set as_of = excluded.as_of, body = excluded.body`,
     params as never[],
   );
+}
+
+/** A node's 5-minute counters over [fromMs, toMs), in time order. */
+export async function readQualityCounters(
+  db: Db,
+  nodeId: string,
+  fromMs: number,
+  toMs: number,
+): Promise<QualityCounters[]> {
+  const rows = await db.unsafe<{ doc: unknown }[]>(
+    `select ${COUNTERS_DOC} as doc from quality_5m
+     where node_id = $1 and bucket >= $2::timestamptz and bucket < $3::timestamptz
+     order by bucket`,
+    [nodeId, new Date(fromMs).toISOString(), new Date(toMs).toISOString()],
+  );
+  return rows.map((r) => countersFromDoc(r.doc));
 }
 
 /** A node's latest scores (null before its first batch). */

@@ -5,12 +5,13 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Sql } from '../../adapters/postgres/client.ts';
+import { readQualityCounters } from '../../adapters/postgres/quality.ts';
 import {
   emptyQuality,
+  intervalFromCounters,
   mergeQuality,
   type NodeQuality,
   networkQuality,
-  type QualityCounters,
   type QualityReport,
   scoreQuality,
 } from '../../analytics/quality.ts';
@@ -84,25 +85,15 @@ const route = createRoute({
   },
 });
 
-/** A reporting interval from the buckets' own spacing (median), robust to gaps between buckets. */
-export function intervalFromBuckets(buckets: QualityCounters[]): number | null {
-  const estimates = buckets
-    .filter((b) => b.present >= 2 && b.minTs !== null && b.maxTs !== null && b.maxTs > b.minTs)
-    .map((b) => (b.maxTs! - b.minTs!) / (b.present - 1))
-    .sort((a, b) => a - b);
-  if (estimates.length === 0) return null;
-  return estimates[estimates.length >> 1]!;
-}
-
 async function nodeReport(sql: Sql, nodeId: string, fromMs: number, toMs: number): Promise<QualityReport> {
-  const rows = await sql<{ counters: QualityCounters }[]>`
-    select counters from quality_5m
-    where node_id = ${nodeId} and bucket >= ${new Date(fromMs)} and bucket < ${new Date(toMs)}
-    order by bucket`;
-  const buckets = rows.map((r) => r.counters);
+  const buckets = await readQualityCounters(sql, nodeId, fromMs, toMs);
   let merged = emptyQuality(buckets[0]?.flatlineMaxRun);
   for (const b of buckets) merged = mergeQuality(merged, b);
-  return scoreQuality(merged, { start: fromMs, end: toMs, expectedIntervalMs: intervalFromBuckets(buckets) });
+  return scoreQuality(merged, {
+    start: fromMs,
+    end: toMs,
+    expectedIntervalMs: intervalFromCounters(buckets),
+  });
 }
 
 export function qualityRoutes(deps: RouteDeps) {

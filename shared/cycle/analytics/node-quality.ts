@@ -25,6 +25,7 @@ import {
   countQualityByBucket,
   DEFAULT_FUTURE_TOLERANCE_MS,
   emptyQuality,
+  intervalFromCounters,
   mergeQuality,
   type QualityContext,
   type QualityCounters,
@@ -187,15 +188,6 @@ export function windowStarts(asOfMs: number, cycleMs: number): Record<QualityRes
     h1: bucketStart(asOfMs, HOUR_MS) + HOUR_MS - 24 * HOUR_MS,
     d1: bucketStart(asOfMs, DAY_MS) - 6 * DAY_MS,
   };
-}
-
-/** A reporting interval from the buckets' own spacing (median), robust to gaps between buckets. */
-export function intervalFromCounters(buckets: readonly QualityCounters[]): number | null {
-  const estimates = buckets
-    .filter((b) => b.present >= 2 && b.minTs !== null && b.maxTs !== null && b.maxTs > b.minTs)
-    .map((b) => (b.maxTs! - b.minTs!) / (b.present - 1))
-    .sort((a, b) => a - b);
-  return estimates.length === 0 ? null : estimates[estimates.length >> 1]!;
 }
 
 export const QUALITY_WINDOWS = ['cycle', '24h', '7d'] as const;
