@@ -112,60 +112,60 @@ export function countersFromDoc(doc: unknown): QualityCounters {
   return c;
 }
 
-/** The CTEs that upsert counters of every resolution (their parameters pushed onto `params`, after $1 = node). */
-function counterUpserts(changed: QualityBuckets, params: unknown[]): string[] {
-  return RESOLUTIONS.map((res) => {
-    const counters = [...changed[res].values()];
-    params.push([...changed[res].keys()]);
-    const bucket = params.length;
-    const inputs = WRITE_COLUMNS.map((col) => {
-      params.push(counters.map(col.value));
-      return `$${params.length}::${col.array}`;
-    });
-    const names = WRITE_COLUMNS.map((col) => col.column);
-    return `${res} as (
+/**
+ * The CTEs that upsert the counters of every resolution: node = $1, then per resolution its buckets and
+ * one array per column (`counterParams`). Built once: the statement's shape never changes.
+ */
+const COUNTER_UPSERTS = RESOLUTIONS.map((res, r) => {
+  const first = 2 + r * (1 + WRITE_COLUMNS.length);
+  const names = WRITE_COLUMNS.map((col) => col.column);
+  const inputs = WRITE_COLUMNS.map((col, c) => `$${first + 1 + c}::${col.array}`);
+  return `${res} as (
        insert into ${QUALITY_TABLES[res]} (node_id, bucket, ${names.join(', ')})
        select $1, to_timestamp(b / 1000.0), ${WRITE_COLUMNS.map((col) => col.store(`t.${col.column}`)).join(', ')}
-       from unnest($${bucket}::float8[], ${inputs.join(', ')}) as t(b, ${names.join(', ')})
+       from unnest($${first}::float8[], ${inputs.join(', ')}) as t(b, ${names.join(', ')})
        on conflict (node_id, bucket) do update set ${names.map((n) => `${n} = excluded.${n}`).join(', ')}
        returning 1)`;
-  });
+}).join(',\n');
+const COUNTER_PARAMS = 1 + RESOLUTIONS.length * (1 + WRITE_COLUMNS.length);
+
+function counterParams(nodeId: string, changed: QualityBuckets): unknown[] {
+  const params: unknown[] = [nodeId];
+  for (const res of RESOLUTIONS) {
+    const counters = [...changed[res].values()];
+    params.push([...changed[res].keys()], ...WRITE_COLUMNS.map((col) => counters.map(col.value)));
+  }
+  return params;
 }
 
 /** Writes merged counters (replacing the stored ones) of every resolution: one statement. */
 export async function writeQualityCounters(db: Db, nodeId: string, changed: QualityBuckets): Promise<void> {
-  const params: unknown[] = [nodeId];
-  await db.unsafe(`with ${counterUpserts(changed, params).join(',\n')} select 1`, params as never[]);
+  await db.unsafe(`with ${COUNTER_UPSERTS} select 1`, counterParams(nodeId, changed) as never[]);
 }
 
+const WRITE_STATE = `with ${COUNTER_UPSERTS},
+     wm as (
+       insert into node_watermarks (node_id, ingested_to) values ($1, to_timestamp($${COUNTER_PARAMS + 1} / 1000.0))
+       on conflict (node_id) do update set ingested_to = excluded.ingested_to
+       returning 1)
+     insert into node_quality (node_id, as_of, body)
+     values ($1, to_timestamp($${COUNTER_PARAMS + 2} / 1000.0), $${COUNTER_PARAMS + 3}::text::jsonb)
+     on conflict (node_id) do update set as_of = excluded.as_of, body = excluded.body`;
+
 /**
- * Writes merged counters (replacing the stored ones) of every resolution and the node's scores — and,
- * when given, the node's new ingestion watermark (the batch's last write): one statement.
+ * Writes merged counters (replacing the stored ones) of every resolution, the node's scores and its new
+ * ingestion watermark (the batch's last write): one statement.
  */
 export async function writeQualityState(
   db: Db,
   nodeId: string,
   changed: QualityBuckets,
   scores: { asOfMs: number; body: unknown },
-  watermarkMs?: number,
+  watermarkMs: number,
 ): Promise<void> {
-  const params: unknown[] = [nodeId];
-  const ctes = counterUpserts(changed, params);
-  if (watermarkMs !== undefined) {
-    params.push(watermarkMs);
-    ctes.push(`wm as (
-       insert into node_watermarks (node_id, ingested_to) values ($1, to_timestamp($${params.length} / 1000.0))
-       on conflict (node_id) do update set ingested_to = excluded.ingested_to
-       returning 1)`);
-  }
-  params.push(scores.asOfMs, JSON.stringify(scores.body));
-  await db.unsafe(
-    `with ${ctes.join(',\n')}
-     insert into node_quality (node_id, as_of, body)
-     values ($1, to_timestamp($${params.length - 1} / 1000.0), $${params.length}::text::jsonb)
-     on conflict (node_id) do update set as_of = excluded.as_of, body = excluded.body`,
-    params as never[],
-  );
+  const params = counterParams(nodeId, changed);
+  params.push(watermarkMs, scores.asOfMs, JSON.stringify(scores.body));
+  await db.unsafe(WRITE_STATE, params as never[]);
 }
 
 /** A node's 5-minute counters over [fromMs, toMs), in time order. */

@@ -165,12 +165,12 @@ export function countBatchQuality(
   return { changed, scores: { ...scores, latestTs } };
 }
 
-/** Writes the merged counters and the scores, with the node's new watermark when given (one statement). */
+/** Writes the merged counters and the scores with the node's new watermark (one statement). */
 export function writeBatchQuality(
   tx: TransactionSql,
   input: BatchQualityInput,
   counted: { changed: QualityBuckets; scores: NodeQualityScores },
-  watermarkMs?: number,
+  watermarkMs: number,
 ): Promise<void> {
   return writeQualityState(
     tx,
