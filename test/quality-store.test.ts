@@ -115,7 +115,7 @@ describe('quality counters in PostgreSQL', await peerGate('postgres'), () => {
           );
         }
       }
-      assert.deepEqual((await migrate(old.sql)).applied, [4]);
+      assert.deepEqual((await migrate(old.sql, { to: 4 })).applied, [4]);
       const state = await readNodeState(old.sql, {
         nodeId: NODE,
         quality: {
