@@ -63,13 +63,13 @@ const WRITE_COLUMNS: ReadonlyArray<{
     column: 'flat',
     array: 'text[]',
     store: (v) => `${v}::jsonb`,
-    value: (c) => JSON.stringify(flatToDoc(c.flat)),
+    value: (c) => JSON.stringify(encodeFlat(c.flat)),
   },
 ];
 
 type FlatDoc = Record<string, [number, number | null, number, number | null, number, number]>;
 
-function flatToDoc(flat: QualityCounters['flat']): FlatDoc {
+function encodeFlat(flat: QualityCounters['flat']): FlatDoc {
   const doc: FlatDoc = {};
   for (const [m, r] of Object.entries(flat) as Array<[string, FlatRuns]>)
     doc[m] = [r.n, r.firstValue, r.firstRun, r.lastValue, r.lastRun, r.flat];
