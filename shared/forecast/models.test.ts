@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { intervalCoverage } from './backtest.ts';
 import { ensemble } from './ensemble.ts';
 import { holtWinters } from './holt-winters.ts';
+import { intervalCoverage } from './intervals.ts';
 import { FORECAST_METHODS, forecastMethod } from './methods.ts';
 import { regression } from './regression.ts';
 import { seasonalNaive } from './seasonal-naive.ts';
