@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { localToUtc } from '../domain/local-time.ts';
 import type { DistrictInfo } from '../domain/readings.ts';
 import {
   type DistrictBalanceInput,
   districtBalance,
   localPeriod,
-  localToUtc,
   networkBalance,
   periodContaining,
   prorateBilled,

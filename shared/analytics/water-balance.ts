@@ -10,7 +10,8 @@
  * and the inputs that blocked it are listed in `missing`. Figures built from partial data (coverage below
  * `estimatedBelowCoverage`, or an assumed night-day factor) are listed in `estimated`.
  */
-import { DAY_MS, HOUR_MS } from '../domain/aggregate.ts';
+import { HOUR_MS } from '../domain/aggregate.ts';
+import { localParts, localToUtc } from '../domain/local-time.ts';
 import type { DistrictInfo } from '../domain/readings.ts';
 
 // ---------------------------------------------------------------- local periods
@@ -27,88 +28,6 @@ export interface Period {
   end: number;
   /** Real length in hours: 23 or 25 on DST change days. */
   hours: number;
-}
-
-export interface LocalParts {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-// Creating a DateTimeFormat is slow (~tens of µs); one per zone is reused.
-function formatterFor(timezone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timezone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: timezone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timezone, f);
-  }
-  return f;
-}
-
-/** The wall-clock date and time of an instant in a time zone. */
-export function localParts(ts: number, timezone: string): LocalParts {
-  const parts: Record<string, number> = {};
-  for (const p of formatterFor(timezone).formatToParts(ts)) {
-    if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  }
-  return {
-    year: parts['year']!,
-    month: parts['month']!,
-    day: parts['day']!,
-    hour: parts['hour']!,
-    minute: parts['minute']!,
-    second: parts['second']!,
-  };
-}
-
-/** The wall clock as if it were UTC, minus the instant: the zone's offset at `ts` in ms. */
-function offsetAt(ts: number, timezone: string): number {
-  const p = localParts(ts, timezone);
-  const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
-  return wall - (ts - (((ts % 1000) + 1000) % 1000));
-}
-
-/**
- * The instant whose local wall clock reads the given time. When the time occurs twice (clocks set back)
- * this is the earlier one; when it does not exist (clocks set forward across it) it is pushed forward by
- * the length of the gap, as Temporal's "compatible" disambiguation does. So a day whose midnight falls in
- * a gap (America/Santiago) starts at the moment of the change, its first real minute.
- */
-export function localToUtc(
-  year: number,
-  month: number,
-  day: number,
-  hour: number,
-  minute: number,
-  timezone: string,
-): number {
-  const wall = Date.UTC(year, month - 1, day, hour, minute);
-  // Offsets a day before and after bracket any transition near the wall time (transitions are months apart).
-  const candidates = new Set(
-    [wall - DAY_MS, wall, wall + DAY_MS].map((probe) => wall - offsetAt(probe, timezone)),
-  );
-  let exact = Number.POSITIVE_INFINITY;
-  let afterGap = Number.POSITIVE_INFINITY;
-  for (const t of candidates) {
-    const reads = t + offsetAt(t, timezone);
-    if (reads === wall) exact = Math.min(exact, t);
-    else if (reads > wall) afterGap = Math.min(afterGap, t);
-  }
-  return Number.isFinite(exact) ? exact : afterGap;
 }
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { localClock } from '../domain/local-time.ts';
 import { demandShape, gaussian, prng, seriesOf } from './fixtures.ts';
-import { localClock } from './local-time.ts';
 import { DEFAULT_NIGHT_FLOW, detectNightFlowLeak, netInflow, nightlyMinimumFlows } from './night-flow.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from './series.ts';
 

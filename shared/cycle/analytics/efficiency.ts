@@ -31,7 +31,6 @@ import {
   type DistrictBalance,
   districtBalance,
   type HourlyFlow,
-  localParts,
   type MeterVolume,
   networkBalance,
   type Period,
@@ -39,6 +38,7 @@ import {
   periodContaining,
 } from '../../analytics/water-balance.ts';
 import { bucketStart, HOUR_MS } from '../../domain/aggregate.ts';
+import { localParts } from '../../domain/local-time.ts';
 import { metricIndex } from '../../domain/readings.ts';
 
 const FLOW = metricIndex('flow');
