@@ -2,9 +2,10 @@
  * Local time and public holidays for forecasting features. Demand follows local clocks (Europe/Rome for the BWDF
  * data, with its daylight-saving shifts) and holidays look like Sundays, so models read the calendar through this.
  */
+
+import { HOUR_MS } from '../domain/aggregate.ts';
 import { easterSunday } from '../domain/easter.ts';
 import { localParts, weekdayOf } from '../domain/local-time.ts';
-import { HOUR_MS } from './types.ts';
 
 /** A holiday on a fixed day of the year, or a number of days after Easter Sunday (Easter Monday = 1). */
 export type HolidayRule =
