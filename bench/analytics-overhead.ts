@@ -13,11 +13,11 @@
  */
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
-import { createLocalStack, type LocalStack } from '../scripts/lib/local-stack.ts';
+import { createLocalStack, type LocalStack } from '../dev/local-stack.ts';
+import { startPeers } from '../dev/peers/start-peers.ts';
 import { loadConfig } from '../shared/config.ts';
 import { createLogger } from '../shared/log.ts';
 import { createSimulatorSource } from '../shared/simulator/index.ts';
-import { startPeers } from '../test/harness/start-peers.ts';
 
 const { values: args } = parseArgs({
   options: {

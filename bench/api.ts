@@ -17,10 +17,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import postgres from 'postgres';
-import { createLocalStack } from '../scripts/lib/local-stack.ts';
+import { createLocalStack } from '../dev/local-stack.ts';
+import { startPeers } from '../dev/peers/start-peers.ts';
 import { createKey } from '../shared/api/auth/keys.ts';
 import { loadConfig } from '../shared/config.ts';
-import { startPeers } from '../test/harness/start-peers.ts';
 
 const { values: args } = parseArgs({
   options: {

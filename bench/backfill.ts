@@ -15,7 +15,8 @@
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
-import { createLocalStack } from '../scripts/lib/local-stack.ts';
+import { createLocalStack } from '../dev/local-stack.ts';
+import { startPeers } from '../dev/peers/start-peers.ts';
 import { upsertPartials } from '../shared/adapters/postgres/aggregates.ts';
 import { connect } from '../shared/adapters/postgres/client.ts';
 import { type CopyFormat, copyPartials, PartialCopyEncoder } from '../shared/adapters/postgres/copy.ts';
@@ -26,7 +27,6 @@ import { bulkBackfill } from '../shared/cycle/bulk-backfill.ts';
 import { aggregateReadings, sketchBytes } from '../shared/domain/aggregate.ts';
 import { METRICS } from '../shared/domain/readings.ts';
 import { createSimulator, createSimulatorSource } from '../shared/simulator/index.ts';
-import { startPeers } from '../test/harness/start-peers.ts';
 
 const { values: args } = parseArgs({
   options: {

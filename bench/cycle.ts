@@ -17,10 +17,10 @@ import { connect } from 'node:net';
 import { parseArgs } from 'node:util';
 import { PubSub } from '@google-cloud/pubsub';
 import postgres from 'postgres';
+import { startPeers } from '../dev/peers/start-peers.ts';
 import { loadConfig } from '../shared/config.ts';
 import { dispatchCycle } from '../shared/cycle/dispatch.ts';
 import { dispatcherDeps } from '../shared/runtime.ts';
-import { startPeers } from '../test/harness/start-peers.ts';
 import { startPushRelay } from './lib/push-relay.ts';
 
 const { values: args } = parseArgs({

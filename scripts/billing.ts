@@ -12,9 +12,9 @@
  */
 import { parseArgs } from 'node:util';
 import { insertBilled, readBilled } from '../shared/adapters/postgres/efficiency.ts';
-import { localToUtc } from '../shared/analytics/water-balance.ts';
 import { ConfigError, loadConfig } from '../shared/config.ts';
 import { updateEfficiency } from '../shared/cycle/analytics/efficiency.ts';
+import { localToUtc } from '../shared/domain/local-time.ts';
 import { openStorage } from '../shared/runtime.ts';
 
 const USAGE = `usage: node scripts/billing.ts add --district D --from YYYY-MM-DD --to YYYY-MM-DD --volume M3 [--unbilled M3] [--tenant T] [--json]

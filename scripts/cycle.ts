@@ -18,6 +18,7 @@
  */
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
+import { createLocalStack } from '../dev/local-stack.ts';
 import { ConfigError, loadConfig } from '../shared/config.ts';
 import {
   BulkBackfillConflictError,
@@ -26,7 +27,6 @@ import {
 } from '../shared/cycle/bulk-backfill.ts';
 import { runMaintenance } from '../shared/cycle/maintenance.ts';
 import { createLogger } from '../shared/log.ts';
-import { createLocalStack } from './lib/local-stack.ts';
 
 const { values: args } = parseArgs({
   options: {

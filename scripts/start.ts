@@ -15,12 +15,12 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
 import cliProgress from 'cli-progress';
+import { startEmbeddedPostgres } from '../dev/embedded-postgres.ts';
+import { createLocalStack } from '../dev/local-stack.ts';
 import { createApp } from '../shared/api/app.ts';
 import { ensureDevKey } from '../shared/api/auth/dev-key.ts';
 import { ConfigError, loadConfig } from '../shared/config.ts';
 import { createLogger } from '../shared/log.ts';
-import { startEmbeddedPostgres } from './lib/embedded-postgres.ts';
-import { createLocalStack } from './lib/local-stack.ts';
 
 const { values: args } = parseArgs({
   options: {

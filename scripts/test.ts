@@ -2,7 +2,7 @@
  * `npm test [-- options] [files]`: Node's test runner over every test file, with the real peers
  * started once by the global setup.
  *
- *   npm test                                   all of shared/, functions/ and test/
+ *   npm test                                   all of shared/, functions/, test/ and eval/
  *   npm test -- test/harness.test.ts           only the files (or globs) given
  *   npm test -- --test-name-pattern=upstash    runner options are passed through
  */
@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-const ALL_TESTS = ['shared/**/*.test.ts', 'functions/**/*.test.ts', 'test/**/*.test.ts'];
+const ALL_TESTS = ['shared/**/*.test.ts', 'functions/**/*.test.ts', 'test/**/*.test.ts', 'eval/**/*.test.ts'];
 
 const args = process.argv.slice(2);
 const options = args.filter((arg) => arg.startsWith('-'));

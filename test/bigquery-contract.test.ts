@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { OAuth2Client } from 'google-auth-library';
+import { createTestDatabase, peerGate, type TestDatabase } from '../dev/peers/index.ts';
 import { MemoryBus } from '../shared/adapters/bus/memory.ts';
 import { MemoryCoordinator } from '../shared/adapters/coordination/memory.ts';
 import { connect } from '../shared/adapters/postgres/client.ts';
@@ -22,7 +23,6 @@ import { METRICS, type Metric, type Network, type Reading } from '../shared/doma
 import { silentLogger } from '../shared/log.ts';
 import { cycleSettings } from '../shared/runtime.ts';
 import { createBigQuerySource, readingsQuery } from '../shared/sources/bigquery.ts';
-import { createTestDatabase, peerGate, type TestDatabase } from './harness/peers.ts';
 
 const PROJECT = 'test-project';
 const LOCATION = 'europe-west1';

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createLocalStack } from '../scripts/lib/local-stack.ts';
+import { createLocalStack } from '../dev/local-stack.ts';
+import { createTestDatabase, peerGate, type TestDatabase } from '../dev/peers/index.ts';
 import { upsertPartials } from '../shared/adapters/postgres/aggregates.ts';
 import type { Sql } from '../shared/adapters/postgres/client.ts';
 import { copyPartials, PartialCopyEncoder } from '../shared/adapters/postgres/copy.ts';
@@ -22,7 +23,6 @@ import { METRICS, type Reading } from '../shared/domain/readings.ts';
 import { cycleSettings, openStorage, type Storage } from '../shared/runtime.ts';
 import { createSimulator, createSimulatorSource } from '../shared/simulator/index.ts';
 import type { ReadingSource } from '../shared/sources/source.ts';
-import { createTestDatabase, peerGate, type TestDatabase } from './harness/peers.ts';
 import { differences, tableState } from './lib/checksums.ts';
 
 const SEED = 7;

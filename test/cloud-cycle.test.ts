@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from '@upstash/redis';
-import { keys } from '../shared/domain/keys.ts';
 import {
   createTestDatabase,
   deleteKeysWithPrefix,
@@ -19,7 +18,8 @@ import {
   uniquePrefix,
   uniqueProjectId,
   upstashPeer,
-} from './harness/peers.ts';
+} from '../dev/peers/index.ts';
+import { keys } from '../shared/domain/keys.ts';
 import { type CloudStack, startCloudStack, waitFor } from './lib/cloud-stack.ts';
 
 const FAILING_NODE = 'd01-pump-1';

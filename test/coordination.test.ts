@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { FieldValue, Firestore } from '@google-cloud/firestore';
+import { firestoreEmulatorHost, peerGate, resetFirestore, uniqueProjectId } from '../dev/peers/index.ts';
 import { type Coordinator, type RunPlan, workKey } from '../shared/adapters/coordination/coordinator.ts';
 import { FirestoreCoordinator } from '../shared/adapters/coordination/firestore.ts';
 import { MemoryCoordinator } from '../shared/adapters/coordination/memory.ts';
-import { firestoreEmulatorHost, peerGate, resetFirestore, uniqueProjectId } from './harness/peers.ts';
 
 const plan = (runId: string, n: number): RunPlan => ({
   runId,

@@ -6,14 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from '@upstash/redis';
-import { createLocalStack, type LocalStack } from '../scripts/lib/local-stack.ts';
-import { createApp } from '../shared/api/app.ts';
-import { createKey } from '../shared/api/auth/keys.ts';
-import { loadConfig } from '../shared/config.ts';
-import { HOUR_MS } from '../shared/domain/aggregate.ts';
-import { keys } from '../shared/domain/keys.ts';
-import { METRICS, type Metric, PHYSICAL_LIMITS, type Reading } from '../shared/domain/readings.ts';
-import { createSimulator } from '../shared/simulator/index.ts';
+import { createLocalStack, type LocalStack } from '../dev/local-stack.ts';
 import {
   createTestDatabase,
   deleteKeysWithPrefix,
@@ -21,7 +14,14 @@ import {
   type TestDatabase,
   uniquePrefix,
   upstashPeer,
-} from './harness/peers.ts';
+} from '../dev/peers/index.ts';
+import { createApp } from '../shared/api/app.ts';
+import { createKey } from '../shared/api/auth/keys.ts';
+import { loadConfig } from '../shared/config.ts';
+import { HOUR_MS } from '../shared/domain/aggregate.ts';
+import { keys } from '../shared/domain/keys.ts';
+import { METRICS, type Metric, PHYSICAL_LIMITS, type Reading } from '../shared/domain/readings.ts';
+import { createSimulator } from '../shared/simulator/index.ts';
 
 const SEED = 7;
 const NODES = 14;

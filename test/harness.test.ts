@@ -20,8 +20,8 @@ import {
   uniquePrefix,
   uniqueProjectId,
   upstashPeer,
-} from './harness/peers.ts';
-import { withoutKeyLockingFlag } from './harness/upstash-server.ts';
+} from '../dev/peers/index.ts';
+import { withoutKeyLockingFlag } from '../dev/peers/upstash-server.ts';
 
 test('the allow-key-locking flag is dropped from a Lua shebang, other flags kept', () => {
   assert.equal(withoutKeyLockingFlag('#!lua flags=allow-key-locking\nreturn 1'), '#!lua\nreturn 1');

@@ -1,12 +1,12 @@
 /** Retention as PRODUCT.md sets it, run by the maintenance step on real PostgreSQL. */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { createTestDatabase, peerGate, type TestDatabase } from '../dev/peers/index.ts';
 import { connect } from '../shared/adapters/postgres/client.ts';
 import { migrate } from '../shared/adapters/postgres/migrations.ts';
 import { PartitionManager } from '../shared/adapters/postgres/partitions.ts';
 import { runMaintenance } from '../shared/cycle/maintenance.ts';
 import { silentLogger } from '../shared/log.ts';
-import { createTestDatabase, peerGate, type TestDatabase } from './harness/peers.ts';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 9, 1);

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { createTestDatabase, peerGate, type TestDatabase } from '../dev/peers/index.ts';
 import { connect, type Sql } from '../shared/adapters/postgres/client.ts';
-import { createTestDatabase, peerGate, type TestDatabase } from './harness/peers.ts';
 
 describe('postgres client', await peerGate('postgres'), () => {
   let db: TestDatabase;

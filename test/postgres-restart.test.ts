@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createLocalStack, type LocalStack } from '../scripts/lib/local-stack.ts';
+import { createLocalStack, type LocalStack } from '../dev/local-stack.ts';
+import { createTestDatabase, peerGate, type TestDatabase } from '../dev/peers/index.ts';
 import type { MemoryBus } from '../shared/adapters/bus/memory.ts';
 import { loadConfig } from '../shared/config.ts';
-import { createTestDatabase, peerGate, type TestDatabase } from './harness/peers.ts';
 import { differences, tableState } from './lib/checksums.ts';
 import {
   canRunThrowawayPostgres,

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { createTestDatabase, peerGate, type TestDatabase } from '../dev/peers/index.ts';
 import { migrate } from '../shared/adapters/postgres/migrations.ts';
 import { readNodeState } from '../shared/adapters/postgres/node-state.ts';
 import {
@@ -17,7 +18,6 @@ import {
 import { countQualityByBucket, emptyQuality, type QualityCounters } from '../shared/analytics/quality.ts';
 import { BUCKET_MS, DAY_MS, HOUR_MS } from '../shared/domain/aggregate.ts';
 import type { Reading } from '../shared/domain/readings.ts';
-import { createTestDatabase, peerGate, type TestDatabase } from './harness/peers.ts';
 
 const T = Date.UTC(2026, 4, 5, 10);
 const NODE = 'n-1';

@@ -6,6 +6,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from '@upstash/redis';
+import {
+  createTestDatabase,
+  deleteKeysWithPrefix,
+  peerGate,
+  type TestDatabase,
+  uniquePrefix,
+  upstashPeer,
+} from '../dev/peers/index.ts';
 import { UpstashCache } from '../shared/adapters/cache/upstash.ts';
 import { MemoryCoordinator } from '../shared/adapters/coordination/memory.ts';
 import { connect } from '../shared/adapters/postgres/client.ts';
@@ -17,14 +25,6 @@ import { dispatchCycle } from '../shared/cycle/dispatch.ts';
 import { silentLogger } from '../shared/log.ts';
 import { cycleSettings } from '../shared/runtime.ts';
 import { createSimulatorSource } from '../shared/simulator/index.ts';
-import {
-  createTestDatabase,
-  deleteKeysWithPrefix,
-  peerGate,
-  type TestDatabase,
-  uniquePrefix,
-  upstashPeer,
-} from './harness/peers.ts';
 import { differences, nodeKeyState, tableState } from './lib/checksums.ts';
 import { deliver, RecordingBus, shuffle } from './lib/delivery.ts';
 

@@ -7,13 +7,10 @@ import {
   countQualityByBucket,
   emptyQuality,
   flatCount,
-  inferIntervalMs,
   mergeQuality,
-  networkQuality,
   type QualityCounters,
-  scoreQuality,
-  timelinessScore,
 } from './quality.ts';
+import { inferIntervalMs, scoreQuality, timelinessScore } from './quality-score.ts';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -234,26 +231,5 @@ describe('merging', () => {
 
   test('counters counted with different flatline limits do not merge', () => {
     assert.throws(() => mergeQuality(emptyQuality(12), emptyQuality(6)), RangeError);
-  });
-});
-
-describe('network score', () => {
-  test('weighted mean of node scores and the worst nodes first', () => {
-    const report = (score: number) => ({ ...scoreQuality(emptyQuality(), hourWindow), score });
-    const n = networkQuality(
-      [
-        { nodeId: 'a', report: report(90) },
-        { nodeId: 'b', report: report(60), weight: 2 },
-        { nodeId: 'c', report: report(100) },
-      ],
-      2,
-    );
-    // (90 + 2 × 60 + 100) / 4 = 77.5
-    assert.equal(n.score, 77.5);
-    assert.deepEqual(n.worst, [
-      { nodeId: 'b', score: 60 },
-      { nodeId: 'a', score: 90 },
-    ]);
-    assert.equal(networkQuality([]).score, null);
   });
 });

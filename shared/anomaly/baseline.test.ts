@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { gaussian, seededRandom } from '../domain/random.ts';
 import { DEFAULT_BASELINE, detectBaselineDeviation } from './baseline.ts';
-import { demandShape, gaussian, prng, seriesOf } from './fixtures.ts';
+import { demandShape, seriesOf } from './fixtures.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS, rollUpSeries, WEEK_MS } from './series.ts';
 import type { MetricHistory } from './types.ts';
 
@@ -10,9 +11,9 @@ const END = T0 + 5 * WEEK_MS;
 
 /** 5 weeks of minute flows: a daily shape, day-to-day variation of ±3 % and measurement noise. */
 function flowHistory(extra: (t: number) => number = () => 0): MetricHistory {
-  const noise = gaussian(prng(7));
+  const noise = gaussian(seededRandom(7));
   const dayFactor = new Map<number, number>();
-  const dayNoise = gaussian(prng(11));
+  const dayNoise = gaussian(seededRandom(11));
   const fiveMinute = seriesOf(T0, END, (t) => {
     const day = Math.floor(t / DAY_MS);
     if (!dayFactor.has(day)) dayFactor.set(day, 1 + 0.03 * dayNoise());

@@ -12,8 +12,9 @@
  * Median and MAD ignore the odd holiday or past incident in the look-back, where a mean and a standard
  * deviation would be dragged by them.
  */
+
+import { type LocalClock, localClock } from '../domain/local-time.ts';
 import type { Metric } from '../domain/readings.ts';
-import { type LocalClock, localClock } from './local-time.ts';
 import { HOUR_MS, historyMeanOver, MINUTE_MS, meanOver } from './series.ts';
 import { gradeBy, MAD_TO_SIGMA, medianOfRange } from './stats.ts';
 import { type Condition, type MetricHistory, SEVERITIES, type Severity } from './types.ts';

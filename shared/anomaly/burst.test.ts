@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { gaussian, seededRandom } from '../domain/random.ts';
 import { detectBurst, detectDistrictBurst } from './burst.ts';
-import { demandShape, gaussian, prng, seriesOf } from './fixtures.ts';
+import { demandShape, seriesOf } from './fixtures.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS } from './series.ts';
 import type { MetricHistory } from './types.ts';
 
@@ -16,7 +17,7 @@ interface Scenario {
 
 /** An inlet: flow with a daily shape, pressure falling with the head loss of that flow, both noisy. */
 function inlet({ burstLps = 0, pressureDrop = true }: Scenario = {}) {
-  const noise = gaussian(prng(21));
+  const noise = gaussian(seededRandom(21));
   const extra = (t: number) => (t >= BURST && t < BURST + 6 * HOUR_MS ? burstLps : 0);
   const flowAt = (t: number) => 20 * demandShape(t) + extra(t);
   const flow = seriesOf(T0, END, (t) => flowAt(t) + 0.4 * noise());

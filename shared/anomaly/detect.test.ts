@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { gaussian, seededRandom } from '../domain/random.ts';
 import type { Metric, Reading } from '../domain/readings.ts';
 import { DEFAULT_ANOMALY_CONFIG, withOverrides } from './config.ts';
 import { detectDistrictConditions, detectNodeConditions } from './detect.ts';
-import { demandShape, gaussian, nodeOf, prng, readingsOf, seriesOf } from './fixtures.ts';
+import { demandShape, nodeOf, readingsOf, seriesOf } from './fixtures.ts';
 import { HOUR_MS, MINUTE_MS } from './series.ts';
 import type { MetricHistory, NodeCycleInput } from './types.ts';
 
 const T0 = Date.UTC(2024, 3, 1);
 const NOW = T0 + 36 * HOUR_MS;
 const FROM = NOW - 30 * MINUTE_MS;
-const noise = gaussian(prng(9));
+const noise = gaussian(seededRandom(9));
 
 /** A node input from per-metric value functions (minute readings), history and this cycle's raw readings. */
 function inputOf(

@@ -1,28 +1,11 @@
 /**
- * Small synthetic series for the detectors' tests: a seeded PRNG, a diurnal/weekly demand shape and a
+ * Small synthetic series for the detectors' tests (noise from domain/random.ts): a diurnal/weekly demand shape and a
  * builder that aggregates minute readings into 5-minute buckets exactly as the aggregator does.
  */
 import type { Metric, NodeInfo, NodeKind, Reading } from '../domain/readings.ts';
 import { KIND_METRICS } from '../domain/readings.ts';
 import { emptySeries, FIVE_MINUTES_MS, HOUR_MS, MINUTE_MS } from './series.ts';
 import type { BucketSeries } from './types.ts';
-
-/** Mulberry32: a tiny deterministic PRNG, enough for test noise. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Standard normal draws from a uniform PRNG (Box–Muller). */
-export function gaussian(rand: () => number): () => number {
-  return () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-}
 
 /** A residential-like daily shape (UTC hours), ~0.3 at night, peaks ~1.6 morning and evening; weekends flatter. */
 export function demandShape(t: number): number {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { demandShape, gaussian, prng, seriesOf } from './fixtures.ts';
-import { localClock } from './local-time.ts';
+import { localClock } from '../domain/local-time.ts';
+import { gaussian, seededRandom } from '../domain/random.ts';
+import { demandShape, seriesOf } from './fixtures.ts';
 import { DEFAULT_NIGHT_FLOW, detectNightFlowLeak, netInflow, nightlyMinimumFlows } from './night-flow.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from './series.ts';
 
@@ -10,8 +11,8 @@ const rome = localClock(TZ);
 
 /** District inflow following local time: 20 L/s at the night minimum, day-to-day variation and noise. */
 function inflow(fromMs: number, toMs: number, leak: (t: number) => number = () => 0) {
-  const noise = gaussian(prng(3));
-  const days = gaussian(prng(5));
+  const noise = gaussian(seededRandom(3));
+  const days = gaussian(seededRandom(5));
   const dayFactor = new Map<number, number>();
   return seriesOf(
     fromMs,

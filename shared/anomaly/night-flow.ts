@@ -13,8 +13,9 @@
  * least max(`minRiseAbs`,
  * `minRiseRel`·reference, `kSigma`·night-to-night noise). Severity grows with the rise in L/s and in %.
  */
+
+import { localClock } from '../domain/local-time.ts';
 import { round } from './baseline.ts';
-import { localClock } from './local-time.ts';
 import { DAY_MS, emptySeries, HOUR_MS, MINUTE_MS, meanOver } from './series.ts';
 import { diffSigma, gradeBy, quantile } from './stats.ts';
 import { type BucketSeries, type Condition, SEVERITIES, type Severity } from './types.ts';

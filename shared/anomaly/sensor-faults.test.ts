@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { gaussian, seededRandom } from '../domain/random.ts';
 import { DEFAULT_ANOMALY_CONFIG } from './config.ts';
-import { demandShape, gaussian, prng, seriesOf } from './fixtures.ts';
+import { demandShape, seriesOf } from './fixtures.ts';
 import {
   detectFlatline,
   detectGaps,
@@ -15,7 +16,7 @@ const T0 = Date.UTC(2024, 3, 1);
 const END = T0 + 24 * HOUR_MS;
 const inlet = DEFAULT_ANOMALY_CONFIG.kinds.inlet;
 const pump = DEFAULT_ANOMALY_CONFIG.kinds.pump;
-const noise = gaussian(prng(1));
+const noise = gaussian(seededRandom(1));
 
 test('flatline: identical values for long enough, not before', () => {
   const stuckFrom = END - 3 * HOUR_MS;

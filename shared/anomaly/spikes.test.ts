@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { demandShape, gaussian, prng, readingsOf, seriesOf } from './fixtures.ts';
+import { gaussian, seededRandom } from '../domain/random.ts';
+import { demandShape, readingsOf, seriesOf } from './fixtures.ts';
 import { valuesOf } from './sensor-faults.ts';
 import { HOUR_MS, MINUTE_MS } from './series.ts';
 import { detectSpikes } from './spikes.ts';
@@ -16,7 +17,7 @@ function scenario(fn: (t: number) => number) {
 }
 
 test('a single wild value is a spike, with its evidence', () => {
-  const noise = gaussian(prng(2));
+  const noise = gaussian(seededRandom(2));
   const spikeAt = FROM + 12 * MINUTE_MS;
   const { history, cycle } = scenario((t) => (t === spikeAt ? 95 : 10 * demandShape(t) + 0.2 * noise()));
   const c = detectSpikes(cycle, history, 'flow', FROM, NOW);
@@ -29,14 +30,14 @@ test('a single wild value is a spike, with its evidence', () => {
 });
 
 test('a step is not a spike', () => {
-  const noise = gaussian(prng(3));
+  const noise = gaussian(seededRandom(3));
   const stepAt = FROM + 12 * MINUTE_MS;
   const { history, cycle } = scenario((t) => (t >= stepAt ? 30 : 10) + 0.2 * noise());
   assert.equal(detectSpikes(cycle, history, 'flow', FROM, NOW), null);
 });
 
 test('stays quiet on noisy seasonal data, cycle after cycle', () => {
-  const noise = gaussian(prng(4));
+  const noise = gaussian(seededRandom(4));
   const fn = (t: number) => 10 * demandShape(t) + 0.3 * noise();
   const values = new Map<number, number>();
   const memo = (t: number) => {
@@ -51,7 +52,7 @@ test('stays quiet on noisy seasonal data, cycle after cycle', () => {
 });
 
 test("the previous cycle's last reading is checked once its right-hand neighbours arrive", () => {
-  const noise = gaussian(prng(5));
+  const noise = gaussian(seededRandom(5));
   const spikeAt = FROM - MINUTE_MS; // the last reading of the previous cycle
   const { history, cycle } = scenario((t) => (t === spikeAt ? -40 : 10 + 0.2 * noise()));
   const c = detectSpikes(cycle, history, 'flow', FROM, NOW);

@@ -29,7 +29,8 @@ export const BUCKET_MS = 5 * MINUTE_MS;
 export const RESOLUTIONS = { '5m': BUCKET_MS, '1h': HOUR_MS, '1d': DAY_MS } as const;
 export type Resolution = keyof typeof RESOLUTIONS;
 
-export interface PartialAggregate {
+/** What every partial carries besides its sketch: the moments, extremes and first/last values. */
+export interface Moments {
   count: number;
   sum: number;
   /** Σ(v − mean)²: the sum of squared deviations. */
@@ -40,6 +41,9 @@ export interface PartialAggregate {
   first: number;
   lastTs: number;
   last: number;
+}
+
+export interface PartialAggregate extends Moments {
   /**
    * The quantile sketch: live while it is being built, or the canonical bytes as stored (rows read
    * from PostgreSQL stay encoded: merging adds their bins without building a sketch per row).
@@ -91,13 +95,13 @@ export function emptyPartial(): PartialAggregate {
 }
 
 // First and last are ordered by (time, value), so equal times resolve the same way in any order.
-function takeFirst(p: PartialAggregate, ts: number, value: number): void {
+export function takeFirst(p: Moments, ts: number, value: number): void {
   if (ts < p.firstTs || (ts === p.firstTs && value < p.first)) {
     p.firstTs = ts;
     p.first = value;
   }
 }
-function takeLast(p: PartialAggregate, ts: number, value: number): void {
+export function takeLast(p: Moments, ts: number, value: number): void {
   if (ts > p.lastTs || (ts === p.lastTs && value > p.last)) {
     p.lastTs = ts;
     p.last = value;
@@ -117,9 +121,11 @@ export function addValue(p: PartialAggregate, ts: number, value: number): void {
   p.sketch.accept(value);
 }
 
-/** Adds `source` into `target` in place and returns `target`. */
-export function mergeInto(target: PartialAggregate, source: PartialAggregate): PartialAggregate {
-  if (source.count === 0) return target;
+/**
+ * Adds the moments of a non-empty `source` into `target` in place: Chan's parallel formula for m2, so the
+ * per-cycle partials and the bulk backfill's builders merge with the same arithmetic.
+ */
+export function mergeMoments(target: Moments, source: Moments): void {
   if (target.count === 0) {
     target.m2 = source.m2;
   } else {
@@ -132,6 +138,12 @@ export function mergeInto(target: PartialAggregate, source: PartialAggregate): P
   if (source.max > target.max) target.max = source.max;
   takeFirst(target, source.firstTs, source.first);
   takeLast(target, source.lastTs, source.last);
+}
+
+/** Adds `source` into `target` in place and returns `target`. */
+export function mergeInto(target: PartialAggregate, source: PartialAggregate): PartialAggregate {
+  if (source.count === 0) return target;
+  mergeMoments(target, source);
   if (isEncoded(target.sketch)) target.sketch = decodeSketch(target.sketch);
   if (isEncoded(source.sketch)) mergeEncoded(target.sketch, source.sketch);
   else mergeSketch(target.sketch, source.sketch);

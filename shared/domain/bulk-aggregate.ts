@@ -3,7 +3,7 @@
  * readings in time order builds each 5-minute partial in place and folds it, as it completes, into
  * the hour's and the day's — no object per reading or per partial, and sketches as bare bin counts.
  *
- * The arithmetic is `addValue` (Welford) per reading and `mergeInto` (Chan) per 5-minute partial,
+ * The arithmetic is `addValue` (Welford) per reading and `mergeMoments` (Chan) per 5-minute partial,
  * the order the per-cycle path uses, so a bucket whose readings arrive in one batch there comes out
  * bit-identical here; sketches, counts, extremes, first/last and seen-bitmaps always do.
  */
@@ -12,6 +12,8 @@ import {
   bucketStart,
   DAY_MS,
   HOUR_MS,
+  type Moments,
+  mergeMoments,
   type PartialRow,
   type Resolution,
   SEEN_BYTES,
@@ -21,7 +23,7 @@ import { METRICS, type Metric } from './readings.ts';
 import { SketchBins } from './sketch.ts';
 
 /** A partial being built. The sink reads it when it is complete; it is reset and reused after. */
-export class PartialBuilder {
+export class PartialBuilder implements Moments {
   count = 0;
   sum = 0;
   m2 = 0;
@@ -46,8 +48,16 @@ export class PartialBuilder {
     this.m2 += delta * (value - this.sum / this.count);
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
-    this.takeFirst(ts, value);
-    this.takeLast(ts, value);
+    // Inline, not the shared takeFirst/takeLast: this per-reading loop stays monomorphic (a shared helper,
+    // which also sees the per-cycle partials' shapes, measured ~7 % slower here).
+    if (ts < this.firstTs || (ts === this.firstTs && value < this.first)) {
+      this.firstTs = ts;
+      this.first = value;
+    }
+    if (ts > this.lastTs || (ts === this.lastTs && value > this.last)) {
+      this.lastTs = ts;
+      this.last = value;
+    }
     this.bins.add(value);
     if (this.seen) {
       const s = Math.floor((ts - bucketMs) / 1000);
@@ -57,33 +67,8 @@ export class PartialBuilder {
 
   merge(source: PartialBuilder): void {
     if (source.count === 0) return;
-    if (this.count === 0) {
-      this.m2 = source.m2;
-    } else {
-      const delta = source.sum / source.count - this.sum / this.count;
-      this.m2 += source.m2 + (delta * delta * this.count * source.count) / (this.count + source.count);
-    }
-    this.count += source.count;
-    this.sum += source.sum;
-    if (source.min < this.min) this.min = source.min;
-    if (source.max > this.max) this.max = source.max;
-    this.takeFirst(source.firstTs, source.first);
-    this.takeLast(source.lastTs, source.last);
+    mergeMoments(this, source);
     this.bins.addAll(source.bins);
-  }
-
-  private takeFirst(ts: number, value: number): void {
-    if (ts < this.firstTs || (ts === this.firstTs && value < this.first)) {
-      this.firstTs = ts;
-      this.first = value;
-    }
-  }
-
-  private takeLast(ts: number, value: number): void {
-    if (ts > this.lastTs || (ts === this.lastTs && value > this.last)) {
-      this.lastTs = ts;
-      this.last = value;
-    }
   }
 
   reset(): void {

@@ -2,8 +2,10 @@
  * Local time and public holidays for forecasting features. Demand follows local clocks (Europe/Rome for the BWDF
  * data, with its daylight-saving shifts) and holidays look like Sundays, so models read the calendar through this.
  */
+
+import { HOUR_MS } from '../domain/aggregate.ts';
 import { easterSunday } from '../domain/easter.ts';
-import { HOUR_MS } from './types.ts';
+import { localParts, weekdayOf } from '../domain/local-time.ts';
 
 /** A holiday on a fixed day of the year, or a number of days after Easter Sunday (Easter Monday = 1). */
 export type HolidayRule =
@@ -73,8 +75,6 @@ export function holidayDates(year: number, rules: readonly HolidayRule[]): strin
   });
 }
 
-const WEEKDAYS: Record<string, number> = { Mon: 0, Tue: 1, Wed: 2, Thu: 3, Fri: 4, Sat: 5, Sun: 6 };
-
 export function createCalendar(options: CalendarOptions): Calendar {
   const rules = options.holidays ?? ITALIAN_HOLIDAYS;
   const extra = new Set(options.extraDates ?? []);
@@ -90,25 +90,16 @@ export function createCalendar(options: CalendarOptions): Calendar {
     return dates.has(date);
   };
   // Throws a RangeError for an unknown zone here, at construction, rather than deep inside a fit.
-  const format = new Intl.DateTimeFormat('en-US', {
-    timeZone: options.timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    weekday: 'short',
-    hourCycle: 'h23',
-  });
+  localParts(0, options.timeZone);
   const memo = new Map<number, LocalHour>();
   const at = (ms: number): LocalHour => {
     const hourIndex = Math.floor(ms / HOUR_MS);
     const cached = memo.get(hourIndex);
     if (cached) return cached;
-    const parts: Record<string, string> = {};
-    for (const p of format.formatToParts(hourIndex * HOUR_MS)) parts[p.type] = p.value;
-    const date = `${parts['year']}-${parts['month']}-${parts['day']}`;
-    const weekday = WEEKDAYS[parts['weekday'] ?? ''] ?? 0;
-    const hour = Number(parts['hour']) % 24;
+    const p = localParts(hourIndex * HOUR_MS, options.timeZone);
+    const date = `${p.year}-${pad(p.month)}-${pad(p.day)}`;
+    const weekday = weekdayOf(p.year, p.month, p.day);
+    const hour = p.hour % 24;
     const holiday = isHolidayDate(date);
     const hourOfWeek = weekday * 24 + hour;
     const local: LocalHour = {

@@ -163,3 +163,20 @@ export function withIntervals(startMs: number, mean: Float64Array, residuals: Re
 
 export const forecastStartMs = (history: { startMs: number; values: Float64Array }): number =>
   history.startMs + history.values.length * HOUR_MS;
+
+/** Share of the actual hours (NaN skipped) that fall inside [lo, hi]; NaN without any actual. */
+export function intervalCoverage(
+  actual: ArrayLike<number>,
+  lo: ArrayLike<number>,
+  hi: ArrayLike<number>,
+): number {
+  let inside = 0;
+  let count = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i]!;
+    if (Number.isNaN(a)) continue;
+    count++;
+    if (a >= lo[i]! && a <= hi[i]!) inside++;
+  }
+  return count ? inside / count : Number.NaN;
+}

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { intervalCoverage } from './backtest.ts';
+import { seededRandom } from '../domain/random.ts';
 import { ensemble } from './ensemble.ts';
 import { holtWinters } from './holt-winters.ts';
+import { intervalCoverage } from './intervals.ts';
 import { FORECAST_METHODS, forecastMethod } from './methods.ts';
 import { regression } from './regression.ts';
 import { seasonalNaive } from './seasonal-naive.ts';
-import { seededRandom, splitAt, syntheticDemand, syntheticProfile } from './synthetic.ts';
+import { splitAt, syntheticDemand, syntheticProfile } from './synthetic.ts';
 import { absoluteHour, type ForecastMethod, HOUR_MS, WEEK_HOURS } from './types.ts';
 
 const TRAIN_HOURS = 16 * WEEK_HOURS;

@@ -2,24 +2,8 @@
  * Synthetic hourly demand for tests and examples: a level times a daily profile (night minimum, morning and
  * evening peaks) that differs on weekends, plus Gaussian noise, from a seeded generator (deterministic).
  */
+import { gaussian, seededRandom } from '../domain/random.ts';
 import { absoluteHour, HOUR_MS, type HourlySeries } from './types.ts';
-
-/** Mulberry32: a small, fast, seedable PRNG; uniform in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-export function seededNormal(seed: number): () => number {
-  const uniform = seededRandom(seed);
-  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-}
 
 export interface SyntheticOptions {
   /** Start, on an hour (default Monday 2024-01-01T00:00Z). */
@@ -49,7 +33,7 @@ export function syntheticDemand(options: SyntheticOptions): HourlySeries {
   const startMs = options.startMs ?? Date.UTC(2024, 0, 1);
   const level = options.level ?? 20;
   const noise = options.noise ?? 1;
-  const normal = seededNormal(options.seed ?? 1);
+  const normal = gaussian(seededRandom(options.seed ?? 1));
   const h0 = absoluteHour(startMs);
   const walk = options.levelWalk ?? 0;
   const values = new Float64Array(options.hours);

@@ -12,15 +12,8 @@
  */
 import { Clock, DAY_MS, HOUR_MS, WEEK_MS } from './calendar.ts';
 import { COMMERCIAL, INDUSTRIAL, RESIDENTIAL, rate } from './demand.ts';
-import {
-  DISTRICT_LOOKBACK_WEEKS,
-  type EventSchedule,
-  eventLitres,
-  eventRate,
-  type SimEvent,
-  weekOf,
-  weekStartMs,
-} from './events.ts';
+import { DISTRICT_LOOKBACK_WEEKS, type SimEvent, weekOf, weekStartMs } from './event-types.ts';
+import { type EventSchedule, eventLitres, eventRate } from './events.ts';
 import type { DistrictModel, NodeModel } from './network.ts';
 
 export const M_PER_BAR = 10.197;

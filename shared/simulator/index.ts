@@ -101,11 +101,10 @@ export {
   EVENT_TYPES,
   type EventRates,
   MAX_EVENT_MS,
-  METRIC_DECIMALS,
-  roundMetric,
   type SimEvent,
   type SimEventType,
-} from './events.ts';
+} from './event-types.ts';
+export { METRIC_DECIMALS, roundMetric } from './events.ts';
 export { DEFAULT_INGESTION, type IngestionOptions, LATE_BLOCK_MS, maxLatenessMs } from './ingestion.ts';
 export { PUMP_SCHEDULES, type PumpSchedule } from './network.ts';
 export type { MetricColumns } from './physics.ts';

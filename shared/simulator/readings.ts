@@ -6,7 +6,8 @@
 import type { Metric, Reading } from '../domain/readings.ts';
 import type { IngestWindow } from '../sources/source.ts';
 import { HOUR_MS } from './calendar.ts';
-import { type EventSchedule, METRIC_DECIMALS, type SimEventType } from './events.ts';
+import type { SimEventType } from './event-types.ts';
+import { type EventSchedule, METRIC_DECIMALS } from './events.ts';
 import { unit } from './hash.ts';
 import {
   type IngestionOptions,

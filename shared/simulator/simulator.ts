@@ -7,10 +7,10 @@ import {
   DEFAULT_EVENT_RATES,
   EVENT_TYPES,
   type EventRates,
-  EventSchedule,
   type SimEvent,
   type SimEventType,
-} from './events.ts';
+} from './event-types.ts';
+import { EventSchedule } from './events.ts';
 import { DEFAULT_INGESTION, type IngestionOptions, maxLatenessMs, validateIngestion } from './ingestion.ts';
 import { buildNetwork, type DistrictModel, type NetworkModel, type NodeModel, pumpRuns } from './network.ts';
 import { Physics } from './physics.ts';

@@ -8,7 +8,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from '@upstash/redis';
-import { createLocalStack, type LocalStack } from '../../scripts/lib/local-stack.ts';
+import { createLocalStack, type LocalStack } from '../../dev/local-stack.ts';
+import {
+  createTestDatabase,
+  deleteKeysWithPrefix,
+  peerGate,
+  type TestDatabase,
+  uniquePrefix,
+  upstashPeer,
+} from '../../dev/peers/index.ts';
 import type { Bus, OutgoingMessage } from '../../shared/adapters/bus/bus.ts';
 import { toCloudEvent } from '../../shared/adapters/bus/bus.ts';
 import type { MemoryBus } from '../../shared/adapters/bus/memory.ts';
@@ -20,14 +28,6 @@ import { handleAggregatorEvent } from '../../shared/cycle/handlers.ts';
 import { keys } from '../../shared/domain/keys.ts';
 import { createLogger } from '../../shared/log.ts';
 import { createSimulator, createSimulatorSource, type EventRates } from '../../shared/simulator/index.ts';
-import {
-  createTestDatabase,
-  deleteKeysWithPrefix,
-  peerGate,
-  type TestDatabase,
-  uniquePrefix,
-  upstashPeer,
-} from '../harness/peers.ts';
 import { seedHistory } from './seed-history.ts';
 
 const H = 3_600_000;

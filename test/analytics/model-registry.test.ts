@@ -9,6 +9,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Firestore } from '@google-cloud/firestore';
 import {
+  createTestDatabase,
+  firestoreEmulatorHost,
+  peerGate,
+  resetFirestore,
+  type TestDatabase,
+  uniqueProjectId,
+} from '../../dev/peers/index.ts';
+import {
   FirestoreModelRegistry,
   MemoryModelRegistry,
   type ModelRegistry,
@@ -20,14 +28,6 @@ import { forecastTarget } from '../../shared/cycle/analytics/forecaster.ts';
 import { syntheticDemand } from '../../shared/forecast/synthetic.ts';
 import { HOUR_MS, type HourlySeries, WEEK_HOURS } from '../../shared/forecast/types.ts';
 import { silentLogger } from '../../shared/log.ts';
-import {
-  createTestDatabase,
-  firestoreEmulatorHost,
-  peerGate,
-  resetFirestore,
-  type TestDatabase,
-  uniqueProjectId,
-} from '../harness/peers.ts';
 
 const DAY_MS = 24 * HOUR_MS;
 // Six weeks of hourly demand with a slowly wandering level: the ensemble follows it, the weekly naive lags.

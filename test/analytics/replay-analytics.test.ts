@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { createTestDatabase, peerGate, type TestDatabase } from '../../dev/peers/index.ts';
 import { MemoryCache } from '../../shared/adapters/cache/memory.ts';
 import { MemoryCoordinator } from '../../shared/adapters/coordination/memory.ts';
 import { MemoryModelRegistry } from '../../shared/adapters/coordination/model-registry.ts';
@@ -21,7 +22,6 @@ import { dispatchCycle } from '../../shared/cycle/dispatch.ts';
 import { silentLogger } from '../../shared/log.ts';
 import { cycleSettings } from '../../shared/runtime.ts';
 import { createSimulatorSource } from '../../shared/simulator/index.ts';
-import { createTestDatabase, peerGate, type TestDatabase } from '../harness/peers.ts';
 import { differences } from '../lib/checksums.ts';
 import { deliver, RecordingBus, shuffle } from '../lib/delivery.ts';
 

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { peerGate } from '../../dev/peers/index.ts';
 import type { Role } from '../../shared/api/auth/keys.ts';
-import { peerGate } from '../harness/peers.ts';
 import { type ApiWorld, createApiWorld, MAIN, OTHER, withKey } from './fixtures.ts';
 
 interface Endpoint {

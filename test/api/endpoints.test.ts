@@ -8,11 +8,11 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
+import { peerGate } from '../../dev/peers/index.ts';
 import { MemoryCache } from '../../shared/adapters/cache/memory.ts';
 import { createKey } from '../../shared/api/auth/keys.ts';
 import { createRateLimiter } from '../../shared/api/deps.ts';
 import { createLogger } from '../../shared/log.ts';
-import { peerGate } from '../harness/peers.ts';
 import { type ApiWorld, createApiWorld, MAIN, withKey } from './fixtures.ts';
 
 const run = promisify(execFile);

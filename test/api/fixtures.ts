@@ -5,7 +5,16 @@
  * cycle itself stores) so every filter, state and period has something to find; quality counters are
  * added, computed from the simulator's readings by the domain code, only where the cycle stored none.
  */
-import { createLocalStack, type LocalStack } from '../../scripts/lib/local-stack.ts';
+import { createLocalStack, type LocalStack } from '../../dev/local-stack.ts';
+import {
+  createTestDatabase,
+  createUpstashServer,
+  deleteKeysWithPrefix,
+  type TestDatabase,
+  type UpstashServer,
+  uniquePrefix,
+  upstashPeer,
+} from '../../dev/peers/index.ts';
 import { writeQualityCounters } from '../../shared/adapters/postgres/quality.ts';
 import { countQualityByBucket } from '../../shared/analytics/quality.ts';
 import { ANOMALY_TYPES } from '../../shared/anomaly/types.ts';
@@ -17,15 +26,6 @@ import { HOUR_MS } from '../../shared/domain/aggregate.ts';
 import type { Network } from '../../shared/domain/readings.ts';
 import { createSimulator, createSimulatorSource } from '../../shared/simulator/index.ts';
 import type { IngestWindow, ReadingSource } from '../../shared/sources/source.ts';
-import {
-  createTestDatabase,
-  createUpstashServer,
-  deleteKeysWithPrefix,
-  type TestDatabase,
-  type UpstashServer,
-  uniquePrefix,
-  upstashPeer,
-} from '../harness/peers.ts';
 
 export const T0 = Date.UTC(2026, 2, 2);
 export const END = T0 + 24 * HOUR_MS + 30 * 60_000;

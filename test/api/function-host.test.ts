@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { createTestDatabase, peerGate, type TestDatabase } from '../../dev/peers/index.ts';
 import { migrate } from '../../shared/adapters/postgres/migrations.ts';
 import { createKey } from '../../shared/api/auth/keys.ts';
-import { createTestDatabase, peerGate, type TestDatabase } from '../harness/peers.ts';
 
 describe('functions/api in the functions framework', await peerGate('postgres'), () => {
   let db: TestDatabase;

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { peerGate } from '../harness/peers.ts';
+import { peerGate } from '../../dev/peers/index.ts';
 import { type ApiWorld, createApiWorld } from './fixtures.ts';
 
 const SEGMENTS = [

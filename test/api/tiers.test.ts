@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { peerGate } from '../../dev/peers/index.ts';
 import { connect } from '../../shared/adapters/postgres/client.ts';
-import { peerGate } from '../harness/peers.ts';
 import { type ApiWorld, createApiWorld, withKey } from './fixtures.ts';
 
 /** A TCP proxy to PostgreSQL that can be taken down and brought back on the same port. */

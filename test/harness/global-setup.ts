@@ -2,7 +2,13 @@
  * `node --test --test-global-setup=test/harness/global-setup.ts`: settles the real peers once per
  * run. Test files run in child processes of the runner, and inherit what this puts in process.env.
  */
-import { describePeers, PEER_ENV, PEER_NAMES, type StartedPeers, startPeers } from './start-peers.ts';
+import {
+  describePeers,
+  PEER_ENV,
+  PEER_NAMES,
+  type StartedPeers,
+  startPeers,
+} from '../../dev/peers/start-peers.ts';
 
 let peers: StartedPeers | undefined;
 

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../harness/processes.ts';
+import { freePort } from '../../dev/peers/processes.ts';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 

@@ -6,15 +6,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Sql } from '../../adapters/postgres/client.ts';
 import { readQualityCounters } from '../../adapters/postgres/quality.ts';
-import {
-  emptyQuality,
-  intervalFromCounters,
-  mergeQuality,
-  type NodeQuality,
-  networkQuality,
-  type QualityReport,
-  scoreQuality,
-} from '../../analytics/quality.ts';
+import { type NodeQuality, networkQuality } from '../../analytics/network-quality.ts';
+import { emptyQuality, mergeQuality } from '../../analytics/quality.ts';
+import { intervalFromCounters, type QualityReport, scoreQuality } from '../../analytics/quality-score.ts';
 import { HOUR_MS } from '../../domain/aggregate.ts';
 import type { Range } from '../../domain/windows.ts';
 import type { RouteDeps } from '../context.ts';

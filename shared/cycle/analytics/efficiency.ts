@@ -24,21 +24,19 @@ import {
   readHourlyMetrics,
   writeEfficiency,
 } from '../../adapters/postgres/efficiency.ts';
+import { type Period, type PeriodKind, periodContaining } from '../../analytics/local-period.ts';
+import { networkBalance } from '../../analytics/network-balance.ts';
+import { districtBalance } from '../../analytics/water-balance.ts';
 import {
   type BilledVolume,
   type ConsumptionInput,
   DEFAULT_BALANCE_OPTIONS,
   type DistrictBalance,
-  districtBalance,
   type HourlyFlow,
-  localParts,
   type MeterVolume,
-  networkBalance,
-  type Period,
-  type PeriodKind,
-  periodContaining,
-} from '../../analytics/water-balance.ts';
+} from '../../analytics/water-balance-types.ts';
 import { bucketStart, HOUR_MS } from '../../domain/aggregate.ts';
+import { localParts } from '../../domain/local-time.ts';
 import { metricIndex } from '../../domain/readings.ts';
 
 const FLOW = metricIndex('flow');

@@ -25,13 +25,11 @@ import {
   countQualityByBucket,
   DEFAULT_FUTURE_TOLERANCE_MS,
   emptyQuality,
-  intervalFromCounters,
   mergeQuality,
   type QualityContext,
   type QualityCounters,
-  type QualityReport,
-  scoreQuality,
 } from '../../analytics/quality.ts';
+import { intervalFromCounters, type QualityReport, scoreQuality } from '../../analytics/quality-score.ts';
 import { BUCKET_MS, bucketStart, DAY_MS, HOUR_MS, hasSeen, type PartialRow } from '../../domain/aggregate.ts';
 import type { Metric, NodeInfo, Reading } from '../../domain/readings.ts';
 

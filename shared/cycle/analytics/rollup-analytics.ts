@@ -10,7 +10,7 @@ import { anomalyPayload, countActive, recentAnomalies } from '../../adapters/pos
 import { districtMeters, latestEfficiencyLabel, touchedSpans } from '../../adapters/postgres/efficiency.ts';
 import { readTenantQuality } from '../../adapters/postgres/quality.ts';
 import { writeSnapshot } from '../../adapters/postgres/serving.ts';
-import { type NodeQuality, networkQuality } from '../../analytics/quality.ts';
+import { type NodeQuality, networkQuality } from '../../analytics/network-quality.ts';
 import { keys } from '../../domain/keys.ts';
 import type { Logger } from '../../log.ts';
 import type { AggregatorDeps } from '../deps.ts';

@@ -4,19 +4,26 @@
  * the cycle's end; the district gets its inlets, outlets and pressure points. Used by `eval:anomalies`
  * and its floor test. Late data is not modelled: every reading is there by the end of its cycle.
  */
-import { type Metric, type NodeInfo, PHYSICAL_LIMITS, type Reading } from '../domain/readings.ts';
-import { type AnomalyConfig, DEFAULT_ANOMALY_CONFIG } from './config.ts';
-import { detectDistrictConditions, detectNodeConditions } from './detect.ts';
+
+import { type AnomalyConfig, DEFAULT_ANOMALY_CONFIG } from '../../shared/anomaly/config.ts';
+import { detectDistrictConditions, detectNodeConditions } from '../../shared/anomaly/detect.ts';
 import {
   type Anomaly,
   type AnomalySubject,
   advanceAnomalies,
   DEFAULT_LIFECYCLE,
   type LifecycleConfig,
-} from './lifecycle.ts';
-import { DEFAULT_NIGHT_FLOW, netInflow, nightlyMinimumFlows } from './night-flow.ts';
-import { emptySeries, FIVE_MINUTES_MS, HOUR_MS, MINUTE_MS, rollUpSeries } from './series.ts';
-import type { BucketSeries, DistrictNodeSeries, MetricHistory } from './types.ts';
+} from '../../shared/anomaly/lifecycle.ts';
+import { DEFAULT_NIGHT_FLOW, netInflow, nightlyMinimumFlows } from '../../shared/anomaly/night-flow.ts';
+import {
+  emptySeries,
+  FIVE_MINUTES_MS,
+  HOUR_MS,
+  MINUTE_MS,
+  rollUpSeries,
+} from '../../shared/anomaly/series.ts';
+import type { BucketSeries, DistrictNodeSeries, MetricHistory } from '../../shared/anomaly/types.ts';
+import { type Metric, type NodeInfo, PHYSICAL_LIMITS, type Reading } from '../../shared/domain/readings.ts';
 
 /** One node's raw rows, in time order (a repeated `ts` is a duplicate delivery). NaN is a missing value. */
 export interface RawNode {

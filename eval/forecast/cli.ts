@@ -4,20 +4,20 @@
  * data before it (with the training-window sampling), scored as the BWDF scores. Prints a table per DMA and method,
  * the average, and the champion (best on average) against the seasonal-naive baseline.
  *
- *   node scripts/eval-forecast.ts [--dma dma_3,dma_5] [--weeks 12]
+ *   node eval/forecast/cli.ts [--dma dma_3,dma_5] [--weeks 12]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { rollingOriginBacktest, rollingOrigins } from '../shared/forecast/backtest.ts';
-import { italianCalendar } from '../shared/forecast/calendar.ts';
-import { parseHourlyCsv, tableSeries } from '../shared/forecast/hourly-csv.ts';
-import { BASELINE_METHOD_ID, FORECAST_METHODS } from '../shared/forecast/methods.ts';
-import { type BwdfScore, bwdfTotal, meanScore } from '../shared/forecast/score.ts';
-import type { WeatherSeries } from '../shared/forecast/types.ts';
+import { italianCalendar } from '../../shared/forecast/calendar.ts';
+import { BASELINE_METHOD_ID, FORECAST_METHODS } from '../../shared/forecast/methods.ts';
+import { type BwdfScore, bwdfTotal, meanScore } from '../../shared/forecast/score.ts';
+import type { WeatherSeries } from '../../shared/forecast/types.ts';
+import { rollingOriginBacktest, rollingOrigins } from './backtest.ts';
+import { parseHourlyCsv, tableSeries } from './hourly-csv.ts';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const dataDir = resolve(repoRoot, '../shared/data/bwdf');
 const inflowsPath = resolve(dataDir, 'dma-inflows.csv');
 const weatherPath = resolve(dataDir, 'weather.csv');

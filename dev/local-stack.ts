@@ -3,19 +3,16 @@
  * receiving the same CloudEvents Pub/Sub would deliver) and the API — sharing one storage and one
  * set of embedded adapters. Used by `npm start`, the CLI and the benchmarks.
  */
-import { MemoryBus } from '../../shared/adapters/bus/memory.ts';
-import { MemoryCache } from '../../shared/adapters/cache/memory.ts';
-import { MemoryCoordinator } from '../../shared/adapters/coordination/memory.ts';
-import {
-  MemoryModelRegistry,
-  type ModelRegistry,
-} from '../../shared/adapters/coordination/model-registry.ts';
-import type { ApiDeps } from '../../shared/api/context.ts';
-import type { Config } from '../../shared/config.ts';
-import type { AggregatorDeps, DispatcherDeps } from '../../shared/cycle/deps.ts';
-import { type DispatchResult, dispatchCycle } from '../../shared/cycle/dispatch.ts';
-import { handleAggregatorEvent } from '../../shared/cycle/handlers.ts';
-import type { Logger } from '../../shared/log.ts';
+import { MemoryBus } from '../shared/adapters/bus/memory.ts';
+import { MemoryCache } from '../shared/adapters/cache/memory.ts';
+import { MemoryCoordinator } from '../shared/adapters/coordination/memory.ts';
+import { MemoryModelRegistry, type ModelRegistry } from '../shared/adapters/coordination/model-registry.ts';
+import type { ApiDeps } from '../shared/api/context.ts';
+import type { Config } from '../shared/config.ts';
+import type { AggregatorDeps, DispatcherDeps } from '../shared/cycle/deps.ts';
+import { type DispatchResult, dispatchCycle } from '../shared/cycle/dispatch.ts';
+import { handleAggregatorEvent } from '../shared/cycle/handlers.ts';
+import type { Logger } from '../shared/log.ts';
 import {
   baseLogger,
   createBus,
@@ -26,8 +23,8 @@ import {
   cycleSettings,
   openStorage,
   type Storage,
-} from '../../shared/runtime.ts';
-import type { ReadingSource } from '../../shared/sources/source.ts';
+} from '../shared/runtime.ts';
+import type { ReadingSource } from '../shared/sources/source.ts';
 
 export interface LocalStack {
   config: Config;

@@ -18,8 +18,9 @@
  * Detections of other classes (baseline deviations, pH limits) are reported as alarms and the share of them
  * that coincide with any injected event at their node or district.
  */
+
+import { DAY_MS, HOUR_MS } from '../../shared/anomaly/series.ts';
 import type { Detection } from './replay.ts';
-import { DAY_MS, HOUR_MS } from './series.ts';
 
 export interface TruthEvent {
   id: string;

@@ -3,9 +3,10 @@
  * sampling), forecast the next hours and score them against what happened, BWDF-style, along with how often the
  * truth fell inside the 80 % and 95 % intervals.
  */
-import type { Calendar } from './calendar.ts';
-import { DEFAULT_SAMPLING, type SamplingPolicy, trainingMask } from './sampling.ts';
-import { type BwdfScore, scoreBwdf } from './score.ts';
+import type { Calendar } from '../../shared/forecast/calendar.ts';
+import { intervalCoverage } from '../../shared/forecast/intervals.ts';
+import { DEFAULT_SAMPLING, type SamplingPolicy, trainingMask } from '../../shared/forecast/sampling.ts';
+import { type BwdfScore, scoreBwdf } from '../../shared/forecast/score.ts';
 import {
   type Forecast,
   type ForecastMethod,
@@ -14,7 +15,7 @@ import {
   MAX_HORIZON_HOURS,
   WEEK_HOURS,
   type WeatherSeries,
-} from './types.ts';
+} from '../../shared/forecast/types.ts';
 
 export interface BacktestInput {
   series: HourlySeries;
@@ -53,22 +54,6 @@ export function rollingOrigins(
     if (originMs > series.startMs) origins.push(originMs);
   }
   return origins;
-}
-
-export function intervalCoverage(
-  actual: ArrayLike<number>,
-  lo: ArrayLike<number>,
-  hi: ArrayLike<number>,
-): number {
-  let inside = 0;
-  let count = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const a = actual[i]!;
-    if (Number.isNaN(a)) continue;
-    count++;
-    if (a >= lo[i]! && a <= hi[i]!) inside++;
-  }
-  return count ? inside / count : Number.NaN;
 }
 
 export function rollingOriginBacktest(input: BacktestInput): BacktestOutcome[] {

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { intervalCoverage, rollingOriginBacktest, rollingOrigins } from './backtest.ts';
-import { holtWinters } from './holt-winters.ts';
-import { bwdfTotal } from './score.ts';
-import { seasonalNaive } from './seasonal-naive.ts';
-import { syntheticDemand } from './synthetic.ts';
-import { HOUR_MS, WEEK_HOURS } from './types.ts';
+import { holtWinters } from '../../shared/forecast/holt-winters.ts';
+import { intervalCoverage } from '../../shared/forecast/intervals.ts';
+import { bwdfTotal } from '../../shared/forecast/score.ts';
+import { seasonalNaive } from '../../shared/forecast/seasonal-naive.ts';
+import { syntheticDemand } from '../../shared/forecast/synthetic.ts';
+import { HOUR_MS, WEEK_HOURS } from '../../shared/forecast/types.ts';
+import { rollingOriginBacktest, rollingOrigins } from './backtest.ts';
 
 describe('rollingOrigins', () => {
   it('gives weekly origins ending one horizon before the end of the series', () => {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { localClock } from './local-time.ts';
-import { HOUR_MS, WEEK_MS } from './series.ts';
+import { DAY_MS, HOUR_MS } from './aggregate.ts';
+import { localClock, localParts, localToUtc, utcOffsetMs, weekdayOf } from './local-time.ts';
+
+const WEEK_MS = 7 * DAY_MS;
 
 const rome = localClock('Europe/Rome');
 
@@ -39,4 +41,30 @@ test('local dates', () => {
 
 test('an unknown zone is an error', () => {
   assert.throws(() => localClock('Mars/Olympus'), RangeError);
+});
+
+test('exact wall-clock parts and offsets, without the quarter-hour cache', () => {
+  assert.deepEqual(localParts(Date.UTC(2024, 5, 30, 22, 30, 15), 'Europe/Rome'), {
+    year: 2024,
+    month: 7,
+    day: 1,
+    hour: 0,
+    minute: 30,
+    second: 15,
+  });
+  assert.equal(utcOffsetMs(Date.UTC(2024, 6, 15), 'Asia/Kolkata'), 5.5 * HOUR_MS);
+  assert.equal(utcOffsetMs(Date.UTC(2024, 6, 15, 0, 0, 0, 250), 'Europe/Rome'), 2 * HOUR_MS);
+});
+
+test('local wall time to an instant: the earlier of a repeated time, past the gap for a skipped one', () => {
+  assert.equal(localToUtc(2024, 10, 27, 2, 30, 'Europe/Rome'), Date.UTC(2024, 9, 27, 0, 30));
+  assert.equal(localToUtc(2024, 3, 31, 2, 30, 'Europe/Rome'), Date.UTC(2024, 2, 31, 1, 30));
+  // Santiago's clocks skip from 00:00 to 01:00 on 8 September 2024: the day starts at the change.
+  assert.equal(localToUtc(2024, 9, 8, 0, 0, 'America/Santiago'), Date.UTC(2024, 8, 8, 4));
+});
+
+test('weekdays count from Monday', () => {
+  assert.equal(weekdayOf(2024, 1, 15), 0);
+  assert.equal(weekdayOf(2024, 1, 14), 6);
+  assert.equal(weekdayOf(1969, 12, 31), 2);
 });

@@ -5,13 +5,13 @@
  * history.
  */
 
-import type { NodeKind } from '../domain/readings.ts';
-import { createSimulator, type EventRates } from '../simulator/index.ts';
-import type { AnomalyConfig } from './config.ts';
-import type { LifecycleConfig } from './lifecycle.ts';
+import type { AnomalyConfig } from '../../shared/anomaly/config.ts';
+import type { LifecycleConfig } from '../../shared/anomaly/lifecycle.ts';
+import { MINUTE_MS, WEEK_MS } from '../../shared/anomaly/series.ts';
+import type { NodeKind } from '../../shared/domain/readings.ts';
+import { createSimulator, type EventRates } from '../../shared/simulator/index.ts';
 import { type Detection, type RawNode, replayDistrict } from './replay.ts';
 import { type OtherAlarms, score, type TruthEvent, type TypeScore } from './scoring.ts';
-import { MINUTE_MS, WEEK_MS } from './series.ts';
 
 export interface ScenarioOptions {
   seed: number;

@@ -1,6 +1,9 @@
+/**
+ * The bulk builders (shared/domain/bulk-aggregate.ts) against the per-cycle path on the simulator's readings.
+ * It lives under test/, not beside the module: the domain imports nothing of the simulator, its tests included.
+ */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createSimulator } from '../simulator/index.ts';
 import {
   aggregateReadings,
   BUCKET_MS,
@@ -11,11 +14,12 @@ import {
   type Resolution,
   rollUp,
   sketchBytes,
-} from './aggregate.ts';
-import { builderToRow, NodeAggregator } from './bulk-aggregate.ts';
-import { cleanReadings } from './clean.ts';
-import { cleanColumns, columnsFromReadings } from './columns.ts';
-import { METRICS, type Reading } from './readings.ts';
+} from '../shared/domain/aggregate.ts';
+import { builderToRow, NodeAggregator } from '../shared/domain/bulk-aggregate.ts';
+import { cleanReadings } from '../shared/domain/clean.ts';
+import { cleanColumns, columnsFromReadings } from '../shared/domain/columns.ts';
+import { METRICS, type Reading } from '../shared/domain/readings.ts';
+import { createSimulator } from '../shared/simulator/index.ts';
 
 const T0 = Date.UTC(2026, 2, 2);
 const TO = T0 + 2 * DAY_MS;

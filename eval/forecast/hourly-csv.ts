@@ -3,7 +3,7 @@
  * then one numeric column per series. Empty cells and missing hours become NaN (gaps stay gaps, never zeros).
  * No quoting support: these files have none. The platform's real CSV source lives in shared/sources.
  */
-import { HOUR_MS, type HourlySeries } from './types.ts';
+import { HOUR_MS, type HourlySeries } from '../../shared/forecast/types.ts';
 
 export interface HourlyTable {
   startMs: number;

@@ -1,12 +1,12 @@
 /**
  * eval:anomalies — how well the anomaly detectors do.
  *
- *   node scripts/eval-anomalies.ts [--mode sim|bwdf|both] [--seed 42] [--nodes 150] [--warmup 4] [--weeks 5]
+ *   node eval/anomaly/cli.ts [--mode sim|bwdf|both] [--seed 42] [--nodes 150] [--warmup 4] [--weeks 5]
  *                                  [--clean-nodes 48] [--bwdf ../shared/data/bwdf/dma-inflows.csv]
  *
  * sim:  a simulated network with injected leaks, bursts, sensor faults and quality events, replayed through
  *       the detectors and the lifecycle every 30 minutes as the aggregator runs them; per event type:
- *       precision, recall, F1 and median detection delay (matching rule in shared/anomaly/scoring.ts); then
+ *       precision, recall, F1 and median detection delay (matching rule in eval/anomaly/scoring.ts); then
  *       the same kind of network with no events at all, where every alarm is a false one.
  * bwdf: the real BWDF district inflows (hourly, no labels): alarms per node-week by type, against the ~1
  *       false alarm per node per week an operator tolerates.
@@ -14,13 +14,13 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse } from 'csv-parse/sync';
-import { DEFAULT_ANOMALY_CONFIG, withOverrides } from '../shared/anomaly/config.ts';
-import { type RawNode, replayDistrict } from '../shared/anomaly/replay.ts';
-import { runSimulatedScenario } from '../shared/anomaly/scenario.ts';
-import { classOf } from '../shared/anomaly/scoring.ts';
-import { DAY_MS, HOUR_MS, WEEK_MS } from '../shared/anomaly/series.ts';
-import type { NodeInfo } from '../shared/domain/readings.ts';
-import { EVENT_TYPES } from '../shared/simulator/index.ts';
+import { DEFAULT_ANOMALY_CONFIG, withOverrides } from '../../shared/anomaly/config.ts';
+import { DAY_MS, HOUR_MS, WEEK_MS } from '../../shared/anomaly/series.ts';
+import type { NodeInfo } from '../../shared/domain/readings.ts';
+import { EVENT_TYPES } from '../../shared/simulator/index.ts';
+import { type RawNode, replayDistrict } from './replay.ts';
+import { runSimulatedScenario } from './scenario.ts';
+import { classOf } from './scoring.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -32,7 +32,7 @@ const { values: args } = parseArgs({
     'clean-nodes': { type: 'string', default: '48' },
     bwdf: {
       type: 'string',
-      default: new URL('../../shared/data/bwdf/dma-inflows.csv', import.meta.url).pathname,
+      default: new URL('../../../shared/data/bwdf/dma-inflows.csv', import.meta.url).pathname,
     },
   },
 });
