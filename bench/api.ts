@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import postgres from 'postgres';
 import { createLocalStack } from '../scripts/lib/local-stack.ts';
+import { postgresKeyStore } from '../shared/adapters/postgres/api-stores.ts';
 import { createKey } from '../shared/api/auth/keys.ts';
 import { loadConfig } from '../shared/config.ts';
 import { startPeers } from '../test/harness/start-peers.ts';
@@ -159,7 +160,7 @@ try {
     await stack.storage.sql<{ id: string }[]>`
       select node_id as id from node_window_metrics where range = '24h' order by node_id`
   ).map((r) => r.id);
-  const { token } = await createKey(stack.storage.sql, {
+  const { token } = await createKey(postgresKeyStore(stack.storage.sql), {
     tenantId: 'default',
     role: 'reader',
     name: 'bench',

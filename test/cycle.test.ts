@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from '@upstash/redis';
 import { createLocalStack, type LocalStack } from '../scripts/lib/local-stack.ts';
+import { postgresKeyStore } from '../shared/adapters/postgres/api-stores.ts';
 import { createApp } from '../shared/api/app.ts';
 import { createKey } from '../shared/api/auth/keys.ts';
 import { loadConfig } from '../shared/config.ts';
@@ -91,7 +92,7 @@ describe('one cycle end to end on real PostgreSQL and Redis', await peerGate('po
       COORDINATION_BACKEND: 'memory',
     });
     stack = await createLocalStack(config);
-    const key = await createKey(stack.storage.sql, {
+    const key = await createKey(postgresKeyStore(stack.storage.sql), {
       tenantId: 'default',
       role: 'reader',
       name: 'cycle test',

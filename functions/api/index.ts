@@ -15,7 +15,7 @@ const app = once(async () => {
   if (config.API_DEV_MODE) {
     // Local development only (off in the cloud): print an admin key of the default tenant.
     const { ensureDevKey } = await import('../../shared/api/auth/dev-key.ts');
-    const { token } = await ensureDevKey(deps.sql, { tenantId: config.TENANT_ID });
+    const { token } = await ensureDevKey(deps.stores.keys, { tenantId: config.TENANT_ID });
     deps.logger.warn(`API_DEV_MODE: development admin key ${token}`, { event: 'api.dev_key' });
   }
   return createApp(deps);

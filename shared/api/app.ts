@@ -50,9 +50,9 @@ export function createApp(deps: ApiDeps) {
   const logger = deps.logger;
   const requestLogSink = deps.requestLogSink;
   const reader = new TieredReader({ hot: deps.cache, ttlSeconds: deps.cacheTtlSeconds, logger, settings });
-  const verifier = new KeyVerifier({ sql: deps.sql, ttlMs: settings.keyCacheMs, logger });
+  const verifier = new KeyVerifier({ keys: deps.stores.keys, ttlMs: settings.keyCacheMs, logger });
   const routeDeps: RouteDeps = {
-    sql: deps.sql,
+    stores: deps.stores,
     hot: deps.cache,
     reader,
     settings,

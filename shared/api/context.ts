@@ -1,10 +1,10 @@
 /** What the API needs, passed in: the same app runs in the functions framework and locally. */
 import type { HotCache } from '../adapters/cache/cache.ts';
-import type { Sql } from '../adapters/postgres/client.ts';
 import type { Logger } from '../log.ts';
 import type { KeyVerifier } from './auth/authenticate.ts';
 import type { Principal } from './auth/keys.ts';
 import type { RateLimiter } from './rate-limit.ts';
+import type { ApiStores } from './stores.ts';
 import type { TieredReader } from './tiers.ts';
 
 export interface ApiSettings {
@@ -38,7 +38,8 @@ export const DEFAULT_API_SETTINGS: ApiSettings = {
 };
 
 export interface ApiDeps {
-  sql: Sql;
+  /** PostgreSQL, through the API's own store interfaces. */
+  stores: ApiStores;
   cache: HotCache;
   logger: Logger;
   cacheTtlSeconds: number;
@@ -71,7 +72,7 @@ export interface ApiEnv {
 
 /** What every route module gets: storage, the tiered reader and the resolved settings. */
 export interface RouteDeps {
-  sql: Sql;
+  stores: ApiStores;
   /** The hot cache itself (probes, invalidation); reads go through `reader`. */
   hot: HotCache;
   reader: TieredReader;

@@ -1,6 +1,7 @@
 /** The API's dependencies from configuration: PostgreSQL (no migrations: the cycle owns the schema), the cache, the rate limiter. */
 
 import { createCache } from '../adapters/cache/factory.ts';
+import { postgresApiStores } from '../adapters/postgres/api-stores.ts';
 import { connect } from '../adapters/postgres/client.ts';
 import { type Config, requireDatabaseUrl } from '../config.ts';
 import { createLogger, type Logger } from '../log.ts';
@@ -36,11 +37,13 @@ export async function apiDeps(config: Config): Promise<ApiDeps> {
   const sink = batchedStdoutSink();
   const logger = createLogger({ level: config.LOG_LEVEL, base: { function: 'api' }, sink });
   return {
-    sql: connect(requireDatabaseUrl(config), {
-      max: config.PG_POOL_MAX,
-      idleTimeoutSeconds: config.PG_IDLE_TIMEOUT_SECONDS,
-      maxLifetimeSeconds: config.PG_MAX_LIFETIME_SECONDS,
-    }),
+    stores: postgresApiStores(
+      connect(requireDatabaseUrl(config), {
+        max: config.PG_POOL_MAX,
+        idleTimeoutSeconds: config.PG_IDLE_TIMEOUT_SECONDS,
+        maxLifetimeSeconds: config.PG_MAX_LIFETIME_SECONDS,
+      }),
+    ),
     cache: await createCache(config),
     logger,
     // One line per request (INFO): written straight to the sink, in the logger's shape.

@@ -6,6 +6,7 @@
  * added, computed from the simulator's readings by the domain code, only where the cycle stored none.
  */
 import { createLocalStack, type LocalStack } from '../../scripts/lib/local-stack.ts';
+import { postgresKeyStore } from '../../shared/adapters/postgres/api-stores.ts';
 import { writeQualityCounters } from '../../shared/adapters/postgres/quality.ts';
 import { countQualityByBucket } from '../../shared/analytics/quality.ts';
 import { ANOMALY_TYPES } from '../../shared/anomaly/types.ts';
@@ -126,7 +127,7 @@ export async function createApiWorld(options: WorldOptions): Promise<ApiWorld> {
   const roleTokens = async (tenant: string): Promise<Tokens> => {
     const make = async (role: Role) =>
       (
-        await createKey(db.sql, {
+        await createKey(postgresKeyStore(db.sql), {
           tenantId: tenant,
           role,
           name: `${role} test key`,
