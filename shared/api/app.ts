@@ -12,7 +12,7 @@ import { cors } from 'hono/cors';
 import { etag } from 'hono/etag';
 import { HTTPException } from 'hono/http-exception';
 import { authenticateRequest, KeyVerifier } from './auth/authenticate.ts';
-import { type ApiDeps, type ApiSettings, DEFAULT_API_SETTINGS, type RouteDeps } from './context.ts';
+import type { ApiDeps, RouteDeps } from './context.ts';
 import { mountDocs } from './docs.ts';
 import { finishHeaders, requestHeader } from './headers.ts';
 import { methodsAllowed } from './methods.ts';
@@ -28,6 +28,7 @@ import { nodesRoutes } from './routes/nodes.ts';
 import { predictionsRoutes } from './routes/predictions.ts';
 import { qualityRoutes } from './routes/quality.ts';
 import { statusRoutes } from './routes/status.ts';
+import { type ApiSettings, DEFAULT_API_SETTINGS } from './settings.ts';
 import { TieredReader } from './tiers.ts';
 
 export const API_VERSION = '1.0.0';

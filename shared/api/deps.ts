@@ -5,9 +5,10 @@ import { postgresApiStores } from '../adapters/postgres/api-stores.ts';
 import { connect } from '../adapters/postgres/client.ts';
 import { type Config, requireDatabaseUrl } from '../config.ts';
 import { createLogger, type Logger } from '../log.ts';
-import type { ApiDeps, ApiSettings } from './context.ts';
+import type { ApiDeps } from './context.ts';
 import { batchedStdoutSink } from './log-sink.ts';
 import { MemoryRateLimiter, type RateLimiter, UpstashRateLimiter } from './rate-limit.ts';
+import type { ApiSettings } from './settings.ts';
 
 export function apiSettings(config: Config): Partial<ApiSettings> {
   return {

@@ -11,7 +11,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../../log.ts';
-import type { ApiEnv } from '../context.ts';
+import type { ApiEnv } from '../env.ts';
 import { requestHeader } from '../headers.ts';
 import { ApiProblem, RETRY_AFTER_SECONDS } from '../problem.ts';
 import type { KeyStore } from '../stores.ts';
