@@ -7,7 +7,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { ANOMALY_TYPES } from '../../anomaly/types.ts';
-import { keys } from '../../domain/keys.ts';
+import { answerKeys, keys } from '../../domain/keys.ts';
 import { requireRole } from '../auth/authenticate.ts';
 import type { RouteDeps } from '../context.ts';
 import { decodeCursor, encodeCursor, nextLink } from '../paging.ts';
@@ -170,7 +170,7 @@ export function anomaliesRoutes(deps: RouteDeps) {
       fromMs: q.from ? Date.parse(q.from) : undefined,
       toMs: q.to ? Date.parse(q.to) : undefined,
     };
-    const key = `t:${tenantId}:api:anomalies:list:${JSON.stringify([filters, q.limit, after])}`;
+    const key = answerKeys.anomaliesPage(tenantId, [filters, q.limit, after]);
     return sendTiered(
       c,
       reader,
@@ -203,7 +203,7 @@ export function anomaliesRoutes(deps: RouteDeps) {
       c,
       reader,
       {
-        key: `t:${tenantId}:api:anomalies:one:${id}`,
+        key: answerKeys.anomaly(tenantId, id),
         ...fresh,
         load: async () => {
           const row = await stores.anomalies.find(tenantId, id);
@@ -241,7 +241,7 @@ export function anomaliesRoutes(deps: RouteDeps) {
           });
         }
       }
-      reader.invalidate(`t:${tenantId}:api:anomalies:`);
+      reader.invalidate(answerKeys.anomalies(tenantId));
       deps.hot.del([keys.anomaliesRecent(tenantId)]).catch(() => {});
       c.header('Cache-Control', 'no-store');
       return c.json(anomalyPayload(row), 200);

@@ -5,6 +5,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { DAY_MS, RESOLUTIONS, type Resolution, summarize } from '../../domain/aggregate.ts';
+import { answerKeys } from '../../domain/keys.ts';
 import { METRICS } from '../../domain/readings.ts';
 import type { RouteDeps } from '../context.ts';
 import { ApiProblem } from '../problem.ts';
@@ -133,7 +134,7 @@ export function historyRoutes(deps: RouteDeps) {
     if (toMs !== null && fromMs !== null && toMs - fromMs > span.maxMs) {
       throw badParameter('to', `the span may be at most ${span.label} at resolution ${resolution}`);
     }
-    const key = `t:${tenantId}:api:history:${id}:${resolution}:${fromMs ?? ''}:${toMs ?? ''}:${csv ? 'csv' : 'json'}`;
+    const key = answerKeys.history(tenantId, id, resolution, fromMs, toMs, csv ? 'csv' : 'json');
     return sendTiered(
       c,
       reader,

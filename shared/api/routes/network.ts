@@ -1,6 +1,6 @@
 /** /network: network-wide metrics per window, and the water balance and leakage KPIs per district. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { keys } from '../../domain/keys.ts';
+import { answerKeys, keys } from '../../domain/keys.ts';
 import type { RouteDeps } from '../context.ts';
 import { sendTiered } from '../respond.ts';
 import { fastGet, newRouter } from '../router.ts';
@@ -102,7 +102,7 @@ export function networkRoutes(deps: RouteDeps) {
   app.openapi(efficiencyRoute, (c) => {
     const { district, period, label } = c.req.valid('query');
     const tenantId = c.get('tenantId');
-    const key = `t:${tenantId}:api:efficiency:${period}:${label ?? ''}:${district ?? ''}`;
+    const key = answerKeys.efficiency(tenantId, period, label, district);
     return sendTiered(
       c,
       reader,

@@ -1,6 +1,6 @@
 /** /nodes: the registry and each node's served views (metadata, window metrics, latest readings). */
 import { createRoute, z } from '@hono/zod-openapi';
-import { keys } from '../../domain/keys.ts';
+import { answerKeys, keys } from '../../domain/keys.ts';
 import { latestPayload, nodeMetadata } from '../../domain/payloads.ts';
 import { NODE_KINDS } from '../../domain/readings.ts';
 import { RANGE_NAMES, type Range } from '../../domain/windows.ts';
@@ -121,7 +121,7 @@ export function nodesRoutes(deps: RouteDeps) {
     const { limit, cursor, kind, district } = c.req.valid('query');
     const tenantId = c.get('tenantId');
     const after = cursor ? decodeCursor(cursor, ['string'] as const)[0] : null;
-    const key = `t:${tenantId}:api:nodes:${limit}:${after ?? ''}:${kind ?? ''}:${district ?? ''}`;
+    const key = answerKeys.nodesPage(tenantId, limit, after, kind, district);
     return sendTiered(
       c,
       reader,

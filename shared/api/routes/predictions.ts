@@ -1,5 +1,6 @@
 /** /predictions/{id}: the latest hourly flow forecast of a node or a district, with 80 % and 95 % intervals. */
 import { createRoute, z } from '@hono/zod-openapi';
+import { answerKeys } from '../../domain/keys.ts';
 import type { RouteDeps } from '../context.ts';
 import { sendTiered } from '../respond.ts';
 import { newRouter } from '../router.ts';
@@ -82,7 +83,7 @@ export function predictionsRoutes(deps: RouteDeps) {
       c,
       reader,
       {
-        key: `t:${tenantId}:api:predictions:${id}`,
+        key: answerKeys.predictions(tenantId, id),
         load: async () => {
           const forecast = await stores.predictions.latest(tenantId, id);
           return forecast ? predictionPayload(forecast) : null;

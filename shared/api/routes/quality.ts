@@ -14,6 +14,7 @@ import {
   scoreQuality,
 } from '../../analytics/quality.ts';
 import { HOUR_MS } from '../../domain/aggregate.ts';
+import { answerKeys } from '../../domain/keys.ts';
 import type { Range } from '../../domain/windows.ts';
 import type { RouteDeps } from '../context.ts';
 import { sendTiered } from '../respond.ts';
@@ -111,7 +112,7 @@ export function qualityRoutes(deps: RouteDeps) {
       c,
       reader,
       {
-        key: `t:${tenantId}:api:quality:${id}:${range}`,
+        key: answerKeys.quality(tenantId, id, range),
         load: async () => {
           const node = await stores.registry.node(tenantId, id);
           const district = node ? null : await stores.registry.district(tenantId, id);

@@ -4,7 +4,7 @@
  * and the PostgreSQL part comes through the tiers (marked stale while PostgreSQL is down).
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { keys } from '../../domain/keys.ts';
+import { answerKeys, keys } from '../../domain/keys.ts';
 import type { RouteDeps } from '../context.ts';
 import { newRouter } from '../router.ts';
 import { errorResponses } from '../schemas.ts';
@@ -121,7 +121,7 @@ export function statusRoutes(deps: RouteDeps) {
     let stale = false;
     try {
       const value = await reader.read({
-        key: `t:${tenantId}:api:status`,
+        key: answerKeys.status(tenantId),
         freshMs: 5000,
         revalidateMs: 0,
         load: () => statusData(stores, tenantId),
