@@ -5,9 +5,9 @@
 import * as ff from '@google-cloud/functions-framework';
 import { getRequestListener } from '@hono/node-server';
 import { createApp } from '../../shared/api/app.ts';
-import { apiDeps } from '../../shared/api/deps.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { once } from '../../shared/once.ts';
+import { apiDeps } from '../../shared/wiring/api.ts';
 
 const config = loadConfig();
 const app = once(async () => {

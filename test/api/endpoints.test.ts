@@ -11,8 +11,8 @@ import { gunzipSync } from 'node:zlib';
 import { MemoryCache } from '../../shared/adapters/cache/memory.ts';
 import { postgresKeyStore } from '../../shared/adapters/postgres/api-stores.ts';
 import { createKey } from '../../shared/api/auth/keys.ts';
-import { createRateLimiter } from '../../shared/api/deps.ts';
 import { createLogger } from '../../shared/log.ts';
+import { createRateLimiter } from '../../shared/wiring/api.ts';
 import { peerGate } from '../harness/peers.ts';
 import { type ApiWorld, createApiWorld, MAIN, withKey } from './fixtures.ts';
 
