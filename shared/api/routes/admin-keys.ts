@@ -87,6 +87,7 @@ export function adminKeysRoutes(deps: RouteDeps) {
   const { stores, verifier, settings } = deps;
   const app = newRouter();
   app.use('*', requireRole('admin'));
+  // Key answers are never cached anywhere: a token is shown once, and lists must show revocations at once.
 
   app.openapi(createKeyRoute, async (c) => {
     const body = c.req.valid('json');
@@ -111,6 +112,7 @@ export function adminKeysRoutes(deps: RouteDeps) {
     const { id } = c.req.valid('param');
     const record = await stores.keys.revoke(id, c.get('tenantId'));
     if (!record) throw new ApiProblem(404, 'Not Found', `No key ${id}`);
+    // This instance stops accepting the key now; the others within their key cache time.
     verifier.forget(id);
     c.header('Cache-Control', 'no-store');
     return c.json(record, 200);

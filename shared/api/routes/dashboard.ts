@@ -36,6 +36,7 @@ const route = createRoute({
 export function dashboardRoutes(deps: RouteDeps) {
   const { stores, reader, maxAgeSeconds } = deps;
   const app = newRouter();
+  // Computed once per cycle by the fan-in and written to Redis: the API only serves it.
   fastGet(app, route, {}, (c) => {
     const tenantId = c.get('tenantId');
     const key = keys.dashboardSummary(tenantId);

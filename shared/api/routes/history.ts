@@ -134,6 +134,7 @@ export function historyRoutes(deps: RouteDeps) {
     if (toMs !== null && fromMs !== null && toMs - fromMs > span.maxMs) {
       throw badParameter('to', `the span may be at most ${span.label} at resolution ${resolution}`);
     }
+    // The key holds the asked-for bounds, not the resolved ones: an open end follows the latest reading.
     const key = answerKeys.history(tenantId, id, resolution, fromMs, toMs, csv ? 'csv' : 'json');
     return sendTiered(
       c,

@@ -87,6 +87,7 @@ export function networkRoutes(deps: RouteDeps) {
   const { stores, reader, maxAgeSeconds } = deps;
   const app = newRouter();
 
+  // The hot path (fastGet): the rollup writes each range's snapshot to Redis under this key.
   fastGet(app, metricsRoute, { query: RangeQuery }, (c, { query: { range } }) => {
     const tenantId = c.get('tenantId');
     const key = keys.networkMetrics(tenantId, range);

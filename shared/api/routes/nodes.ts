@@ -117,6 +117,7 @@ export function nodesRoutes(deps: RouteDeps) {
   const send = { maxAgeSeconds };
   const app = newRouter();
 
+  // Pages come from PostgreSQL through the memory tier only: the cycle writes no hot key for them.
   app.openapi(listRoute, (c) => {
     const { limit, cursor, kind, district } = c.req.valid('query');
     const tenantId = c.get('tenantId');
@@ -132,6 +133,7 @@ export function nodesRoutes(deps: RouteDeps) {
             after,
             kind,
             districtId: district,
+            // One more than the page: whether a next page exists, without counting.
             limit: limit + 1,
           });
           const data = rows.slice(0, limit).map(nodeMetadata);
@@ -148,6 +150,7 @@ export function nodesRoutes(deps: RouteDeps) {
     ) as never;
   });
 
+  // The hot path (fastGet): the cycle writes this answer to Redis under the same key, in the same JSON.
   fastGet(app, getRoute, { params: NodeIdParam }, (c, { param: { id } }) => {
     const tenantId = c.get('tenantId');
     const key = keys.nodeMetadata(tenantId, id);
@@ -178,6 +181,7 @@ export function nodesRoutes(deps: RouteDeps) {
       {
         key,
         hotKey: key,
+        // Node ids are global: another tenant's node must read as not found, so ownership comes first.
         load: async () =>
           (await stores.registry.node(tenantId, id)) ? stores.serving.window(id, range) : null,
       },

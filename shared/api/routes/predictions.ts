@@ -76,6 +76,7 @@ export function predictionsRoutes(deps: RouteDeps) {
   const { stores, reader, maxAgeSeconds } = deps;
   const app = newRouter();
 
+  // From PostgreSQL through the memory tier, shaped here: stored non-finite values become null.
   app.openapi(route, (c) => {
     const { id } = c.req.valid('param');
     const tenantId = c.get('tenantId');

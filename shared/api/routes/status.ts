@@ -113,6 +113,7 @@ export function statusRoutes(deps: RouteDeps) {
   const app = newRouter();
   app.openapi(route, async (c) => {
     const tenantId = c.get('tenantId');
+    // Probed live on every request (never cached): the answer must say what is down right now.
     const [postgres, hot] = await Promise.all([
       probe(() => stores.health.ping()),
       probe(() => deps.hot.getRaw(keys.lastRun(tenantId))),
@@ -122,6 +123,7 @@ export function statusRoutes(deps: RouteDeps) {
     try {
       const value = await reader.read({
         key: answerKeys.status(tenantId),
+        // Fresh for 5 s only: it reports on now, yet frequent pollers must not each reach PostgreSQL.
         freshMs: 5000,
         revalidateMs: 0,
         load: () => statusData(stores, tenantId),
