@@ -4,6 +4,9 @@
  * tenant's recent anomalies for the hot key. Operators change anomalies through the API meanwhile:
  * every update is conditional on the status the cycle read, so an acknowledgement or a resolution
  * made between the read and the write is never overwritten (the next cycle starts from it).
+ *
+ * Longer than 400 lines because it is the one owner of anomalies and district_nights: every statement
+ * on them is here, the cycle's and (at the end) the API's, so a change of the table has one place.
  */
 import type { Anomaly, AnomalyStatus, Transition } from '../../anomaly/lifecycle.ts';
 import type { AnomalyType, Evidence, Severity } from '../../anomaly/types.ts';
