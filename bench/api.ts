@@ -19,6 +19,7 @@ import autocannon from 'autocannon';
 import postgres from 'postgres';
 import { createLocalStack } from '../dev/local-stack.ts';
 import { startPeers } from '../dev/peers/start-peers.ts';
+import { postgresKeyStore } from '../shared/adapters/postgres/api-stores.ts';
 import { createKey } from '../shared/api/auth/keys.ts';
 import { loadConfig } from '../shared/config.ts';
 
@@ -159,7 +160,7 @@ try {
     await stack.storage.sql<{ id: string }[]>`
       select node_id as id from node_window_metrics where range = '24h' order by node_id`
   ).map((r) => r.id);
-  const { token } = await createKey(stack.storage.sql, {
+  const { token } = await createKey(postgresKeyStore(stack.storage.sql), {
     tenantId: 'default',
     role: 'reader',
     name: 'bench',

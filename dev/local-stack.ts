@@ -7,6 +7,7 @@ import { MemoryBus } from '../shared/adapters/bus/memory.ts';
 import { MemoryCache } from '../shared/adapters/cache/memory.ts';
 import { MemoryCoordinator } from '../shared/adapters/coordination/memory.ts';
 import { MemoryModelRegistry, type ModelRegistry } from '../shared/adapters/coordination/model-registry.ts';
+import { postgresApiStores } from '../shared/adapters/postgres/api-stores.ts';
 import type { ApiDeps } from '../shared/api/context.ts';
 import type { Config } from '../shared/config.ts';
 import type { AggregatorDeps, DispatcherDeps } from '../shared/cycle/deps.ts';
@@ -87,7 +88,7 @@ export async function createLocalStack(
         : await createModelRegistry(config, coordinator)),
   };
   const api: ApiDeps = {
-    sql: storage.sql,
+    stores: postgresApiStores(storage.sql),
     cache,
     logger: log.child({ function: 'api' }),
     cacheTtlSeconds: config.CACHE_TTL_SECONDS,

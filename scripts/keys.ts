@@ -9,9 +9,10 @@
  * API_KEY_CACHE_SECONDS on every API instance. Add --json for machine-readable output.
  */
 import { parseArgs } from 'node:util';
+import { postgresKeyStore } from '../shared/adapters/postgres/api-stores.ts';
 import { connect } from '../shared/adapters/postgres/client.ts';
 import { migrate } from '../shared/adapters/postgres/migrations.ts';
-import { createKey, listKeys, ROLES, type Role, revokeKey } from '../shared/api/auth/keys.ts';
+import { createKey, ROLES, type Role } from '../shared/api/auth/keys.ts';
 import { ConfigError, loadConfig, requireDatabaseUrl } from '../shared/config.ts';
 
 const USAGE = `usage: npm run keys -- create --tenant T --role ${ROLES.join('|')} --name NAME [--rate-limit N] [--json]
@@ -43,6 +44,7 @@ async function main(argv: string[]): Promise<void> {
   const sql = connect(requireDatabaseUrl(config), { max: 1 });
   try {
     await migrate(sql);
+    const store = postgresKeyStore(sql);
     const print = (human: string, data: unknown) => console.log(values.json ? JSON.stringify(data) : human);
     if (command === 'create') {
       const tenantId = values.tenant;
@@ -54,7 +56,7 @@ async function main(argv: string[]): Promise<void> {
       if (!values.name) throw new UsageError('--name: required (what the key is for)');
       const limit = Number(values['rate-limit'] ?? config.RATE_LIMIT_PER_MINUTE);
       if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--rate-limit: a positive integer');
-      const { record, token } = await createKey(sql, {
+      const { record, token } = await createKey(store, {
         tenantId,
         role,
         name: values.name,
@@ -65,7 +67,7 @@ async function main(argv: string[]): Promise<void> {
         { key: record, token },
       );
     } else if (command === 'list') {
-      const keys = await listKeys(sql, { tenantId: values.tenant, includeRevoked: values.revoked });
+      const keys = await store.list({ tenantId: values.tenant, includeRevoked: values.revoked });
       const rows = keys.map(
         (k) =>
           `${k.id}  ${k.tenantId}  ${k.role.padEnd(8)}  ${String(k.rateLimitPerMinute).padStart(7)}/min  ${k.revokedAt ? `revoked ${k.revokedAt}` : `last used ${k.lastUsedAt ?? 'never'}`}  ${k.name}`,
@@ -74,7 +76,7 @@ async function main(argv: string[]): Promise<void> {
     } else if (command === 'revoke') {
       const id = rest[0];
       if (!id) throw new UsageError('revoke: the key id (the part after wnm_)');
-      const record = await revokeKey(sql, id, values.tenant);
+      const record = await store.revoke(id, values.tenant);
       if (!record) throw new UsageError(`no key ${id}${values.tenant ? ` in tenant ${values.tenant}` : ''}`);
       print(
         `revoked ${record.id} (${record.role}, tenant ${record.tenantId}) at ${record.revokedAt}`,

@@ -17,6 +17,7 @@ import { serve } from '@hono/node-server';
 import cliProgress from 'cli-progress';
 import { startEmbeddedPostgres } from '../dev/embedded-postgres.ts';
 import { createLocalStack } from '../dev/local-stack.ts';
+import { postgresKeyStore } from '../shared/adapters/postgres/api-stores.ts';
 import { createApp } from '../shared/api/app.ts';
 import { ensureDevKey } from '../shared/api/auth/dev-key.ts';
 import { ConfigError, loadConfig } from '../shared/config.ts';
@@ -123,7 +124,7 @@ async function main() {
 
   const nodes = await stack.storage.sql<{ id: string }[]>`select id from nodes order by id limit 1`;
   const example = nodes[0]?.id ?? 'NODE';
-  const devKey = await ensureDevKey(stack.storage.sql, {
+  const devKey = await ensureDevKey(postgresKeyStore(stack.storage.sql), {
     tenantId: config.TENANT_ID,
     file: join(dirname(args['data-dir']), 'dev-api-key'),
   });

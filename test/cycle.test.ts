@@ -15,6 +15,7 @@ import {
   uniquePrefix,
   upstashPeer,
 } from '../dev/peers/index.ts';
+import { postgresKeyStore } from '../shared/adapters/postgres/api-stores.ts';
 import { createApp } from '../shared/api/app.ts';
 import { createKey } from '../shared/api/auth/keys.ts';
 import { loadConfig } from '../shared/config.ts';
@@ -91,7 +92,7 @@ describe('one cycle end to end on real PostgreSQL and Redis', await peerGate('po
       COORDINATION_BACKEND: 'memory',
     });
     stack = await createLocalStack(config);
-    const key = await createKey(stack.storage.sql, {
+    const key = await createKey(postgresKeyStore(stack.storage.sql), {
       tenantId: 'default',
       role: 'reader',
       name: 'cycle test',

@@ -4,8 +4,8 @@
  */
 import { serve } from '@hono/node-server';
 import { createApp } from '../../shared/api/app.ts';
-import { apiDeps } from '../../shared/api/deps.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { apiDeps } from '../../shared/wiring/api.ts';
 
 const app = createApp(await apiDeps(loadConfig()));
 serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => process.send?.({ port: info.port }));

@@ -5,9 +5,9 @@
 import * as ff from '@google-cloud/functions-framework';
 import { getRequestListener } from '@hono/node-server';
 import { createApp } from '../../shared/api/app.ts';
-import { apiDeps } from '../../shared/api/deps.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { once } from '../../shared/once.ts';
+import { apiDeps } from '../../shared/wiring/api.ts';
 
 const config = loadConfig();
 const app = once(async () => {
@@ -15,7 +15,7 @@ const app = once(async () => {
   if (config.API_DEV_MODE) {
     // Local development only (off in the cloud): print an admin key of the default tenant.
     const { ensureDevKey } = await import('../../shared/api/auth/dev-key.ts');
-    const { token } = await ensureDevKey(deps.sql, { tenantId: config.TENANT_ID });
+    const { token } = await ensureDevKey(deps.stores.keys, { tenantId: config.TENANT_ID });
     deps.logger.warn(`API_DEV_MODE: development admin key ${token}`, { event: 'api.dev_key' });
   }
   return createApp(deps);

@@ -6,18 +6,17 @@
  * Request path: request id and log (security headers and compression on the way out) → CORS →
  * (/api) API key, rate limit, body limit → route (validation → tiered read) → problem+json on any error.
  */
-import { randomUUID } from 'node:crypto';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { etag } from 'hono/etag';
 import { HTTPException } from 'hono/http-exception';
-import { authenticateRequest, KeyVerifier } from './auth/authenticate.ts';
-import { type ApiDeps, type ApiSettings, DEFAULT_API_SETTINGS, type RouteDeps } from './context.ts';
+import { KeyVerifier } from './auth/authenticate.ts';
+import type { ApiDeps, RouteDeps } from './context.ts';
 import { mountDocs } from './docs.ts';
-import { finishHeaders, requestHeader } from './headers.ts';
 import { methodsAllowed } from './methods.ts';
+import { apiGate } from './middleware/api-gate/index.ts';
+import { requestLog } from './middleware/request-log/index.ts';
 import { ApiProblem, problemResponse } from './problem.ts';
-import { countRequest, MemoryRateLimiter } from './rate-limit.ts';
+import { MemoryRateLimiter } from './rate-limit.ts';
 import { newRouter } from './router.ts';
 import { adminKeysRoutes } from './routes/admin-keys.ts';
 import { anomaliesRoutes } from './routes/anomalies.ts';
@@ -28,31 +27,20 @@ import { nodesRoutes } from './routes/nodes.ts';
 import { predictionsRoutes } from './routes/predictions.ts';
 import { qualityRoutes } from './routes/quality.ts';
 import { statusRoutes } from './routes/status.ts';
+import { type ApiSettings, DEFAULT_API_SETTINGS } from './settings.ts';
 import { TieredReader } from './tiers.ts';
 
 export const API_VERSION = '1.0.0';
 
-/** The current time in ISO 8601, formatted at most once per millisecond (many requests share one). */
-let isoMs = 0;
-let isoText = '';
-function isoNow(): string {
-  const now = Date.now();
-  if (now !== isoMs) {
-    isoMs = now;
-    isoText = new Date(now).toISOString();
-  }
-  return isoText;
-}
 const TITLE = 'Water network monitoring API';
 
 export function createApp(deps: ApiDeps) {
   const settings: ApiSettings = { ...DEFAULT_API_SETTINGS, ...deps.settings };
   const logger = deps.logger;
-  const requestLogSink = deps.requestLogSink;
   const reader = new TieredReader({ hot: deps.cache, ttlSeconds: deps.cacheTtlSeconds, logger, settings });
-  const verifier = new KeyVerifier({ sql: deps.sql, ttlMs: settings.keyCacheMs, logger });
+  const verifier = new KeyVerifier({ keys: deps.stores.keys, ttlMs: settings.keyCacheMs, logger });
   const routeDeps: RouteDeps = {
-    sql: deps.sql,
+    stores: deps.stores,
     hot: deps.cache,
     reader,
     settings,
@@ -63,37 +51,7 @@ export function createApp(deps: ApiDeps) {
 
   const app = newRouter();
 
-  app.use('*', async function requestLog(c, next) {
-    const t0 = performance.now();
-    const given = requestHeader(c, 'x-request-id')?.slice(0, 100);
-    const generated = !given;
-    const requestId = given || randomUUID();
-    c.set('requestId', requestId);
-    const out: Record<string, string> = { 'X-Request-Id': requestId };
-    c.set('out', out);
-    await next();
-    if (!c.get('sealed')) await finishHeaders(c, out);
-    const latencyMs = Math.round((performance.now() - t0) * 100) / 100;
-    const tier = c.get('tier') ?? 'none';
-    const keyId = c.get('principal')?.keyId;
-    if (requestLogSink) {
-      // The logger's shape (severity, message, time, function, fields), without its generic merging.
-      requestLogSink(
-        `{"severity":"INFO","message":"request","time":"${isoNow()}","function":"api","event":"api.request","requestId":${generated ? `"${requestId}"` : JSON.stringify(requestId)},"method":"${c.req.method}","route":${JSON.stringify(c.req.routePath)},"status":${c.res.status},"latencyMs":${latencyMs},"tier":"${tier}"${keyId ? `,"keyId":"${keyId}"` : ''}}`,
-      );
-    } else {
-      logger.info('request', {
-        event: 'api.request',
-        requestId,
-        method: c.req.method,
-        route: c.req.routePath,
-        status: c.res.status,
-        latencyMs,
-        tier,
-        keyId,
-      });
-    }
-  });
+  app.use('*', requestLog({ logger, sink: deps.requestLogSink }));
   if (settings.corsOrigins.length > 0) {
     app.use(
       '*',
@@ -117,31 +75,12 @@ export function createApp(deps: ApiDeps) {
       }),
     );
   }
-  const limitBody = bodyLimit({
-    maxSize: settings.bodyLimitBytes,
-    onError: (c) =>
-      problemResponse(
-        c,
-        new ApiProblem(
-          413,
-          'Content Too Large',
-          `Request bodies may be at most ${settings.bodyLimitBytes} bytes.`,
-        ),
-      ),
-  });
-
   // Unauthenticated and cheap: no database, no cache.
   app.get('/health', (c) => c.json({ status: 'ok', version: API_VERSION }));
 
   // One gate for the API (a middleware hop each costs on the hot path): body limit, API key, rate limit.
   const limiter = deps.rateLimiter ?? new MemoryRateLimiter();
-  app.use('/api/*', async function apiGate(c, next) {
-    const principal = authenticateRequest(c, verifier);
-    await countRequest(c, limiter, principal instanceof Promise ? await principal : principal);
-    // Only requests that may carry a body: touching the body of a GET costs a full Request object.
-    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
-    return limitBody(c, next);
-  });
+  app.use('/api/*', apiGate({ verifier, limiter, bodyLimitBytes: settings.bodyLimitBytes }));
 
   const v1 = newRouter();
   v1.route('/status', statusRoutes(routeDeps));

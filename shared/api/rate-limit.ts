@@ -10,7 +10,7 @@ import type { Context } from 'hono';
 import type { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { Logger } from '../log.ts';
 import type { Principal } from './auth/keys.ts';
-import type { ApiEnv } from './context.ts';
+import type { ApiEnv } from './env.ts';
 import { ApiProblem } from './problem.ts';
 
 export interface RateDecision {

@@ -4,7 +4,7 @@
  * entry's gzip bytes when the client accepts gzip (compressed once per entry, not per request).
  */
 import type { Context } from 'hono';
-import type { ApiEnv } from './context.ts';
+import type { ApiEnv } from './env.ts';
 import { API_SECURITY_HEADERS, requestHeader } from './headers.ts';
 import { ApiProblem, RETRY_AFTER_SECONDS } from './problem.ts';
 import {

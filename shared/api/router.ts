@@ -1,7 +1,7 @@
 /** Every router of the API is an OpenAPIHono with one validation hook: errors in our problem format. */
 import { OpenAPIHono, type RouteConfig, type z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import type { ApiEnv } from './context.ts';
+import type { ApiEnv } from './env.ts';
 import { ApiProblem, problemResponse } from './problem.ts';
 
 type Hook = ConstructorParameters<typeof OpenAPIHono<ApiEnv>>[0] extends infer O

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MemoryCache } from '../adapters/cache/memory.ts';
 import { createLogger } from '../log.ts';
-import { type ApiSettings, DEFAULT_API_SETTINGS } from './context.ts';
+import { type ApiSettings, DEFAULT_API_SETTINGS } from './settings.ts';
 import { TieredReader, TiersUnavailable } from './tiers.ts';
 
 const down = () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });

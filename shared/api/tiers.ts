@@ -16,7 +16,7 @@ import { gzipSync } from 'node:zlib';
 import { LRUCache } from 'lru-cache';
 import type { HotCache } from '../adapters/cache/cache.ts';
 import type { Logger } from '../log.ts';
-import type { ApiSettings } from './context.ts';
+import type { ApiSettings } from './settings.ts';
 
 export type Tier = 'memory' | 'redis' | 'postgres';
 

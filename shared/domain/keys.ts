@@ -25,3 +25,34 @@ export const keys = {
   networkQuality: (tenant: string) => `t:${tenant}:network:quality`,
   lastRun: (tenant: string) => `t:${tenant}:runs:last`,
 } as const;
+
+/**
+ * The API's own answers, kept in its in-process memory tier only (the cycle never writes them): `api`
+ * keeps them apart from the hot keys above, and each key holds every parameter of its answer.
+ */
+export const answerKeys = {
+  /** A page of the node list. */
+  nodesPage: (tenant: string, limit: number, after: string | null, kind?: string, district?: string) =>
+    `t:${tenant}:api:nodes:${limit}:${after ?? ''}:${kind ?? ''}:${district ?? ''}`,
+  /** A node's history; an open end is empty (it follows the node's latest reading). */
+  history: (
+    tenant: string,
+    nodeId: string,
+    resolution: string,
+    fromMs: number | null,
+    toMs: number | null,
+    format: 'csv' | 'json',
+  ) => `t:${tenant}:api:history:${nodeId}:${resolution}:${fromMs ?? ''}:${toMs ?? ''}:${format}`,
+  quality: (tenant: string, targetId: string, range: Range) => `t:${tenant}:api:quality:${targetId}:${range}`,
+  status: (tenant: string) => `t:${tenant}:api:status`,
+  /** Every anomaly answer of a tenant starts with this: a transition forgets them all at once. */
+  anomalies: (tenant: string) => `t:${tenant}:api:anomalies:`,
+  /** A page of anomalies: the query (filters, limit, cursor position) as JSON. */
+  anomaliesPage: (tenant: string, query: unknown) =>
+    `t:${tenant}:api:anomalies:list:${JSON.stringify(query)}`,
+  anomaly: (tenant: string, id: string) => `t:${tenant}:api:anomalies:one:${id}`,
+  efficiency: (tenant: string, period: 'day' | 'month', label?: string, district?: string) =>
+    `t:${tenant}:api:efficiency:${period}:${label ?? ''}:${district ?? ''}`,
+  /** The latest forecast as the API shapes it (the cycle's hot key is `keys.predictions`). */
+  predictions: (tenant: string, targetId: string) => `t:${tenant}:api:predictions:${targetId}`,
+} as const;

@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { type ServerType, serve } from '@hono/node-server';
 import { chromium } from 'playwright-core';
 import { MemoryCache } from '../../shared/adapters/cache/memory.ts';
+import { postgresApiStores } from '../../shared/adapters/postgres/api-stores.ts';
 import { connect } from '../../shared/adapters/postgres/client.ts';
 import { createApp } from '../../shared/api/app.ts';
 import { createLogger } from '../../shared/log.ts';
@@ -38,7 +39,7 @@ describe('/docs in headless Chromium', chromiumGate(), () => {
 
   before(async () => {
     const app = createApp({
-      sql,
+      stores: postgresApiStores(sql),
       cache: new MemoryCache(),
       logger: createLogger({ level: 'error' }),
       cacheTtlSeconds: 60,

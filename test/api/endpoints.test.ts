@@ -10,9 +10,10 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { peerGate } from '../../dev/peers/index.ts';
 import { MemoryCache } from '../../shared/adapters/cache/memory.ts';
+import { postgresKeyStore } from '../../shared/adapters/postgres/api-stores.ts';
 import { createKey } from '../../shared/api/auth/keys.ts';
-import { createRateLimiter } from '../../shared/api/deps.ts';
 import { createLogger } from '../../shared/log.ts';
+import { createRateLimiter } from '../../shared/wiring/api.ts';
 import { type ApiWorld, createApiWorld, MAIN, withKey } from './fixtures.ts';
 
 const run = promisify(execFile);
@@ -469,7 +470,7 @@ describe('API endpoints', await peerGate('postgres', 'redis'), () => {
       401,
       'revoked at once on this instance',
     );
-    const otherTenantKey = await createKey(w.db.sql, {
+    const otherTenantKey = await createKey(postgresKeyStore(w.db.sql), {
       tenantId: 'acme',
       role: 'reader',
       name: 'x',
@@ -484,7 +485,7 @@ describe('API endpoints', await peerGate('postgres', 'redis'), () => {
   });
 
   test('rate limits per key: 429 with RateLimit headers and Retry-After', async () => {
-    const { token } = await createKey(w.db.sql, {
+    const { token } = await createKey(postgresKeyStore(w.db.sql), {
       tenantId: MAIN,
       role: 'reader',
       name: 'slow',
@@ -514,7 +515,7 @@ describe('API endpoints', await peerGate('postgres', 'redis'), () => {
   test('rate limits across instances with @upstash/ratelimit on Redis (Upstash protocol)', async () => {
     const limiter = await createRateLimiter(w.main.config, createLogger({ level: 'error' }));
     assert.equal(limiter.name, 'upstash');
-    const { token } = await createKey(w.db.sql, {
+    const { token } = await createKey(postgresKeyStore(w.db.sql), {
       tenantId: MAIN,
       role: 'reader',
       name: 'shared',

@@ -15,12 +15,14 @@ import {
   uniquePrefix,
   upstashPeer,
 } from '../../dev/peers/index.ts';
+import { postgresKeyStore } from '../../shared/adapters/postgres/api-stores.ts';
 import { writeQualityCounters } from '../../shared/adapters/postgres/quality.ts';
 import { countQualityByBucket } from '../../shared/analytics/quality.ts';
 import { ANOMALY_TYPES } from '../../shared/anomaly/types.ts';
 import { createApp } from '../../shared/api/app.ts';
 import { createKey, type Role } from '../../shared/api/auth/keys.ts';
-import type { ApiDeps, ApiSettings } from '../../shared/api/context.ts';
+import type { ApiDeps } from '../../shared/api/context.ts';
+import type { ApiSettings } from '../../shared/api/settings.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { HOUR_MS } from '../../shared/domain/aggregate.ts';
 import type { Network } from '../../shared/domain/readings.ts';
@@ -126,7 +128,7 @@ export async function createApiWorld(options: WorldOptions): Promise<ApiWorld> {
   const roleTokens = async (tenant: string): Promise<Tokens> => {
     const make = async (role: Role) =>
       (
-        await createKey(db.sql, {
+        await createKey(postgresKeyStore(db.sql), {
           tenantId: tenant,
           role,
           name: `${role} test key`,

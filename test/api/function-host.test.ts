@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { createTestDatabase, peerGate, type TestDatabase } from '../../dev/peers/index.ts';
+import { postgresKeyStore } from '../../shared/adapters/postgres/api-stores.ts';
 import { migrate } from '../../shared/adapters/postgres/migrations.ts';
 import { createKey } from '../../shared/api/auth/keys.ts';
 
@@ -20,7 +21,7 @@ describe('functions/api in the functions framework', await peerGate('postgres'),
     db = await createTestDatabase();
     await migrate(db.sql);
     token = (
-      await createKey(db.sql, {
+      await createKey(postgresKeyStore(db.sql), {
         tenantId: 'default',
         role: 'operator',
         name: 'host',

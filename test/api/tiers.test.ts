@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { peerGate } from '../../dev/peers/index.ts';
+import { postgresApiStores } from '../../shared/adapters/postgres/api-stores.ts';
 import { connect } from '../../shared/adapters/postgres/client.ts';
 import { type ApiWorld, createApiWorld, withKey } from './fixtures.ts';
 
@@ -96,7 +97,7 @@ describe('tiers going down', await peerGate('postgres', 'redis'), () => {
   });
 
   test('PostgreSQL down: Redis answers what it holds, memory answers the rest marked stale, 503 for the never-seen', async () => {
-    const app = w.app(revalidateAlways, { sql: apiSql });
+    const app = w.app(revalidateAlways, { stores: postgresApiStores(apiSql) });
     const node = w.mainNodes[1]!;
     const metrics = `/api/v1/nodes/${node}/metrics?range=24h`;
     const history = `/api/v1/nodes/${node}/history?resolution=1h`;
@@ -149,7 +150,7 @@ describe('tiers going down', await peerGate('postgres', 'redis'), () => {
   });
 
   test('PostgreSQL and Redis down: memory answers stale, and only what nothing holds is a 503', async () => {
-    const app = w.app(revalidateAlways, { sql: apiSql });
+    const app = w.app(revalidateAlways, { stores: postgresApiStores(apiSql) });
     const node = w.mainNodes[2]!;
     const metrics = `/api/v1/nodes/${node}/metrics?range=6h`;
     const warmed = await app.request(metrics, withKey(w.tokens.reader));
@@ -182,7 +183,7 @@ describe('tiers going down', await peerGate('postgres', 'redis'), () => {
   });
 
   test('a key never verified cannot be checked while PostgreSQL is down: 503, not 401', async () => {
-    const app = w.app(revalidateAlways, { sql: apiSql });
+    const app = w.app(revalidateAlways, { stores: postgresApiStores(apiSql) });
     await proxy.down();
     try {
       const res = await app.request('/api/v1/nodes', withKey(w.tokens.operator));

@@ -4,6 +4,9 @@
  * tenant's recent anomalies for the hot key. Operators change anomalies through the API meanwhile:
  * every update is conditional on the status the cycle read, so an acknowledgement or a resolution
  * made between the read and the write is never overwritten (the next cycle starts from it).
+ *
+ * Longer than 400 lines because it is the one owner of anomalies and district_nights: every statement
+ * on them is here, the cycle's and (at the end) the API's, so a change of the table has one place.
  */
 import type { Anomaly, AnomalyStatus, Transition } from '../../anomaly/lifecycle.ts';
 import type { AnomalyType, Evidence, Severity } from '../../anomaly/types.ts';
@@ -359,4 +362,141 @@ export async function writeNights(db: Db, tenantId: string, nights: readonly Sto
       nights.map((n) => n.atMs),
     ] as never[],
   );
+}
+
+// Read and changed by the API (the cycle writes anomalies; operators transition them)
+
+/** An anomaly as the API lists it: the row's times as ISO text, with its exact keyset sort key. */
+export interface ListedAnomaly {
+  id: string;
+  nodeId: string | null;
+  districtId: string | null;
+  type: string;
+  metric: string | null;
+  severity: 'warning' | 'minor' | 'major' | 'critical';
+  status: 'pending' | 'open' | 'acknowledged' | 'resolved';
+  startedAt: string;
+  /** started_at in epoch microseconds: the exact sort key of keyset paging. */
+  startedUs: number;
+  lastSeenAt: string;
+  openedAt: string | null;
+  acknowledgedAt: string | null;
+  acknowledgedBy: string | null;
+  resolvedAt: string | null;
+  resolvedBy: string | null;
+  note: string | null;
+  evidence: Record<string, unknown>;
+}
+
+interface ListedRow {
+  id: string;
+  node_id: string | null;
+  district_id: string | null;
+  type: string;
+  metric: string | null;
+  severity: ListedAnomaly['severity'];
+  status: ListedAnomaly['status'];
+  started_at: Date;
+  started_us: number;
+  last_seen_at: Date;
+  opened_at: Date | null;
+  acknowledged_at: Date | null;
+  acknowledged_by: string | null;
+  resolved_at: Date | null;
+  resolved_by: string | null;
+  resolution: string | null;
+  evidence: Record<string, unknown>;
+}
+
+const isoOrNull = (d: Date | null) => d?.toISOString() ?? null;
+
+const listed = (r: ListedRow): ListedAnomaly => ({
+  id: r.id,
+  nodeId: r.node_id,
+  districtId: r.district_id,
+  type: r.type,
+  metric: r.metric,
+  severity: r.severity,
+  status: r.status,
+  startedAt: r.started_at.toISOString(),
+  startedUs: r.started_us,
+  lastSeenAt: r.last_seen_at.toISOString(),
+  openedAt: isoOrNull(r.opened_at),
+  acknowledgedAt: isoOrNull(r.acknowledged_at),
+  acknowledgedBy: r.acknowledged_by,
+  resolvedAt: isoOrNull(r.resolved_at),
+  resolvedBy: r.resolved_by,
+  note: r.resolution,
+  evidence: r.evidence,
+});
+
+const LISTED_COLUMNS = `id, node_id, district_id, type, metric, severity, status, started_at,
+  (extract(epoch from started_at) * 1000000)::int8::float8 as started_us, last_seen_at, opened_at,
+  acknowledged_at, acknowledged_by, resolved_at, resolved_by, resolution, evidence`;
+
+export interface AnomalyFilters {
+  statuses: string[];
+  severities?: string[] | undefined;
+  types?: string[] | undefined;
+  nodeId?: string | undefined;
+  districtId?: string | undefined;
+  /** Active at some time in [fromMs, toMs): started before toMs, not resolved before fromMs. */
+  fromMs?: number | undefined;
+  toMs?: number | undefined;
+}
+
+/** A page newest first (by start, then id), after the keyset position `after` ([startedUs, id]). */
+export async function listAnomalies(
+  db: Db,
+  tenantId: string,
+  f: AnomalyFilters,
+  limit: number,
+  after: readonly [number, string] | null,
+): Promise<ListedAnomaly[]> {
+  const rows = await db<ListedRow[]>`
+    select ${db.unsafe(LISTED_COLUMNS)} from anomalies
+    where tenant_id = ${tenantId} and status = any(${f.statuses}::text[])
+      ${f.severities ? db`and severity = any(${f.severities}::text[])` : db``}
+      ${f.types ? db`and type = any(${f.types}::text[])` : db``}
+      ${f.nodeId ? db`and node_id = ${f.nodeId}` : db``}
+      ${f.districtId ? db`and district_id = ${f.districtId}` : db``}
+      ${f.toMs !== undefined ? db`and started_at < ${new Date(f.toMs)}` : db``}
+      ${f.fromMs !== undefined ? db`and (resolved_at is null or resolved_at >= ${new Date(f.fromMs)})` : db``}
+      ${
+        after
+          ? db`and ((extract(epoch from started_at) * 1000000)::int8, id) < (${after[0]}::int8, ${after[1]})`
+          : db``
+      }
+    order by started_at desc, id desc
+    limit ${limit}`;
+  return rows.map(listed);
+}
+
+export async function findAnomaly(db: Db, tenantId: string, id: string): Promise<ListedAnomaly | null> {
+  const rows = await db<ListedRow[]>`
+    select ${db.unsafe(LISTED_COLUMNS)} from anomalies where id = ${id} and tenant_id = ${tenantId}`;
+  return rows[0] ? listed(rows[0]) : null;
+}
+
+/**
+ * acknowledge: open → acknowledged; resolve: open | acknowledged → resolved. One conditional UPDATE,
+ * so two operators racing cannot both change it. The changed anomaly, or null when it matched nothing.
+ */
+export async function transitionAnomaly(
+  db: Db,
+  t: { action: 'acknowledge' | 'resolve'; tenantId: string; id: string; by: string; note: string | null },
+): Promise<ListedAnomaly | null> {
+  const rows =
+    t.action === 'acknowledge'
+      ? await db<ListedRow[]>`
+          update anomalies set status = 'acknowledged', acknowledged_at = now(), acknowledged_by = ${t.by},
+            resolution = coalesce(${t.note}, resolution), updated_at = now()
+          where id = ${t.id} and tenant_id = ${t.tenantId} and status = 'open'
+          returning ${db.unsafe(LISTED_COLUMNS)}`
+      : await db<ListedRow[]>`
+          update anomalies set status = 'resolved', resolved_at = now(), resolved_by = ${t.by},
+            resolution = coalesce(${t.note}, resolution), updated_at = now()
+          where id = ${t.id} and tenant_id = ${t.tenantId} and status in ('open', 'acknowledged')
+          returning ${db.unsafe(LISTED_COLUMNS)}`;
+  return rows[0] ? listed(rows[0]) : null;
 }

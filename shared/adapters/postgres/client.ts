@@ -48,3 +48,8 @@ export function connect(url: string, options: Partial<PoolOptions> = {}): Sql {
     ...({ socket: noDelaySocket() } as object),
   });
 }
+
+/** One round trip to the server: the health probe of /status. */
+export async function ping(sql: Sql): Promise<void> {
+  await sql`select 1`;
+}

@@ -234,3 +234,38 @@ export async function latestEfficiencyLabel(
     where tenant_id = ${tenantId} and period_kind = ${periodKind} and district_id = '*'`;
   return (preferComplete ? rows[0]?.complete : null) ?? rows[0]?.label ?? null;
 }
+
+// Read by the API
+
+/** The latest period of each district (and of the network, '*') of a kind, or the period `label`. */
+export async function latestEfficiency(
+  db: Db,
+  tenantId: string,
+  periodKind: 'day' | 'month',
+  filter: { label?: string | undefined; districtId?: string | undefined },
+): Promise<EfficiencyRow[]> {
+  const { label, districtId } = filter;
+  const rows = await db<
+    {
+      district_id: string;
+      period_kind: 'day' | 'month';
+      period_label: string;
+      computed_at: Date;
+      body: Record<string, unknown>;
+    }[]
+  >`
+    select distinct on (district_id) district_id, period_kind, period_label, computed_at, body
+    from network_efficiency
+    where tenant_id = ${tenantId} and period_kind = ${periodKind}
+      ${label ? db`and period_label = ${label}` : db``}
+      ${districtId ? db`and district_id = ${districtId}` : db``}
+    order by district_id, period_label desc`;
+  return rows.map((r) => ({
+    tenantId,
+    districtId: r.district_id,
+    periodKind: r.period_kind,
+    periodLabel: r.period_label,
+    computedAtMs: r.computed_at.getTime(),
+    body: r.body,
+  }));
+}

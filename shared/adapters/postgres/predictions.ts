@@ -173,3 +173,86 @@ export async function readHourly(
   }
   return out;
 }
+
+// Read by the API
+
+/** An issued forecast as the API serves it. */
+export interface IssuedPrediction {
+  targetId: string;
+  targetKind: 'node' | 'district';
+  issuedAt: Date;
+  modelId: string;
+  horizonStart: Date;
+  body: Partial<Pick<PredictionBody, 'unit' | 'mean' | 'lo80' | 'hi80' | 'lo95' | 'hi95'>>;
+}
+
+/** The tenant's latest forecast of a target, or null. */
+export async function latestPrediction(
+  db: Db,
+  tenantId: string,
+  targetId: string,
+): Promise<IssuedPrediction | null> {
+  const rows = await db<
+    {
+      target_id: string;
+      target_kind: 'node' | 'district';
+      issued_at: Date;
+      model_id: string;
+      horizon_start: Date;
+      body: IssuedPrediction['body'];
+    }[]
+  >`
+    select target_id, target_kind, issued_at, model_id, horizon_start, body from predictions
+    where target_id = ${targetId} and tenant_id = ${tenantId}
+    order by issued_at desc limit 1`;
+  const r = rows[0];
+  return r
+    ? {
+        targetId: r.target_id,
+        targetKind: r.target_kind,
+        issuedAt: r.issued_at,
+        modelId: r.model_id,
+        horizonStart: r.horizon_start,
+        body: r.body,
+      }
+    : null;
+}
+
+/** Mean scores per model role over the tenant's targets, each model's latest evaluation. */
+export interface RoleScores {
+  role: string;
+  models: number;
+  meanMaeDay1: number | null;
+  meanMaxAeDay1: number | null;
+  meanMaeDays2to7: number | null;
+  lastEvaluatedAt: Date | null;
+}
+
+export async function modelScoresByRole(db: Db, tenantId: string): Promise<RoleScores[]> {
+  const models = await db<
+    {
+      role: string;
+      models: number;
+      mae1: number | null;
+      maxae1: number | null;
+      mae27: number | null;
+      last: Date | null;
+    }[]
+  >`
+    select role, count(*)::int4 as models, avg(mae_day1)::float8 as mae1, avg(max_ae_day1)::float8 as maxae1,
+      avg(mae_days2to7)::float8 as mae27, max(evaluated_at) as last
+    from (
+      select distinct on (target_id, model_id) * from model_performance
+      where target_id in (select id from nodes where tenant_id = ${tenantId}
+                          union all select id from districts where tenant_id = ${tenantId})
+      order by target_id, model_id, evaluated_at desc) m
+    group by role order by role`;
+  return models.map((m) => ({
+    role: m.role,
+    models: m.models,
+    meanMaeDay1: m.mae1,
+    meanMaxAeDay1: m.maxae1,
+    meanMaeDays2to7: m.mae27,
+    lastEvaluatedAt: m.last,
+  }));
+}

@@ -118,3 +118,53 @@ export async function ensureWatermarks(
     from node_watermarks w join nodes n on n.id = w.node_id where n.tenant_id = ${tenantId}`;
   return new Map(rows.map((r) => [r.node_id, r.ms]));
 }
+
+// Read by the API (every read scoped to the caller's tenant: another tenant's row is simply not found).
+
+/** Creates a tenant if it is new (a key's tenant, before its key). */
+export async function ensureTenant(db: Db, tenantId: string): Promise<void> {
+  await db`insert into tenants (id, name) values (${tenantId}, ${tenantId}) on conflict (id) do nothing`;
+}
+
+/** The node if it belongs to the tenant. */
+export async function findNode(db: Db, tenantId: string, id: string): Promise<NodeInfo | null> {
+  const rows = await db<NodeRow[]>`
+    select id, tenant_id, district_id, kind, name, latitude, longitude, metrics
+    from nodes where id = ${id} and tenant_id = ${tenantId}`;
+  const row = rows[0];
+  return row ? nodeFromRow(row) : null;
+}
+
+export async function findDistrict(
+  db: Db,
+  tenantId: string,
+  id: string,
+): Promise<{ id: string; name: string; timezone: string } | null> {
+  const rows = await db<{ id: string; name: string; timezone: string }[]>`
+    select id, name, timezone from districts where id = ${id} and tenant_id = ${tenantId}`;
+  return rows[0] ?? null;
+}
+
+/** A page of the tenant's nodes by id: up to `limit` nodes after `after`, of a kind and district if given. */
+export async function listNodes(
+  db: Db,
+  tenantId: string,
+  page: { after: string | null; kind?: string | undefined; districtId?: string | undefined; limit: number },
+): Promise<NodeInfo[]> {
+  const { after, kind, districtId } = page;
+  const rows = await db<NodeRow[]>`
+    select id, tenant_id, district_id, kind, name, latitude, longitude, metrics from nodes
+    where tenant_id = ${tenantId}
+      ${after !== null ? db`and id > ${after}` : db``}
+      ${kind ? db`and kind = ${kind}` : db``}
+      ${districtId ? db`and district_id = ${districtId}` : db``}
+    order by id limit ${page.limit}`;
+  return rows.map(nodeFromRow);
+}
+
+/** The ids of a district's nodes, in order. */
+export async function districtNodeIds(db: Db, tenantId: string, districtId: string): Promise<string[]> {
+  const rows = await db<{ id: string }[]>`
+    select id from nodes where tenant_id = ${tenantId} and district_id = ${districtId} order by id`;
+  return rows.map((r) => r.id);
+}

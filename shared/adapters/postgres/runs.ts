@@ -109,3 +109,20 @@ export async function appliedNodes(db: Db, runId: string): Promise<number> {
     select count(distinct node_id)::int4 as n from applied_batches where run_id = ${runId}`;
   return rows[0]?.n ?? 0;
 }
+
+// Read by the API
+
+/** The end of the tenant's latest run window (epoch ms), or null before any run. */
+export async function latestWindowEndMs(db: Db, tenantId: string): Promise<number | null> {
+  const rows = await db<{ ms: number | null }[]>`
+    select (extract(epoch from max(window_to)) * 1000)::float8 as ms from runs where tenant_id = ${tenantId}`;
+  return rows[0]?.ms ?? null;
+}
+
+/** Bytes the tenant's runs of the last 24 hours processed. */
+export async function bytesProcessedLastDay(db: Db, tenantId: string): Promise<number> {
+  const [bytes] = await db<{ day: number }[]>`
+    select coalesce(sum(bytes_processed), 0)::float8 as day from runs
+    where tenant_id = ${tenantId} and started_at > now() - interval '24 hours'`;
+  return bytes?.day ?? 0;
+}

@@ -54,3 +54,21 @@ export async function readSnapshot(db: Db, tenantId: string, kind: string): Prom
     select body from network_snapshots where tenant_id = ${tenantId} and kind = ${kind}`;
   return rows[0]?.body ?? null;
 }
+
+// Read by the API
+
+/**
+ * A network snapshot's body. Snapshots written as JSON text into a jsonb parameter arrive as a jsonb
+ * string (postgres.js serialises json parameters itself): read either form.
+ */
+export async function readSnapshotValue(db: Db, tenantId: string, kind: string): Promise<unknown | null> {
+  const body = await readSnapshot(db, tenantId, kind);
+  return typeof body === 'string' ? JSON.parse(body) : body;
+}
+
+/** The time of the tenant's latest reading (epoch ms), or null before any. */
+export async function latestReadingMs(db: Db, tenantId: string): Promise<number | null> {
+  const [latest] = await db<{ ts: Date | null }[]>`
+    select max(l.ts) as ts from node_latest l join nodes n on n.id = l.node_id where n.tenant_id = ${tenantId}`;
+  return latest?.ts?.getTime() ?? null;
+}

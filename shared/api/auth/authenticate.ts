@@ -10,12 +10,12 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { LRUCache } from 'lru-cache';
-import type { Sql } from '../../adapters/postgres/client.ts';
 import type { Logger } from '../../log.ts';
-import type { ApiEnv } from '../context.ts';
+import type { ApiEnv } from '../env.ts';
 import { requestHeader } from '../headers.ts';
 import { ApiProblem, RETRY_AFTER_SECONDS } from '../problem.ts';
-import { findLiveKey, type Principal, parseKey, type Role, roleAtLeast, secretMatches } from './keys.ts';
+import type { KeyStore } from '../stores.ts';
+import { type Principal, parseKey, type Role, roleAtLeast, secretMatches } from './keys.ts';
 
 interface CachedKey {
   /** null: no live key with this id. */
@@ -24,15 +24,15 @@ interface CachedKey {
 }
 
 export class KeyVerifier {
-  private readonly sql: Sql;
+  private readonly keys: Pick<KeyStore, 'findLive'>;
   private readonly ttlMs: number;
   private readonly logger: Logger;
   // Long enough to outlive a PostgreSQL outage; freshness is checked against ttlMs.
   private readonly cache = new LRUCache<string, CachedKey>({ max: 10_000, ttl: 24 * 3_600_000 });
   private readonly inFlight = new Map<string, Promise<CachedKey>>();
 
-  constructor(options: { sql: Sql; ttlMs: number; logger: Logger }) {
-    this.sql = options.sql;
+  constructor(options: { keys: Pick<KeyStore, 'findLive'>; ttlMs: number; logger: Logger }) {
+    this.keys = options.keys;
     this.ttlMs = options.ttlMs;
     this.logger = options.logger;
   }
@@ -83,9 +83,19 @@ export class KeyVerifier {
   private refresh(id: string, previous: CachedKey | undefined): Promise<CachedKey> {
     let pending = this.inFlight.get(id);
     if (!pending) {
-      pending = findLiveKey(this.sql, id)
+      pending = this.keys
+        .findLive(id)
         .then((found) => {
-          const stored = found && { principal: found.principal, hash: Buffer.from(found.secretHash, 'hex') };
+          const stored = found && {
+            principal: {
+              keyId: found.keyId,
+              tenantId: found.tenantId,
+              role: found.role,
+              name: found.name,
+              rateLimitPerMinute: found.rateLimitPerMinute,
+            },
+            hash: Buffer.from(found.secretHash, 'hex'),
+          };
           const entry = { stored, checkedAt: Date.now() };
           this.cache.set(id, entry);
           return entry;

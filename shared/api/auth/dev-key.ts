@@ -5,13 +5,13 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Sql } from '../../adapters/postgres/client.ts';
+import type { KeyStore } from '../stores.ts';
 import { createKey, parseKey, secretMatches } from './keys.ts';
 
 export const DEV_KEY_FILE = '.data/dev-api-key';
 
 export async function ensureDevKey(
-  sql: Sql,
+  keys: Pick<KeyStore, 'insert' | 'liveAdminHash'>,
   options: { tenantId: string; file?: string; rateLimitPerMinute?: number },
 ): Promise<{ token: string; created: boolean }> {
   const file = options.file ?? DEV_KEY_FILE;
@@ -23,12 +23,10 @@ export async function ensureDevKey(
   }
   const parsed = saved ? parseKey(saved) : null;
   if (saved && parsed) {
-    const rows = await sql<{ secret_hash: string }[]>`
-      select secret_hash from api_keys
-      where id = ${parsed.id} and tenant_id = ${options.tenantId} and role = 'admin' and revoked_at is null`;
-    if (rows[0] && secretMatches(parsed.secret, rows[0].secret_hash)) return { token: saved, created: false };
+    const hash = await keys.liveAdminHash(parsed.id, options.tenantId);
+    if (hash && secretMatches(parsed.secret, hash)) return { token: saved, created: false };
   }
-  const { token } = await createKey(sql, {
+  const { token } = await createKey(keys, {
     tenantId: options.tenantId,
     role: 'admin',
     name: 'development (npm start)',

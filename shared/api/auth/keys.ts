@@ -8,7 +8,6 @@
  * and denial-of-service problem for an API).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Sql } from '../../adapters/postgres/client.ts';
 
 export const ROLES = ['reader', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -66,29 +65,6 @@ export interface KeyRecord {
   revokedAt: string | null;
 }
 
-interface KeyRow {
-  id: string;
-  tenant_id: string;
-  role: Role;
-  name: string;
-  secret_hash: string;
-  rate_limit_per_minute: number;
-  created_at: Date;
-  last_used_at: Date | null;
-  revoked_at: Date | null;
-}
-
-const toRecord = (r: KeyRow): KeyRecord => ({
-  id: r.id,
-  tenantId: r.tenant_id,
-  role: r.role,
-  name: r.name,
-  rateLimitPerMinute: r.rate_limit_per_minute,
-  createdAt: r.created_at.toISOString(),
-  lastUsedAt: r.last_used_at?.toISOString() ?? null,
-  revokedAt: r.revoked_at?.toISOString() ?? null,
-});
-
 export interface NewKey {
   tenantId: string;
   role: Role;
@@ -96,60 +72,19 @@ export interface NewKey {
   rateLimitPerMinute: number;
 }
 
-/** Creates a key (and its tenant if new); the token is returned once and never stored. */
-export async function createKey(sql: Sql, key: NewKey): Promise<{ record: KeyRecord; token: string }> {
-  const { id, secret, token } = generateKey();
-  await sql`insert into tenants (id, name) values (${key.tenantId}, ${key.tenantId}) on conflict (id) do nothing`;
-  const rows = await sql<KeyRow[]>`
-    insert into api_keys (id, tenant_id, role, name, secret_hash, rate_limit_per_minute)
-    values (${id}, ${key.tenantId}, ${key.role}, ${key.name}, ${hashSecret(secret)}, ${key.rateLimitPerMinute})
-    returning *`;
-  return { record: toRecord(rows[0]!), token };
-}
-
-export async function listKeys(
-  sql: Sql,
-  options: { tenantId?: string; includeRevoked?: boolean } = {},
-): Promise<KeyRecord[]> {
-  const rows = await sql<KeyRow[]>`
-    select * from api_keys
-    where true
-      ${options.tenantId ? sql`and tenant_id = ${options.tenantId}` : sql``}
-      ${options.includeRevoked ? sql`` : sql`and revoked_at is null`}
-    order by tenant_id, created_at, id`;
-  return rows.map(toRecord);
-}
-
-/** Revokes a key (of the tenant, when given). The record, or null when there is no such key. */
-export async function revokeKey(sql: Sql, id: string, tenantId?: string): Promise<KeyRecord | null> {
-  const rows = await sql<KeyRow[]>`
-    update api_keys set revoked_at = coalesce(revoked_at, now())
-    where id = ${id} ${tenantId ? sql`and tenant_id = ${tenantId}` : sql``}
-    returning *`;
-  return rows[0] ? toRecord(rows[0]) : null;
-}
-
-export interface StoredKey {
-  principal: Principal;
+/** What is stored of a new key: its id and the hash of its secret, never the secret. */
+export interface StoredKeyInput extends NewKey {
+  id: string;
+  /** SHA-256 of the secret, hex. */
   secretHash: string;
 }
 
-/** A live key by id (marking it used), or null when it does not exist or is revoked. */
-export async function findLiveKey(sql: Sql, id: string): Promise<StoredKey | null> {
-  const rows = await sql<KeyRow[]>`
-    update api_keys set last_used_at = now()
-    where id = ${id} and revoked_at is null
-    returning *`;
-  const r = rows[0];
-  if (!r) return null;
-  return {
-    principal: {
-      keyId: r.id,
-      tenantId: r.tenant_id,
-      role: r.role,
-      name: r.name,
-      rateLimitPerMinute: r.rate_limit_per_minute,
-    },
-    secretHash: r.secret_hash,
-  };
+/** Creates a key (and its tenant if new); the token is returned once and never stored. */
+export async function createKey(
+  keys: { insert(key: StoredKeyInput): Promise<KeyRecord> },
+  key: NewKey,
+): Promise<{ record: KeyRecord; token: string }> {
+  const { id, secret, token } = generateKey();
+  const record = await keys.insert({ id, ...key, secretHash: hashSecret(secret) });
+  return { record, token };
 }

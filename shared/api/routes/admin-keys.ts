@@ -4,7 +4,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { requireRole } from '../auth/authenticate.ts';
-import { createKey, listKeys, ROLES, revokeKey } from '../auth/keys.ts';
+import { createKey, ROLES } from '../auth/keys.ts';
 import type { RouteDeps } from '../context.ts';
 import { ApiProblem } from '../problem.ts';
 import { newRouter } from '../router.ts';
@@ -84,13 +84,14 @@ const revokeKeyRoute = createRoute({
 });
 
 export function adminKeysRoutes(deps: RouteDeps) {
-  const { sql, verifier, settings } = deps;
+  const { stores, verifier, settings } = deps;
   const app = newRouter();
   app.use('*', requireRole('admin'));
+  // Key answers are never cached anywhere: a token is shown once, and lists must show revocations at once.
 
   app.openapi(createKeyRoute, async (c) => {
     const body = c.req.valid('json');
-    const { record, token } = await createKey(sql, {
+    const { record, token } = await createKey(stores.keys, {
       tenantId: c.get('tenantId'),
       role: body.role,
       name: body.name,
@@ -102,15 +103,16 @@ export function adminKeysRoutes(deps: RouteDeps) {
 
   app.openapi(listKeysRoute, async (c) => {
     const { revoked } = c.req.valid('query');
-    const data = await listKeys(sql, { tenantId: c.get('tenantId'), includeRevoked: revoked === 'true' });
+    const data = await stores.keys.list({ tenantId: c.get('tenantId'), includeRevoked: revoked === 'true' });
     c.header('Cache-Control', 'no-store');
     return c.json({ data }, 200);
   });
 
   app.openapi(revokeKeyRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const record = await revokeKey(sql, id, c.get('tenantId'));
+    const record = await stores.keys.revoke(id, c.get('tenantId'));
     if (!record) throw new ApiProblem(404, 'Not Found', `No key ${id}`);
+    // This instance stops accepting the key now; the others within their key cache time.
     verifier.forget(id);
     c.header('Cache-Control', 'no-store');
     return c.json(record, 200);

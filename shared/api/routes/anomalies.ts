@@ -7,7 +7,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { ANOMALY_TYPES } from '../../anomaly/types.ts';
-import { keys } from '../../domain/keys.ts';
+import { answerKeys, keys } from '../../domain/keys.ts';
 import { requireRole } from '../auth/authenticate.ts';
 import type { RouteDeps } from '../context.ts';
 import { decodeCursor, encodeCursor, nextLink } from '../paging.ts';
@@ -15,13 +15,7 @@ import { ApiProblem } from '../problem.ts';
 import { sendTiered } from '../respond.ts';
 import { newRouter } from '../router.ts';
 import { Cursor, conflictResponse, errorResponses, forbiddenResponse, Id, Limit, Page } from '../schemas.ts';
-import {
-  type AnomalyRow,
-  anomalyPayload,
-  findAnomaly,
-  listAnomalies,
-  transition,
-} from './anomalies-store.ts';
+import type { AnomalyView } from '../stores.ts';
 
 export const STATUSES = ['pending', 'open', 'acknowledged', 'resolved'] as const;
 export const SEVERITIES = ['warning', 'minor', 'major', 'critical'] as const;
@@ -136,10 +130,30 @@ const transitionRoute = (action: 'acknowledge' | 'resolve') =>
     },
   });
 
+/** The API's shape of an anomaly (the keyset sort key stays out of it). */
+export const anomalyPayload = (a: AnomalyView) => ({
+  id: a.id,
+  nodeId: a.nodeId,
+  districtId: a.districtId,
+  type: a.type,
+  metric: a.metric,
+  severity: a.severity,
+  status: a.status,
+  startedAt: a.startedAt,
+  lastSeenAt: a.lastSeenAt,
+  openedAt: a.openedAt,
+  acknowledgedAt: a.acknowledgedAt,
+  acknowledgedBy: a.acknowledgedBy,
+  resolvedAt: a.resolvedAt,
+  resolvedBy: a.resolvedBy,
+  note: a.note,
+  evidence: a.evidence,
+});
+
 const split = (v: string | undefined) => (v ? [...new Set(v.split(','))] : undefined);
 
 export function anomaliesRoutes(deps: RouteDeps) {
-  const { sql, reader, maxAgeSeconds } = deps;
+  const { stores, reader, maxAgeSeconds } = deps;
   const app = newRouter();
   const fresh = { freshMs: 0, revalidateMs: 0 };
 
@@ -156,7 +170,7 @@ export function anomaliesRoutes(deps: RouteDeps) {
       fromMs: q.from ? Date.parse(q.from) : undefined,
       toMs: q.to ? Date.parse(q.to) : undefined,
     };
-    const key = `t:${tenantId}:api:anomalies:list:${JSON.stringify([filters, q.limit, after])}`;
+    const key = answerKeys.anomaliesPage(tenantId, [filters, q.limit, after]);
     return sendTiered(
       c,
       reader,
@@ -164,12 +178,12 @@ export function anomaliesRoutes(deps: RouteDeps) {
         key,
         ...fresh,
         load: async () => {
-          const rows = await listAnomalies(sql, tenantId, filters, q.limit + 1, after);
+          const rows = await stores.anomalies.list(tenantId, filters, q.limit + 1, after);
           const data = rows.slice(0, q.limit);
           const last = data[data.length - 1];
           return {
             data: data.map(anomalyPayload),
-            next: rows.length > q.limit && last ? encodeCursor([last.started_us, last.id]) : null,
+            next: rows.length > q.limit && last ? encodeCursor([last.startedUs, last.id]) : null,
           };
         },
         headers: (value) => {
@@ -189,10 +203,10 @@ export function anomaliesRoutes(deps: RouteDeps) {
       c,
       reader,
       {
-        key: `t:${tenantId}:api:anomalies:one:${id}`,
+        key: answerKeys.anomaly(tenantId, id),
         ...fresh,
         load: async () => {
-          const row = await findAnomaly(sql, tenantId, id);
+          const row = await stores.anomalies.find(tenantId, id);
           return row ? anomalyPayload(row) : null;
         },
       },
@@ -209,23 +223,28 @@ export function anomaliesRoutes(deps: RouteDeps) {
       const body = (c.req.valid('json') ?? {}) as { note?: string };
       const tenantId = c.get('tenantId');
       const principal = c.get('principal');
-      const result = await transition(sql, {
+      let row = await stores.anomalies.transition({
         action,
         tenantId,
         id,
         by: `key:${principal.keyId} (${principal.name})`,
         note: body.note ?? null,
       });
-      if (result.kind === 'missing') throw new ApiProblem(404, 'Not Found', `No anomaly ${id}`);
-      if (result.kind === 'conflict') {
-        throw new ApiProblem(409, 'Conflict', `Cannot ${action} anomaly ${id}: it is ${result.row.status}.`, {
-          extra: { currentStatus: result.row.status },
-        });
+      if (!row) {
+        // The conditional update matched nothing: the current row says why. Repeating a transition
+        // that already happened changes nothing; any other status is a conflict.
+        row = await stores.anomalies.find(tenantId, id);
+        if (!row) throw new ApiProblem(404, 'Not Found', `No anomaly ${id}`);
+        if (row.status !== (action === 'acknowledge' ? 'acknowledged' : 'resolved')) {
+          throw new ApiProblem(409, 'Conflict', `Cannot ${action} anomaly ${id}: it is ${row.status}.`, {
+            extra: { currentStatus: row.status },
+          });
+        }
       }
-      reader.invalidate(`t:${tenantId}:api:anomalies:`);
+      reader.invalidate(answerKeys.anomalies(tenantId));
       deps.hot.del([keys.anomaliesRecent(tenantId)]).catch(() => {});
       c.header('Cache-Control', 'no-store');
-      return c.json(anomalyPayload(result.row as AnomalyRow), 200);
+      return c.json(anomalyPayload(row), 200);
     });
   }
 

@@ -5,7 +5,6 @@ import type { RouteDeps } from '../context.ts';
 import { sendTiered } from '../respond.ts';
 import { fastGet, newRouter } from '../router.ts';
 import { errorResponses } from '../schemas.ts';
-import { snapshotBody } from '../store.ts';
 
 const Summary = z
   .object({
@@ -35,15 +34,16 @@ const route = createRoute({
 });
 
 export function dashboardRoutes(deps: RouteDeps) {
-  const { sql, reader, maxAgeSeconds } = deps;
+  const { stores, reader, maxAgeSeconds } = deps;
   const app = newRouter();
+  // Computed once per cycle by the fan-in and written to Redis: the API only serves it.
   fastGet(app, route, {}, (c) => {
     const tenantId = c.get('tenantId');
     const key = keys.dashboardSummary(tenantId);
     return sendTiered(
       c,
       reader,
-      { key, hotKey: key, load: () => snapshotBody(sql, tenantId, 'dashboard') },
+      { key, hotKey: key, load: () => stores.serving.snapshot(tenantId, 'dashboard') },
       'No dashboard yet (no cycle has finished)',
       { maxAgeSeconds },
     ) as never;

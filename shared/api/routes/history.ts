@@ -4,18 +4,14 @@
  * resolution so one answer stays small (≤ ~750 buckets per metric).
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { readNodeRange } from '../../adapters/postgres/aggregates.ts';
-import { readLatest } from '../../adapters/postgres/serving.ts';
 import { DAY_MS, RESOLUTIONS, type Resolution, summarize } from '../../domain/aggregate.ts';
+import { answerKeys } from '../../domain/keys.ts';
 import { METRICS } from '../../domain/readings.ts';
 import type { RouteDeps } from '../context.ts';
 import { ApiProblem } from '../problem.ts';
 import { sendTiered } from '../respond.ts';
 import { newRouter } from '../router.ts';
 import { errorResponses, NodeIdParam } from '../schemas.ts';
-import { ownNode } from '../store.ts';
-
-const TABLE = { '5m': 'agg_5m', '1h': 'agg_1h', '1d': 'agg_1d' } as const;
 
 /** The longest span one request may ask for, and the span given when `from` is omitted. */
 export const HISTORY_SPANS: Record<Resolution, { maxMs: number; defaultMs: number; label: string }> = {
@@ -121,7 +117,7 @@ const badParameter = (parameter: string, reason: string) =>
   });
 
 export function historyRoutes(deps: RouteDeps) {
-  const { sql, reader, maxAgeSeconds } = deps;
+  const { stores, reader, maxAgeSeconds } = deps;
   const app = newRouter();
 
   app.openapi(historyRoute, async (c) => {
@@ -138,21 +134,24 @@ export function historyRoutes(deps: RouteDeps) {
     if (toMs !== null && fromMs !== null && toMs - fromMs > span.maxMs) {
       throw badParameter('to', `the span may be at most ${span.label} at resolution ${resolution}`);
     }
-    const key = `t:${tenantId}:api:history:${id}:${resolution}:${fromMs ?? ''}:${toMs ?? ''}:${csv ? 'csv' : 'json'}`;
+    // The key holds the asked-for bounds, not the resolved ones: an open end follows the latest reading.
+    const key = answerKeys.history(tenantId, id, resolution, fromMs, toMs, csv ? 'csv' : 'json');
     return sendTiered(
       c,
       reader,
       {
         key,
         load: async () => {
-          if (!(await ownNode(sql, tenantId, id))) return null;
+          if (!(await stores.registry.node(tenantId, id))) return null;
           if (toMs === null) {
             const anchor =
-              fromMs !== null ? fromMs + span.defaultMs : ((await readLatest(sql, id))?.tsMs ?? Date.now());
+              fromMs !== null
+                ? fromMs + span.defaultMs
+                : ((await stores.serving.latest(id))?.tsMs ?? Date.now());
             toMs = Math.floor(anchor / size) * size + size;
           }
           fromMs ??= toMs - span.defaultMs;
-          const rows = await readNodeRange(sql, TABLE[resolution], id, fromMs, toMs);
+          const rows = await stores.serving.history(resolution, id, fromMs, toMs);
           const points = rows.map((row) => {
             const s = summarize(row);
             return {

@@ -1,11 +1,11 @@
 /** /network: network-wide metrics per window, and the water balance and leakage KPIs per district. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { keys } from '../../domain/keys.ts';
+import { answerKeys, keys } from '../../domain/keys.ts';
 import type { RouteDeps } from '../context.ts';
 import { sendTiered } from '../respond.ts';
 import { fastGet, newRouter } from '../router.ts';
 import { errorResponses, Id, RangeEnum } from '../schemas.ts';
-import { ownDistrict, snapshotBody } from '../store.ts';
+import type { StoredBalance } from '../stores.ts';
 
 const NetworkMetrics = z
   .object({
@@ -75,33 +75,26 @@ const efficiencyRoute = createRoute({
   },
 });
 
-interface EfficiencyRow {
-  district_id: string;
-  period_kind: 'day' | 'month';
-  period_label: string;
-  computed_at: Date;
-  body: Record<string, unknown>;
-}
-
-const toBalance = (r: EfficiencyRow) => ({
-  districtId: r.district_id === '*' ? null : r.district_id,
-  periodKind: r.period_kind,
-  periodLabel: r.period_label,
-  computedAt: r.computed_at.toISOString(),
-  figures: r.body,
+const toBalance = (r: StoredBalance) => ({
+  districtId: r.districtId === '*' ? null : r.districtId,
+  periodKind: r.periodKind,
+  periodLabel: r.periodLabel,
+  computedAt: new Date(r.computedAtMs).toISOString(),
+  figures: r.body as Record<string, unknown>,
 });
 
 export function networkRoutes(deps: RouteDeps) {
-  const { sql, reader, maxAgeSeconds } = deps;
+  const { stores, reader, maxAgeSeconds } = deps;
   const app = newRouter();
 
+  // The hot path (fastGet): the rollup writes each range's snapshot to Redis under this key.
   fastGet(app, metricsRoute, { query: RangeQuery }, (c, { query: { range } }) => {
     const tenantId = c.get('tenantId');
     const key = keys.networkMetrics(tenantId, range);
     return sendTiered(
       c,
       reader,
-      { key, hotKey: key, load: () => snapshotBody(sql, tenantId, `network:${range}`) },
+      { key, hotKey: key, load: () => stores.serving.snapshot(tenantId, `network:${range}`) },
       'No network metrics yet (no cycle has finished)',
       { maxAgeSeconds },
     ) as never;
@@ -110,26 +103,20 @@ export function networkRoutes(deps: RouteDeps) {
   app.openapi(efficiencyRoute, (c) => {
     const { district, period, label } = c.req.valid('query');
     const tenantId = c.get('tenantId');
-    const key = `t:${tenantId}:api:efficiency:${period}:${label ?? ''}:${district ?? ''}`;
+    const key = answerKeys.efficiency(tenantId, period, label, district);
     return sendTiered(
       c,
       reader,
       {
         key,
         load: async () => {
-          if (district && !(await ownDistrict(sql, tenantId, district))) return null;
+          if (district && !(await stores.registry.district(tenantId, district))) return null;
           // The latest period of each district (and of the network, '*'), or the one asked for.
-          const rows = await sql<EfficiencyRow[]>`
-            select distinct on (district_id) district_id, period_kind, period_label, computed_at, body
-            from network_efficiency
-            where tenant_id = ${tenantId} and period_kind = ${period}
-              ${label ? sql`and period_label = ${label}` : sql``}
-              ${district ? sql`and district_id = ${district}` : sql``}
-            order by district_id, period_label desc`;
-          const network = rows.find((r) => r.district_id === '*');
+          const rows = await stores.efficiency.latest(tenantId, period, { label, districtId: district });
+          const network = rows.find((r) => r.districtId === '*');
           return {
             network: network ? toBalance(network) : null,
-            districts: rows.filter((r) => r.district_id !== '*').map(toBalance),
+            districts: rows.filter((r) => r.districtId !== '*').map(toBalance),
           };
         },
       },

@@ -1,8 +1,6 @@
 /** /nodes: the registry and each node's served views (metadata, window metrics, latest readings). */
 import { createRoute, z } from '@hono/zod-openapi';
-import { nodeFromRow } from '../../adapters/postgres/registry.ts';
-import { readLatest, readWindow } from '../../adapters/postgres/serving.ts';
-import { keys } from '../../domain/keys.ts';
+import { answerKeys, keys } from '../../domain/keys.ts';
 import { latestPayload, nodeMetadata } from '../../domain/payloads.ts';
 import { NODE_KINDS } from '../../domain/readings.ts';
 import { RANGE_NAMES, type Range } from '../../domain/windows.ts';
@@ -11,7 +9,6 @@ import { decodeCursor, encodeCursor, nextLink } from '../paging.ts';
 import { sendTiered } from '../respond.ts';
 import { fastGet, newRouter } from '../router.ts';
 import { Cursor, errorResponses, Id, Limit, NodeIdParam, Page, RangeEnum } from '../schemas.ts';
-import { ownNode } from '../store.ts';
 
 export const Node = z
   .object({
@@ -116,29 +113,30 @@ const readingsRoute = createRoute({
 });
 
 export function nodesRoutes(deps: RouteDeps) {
-  const { sql, reader, maxAgeSeconds } = deps;
+  const { stores, reader, maxAgeSeconds } = deps;
   const send = { maxAgeSeconds };
   const app = newRouter();
 
+  // Pages come from PostgreSQL through the memory tier only: the cycle writes no hot key for them.
   app.openapi(listRoute, (c) => {
     const { limit, cursor, kind, district } = c.req.valid('query');
     const tenantId = c.get('tenantId');
     const after = cursor ? decodeCursor(cursor, ['string'] as const)[0] : null;
-    const key = `t:${tenantId}:api:nodes:${limit}:${after ?? ''}:${kind ?? ''}:${district ?? ''}`;
+    const key = answerKeys.nodesPage(tenantId, limit, after, kind, district);
     return sendTiered(
       c,
       reader,
       {
         key,
         load: async () => {
-          const rows = await sql`
-            select id, tenant_id, district_id, kind, name, latitude, longitude, metrics from nodes
-            where tenant_id = ${tenantId}
-              ${after !== null ? sql`and id > ${after}` : sql``}
-              ${kind ? sql`and kind = ${kind}` : sql``}
-              ${district ? sql`and district_id = ${district}` : sql``}
-            order by id limit ${limit + 1}`;
-          const data = rows.slice(0, limit).map((r) => nodeMetadata(nodeFromRow(r as never)));
+          const rows = await stores.registry.nodes(tenantId, {
+            after,
+            kind,
+            districtId: district,
+            // One more than the page: whether a next page exists, without counting.
+            limit: limit + 1,
+          });
+          const data = rows.slice(0, limit).map(nodeMetadata);
           const last = data[data.length - 1];
           return { data, next: rows.length > limit && last ? encodeCursor([last.id]) : null };
         },
@@ -152,6 +150,7 @@ export function nodesRoutes(deps: RouteDeps) {
     ) as never;
   });
 
+  // The hot path (fastGet): the cycle writes this answer to Redis under the same key, in the same JSON.
   fastGet(app, getRoute, { params: NodeIdParam }, (c, { param: { id } }) => {
     const tenantId = c.get('tenantId');
     const key = keys.nodeMetadata(tenantId, id);
@@ -162,7 +161,7 @@ export function nodesRoutes(deps: RouteDeps) {
         key,
         hotKey: key,
         load: async () => {
-          const node = await ownNode(sql, tenantId, id);
+          const node = await stores.registry.node(tenantId, id);
           return node ? nodeMetadata(node) : null;
         },
       },
@@ -182,7 +181,9 @@ export function nodesRoutes(deps: RouteDeps) {
       {
         key,
         hotKey: key,
-        load: async () => ((await ownNode(sql, tenantId, id)) ? readWindow(sql, id, range) : null),
+        // Node ids are global: another tenant's node must read as not found, so ownership comes first.
+        load: async () =>
+          (await stores.registry.node(tenantId, id)) ? stores.serving.window(id, range) : null,
       },
       `No metrics for node ${id} (unknown node, or no data yet)`,
       send,
@@ -199,8 +200,8 @@ export function nodesRoutes(deps: RouteDeps) {
         key,
         hotKey: key,
         load: async () => {
-          if (!(await ownNode(sql, tenantId, id))) return null;
-          const latest = await readLatest(sql, id);
+          if (!(await stores.registry.node(tenantId, id))) return null;
+          const latest = await stores.serving.latest(id);
           return latest ? latestPayload(id, latest.tsMs, latest.body) : null;
         },
       },

@@ -1,9 +1,11 @@
 /** /predictions/{id}: the latest hourly flow forecast of a node or a district, with 80 % and 95 % intervals. */
 import { createRoute, z } from '@hono/zod-openapi';
+import { answerKeys } from '../../domain/keys.ts';
 import type { RouteDeps } from '../context.ts';
 import { sendTiered } from '../respond.ts';
 import { newRouter } from '../router.ts';
 import { errorResponses, Id } from '../schemas.ts';
+import type { Forecast } from '../stores.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -43,37 +45,21 @@ const route = createRoute({
   },
 });
 
-interface PredictionRow {
-  target_id: string;
-  target_kind: 'node' | 'district';
-  issued_at: Date;
-  model_id: string;
-  horizon_start: Date;
-  body: {
-    unit?: string;
-    mean?: (number | null)[];
-    lo80?: (number | null)[];
-    hi80?: (number | null)[];
-    lo95?: (number | null)[];
-    hi95?: (number | null)[];
-  };
-}
-
 /** The stored hourly arrays (`body.mean`, `lo80`, … from `horizon_start`) as points. */
-export function predictionPayload(r: PredictionRow) {
+export function predictionPayload(r: Forecast) {
   const b = r.body;
-  const start = r.horizon_start.getTime();
+  const start = r.horizonStart.getTime();
   const n = b.mean?.length ?? 0;
   const at = (xs: (number | null)[] | undefined, i: number) => {
     const v = xs?.[i];
     return typeof v === 'number' && Number.isFinite(v) ? v : null;
   };
   return {
-    targetId: r.target_id,
-    targetKind: r.target_kind,
-    issuedAt: r.issued_at.toISOString(),
-    modelId: r.model_id,
-    horizonStart: r.horizon_start.toISOString(),
+    targetId: r.targetId,
+    targetKind: r.targetKind,
+    issuedAt: r.issuedAt.toISOString(),
+    modelId: r.modelId,
+    horizonStart: r.horizonStart.toISOString(),
     unit: b.unit ?? null,
     points: Array.from({ length: n }, (_, i) => ({
       t: new Date(start + i * HOUR_MS).toISOString(),
@@ -87,9 +73,10 @@ export function predictionPayload(r: PredictionRow) {
 }
 
 export function predictionsRoutes(deps: RouteDeps) {
-  const { sql, reader, maxAgeSeconds } = deps;
+  const { stores, reader, maxAgeSeconds } = deps;
   const app = newRouter();
 
+  // From PostgreSQL through the memory tier, shaped here: stored non-finite values become null.
   app.openapi(route, (c) => {
     const { id } = c.req.valid('param');
     const tenantId = c.get('tenantId');
@@ -97,13 +84,10 @@ export function predictionsRoutes(deps: RouteDeps) {
       c,
       reader,
       {
-        key: `t:${tenantId}:api:predictions:${id}`,
+        key: answerKeys.predictions(tenantId, id),
         load: async () => {
-          const rows = await sql<PredictionRow[]>`
-            select target_id, target_kind, issued_at, model_id, horizon_start, body from predictions
-            where target_id = ${id} and tenant_id = ${tenantId}
-            order by issued_at desc limit 1`;
-          return rows[0] ? predictionPayload(rows[0]) : null;
+          const forecast = await stores.predictions.latest(tenantId, id);
+          return forecast ? predictionPayload(forecast) : null;
         },
       },
       `No forecast for ${id}`,

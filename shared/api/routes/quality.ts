@@ -4,18 +4,17 @@
  * mergeable per-5-minute counters the cycle stores (shared/analytics/quality.ts).
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Sql } from '../../adapters/postgres/client.ts';
-import { readQualityCounters } from '../../adapters/postgres/quality.ts';
 import { type NodeQuality, networkQuality } from '../../analytics/network-quality.ts';
 import { emptyQuality, mergeQuality } from '../../analytics/quality.ts';
 import { intervalFromCounters, type QualityReport, scoreQuality } from '../../analytics/quality-score.ts';
 import { HOUR_MS } from '../../domain/aggregate.ts';
+import { answerKeys } from '../../domain/keys.ts';
 import type { Range } from '../../domain/windows.ts';
 import type { RouteDeps } from '../context.ts';
 import { sendTiered } from '../respond.ts';
 import { newRouter } from '../router.ts';
 import { errorResponses, Id, RangeEnum } from '../schemas.ts';
-import { ownDistrict, ownNode, pipelineNow } from '../store.ts';
+import type { ApiStores } from '../stores.ts';
 
 const RANGE_MS: Record<Range, number> = {
   '1h': HOUR_MS,
@@ -79,8 +78,13 @@ const route = createRoute({
   },
 });
 
-async function nodeReport(sql: Sql, nodeId: string, fromMs: number, toMs: number): Promise<QualityReport> {
-  const buckets = await readQualityCounters(sql, nodeId, fromMs, toMs);
+async function nodeReport(
+  stores: ApiStores,
+  nodeId: string,
+  fromMs: number,
+  toMs: number,
+): Promise<QualityReport> {
+  const buckets = await stores.quality.counters(nodeId, fromMs, toMs);
   let merged = emptyQuality(buckets[0]?.flatlineMaxRun);
   for (const b of buckets) merged = mergeQuality(merged, b);
   return scoreQuality(merged, {
@@ -91,7 +95,7 @@ async function nodeReport(sql: Sql, nodeId: string, fromMs: number, toMs: number
 }
 
 export function qualityRoutes(deps: RouteDeps) {
-  const { sql, reader, maxAgeSeconds } = deps;
+  const { stores, reader, maxAgeSeconds } = deps;
   const app = newRouter();
 
   app.openapi(route, (c) => {
@@ -102,12 +106,14 @@ export function qualityRoutes(deps: RouteDeps) {
       c,
       reader,
       {
-        key: `t:${tenantId}:api:quality:${id}:${range}`,
+        key: answerKeys.quality(tenantId, id, range),
         load: async () => {
-          const node = await ownNode(sql, tenantId, id);
-          const district = node ? null : await ownDistrict(sql, tenantId, id);
+          const node = await stores.registry.node(tenantId, id);
+          const district = node ? null : await stores.registry.district(tenantId, id);
           if (!node && !district) return null;
-          const toMs = await pipelineNow(sql, tenantId);
+          // The pipeline's "now": the end of the latest run's window (simulated or replayed data keeps
+          // its own clock), or the wall clock before any run.
+          const toMs = (await stores.runs.latestWindowEndMs(tenantId)) ?? Date.now();
           const fromMs = toMs - RANGE_MS[range];
           const base = {
             targetId: id,
@@ -116,14 +122,13 @@ export function qualityRoutes(deps: RouteDeps) {
             to: new Date(toMs).toISOString(),
           };
           if (node) {
-            const report = await nodeReport(sql, id, fromMs, toMs);
+            const report = await nodeReport(stores, id, fromMs, toMs);
             return { ...base, targetKind: 'node', report, district: null };
           }
-          const members = await sql<{ id: string }[]>`
-            select id from nodes where tenant_id = ${tenantId} and district_id = ${id} order by id`;
+          const members = await stores.registry.districtNodeIds(tenantId, id);
           const nodes: NodeQuality[] = [];
           for (const m of members)
-            nodes.push({ nodeId: m.id, report: await nodeReport(sql, m.id, fromMs, toMs) });
+            nodes.push({ nodeId: m, report: await nodeReport(stores, m, fromMs, toMs) });
           return { ...base, targetKind: 'district', report: null, district: networkQuality(nodes) };
         },
       },

@@ -4,12 +4,11 @@
  * and the PostgreSQL part comes through the tiers (marked stale while PostgreSQL is down).
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Sql } from '../../adapters/postgres/client.ts';
-import { recentRuns } from '../../adapters/postgres/runs.ts';
-import { keys } from '../../domain/keys.ts';
+import { answerKeys, keys } from '../../domain/keys.ts';
 import type { RouteDeps } from '../context.ts';
 import { newRouter } from '../router.ts';
 import { errorResponses } from '../schemas.ts';
+import type { ApiStores } from '../stores.ts';
 import { TiersUnavailable } from '../tiers.ts';
 
 const PROBE_TIMEOUT_MS = 2000;
@@ -82,33 +81,12 @@ async function probe(fn: () => Promise<unknown>): Promise<z.infer<typeof Probe>>
   }
 }
 
-async function statusData(sql: Sql, tenantId: string) {
-  const runs = await recentRuns(sql, tenantId, 10);
-  const [latest] = await sql<{ ts: Date | null }[]>`
-    select max(l.ts) as ts from node_latest l join nodes n on n.id = l.node_id where n.tenant_id = ${tenantId}`;
-  const [bytes] = await sql<{ day: number }[]>`
-    select coalesce(sum(bytes_processed), 0)::float8 as day from runs
-    where tenant_id = ${tenantId} and started_at > now() - interval '24 hours'`;
-  const models = await sql<
-    {
-      role: string;
-      models: number;
-      mae1: number | null;
-      maxae1: number | null;
-      mae27: number | null;
-      last: Date | null;
-    }[]
-  >`
-    select role, count(*)::int4 as models, avg(mae_day1)::float8 as mae1, avg(max_ae_day1)::float8 as maxae1,
-      avg(mae_days2to7)::float8 as mae27, max(evaluated_at) as last
-    from (
-      select distinct on (target_id, model_id) * from model_performance
-      where target_id in (select id from nodes where tenant_id = ${tenantId}
-                          union all select id from districts where tenant_id = ${tenantId})
-      order by target_id, model_id, evaluated_at desc) m
-    group by role order by role`;
+async function statusData(stores: ApiStores, tenantId: string) {
+  const runs = await stores.runs.recent(tenantId, 10);
+  const latestMs = await stores.serving.latestReadingMs(tenantId);
+  const day = await stores.runs.bytesProcessedLastDay(tenantId);
+  const models = await stores.predictions.scoresByRole(tenantId);
   const lastRun = runs[0] ?? null;
-  const latestMs = latest?.ts?.getTime() ?? null;
   return {
     freshness: {
       lastRunAt: lastRun?.finishedAt ?? lastRun?.startedAt ?? null,
@@ -117,36 +95,38 @@ async function statusData(sql: Sql, tenantId: string) {
       dataAgeSeconds: latestMs === null ? null : Math.round((Date.now() - latestMs) / 1000),
       stale: latestMs === null || Date.now() - latestMs > STALE_AFTER_MS,
     },
-    bytesProcessed: { lastRun: lastRun?.bytesProcessed ?? 0, last24h: bytes?.day ?? 0 },
+    bytesProcessed: { lastRun: lastRun?.bytesProcessed ?? 0, last24h: day },
     models: models.map((m) => ({
       role: m.role,
       models: m.models,
-      meanMaeDay1: m.mae1,
-      meanMaxAeDay1: m.maxae1,
-      meanMaeDays2to7: m.mae27,
-      lastEvaluatedAt: m.last?.toISOString() ?? null,
+      meanMaeDay1: m.meanMaeDay1,
+      meanMaxAeDay1: m.meanMaxAeDay1,
+      meanMaeDays2to7: m.meanMaeDays2to7,
+      lastEvaluatedAt: m.lastEvaluatedAt?.toISOString() ?? null,
     })),
     runs,
   };
 }
 
 export function statusRoutes(deps: RouteDeps) {
-  const { sql, reader } = deps;
+  const { stores, reader } = deps;
   const app = newRouter();
   app.openapi(route, async (c) => {
     const tenantId = c.get('tenantId');
+    // Probed live on every request (never cached): the answer must say what is down right now.
     const [postgres, hot] = await Promise.all([
-      probe(() => sql`select 1`),
+      probe(() => stores.health.ping()),
       probe(() => deps.hot.getRaw(keys.lastRun(tenantId))),
     ]);
     let data: Awaited<ReturnType<typeof statusData>> | null = null;
     let stale = false;
     try {
       const value = await reader.read({
-        key: `t:${tenantId}:api:status`,
+        key: answerKeys.status(tenantId),
+        // Fresh for 5 s only: it reports on now, yet frequent pollers must not each reach PostgreSQL.
         freshMs: 5000,
         revalidateMs: 0,
-        load: () => statusData(sql, tenantId),
+        load: () => statusData(stores, tenantId),
       });
       if (value) {
         data = JSON.parse(value.entry.body);

@@ -1,12 +1,18 @@
-/** The API's dependencies from configuration: PostgreSQL (no migrations: the cycle owns the schema), the cache, the rate limiter. */
+/**
+ * The API's dependencies from configuration: PostgreSQL behind the API's stores (no migrations: the
+ * cycle owns the schema), the cache, the rate limiter. The cycle's wiring sits beside it (cycle.ts).
+ */
 
 import { createCache } from '../adapters/cache/factory.ts';
+import { postgresApiStores } from '../adapters/postgres/api-stores.ts';
 import { connect } from '../adapters/postgres/client.ts';
+import type { ApiDeps } from '../api/context.ts';
+import { batchedStdoutSink } from '../api/log-sink.ts';
+import { MemoryRateLimiter, type RateLimiter, UpstashRateLimiter } from '../api/rate-limit.ts';
+import type { ApiSettings } from '../api/settings.ts';
+import type { ApiStores } from '../api/stores.ts';
 import { type Config, requireDatabaseUrl } from '../config.ts';
 import { createLogger, type Logger } from '../log.ts';
-import type { ApiDeps, ApiSettings } from './context.ts';
-import { batchedStdoutSink } from './log-sink.ts';
-import { MemoryRateLimiter, type RateLimiter, UpstashRateLimiter } from './rate-limit.ts';
 
 export function apiSettings(config: Config): Partial<ApiSettings> {
   return {
@@ -35,12 +41,15 @@ export async function createRateLimiter(config: Config, logger: Logger): Promise
 export async function apiDeps(config: Config): Promise<ApiDeps> {
   const sink = batchedStdoutSink();
   const logger = createLogger({ level: config.LOG_LEVEL, base: { function: 'api' }, sink });
+  const sql = connect(requireDatabaseUrl(config), {
+    max: config.PG_POOL_MAX,
+    idleTimeoutSeconds: config.PG_IDLE_TIMEOUT_SECONDS,
+    maxLifetimeSeconds: config.PG_MAX_LIFETIME_SECONDS,
+  });
+  // Typed as the API's port: this is where the adapter is checked against what the API declares.
+  const stores: ApiStores = postgresApiStores(sql);
   return {
-    sql: connect(requireDatabaseUrl(config), {
-      max: config.PG_POOL_MAX,
-      idleTimeoutSeconds: config.PG_IDLE_TIMEOUT_SECONDS,
-      maxLifetimeSeconds: config.PG_MAX_LIFETIME_SECONDS,
-    }),
+    stores,
     cache: await createCache(config),
     logger,
     // One line per request (INFO): written straight to the sink, in the logger's shape.

@@ -1,0 +1,94 @@
+/**
+ * The API's stores over PostgreSQL: each a few functions of the tables' owner modules bound to one
+ * client. The API declares what it needs (shared/api/stores.ts); the wiring assigns this object to
+ * that type, which checks that the two agree.
+ */
+import { readNodeRange } from './aggregates.ts';
+import { type AnomalyFilters, findAnomaly, listAnomalies, transitionAnomaly } from './anomalies.ts';
+import { ping, type Sql } from './client.ts';
+import { latestEfficiency } from './efficiency.ts';
+import { findLiveKey, insertKey, type KeyInsert, listKeys, liveAdminKeyHash, revokeKey } from './keys.ts';
+import { latestPrediction, modelScoresByRole } from './predictions.ts';
+import { readQualityCounters } from './quality.ts';
+import { districtNodeIds, ensureTenant, findDistrict, findNode, listNodes } from './registry.ts';
+import { bytesProcessedLastDay, latestWindowEndMs, recentRuns } from './runs.ts';
+import { latestReadingMs, readLatest, readSnapshotValue, readWindow } from './serving.ts';
+
+/** The stored partials of each history resolution. */
+const HISTORY_TABLES = { '5m': 'agg_5m', '1h': 'agg_1h', '1d': 'agg_1d' } as const;
+
+/** API keys: creating one also creates its tenant if new (two statements, as before). */
+export function postgresKeyStore(sql: Sql) {
+  return {
+    async insert(key: KeyInsert) {
+      await ensureTenant(sql, key.tenantId);
+      return insertKey(sql, key);
+    },
+    list: (options: { tenantId?: string | undefined; includeRevoked?: boolean | undefined }) =>
+      listKeys(sql, options),
+    revoke: (id: string, tenantId?: string) => revokeKey(sql, id, tenantId),
+    findLive: (id: string) => findLiveKey(sql, id),
+    liveAdminHash: (id: string, tenantId: string) => liveAdminKeyHash(sql, id, tenantId),
+  };
+}
+
+export function postgresApiStores(sql: Sql) {
+  return {
+    keys: postgresKeyStore(sql),
+    registry: {
+      node: (tenantId: string, id: string) => findNode(sql, tenantId, id),
+      district: (tenantId: string, id: string) => findDistrict(sql, tenantId, id),
+      nodes: (
+        tenantId: string,
+        page: {
+          after: string | null;
+          kind?: string | undefined;
+          districtId?: string | undefined;
+          limit: number;
+        },
+      ) => listNodes(sql, tenantId, page),
+      districtNodeIds: (tenantId: string, districtId: string) => districtNodeIds(sql, tenantId, districtId),
+    },
+    serving: {
+      latest: (nodeId: string) => readLatest(sql, nodeId),
+      window: (nodeId: string, range: string) => readWindow(sql, nodeId, range),
+      snapshot: (tenantId: string, kind: string) => readSnapshotValue(sql, tenantId, kind),
+      latestReadingMs: (tenantId: string) => latestReadingMs(sql, tenantId),
+      history: (resolution: keyof typeof HISTORY_TABLES, nodeId: string, fromMs: number, toMs: number) =>
+        readNodeRange(sql, HISTORY_TABLES[resolution], nodeId, fromMs, toMs),
+    },
+    runs: {
+      recent: (tenantId: string, limit: number) => recentRuns(sql, tenantId, limit),
+      latestWindowEndMs: (tenantId: string) => latestWindowEndMs(sql, tenantId),
+      bytesProcessedLastDay: (tenantId: string) => bytesProcessedLastDay(sql, tenantId),
+    },
+    anomalies: {
+      list: (tenantId: string, f: AnomalyFilters, limit: number, after: readonly [number, string] | null) =>
+        listAnomalies(sql, tenantId, f, limit, after),
+      find: (tenantId: string, id: string) => findAnomaly(sql, tenantId, id),
+      transition: (t: {
+        action: 'acknowledge' | 'resolve';
+        tenantId: string;
+        id: string;
+        by: string;
+        note: string | null;
+      }) => transitionAnomaly(sql, t),
+    },
+    quality: {
+      counters: (nodeId: string, fromMs: number, toMs: number) =>
+        readQualityCounters(sql, nodeId, fromMs, toMs),
+    },
+    efficiency: {
+      latest: (
+        tenantId: string,
+        periodKind: 'day' | 'month',
+        filter: { label?: string | undefined; districtId?: string | undefined },
+      ) => latestEfficiency(sql, tenantId, periodKind, filter),
+    },
+    predictions: {
+      latest: (tenantId: string, targetId: string) => latestPrediction(sql, tenantId, targetId),
+      scoresByRole: (tenantId: string) => modelScoresByRole(sql, tenantId),
+    },
+    health: { ping: () => ping(sql) },
+  };
+}
