@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Hono } from 'hono';
+import { createTestDatabase, peerGate, type TestDatabase } from '../../dev/peers/index.ts';
 import { postgresKeyStore } from '../../shared/adapters/postgres/api-stores.ts';
 import { migrate } from '../../shared/adapters/postgres/migrations.ts';
 import { KeyVerifier } from '../../shared/api/auth/authenticate.ts';
@@ -15,7 +16,6 @@ import { apiGate } from '../../shared/api/middleware/api-gate/index.ts';
 import { ApiProblem, problemResponse } from '../../shared/api/problem.ts';
 import { MemoryRateLimiter } from '../../shared/api/rate-limit.ts';
 import { createLogger } from '../../shared/log.ts';
-import { createTestDatabase, peerGate, type TestDatabase } from '../../dev/peers/index.ts';
 
 describe('the API gate with keys in PostgreSQL', await peerGate('postgres'), () => {
   let db: TestDatabase;
