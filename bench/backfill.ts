@@ -25,6 +25,7 @@ import { loadConfig } from '../shared/config.ts';
 import { bulkBackfill } from '../shared/cycle/bulk-backfill.ts';
 import { aggregateReadings, sketchBytes } from '../shared/domain/aggregate.ts';
 import { METRICS } from '../shared/domain/readings.ts';
+import { cycleStores } from '../shared/runtime.ts';
 import { createSimulator, createSimulatorSource } from '../shared/simulator/index.ts';
 import { startPeers } from '../test/harness/start-peers.ts';
 
@@ -58,7 +59,8 @@ const newDb = async (name: string) => {
 };
 const storageAt = async (url: string, max: number) => {
   const sql = connect(url, { max });
-  return { sql, partitions: new PartitionManager(sql, (await migrate(sql)).timescale) };
+  const partitions = new PartitionManager(sql, (await migrate(sql)).timescale);
+  return { sql, partitions, stores: cycleStores(sql, partitions) };
 };
 
 // 1. The bulk backfill, end to end (the simulator generates inside the timed run).

@@ -11,6 +11,7 @@
  * so /network/efficiency shows the billed figures at once. --tenant (default TENANT_ID), --json.
  */
 import { parseArgs } from 'node:util';
+import { postgresEfficiencyStore } from '../shared/adapters/postgres/cycle-stores.ts';
 import { insertBilled, readBilled } from '../shared/adapters/postgres/efficiency.ts';
 import { localToUtc } from '../shared/analytics/water-balance.ts';
 import { ConfigError, loadConfig } from '../shared/config.ts';
@@ -118,7 +119,7 @@ async function main(argv: string[]): Promise<void> {
         const days = Math.ceil((last - first) / DAY_MS) + 1;
         recomputed = (
           await updateEfficiency(
-            sql,
+            postgresEfficiencyStore(sql),
             tenantId,
             [{ districtId: district.id, minMs: first, maxMs: last }],
             span.now,

@@ -13,10 +13,11 @@ import {
   type ModelRegistry,
 } from './adapters/coordination/model-registry.ts';
 import { connect, type Sql } from './adapters/postgres/client.ts';
+import { postgresCycleStores } from './adapters/postgres/cycle-stores.ts';
 import { migrate } from './adapters/postgres/migrations.ts';
 import { PartitionManager } from './adapters/postgres/partitions.ts';
 import { type Config, loadConfig, requireDatabaseUrl } from './config.ts';
-import type { AggregatorDeps, CycleSettings, DispatcherDeps } from './cycle/deps.ts';
+import type { AggregatorDeps, CycleSettings, CycleStores, DispatcherDeps } from './cycle/deps.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { ReadingSource } from './sources/source.ts';
 
@@ -121,6 +122,13 @@ export async function createSource(config: Config, sql: Sql): Promise<ReadingSou
 export interface Storage {
   sql: Sql;
   partitions: PartitionManager;
+  /** The cycle's ports on this PostgreSQL (the steps see only these). */
+  stores: CycleStores;
+}
+
+/** The cycle's stores on a PostgreSQL client (assigned to the ports: checked structurally). */
+export function cycleStores(sql: Sql, partitions: PartitionManager): CycleStores {
+  return postgresCycleStores(sql, partitions);
 }
 
 /** Connects, migrates (idempotent, serialised by an advisory lock) and prepares partitions. */
@@ -131,14 +139,16 @@ export async function openStorage(config: Config): Promise<Storage> {
     maxLifetimeSeconds: config.PG_MAX_LIFETIME_SECONDS,
   });
   const { timescale } = await migrate(sql);
-  return { sql, partitions: new PartitionManager(sql, timescale) };
+  const partitions = new PartitionManager(sql, timescale);
+  return { sql, partitions, stores: cycleStores(sql, partitions) };
 }
 
 export function baseLogger(config: Config, fn: string): Logger {
   return createLogger({ level: config.LOG_LEVEL, base: { function: fn } });
 }
 
-export async function dispatcherDeps(config: Config = loadConfig()): Promise<DispatcherDeps> {
+/** The dispatcher's deps, with the storage they were built from (its owner closes the pool). */
+export async function dispatcherDeps(config: Config = loadConfig()): Promise<DispatcherDeps & Storage> {
   const storage = await openStorage(config);
   return {
     ...storage,
@@ -150,7 +160,7 @@ export async function dispatcherDeps(config: Config = loadConfig()): Promise<Dis
   };
 }
 
-export async function aggregatorDeps(config: Config = loadConfig()): Promise<AggregatorDeps> {
+export async function aggregatorDeps(config: Config = loadConfig()): Promise<AggregatorDeps & Storage> {
   const storage = await openStorage(config);
   const coordinator = await createCoordinator(config);
   return {

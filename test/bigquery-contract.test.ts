@@ -20,7 +20,7 @@ import { loadConfig } from '../shared/config.ts';
 import { dispatchCycle } from '../shared/cycle/dispatch.ts';
 import { METRICS, type Metric, type Network, type Reading } from '../shared/domain/readings.ts';
 import { silentLogger } from '../shared/log.ts';
-import { cycleSettings } from '../shared/runtime.ts';
+import { cycleSettings, cycleStores } from '../shared/runtime.ts';
 import { createBigQuerySource, readingsQuery } from '../shared/sources/bigquery.ts';
 import { createTestDatabase, peerGate, type TestDatabase } from './harness/peers.ts';
 
@@ -367,8 +367,7 @@ describe('the dispatcher on BigQuery', await peerGate('postgres'), () => {
     const settings = cycleSettings(loadConfig({}));
     const result = await dispatchCycle(
       {
-        sql,
-        partitions,
+        stores: cycleStores(sql, partitions),
         source: source(),
         bus,
         coordinator: new MemoryCoordinator(),

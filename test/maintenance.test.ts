@@ -6,6 +6,7 @@ import { migrate } from '../shared/adapters/postgres/migrations.ts';
 import { PartitionManager } from '../shared/adapters/postgres/partitions.ts';
 import { runMaintenance } from '../shared/cycle/maintenance.ts';
 import { silentLogger } from '../shared/log.ts';
+import { cycleStores } from '../shared/runtime.ts';
 import { createTestDatabase, peerGate, type TestDatabase } from './harness/peers.ts';
 
 const DAY = 86_400_000;
@@ -38,7 +39,7 @@ describe('retention', await peerGate('postgres'), () => {
     await anomaly('resolved-lately', 'resolved', 2);
     await anomaly('still-open', 'open', null);
 
-    const result = await runMaintenance({ sql, partitions, logger: silentLogger }, NOW);
+    const result = await runMaintenance({ stores: cycleStores(sql, partitions), logger: silentLogger }, NOW);
 
     assert.deepEqual(result.droppedPartitions, [
       `agg_5m_p${new Date(NOW - 120 * DAY).toISOString().slice(0, 10).replaceAll('-', '')}`,

@@ -10,9 +10,6 @@
 
 import type { CacheEntry } from '../adapters/cache/cache.ts';
 import { MemoryModelRegistry } from '../adapters/coordination/model-registry.ts';
-import { mergePartials, readBuckets, readNodeSince } from '../adapters/postgres/aggregates.ts';
-import { readNodeQuality } from '../adapters/postgres/quality.ts';
-import { type LatestBody, readLatest, writeLatest, writeWindows } from '../adapters/postgres/serving.ts';
 import type { Anomaly } from '../anomaly/index.ts';
 import {
   aggregateReadings,
@@ -28,6 +25,7 @@ import { cleanReadings, type RejectCounts } from '../domain/clean.ts';
 import { keys } from '../domain/keys.ts';
 import type { Metric, NodeInfo, Reading } from '../domain/readings.ts';
 import { computeWindow, hourlySeries, lookbackStart, RANGE_NAMES, seriesStart } from '../domain/windows.ts';
+import type { AggregateStore, LatestBody } from './aggregate/store.ts';
 import { startNodeAnalytics } from './analytics/node-analytics.ts';
 import { forecastNode, isForecastNode } from './analytics/node-forecast.ts';
 import type { NodeQualityScores } from './analytics/node-quality.ts';
@@ -101,13 +99,11 @@ export async function applyNodeBatch(deps: AggregatorDeps, msg: NodeWorkMessage)
   const { valid, counts } = cleanReadings(raw, msg.toIngestMs);
   const touched = aggregateReadings(valid).map((r) => r.bucketMs);
   // Partitions are DDL: create them outside the transaction, before it needs them.
-  await deps.partitions.ensure('agg_5m', touched);
-  await deps.partitions.ensure('agg_1h', touched);
-  await deps.partitions.ensure('agg_1d', touched);
+  const store = deps.stores.aggregate;
+  await store.ensurePartitions(touched);
 
   const result: NodeResult & { analytics?: { opened: Anomaly[]; quality: NodeQualityScores } | null } =
-    await deps.sql.begin(async (tx) => {
-      await tx`select pg_advisory_xact_lock(hashtextextended(${nodeId}, 0))`;
+    await store.inNodeTransaction(nodeId, async (tx) => {
       // The watermark. With the analytics, their read (issued now, started from the watermark the
       // message says) brings it, and the node's latest reading time: the batch's first read either way.
       const start = (from: number) =>
@@ -119,12 +115,7 @@ export async function applyNodeBatch(deps: AggregatorDeps, msg: NodeWorkMessage)
           cycleMs: deps.settings.cycleMs,
         });
       let analytics = deps.settings.analytics ? start(msg.fromIngestMs) : null;
-      const stored = analytics
-        ? (await analytics.head()).watermarkMs
-        : (
-            await tx<{ ms: number | null }[]>`
-            select (extract(epoch from ingested_to) * 1000)::float8 as ms from node_watermarks where node_id = ${nodeId}`
-          )[0]?.ms;
+      const stored = analytics ? (await analytics.head()).watermarkMs : await tx.readWatermark();
       const watermark = stored ?? Number.NEGATIVE_INFINITY;
       if (msg.toIngestMs <= watermark) return { applied: false, readings: 0, rejected: counts };
       if (msg.fromIngestMs > watermark) {
@@ -134,12 +125,7 @@ export async function applyNodeBatch(deps: AggregatorDeps, msg: NodeWorkMessage)
       }
       // Runs overlapped, part of the batch is applied already: the analytics start over from the real watermark.
       if (analytics && watermark !== msg.fromIngestMs) analytics = start(watermark);
-      const stored5m = await readBuckets(
-        tx,
-        'agg_5m',
-        nodeId,
-        valid.map((r) => bucketStart(r.ts)),
-      );
+      const stored5m = await tx.readBuckets5m(valid.map((r) => bucketStart(r.ts)));
       const fresh = dropSeen(
         valid.filter((r) => r.ingestedAt > watermark),
         stored5m,
@@ -149,29 +135,28 @@ export async function applyNodeBatch(deps: AggregatorDeps, msg: NodeWorkMessage)
       // Its writes (and the new watermark) pipeline with the merges below.
       const analyticsDone = analytics ? analytics.finish(stored5m, p5m) : Promise.resolve(null);
       analyticsDone.catch(() => {});
-      await mergePartials(tx, 'agg_5m', nodeId, p5m, stored5m);
-      await mergePartials(tx, 'agg_1h', nodeId, rollUp(p5m, HOUR_MS));
-      await mergePartials(tx, 'agg_1d', nodeId, rollUp(p5m, DAY_MS));
+      await tx.mergePartials('agg_5m', p5m, stored5m);
+      await tx.mergePartials('agg_1h', rollUp(p5m, HOUR_MS));
+      await tx.mergePartials('agg_1d', rollUp(p5m, DAY_MS));
       if (fresh.length > 0) {
-        const current = await readLatest(tx, nodeId);
+        const current = await tx.readLatest();
         const body = mergeLatest(current?.body ?? {}, fresh);
         const tsMs = Math.max(...Object.values(body).map((v) => v.ts));
-        await writeLatest(tx, nodeId, tsMs, body);
+        await tx.writeLatest(tsMs, body);
       }
       const done = await analyticsDone;
       // With the analytics, their write has moved the watermark already (one statement fewer).
-      if (!analytics) {
-        await tx`
-        insert into node_watermarks (node_id, ingested_to) values (${nodeId}, to_timestamp(${msg.toIngestMs} / 1000.0))
-        on conflict (node_id) do update set ingested_to = excluded.ingested_to`;
-      }
+      if (!analytics) await tx.writeWatermark(msg.toIngestMs);
       // The reading times the batch held: the rollup recomputes water balances for those days only.
       const span = readingSpan(fresh);
-      await tx`
-      insert into applied_batches (run_id, node_id, part, readings, rejected, min_ts, max_ts)
-      values (${msg.runId}, ${nodeId}, ${msg.part}, ${fresh.length}, ${tx.json(counts as never)},
-              to_timestamp(${span.min}::float8 / 1000.0), to_timestamp(${span.max}::float8 / 1000.0))
-      on conflict do nothing`;
+      await tx.recordBatch({
+        runId: msg.runId,
+        part: msg.part,
+        readings: fresh.length,
+        rejected: counts,
+        minTs: span.min,
+        maxTs: span.max,
+      });
       return { applied: true, readings: fresh.length, rejected: counts, analytics: done };
     });
   if (result.analytics) {
@@ -195,17 +180,17 @@ export interface NodeView {
 
 /** Recomputes a node's served views from stored partials (deterministic for a given stored state). */
 export async function computeNodeView(
-  deps: Pick<AggregatorDeps, 'sql'>,
+  store: Pick<AggregateStore, 'readLatest' | 'readNodeSince'>,
   nodeId: string,
 ): Promise<NodeView | null> {
-  const latest = await readLatest(deps.sql, nodeId);
+  const latest = await store.readLatest(nodeId);
   if (!latest) return null;
   const asOfMs = latest.tsMs;
   const [r5m, r1h, r1d] = await Promise.all([
-    readNodeSince(deps.sql, 'agg_5m', nodeId, lookbackStart(asOfMs, '5m')),
+    store.readNodeSince('agg_5m', nodeId, lookbackStart(asOfMs, '5m')),
     // 168 hours for the series; sketches only where a window needs quantiles.
-    readNodeSince(deps.sql, 'agg_1h', nodeId, seriesStart(asOfMs), lookbackStart(asOfMs, '1h')),
-    readNodeSince(deps.sql, 'agg_1d', nodeId, lookbackStart(asOfMs, '1d')),
+    store.readNodeSince('agg_1h', nodeId, seriesStart(asOfMs), lookbackStart(asOfMs, '1h')),
+    store.readNodeSince('agg_1d', nodeId, lookbackStart(asOfMs, '1d')),
   ]);
   const rows: Record<'5m' | '1h' | '1d', PartialRow[]> = { '5m': r5m, '1h': r1h, '1d': r1d };
   return {
@@ -232,8 +217,8 @@ export async function refreshNodeViews(deps: AggregatorDeps, node: NodeInfo): Pr
   const scored = justScored.get(node);
   justScored.delete(node);
   const [view, quality] = await Promise.all([
-    computeNodeView(deps, node.id),
-    analytics ? (scored ?? readNodeQuality(deps.sql, node.id)) : null,
+    computeNodeView(deps.stores.aggregate, node.id),
+    analytics ? (scored ?? deps.stores.aggregate.readNodeQuality(node.id)) : null,
   ]);
   const ttl = deps.settings.cacheTtlSeconds;
   const t = node.tenantId;
@@ -242,15 +227,14 @@ export async function refreshNodeViews(deps: AggregatorDeps, node: NodeInfo): Pr
   ];
   if (view) {
     const [, forecast] = await Promise.all([
-      writeWindows(
-        deps.sql,
+      deps.stores.aggregate.writeWindows(
         node.id,
         view.asOfMs,
         view.windows.map((w) => ({ range: w.range, body: windowPayload(node.id, w) })),
       ),
       analytics && isForecastNode(node)
         ? forecastNode(
-            { sql: deps.sql, models: deps.models ?? processModels, logger: deps.logger },
+            { store: deps.stores.forecasts, models: deps.models ?? processModels, logger: deps.logger },
             node,
             view.asOfMs,
             view.hourly,

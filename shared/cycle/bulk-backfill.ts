@@ -20,24 +20,6 @@
  * rollup). The next ordinary cycle refreshes the views from the partials written here.
  */
 
-import { upsertPartials } from '../adapters/postgres/aggregates.ts';
-import {
-  type BatchRecord,
-  lockNodes,
-  type PartialKey,
-  readLatestMany,
-  readPartials,
-  readStoredKeys,
-  readWatermarks,
-  recordBatches,
-  writeLatestMany,
-  writeWatermarks,
-} from '../adapters/postgres/bulk.ts';
-import type { Sql } from '../adapters/postgres/client.ts';
-import { type CopyFormat, copyPartials, PartialCopyEncoder } from '../adapters/postgres/copy.ts';
-import type { PartitionManager, TimeSeriesTable } from '../adapters/postgres/partitions.ts';
-import { loadNetwork, upsertNetwork } from '../adapters/postgres/registry.ts';
-import type { LatestBody } from '../adapters/postgres/serving.ts';
 import {
   bucketStart,
   DAY_MS,
@@ -53,10 +35,11 @@ import { type CleanColumns, cleanColumns, columnsFromReadings, type NodeColumns 
 import { METRICS, type NodeInfo } from '../domain/readings.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import type { ReadingSource } from '../sources/source.ts';
+import type { LatestBody, PartialTable } from './aggregate/store.ts';
+import type { BackfillStore, BatchRecord, CopyFormat, PartialEncoder, PartialKey } from './backfill/store.ts';
 
 export interface BulkBackfillDeps {
-  sql: Sql;
-  partitions: PartitionManager;
+  stores: { backfill: BackfillStore };
   source: ReadingSource;
   settings: { tenantId: string; latenessHorizonMs: number };
   logger?: Logger;
@@ -104,7 +87,7 @@ export class BulkBackfillConflictError extends Error {
 }
 
 const CHUNK_READINGS = 250_000;
-const TABLES: Record<Resolution, TimeSeriesTable> = { '5m': 'agg_5m', '1h': 'agg_1h', '1d': 'agg_1d' };
+const TABLES: Record<Resolution, PartialTable> = { '5m': 'agg_5m', '1h': 'agg_1h', '1d': 'agg_1d' };
 const iso = (ms: number) => new Date(ms).toISOString();
 
 interface PlannedNode {
@@ -173,19 +156,17 @@ export async function bulkBackfill(
   options: BulkBackfillOptions,
 ): Promise<BulkBackfillResult> {
   const started = performance.now();
-  const { sql, source, settings } = deps;
+  const { source, settings } = deps;
+  const store = deps.stores.backfill;
   const { fromMs, toMs } = options;
   const log = deps.logger ?? silentLogger;
   if (!(toMs > fromMs)) throw new RangeError('the backfill range must end after it starts');
   const runId = `bulk:${iso(fromMs)}/${iso(toMs)}`;
 
   // The registry, as the dispatcher keeps it: synced from sources that define their own network.
-  if (source.name !== 'bigquery') await upsertNetwork(sql, await source.network());
-  const { nodes } = await loadNetwork(sql, settings.tenantId);
-  const watermarks = await readWatermarks(
-    sql,
-    nodes.map((n) => n.id),
-  );
+  if (source.name !== 'bigquery') await store.upsertNetwork(await source.network());
+  const { nodes } = await store.loadNetwork(settings.tenantId);
+  const watermarks = await store.readWatermarks(nodes.map((n) => n.id));
   const pending: PlannedNode[] = [];
   const refused: string[] = [];
   for (const node of nodes) {
@@ -224,9 +205,7 @@ export async function bulkBackfill(
   const ensurePartitions = (loMs: number, hiMs: number) => {
     const days: number[] = [];
     for (let d = bucketStart(loMs, DAY_MS); d <= hiMs; d += DAY_MS) days.push(d);
-    partitionsReady = partitionsReady.then(async () => {
-      for (const table of Object.values(TABLES)) await deps.partitions.ensure(table, days);
-    });
+    partitionsReady = partitionsReady.then(() => store.ensurePartitions(days));
     return partitionsReady;
   };
   await ensurePartitions(fromMs, toMs - 1);
@@ -271,9 +250,8 @@ export async function bulkBackfill(
     if (hasData) await ensurePartitions(minTs, maxTs);
     const ids = chunk.map((n) => n.node.id);
 
-    const summaries = await sql.begin(async (tx) => {
-      await lockNodes(tx, ids);
-      const now = await readWatermarks(tx, ids);
+    const summaries = await store.inNodesTransaction(ids, async (tx) => {
+      const now = await tx.readWatermarks(ids);
       const moved = chunk.filter((n) => now.get(n.node.id) !== n.watermarkMs).map((n) => n.node.id);
       if (moved.length > 0) {
         throw new BulkBackfillConflictError(
@@ -285,12 +263,12 @@ export async function bulkBackfill(
         // Stored partials the new data lands in: only their keys first (a cycle wrote every bucket
         // before `from`), then in full for the few the new readings touch.
         const stored = {} as Record<Resolution, Map<string, PartialRow>>;
-        for (const [resolution, table] of Object.entries(TABLES) as [Resolution, TimeSeriesTable][]) {
+        for (const [resolution, table] of Object.entries(TABLES) as [Resolution, PartialTable][]) {
           const size = RESOLUTIONS[resolution];
-          const keys = (await readStoredKeys(tx, table, ids, bucketStart(minTs, size), maxTs)).filter((k) =>
+          const keys = (await tx.readStoredKeys(table, ids, bucketStart(minTs, size), maxTs)).filter((k) =>
             touches(cleaned.get(k.nodeId), k, size),
           );
-          const rows = await readPartials(tx, table, keys);
+          const rows = await tx.readPartials(table, keys);
           stored[resolution] = new Map(rows.map((r) => [partialKey(r.nodeId, r.metric, r.bucketMs), r]));
         }
         const storedNodes = new Set([...stored['5m'].values()].map((r) => r.nodeId));
@@ -305,10 +283,10 @@ export async function bulkBackfill(
         );
 
         const format = options.format ?? 'binary';
-        const encoders: Record<Resolution, PartialCopyEncoder> = {
-          '5m': new PartialCopyEncoder(format),
-          '1h': new PartialCopyEncoder(format),
-          '1d': new PartialCopyEncoder(format),
+        const encoders: Record<Resolution, PartialEncoder> = {
+          '5m': store.createEncoder(format),
+          '1h': store.createEncoder(format),
+          '1d': store.createEncoder(format),
         };
         const merged: Record<Resolution, PartialRow[]> = { '5m': [], '1h': [], '1d': [] };
         // The 5-minute rows stream to PostgreSQL node by node as they are built; 1h and 1d follow.
@@ -332,27 +310,26 @@ export async function bulkBackfill(
           }
           yield* encoders['5m'].end();
         }
-        await copyPartials(tx, 'agg_5m', fiveMinuteData(), format);
+        await tx.copyPartials('agg_5m', fiveMinuteData(), format);
         for (const resolution of ['1h', '1d'] as const) {
           if (encoders[resolution].rows > 0)
-            await copyPartials(tx, TABLES[resolution], encoders[resolution].end(), format);
+            await tx.copyPartials(TABLES[resolution], encoders[resolution].end(), format);
         }
         for (const resolution of ['5m', '1h', '1d'] as const) {
-          await upsertPartials(tx, TABLES[resolution], merged[resolution]);
+          await tx.upsertPartials(TABLES[resolution], merged[resolution]);
           result.copied[resolution] += encoders[resolution].rows;
           result.merged[resolution] += merged[resolution].length;
         }
         const fresh = ids.filter((id) => (summaries.get(id)?.readings ?? 0) > 0);
-        const current = await readLatestMany(tx, fresh);
-        await writeLatestMany(
-          tx,
+        const current = await tx.readLatestMany(fresh);
+        await tx.writeLatestMany(
           fresh.map((id) => {
             const body = mergeLatest(current.get(id) ?? {}, summaries.get(id)!.latest);
             return { nodeId: id, tsMs: Math.max(...Object.values(body).map((v) => v.ts)), body };
           }),
         );
       }
-      await writeWatermarks(tx, ids, toMs);
+      await tx.writeWatermarks(ids, toMs);
       const records: BatchRecord[] = ids.map((id) => {
         const s = summaries.get(id);
         return {
@@ -363,7 +340,7 @@ export async function bulkBackfill(
           maxTs: s?.maxTs ?? null,
         };
       });
-      await recordBatches(tx, runId, records);
+      await tx.recordBatches(runId, records);
       return summaries;
     });
 

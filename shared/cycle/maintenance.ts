@@ -8,10 +8,8 @@
  *   anomalies                       until resolved + 30 days
  */
 
-import type { Sql } from '../adapters/postgres/client.ts';
-import { TIME_SERIES_TABLES } from '../adapters/postgres/migrations.ts';
-import type { PartitionManager, TimeSeriesTable } from '../adapters/postgres/partitions.ts';
 import type { Logger } from '../log.ts';
+import type { MaintenanceStore } from './maintenance/store.ts';
 
 export const RETENTION_DAYS = {
   metrics: 90,
@@ -28,45 +26,18 @@ export interface MaintenanceResult {
 }
 
 export async function runMaintenance(
-  deps: { sql: Sql; partitions: PartitionManager; logger: Logger },
+  deps: { stores: { maintenance: MaintenanceStore }; logger: Logger },
   nowMs: number = Date.now(),
 ): Promise<MaintenanceResult> {
-  const { sql } = deps;
-  const droppedPartitions: string[] = [];
-  for (const table of Object.keys(TIME_SERIES_TABLES) as TimeSeriesTable[]) {
-    droppedPartitions.push(
-      ...(await deps.partitions.dropOlderThan(table, nowMs - RETENTION_DAYS.metrics * DAY_MS)),
-    );
-  }
-  const before = (days: number) => new Date(nowMs - days * DAY_MS);
-  const deleted: Record<string, number> = {};
-  const count = async (name: string, q: Promise<{ count: number }>) => {
-    deleted[name] = (await q).count;
-  };
-  await count('quality_5m', sql`delete from quality_5m where bucket < ${before(RETENTION_DAYS.metrics)}`);
-  await count('quality_1h', sql`delete from quality_1h where bucket < ${before(RETENTION_DAYS.metrics)}`);
-  await count('quality_1d', sql`delete from quality_1d where bucket < ${before(RETENTION_DAYS.metrics)}`);
-  await count(
-    'district_nights',
-    sql`delete from district_nights where end_at < ${before(RETENTION_DAYS.metrics)}`,
-  );
-  await count(
-    'predictions',
-    sql`delete from predictions where issued_at < ${before(RETENTION_DAYS.predictions)}`,
-  );
-  await count(
-    'model_performance',
-    sql`delete from model_performance where evaluated_at < ${before(RETENTION_DAYS.metrics)}`,
-  );
-  await count('runs', sql`delete from runs where started_at < ${before(RETENTION_DAYS.runLogs)}`);
-  await count(
-    'applied_batches',
-    sql`delete from applied_batches where applied_at < ${before(RETENTION_DAYS.runLogs)}`,
-  );
-  await count(
-    'anomalies',
-    sql`delete from anomalies where status = 'resolved' and resolved_at < ${before(RETENTION_DAYS.resolvedAnomalies)}`,
-  );
+  const store = deps.stores.maintenance;
+  const before = (days: number) => nowMs - days * DAY_MS;
+  const droppedPartitions = await store.dropPartitionsOlderThan(before(RETENTION_DAYS.metrics));
+  const deleted = await store.purge({
+    metricsBeforeMs: before(RETENTION_DAYS.metrics),
+    predictionsBeforeMs: before(RETENTION_DAYS.predictions),
+    runLogsBeforeMs: before(RETENTION_DAYS.runLogs),
+    resolvedAnomaliesBeforeMs: before(RETENTION_DAYS.resolvedAnomalies),
+  });
   deps.logger.info('maintenance finished', { event: 'maintenance.finished', droppedPartitions, deleted });
   return { droppedPartitions, deleted };
 }

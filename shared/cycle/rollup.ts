@@ -6,29 +6,11 @@
 
 import type { CacheEntry } from '../adapters/cache/cache.ts';
 import { nodeOfWorkKey } from '../adapters/coordination/coordinator.ts';
-import { finishRun, getRun, type RunRecord, recentRuns } from '../adapters/postgres/runs.ts';
-import { writeSnapshot } from '../adapters/postgres/serving.ts';
 import { keys } from '../domain/keys.ts';
-import type { NodeKind } from '../domain/readings.ts';
 import { RANGE_NAMES, type Range } from '../domain/windows.ts';
 import { rollupAnalytics } from './analytics/rollup-analytics.ts';
 import type { AggregatorDeps } from './deps.ts';
-
-/**
- * What the network figures need of one node's window: a handful of numbers, extracted in SQL (at
- * 10,000 nodes × 6 ranges the whole window bodies would not fit a small instance's heap).
- */
-interface WindowFigures {
-  kind: NodeKind;
-  range: Range;
-  as_of_ms: number;
-  reporting: boolean;
-  flow_mean: number | null;
-  pressure_mean: number | null;
-  pressure_min: number | null;
-  chlorine_min: number | null;
-  turbidity_max: number | null;
-}
+import type { RunRecord, WindowFigures } from './rollup/store.ts';
 
 const round = (x: number, digits = 4) => Math.round(x * 10 ** digits) / 10 ** digits;
 
@@ -93,11 +75,12 @@ export function systemMetrics(range: Range, runs: RunRecord[], nowMs: number) {
 }
 
 export async function networkRollup(deps: AggregatorDeps, runId: string, tenantId: string): Promise<void> {
-  const { sql, settings } = deps;
+  const { settings } = deps;
+  const store = deps.stores.rollup;
   const log = deps.logger.child({ runId, tenantId });
   const progress = await deps.coordinator.progress(runId);
   const failedNodes = [...new Set((progress?.failedKeys ?? []).map(nodeOfWorkKey))].sort();
-  const run = await getRun(sql, runId);
+  const run = await store.getRun(runId);
   // The analytics first (the run is closed last, when every result is written). A failure there is
   // logged, not thrown: the run's data is in, and it must close either way.
   const started = performance.now();
@@ -113,21 +96,10 @@ export async function networkRollup(deps: AggregatorDeps, runId: string, tenantI
   const nodesDone = run ? run.nodesTotal - failedNodes.length : 0;
   const status: RunRecord['status'] =
     failedNodes.length === 0 ? 'done' : nodesDone > 0 ? 'partial' : 'failed';
-  const rows = await sql<WindowFigures[]>`
-    select n.kind, w.range, (extract(epoch from w.as_of) * 1000)::float8 as as_of_ms,
-           exists (select 1 from jsonb_each(w.body -> 'metrics') m
-                   where (m.value ->> 'count')::float8 > 0) as reporting,
-           (w.body #>> '{metrics,flow,mean}')::float8 as flow_mean,
-           (w.body #>> '{metrics,pressure,mean}')::float8 as pressure_mean,
-           (w.body #>> '{metrics,pressure,min}')::float8 as pressure_min,
-           (w.body #>> '{metrics,chlorine,min}')::float8 as chlorine_min,
-           (w.body #>> '{metrics,turbidity,max}')::float8 as turbidity_max
-    from node_window_metrics w join nodes n on n.id = w.node_id
-    where n.tenant_id = ${tenantId}`;
-  const counts = await sql<{ total: number; kind: string; n: number }[]>`
-    select kind, count(*)::int4 as n from nodes where tenant_id = ${tenantId} group by kind order by kind`;
+  const rows = await store.readWindowFigures(tenantId);
+  const counts = await store.countNodesByKind(tenantId);
   // This run as it is about to be closed (it is closed last, below).
-  const runs = (await recentRuns(sql, tenantId, 2000)).map((r) =>
+  const runs = (await store.recentRuns(tenantId, 2000)).map((r) =>
     r.id === runId
       ? {
           ...r,
@@ -149,10 +121,10 @@ export async function networkRollup(deps: AggregatorDeps, runId: string, tenantI
       rows.filter((r) => r.range === range),
     );
     network[range] = metrics;
-    await writeSnapshot(sql, tenantId, `network:${range}`, nowMs, metrics);
+    await store.writeSnapshot(tenantId, `network:${range}`, nowMs, metrics);
     entries.push({ key: keys.networkMetrics(tenantId, range), value: metrics, ttlSeconds: ttl });
     const system = systemMetrics(range, runs, nowMs);
-    await writeSnapshot(sql, tenantId, `system:${range}`, nowMs, system);
+    await store.writeSnapshot(tenantId, `system:${range}`, nowMs, system);
     entries.push({ key: keys.systemMetrics(tenantId, range), value: system, ttlSeconds: ttl });
   }
   if (analytics) entries.push(...analytics.entries);
@@ -181,12 +153,12 @@ export async function networkRollup(deps: AggregatorDeps, runId: string, tenantI
         }
       : {}),
   };
-  await writeSnapshot(sql, tenantId, 'dashboard', nowMs, summary);
+  await store.writeSnapshot(tenantId, 'dashboard', nowMs, summary);
   entries.push({ key: keys.dashboardSummary(tenantId), value: summary, ttlSeconds: ttl });
   entries.push({ key: keys.lastRun(tenantId), value: latestRun, ttlSeconds: ttl });
   await deps.cache.write(entries);
   // Closed last: whoever waits for the run's status finds its results written.
-  await finishRun(sql, runId, { status, finishedAtMs: nowMs, nodesDone, failedNodes });
+  await store.finishRun(runId, { status, finishedAtMs: nowMs, nodesDone, failedNodes });
   log.info('run finished', {
     event: 'run.finished',
     status,

@@ -360,3 +360,13 @@ export async function writeNights(db: Db, tenantId: string, nights: readonly Sto
     ] as never[],
   );
 }
+
+// Purged by the cycle's maintenance step
+
+export async function purgeDistrictNights(db: Db, before: Date): Promise<number> {
+  return (await db`delete from district_nights where end_at < ${before}`).count;
+}
+
+export async function purgeResolvedAnomalies(db: Db, before: Date): Promise<number> {
+  return (await db`delete from anomalies where status = 'resolved' and resolved_at < ${before}`).count;
+}

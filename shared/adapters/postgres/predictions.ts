@@ -173,3 +173,13 @@ export async function readHourly(
   }
   return out;
 }
+
+// Purged by the cycle's maintenance step
+
+export async function purgePredictions(db: Db, before: Date): Promise<number> {
+  return (await db`delete from predictions where issued_at < ${before}`).count;
+}
+
+export async function purgeModelPerformance(db: Db, before: Date): Promise<number> {
+  return (await db`delete from model_performance where evaluated_at < ${before}`).count;
+}

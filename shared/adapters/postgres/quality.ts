@@ -215,3 +215,14 @@ export async function readTenantQuality(db: Db, tenantId: string): Promise<NodeQ
     body: r.body,
   }));
 }
+
+// Purged by the cycle's maintenance step
+
+/** Deletes the counters of buckets before `before`, table by table. */
+export async function purgeQuality(db: Db, before: Date): Promise<Record<string, number>> {
+  const deleted: Record<string, number> = {};
+  deleted.quality_5m = (await db`delete from quality_5m where bucket < ${before}`).count;
+  deleted.quality_1h = (await db`delete from quality_1h where bucket < ${before}`).count;
+  deleted.quality_1d = (await db`delete from quality_1d where bucket < ${before}`).count;
+  return deleted;
+}

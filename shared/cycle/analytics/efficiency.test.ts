@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { DistrictMeters, HourlyMetricRow } from '../../adapters/postgres/efficiency.ts';
 import { localPeriod } from '../../analytics/water-balance.ts';
 import { HOUR_MS } from '../../domain/aggregate.ts';
 import { metricIndex } from '../../domain/readings.ts';
+import type { DistrictMeters, HourlyMetricRow } from '../rollup/store.ts';
 import { balanceInputs, balanceOf, monthInputs, touchedDays } from './efficiency.ts';
 
 const meters: DistrictMeters = {

@@ -5,11 +5,10 @@
  * also moves the watermark — pipeline with the batch's merges (postgres.js pipelines a transaction's
  * queries on its connection). The transaction commits only when everything is written.
  */
-import type { TransactionSql } from '../../adapters/postgres/client.ts';
-import { readNodeState } from '../../adapters/postgres/node-state.ts';
 import type { Anomaly } from '../../anomaly/index.ts';
 import type { PartialRow } from '../../domain/aggregate.ts';
 import type { NodeInfo, Reading } from '../../domain/readings.ts';
+import type { NodeBatchTx } from '../aggregate/store.ts';
 import { anomalyPlan, judgeNodeAnomalies, writeNodeAnomalies } from './node-anomalies.ts';
 import {
   countBatchQuality,
@@ -51,7 +50,7 @@ export interface NodeAnalyticsInput {
 }
 
 /** Starts a node's analytics for a batch: issues its read now. */
-export function startNodeAnalytics(tx: TransactionSql, input: NodeAnalyticsInput): NodeAnalytics {
+export function startNodeAnalytics(tx: NodeBatchTx, input: NodeAnalyticsInput): NodeAnalytics {
   const qualityInput = {
     node: input.node,
     readings: input.readings,
@@ -60,7 +59,7 @@ export function startNodeAnalytics(tx: TransactionSql, input: NodeAnalyticsInput
   };
   const anomalyInput = { ...input, lastReadingMs: null };
   const plan = anomalyPlan(anomalyInput);
-  const state = readNodeState(tx, {
+  const state = tx.readNodeState({
     nodeId: input.node.id,
     quality: qualitySpec(qualityInput),
     ...plan.spec,

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { DetectorBucket } from '../../adapters/postgres/anomalies.ts';
 import { type Anomaly, anomalyId } from '../../anomaly/index.ts';
 import { aggregateReadings, HOUR_MS } from '../../domain/aggregate.ts';
 import type { NodeInfo } from '../../domain/readings.ts';
+import type { DetectorBucket } from '../aggregate/store.ts';
 import {
   anomalyPlan,
   baselineHours,
