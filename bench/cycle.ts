@@ -18,8 +18,8 @@ import { parseArgs } from 'node:util';
 import { PubSub } from '@google-cloud/pubsub';
 import postgres from 'postgres';
 import { loadConfig } from '../shared/config.ts';
-import { dispatchCycle } from '../shared/cycle/dispatch.ts';
-import { dispatcherDeps } from '../shared/runtime.ts';
+import { dispatchCycle } from '../shared/cycle/dispatch/index.ts';
+import { dispatcherDeps } from '../shared/wiring/cycle.ts';
 import { startPeers } from '../test/harness/start-peers.ts';
 import { startPushRelay } from './lib/push-relay.ts';
 

@@ -15,8 +15,8 @@ import { postgresEfficiencyStore } from '../shared/adapters/postgres/cycle-store
 import { insertBilled, readBilled } from '../shared/adapters/postgres/efficiency.ts';
 import { localToUtc } from '../shared/analytics/water-balance.ts';
 import { ConfigError, loadConfig } from '../shared/config.ts';
-import { updateEfficiency } from '../shared/cycle/analytics/efficiency.ts';
-import { openStorage } from '../shared/runtime.ts';
+import { updateEfficiency } from '../shared/cycle/rollup/efficiency.ts';
+import { openStorage } from '../shared/wiring/cycle.ts';
 
 const USAGE = `usage: node scripts/billing.ts add --district D --from YYYY-MM-DD --to YYYY-MM-DD --volume M3 [--unbilled M3] [--tenant T] [--json]
        node scripts/billing.ts list [--district D] [--tenant T] [--json]`;

@@ -17,11 +17,11 @@ import { migrate } from '../shared/adapters/postgres/migrations.ts';
 import { PartitionManager } from '../shared/adapters/postgres/partitions.ts';
 import { upsertNetwork } from '../shared/adapters/postgres/registry.ts';
 import { loadConfig } from '../shared/config.ts';
-import { dispatchCycle } from '../shared/cycle/dispatch.ts';
+import { dispatchCycle } from '../shared/cycle/dispatch/index.ts';
 import { METRICS, type Metric, type Network, type Reading } from '../shared/domain/readings.ts';
 import { silentLogger } from '../shared/log.ts';
-import { cycleSettings, cycleStores } from '../shared/runtime.ts';
 import { createBigQuerySource, readingsQuery } from '../shared/sources/bigquery.ts';
+import { cycleSettings, cycleStores } from '../shared/wiring/cycle.ts';
 import { createTestDatabase, peerGate, type TestDatabase } from './harness/peers.ts';
 
 const PROJECT = 'test-project';

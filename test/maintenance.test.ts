@@ -4,9 +4,9 @@ import { after, before, describe, test } from 'node:test';
 import { connect } from '../shared/adapters/postgres/client.ts';
 import { migrate } from '../shared/adapters/postgres/migrations.ts';
 import { PartitionManager } from '../shared/adapters/postgres/partitions.ts';
-import { runMaintenance } from '../shared/cycle/maintenance.ts';
+import { runMaintenance } from '../shared/cycle/maintenance/index.ts';
 import { silentLogger } from '../shared/log.ts';
-import { cycleStores } from '../shared/runtime.ts';
+import { cycleStores } from '../shared/wiring/cycle.ts';
 import { createTestDatabase, peerGate, type TestDatabase } from './harness/peers.ts';
 
 const DAY = 86_400_000;

@@ -13,10 +13,10 @@ import { migrate } from '../shared/adapters/postgres/migrations.ts';
 import { PartitionManager } from '../shared/adapters/postgres/partitions.ts';
 import { loadConfig } from '../shared/config.ts';
 import type { AggregatorDeps, DispatcherDeps } from '../shared/cycle/deps.ts';
-import { dispatchCycle } from '../shared/cycle/dispatch.ts';
+import { dispatchCycle } from '../shared/cycle/dispatch/index.ts';
 import { silentLogger } from '../shared/log.ts';
-import { cycleSettings, cycleStores } from '../shared/runtime.ts';
 import { createSimulatorSource } from '../shared/simulator/index.ts';
+import { cycleSettings, cycleStores } from '../shared/wiring/cycle.ts';
 import {
   createTestDatabase,
   deleteKeysWithPrefix,

@@ -17,7 +17,7 @@ import { connect, type Sql } from '../../shared/adapters/postgres/client.ts';
 import { postgresForecastStore } from '../../shared/adapters/postgres/cycle-stores.ts';
 import { migrate } from '../../shared/adapters/postgres/migrations.ts';
 import { writePredictions } from '../../shared/adapters/postgres/predictions.ts';
-import { forecastTarget } from '../../shared/cycle/analytics/forecaster.ts';
+import { forecastTarget } from '../../shared/cycle/forecasting/forecaster.ts';
 import { syntheticDemand } from '../../shared/forecast/synthetic.ts';
 import { HOUR_MS, type HourlySeries, WEEK_HOURS } from '../../shared/forecast/types.ts';
 import { silentLogger } from '../../shared/log.ts';

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import { localPeriod } from '../../analytics/water-balance.ts';
 import { HOUR_MS } from '../../domain/aggregate.ts';
 import { metricIndex } from '../../domain/readings.ts';
-import type { DistrictMeters, HourlyMetricRow } from '../rollup/store.ts';
 import { balanceInputs, balanceOf, monthInputs, touchedDays } from './efficiency.ts';
+import type { DistrictMeters, HourlyMetricRow } from './store.ts';
 
 const meters: DistrictMeters = {
   district: {

@@ -9,10 +9,10 @@ import type { ModelRegistry } from '../../adapters/coordination/model-registry.t
 import { bucketStart, DAY_MS, HOUR_MS } from '../../domain/aggregate.ts';
 import type { HourlySeries } from '../../forecast/types.ts';
 import type { Logger } from '../../log.ts';
+import { type ForecastOutcome, forecastTarget } from '../forecasting/forecaster.ts';
+import { hourlyMeans, netHourly } from '../forecasting/series.ts';
 import type { ForecastStore } from '../forecasting/store.ts';
-import type { DistrictMeters } from '../rollup/store.ts';
-import { type ForecastOutcome, forecastTarget } from './forecaster.ts';
-import { hourlyMeans, netHourly } from './series.ts';
+import type { DistrictMeters } from './store.ts';
 
 const HISTORY_MS = 365 * DAY_MS;
 const WEEK_MS = 7 * DAY_MS;

@@ -25,10 +25,10 @@ import {
 import { DAY_MS, HOUR_MS } from '../../domain/aggregate.ts';
 import { metricIndex } from '../../domain/readings.ts';
 import type { Logger } from '../../log.ts';
+import { baselineHours, evaluationInstants, historiesOf } from '../aggregate/node-anomalies.ts';
+import { logOpened } from '../aggregate/opened-log.ts';
 import type { AggregatorDeps } from '../deps.ts';
-import type { DistrictMeters, StoredNight } from '../rollup/store.ts';
-import { baselineHours, evaluationInstants, historiesOf } from './node-anomalies.ts';
-import { logOpened } from './opened-log.ts';
+import type { DistrictMeters, StoredNight } from './store.ts';
 
 /** The burst detector's look-back (six hours and the half hour before them), with a margin. */
 const BURST_LOOKBACK_MS = 7 * HOUR_MS;

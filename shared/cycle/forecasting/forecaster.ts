@@ -27,7 +27,6 @@ import {
 import { bwdfTotal, scoreBwdf } from '../../forecast/score.ts';
 import { type Forecast, HOUR_MS, type HourlySeries, WEEK_HOURS } from '../../forecast/types.ts';
 import type { Logger } from '../../log.ts';
-import type { ForecastStore, PerformanceRow, PredictionBody, PredictionRow } from '../forecasting/store.ts';
 import { refreshForecast, type StoredModel } from './forecast-refresh.ts';
 import {
   enoughHistory,
@@ -38,6 +37,7 @@ import {
   trainModels,
 } from './forecast-training.ts';
 import { decodeModel, encodeModel } from './model-codec.ts';
+import type { ForecastStore, PerformanceRow, PredictionBody, PredictionRow } from './store.ts';
 
 const DAY_MS = 24 * HOUR_MS;
 const SLOT_MS = 30 * 60_000;

@@ -8,7 +8,7 @@
 import type { Anomaly } from '../../anomaly/index.ts';
 import type { PartialRow } from '../../domain/aggregate.ts';
 import type { NodeInfo, Reading } from '../../domain/readings.ts';
-import type { NodeBatchTx } from '../aggregate/store.ts';
+import { districtTimezone } from '../forecasting/series.ts';
 import { anomalyPlan, judgeNodeAnomalies, writeNodeAnomalies } from './node-anomalies.ts';
 import {
   countBatchQuality,
@@ -17,7 +17,7 @@ import {
   splitSeen,
   writeBatchQuality,
 } from './node-quality.ts';
-import { districtTimezone } from './series.ts';
+import type { NodeBatchTx } from './store.ts';
 
 export interface NodeAnalytics {
   /**

@@ -8,9 +8,9 @@
  * is refused (thrown) and retried by the bus after the earlier one.
  */
 
-import type { CacheEntry } from '../adapters/cache/cache.ts';
-import { MemoryModelRegistry } from '../adapters/coordination/model-registry.ts';
-import type { Anomaly } from '../anomaly/index.ts';
+import type { CacheEntry } from '../../adapters/cache/cache.ts';
+import { MemoryModelRegistry } from '../../adapters/coordination/model-registry.ts';
+import type { Anomaly } from '../../anomaly/index.ts';
 import {
   aggregateReadings,
   BUCKET_MS,
@@ -20,18 +20,24 @@ import {
   hasSeen,
   type PartialRow,
   rollUp,
-} from '../domain/aggregate.ts';
-import { cleanReadings, type RejectCounts } from '../domain/clean.ts';
-import { keys } from '../domain/keys.ts';
-import type { Metric, NodeInfo, Reading } from '../domain/readings.ts';
-import { computeWindow, hourlySeries, lookbackStart, RANGE_NAMES, seriesStart } from '../domain/windows.ts';
-import type { AggregateStore, LatestBody } from './aggregate/store.ts';
-import { startNodeAnalytics } from './analytics/node-analytics.ts';
-import { forecastNode, isForecastNode } from './analytics/node-forecast.ts';
-import type { NodeQualityScores } from './analytics/node-quality.ts';
-import { logOpened } from './analytics/opened-log.ts';
-import type { AggregatorDeps } from './deps.ts';
-import { decodeReadings, type NodeWorkMessage } from './messages.ts';
+} from '../../domain/aggregate.ts';
+import { cleanReadings, type RejectCounts } from '../../domain/clean.ts';
+import { keys } from '../../domain/keys.ts';
+import type { Metric, NodeInfo, Reading } from '../../domain/readings.ts';
+import {
+  computeWindow,
+  hourlySeries,
+  lookbackStart,
+  RANGE_NAMES,
+  seriesStart,
+} from '../../domain/windows.ts';
+import type { AggregatorDeps } from '../deps.ts';
+import { decodeReadings, type NodeWorkMessage } from '../messages.ts';
+import { startNodeAnalytics } from './node-analytics.ts';
+import { forecastNode, isForecastNode } from './node-forecast.ts';
+import type { NodeQualityScores } from './node-quality.ts';
+import { logOpened } from './opened-log.ts';
+import type { AggregateStore, LatestBody } from './store.ts';
 
 /** A batch that depends on an earlier, not yet applied one: retried later, never dead-lettered early. */
 export class BatchOutOfOrderError extends Error {
@@ -202,7 +208,7 @@ export async function computeNodeView(
   };
 }
 
-import { latestPayload, nodeMetadata } from '../domain/payloads.ts';
+import { latestPayload, nodeMetadata } from '../../domain/payloads.ts';
 
 export { latestPayload, nodeMetadata };
 

@@ -8,8 +8,8 @@
  *   anomalies                       until resolved + 30 days
  */
 
-import type { Logger } from '../log.ts';
-import type { MaintenanceStore } from './maintenance/store.ts';
+import type { Logger } from '../../log.ts';
+import type { MaintenanceStore } from './store.ts';
 
 export const RETENTION_DAYS = {
   metrics: 90,

@@ -28,13 +28,7 @@ import {
 } from '../../analytics/water-balance.ts';
 import { bucketStart, HOUR_MS } from '../../domain/aggregate.ts';
 import { metricIndex } from '../../domain/readings.ts';
-import type {
-  BilledRow,
-  DistrictMeters,
-  EfficiencyRow,
-  EfficiencyStore,
-  HourlyMetricRow,
-} from '../rollup/store.ts';
+import type { BilledRow, DistrictMeters, EfficiencyRow, EfficiencyStore, HourlyMetricRow } from './store.ts';
 
 const FLOW = metricIndex('flow');
 const PRESSURE = metricIndex('pressure');

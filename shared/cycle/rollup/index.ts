@@ -4,13 +4,13 @@
  * PostgreSQL and the hot cache, and the run is closed with its status.
  */
 
-import type { CacheEntry } from '../adapters/cache/cache.ts';
-import { nodeOfWorkKey } from '../adapters/coordination/coordinator.ts';
-import { keys } from '../domain/keys.ts';
-import { RANGE_NAMES, type Range } from '../domain/windows.ts';
-import { rollupAnalytics } from './analytics/rollup-analytics.ts';
-import type { AggregatorDeps } from './deps.ts';
-import type { RunRecord, WindowFigures } from './rollup/store.ts';
+import type { CacheEntry } from '../../adapters/cache/cache.ts';
+import { nodeOfWorkKey } from '../../adapters/coordination/coordinator.ts';
+import { keys } from '../../domain/keys.ts';
+import { RANGE_NAMES, type Range } from '../../domain/windows.ts';
+import type { AggregatorDeps } from '../deps.ts';
+import { rollupAnalytics } from './analytics.ts';
+import type { RunRecord, WindowFigures } from './store.ts';
 
 const round = (x: number, digits = 4) => Math.round(x * 10 ** digits) / 10 ** digits;
 

@@ -7,10 +7,10 @@
  * watermark. A node that failed keeps its watermark, so its data is read again next cycle: the
  * watermark never passes data that was not applied.
  */
-import { workKey } from '../adapters/coordination/coordinator.ts';
-import type { Reading } from '../domain/readings.ts';
-import type { DispatcherDeps } from './deps.ts';
-import { encodeNodeWork, type NodeWorkMessage } from './messages.ts';
+import { workKey } from '../../adapters/coordination/coordinator.ts';
+import type { Reading } from '../../domain/readings.ts';
+import type { DispatcherDeps } from '../deps.ts';
+import { encodeNodeWork, type NodeWorkMessage, rollupMessage } from '../messages.ts';
 
 export interface DispatchOptions {
   /** End of this cycle's ingestion window (default: now). */
@@ -164,12 +164,7 @@ export async function dispatchCycle(
     );
   }
   if (messages.length === 0) {
-    await bus.publish(settings.topics.networkRollup, [
-      {
-        data: Buffer.from(JSON.stringify({ v: 1, kind: 'rollup', runId, tenantId })),
-        attributes: { kind: 'rollup', runId, tenantId },
-      },
-    ]);
+    await bus.publish(settings.topics.networkRollup, [rollupMessage(runId, tenantId)]);
   }
   return {
     runId,

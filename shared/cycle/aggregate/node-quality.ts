@@ -27,7 +27,7 @@ import {
 } from '../../analytics/quality.ts';
 import { BUCKET_MS, bucketStart, DAY_MS, HOUR_MS, hasSeen, type PartialRow } from '../../domain/aggregate.ts';
 import type { Metric, NodeInfo, Reading } from '../../domain/readings.ts';
-import type { NodeBatchTx, QualityBuckets, QualityResolution, QualityState } from '../aggregate/store.ts';
+import type { NodeBatchTx, QualityBuckets, QualityResolution, QualityState } from './store.ts';
 
 const addInto = (target: Map<number, QualityCounters>, bucket: number, c: QualityCounters) => {
   const have = target.get(bucket);

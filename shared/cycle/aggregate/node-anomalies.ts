@@ -33,7 +33,7 @@ import {
 } from '../../anomaly/index.ts';
 import { BUCKET_MS, bucketStart, DAY_MS, HOUR_MS, type PartialRow } from '../../domain/aggregate.ts';
 import { METRICS, type Metric, metricIndex, type NodeInfo, type Reading } from '../../domain/readings.ts';
-import type { DetectorBucket, NodeBatchTx, NodeStateSpec } from '../aggregate/store.ts';
+import type { DetectorBucket, NodeBatchTx, NodeStateSpec } from './store.ts';
 
 const WEEK_MS = 7 * DAY_MS;
 const MINUTE_MS = 60_000;

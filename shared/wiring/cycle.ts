@@ -3,23 +3,23 @@
  * systems are imported lazily, so a function only loads what its configuration uses (the API never
  * loads the BigQuery or Pub/Sub clients).
  */
-import type { Bus } from './adapters/bus/bus.ts';
-import { MemoryBus } from './adapters/bus/memory.ts';
-import type { Coordinator } from './adapters/coordination/coordinator.ts';
-import { MemoryCoordinator } from './adapters/coordination/memory.ts';
+import type { Bus } from '../adapters/bus/bus.ts';
+import { MemoryBus } from '../adapters/bus/memory.ts';
+import type { Coordinator } from '../adapters/coordination/coordinator.ts';
+import { MemoryCoordinator } from '../adapters/coordination/memory.ts';
 import {
   FirestoreModelRegistry,
   MemoryModelRegistry,
   type ModelRegistry,
-} from './adapters/coordination/model-registry.ts';
-import { connect, type Sql } from './adapters/postgres/client.ts';
-import { postgresCycleStores } from './adapters/postgres/cycle-stores.ts';
-import { migrate } from './adapters/postgres/migrations.ts';
-import { PartitionManager } from './adapters/postgres/partitions.ts';
-import { type Config, loadConfig, requireDatabaseUrl } from './config.ts';
-import type { AggregatorDeps, CycleSettings, CycleStores, DispatcherDeps } from './cycle/deps.ts';
-import { createLogger, type Logger } from './log.ts';
-import type { ReadingSource } from './sources/source.ts';
+} from '../adapters/coordination/model-registry.ts';
+import { connect, type Sql } from '../adapters/postgres/client.ts';
+import { postgresCycleStores } from '../adapters/postgres/cycle-stores.ts';
+import { migrate } from '../adapters/postgres/migrations.ts';
+import { PartitionManager } from '../adapters/postgres/partitions.ts';
+import { type Config, loadConfig, requireDatabaseUrl } from '../config.ts';
+import type { AggregatorDeps, CycleSettings, CycleStores, DispatcherDeps } from '../cycle/deps.ts';
+import { createLogger, type Logger } from '../log.ts';
+import type { ReadingSource } from '../sources/source.ts';
 
 export function cycleSettings(config: Config): CycleSettings {
   return {
@@ -63,7 +63,7 @@ export const embeddedModelRegistry = (): MemoryModelRegistry => {
 /** The forecast model registry: in Firestore wherever coordination is (sharing its client), else in-process. */
 export async function createModelRegistry(config: Config, coordinator?: Coordinator): Promise<ModelRegistry> {
   if (config.coordinationBackend === 'memory') return embeddedModelRegistry();
-  const { FirestoreCoordinator } = await import('./adapters/coordination/firestore.ts');
+  const { FirestoreCoordinator } = await import('../adapters/coordination/firestore.ts');
   const db =
     coordinator instanceof FirestoreCoordinator
       ? coordinator.db
@@ -74,19 +74,19 @@ export async function createModelRegistry(config: Config, coordinator?: Coordina
   return new FirestoreModelRegistry({ db });
 }
 
-import { createCache } from './adapters/cache/factory.ts';
+import { createCache } from '../adapters/cache/factory.ts';
 
-export { createCache, embeddedCache } from './adapters/cache/factory.ts';
+export { createCache, embeddedCache } from '../adapters/cache/factory.ts';
 
 export async function createBus(config: Config): Promise<Bus> {
   if (config.busBackend === 'memory') return embeddedBus();
-  const { PubSubBus } = await import('./adapters/bus/pubsub.ts');
+  const { PubSubBus } = await import('../adapters/bus/pubsub.ts');
   return new PubSubBus({ projectId: config.GOOGLE_CLOUD_PROJECT });
 }
 
 export async function createCoordinator(config: Config): Promise<Coordinator> {
   if (config.coordinationBackend === 'memory') return embeddedCoordinator();
-  const { FirestoreCoordinator } = await import('./adapters/coordination/firestore.ts');
+  const { FirestoreCoordinator } = await import('../adapters/coordination/firestore.ts');
   return new FirestoreCoordinator({
     projectId: config.GOOGLE_CLOUD_PROJECT,
     databaseId: config.FIRESTORE_DATABASE,
@@ -96,12 +96,12 @@ export async function createCoordinator(config: Config): Promise<Coordinator> {
 export async function createSource(config: Config, sql: Sql): Promise<ReadingSource> {
   const s = config.readingsSource;
   if (s.kind === 'csv') {
-    const { openCsvSource } = await import('./sources/csv.ts');
+    const { openCsvSource } = await import('../sources/csv.ts');
     return openCsvSource(s.path, { tenantId: config.TENANT_ID });
   }
   if (s.kind === 'bigquery') {
-    const { createBigQuerySource } = await import('./sources/bigquery.ts');
-    const { loadNetwork } = await import('./adapters/postgres/registry.ts');
+    const { createBigQuerySource } = await import('../sources/bigquery.ts');
+    const { loadNetwork } = await import('../adapters/postgres/registry.ts');
     return createBigQuerySource({
       projectId: config.GOOGLE_CLOUD_PROJECT ?? '',
       dataset: config.BIGQUERY_DATASET!,
@@ -111,7 +111,7 @@ export async function createSource(config: Config, sql: Sql): Promise<ReadingSou
       registry: () => loadNetwork(sql, config.TENANT_ID),
     });
   }
-  const { createSimulatorSource } = await import('./simulator/index.ts');
+  const { createSimulatorSource } = await import('../simulator/index.ts');
   return createSimulatorSource({
     seed: config.SIMULATOR_SEED,
     nodes: config.SIMULATOR_NODES,
@@ -174,4 +174,4 @@ export async function aggregatorDeps(config: Config = loadConfig()): Promise<Agg
   };
 }
 
-export { once } from './once.ts';
+export { once } from '../once.ts';

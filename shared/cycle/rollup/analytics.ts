@@ -9,11 +9,11 @@ import { MemoryModelRegistry } from '../../adapters/coordination/model-registry.
 import { type NodeQuality, networkQuality } from '../../analytics/quality.ts';
 import { keys } from '../../domain/keys.ts';
 import type { Logger } from '../../log.ts';
+import type { NodeQualityScores } from '../aggregate/node-quality.ts';
 import type { AggregatorDeps } from '../deps.ts';
 import { detectDistrictAnomalies } from './district-anomalies.ts';
 import { forecastDistricts } from './district-forecast.ts';
 import { efficiencySnapshot, updateEfficiency } from './efficiency.ts';
-import type { NodeQualityScores } from './node-quality.ts';
 
 /** Districts trained at most per rollup (a district training costs up to a second). */
 const MAX_DISTRICT_TRAININGS_PER_ROLLUP = 4;

@@ -28,15 +28,20 @@ import {
   partialKey,
   RESOLUTIONS,
   type Resolution,
-} from '../domain/aggregate.ts';
-import { builderToRow, dropSeen, NodeAggregator, type NodeSummary } from '../domain/bulk-aggregate.ts';
-import { emptyRejects, type RejectCounts } from '../domain/clean.ts';
-import { type CleanColumns, cleanColumns, columnsFromReadings, type NodeColumns } from '../domain/columns.ts';
-import { METRICS, type NodeInfo } from '../domain/readings.ts';
-import { type Logger, silentLogger } from '../log.ts';
-import type { ReadingSource } from '../sources/source.ts';
-import type { LatestBody, PartialTable } from './aggregate/store.ts';
-import type { BackfillStore, BatchRecord, CopyFormat, PartialEncoder, PartialKey } from './backfill/store.ts';
+} from '../../domain/aggregate.ts';
+import { builderToRow, dropSeen, NodeAggregator, type NodeSummary } from '../../domain/bulk-aggregate.ts';
+import { emptyRejects, type RejectCounts } from '../../domain/clean.ts';
+import {
+  type CleanColumns,
+  cleanColumns,
+  columnsFromReadings,
+  type NodeColumns,
+} from '../../domain/columns.ts';
+import { METRICS, type NodeInfo } from '../../domain/readings.ts';
+import { type Logger, silentLogger } from '../../log.ts';
+import type { ReadingSource } from '../../sources/source.ts';
+import type { LatestBody, PartialTable } from '../aggregate/store.ts';
+import type { BackfillStore, BatchRecord, CopyFormat, PartialEncoder, PartialKey } from './store.ts';
 
 export interface BulkBackfillDeps {
   stores: { backfill: BackfillStore };

@@ -8,9 +8,9 @@ import type { ModelRegistry } from '../../adapters/coordination/model-registry.t
 import { bucketStart, DAY_MS, HOUR_MS, type PartialRow } from '../../domain/aggregate.ts';
 import type { NodeInfo } from '../../domain/readings.ts';
 import type { Logger } from '../../log.ts';
+import { type ForecastOutcome, forecastTarget } from '../forecasting/forecaster.ts';
+import { districtTimezone, hourlyMeans } from '../forecasting/series.ts';
 import type { ForecastStore } from '../forecasting/store.ts';
-import { type ForecastOutcome, forecastTarget } from './forecaster.ts';
-import { districtTimezone, hourlyMeans } from './series.ts';
 
 /** Nodes whose flow is forecast: district inlets (the demand a utility plans for). */
 export const isForecastNode = (node: NodeInfo): boolean =>
