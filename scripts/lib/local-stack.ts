@@ -13,10 +13,9 @@ import {
 import type { ApiDeps } from '../../shared/api/context.ts';
 import type { Config } from '../../shared/config.ts';
 import type { AggregatorDeps, DispatcherDeps } from '../../shared/cycle/deps.ts';
-import { type DispatchResult, dispatchCycle } from '../../shared/cycle/dispatch/index.ts';
+import { type DispatchResult, dispatchCycle } from '../../shared/cycle/dispatch.ts';
 import { handleAggregatorEvent } from '../../shared/cycle/handlers.ts';
 import type { Logger } from '../../shared/log.ts';
-import type { ReadingSource } from '../../shared/sources/source.ts';
 import {
   baseLogger,
   createBus,
@@ -27,7 +26,8 @@ import {
   cycleSettings,
   openStorage,
   type Storage,
-} from '../../shared/wiring/cycle.ts';
+} from '../../shared/runtime.ts';
+import type { ReadingSource } from '../../shared/sources/source.ts';
 
 export interface LocalStack {
   config: Config;
