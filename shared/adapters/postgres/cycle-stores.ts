@@ -95,7 +95,8 @@ function nodeBatchTx(tx: TransactionSql, nodeId: string) {
     readWatermark: () => readWatermark(tx, nodeId),
     readNodeState: (spec: Parameters<typeof readNodeState>[1]) => readNodeState(tx, spec),
     readTimezone: (districtId: string) => readDistrictTimezone(tx, districtId),
-    readBuckets5m: (bucketsMs: Iterable<number>) => readBuckets(tx, 'agg_5m', nodeId, bucketsMs),
+    readBuckets: (table: TimeSeriesTable, bucketsMs: Iterable<number>) =>
+      readBuckets(tx, table, nodeId, bucketsMs),
     mergePartials: (table: TimeSeriesTable, delta: PartialRow[], stored?: PartialRow[]) =>
       mergePartials(tx, table, nodeId, delta, stored),
     readLatest: () => readLatest(tx, nodeId),
@@ -186,8 +187,12 @@ export function postgresCycleStores(sql: Sql, partitions: PartitionManager) {
     },
     inNodeTransaction: <T>(nodeId: string, work: (tx: ReturnType<typeof nodeBatchTx>) => Promise<T>) =>
       sql.begin(async (tx) => {
-        await lockNode(tx, nodeId);
-        return work(nodeBatchTx(tx, nodeId));
+        // Not awaited alone: the batch's reads pipeline behind it (the server runs them once it holds).
+        const locked = lockNode(tx, nodeId);
+        locked.catch(() => {});
+        const result = await work(nodeBatchTx(tx, nodeId));
+        await locked;
+        return result;
       }) as Promise<T>,
     readLatest: (nodeId: string) => readLatest(sql, nodeId),
     readNodeSince: (table: TimeSeriesTable, nodeId: string, fromMs: number, sketchFromMs?: number) =>

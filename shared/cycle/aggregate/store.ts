@@ -77,7 +77,8 @@ export interface NodeBatchTx {
   /** Watermark, latest reading time, quality counters, detector history and anomalies: one statement. */
   readNodeState(spec: NodeStateSpec): Promise<NodeState>;
   readTimezone(districtId: string): Promise<string | null>;
-  readBuckets5m(bucketsMs: Iterable<number>): Promise<PartialRow[]>;
+  /** The node's stored partials of a table in the given buckets (none read when there are none). */
+  readBuckets(table: PartialTable, bucketsMs: Iterable<number>): Promise<PartialRow[]>;
   mergePartials(table: PartialTable, delta: PartialRow[], stored?: PartialRow[]): Promise<unknown>;
   readLatest(): Promise<{ tsMs: number; body: LatestBody } | null>;
   writeLatest(tsMs: number, body: LatestBody): Promise<void>;
