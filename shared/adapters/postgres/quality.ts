@@ -165,7 +165,8 @@ export async function writeQualityState(
 ): Promise<void> {
   const params = counterParams(nodeId, changed);
   params.push(watermarkMs, scores.asOfMs, JSON.stringify(scores.body));
-  await db.unsafe(WRITE_STATE, params as never[]);
+  // Prepared: sent with the batch's other writes, no Parse/Describe round trip before it.
+  await db.unsafe(WRITE_STATE, params as never[], { prepare: true });
 }
 
 /** A node's 5-minute counters over [fromMs, toMs), in time order. */
