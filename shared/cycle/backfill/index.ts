@@ -18,30 +18,30 @@
  * What it skips: the per-instant analytics over history (anomaly detection, data-quality counters,
  * forecasts, water balance) and the served views (window metrics, Redis hot keys, the network
  * rollup). The next ordinary cycle refreshes the views from the partials written here.
+ *
+ * Here the run as a whole (plan, chunks, writers, the result); `plan.ts` the pure planning and cleaning;
+ * `chunk.ts` one chunk's transaction (read, aggregate and COPY, write).
  */
 
-import {
-  bucketStart,
-  DAY_MS,
-  mergeInto,
-  type PartialRow,
-  partialKey,
-  RESOLUTIONS,
-  type Resolution,
-} from '../../domain/aggregate.ts';
-import { builderToRow, dropSeen, NodeAggregator, type NodeSummary } from '../../domain/bulk-aggregate.ts';
+import type { Resolution } from '../../domain/aggregate.ts';
+import { NodeAggregator } from '../../domain/bulk-aggregate.ts';
 import { emptyRejects, type RejectCounts } from '../../domain/clean.ts';
-import {
-  type CleanColumns,
-  cleanColumns,
-  columnsFromReadings,
-  type NodeColumns,
-} from '../../domain/columns.ts';
-import { METRICS, type NodeInfo } from '../../domain/readings.ts';
+import { columnsFromReadings, type NodeColumns } from '../../domain/columns.ts';
 import { type Logger, silentLogger } from '../../log.ts';
 import type { ReadingSource } from '../../sources/source.ts';
-import type { LatestBody, PartialTable } from '../aggregate/store.ts';
-import type { BackfillStore, BatchRecord, CopyFormat, PartialEncoder, PartialKey } from './store.ts';
+import { BulkBackfillConflictError, type ChunkOutcome, TABLES, writeChunk } from './chunk.ts';
+import {
+  BulkBackfillRefusedError,
+  chunksOf,
+  cleanChunk,
+  daysOf,
+  iso,
+  type PlannedNode,
+  planNodes,
+} from './plan.ts';
+import type { BackfillStore, CopyFormat } from './store.ts';
+
+export { BulkBackfillConflictError, BulkBackfillRefusedError };
 
 export interface BulkBackfillDeps {
   stores: { backfill: BackfillStore };
@@ -81,27 +81,6 @@ export interface BulkBackfillResult {
   elapsedMs: number;
 }
 
-/** Nodes whose watermark lies inside the range: nothing was written. */
-export class BulkBackfillRefusedError extends Error {
-  override name = 'BulkBackfillRefusedError';
-}
-
-/** A node's watermark moved between planning and writing (a cycle ran meanwhile): rerun to resume. */
-export class BulkBackfillConflictError extends Error {
-  override name = 'BulkBackfillConflictError';
-}
-
-const CHUNK_READINGS = 250_000;
-const TABLES: Record<Resolution, PartialTable> = { '5m': 'agg_5m', '1h': 'agg_1h', '1d': 'agg_1d' };
-const iso = (ms: number) => new Date(ms).toISOString();
-
-interface PlannedNode {
-  node: NodeInfo;
-  /** Its watermark, or undefined when it has none (nothing applied: its readings start at `from`). */
-  watermarkMs: number | undefined;
-  readFromMs: number;
-}
-
 /** Reads a chunk's columns: the source's fast path, or one readIngested of everything, kept. */
 function chunkReader(source: ReadingSource, toMs: number, horizonMs: number) {
   let whole: Promise<Map<string, NodeColumns>> | undefined;
@@ -122,38 +101,61 @@ function chunkReader(source: ReadingSource, toMs: number, horizonMs: number) {
   };
 }
 
-const emptyClean = (nodeId: string): CleanColumns => ({
-  nodeId,
-  counts: emptyRejects(),
-  length: 0,
-  ts: new Float64Array(0),
-  values: {},
-});
-
-/** Whether the node's clean readings hold a value of `metric` in [bucketMs, bucketMs + size). */
-function touches(clean: CleanColumns | undefined, key: PartialKey, sizeMs: number): boolean {
-  const column = clean?.values[key.metric];
-  if (!clean || !column) return false;
-  const ts = clean.ts;
-  let lo = 0;
-  let hi = ts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (ts[mid]! < key.bucketMs) lo = mid + 1;
-    else hi = mid;
-  }
-  for (let i = lo; i < ts.length && ts[i]! < key.bucketMs + sizeMs; i++)
-    if (!Number.isNaN(column[i]!)) return true;
-  return false;
+/**
+ * Partitions are DDL: created before any transaction needs them, one at a time (creating one waits for
+ * the other writer's transaction on the parent table).
+ */
+function partitionEnsurer(store: Pick<BackfillStore, 'ensurePartitions'>) {
+  let ready: Promise<void> = Promise.resolve();
+  return (loMs: number, hiMs: number) => {
+    const days = daysOf(loMs, hiMs);
+    ready = ready.then(() => store.ensurePartitions(days));
+    return ready;
+  };
 }
 
-function mergeLatest(current: LatestBody, latest: NodeSummary['latest']): LatestBody {
-  const next: LatestBody = { ...current };
-  for (const [metric, v] of Object.entries(latest)) {
-    const have = next[metric];
-    if (!have || v.ts > have.ts || (v.ts === have.ts && v.value > have.value)) next[metric] = v;
+/** Runs `work` over the chunks with `writers` at once, in order; after a failure no new chunk starts. */
+async function eachChunk<T>(
+  chunks: readonly T[],
+  writers: number,
+  work: (chunk: T, writer: NodeAggregator) => Promise<void>,
+) {
+  let next = 0;
+  let failure: unknown;
+  const writer = async () => {
+    const aggregator = new NodeAggregator();
+    while (failure === undefined && next < chunks.length) {
+      const chunk = chunks[next++]!;
+      try {
+        await work(chunk, aggregator);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: writers }, writer));
+  // Committed chunks stay applied.
+  if (failure !== undefined) throw failure;
+}
+
+/** Adds a committed chunk to the result. */
+function tally(
+  result: BulkBackfillResult,
+  chunk: readonly PlannedNode[],
+  cleaned: ReturnType<typeof cleanChunk>['cleaned'],
+  outcome: ChunkOutcome,
+) {
+  for (const { node } of chunk) {
+    const counts = cleaned.get(node.id)!.counts;
+    for (const k of Object.keys(counts) as (keyof RejectCounts)[]) result.rejected[k] += counts[k];
+    result.received += counts.received;
+    result.readings += outcome.summaries.get(node.id)?.readings ?? 0;
   }
-  return next;
+  for (const resolution of Object.keys(TABLES) as Resolution[]) {
+    result.copied[resolution] += outcome.copied[resolution];
+    result.merged[resolution] += outcome.merged[resolution];
+  }
+  result.applied += chunk.length;
 }
 
 export async function bulkBackfill(
@@ -171,48 +173,12 @@ export async function bulkBackfill(
   // The registry, as the dispatcher keeps it: synced from sources that define their own network.
   if (source.name !== 'bigquery') await store.upsertNetwork(await source.network());
   const { nodes } = await store.loadNetwork(settings.tenantId);
-  const watermarks = await store.readWatermarks(nodes.map((n) => n.id));
-  const pending: PlannedNode[] = [];
-  const refused: string[] = [];
-  for (const node of nodes) {
-    const watermarkMs = watermarks.get(node.id);
-    if (watermarkMs === undefined) pending.push({ node, watermarkMs, readFromMs: fromMs });
-    else if (watermarkMs >= toMs) continue;
-    else if (watermarkMs > fromMs) refused.push(`${node.id} (applied up to ${iso(watermarkMs)})`);
-    // Behind `from`: its readings start at its own watermark, so none is skipped.
-    else pending.push({ node, watermarkMs, readFromMs: watermarkMs });
-  }
-  if (refused.length > 0) {
-    throw new BulkBackfillRefusedError(
-      `${refused.length} node(s) are applied past ${iso(fromMs)} already, inside the range: ` +
-        `${refused.slice(0, 5).join(', ')}${refused.length > 5 ? ` and ${refused.length - 5} more` : ''}. ` +
-        'Backfill from their watermark instead, or let the cycle catch up. Nothing was written.',
-    );
-  }
-
-  const days = Math.max(1, (toMs - fromMs) / DAY_MS);
+  const pending = planNodes(nodes, await store.readWatermarks(nodes.map((n) => n.id)), fromMs, toMs);
   const writers = Math.max(1, options.writers ?? 2);
-  // Chunks of about CHUNK_READINGS, and enough of them to keep every writer busy to the end.
-  const perChunk =
-    options.nodesPerChunk ??
-    Math.max(
-      1,
-      Math.min(Math.round(CHUNK_READINGS / (days * 1440)), Math.ceil(pending.length / (4 * writers))),
-    );
-  const chunks: PlannedNode[][] = [];
-  for (let i = 0; i < pending.length; i += perChunk) chunks.push(pending.slice(i, i + perChunk));
+  const chunks = chunksOf(pending, { fromMs, toMs }, writers, options.nodesPerChunk);
   const allFromMs = Math.min(fromMs, ...pending.map((n) => n.readFromMs));
   const read = chunkReader(source, toMs, settings.latenessHorizonMs);
-
-  // Partitions are DDL: created before any transaction needs them, one at a time (creating one
-  // waits for the other writer's transaction on the parent table).
-  let partitionsReady: Promise<void> = Promise.resolve();
-  const ensurePartitions = (loMs: number, hiMs: number) => {
-    const days: number[] = [];
-    for (let d = bucketStart(loMs, DAY_MS); d <= hiMs; d += DAY_MS) days.push(d);
-    partitionsReady = partitionsReady.then(() => store.ensurePartitions(days));
-    return partitionsReady;
-  };
+  const ensurePartitions = partitionEnsurer(store);
   await ensurePartitions(fromMs, toMs - 1);
 
   const result: BulkBackfillResult = {
@@ -229,156 +195,29 @@ export async function bulkBackfill(
     elapsedMs: 0,
   };
 
-  const writeChunk = async (chunk: PlannedNode[], aggregator: NodeAggregator) => {
+  await eachChunk(chunks, writers, async (chunk, aggregator) => {
     const t0 = performance.now();
     const columns = await read(chunk, allFromMs);
     result.sourceMs += performance.now() - t0;
-    const cleaned = new Map<string, CleanColumns>();
-    let minTs = Number.POSITIVE_INFINITY;
-    let maxTs = Number.NEGATIVE_INFINITY;
-    for (const { node, readFromMs } of chunk) {
-      const cols = columns.get(node.id);
-      const clean = cols
-        ? cleanColumns(cols, {
-            fromIngestMs: readFromMs,
-            toIngestMs: toMs,
-            minTsMs: readFromMs - settings.latenessHorizonMs,
-          })
-        : emptyClean(node.id);
-      cleaned.set(node.id, clean);
-      if (clean.length > 0) {
-        minTs = Math.min(minTs, clean.ts[0]!);
-        maxTs = Math.max(maxTs, clean.ts[clean.length - 1]!);
-      }
-    }
-    const hasData = minTs <= maxTs;
-    if (hasData) await ensurePartitions(minTs, maxTs);
-    const ids = chunk.map((n) => n.node.id);
-
-    const summaries = await store.inNodesTransaction(ids, async (tx) => {
-      const now = await tx.readWatermarks(ids);
-      const moved = chunk.filter((n) => now.get(n.node.id) !== n.watermarkMs).map((n) => n.node.id);
-      if (moved.length > 0) {
-        throw new BulkBackfillConflictError(
-          `watermarks moved while the backfill ran (a cycle applied data meanwhile): ${moved.slice(0, 5).join(', ')}; rerun it to resume`,
-        );
-      }
-      const summaries = new Map<string, NodeSummary>();
-      if (hasData) {
-        // Stored partials the new data lands in: only their keys first (a cycle wrote every bucket
-        // before `from`), then in full for the few the new readings touch.
-        const stored = {} as Record<Resolution, Map<string, PartialRow>>;
-        for (const [resolution, table] of Object.entries(TABLES) as [Resolution, PartialTable][]) {
-          const size = RESOLUTIONS[resolution];
-          const keys = (await tx.readStoredKeys(table, ids, bucketStart(minTs, size), maxTs)).filter((k) =>
-            touches(cleaned.get(k.nodeId), k, size),
-          );
-          const rows = await tx.readPartials(table, keys);
-          stored[resolution] = new Map(rows.map((r) => [partialKey(r.nodeId, r.metric, r.bucketMs), r]));
-        }
-        const storedNodes = new Set([...stored['5m'].values()].map((r) => r.nodeId));
-        for (const id of storedNodes) {
-          dropSeen(
-            cleaned.get(id)!,
-            [...stored['5m'].values()].filter((r) => r.nodeId === id),
-          );
-        }
-        const mergeNodes = new Set(
-          Object.values(stored).flatMap((m) => [...m.values()].map((r) => r.nodeId)),
-        );
-
-        const format = options.format ?? 'binary';
-        const encoders: Record<Resolution, PartialEncoder> = {
-          '5m': store.createEncoder(format),
-          '1h': store.createEncoder(format),
-          '1d': store.createEncoder(format),
-        };
-        const merged: Record<Resolution, PartialRow[]> = { '5m': [], '1h': [], '1d': [] };
-        // The 5-minute rows stream to PostgreSQL node by node as they are built; 1h and 1d follow.
-        function* fiveMinuteData(): Generator<Uint8Array> {
-          for (const id of ids) {
-            const clean = cleaned.get(id)!;
-            const mayMerge = mergeNodes.has(id);
-            const summary = aggregator.aggregate(clean, (resolution, metric, bucketMs, p) => {
-              const existing = mayMerge
-                ? stored[resolution].get(partialKey(id, METRICS[metric]!, bucketMs))
-                : undefined;
-              if (existing) {
-                mergeInto(existing, builderToRow(id, metric, bucketMs, p));
-                merged[resolution].push(existing);
-              } else {
-                encoders[resolution].add(id, metric, bucketMs, p, p.bins, p.seen);
-              }
-            });
-            summaries.set(id, summary);
-            yield* encoders['5m'].drain();
-          }
-          yield* encoders['5m'].end();
-        }
-        await tx.copyPartials('agg_5m', fiveMinuteData(), format);
-        for (const resolution of ['1h', '1d'] as const) {
-          if (encoders[resolution].rows > 0)
-            await tx.copyPartials(TABLES[resolution], encoders[resolution].end(), format);
-        }
-        for (const resolution of ['5m', '1h', '1d'] as const) {
-          await tx.upsertPartials(TABLES[resolution], merged[resolution]);
-          result.copied[resolution] += encoders[resolution].rows;
-          result.merged[resolution] += merged[resolution].length;
-        }
-        const fresh = ids.filter((id) => (summaries.get(id)?.readings ?? 0) > 0);
-        const current = await tx.readLatestMany(fresh);
-        await tx.writeLatestMany(
-          fresh.map((id) => {
-            const body = mergeLatest(current.get(id) ?? {}, summaries.get(id)!.latest);
-            return { nodeId: id, tsMs: Math.max(...Object.values(body).map((v) => v.ts)), body };
-          }),
-        );
-      }
-      await tx.writeWatermarks(ids, toMs);
-      const records: BatchRecord[] = ids.map((id) => {
-        const s = summaries.get(id);
-        return {
-          nodeId: id,
-          readings: s?.readings ?? 0,
-          rejected: cleaned.get(id)!.counts,
-          minTs: s?.minTs ?? null,
-          maxTs: s?.maxTs ?? null,
-        };
-      });
-      await tx.recordBatches(runId, records);
-      return summaries;
+    const { cleaned, minTs, maxTs } = cleanChunk(chunk, columns, toMs, settings.latenessHorizonMs);
+    if (minTs <= maxTs) await ensurePartitions(minTs, maxTs);
+    const format = options.format ?? 'binary';
+    const outcome = await writeChunk(store, aggregator, {
+      runId,
+      toMs,
+      chunk,
+      cleaned,
+      minTs,
+      maxTs,
+      format,
     });
-
-    for (const id of ids) {
-      const counts = cleaned.get(id)!.counts;
-      for (const k of Object.keys(counts) as (keyof RejectCounts)[]) result.rejected[k] += counts[k];
-      result.received += counts.received;
-      result.readings += summaries.get(id)?.readings ?? 0;
-    }
-    result.applied += chunk.length;
+    tally(result, chunk, cleaned, outcome);
     options.onProgress?.({
       nodesDone: result.applied,
       nodesTotal: pending.length,
       readings: result.readings,
     });
-  };
-
-  // Writers take chunks in order; after a failure no new chunk starts (committed ones stay applied).
-  let next = 0;
-  let failure: unknown;
-  const writer = async () => {
-    const aggregator = new NodeAggregator();
-    while (failure === undefined && next < chunks.length) {
-      const chunk = chunks[next++]!;
-      try {
-        await writeChunk(chunk, aggregator);
-      } catch (err) {
-        failure ??= err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: writers }, writer));
-  if (failure !== undefined) throw failure;
+  });
 
   result.elapsedMs = performance.now() - started;
   log.info('bulk backfill finished', {
