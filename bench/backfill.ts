@@ -1,5 +1,5 @@
 /**
- * bench:backfill — readings/s aggregated and written by the bulk backfill (shared/cycle/bulk-backfill.ts)
+ * bench:backfill — readings/s aggregated and written by the bulk backfill (shared/cycle/backfill/)
  * for D days × N simulated nodes (1-minute readings, every metric) into PostgreSQL: columns from the
  * simulator, cleaning, 5m/1h/1d partials, binary COPY, watermarks and latest values, two writers.
  * Target ≥ 1,000,000 readings/s. The figure is end to end: the simulator generates the readings
@@ -23,10 +23,11 @@ import { type CopyFormat, copyPartials, PartialCopyEncoder } from '../shared/ada
 import { migrate } from '../shared/adapters/postgres/migrations.ts';
 import { PartitionManager } from '../shared/adapters/postgres/partitions.ts';
 import { loadConfig } from '../shared/config.ts';
-import { bulkBackfill } from '../shared/cycle/bulk-backfill.ts';
+import { bulkBackfill } from '../shared/cycle/backfill/index.ts';
 import { aggregateReadings, sketchBytes } from '../shared/domain/aggregate.ts';
 import { METRICS } from '../shared/domain/readings.ts';
 import { createSimulator, createSimulatorSource } from '../shared/simulator/index.ts';
+import { cycleStores } from '../shared/wiring/cycle.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -58,7 +59,8 @@ const newDb = async (name: string) => {
 };
 const storageAt = async (url: string, max: number) => {
   const sql = connect(url, { max });
-  return { sql, partitions: new PartitionManager(sql, (await migrate(sql)).timescale) };
+  const partitions = new PartitionManager(sql, (await migrate(sql)).timescale);
+  return { sql, partitions, stores: cycleStores(sql, partitions) };
 };
 
 // 1. The bulk backfill, end to end (the simulator generates inside the timed run).

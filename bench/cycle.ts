@@ -19,8 +19,8 @@ import { PubSub } from '@google-cloud/pubsub';
 import postgres from 'postgres';
 import { startPeers } from '../dev/peers/start-peers.ts';
 import { loadConfig } from '../shared/config.ts';
-import { dispatchCycle } from '../shared/cycle/dispatch.ts';
-import { dispatcherDeps } from '../shared/runtime.ts';
+import { dispatchCycle } from '../shared/cycle/dispatch/index.ts';
+import { dispatcherDeps } from '../shared/wiring/cycle.ts';
 import { startPushRelay } from './lib/push-relay.ts';
 
 const { values: args } = parseArgs({

@@ -11,9 +11,10 @@ import { postgresApiStores } from '../shared/adapters/postgres/api-stores.ts';
 import type { ApiDeps } from '../shared/api/context.ts';
 import type { Config } from '../shared/config.ts';
 import type { AggregatorDeps, DispatcherDeps } from '../shared/cycle/deps.ts';
-import { type DispatchResult, dispatchCycle } from '../shared/cycle/dispatch.ts';
+import { type DispatchResult, dispatchCycle } from '../shared/cycle/dispatch/index.ts';
 import { handleAggregatorEvent } from '../shared/cycle/handlers.ts';
 import type { Logger } from '../shared/log.ts';
+import type { ReadingSource } from '../shared/sources/source.ts';
 import {
   baseLogger,
   createBus,
@@ -24,8 +25,7 @@ import {
   cycleSettings,
   openStorage,
   type Storage,
-} from '../shared/runtime.ts';
-import type { ReadingSource } from '../shared/sources/source.ts';
+} from '../shared/wiring/cycle.ts';
 
 export interface LocalStack {
   config: Config;

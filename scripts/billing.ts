@@ -11,11 +11,12 @@
  * so /network/efficiency shows the billed figures at once. --tenant (default TENANT_ID), --json.
  */
 import { parseArgs } from 'node:util';
+import { postgresEfficiencyStore } from '../shared/adapters/postgres/cycle-stores.ts';
 import { insertBilled, readBilled } from '../shared/adapters/postgres/efficiency.ts';
 import { ConfigError, loadConfig } from '../shared/config.ts';
-import { updateEfficiency } from '../shared/cycle/analytics/efficiency.ts';
+import { updateEfficiency } from '../shared/cycle/rollup/efficiency.ts';
 import { localToUtc } from '../shared/domain/local-time.ts';
-import { openStorage } from '../shared/runtime.ts';
+import { openStorage } from '../shared/wiring/cycle.ts';
 
 const USAGE = `usage: node scripts/billing.ts add --district D --from YYYY-MM-DD --to YYYY-MM-DD --volume M3 [--unbilled M3] [--tenant T] [--json]
        node scripts/billing.ts list [--district D] [--tenant T] [--json]`;
@@ -118,7 +119,7 @@ async function main(argv: string[]): Promise<void> {
         const days = Math.ceil((last - first) / DAY_MS) + 1;
         recomputed = (
           await updateEfficiency(
-            sql,
+            postgresEfficiencyStore(sql),
             tenantId,
             [{ districtId: district.id, minMs: first, maxMs: last }],
             span.now,

@@ -10,7 +10,7 @@
  *
  * A backfill runs the ordinary cycle window by window (--step-hours) by default: everything the
  * cycle computes, including the per-instant analytics (anomalies, data quality, forecasts, water
- * balance) over the history. --bulk takes the bulk path instead (shared/cycle/bulk-backfill.ts),
+ * balance) over the history. --bulk takes the bulk path instead (shared/cycle/backfill/),
  * tens of times faster: it writes the 5m/1h/1d partials (merged with what cycles stored), node
  * watermarks, latest values and applied_batches, and skips the per-instant analytics over history.
  * One ordinary cycle ending at --to follows; it applies no readings (the watermarks are at --to)
@@ -24,8 +24,8 @@ import {
   BulkBackfillConflictError,
   BulkBackfillRefusedError,
   bulkBackfill,
-} from '../shared/cycle/bulk-backfill.ts';
-import { runMaintenance } from '../shared/cycle/maintenance.ts';
+} from '../shared/cycle/backfill/index.ts';
+import { runMaintenance } from '../shared/cycle/maintenance/index.ts';
 import { createLogger } from '../shared/log.ts';
 
 const { values: args } = parseArgs({

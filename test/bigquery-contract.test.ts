@@ -18,11 +18,11 @@ import { migrate } from '../shared/adapters/postgres/migrations.ts';
 import { PartitionManager } from '../shared/adapters/postgres/partitions.ts';
 import { upsertNetwork } from '../shared/adapters/postgres/registry.ts';
 import { loadConfig } from '../shared/config.ts';
-import { dispatchCycle } from '../shared/cycle/dispatch.ts';
+import { dispatchCycle } from '../shared/cycle/dispatch/index.ts';
 import { METRICS, type Metric, type Network, type Reading } from '../shared/domain/readings.ts';
 import { silentLogger } from '../shared/log.ts';
-import { cycleSettings } from '../shared/runtime.ts';
 import { createBigQuerySource, readingsQuery } from '../shared/sources/bigquery.ts';
+import { cycleSettings, cycleStores } from '../shared/wiring/cycle.ts';
 
 const PROJECT = 'test-project';
 const LOCATION = 'europe-west1';
@@ -367,8 +367,7 @@ describe('the dispatcher on BigQuery', await peerGate('postgres'), () => {
     const settings = cycleSettings(loadConfig({}));
     const result = await dispatchCycle(
       {
-        sql,
-        partitions,
+        stores: cycleStores(sql, partitions),
         source: source(),
         bus,
         coordinator: new MemoryCoordinator(),

@@ -16,13 +16,13 @@ import {
   BulkBackfillRefusedError,
   type BulkBackfillResult,
   bulkBackfill,
-} from '../shared/cycle/bulk-backfill.ts';
+} from '../shared/cycle/backfill/index.ts';
 import { aggregateReadings, DAY_MS, HOUR_MS, sketchBytes } from '../shared/domain/aggregate.ts';
 import { cleanReadings, emptyRejects, type RejectCounts } from '../shared/domain/clean.ts';
 import { METRICS, type Reading } from '../shared/domain/readings.ts';
-import { cycleSettings, openStorage, type Storage } from '../shared/runtime.ts';
 import { createSimulator, createSimulatorSource } from '../shared/simulator/index.ts';
 import type { ReadingSource } from '../shared/sources/source.ts';
+import { cycleSettings, openStorage, type Storage } from '../shared/wiring/cycle.ts';
 import { differences, tableState } from './lib/checksums.ts';
 
 const SEED = 7;

@@ -5,8 +5,9 @@ import { createTestDatabase, peerGate, type TestDatabase } from '../dev/peers/in
 import { connect } from '../shared/adapters/postgres/client.ts';
 import { migrate } from '../shared/adapters/postgres/migrations.ts';
 import { PartitionManager } from '../shared/adapters/postgres/partitions.ts';
-import { runMaintenance } from '../shared/cycle/maintenance.ts';
+import { runMaintenance } from '../shared/cycle/maintenance/index.ts';
 import { silentLogger } from '../shared/log.ts';
+import { cycleStores } from '../shared/wiring/cycle.ts';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 9, 1);
@@ -38,7 +39,7 @@ describe('retention', await peerGate('postgres'), () => {
     await anomaly('resolved-lately', 'resolved', 2);
     await anomaly('still-open', 'open', null);
 
-    const result = await runMaintenance({ sql, partitions, logger: silentLogger }, NOW);
+    const result = await runMaintenance({ stores: cycleStores(sql, partitions), logger: silentLogger }, NOW);
 
     assert.deepEqual(result.droppedPartitions, [
       `agg_5m_p${new Date(NOW - 120 * DAY).toISOString().slice(0, 10).replaceAll('-', '')}`,

@@ -61,7 +61,7 @@ describe(
       await undisturbed.cycle(T0 + 2 * HOUR, T0);
 
       const bus = disturbed.aggregator.bus as MemoryBus;
-      const { dispatchCycle } = await import('../shared/cycle/dispatch.ts');
+      const { dispatchCycle } = await import('../shared/cycle/dispatch/index.ts');
       await dispatchCycle(disturbed.dispatcher, { nowMs: T0 + 3 * HOUR });
       pg.stop(); // messages are being delivered now, and fail
       await new Promise((r) => setTimeout(r, 1500));

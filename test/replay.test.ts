@@ -21,11 +21,12 @@ import { migrate } from '../shared/adapters/postgres/migrations.ts';
 import { PartitionManager } from '../shared/adapters/postgres/partitions.ts';
 import { loadConfig } from '../shared/config.ts';
 import type { AggregatorDeps, DispatcherDeps } from '../shared/cycle/deps.ts';
-import { dispatchCycle } from '../shared/cycle/dispatch.ts';
+import { dispatchCycle } from '../shared/cycle/dispatch/index.ts';
 import { silentLogger } from '../shared/log.ts';
-import { cycleSettings } from '../shared/runtime.ts';
 import { createSimulatorSource } from '../shared/simulator/index.ts';
+import { cycleSettings, cycleStores } from '../shared/wiring/cycle.ts';
 import { differences, nodeKeyState, tableState } from './lib/checksums.ts';
+
 import { deliver, RecordingBus, shuffle } from './lib/delivery.ts';
 
 const HOUR = 3_600_000;
@@ -36,6 +37,7 @@ interface Target {
   db: TestDatabase;
   prefix: string;
   bus: RecordingBus;
+  sql: ReturnType<typeof connect>;
   dispatcher: DispatcherDeps;
   aggregator: AggregatorDeps;
 }
@@ -51,11 +53,12 @@ async function target(): Promise<Target> {
   const coordinator = new MemoryCoordinator();
   const prefix = uniquePrefix();
   const cache = new UpstashCache({ ...upstashPeer(), prefix });
-  const base = { sql, partitions, bus, coordinator, logger: silentLogger, settings };
+  const base = { stores: cycleStores(sql, partitions), bus, coordinator, logger: silentLogger, settings };
   return {
     db,
     prefix,
     bus,
+    sql,
     dispatcher: { ...base, source: createSimulatorSource({ seed: 11, nodes: 10 }) },
     aggregator: { ...base, cache },
   };
@@ -71,7 +74,7 @@ describe('replayed, shuffled delivery', await peerGate('postgres', 'redis'), () 
   });
   after(async () => {
     for (const t of [ordered, replayed]) {
-      await t?.dispatcher.sql.end();
+      await t?.sql.end();
       await t?.db.drop();
       if (t) await deleteKeysWithPrefix(t.prefix);
     }

@@ -7,7 +7,7 @@ import type { PubSubCloudEvent } from '../../shared/adapters/bus/bus.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { handleAggregatorEvent } from '../../shared/cycle/handlers.ts';
 import { once } from '../../shared/once.ts';
-import { aggregatorDeps } from '../../shared/runtime.ts';
+import { aggregatorDeps } from '../../shared/wiring/cycle.ts';
 
 const config = loadConfig();
 const deps = once(() => aggregatorDeps(config));

@@ -7,7 +7,7 @@ import type { PubSubCloudEvent } from '../../shared/adapters/bus/bus.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { handleDispatcherEvent } from '../../shared/cycle/handlers.ts';
 import { once } from '../../shared/once.ts';
-import { dispatcherDeps } from '../../shared/runtime.ts';
+import { dispatcherDeps } from '../../shared/wiring/cycle.ts';
 
 // Parsed at cold start: a bad variable fails the deployment's first request with its name.
 const config = loadConfig();

@@ -3,10 +3,14 @@ import type { Bus } from '../adapters/bus/bus.ts';
 import type { HotCache } from '../adapters/cache/cache.ts';
 import type { Coordinator } from '../adapters/coordination/coordinator.ts';
 import type { ModelRegistry } from '../adapters/coordination/model-registry.ts';
-import type { Sql } from '../adapters/postgres/client.ts';
-import type { PartitionManager } from '../adapters/postgres/partitions.ts';
 import type { Logger } from '../log.ts';
 import type { ReadingSource } from '../sources/source.ts';
+import type { AggregateStore } from './aggregate/store.ts';
+import type { BackfillStore } from './backfill/store.ts';
+import type { DispatchStore } from './dispatch/store.ts';
+import type { ForecastStore } from './forecasting/store.ts';
+import type { MaintenanceStore } from './maintenance/store.ts';
+import type { RollupStore } from './rollup/store.ts';
 
 export interface CycleSettings {
   tenantId: string;
@@ -19,9 +23,18 @@ export interface CycleSettings {
   topics: { nodeWork: string; networkRollup: string; deadLetter: string };
 }
 
+/** Storage, one port per step (each declared by the step that uses it, in its `store.ts`). */
+export interface CycleStores {
+  dispatch: DispatchStore;
+  aggregate: AggregateStore;
+  forecasts: ForecastStore;
+  rollup: RollupStore;
+  backfill: BackfillStore;
+  maintenance: MaintenanceStore;
+}
+
 export interface StorageDeps {
-  sql: Sql;
-  partitions: PartitionManager;
+  stores: CycleStores;
 }
 
 export interface DispatcherDeps extends StorageDeps {

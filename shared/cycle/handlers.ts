@@ -7,12 +7,12 @@
 
 import type { PubSubCloudEvent } from '../adapters/bus/bus.ts';
 import { workKey } from '../adapters/coordination/coordinator.ts';
-import { applyNodeBatch, refreshNodeViews } from './aggregate-node.ts';
+import { applyNodeBatch, refreshNodeViews } from './aggregate/index.ts';
 import type { AggregatorDeps, DispatcherDeps } from './deps.ts';
-import { dispatchCycle } from './dispatch.ts';
-import { runMaintenance } from './maintenance.ts';
-import { cycleMessageSchema, type NodeWorkMessage } from './messages.ts';
-import { networkRollup } from './rollup.ts';
+import { dispatchCycle } from './dispatch/index.ts';
+import { runMaintenance } from './maintenance/index.ts';
+import { cycleMessageSchema, type NodeWorkMessage, rollupMessage } from './messages.ts';
+import { networkRollup } from './rollup/index.ts';
 
 export class PoisonMessageError extends Error {
   override name = 'PoisonMessageError';
@@ -72,10 +72,7 @@ async function handleNode(deps: AggregatorDeps, msg: NodeWorkMessage, attempt: n
 }
 
 async function publishRollup(deps: AggregatorDeps, runId: string, tenantId: string) {
-  const body = { v: 1, kind: 'rollup', runId, tenantId };
-  await deps.bus.publish(deps.settings.topics.networkRollup, [
-    { data: Buffer.from(JSON.stringify(body)), attributes: { kind: 'rollup', runId, tenantId } },
-  ]);
+  await deps.bus.publish(deps.settings.topics.networkRollup, [rollupMessage(runId, tenantId)]);
 }
 
 /** A message that exhausted its delivery attempts: record its work item as failed (the run ends partial). */

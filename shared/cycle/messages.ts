@@ -55,6 +55,12 @@ export type RollupMessage = z.infer<typeof rollupSchema>;
 
 export const cycleMessageSchema = z.union([nodeWorkSchema, rollupSchema]);
 
+/** The rollup of a run as the bus carries it (published by the finisher, or by dispatch when a run has no work). */
+export function rollupMessage(runId: string, tenantId: string) {
+  const body: RollupMessage = { v: 1, kind: 'rollup', runId, tenantId };
+  return { data: Buffer.from(JSON.stringify(body)), attributes: { kind: 'rollup', runId, tenantId } };
+}
+
 const encodeCell = (v: number | null | undefined): number | null | 'NaN' | 'Infinity' | '-Infinity' => {
   if (v === undefined || v === null) return null;
   if (Number.isNaN(v)) return 'NaN';

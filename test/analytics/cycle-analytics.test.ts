@@ -22,9 +22,9 @@ import { toCloudEvent } from '../../shared/adapters/bus/bus.ts';
 import type { MemoryBus } from '../../shared/adapters/bus/memory.ts';
 import { insertBilled } from '../../shared/adapters/postgres/efficiency.ts';
 import { loadConfig } from '../../shared/config.ts';
-import { updateEfficiency } from '../../shared/cycle/analytics/efficiency.ts';
-import { dispatchCycle } from '../../shared/cycle/dispatch.ts';
+import { dispatchCycle } from '../../shared/cycle/dispatch/index.ts';
 import { handleAggregatorEvent } from '../../shared/cycle/handlers.ts';
+import { updateEfficiency } from '../../shared/cycle/rollup/efficiency.ts';
 import { keys } from '../../shared/domain/keys.ts';
 import { createLogger } from '../../shared/log.ts';
 import { createSimulator, createSimulatorSource, type EventRates } from '../../shared/simulator/index.ts';
@@ -354,7 +354,7 @@ describe('analytics in real cycles', await peerGate('postgres', 'redis'), () => 
     // The utility's real case: no customer meters. Their rows go, and the day is recomputed.
     await db.sql`delete from nodes where kind = 'customer'`;
     const span = [{ districtId: 'd01', minMs: DAY.start, maxMs: DAY.end - 1 }];
-    await updateEfficiency(stack.storage.sql, 'default', span, END);
+    await updateEfficiency(stack.storage.stores.rollup, 'default', span, END);
     const read = async () =>
       (
         await db.sql<{ body: Record<string, unknown> }[]>`
@@ -377,7 +377,7 @@ describe('analytics in real cycles', await peerGate('postgres', 'redis'), () => 
       volumeM3: truth.authorisedM3,
       source: 'test',
     });
-    await updateEfficiency(stack.storage.sql, 'default', span, END);
+    await updateEfficiency(stack.storage.stores.rollup, 'default', span, END);
     const billed = await read();
     assert.equal(billed.consumptionSource, 'billed');
     assert.ok(Math.abs((billed.authorisedConsumptionM3 as number) - truth.authorisedM3) < 1e-6);

@@ -22,9 +22,10 @@ import {
   type ModelRegistry,
 } from '../../shared/adapters/coordination/model-registry.ts';
 import { connect, type Sql } from '../../shared/adapters/postgres/client.ts';
+import { postgresForecastStore } from '../../shared/adapters/postgres/cycle-stores.ts';
 import { migrate } from '../../shared/adapters/postgres/migrations.ts';
 import { writePredictions } from '../../shared/adapters/postgres/predictions.ts';
-import { forecastTarget } from '../../shared/cycle/analytics/forecaster.ts';
+import { forecastTarget } from '../../shared/cycle/forecasting/forecaster.ts';
 import { syntheticDemand } from '../../shared/forecast/synthetic.ts';
 import { HOUR_MS, type HourlySeries, WEEK_HOURS } from '../../shared/forecast/types.ts';
 import { silentLogger } from '../../shared/log.ts';
@@ -59,7 +60,7 @@ function registryContract(name: string, getSql: () => Sql, makeRegistry: () => M
 
   test(`${name}: the first training backtests champion and challenger and promotes the better one`, async () => {
     const registry = makeRegistry();
-    const deps = { sql: getSql(), models: registry, logger: silentLogger };
+    const deps = { store: postgresForecastStore(getSql()), models: registry, logger: silentLogger };
     const outcome = await forecastTarget(deps, target, input(firstEnd));
     assert.ok(outcome, 'trained and forecast');
     assert.deepEqual(outcome.actions, ['train', 'promote']);
@@ -87,7 +88,7 @@ function registryContract(name: string, getSql: () => Sql, makeRegistry: () => M
 
   test(`${name}: a champion whose live forecast degrades by more than 20 % is rolled back`, async () => {
     const registry = makeRegistry();
-    const deps = { sql: getSql(), models: registry, logger: silentLogger };
+    const deps = { store: postgresForecastStore(getSql()), models: registry, logger: silentLogger };
     const record = await registry.get('default', target.targetId);
     assert.equal(record?.state.champion.modelId, 'ensemble');
     // A week after training, at the target's daily slot: the forecast issued a week ago was far off.

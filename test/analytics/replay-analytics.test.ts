@@ -18,10 +18,10 @@ import { migrate } from '../../shared/adapters/postgres/migrations.ts';
 import { PartitionManager } from '../../shared/adapters/postgres/partitions.ts';
 import { loadConfig } from '../../shared/config.ts';
 import type { AggregatorDeps, DispatcherDeps } from '../../shared/cycle/deps.ts';
-import { dispatchCycle } from '../../shared/cycle/dispatch.ts';
+import { dispatchCycle } from '../../shared/cycle/dispatch/index.ts';
 import { silentLogger } from '../../shared/log.ts';
-import { cycleSettings } from '../../shared/runtime.ts';
 import { createSimulatorSource } from '../../shared/simulator/index.ts';
+import { cycleSettings, cycleStores } from '../../shared/wiring/cycle.ts';
 import { differences } from '../lib/checksums.ts';
 import { deliver, RecordingBus, shuffle } from '../lib/delivery.ts';
 
@@ -37,6 +37,7 @@ const SOURCE = {
 interface Target {
   db: TestDatabase;
   bus: RecordingBus;
+  sql: ReturnType<typeof connect>;
   dispatcher: DispatcherDeps;
   aggregator: AggregatorDeps;
 }
@@ -48,8 +49,7 @@ async function target(): Promise<Target> {
   const settings = cycleSettings(loadConfig({ LOG_LEVEL: 'error' }));
   const bus = new RecordingBus();
   const base = {
-    sql,
-    partitions: new PartitionManager(sql, timescale),
+    stores: cycleStores(sql, new PartitionManager(sql, timescale)),
     bus,
     coordinator: new MemoryCoordinator(),
     logger: silentLogger,
@@ -58,6 +58,7 @@ async function target(): Promise<Target> {
   return {
     db,
     bus,
+    sql,
     dispatcher: { ...base, source: createSimulatorSource(SOURCE) },
     aggregator: { ...base, cache: new MemoryCache(), models: new MemoryModelRegistry() },
   };
@@ -100,7 +101,7 @@ describe('analytics under replayed, shuffled delivery', await peerGate('postgres
 
   after(async () => {
     for (const t of [ordered, replayed]) {
-      await t?.dispatcher.sql.end();
+      await t?.sql.end();
       await t?.db.drop();
     }
   });

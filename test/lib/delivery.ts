@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import type { Bus, OutgoingMessage } from '../../shared/adapters/bus/bus.ts';
 import { toCloudEvent } from '../../shared/adapters/bus/bus.ts';
-import { BatchOutOfOrderError } from '../../shared/cycle/aggregate-node.ts';
+import { BatchOutOfOrderError } from '../../shared/cycle/aggregate/index.ts';
 import type { AggregatorDeps } from '../../shared/cycle/deps.ts';
 import { handleAggregatorEvent } from '../../shared/cycle/handlers.ts';
 

@@ -66,6 +66,9 @@ export async function readBuckets(
     `select ${selectColumns} from ${table}
      where node_id = $1 and bucket = any(array(select to_timestamp(b / 1000.0) from unnest($2::float8[]) b))`,
     [nodeId, buckets],
+    // Prepared (one text per table): postgres.js then sends it without waiting on a Parse/Describe
+    // round trip first, so a node batch's statements issued together pipeline (here and below).
+    { prepare: true },
   );
   return found.map(rowToPartial);
 }
@@ -169,6 +172,7 @@ export async function upsertPartials(db: Db, table: TimeSeriesTable, rows: Parti
       col.sketch,
       col.seen,
     ],
+    { prepare: true },
   );
 }
 
@@ -189,6 +193,7 @@ export async function readNodeSince(
      from ${table} where node_id = $1 and bucket >= to_timestamp($2 / 1000.0)
      order by metric, bucket`,
     [nodeId, fromMs, sketchFromMs],
+    { prepare: true },
   );
   return rows.map(rowToPartial);
 }

@@ -500,3 +500,13 @@ export async function transitionAnomaly(
           returning ${db.unsafe(LISTED_COLUMNS)}`;
   return rows[0] ? listed(rows[0]) : null;
 }
+
+// Purged by the cycle's maintenance step
+
+export async function purgeDistrictNights(db: Db, before: Date): Promise<number> {
+  return (await db`delete from district_nights where end_at < ${before}`).count;
+}
+
+export async function purgeResolvedAnomalies(db: Db, before: Date): Promise<number> {
+  return (await db`delete from anomalies where status = 'resolved' and resolved_at < ${before}`).count;
+}

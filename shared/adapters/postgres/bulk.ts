@@ -1,7 +1,7 @@
 /**
  * The bulk backfill's statements besides COPY, each one statement for a whole chunk of nodes:
  * node locks, watermarks, the stored partials a backfill must merge with, latest values and the
- * audit rows. The per-cycle path does the same per node (shared/cycle/aggregate-node.ts).
+ * audit rows. The per-cycle path does the same per node (shared/cycle/aggregate/).
  */
 import type { RejectCounts } from '../../domain/clean.ts';
 import { METRICS, type Metric } from '../../domain/readings.ts';

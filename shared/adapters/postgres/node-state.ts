@@ -90,21 +90,26 @@ const STATEMENT = `
 export async function readNodeState(db: Db, spec: NodeStateSpec): Promise<NodeState> {
   const q = spec.quality;
   const h = spec.history;
-  const rows = await db.unsafe<Row[]>(STATEMENT, [
-    spec.nodeId,
-    q.buckets.m5.map(iso),
-    iso(q.windowFrom.m5),
-    q.buckets.h1.map(iso),
-    iso(q.windowFrom.h1),
-    q.buckets.d1.map(iso),
-    iso(q.windowFrom.d1),
-    [...h.metrics],
-    iso(h.fromMs),
-    iso(h.toMs),
-    [...h.baselineMetrics],
-    h.baselineHoursMs.map(iso),
-    iso(spec.anomaliesSinceMs),
-  ] as never[]);
+  // Prepared: sent with the batch's other reads, no Parse/Describe round trip before it.
+  const rows = await db.unsafe<Row[]>(
+    STATEMENT,
+    [
+      spec.nodeId,
+      q.buckets.m5.map(iso),
+      iso(q.windowFrom.m5),
+      q.buckets.h1.map(iso),
+      iso(q.windowFrom.h1),
+      q.buckets.d1.map(iso),
+      iso(q.windowFrom.d1),
+      [...h.metrics],
+      iso(h.fromMs),
+      iso(h.toMs),
+      [...h.baselineMetrics],
+      h.baselineHoursMs.map(iso),
+      iso(spec.anomaliesSinceMs),
+    ] as never[],
+    { prepare: true },
+  );
   const out: NodeState = {
     watermarkMs: null,
     latestMs: null,

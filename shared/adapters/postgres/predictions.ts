@@ -256,3 +256,13 @@ export async function modelScoresByRole(db: Db, tenantId: string): Promise<RoleS
     lastEvaluatedAt: m.last,
   }));
 }
+
+// Purged by the cycle's maintenance step
+
+export async function purgePredictions(db: Db, before: Date): Promise<number> {
+  return (await db`delete from predictions where issued_at < ${before}`).count;
+}
+
+export async function purgeModelPerformance(db: Db, before: Date): Promise<number> {
+  return (await db`delete from model_performance where evaluated_at < ${before}`).count;
+}

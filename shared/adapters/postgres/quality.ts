@@ -165,7 +165,8 @@ export async function writeQualityState(
 ): Promise<void> {
   const params = counterParams(nodeId, changed);
   params.push(watermarkMs, scores.asOfMs, JSON.stringify(scores.body));
-  await db.unsafe(WRITE_STATE, params as never[]);
+  // Prepared: sent with the batch's other writes, no Parse/Describe round trip before it.
+  await db.unsafe(WRITE_STATE, params as never[], { prepare: true });
 }
 
 /** A node's 5-minute counters over [fromMs, toMs), in time order. */
@@ -214,4 +215,15 @@ export async function readTenantQuality(db: Db, tenantId: string): Promise<NodeQ
     asOfMs: r.ms,
     body: r.body,
   }));
+}
+
+// Purged by the cycle's maintenance step
+
+/** Deletes the counters of buckets before `before`, table by table. */
+export async function purgeQuality(db: Db, before: Date): Promise<Record<string, number>> {
+  const deleted: Record<string, number> = {};
+  deleted.quality_5m = (await db`delete from quality_5m where bucket < ${before}`).count;
+  deleted.quality_1h = (await db`delete from quality_1h where bucket < ${before}`).count;
+  deleted.quality_1d = (await db`delete from quality_1d where bucket < ${before}`).count;
+  return deleted;
 }

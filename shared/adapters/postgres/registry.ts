@@ -168,3 +168,35 @@ export async function districtNodeIds(db: Db, tenantId: string, districtId: stri
     select id from nodes where tenant_id = ${tenantId} and district_id = ${districtId} order by id`;
   return rows.map((r) => r.id);
 }
+
+// Read and written by the cycle
+
+/** Serialises a node's batches: held until the transaction ends. */
+export async function lockNode(tx: TransactionSql, nodeId: string): Promise<void> {
+  await tx`select pg_advisory_xact_lock(hashtextextended(${nodeId}, 0))`;
+}
+
+export async function readWatermark(db: Db, nodeId: string): Promise<number | null> {
+  const rows = await db<{ ms: number | null }[]>`
+    select (extract(epoch from ingested_to) * 1000)::float8 as ms from node_watermarks where node_id = ${nodeId}`;
+  return rows[0]?.ms ?? null;
+}
+
+export async function writeWatermark(db: Db, nodeId: string, toMs: number): Promise<void> {
+  await db`
+    insert into node_watermarks (node_id, ingested_to) values (${nodeId}, to_timestamp(${toMs} / 1000.0))
+    on conflict (node_id) do update set ingested_to = excluded.ingested_to`;
+}
+
+export async function readDistrictTimezone(db: Db, districtId: string): Promise<string | null> {
+  const rows = await db<{ timezone: string }[]>`select timezone from districts where id = ${districtId}`;
+  return rows[0]?.timezone ?? null;
+}
+
+/** The tenant's node count per kind, in kind order. */
+export async function countNodesByKind(db: Db, tenantId: string): Promise<{ kind: string; n: number }[]> {
+  return [
+    ...(await db<{ kind: string; n: number }[]>`
+    select kind, count(*)::int4 as n from nodes where tenant_id = ${tenantId} group by kind order by kind`),
+  ];
+}

@@ -126,3 +126,33 @@ export async function bytesProcessedLastDay(db: Db, tenantId: string): Promise<n
     where tenant_id = ${tenantId} and started_at > now() - interval '24 hours'`;
   return bytes?.day ?? 0;
 }
+
+// Written by the cycle's aggregate step, purged by its maintenance step
+
+/** Records one applied batch (its reading-time span lets the rollup recompute only those days). */
+export async function recordAppliedBatch(
+  db: Db,
+  batch: {
+    runId: string;
+    nodeId: string;
+    part: number;
+    readings: number;
+    rejected: unknown;
+    minTs: number | null;
+    maxTs: number | null;
+  },
+): Promise<void> {
+  await db`
+    insert into applied_batches (run_id, node_id, part, readings, rejected, min_ts, max_ts)
+    values (${batch.runId}, ${batch.nodeId}, ${batch.part}, ${batch.readings}, ${db.json(batch.rejected as never)},
+            to_timestamp(${batch.minTs}::float8 / 1000.0), to_timestamp(${batch.maxTs}::float8 / 1000.0))
+    on conflict do nothing`;
+}
+
+export async function purgeRuns(db: Db, before: Date): Promise<number> {
+  return (await db`delete from runs where started_at < ${before}`).count;
+}
+
+export async function purgeAppliedBatches(db: Db, before: Date): Promise<number> {
+  return (await db`delete from applied_batches where applied_at < ${before}`).count;
+}

@@ -1,4 +1,6 @@
 /** The serving tables: what the API reads from PostgreSQL when the faster tiers miss. */
+
+import type { NodeKind } from '../../domain/readings.ts';
 import type { Sql, TransactionSql } from './client.ts';
 
 type Db = Sql | TransactionSql;
@@ -71,4 +73,51 @@ export async function latestReadingMs(db: Db, tenantId: string): Promise<number 
   const [latest] = await db<{ ts: Date | null }[]>`
     select max(l.ts) as ts from node_latest l join nodes n on n.id = l.node_id where n.tenant_id = ${tenantId}`;
   return latest?.ts?.getTime() ?? null;
+}
+
+// Read by the cycle's rollup
+
+/**
+ * What the network figures need of every node window of a tenant: a handful of numbers, extracted in
+ * SQL (at 10,000 nodes × 6 ranges the whole window bodies would not fit a small instance's heap).
+ */
+export async function readWindowFigures(db: Db, tenantId: string) {
+  return db<
+    {
+      kind: NodeKind;
+      range: string;
+      as_of_ms: number;
+      reporting: boolean;
+      flow_mean: number | null;
+      pressure_mean: number | null;
+      pressure_min: number | null;
+      chlorine_min: number | null;
+      turbidity_max: number | null;
+    }[]
+  >`
+    select n.kind, w.range, (extract(epoch from w.as_of) * 1000)::float8 as as_of_ms,
+           exists (select 1 from jsonb_each(w.body -> 'metrics') m
+                   where (m.value ->> 'count')::float8 > 0) as reporting,
+           (w.body #>> '{metrics,flow,mean}')::float8 as flow_mean,
+           (w.body #>> '{metrics,pressure,mean}')::float8 as pressure_mean,
+           (w.body #>> '{metrics,pressure,min}')::float8 as pressure_min,
+           (w.body #>> '{metrics,chlorine,min}')::float8 as chlorine_min,
+           (w.body #>> '{metrics,turbidity,max}')::float8 as turbidity_max
+    from node_window_metrics w join nodes n on n.id = w.node_id
+    where n.tenant_id = ${tenantId}`;
+}
+
+/** A step's progress kept as a snapshot (`{ lastMs }`): when it last ran for the tenant. */
+export async function readEvaluatedMs(db: Db, tenantId: string, kind: string): Promise<number | null> {
+  const rows = await db<{ ms: number | null }[]>`
+    select (body->>'lastMs')::float8 as ms from network_snapshots where tenant_id = ${tenantId} and kind = ${kind}`;
+  return rows[0]?.ms ?? null;
+}
+
+export async function writeEvaluatedMs(db: Db, tenantId: string, kind: string, ms: number): Promise<void> {
+  await db`
+    insert into network_snapshots (tenant_id, kind, as_of, body)
+    values (${tenantId}, ${kind}, to_timestamp(${ms} / 1000.0), ${db.json({ lastMs: ms })})
+    on conflict (tenant_id, kind) do update set as_of = excluded.as_of, body = excluded.body
+    where network_snapshots.as_of <= excluded.as_of`;
 }

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { DistrictMeters, HourlyMetricRow } from '../../adapters/postgres/efficiency.ts';
 import { localPeriod } from '../../analytics/local-period.ts';
 import { HOUR_MS } from '../../domain/aggregate.ts';
 import { metricIndex } from '../../domain/readings.ts';
 import { balanceInputs, balanceOf, monthInputs, touchedDays } from './efficiency.ts';
+import type { DistrictMeters, HourlyMetricRow } from './store.ts';
 
 const meters: DistrictMeters = {
   district: {

@@ -1,5 +1,4 @@
 /** Hourly series for forecasting from stored hourly partials, and the districts' time zones (cached). */
-import type { Sql, TransactionSql } from '../../adapters/postgres/client.ts';
 import { HOUR_MS } from '../../domain/aggregate.ts';
 import type { HourlySeries } from '../../forecast/types.ts';
 
@@ -41,12 +40,14 @@ const TIMEZONE_TTL_MS = 10 * 60_000;
 const timezones = new Map<string, { timezone: string; atMs: number }>();
 
 /** A district's IANA time zone (UTC for a node outside any district), cached for ten minutes. */
-export async function districtTimezone(db: Sql | TransactionSql, districtId: string | null): Promise<string> {
+export async function districtTimezone(
+  db: { readTimezone(districtId: string): Promise<string | null> },
+  districtId: string | null,
+): Promise<string> {
   if (districtId === null) return 'UTC';
   const hit = timezones.get(districtId);
   if (hit && Date.now() - hit.atMs < TIMEZONE_TTL_MS) return hit.timezone;
-  const rows = await db<{ timezone: string }[]>`select timezone from districts where id = ${districtId}`;
-  const timezone = rows[0]?.timezone ?? 'UTC';
+  const timezone = (await db.readTimezone(districtId)) ?? 'UTC';
   if (timezones.size > 10_000) timezones.clear();
   timezones.set(districtId, { timezone, atMs: Date.now() });
   return timezone;

@@ -6,14 +6,13 @@
  * and train in a later one), so the fan-in stays short when a whole network comes due at once.
  */
 import type { ModelRegistry } from '../../adapters/coordination/model-registry.ts';
-import type { Sql } from '../../adapters/postgres/client.ts';
-import type { DistrictMeters } from '../../adapters/postgres/efficiency.ts';
-import { latestIssues, readHourly } from '../../adapters/postgres/predictions.ts';
 import { bucketStart, DAY_MS, HOUR_MS } from '../../domain/aggregate.ts';
 import type { HourlySeries } from '../../forecast/types.ts';
 import type { Logger } from '../../log.ts';
-import { type ForecastOutcome, forecastTarget } from './forecaster.ts';
-import { hourlyMeans, netHourly } from './series.ts';
+import { type ForecastOutcome, forecastTarget } from '../forecasting/forecaster.ts';
+import { hourlyMeans, netHourly } from '../forecasting/series.ts';
+import type { ForecastStore } from '../forecasting/store.ts';
+import type { DistrictMeters } from './store.ts';
 
 const HISTORY_MS = 365 * DAY_MS;
 const WEEK_MS = 7 * DAY_MS;
@@ -30,7 +29,7 @@ function netSeries(
 }
 
 export async function forecastDistricts(
-  deps: { sql: Sql; models: ModelRegistry; logger: Logger },
+  deps: { store: ForecastStore; models: ModelRegistry; logger: Logger },
   tenantId: string,
   districts: readonly DistrictMeters[],
   nowMs: number,
@@ -38,16 +37,13 @@ export async function forecastDistricts(
 ): Promise<ForecastOutcome[]> {
   const dataEndMs = bucketStart(nowMs, HOUR_MS);
   const withInlets = districts.filter((d) => d.nodes.some((n) => n.kind === 'inlet'));
-  const issued = await latestIssues(
-    deps.sql,
-    withInlets.map((d) => d.district.id),
-  );
+  const issued = await deps.store.latestIssues(withInlets.map((d) => d.district.id));
   const due = withInlets.filter((d) => (issued.get(d.district.id) ?? Number.NEGATIVE_INFINITY) < dataEndMs);
   if (due.length === 0) return [];
   const meterIds = (d: DistrictMeters) =>
     d.nodes.filter((n) => n.kind === 'inlet' || n.kind === 'outlet').map((n) => n.id);
   const fromMs = dataEndMs - WEEK_MS;
-  const recentCells = await readHourly(deps.sql, due.flatMap(meterIds), 'flow', fromMs, dataEndMs);
+  const recentCells = await deps.store.readHourly(due.flatMap(meterIds), 'flow', fromMs, dataEndMs);
   const budget = { left: maxTrainings };
   const out: ForecastOutcome[] = [];
   for (const d of due) {
@@ -66,7 +62,7 @@ export async function forecastDistricts(
         dataEndMs,
         recent,
         async loadHistory() {
-          const cells = await readHourly(deps.sql, meterIds(d), 'flow', dataEndMs - HISTORY_MS, dataEndMs);
+          const cells = await deps.store.readHourly(meterIds(d), 'flow', dataEndMs - HISTORY_MS, dataEndMs);
           const first = Math.min(dataEndMs, ...[...cells.values()].map((c) => c[0]?.bucketMs ?? dataEndMs));
           return netSeries(d, cells, first, dataEndMs) ?? { startMs: dataEndMs, values: new Float64Array(0) };
         },

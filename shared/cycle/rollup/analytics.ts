@@ -6,18 +6,14 @@
  */
 import type { CacheEntry } from '../../adapters/cache/cache.ts';
 import { MemoryModelRegistry } from '../../adapters/coordination/model-registry.ts';
-import { anomalyPayload, countActive, recentAnomalies } from '../../adapters/postgres/anomalies.ts';
-import { districtMeters, latestEfficiencyLabel, touchedSpans } from '../../adapters/postgres/efficiency.ts';
-import { readTenantQuality } from '../../adapters/postgres/quality.ts';
-import { writeSnapshot } from '../../adapters/postgres/serving.ts';
 import { type NodeQuality, networkQuality } from '../../analytics/network-quality.ts';
 import { keys } from '../../domain/keys.ts';
 import type { Logger } from '../../log.ts';
+import type { NodeQualityScores } from '../aggregate/node-quality.ts';
 import type { AggregatorDeps } from '../deps.ts';
 import { detectDistrictAnomalies } from './district-anomalies.ts';
 import { forecastDistricts } from './district-forecast.ts';
 import { efficiencySnapshot, updateEfficiency } from './efficiency.ts';
-import type { NodeQualityScores } from './node-quality.ts';
 
 /** Districts trained at most per rollup (a district training costs up to a second). */
 const MAX_DISTRICT_TRAININGS_PER_ROLLUP = 4;
@@ -41,7 +37,7 @@ export interface RollupAnalytics {
 }
 
 async function networkQualityOf(deps: AggregatorDeps, tenantId: string) {
-  const rows = await readTenantQuality(deps.sql, tenantId);
+  const rows = await deps.stores.rollup.readTenantQuality(tenantId);
   const nodes: NodeQuality[] = rows.map((r) => ({
     nodeId: r.nodeId,
     report: (r.body as NodeQualityScores).windows['24h'],
@@ -58,15 +54,15 @@ export async function rollupAnalytics(
   nowMs: number,
   log: Logger,
 ): Promise<RollupAnalytics> {
-  const { sql } = deps;
+  const store = deps.stores.rollup;
   const ttl = deps.settings.cacheTtlSeconds;
   const entries: CacheEntry[] = [];
-  const districts = await districtMeters(sql, tenantId);
+  const districts = await store.districtMeters(tenantId);
 
   const opened = await detectDistrictAnomalies(deps, tenantId, districts, nowMs, log);
 
   const forecasts = await forecastDistricts(
-    { sql, models: deps.models ?? processModels, logger: log },
+    { store: deps.stores.forecasts, models: deps.models ?? processModels, logger: log },
     tenantId,
     districts,
     nowMs,
@@ -80,7 +76,7 @@ export async function rollupAnalytics(
     });
   }
 
-  await updateEfficiency(sql, tenantId, await touchedSpans(sql, runId), nowMs);
+  await updateEfficiency(store, tenantId, await store.touchedSpans(runId), nowMs);
   const latest = {
     day: null as string | null,
     month: null as string | null,
@@ -88,10 +84,10 @@ export async function rollupAnalytics(
   };
   for (const kind of ['day', 'month'] as const) {
     // The latest complete day (a day still in progress has few hours); the month in progress.
-    const label = await latestEfficiencyLabel(sql, tenantId, kind, kind === 'day');
+    const label = await store.latestEfficiencyLabel(tenantId, kind, kind === 'day');
     latest[kind] = label;
     if (!label) continue;
-    const snapshot = await efficiencySnapshot(sql, tenantId, kind, label);
+    const snapshot = await efficiencySnapshot(store, tenantId, kind, label);
     if (kind === 'day') {
       const figures = snapshot.network?.figures as { figures?: { nrwPercent?: number | null } } | undefined;
       latest.nrwPercentDay = figures?.figures?.nrwPercent ?? null;
@@ -101,16 +97,16 @@ export async function rollupAnalytics(
 
   const quality = await networkQualityOf(deps, tenantId);
   const qualityBody = { tenantId, asOf: new Date(nowMs).toISOString(), window: '24h', ...quality };
-  await writeSnapshot(sql, tenantId, 'quality', nowMs, qualityBody);
+  await store.writeSnapshot(tenantId, 'quality', nowMs, qualityBody);
   entries.push({ key: keys.networkQuality(tenantId), value: qualityBody, ttlSeconds: ttl });
 
   const [recent, counts] = await Promise.all([
-    recentAnomalies(sql, tenantId, RECENT_ANOMALIES),
-    countActive(sql, tenantId),
+    store.recentAnomalyPayloads(tenantId, RECENT_ANOMALIES),
+    store.countActive(tenantId),
   ]);
   entries.push({
     key: keys.anomaliesRecent(tenantId),
-    value: { tenantId, asOf: new Date(nowMs).toISOString(), anomalies: recent.map(anomalyPayload) },
+    value: { tenantId, asOf: new Date(nowMs).toISOString(), anomalies: recent },
     ttlSeconds: ttl,
   });
 

@@ -9,16 +9,6 @@
  * reading four weeks of 5-minute data every cycle.
  */
 import {
-  readDetectorHistory,
-  readDistrictAnomalies,
-  readNights,
-  type StoredNight,
-  writeNights,
-  writeTransitions,
-} from '../../adapters/postgres/anomalies.ts';
-import type { DistrictMeters } from '../../adapters/postgres/efficiency.ts';
-import { readHourly } from '../../adapters/postgres/predictions.ts';
-import {
   type Anomaly,
   type AnomalyStatus,
   advanceAnomalies,
@@ -35,9 +25,10 @@ import {
 import { DAY_MS, HOUR_MS } from '../../domain/aggregate.ts';
 import { metricIndex } from '../../domain/readings.ts';
 import type { Logger } from '../../log.ts';
+import { baselineHours, evaluationInstants, historiesOf } from '../aggregate/node-anomalies.ts';
+import { logOpened } from '../aggregate/opened-log.ts';
 import type { AggregatorDeps } from '../deps.ts';
-import { baselineHours, evaluationInstants, historiesOf } from './node-anomalies.ts';
-import { logOpened } from './opened-log.ts';
+import type { DistrictMeters, StoredNight } from './store.ts';
 
 /** The burst detector's look-back (six hours and the half hour before them), with a margin. */
 const BURST_LOOKBACK_MS = 7 * HOUR_MS;
@@ -46,21 +37,6 @@ const BURST_LOOKBACK_MS = 7 * HOUR_MS;
  * the first rollup of a tenant computes the whole reference period from the stored history.
  */
 const NIGHTS_CATCH_UP_MS = 3 * DAY_MS;
-const STATE_KIND = 'analytics:district-anomalies';
-
-async function lastEvaluated(deps: AggregatorDeps, tenantId: string): Promise<number | null> {
-  const rows = await deps.sql<{ ms: number | null }[]>`
-    select (body->>'lastMs')::float8 as ms from network_snapshots where tenant_id = ${tenantId} and kind = ${STATE_KIND}`;
-  return rows[0]?.ms ?? null;
-}
-
-async function saveEvaluated(deps: AggregatorDeps, tenantId: string, ms: number): Promise<void> {
-  await deps.sql`
-    insert into network_snapshots (tenant_id, kind, as_of, body)
-    values (${tenantId}, ${STATE_KIND}, to_timestamp(${ms} / 1000.0), ${deps.sql.json({ lastMs: ms })})
-    on conflict (tenant_id, kind) do update set as_of = excluded.as_of, body = excluded.body
-    where network_snapshots.as_of <= excluded.as_of`;
-}
 
 /** A district's nights over a span from the hourly partials of its meters (the first rollup's catch-up). */
 function hourlyNights(
@@ -102,7 +78,8 @@ export async function detectDistrictAnomalies(
   const nightCfg = cfg.nightFlow ?? DEFAULT_NIGHT_FLOW;
   const watched = districts.filter((d) => d.nodes.some((n) => n.kind === 'inlet'));
   if (watched.length === 0) return 0;
-  const previous = await lastEvaluated(deps, tenantId);
+  const store = deps.stores.rollup;
+  const previous = await store.readDistrictAnomaliesEvaluated(tenantId);
   const instants = evaluationInstants(previous ?? Number.NEGATIVE_INFINITY, nowMs, deps.settings.cycleMs);
   const referenceDays = nightCfg.referenceNights + nightCfg.recentNights + nightCfg.oddNights + 2;
   // Nights that ended since the last rollup come from the 5-minute data read anyway (the night window
@@ -116,26 +93,22 @@ export async function detectDistrictAnomalies(
   );
   const meters = watched.flatMap((d) => d.nodes.filter((n) => n.kind === 'inlet' || n.kind === 'outlet'));
   const [history, storedNights, stored, catchUp] = await Promise.all([
-    readDetectorHistory(
-      deps.sql,
+    store.readDetectorHistory(
       nodes.map((n) => n.id),
       [metricIndex('flow'), metricIndex('pressure')],
       { fromMs, toMs: nowMs },
       baselineHours(instants, cfg.baseline.weeks, 'burst'),
     ),
-    readNights(
-      deps.sql,
+    store.readNights(
       watched.map((d) => d.district.id),
       nowMs - referenceDays * DAY_MS,
     ),
-    readDistrictAnomalies(
-      deps.sql,
+    store.readDistrictAnomalies(
       watched.map((d) => d.district.id),
       instants[0]! - deps.settings.cycleMs,
     ),
     previous === null
-      ? readHourly(
-          deps.sql,
+      ? deps.stores.forecasts.readHourly(
           meters.map((n) => n.id),
           'flow',
           nowMs - referenceDays * DAY_MS,
@@ -217,10 +190,10 @@ export async function detectDistrictAnomalies(
   for (const a of latestById.values()) {
     transitions.push({ kind: openedIds.has(a.id) ? 'opened' : 'updated', anomaly: a });
   }
-  await writeNights(deps.sql, tenantId, newNights);
+  await store.writeNights(tenantId, newNights);
   const written =
     transitions.length > 0
-      ? await writeTransitions(deps.sql, 'district', transitions, previousStatus)
+      ? await store.writeDistrictTransitions(transitions, previousStatus)
       : new Set<string>();
   let opened = 0;
   for (const id of openedIds) {
@@ -230,6 +203,6 @@ export async function detectDistrictAnomalies(
       opened++;
     }
   }
-  await saveEvaluated(deps, tenantId, nowMs);
+  await store.saveDistrictAnomaliesEvaluated(tenantId, nowMs);
   return opened;
 }

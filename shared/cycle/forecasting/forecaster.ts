@@ -17,17 +17,6 @@
  */
 import { createHash } from 'node:crypto';
 import type { ModelRegistry, RegistryRecord } from '../../adapters/coordination/model-registry.ts';
-import type { Sql } from '../../adapters/postgres/client.ts';
-import {
-  loadModel,
-  type PerformanceRow,
-  type PredictionBody,
-  type PredictionRow,
-  readPrediction,
-  saveModels,
-  writePerformance,
-  writePredictions,
-} from '../../adapters/postgres/predictions.ts';
 import {
   afterTraining,
   decideRegistry,
@@ -48,6 +37,7 @@ import {
   trainModels,
 } from './forecast-training.ts';
 import { decodeModel, encodeModel } from './model-codec.ts';
+import type { ForecastStore, PerformanceRow, PredictionBody, PredictionRow } from './store.ts';
 
 const DAY_MS = 24 * HOUR_MS;
 const SLOT_MS = 30 * 60_000;
@@ -61,7 +51,7 @@ export interface ForecastTarget {
 }
 
 export interface ForecastDeps {
-  sql: Sql;
+  store: ForecastStore;
   models: ModelRegistry;
   logger: Logger;
   /** Trainings still allowed in this invocation (shared by its targets); unlimited when absent. */
@@ -134,8 +124,7 @@ async function storeTraining(
   trained: TrainedModel[],
   roles: string[],
 ) {
-  await saveModels(
-    deps.sql,
+  await deps.store.saveModels(
     trained.map((t) => ({
       tenantId: target.tenantId,
       targetId: target.targetId,
@@ -146,8 +135,7 @@ async function storeTraining(
       body: encodeModel(t.stored),
     })),
   );
-  await writePerformance(
-    deps.sql,
+  await deps.store.writePerformance(
     trained.map((t, i) => ({
       targetId: target.targetId,
       modelId: t.methodId,
@@ -215,12 +203,12 @@ async function liveEvidence(
   if (record.trainingMean && Number.isFinite(level)) {
     evidence.levelShift = (level - record.trainingMean) / Math.abs(record.trainingMean);
   }
-  const past = await readPrediction(deps.sql, target.targetId, weekAgo);
+  const past = await deps.store.readPrediction(target.targetId, weekAgo);
   if (!past || past.modelId !== record.state.champion.modelId) return evidence;
   const mean = Float64Array.from(past.body.mean, (v) => v ?? Number.NaN);
   const score = scoreBwdf(actual, mean);
   const hours = actual.reduce((n, v) => (Number.isNaN(v) ? n : n + 1), 0);
-  await writePerformance(deps.sql, [
+  await deps.store.writePerformance([
     {
       targetId: target.targetId,
       modelId: past.modelId,
@@ -339,7 +327,7 @@ export async function forecastTarget(
     });
   }
   const championId = record.state.champion.modelId;
-  const body = await loadModel(deps.sql, target.targetId, championId);
+  const body = await deps.store.loadModel(target.targetId, championId);
   if (!body) {
     deps.logger.warn('champion model not stored', {
       event: 'forecast.missing_model',
@@ -367,7 +355,7 @@ export async function forecastTarget(
       dataTo: new Date(input.dataEndMs).toISOString(),
     } satisfies PredictionBody,
   };
-  await writePredictions(deps.sql, [prediction]);
+  await deps.store.writePredictions([prediction]);
   return {
     prediction,
     payload: predictionPayload(prediction),

@@ -13,13 +13,6 @@
  * arrive interleaved across two batches are merged as if the second batch followed the first.
  */
 
-import type { TransactionSql } from '../../adapters/postgres/client.ts';
-import {
-  type QualityBuckets,
-  type QualityResolution,
-  type QualityState,
-  writeQualityState,
-} from '../../adapters/postgres/quality.ts';
 import {
   countQuality,
   countQualityByBucket,
@@ -32,6 +25,7 @@ import {
 import { intervalFromCounters, type QualityReport, scoreQuality } from '../../analytics/quality-score.ts';
 import { BUCKET_MS, bucketStart, DAY_MS, HOUR_MS, hasSeen, type PartialRow } from '../../domain/aggregate.ts';
 import type { Metric, NodeInfo, Reading } from '../../domain/readings.ts';
+import type { NodeBatchTx, QualityBuckets, QualityResolution, QualityState } from './store.ts';
 
 const addInto = (target: Map<number, QualityCounters>, bucket: number, c: QualityCounters) => {
   const have = target.get(bucket);
@@ -165,18 +159,12 @@ export function countBatchQuality(
 
 /** Writes the merged counters and the scores with the node's new watermark (one statement). */
 export function writeBatchQuality(
-  tx: TransactionSql,
+  tx: Pick<NodeBatchTx, 'writeQualityState'>,
   input: BatchQualityInput,
   counted: { changed: QualityBuckets; scores: NodeQualityScores },
   watermarkMs: number,
 ): Promise<void> {
-  return writeQualityState(
-    tx,
-    input.node.id,
-    counted.changed,
-    { asOfMs: input.nowMs, body: counted.scores },
-    watermarkMs,
-  );
+  return tx.writeQualityState(counted.changed, { asOfMs: input.nowMs, body: counted.scores }, watermarkMs);
 }
 
 /** Where each window starts: the cycle (5-minute buckets), 24 hours (hourly), 7 days (daily, today included). */

@@ -7,12 +7,10 @@
  * watermark. A node that failed keeps its watermark, so its data is read again next cycle: the
  * watermark never passes data that was not applied.
  */
-import { workKey } from '../adapters/coordination/coordinator.ts';
-import { ensureWatermarks, loadNetwork, upsertNetwork } from '../adapters/postgres/registry.ts';
-import { insertRun } from '../adapters/postgres/runs.ts';
-import type { Reading } from '../domain/readings.ts';
-import type { DispatcherDeps } from './deps.ts';
-import { encodeNodeWork, type NodeWorkMessage } from './messages.ts';
+import { workKey } from '../../adapters/coordination/coordinator.ts';
+import type { Reading } from '../../domain/readings.ts';
+import type { DispatcherDeps } from '../deps.ts';
+import { encodeNodeWork, type NodeWorkMessage, rollupMessage } from '../messages.ts';
 
 export interface DispatchOptions {
   /** End of this cycle's ingestion window (default: now). */
@@ -65,7 +63,8 @@ export async function dispatchCycle(
   deps: DispatcherDeps,
   options: DispatchOptions = {},
 ): Promise<DispatchResult> {
-  const { settings, sql, source, bus, coordinator } = deps;
+  const { settings, source, bus, coordinator } = deps;
+  const store = deps.stores.dispatch;
   const startedAtMs = Date.now();
   const nowMs = options.nowMs ?? startedAtMs;
   const tenantId = settings.tenantId;
@@ -73,10 +72,9 @@ export async function dispatchCycle(
   const log = deps.logger.child({ runId, tenantId });
 
   // The registry: synced from sources that define their own network; BigQuery's lives in PostgreSQL.
-  if (source.name !== 'bigquery') await upsertNetwork(sql, await source.network());
-  const network = await loadNetwork(sql, tenantId);
-  const watermarks = await ensureWatermarks(
-    sql,
+  if (source.name !== 'bigquery') await store.upsertNetwork(await source.network());
+  const network = await store.loadNetwork(tenantId);
+  const watermarks = await store.ensureWatermarks(
     tenantId,
     options.initialWatermarkMs ?? nowMs - settings.cycleMs,
   );
@@ -143,7 +141,7 @@ export async function dispatchCycle(
     bytesProcessed: batch.bytesProcessed,
     source: source.name,
   };
-  await insertRun(sql, { ...plan, id: runId, nodesTotal: network.nodes.length });
+  await store.insertRun({ ...plan, id: runId, nodesTotal: network.nodes.length });
   await coordinator.openRun(plan);
   log.info('run started', {
     event: 'run.started',
@@ -166,12 +164,7 @@ export async function dispatchCycle(
     );
   }
   if (messages.length === 0) {
-    await bus.publish(settings.topics.networkRollup, [
-      {
-        data: Buffer.from(JSON.stringify({ v: 1, kind: 'rollup', runId, tenantId })),
-        attributes: { kind: 'rollup', runId, tenantId },
-      },
-    ]);
+    await bus.publish(settings.topics.networkRollup, [rollupMessage(runId, tenantId)]);
   }
   return {
     runId,

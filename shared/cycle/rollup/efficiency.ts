@@ -12,19 +12,8 @@
  * (shared/analytics/water-balance.ts).
  */
 
-import type { Sql } from '../../adapters/postgres/client.ts';
-import {
-  type BilledRow,
-  type DistrictMeters,
-  districtMeters,
-  type EfficiencyRow,
-  type HourlyMetricRow,
-  readBilled,
-  readEfficiency,
-  readHourlyMetrics,
-  writeEfficiency,
-} from '../../adapters/postgres/efficiency.ts';
 import { type Period, type PeriodKind, periodContaining } from '../../analytics/local-period.ts';
+
 import { networkBalance } from '../../analytics/network-balance.ts';
 import { districtBalance } from '../../analytics/water-balance.ts';
 import {
@@ -38,6 +27,7 @@ import {
 import { bucketStart, HOUR_MS } from '../../domain/aggregate.ts';
 import { localParts } from '../../domain/local-time.ts';
 import { metricIndex } from '../../domain/readings.ts';
+import type { BilledRow, DistrictMeters, EfficiencyRow, EfficiencyStore, HourlyMetricRow } from './store.ts';
 
 const FLOW = metricIndex('flow');
 const PRESSURE = metricIndex('pressure');
@@ -267,7 +257,7 @@ export interface EfficiencyResult {
  * is not complete, so periods end at the hour before it.
  */
 export async function updateEfficiency(
-  sql: Sql,
+  store: EfficiencyStore,
   tenantId: string,
   spans: readonly { districtId: string; minMs: number; maxMs: number }[],
   nowMs: number,
@@ -276,7 +266,7 @@ export async function updateEfficiency(
   const labels: Record<PeriodKind, Set<string>> = { day: new Set(), month: new Set() };
   if (spans.length === 0) return { labels: { day: [], month: [] }, rows: 0 };
   const dataEnd = bucketStart(nowMs, HOUR_MS);
-  const meters = await districtMeters(sql, tenantId, [...new Set(spans.map((s) => s.districtId))]);
+  const meters = await store.districtMeters(tenantId, [...new Set(spans.map((s) => s.districtId))]);
   const work = meters.flatMap((m) => {
     const span = spans.find((s) => s.districtId === m.district.id)!;
     return touchedDays(span.minMs, Math.min(span.maxMs, dataEnd - 1), m.district.timezone, options.maxDays)
@@ -287,7 +277,7 @@ export async function updateEfficiency(
   const from = Math.min(...work.map((w) => w.day.start));
   const to = Math.max(...work.map((w) => w.cut.end));
   const nodeIds = [...new Set(work.flatMap((w) => w.meters.nodes.map((n) => n.id)))];
-  const hourly = await readHourlyMetrics(sql, nodeIds, [FLOW, PRESSURE], from, to);
+  const hourly = await store.readHourlyMetrics(nodeIds, [FLOW, PRESSURE], from, to);
   const rowsOf = new Map<string, HourlyMetricRow[]>();
   for (const r of hourly) {
     const list = rowsOf.get(r.nodeId);
@@ -301,8 +291,7 @@ export async function updateEfficiency(
   }
   const billedFrom = Math.min(from, ...[...months.values()].map((m) => m.month.start));
   const billedTo = Math.max(to, ...[...months.values()].map((m) => m.month.end));
-  const billed = await readBilled(
-    sql,
+  const billed = await store.readBilled(
     tenantId,
     [...new Set(work.map((w) => w.meters.district.id))],
     billedFrom,
@@ -326,13 +315,13 @@ export async function updateEfficiency(
     out.push(row(w.meters.district.id, 'day', w.day.label, balance));
     labels.day.add(w.day.label);
   }
-  await writeEfficiency(sql, out);
+  await store.writeEfficiency(out);
 
   // Months from their stored days (the ones just written included).
   const monthRows: EfficiencyRow[] = [];
   const daysOfMonth = new Map<string, EfficiencyRow[]>();
   for (const label of new Set([...months.values()].map((m) => m.month.label))) {
-    daysOfMonth.set(label, await readEfficiency(sql, tenantId, 'day', { prefix: `${label}-` }));
+    daysOfMonth.set(label, await store.readEfficiency(tenantId, 'day', { prefix: `${label}-` }));
   }
   for (const { meters: m, month } of months.values()) {
     const mine = (daysOfMonth.get(month.label) ?? [])
@@ -353,14 +342,14 @@ export async function updateEfficiency(
     monthRows.push(row(m.district.id, 'month', month.label, balance));
     labels.month.add(month.label);
   }
-  await writeEfficiency(sql, monthRows);
+  await store.writeEfficiency(monthRows);
 
   // Network-wide: every district's balance of each label written.
   const network: EfficiencyRow[] = [];
   for (const kind of ['day', 'month'] as const) {
     const written = [...labels[kind]];
     if (written.length === 0) continue;
-    const stored = await readEfficiency(sql, tenantId, kind, { exact: written });
+    const stored = await store.readEfficiency(tenantId, kind, { exact: written });
     for (const label of written) {
       const balances = stored
         .filter((r) => r.periodLabel === label && r.districtId !== '*')
@@ -370,7 +359,7 @@ export async function updateEfficiency(
       network.push(row('*', kind, label, { ...networkBalance(balances), partial }));
     }
   }
-  await writeEfficiency(sql, network);
+  await store.writeEfficiency(network);
   return {
     labels: { day: [...labels.day].sort(), month: [...labels.month].sort() },
     rows: out.length + monthRows.length + network.length,
@@ -378,8 +367,13 @@ export async function updateEfficiency(
 }
 
 /** The hot value of a period kind: the latest label's network-wide and district balances. */
-export async function efficiencySnapshot(sql: Sql, tenantId: string, kind: PeriodKind, label: string) {
-  const rows = await readEfficiency(sql, tenantId, kind, { exact: [label] });
+export async function efficiencySnapshot(
+  store: Pick<EfficiencyStore, 'readEfficiency'>,
+  tenantId: string,
+  kind: PeriodKind,
+  label: string,
+) {
+  const rows = await store.readEfficiency(tenantId, kind, { exact: [label] });
   const strip = (r: EfficiencyRow) => {
     const { inputs: _inputs, ...figures } = r.body as StoredBalance;
     return {

@@ -20,9 +20,6 @@
  * start), and a hole older than that was a silence, reported as such while it lasted (a gap is only
  * reported in the hour after it closes).
  */
-import { type DetectorBucket, writeTransitions } from '../../adapters/postgres/anomalies.ts';
-import type { TransactionSql } from '../../adapters/postgres/client.ts';
-import type { NodeStateSpec } from '../../adapters/postgres/node-state.ts';
 import {
   type Anomaly,
   type AnomalyStatus,
@@ -36,6 +33,7 @@ import {
 } from '../../anomaly/index.ts';
 import { BUCKET_MS, bucketStart, DAY_MS, HOUR_MS, type PartialRow } from '../../domain/aggregate.ts';
 import { METRICS, type Metric, metricIndex, type NodeInfo, type Reading } from '../../domain/readings.ts';
+import type { DetectorBucket, NodeBatchTx, NodeStateSpec } from './store.ts';
 
 const WEEK_MS = 7 * DAY_MS;
 const MINUTE_MS = 60_000;
@@ -376,8 +374,11 @@ export function judgeNodeAnomalies(
 }
 
 /** Writes the judged changes; returns the anomalies that opened and were written (to log once). */
-export async function writeNodeAnomalies(tx: TransactionSql, judged: JudgedAnomalies): Promise<Anomaly[]> {
+export async function writeNodeAnomalies(
+  tx: Pick<NodeBatchTx, 'writeTransitions'>,
+  judged: JudgedAnomalies,
+): Promise<Anomaly[]> {
   if (judged.transitions.length === 0) return [];
-  const written = await writeTransitions(tx, 'node', judged.transitions, judged.previous);
+  const written = await tx.writeTransitions(judged.transitions, judged.previous);
   return judged.opened.filter((a) => written.has(a.id));
 }

@@ -3,22 +3,23 @@
  * systems are imported lazily, so a function only loads what its configuration uses (the API never
  * loads the BigQuery or Pub/Sub clients).
  */
-import type { Bus } from './adapters/bus/bus.ts';
-import { MemoryBus } from './adapters/bus/memory.ts';
-import type { Coordinator } from './adapters/coordination/coordinator.ts';
-import { MemoryCoordinator } from './adapters/coordination/memory.ts';
+import type { Bus } from '../adapters/bus/bus.ts';
+import { MemoryBus } from '../adapters/bus/memory.ts';
+import type { Coordinator } from '../adapters/coordination/coordinator.ts';
+import { MemoryCoordinator } from '../adapters/coordination/memory.ts';
 import {
   FirestoreModelRegistry,
   MemoryModelRegistry,
   type ModelRegistry,
-} from './adapters/coordination/model-registry.ts';
-import { connect, type Sql } from './adapters/postgres/client.ts';
-import { migrate } from './adapters/postgres/migrations.ts';
-import { PartitionManager } from './adapters/postgres/partitions.ts';
-import { type Config, loadConfig, requireDatabaseUrl } from './config.ts';
-import type { AggregatorDeps, CycleSettings, DispatcherDeps } from './cycle/deps.ts';
-import { createLogger, type Logger } from './log.ts';
-import type { ReadingSource } from './sources/source.ts';
+} from '../adapters/coordination/model-registry.ts';
+import { connect, type Sql } from '../adapters/postgres/client.ts';
+import { postgresCycleStores } from '../adapters/postgres/cycle-stores.ts';
+import { migrate } from '../adapters/postgres/migrations.ts';
+import { PartitionManager } from '../adapters/postgres/partitions.ts';
+import { type Config, loadConfig, requireDatabaseUrl } from '../config.ts';
+import type { AggregatorDeps, CycleSettings, CycleStores, DispatcherDeps } from '../cycle/deps.ts';
+import { createLogger, type Logger } from '../log.ts';
+import type { ReadingSource } from '../sources/source.ts';
 
 export function cycleSettings(config: Config): CycleSettings {
   return {
@@ -62,7 +63,7 @@ export const embeddedModelRegistry = (): MemoryModelRegistry => {
 /** The forecast model registry: in Firestore wherever coordination is (sharing its client), else in-process. */
 export async function createModelRegistry(config: Config, coordinator?: Coordinator): Promise<ModelRegistry> {
   if (config.coordinationBackend === 'memory') return embeddedModelRegistry();
-  const { FirestoreCoordinator } = await import('./adapters/coordination/firestore.ts');
+  const { FirestoreCoordinator } = await import('../adapters/coordination/firestore.ts');
   const db =
     coordinator instanceof FirestoreCoordinator
       ? coordinator.db
@@ -73,19 +74,19 @@ export async function createModelRegistry(config: Config, coordinator?: Coordina
   return new FirestoreModelRegistry({ db });
 }
 
-import { createCache } from './adapters/cache/factory.ts';
+import { createCache } from '../adapters/cache/factory.ts';
 
-export { createCache, embeddedCache } from './adapters/cache/factory.ts';
+export { createCache, embeddedCache } from '../adapters/cache/factory.ts';
 
 export async function createBus(config: Config): Promise<Bus> {
   if (config.busBackend === 'memory') return embeddedBus();
-  const { PubSubBus } = await import('./adapters/bus/pubsub.ts');
+  const { PubSubBus } = await import('../adapters/bus/pubsub.ts');
   return new PubSubBus({ projectId: config.GOOGLE_CLOUD_PROJECT });
 }
 
 export async function createCoordinator(config: Config): Promise<Coordinator> {
   if (config.coordinationBackend === 'memory') return embeddedCoordinator();
-  const { FirestoreCoordinator } = await import('./adapters/coordination/firestore.ts');
+  const { FirestoreCoordinator } = await import('../adapters/coordination/firestore.ts');
   return new FirestoreCoordinator({
     projectId: config.GOOGLE_CLOUD_PROJECT,
     databaseId: config.FIRESTORE_DATABASE,
@@ -95,12 +96,12 @@ export async function createCoordinator(config: Config): Promise<Coordinator> {
 export async function createSource(config: Config, sql: Sql): Promise<ReadingSource> {
   const s = config.readingsSource;
   if (s.kind === 'csv') {
-    const { openCsvSource } = await import('./sources/csv.ts');
+    const { openCsvSource } = await import('../sources/csv.ts');
     return openCsvSource(s.path, { tenantId: config.TENANT_ID });
   }
   if (s.kind === 'bigquery') {
-    const { createBigQuerySource } = await import('./sources/bigquery.ts');
-    const { loadNetwork } = await import('./adapters/postgres/registry.ts');
+    const { createBigQuerySource } = await import('../sources/bigquery.ts');
+    const { loadNetwork } = await import('../adapters/postgres/registry.ts');
     return createBigQuerySource({
       projectId: config.GOOGLE_CLOUD_PROJECT ?? '',
       dataset: config.BIGQUERY_DATASET!,
@@ -110,7 +111,7 @@ export async function createSource(config: Config, sql: Sql): Promise<ReadingSou
       registry: () => loadNetwork(sql, config.TENANT_ID),
     });
   }
-  const { createSimulatorSource } = await import('./simulator/index.ts');
+  const { createSimulatorSource } = await import('../simulator/index.ts');
   return createSimulatorSource({
     seed: config.SIMULATOR_SEED,
     nodes: config.SIMULATOR_NODES,
@@ -121,6 +122,13 @@ export async function createSource(config: Config, sql: Sql): Promise<ReadingSou
 export interface Storage {
   sql: Sql;
   partitions: PartitionManager;
+  /** The cycle's ports on this PostgreSQL (the steps see only these). */
+  stores: CycleStores;
+}
+
+/** The cycle's stores on a PostgreSQL client (assigned to the ports: checked structurally). */
+export function cycleStores(sql: Sql, partitions: PartitionManager): CycleStores {
+  return postgresCycleStores(sql, partitions);
 }
 
 /** Connects, migrates (idempotent, serialised by an advisory lock) and prepares partitions. */
@@ -131,14 +139,16 @@ export async function openStorage(config: Config): Promise<Storage> {
     maxLifetimeSeconds: config.PG_MAX_LIFETIME_SECONDS,
   });
   const { timescale } = await migrate(sql);
-  return { sql, partitions: new PartitionManager(sql, timescale) };
+  const partitions = new PartitionManager(sql, timescale);
+  return { sql, partitions, stores: cycleStores(sql, partitions) };
 }
 
 export function baseLogger(config: Config, fn: string): Logger {
   return createLogger({ level: config.LOG_LEVEL, base: { function: fn } });
 }
 
-export async function dispatcherDeps(config: Config = loadConfig()): Promise<DispatcherDeps> {
+/** The dispatcher's deps, with the storage they were built from (its owner closes the pool). */
+export async function dispatcherDeps(config: Config = loadConfig()): Promise<DispatcherDeps & Storage> {
   const storage = await openStorage(config);
   return {
     ...storage,
@@ -150,7 +160,7 @@ export async function dispatcherDeps(config: Config = loadConfig()): Promise<Dis
   };
 }
 
-export async function aggregatorDeps(config: Config = loadConfig()): Promise<AggregatorDeps> {
+export async function aggregatorDeps(config: Config = loadConfig()): Promise<AggregatorDeps & Storage> {
   const storage = await openStorage(config);
   const coordinator = await createCoordinator(config);
   return {
@@ -164,4 +174,4 @@ export async function aggregatorDeps(config: Config = loadConfig()): Promise<Agg
   };
 }
 
-export { once } from './once.ts';
+export { once } from '../once.ts';

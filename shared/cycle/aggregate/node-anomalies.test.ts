@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { DetectorBucket } from '../../adapters/postgres/anomalies.ts';
 import { type Anomaly, anomalyId } from '../../anomaly/index.ts';
 import { aggregateReadings, HOUR_MS } from '../../domain/aggregate.ts';
 import type { NodeInfo } from '../../domain/readings.ts';
@@ -11,6 +10,7 @@ import {
   judgeNodeAnomalies,
   withBatch,
 } from './node-anomalies.ts';
+import type { DetectorBucket } from './store.ts';
 
 const CYCLE = 30 * 60_000;
 const T = Date.UTC(2026, 5, 10, 12);

@@ -5,13 +5,12 @@
  * week ahead is stored and served.
  */
 import type { ModelRegistry } from '../../adapters/coordination/model-registry.ts';
-import type { Sql } from '../../adapters/postgres/client.ts';
-import { latestIssues, readHourly } from '../../adapters/postgres/predictions.ts';
 import { bucketStart, DAY_MS, HOUR_MS, type PartialRow } from '../../domain/aggregate.ts';
 import type { NodeInfo } from '../../domain/readings.ts';
 import type { Logger } from '../../log.ts';
-import { type ForecastOutcome, forecastTarget } from './forecaster.ts';
-import { districtTimezone, hourlyMeans } from './series.ts';
+import { type ForecastOutcome, forecastTarget } from '../forecasting/forecaster.ts';
+import { districtTimezone, hourlyMeans } from '../forecasting/series.ts';
+import type { ForecastStore } from '../forecasting/store.ts';
 
 /** Nodes whose flow is forecast: district inlets (the demand a utility plans for). */
 export const isForecastNode = (node: NodeInfo): boolean =>
@@ -21,13 +20,13 @@ export const isForecastNode = (node: NodeInfo): boolean =>
 const HISTORY_MS = 365 * DAY_MS;
 
 export async function forecastNode(
-  deps: { sql: Sql; models: ModelRegistry; logger: Logger },
+  deps: { store: ForecastStore; models: ModelRegistry; logger: Logger },
   node: NodeInfo,
   asOfMs: number,
   hourly: readonly PartialRow[],
 ): Promise<ForecastOutcome | null> {
   const dataEndMs = bucketStart(asOfMs, HOUR_MS);
-  const issued = (await latestIssues(deps.sql, [node.id])).get(node.id);
+  const issued = (await deps.store.latestIssues([node.id])).get(node.id);
   if (issued !== undefined && issued >= dataEndMs) return null;
   const fromMs = dataEndMs - 168 * HOUR_MS;
   const recent = hourlyMeans(
@@ -41,7 +40,7 @@ export async function forecastNode(
       tenantId: node.tenantId,
       targetId: node.id,
       targetKind: 'node',
-      timeZone: await districtTimezone(deps.sql, node.districtId),
+      timeZone: await districtTimezone(deps.store, node.districtId),
       unit: 'L/s',
     },
     {
@@ -49,7 +48,7 @@ export async function forecastNode(
       recent,
       async loadHistory() {
         const startMs = dataEndMs - HISTORY_MS;
-        const rows = await readHourly(deps.sql, [node.id], 'flow', startMs, dataEndMs);
+        const rows = await deps.store.readHourly([node.id], 'flow', startMs, dataEndMs);
         const cells = rows.get(node.id) ?? [];
         // The series starts at the first stored hour: a year of leading gaps would only cost time.
         const first = cells[0]?.bucketMs ?? dataEndMs;

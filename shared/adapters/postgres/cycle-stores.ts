@@ -1,0 +1,284 @@
+/**
+ * The cycle's stores on PostgreSQL: each method binds one owner module's statement to a client (the
+ * pool, or a transaction inside a unit of work). The cycle declares what it needs (the `store.ts` of
+ * each step under `shared/cycle/`); `shared/wiring/cycle.ts` assigns this object to those ports, which
+ * checks conformance structurally. Nothing here awaits what the caller did not: statements issued
+ * together inside a transaction still pipeline on its connection, as postgres.js does.
+ */
+import type { PartialRow } from '../../domain/aggregate.ts';
+import { mergePartials, readBuckets, readNodeSince, upsertPartials } from './aggregates.ts';
+import {
+  anomalyPayload,
+  countActive,
+  purgeDistrictNights,
+  purgeResolvedAnomalies,
+  readDetectorHistory,
+  readDistrictAnomalies,
+  readNights,
+  recentAnomalies,
+  writeNights,
+  writeTransitions,
+} from './anomalies.ts';
+import {
+  lockNodes,
+  readLatestMany,
+  readPartials,
+  readStoredKeys,
+  readWatermarks,
+  recordBatches,
+  writeLatestMany,
+  writeWatermarks,
+} from './bulk.ts';
+import type { Sql, TransactionSql } from './client.ts';
+import { copyPartials, PartialCopyEncoder } from './copy.ts';
+import {
+  districtMeters,
+  latestEfficiencyLabel,
+  readBilled,
+  readEfficiency,
+  readHourlyMetrics,
+  touchedSpans,
+  writeEfficiency,
+} from './efficiency.ts';
+import { TIME_SERIES_TABLES } from './migrations.ts';
+import { readNodeState } from './node-state.ts';
+import type { PartitionManager, TimeSeriesTable } from './partitions.ts';
+import {
+  latestIssues,
+  loadModel,
+  purgeModelPerformance,
+  purgePredictions,
+  readHourly,
+  readPrediction,
+  saveModels,
+  writePerformance,
+  writePredictions,
+} from './predictions.ts';
+import { purgeQuality, readNodeQuality, readTenantQuality, writeQualityState } from './quality.ts';
+import {
+  countNodesByKind,
+  ensureWatermarks,
+  loadNetwork,
+  lockNode,
+  readDistrictTimezone,
+  readWatermark,
+  upsertNetwork,
+  writeWatermark,
+} from './registry.ts';
+import {
+  finishRun,
+  getRun,
+  insertRun,
+  purgeAppliedBatches,
+  purgeRuns,
+  recentRuns,
+  recordAppliedBatch,
+} from './runs.ts';
+import {
+  readEvaluatedMs,
+  readLatest,
+  readWindowFigures,
+  writeEvaluatedMs,
+  writeLatest,
+  writeSnapshot,
+  writeWindows,
+} from './serving.ts';
+
+type Db = Sql | TransactionSql;
+const AGGREGATE_TABLES = ['agg_5m', 'agg_1h', 'agg_1d'] as const;
+/** The district detectors' progress, kept as a network snapshot. */
+const DISTRICT_ANOMALIES_STATE = 'analytics:district-anomalies';
+
+/** A node batch's statements, bound to its transaction. */
+function nodeBatchTx(tx: TransactionSql, nodeId: string) {
+  return {
+    readWatermark: () => readWatermark(tx, nodeId),
+    readNodeState: (spec: Parameters<typeof readNodeState>[1]) => readNodeState(tx, spec),
+    readTimezone: (districtId: string) => readDistrictTimezone(tx, districtId),
+    readBuckets: (table: TimeSeriesTable, bucketsMs: Iterable<number>) =>
+      readBuckets(tx, table, nodeId, bucketsMs),
+    mergePartials: (table: TimeSeriesTable, delta: PartialRow[], stored?: PartialRow[]) =>
+      mergePartials(tx, table, nodeId, delta, stored),
+    readLatest: () => readLatest(tx, nodeId),
+    writeLatest: (tsMs: number, body: Parameters<typeof writeLatest>[3]) =>
+      writeLatest(tx, nodeId, tsMs, body),
+    writeWatermark: (toMs: number) => writeWatermark(tx, nodeId, toMs),
+    recordBatch: (batch: Omit<Parameters<typeof recordAppliedBatch>[1], 'nodeId'>) =>
+      recordAppliedBatch(tx, { ...batch, nodeId }),
+    writeQualityState: (
+      changed: Parameters<typeof writeQualityState>[2],
+      scores: Parameters<typeof writeQualityState>[3],
+      watermarkMs: number,
+    ) => writeQualityState(tx, nodeId, changed, scores, watermarkMs),
+    writeTransitions: (
+      transitions: Parameters<typeof writeTransitions>[2],
+      previous: Parameters<typeof writeTransitions>[3],
+    ) => writeTransitions(tx, 'node', transitions, previous),
+  };
+}
+
+/** A backfill chunk's statements, bound to its transaction. */
+function backfillTx(tx: TransactionSql) {
+  return {
+    readWatermarks: (nodeIds: readonly string[]) => readWatermarks(tx, nodeIds),
+    readStoredKeys: (table: TimeSeriesTable, nodeIds: readonly string[], fromMs: number, toMs: number) =>
+      readStoredKeys(tx, table, nodeIds, fromMs, toMs),
+    readPartials: (table: TimeSeriesTable, keys: Parameters<typeof readPartials>[2]) =>
+      readPartials(tx, table, keys),
+    copyPartials: (table: TimeSeriesTable, chunks: Iterable<Uint8Array>, format: 'binary' | 'text') =>
+      copyPartials(tx, table, chunks, format),
+    upsertPartials: (table: TimeSeriesTable, rows: Parameters<typeof upsertPartials>[2]) =>
+      upsertPartials(tx, table, rows),
+    readLatestMany: (nodeIds: readonly string[]) => readLatestMany(tx, nodeIds),
+    writeLatestMany: (rows: Parameters<typeof writeLatestMany>[1]) => writeLatestMany(tx, rows),
+    writeWatermarks: (nodeIds: readonly string[], toMs: number) => writeWatermarks(tx, nodeIds, toMs),
+    recordBatches: (runId: string, rows: Parameters<typeof recordBatches>[2]) =>
+      recordBatches(tx, runId, rows),
+  };
+}
+
+export function postgresForecastStore(sql: Db) {
+  return {
+    latestIssues: (targetIds: readonly string[]) => latestIssues(sql, targetIds),
+    writePredictions: (rows: Parameters<typeof writePredictions>[1]) => writePredictions(sql, rows),
+    readPrediction: (targetId: string, horizonStartMs: number) =>
+      readPrediction(sql, targetId, horizonStartMs),
+    saveModels: (rows: Parameters<typeof saveModels>[1]) => saveModels(sql, rows),
+    loadModel: (targetId: string, modelId: string) => loadModel(sql, targetId, modelId),
+    writePerformance: (rows: Parameters<typeof writePerformance>[1]) => writePerformance(sql, rows),
+    readHourly: (nodeIds: readonly string[], metric: 'flow' | 'pressure', fromMs: number, toMs: number) =>
+      readHourly(sql, nodeIds, metric, fromMs, toMs),
+    readTimezone: (districtId: string) => readDistrictTimezone(sql, districtId),
+  };
+}
+
+/** The water balance's reads and writes (the rollup's, and `scripts/billing.ts`'s). */
+export function postgresEfficiencyStore(sql: Db) {
+  return {
+    districtMeters: (tenantId: string, districtIds?: readonly string[]) =>
+      districtMeters(sql, tenantId, districtIds),
+    readHourlyMetrics: (
+      nodeIds: readonly string[],
+      metrics: readonly number[],
+      fromMs: number,
+      toMs: number,
+    ) => readHourlyMetrics(sql, nodeIds, metrics, fromMs, toMs),
+    readBilled: (tenantId: string, districtIds: readonly string[], fromMs: number, toMs: number) =>
+      readBilled(sql, tenantId, districtIds, fromMs, toMs),
+    writeEfficiency: (rows: Parameters<typeof writeEfficiency>[1]) => writeEfficiency(sql, rows),
+    readEfficiency: (
+      tenantId: string,
+      periodKind: 'day' | 'month',
+      labels: { exact?: readonly string[]; prefix?: string },
+    ) => readEfficiency(sql, tenantId, periodKind, labels),
+  };
+}
+
+export function postgresCycleStores(sql: Sql, partitions: PartitionManager) {
+  const dispatch = {
+    upsertNetwork: (network: Parameters<typeof upsertNetwork>[1]) => upsertNetwork(sql, network),
+    loadNetwork: (tenantId: string) => loadNetwork(sql, tenantId),
+    ensureWatermarks: (tenantId: string, initialMs: number) => ensureWatermarks(sql, tenantId, initialMs),
+    insertRun: (run: Parameters<typeof insertRun>[1]) => insertRun(sql, run),
+  };
+  const aggregate = {
+    async ensurePartitions(bucketsMs: number[]) {
+      for (const table of AGGREGATE_TABLES) await partitions.ensure(table, bucketsMs);
+    },
+    inNodeTransaction: <T>(nodeId: string, work: (tx: ReturnType<typeof nodeBatchTx>) => Promise<T>) =>
+      sql.begin(async (tx) => {
+        // Not awaited alone: the batch's reads pipeline behind it (the server runs them once it holds).
+        const locked = lockNode(tx, nodeId);
+        locked.catch(() => {});
+        const result = await work(nodeBatchTx(tx, nodeId));
+        await locked;
+        return result;
+      }) as Promise<T>,
+    readLatest: (nodeId: string) => readLatest(sql, nodeId),
+    readNodeSince: (table: TimeSeriesTable, nodeId: string, fromMs: number, sketchFromMs?: number) =>
+      readNodeSince(sql, table, nodeId, fromMs, sketchFromMs),
+    readNodeQuality: (nodeId: string) => readNodeQuality(sql, nodeId),
+    writeWindows: (nodeId: string, asOfMs: number, windows: { range: string; body: unknown }[]) =>
+      writeWindows(sql, nodeId, asOfMs, windows),
+  };
+  const rollup = {
+    ...postgresEfficiencyStore(sql),
+    getRun: (runId: string) => getRun(sql, runId),
+    recentRuns: (tenantId: string, limit: number) => recentRuns(sql, tenantId, limit),
+    finishRun: (runId: string, outcome: Parameters<typeof finishRun>[2]) => finishRun(sql, runId, outcome),
+    readWindowFigures: (tenantId: string) => readWindowFigures(sql, tenantId),
+    countNodesByKind: (tenantId: string) => countNodesByKind(sql, tenantId),
+    writeSnapshot: (tenantId: string, kind: string, asOfMs: number, body: unknown) =>
+      writeSnapshot(sql, tenantId, kind, asOfMs, body),
+    touchedSpans: (runId: string) => touchedSpans(sql, runId),
+    latestEfficiencyLabel: (tenantId: string, periodKind: 'day' | 'month', preferComplete?: boolean) =>
+      latestEfficiencyLabel(sql, tenantId, periodKind, preferComplete),
+    readTenantQuality: (tenantId: string) => readTenantQuality(sql, tenantId),
+    recentAnomalyPayloads: async (tenantId: string, limit: number) =>
+      (await recentAnomalies(sql, tenantId, limit)).map(anomalyPayload),
+    countActive: (tenantId: string) => countActive(sql, tenantId),
+    readDistrictAnomaliesEvaluated: (tenantId: string) =>
+      readEvaluatedMs(sql, tenantId, DISTRICT_ANOMALIES_STATE),
+    saveDistrictAnomaliesEvaluated: (tenantId: string, ms: number) =>
+      writeEvaluatedMs(sql, tenantId, DISTRICT_ANOMALIES_STATE, ms),
+    readDetectorHistory: (
+      nodeIds: readonly string[],
+      metrics: readonly number[],
+      window: { fromMs: number; toMs: number },
+      baselineHoursMs: readonly number[],
+    ) => readDetectorHistory(sql, nodeIds, metrics, window, baselineHoursMs),
+    readNights: (districtIds: readonly string[], sinceMs: number) => readNights(sql, districtIds, sinceMs),
+    writeNights: (tenantId: string, nights: Parameters<typeof writeNights>[2]) =>
+      writeNights(sql, tenantId, nights),
+    readDistrictAnomalies: (districtIds: readonly string[], sinceMs: number) =>
+      readDistrictAnomalies(sql, districtIds, sinceMs),
+    writeDistrictTransitions: (
+      transitions: Parameters<typeof writeTransitions>[2],
+      previous: Parameters<typeof writeTransitions>[3],
+    ) => writeTransitions(sql, 'district', transitions, previous),
+  };
+  const backfill = {
+    upsertNetwork: dispatch.upsertNetwork,
+    loadNetwork: dispatch.loadNetwork,
+    readWatermarks: (nodeIds: readonly string[]) => readWatermarks(sql, nodeIds),
+    async ensurePartitions(daysMs: number[]) {
+      for (const table of AGGREGATE_TABLES) await partitions.ensure(table, daysMs);
+    },
+    createEncoder: (format: 'binary' | 'text') => new PartialCopyEncoder(format),
+    inNodesTransaction: <T>(
+      nodeIds: readonly string[],
+      work: (tx: ReturnType<typeof backfillTx>) => Promise<T>,
+    ) =>
+      sql.begin(async (tx) => {
+        await lockNodes(tx, nodeIds);
+        return work(backfillTx(tx));
+      }) as Promise<T>,
+  };
+  const maintenance = {
+    async dropPartitionsOlderThan(beforeMs: number) {
+      const dropped: string[] = [];
+      for (const table of Object.keys(TIME_SERIES_TABLES) as TimeSeriesTable[]) {
+        dropped.push(...(await partitions.dropOlderThan(table, beforeMs)));
+      }
+      return dropped;
+    },
+    // One purge per owner module, one statement at a time (retention is no hot path; the log stays readable).
+    async purge(cutoffs: {
+      metricsBeforeMs: number;
+      predictionsBeforeMs: number;
+      runLogsBeforeMs: number;
+      resolvedAnomaliesBeforeMs: number;
+    }) {
+      const metrics = new Date(cutoffs.metricsBeforeMs);
+      const deleted: Record<string, number> = { ...(await purgeQuality(sql, metrics)) };
+      deleted.district_nights = await purgeDistrictNights(sql, metrics);
+      deleted.predictions = await purgePredictions(sql, new Date(cutoffs.predictionsBeforeMs));
+      deleted.model_performance = await purgeModelPerformance(sql, metrics);
+      deleted.runs = await purgeRuns(sql, new Date(cutoffs.runLogsBeforeMs));
+      deleted.applied_batches = await purgeAppliedBatches(sql, new Date(cutoffs.runLogsBeforeMs));
+      deleted.anomalies = await purgeResolvedAnomalies(sql, new Date(cutoffs.resolvedAnomaliesBeforeMs));
+      return deleted;
+    },
+  };
+  return { dispatch, aggregate, rollup, backfill, maintenance, forecasts: postgresForecastStore(sql) };
+}

@@ -1,0 +1,208 @@
+/**
+ * Aggregate one node's batch: clean, fold into 5-minute partials, merge into the stored 5m/1h/1d
+ * partials, advance the node's ingestion watermark — all in one transaction under the node's lock —
+ * then refresh what the API serves for the node (`views.ts`).
+ *
+ * The transaction has three phases: every read issued at once (the node's state or watermark, the
+ * stored partials of the batch's buckets, its latest values; they pipeline behind the lock), pure
+ * computation (`batch.ts`, and the analytics' counting and judging), every write issued at once.
+ *
+ * Idempotent and order-independent: the watermark says which readings are already applied, so a
+ * redelivered batch changes nothing, and a batch that arrives before an earlier one it depends on
+ * is refused (thrown) and retried by the bus after the earlier one.
+ */
+
+import type { Anomaly } from '../../anomaly/index.ts';
+import {
+  aggregateReadings,
+  BUCKET_MS,
+  bucketStart,
+  DAY_MS,
+  HOUR_MS,
+  type PartialRow,
+  rollUp,
+} from '../../domain/aggregate.ts';
+import { cleanReadings, type RejectCounts } from '../../domain/clean.ts';
+import type { Reading } from '../../domain/readings.ts';
+import type { AggregatorDeps } from '../deps.ts';
+import { decodeReadings, type NodeWorkMessage } from '../messages.ts';
+import { dropSeen, mergeLatest, readingSpan, storedIn } from './batch.ts';
+import {
+  computeNodeAnalytics,
+  type NodeAnalyticsInput,
+  type NodeAnalyticsRead,
+  type NodeAnalyticsResult,
+  readNodeAnalytics,
+  writeNodeAnalytics,
+} from './node-analytics.ts';
+import type { NodeQualityScores } from './node-quality.ts';
+import { logOpened } from './opened-log.ts';
+import type { LatestBody, NodeBatchTx, NodeState } from './store.ts';
+import { justScored } from './views.ts';
+
+export { computeNodeView, type NodeView, refreshNodeViews } from './views.ts';
+
+/** A batch that depends on an earlier, not yet applied one: retried later, never dead-lettered early. */
+export class BatchOutOfOrderError extends Error {
+  override name = 'BatchOutOfOrderError';
+}
+
+export interface NodeResult {
+  applied: boolean;
+  readings: number;
+  rejected: RejectCounts;
+}
+
+/** What a batch is applied to, read once: settled together. */
+interface BatchReads {
+  watermarkMs: number | null;
+  stored5m: PartialRow[];
+  stored1h: PartialRow[];
+  stored1d: PartialRow[];
+  latest: { tsMs: number; body: LatestBody } | null;
+  analytics: { read: NodeAnalyticsRead; state: NodeState; timezone: string } | null;
+}
+
+/** The analytics' input for a batch starting from `fromMs` (its message's watermark, or the stored one). */
+const analyticsInput = (deps: AggregatorDeps, msg: NodeWorkMessage, raw: Reading[], fromMs: number) =>
+  ({
+    node: msg.node,
+    readings: raw.filter((r) => r.ingestedAt > fromMs),
+    fromMs,
+    toMs: msg.toIngestMs,
+    cycleMs: deps.settings.cycleMs,
+  }) satisfies NodeAnalyticsInput;
+
+async function settleAnalytics(read: NodeAnalyticsRead) {
+  const [state, timezone] = await Promise.all([read.state, read.timezone]);
+  return { read, state, timezone };
+}
+
+/**
+ * Read phase: every read issued together (one round trip). With the analytics, their read brings the
+ * watermark; the 1h/1d rows and the latest values are read for every clean reading's bucket (a superset
+ * of what the new readings touch, which only the watermark and the 5-minute rows tell).
+ */
+async function readBatch(
+  tx: NodeBatchTx,
+  analytics: NodeAnalyticsInput | null,
+  valid: Reading[],
+): Promise<BatchReads> {
+  const read = analytics ? readNodeAnalytics(tx, analytics) : null;
+  const buckets = (size: number) => valid.map((r) => bucketStart(r.ts, size));
+  const some = valid.length > 0;
+  const [watermarkMs, stored5m, stored1h, stored1d, latest, settled] = await Promise.all([
+    read ? read.state.then((s) => s.watermarkMs) : tx.readWatermark(),
+    tx.readBuckets('agg_5m', buckets(BUCKET_MS)),
+    some ? tx.readBuckets('agg_1h', buckets(HOUR_MS)) : [],
+    some ? tx.readBuckets('agg_1d', buckets(DAY_MS)) : [],
+    some ? tx.readLatest() : null,
+    read ? settleAnalytics(read) : null,
+  ]);
+  return { watermarkMs, stored5m, stored1h, stored1d, latest, analytics: settled };
+}
+
+/** Compute phase (pure): what the batch adds over the stored state, and the analytics' results. */
+function computeBatch(reads: BatchReads, valid: Reading[], counts: RejectCounts, watermarkMs: number) {
+  const fresh = dropSeen(
+    valid.filter((r) => r.ingestedAt > watermarkMs),
+    reads.stored5m,
+    counts,
+  );
+  const p5m = aggregateReadings(fresh, BUCKET_MS);
+  const p1h = rollUp(p5m, HOUR_MS);
+  const p1d = rollUp(p5m, DAY_MS);
+  // Before the merges: they mark the batch's own seconds in the stored 5-minute rows.
+  const a = reads.analytics;
+  const analytics = a ? computeNodeAnalytics(a.read, a.state, a.timezone, reads.stored5m, p5m) : null;
+  let latest: { tsMs: number; body: LatestBody } | null = null;
+  if (fresh.length > 0) {
+    const body = mergeLatest(reads.latest?.body ?? {}, fresh);
+    latest = { tsMs: Math.max(...Object.values(body).map((v) => v.ts)), body };
+  }
+  return {
+    fresh,
+    merges: [
+      { table: 'agg_5m', delta: p5m, stored: reads.stored5m },
+      { table: 'agg_1h', delta: p1h, stored: storedIn(reads.stored1h, p1h) },
+      { table: 'agg_1d', delta: p1d, stored: storedIn(reads.stored1d, p1d) },
+    ] as const,
+    latest,
+    analytics,
+    span: readingSpan(fresh),
+  };
+}
+
+/**
+ * Write phase: every write issued together (they pipeline). With the analytics, their write moves the
+ * watermark (one statement fewer). Resolves with the anomalies that opened.
+ */
+async function writeBatch(
+  tx: NodeBatchTx,
+  msg: NodeWorkMessage,
+  counts: RejectCounts,
+  computed: ReturnType<typeof computeBatch> & { analytics: NodeAnalyticsResult | null },
+  analytics: NodeAnalyticsInput | null,
+): Promise<Anomaly[]> {
+  const opened =
+    analytics && computed.analytics ? writeNodeAnalytics(tx, analytics, computed.analytics) : null;
+  const writes: Promise<unknown>[] = computed.merges.map((m) => tx.mergePartials(m.table, m.delta, m.stored));
+  if (computed.latest) writes.push(tx.writeLatest(computed.latest.tsMs, computed.latest.body));
+  if (!opened) writes.push(tx.writeWatermark(msg.toIngestMs));
+  // The reading times the batch held: the rollup recomputes water balances for those days only.
+  writes.push(
+    tx.recordBatch({
+      runId: msg.runId,
+      part: msg.part,
+      readings: computed.fresh.length,
+      rejected: counts,
+      minTs: computed.span.min,
+      maxTs: computed.span.max,
+    }),
+  );
+  const [found] = await Promise.all([opened ?? [], ...writes]);
+  return found;
+}
+
+export async function applyNodeBatch(deps: AggregatorDeps, msg: NodeWorkMessage): Promise<NodeResult> {
+  const nodeId = msg.node.id;
+  const raw = decodeReadings(msg);
+  const { valid, counts } = cleanReadings(raw, msg.toIngestMs);
+  const store = deps.stores.aggregate;
+  // Partitions are DDL: create them outside the transaction, before it needs them.
+  await store.ensurePartitions(aggregateReadings(valid).map((r) => r.bucketMs));
+
+  const result: NodeResult & { analytics?: { opened: Anomaly[]; quality: NodeQualityScores } } =
+    await store.inNodeTransaction(nodeId, async (tx) => {
+      let input = deps.settings.analytics ? analyticsInput(deps, msg, raw, msg.fromIngestMs) : null;
+      const reads = await readBatch(tx, input, valid);
+      const watermark = reads.watermarkMs ?? Number.NEGATIVE_INFINITY;
+      if (msg.toIngestMs <= watermark) return { applied: false, readings: 0, rejected: counts };
+      if (msg.fromIngestMs > watermark) {
+        throw new BatchOutOfOrderError(
+          `node ${nodeId}: batch starts at ${new Date(msg.fromIngestMs).toISOString()} but only data up to ${new Date(watermark).toISOString()} is applied`,
+        );
+      }
+      // Runs overlapped, part of the batch is applied already: the analytics start over from the real watermark.
+      if (input && watermark !== msg.fromIngestMs) {
+        input = analyticsInput(deps, msg, raw, watermark);
+        reads.analytics = await settleAnalytics(readNodeAnalytics(tx, input));
+      }
+      const computed = computeBatch(reads, valid, counts, watermark);
+      const opened = await writeBatch(tx, msg, counts, computed, input);
+      return {
+        applied: true,
+        readings: computed.fresh.length,
+        rejected: counts,
+        ...(computed.analytics ? { analytics: { opened, quality: computed.analytics.quality.scores } } : {}),
+      };
+    });
+  if (result.analytics) {
+    // Logged once the transaction has committed: exactly once per anomaly (a replay applies nothing).
+    const log = deps.logger.child({ runId: msg.runId });
+    for (const a of result.analytics.opened) logOpened(log, a);
+    // The node's refresh, next in the same handler, serves these scores without reading them back.
+    justScored.set(msg.node, result.analytics.quality);
+  }
+  return { applied: result.applied, readings: result.readings, rejected: result.rejected };
+}

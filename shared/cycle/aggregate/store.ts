@@ -1,0 +1,123 @@
+/**
+ * What the aggregate step needs of storage (its port; PostgreSQL implements it in
+ * `adapters/postgres/cycle-stores.ts`). The node batch is a unit of work: every statement of one batch
+ * runs in one transaction under the node's lock, issued through the transaction-bound `NodeBatchTx`
+ * (statements issued without awaiting pipeline on the transaction's connection).
+ */
+
+import type { QualityCounters } from '../../analytics/quality.ts';
+import type { Anomaly, AnomalyStatus, Transition } from '../../anomaly/index.ts';
+import type { PartialRow } from '../../domain/aggregate.ts';
+
+/** A node's latest value per metric (the node_latest row's body). */
+export type LatestBody = Record<string, { value: number; ts: number }>;
+
+export type QualityResolution = 'm5' | 'h1' | 'd1';
+export type QualityBuckets = Record<QualityResolution, Map<number, QualityCounters>>;
+
+/** What a batch's quality counting starts from. */
+export interface QualityState {
+  /** Stored counters of the buckets asked for and of the windows, per resolution (bucket start → counters). */
+  buckets: QualityBuckets;
+  /** The latest reading time counted for the node so far (null before its first reading). */
+  maxTs: number | null;
+}
+
+/** A stored partial as the detectors read it (`sumSq` and `first` are NaN: not read). */
+export interface DetectorBucket {
+  metric: number;
+  bucketMs: number;
+  count: number;
+  sum: number;
+  sumSq: number;
+  min: number;
+  max: number;
+  first: number;
+  last: number;
+  lastTs: number;
+}
+
+/** What the node's analytics read, in the batch's first statement (see `NodeState`). */
+export interface NodeStateSpec {
+  nodeId: string;
+  quality: {
+    /** Buckets of each resolution the batch touches (stored counters to merge into). */
+    buckets: Record<QualityResolution, readonly number[]>;
+    /** Where each score window starts. */
+    windowFrom: Record<QualityResolution, number>;
+  };
+  history: {
+    metrics: readonly number[];
+    /** 5-minute partials over [fromMs, toMs). */
+    fromMs: number;
+    toMs: number;
+    /** Hourly partials of these metrics and hours (past weeks, for the seasonal baseline). */
+    baselineMetrics: readonly number[];
+    baselineHoursMs: readonly number[];
+  };
+  /** Unresolved anomalies, and resolved ones last seen from then on. */
+  anomaliesSinceMs: number;
+}
+
+export interface NodeState {
+  /** The node's ingestion watermark, and its latest reading time (null before the first). */
+  watermarkMs: number | null;
+  latestMs: number | null;
+  quality: QualityState;
+  fiveMinute: DetectorBucket[];
+  baseline: DetectorBucket[];
+  anomalies: Anomaly[];
+}
+
+export type PartialTable = 'agg_5m' | 'agg_1h' | 'agg_1d';
+
+/** One batch's statements, bound to its transaction (the node is the one the unit of work locked). */
+export interface NodeBatchTx {
+  readWatermark(): Promise<number | null>;
+  /** Watermark, latest reading time, quality counters, detector history and anomalies: one statement. */
+  readNodeState(spec: NodeStateSpec): Promise<NodeState>;
+  readTimezone(districtId: string): Promise<string | null>;
+  /** The node's stored partials of a table in the given buckets (none read when there are none). */
+  readBuckets(table: PartialTable, bucketsMs: Iterable<number>): Promise<PartialRow[]>;
+  mergePartials(table: PartialTable, delta: PartialRow[], stored?: PartialRow[]): Promise<unknown>;
+  readLatest(): Promise<{ tsMs: number; body: LatestBody } | null>;
+  writeLatest(tsMs: number, body: LatestBody): Promise<void>;
+  writeWatermark(toMs: number): Promise<void>;
+  /** The batch in applied_batches; a second record of the same (run, node, part) does nothing. */
+  recordBatch(batch: {
+    runId: string;
+    part: number;
+    readings: number;
+    rejected: unknown;
+    minTs: number | null;
+    maxTs: number | null;
+  }): Promise<void>;
+  /** Quality counters and scores, and the node's new watermark: one statement. */
+  writeQualityState(
+    changed: QualityBuckets,
+    scores: { asOfMs: number; body: unknown },
+    watermarkMs: number,
+  ): Promise<void>;
+  /** Anomaly transitions; resolves with the ids actually written. */
+  writeTransitions(
+    transitions: readonly Transition[],
+    previous: ReadonlyMap<string, AnomalyStatus>,
+  ): Promise<Set<string>>;
+}
+
+export interface AggregateStore {
+  /** Creates the 5m/1h/1d partitions the buckets need (DDL: before the transaction that needs them). */
+  ensurePartitions(bucketsMs: number[]): Promise<void>;
+  /** Runs `work` in one transaction holding the node's advisory lock (taken first, inside). */
+  inNodeTransaction<T>(nodeId: string, work: (tx: NodeBatchTx) => Promise<T>): Promise<T>;
+  // The node's served views, after the batch.
+  readLatest(nodeId: string): Promise<{ tsMs: number; body: LatestBody } | null>;
+  readNodeSince(
+    table: PartialTable,
+    nodeId: string,
+    fromMs: number,
+    sketchFromMs?: number,
+  ): Promise<PartialRow[]>;
+  readNodeQuality(nodeId: string): Promise<unknown | null>;
+  writeWindows(nodeId: string, asOfMs: number, windows: { range: string; body: unknown }[]): Promise<void>;
+}

@@ -1,0 +1,149 @@
+/**
+ * A node's served views, refreshed after its batch: read (the latest reading time, then the stored
+ * partials the windows need, with the node's quality scores), compute (windows and the 7-day series,
+ * pure), write (the window rows and the forecast in PostgreSQL, then every hot key in one cache pipeline).
+ */
+
+import type { CacheEntry } from '../../adapters/cache/cache.ts';
+import { MemoryModelRegistry } from '../../adapters/coordination/model-registry.ts';
+import type { PartialRow } from '../../domain/aggregate.ts';
+import { keys } from '../../domain/keys.ts';
+import { latestPayload, nodeMetadata } from '../../domain/payloads.ts';
+import type { NodeInfo } from '../../domain/readings.ts';
+import {
+  computeWindow,
+  hourlySeries,
+  lookbackStart,
+  RANGE_NAMES,
+  seriesStart,
+} from '../../domain/windows.ts';
+import type { AggregatorDeps } from '../deps.ts';
+import { forecastNode, isForecastNode } from './node-forecast.ts';
+import type { NodeQualityScores } from './node-quality.ts';
+import type { AggregateStore, LatestBody } from './store.ts';
+
+export { latestPayload, nodeMetadata };
+
+/** Quality scores a batch just computed, keyed by its message's node object, for the refresh that follows. */
+export const justScored = new WeakMap<NodeInfo, NodeQualityScores>();
+
+export interface NodeView {
+  asOfMs: number;
+  latest: LatestBody;
+  windows: ReturnType<typeof computeWindow>[];
+  timeseries7d: ReturnType<typeof hourlySeries>;
+  /** The hourly partials read for the 7-day window (forecasts refresh from them). */
+  hourly: PartialRow[];
+}
+
+type ViewRows = Record<'5m' | '1h' | '1d', PartialRow[]>;
+
+/**
+ * Reads what a node's views are computed from: its latest reading time, then the stored partials of
+ * the windows ending there (their bounds depend on it). Null when the node has no reading yet.
+ */
+export async function readNodeView(
+  store: Pick<AggregateStore, 'readLatest' | 'readNodeSince'>,
+  nodeId: string,
+): Promise<{ latest: { tsMs: number; body: LatestBody }; rows: ViewRows } | null> {
+  const latest = await store.readLatest(nodeId);
+  if (!latest) return null;
+  const asOfMs = latest.tsMs;
+  const [r5m, r1h, r1d] = await Promise.all([
+    store.readNodeSince('agg_5m', nodeId, lookbackStart(asOfMs, '5m')),
+    // 168 hours for the series; sketches only where a window needs quantiles.
+    store.readNodeSince('agg_1h', nodeId, seriesStart(asOfMs), lookbackStart(asOfMs, '1h')),
+    store.readNodeSince('agg_1d', nodeId, lookbackStart(asOfMs, '1d')),
+  ]);
+  return { latest, rows: { '5m': r5m, '1h': r1h, '1d': r1d } };
+}
+
+/** A node's served views from its stored partials (pure: deterministic for a given stored state). */
+export function nodeView(latest: { tsMs: number; body: LatestBody }, rows: ViewRows): NodeView {
+  const asOfMs = latest.tsMs;
+  return {
+    asOfMs,
+    latest: latest.body,
+    windows: RANGE_NAMES.map((range) => computeWindow(range, asOfMs, rows)),
+    timeseries7d: hourlySeries(asOfMs, rows['1h']),
+    hourly: rows['1h'],
+  };
+}
+
+/** Recomputes a node's served views from stored partials. */
+export async function computeNodeView(
+  store: Pick<AggregateStore, 'readLatest' | 'readNodeSince'>,
+  nodeId: string,
+): Promise<NodeView | null> {
+  const read = await readNodeView(store, nodeId);
+  return read ? nodeView(read.latest, read.rows) : null;
+}
+
+export const windowPayload = (nodeId: string, w: NodeView['windows'][number]) => ({ nodeId, ...w });
+
+/** The node's hot keys (pure). */
+function hotEntries(
+  node: NodeInfo,
+  ttlSeconds: number,
+  view: NodeView | null,
+  quality: unknown,
+  forecastPayload: unknown,
+): CacheEntry[] {
+  const t = node.tenantId;
+  const entry = (key: string, value: unknown): CacheEntry => ({ key, value, ttlSeconds });
+  const entries = [entry(keys.nodeMetadata(t, node.id), nodeMetadata(node))];
+  if (view) {
+    entries.push(entry(keys.nodeLatest(t, node.id), latestPayload(node.id, view.asOfMs, view.latest)));
+    for (const w of view.windows) {
+      entries.push(entry(keys.nodeMetrics(t, node.id, w.range), windowPayload(node.id, w)));
+    }
+    entries.push(
+      entry(keys.nodeTimeseries7d(t, node.id), {
+        nodeId: node.id,
+        resolution: '1h',
+        series: view.timeseries7d,
+      }),
+    );
+    if (forecastPayload) entries.push(entry(keys.predictions(t, node.id), forecastPayload));
+  }
+  if (quality) entries.push(entry(keys.nodeQuality(t, node.id), quality));
+  return entries;
+}
+
+/** Forecast models of processes whose deps bring no registry (tests that build deps by hand). */
+const processModels = new MemoryModelRegistry();
+
+/** Writes the node's served views to PostgreSQL and its hot keys to the cache (one pipeline). */
+export async function refreshNodeViews(deps: AggregatorDeps, node: NodeInfo): Promise<NodeView | null> {
+  const store = deps.stores.aggregate;
+  const analytics = deps.settings.analytics;
+  const scored = justScored.get(node);
+  justScored.delete(node);
+  // Read: the view's inputs, and the quality scores unless the batch just computed them.
+  const [read, quality] = await Promise.all([
+    readNodeView(store, node.id),
+    analytics ? (scored ?? store.readNodeQuality(node.id)) : null,
+  ]);
+  // Compute.
+  const view = read ? nodeView(read.latest, read.rows) : null;
+  // Write: the window rows with the forecast (its own read, compute and write), then the hot keys.
+  const [, forecast] = view
+    ? await Promise.all([
+        store.writeWindows(
+          node.id,
+          view.asOfMs,
+          view.windows.map((w) => ({ range: w.range, body: windowPayload(node.id, w) })),
+        ),
+        analytics && isForecastNode(node)
+          ? forecastNode(
+              { store: deps.stores.forecasts, models: deps.models ?? processModels, logger: deps.logger },
+              node,
+              view.asOfMs,
+              view.hourly,
+            )
+          : null,
+      ])
+    : [];
+  await deps.cache.write(hotEntries(node, deps.settings.cacheTtlSeconds, view, quality, forecast?.payload));
+  return view;
+}

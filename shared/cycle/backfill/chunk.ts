@@ -1,0 +1,201 @@
+/**
+ * One chunk of the bulk backfill, in one transaction holding its nodes' locks: read (the watermarks,
+ * checked against the plan; the stored partials the new readings land in; the nodes' latest values),
+ * aggregate and COPY the new rows as they are built (5-minute rows stream node by node), then every
+ * other write issued together (the merged rows, latest values, watermarks, applied batches).
+ */
+import {
+  bucketStart,
+  mergeInto,
+  type PartialRow,
+  partialKey,
+  RESOLUTIONS,
+  type Resolution,
+} from '../../domain/aggregate.ts';
+import {
+  builderToRow,
+  dropSeen,
+  type NodeAggregator,
+  type NodeSummary,
+} from '../../domain/bulk-aggregate.ts';
+import type { CleanColumns } from '../../domain/columns.ts';
+import { METRICS } from '../../domain/readings.ts';
+import type { LatestBody, PartialTable } from '../aggregate/store.ts';
+import { mergeLatest, type PlannedNode, touches } from './plan.ts';
+import type { BackfillStore, BackfillTx, BatchRecord, CopyFormat, PartialEncoder } from './store.ts';
+
+export const TABLES: Record<Resolution, PartialTable> = { '5m': 'agg_5m', '1h': 'agg_1h', '1d': 'agg_1d' };
+const RES = ['5m', '1h', '1d'] as const;
+
+/** A node's watermark moved between planning and writing (a cycle ran meanwhile): rerun to resume. */
+export class BulkBackfillConflictError extends Error {
+  override name = 'BulkBackfillConflictError';
+}
+
+export interface ChunkInput {
+  runId: string;
+  toMs: number;
+  chunk: readonly PlannedNode[];
+  cleaned: Map<string, CleanColumns>;
+  /** The reading times the chunk's clean readings span (min > max: none). */
+  minTs: number;
+  maxTs: number;
+  format: CopyFormat;
+}
+
+export interface ChunkOutcome {
+  summaries: Map<string, NodeSummary>;
+  copied: Record<Resolution, number>;
+  merged: Record<Resolution, number>;
+}
+
+type Stored = Record<Resolution, Map<string, PartialRow>>;
+
+/**
+ * The stored partials the new readings land in: only their keys first (a cycle wrote every bucket
+ * before `from`), then in full for the few the new readings touch. Each step's three reads go together.
+ */
+async function readStored(tx: BackfillTx, input: ChunkInput, ids: string[]): Promise<Stored> {
+  const keys = await Promise.all(
+    RES.map(async (resolution) => {
+      const size = RESOLUTIONS[resolution];
+      const found = await tx.readStoredKeys(
+        TABLES[resolution],
+        ids,
+        bucketStart(input.minTs, size),
+        input.maxTs,
+      );
+      return found.filter((k) => touches(input.cleaned.get(k.nodeId), k, size));
+    }),
+  );
+  const rows = await Promise.all(RES.map((resolution, i) => tx.readPartials(TABLES[resolution], keys[i]!)));
+  const stored = {} as Stored;
+  RES.forEach((resolution, i) => {
+    stored[resolution] = new Map(rows[i]!.map((r) => [partialKey(r.nodeId, r.metric, r.bucketMs), r]));
+  });
+  return stored;
+}
+
+/**
+ * Aggregates the chunk node by node and COPYs the rows whose key is new (5-minute rows stream as they are
+ * built; 1h and 1d follow); rows whose key is stored are merged into the stored row instead.
+ */
+async function aggregateAndCopy(
+  tx: BackfillTx,
+  store: Pick<BackfillStore, 'createEncoder'>,
+  aggregator: NodeAggregator,
+  input: ChunkInput,
+  ids: string[],
+  stored: Stored,
+) {
+  // Values whose second a stored 5-minute partial has seen are duplicates: counted and dropped.
+  const storedNodes = new Set([...stored['5m'].values()].map((r) => r.nodeId));
+  for (const id of storedNodes) {
+    dropSeen(
+      input.cleaned.get(id)!,
+      [...stored['5m'].values()].filter((r) => r.nodeId === id),
+    );
+  }
+  const mergeNodes = new Set(Object.values(stored).flatMap((m) => [...m.values()].map((r) => r.nodeId)));
+  const encoders: Record<Resolution, PartialEncoder> = {
+    '5m': store.createEncoder(input.format),
+    '1h': store.createEncoder(input.format),
+    '1d': store.createEncoder(input.format),
+  };
+  const merged: Record<Resolution, PartialRow[]> = { '5m': [], '1h': [], '1d': [] };
+  const summaries = new Map<string, NodeSummary>();
+  function* fiveMinuteData(): Generator<Uint8Array> {
+    for (const id of ids) {
+      const mayMerge = mergeNodes.has(id);
+      const summary = aggregator.aggregate(input.cleaned.get(id)!, (resolution, metric, bucketMs, p) => {
+        const existing = mayMerge
+          ? stored[resolution].get(partialKey(id, METRICS[metric]!, bucketMs))
+          : undefined;
+        if (existing) {
+          mergeInto(existing, builderToRow(id, metric, bucketMs, p));
+          merged[resolution].push(existing);
+        } else {
+          encoders[resolution].add(id, metric, bucketMs, p, p.bins, p.seen);
+        }
+      });
+      summaries.set(id, summary);
+      yield* encoders['5m'].drain();
+    }
+    yield* encoders['5m'].end();
+  }
+  await tx.copyPartials('agg_5m', fiveMinuteData(), input.format);
+  for (const resolution of ['1h', '1d'] as const) {
+    if (encoders[resolution].rows > 0)
+      await tx.copyPartials(TABLES[resolution], encoders[resolution].end(), input.format);
+  }
+  const copied = { '5m': encoders['5m'].rows, '1h': encoders['1h'].rows, '1d': encoders['1d'].rows };
+  return { summaries, merged, copied };
+}
+
+/** The chunk's applied_batches rows: what each node applied and what it rejected. */
+function batchRecords(ids: string[], input: ChunkInput, summaries: Map<string, NodeSummary>): BatchRecord[] {
+  return ids.map((id) => {
+    const s = summaries.get(id);
+    return {
+      nodeId: id,
+      readings: s?.readings ?? 0,
+      rejected: input.cleaned.get(id)!.counts,
+      minTs: s?.minTs ?? null,
+      maxTs: s?.maxTs ?? null,
+    };
+  });
+}
+
+/** Applies one chunk in one transaction (see the top of this file). */
+export function writeChunk(
+  store: Pick<BackfillStore, 'inNodesTransaction' | 'createEncoder'>,
+  aggregator: NodeAggregator,
+  input: ChunkInput,
+): Promise<ChunkOutcome> {
+  const ids = input.chunk.map((n) => n.node.id);
+  const hasData = input.minTs <= input.maxTs;
+  const withData = ids.filter((id) => input.cleaned.get(id)!.length > 0);
+  return store.inNodesTransaction(ids, async (tx) => {
+    // Read: issued together (the stored partials and latest values are wasted only on a conflict).
+    const [now, stored, latest] = await Promise.all([
+      tx.readWatermarks(ids),
+      hasData ? readStored(tx, input, ids) : null,
+      hasData ? tx.readLatestMany(withData) : new Map<string, LatestBody>(),
+    ]);
+    const moved = input.chunk.filter((n) => now.get(n.node.id) !== n.watermarkMs).map((n) => n.node.id);
+    if (moved.length > 0) {
+      throw new BulkBackfillConflictError(
+        `watermarks moved while the backfill ran (a cycle applied data meanwhile): ${moved.slice(0, 5).join(', ')}; rerun it to resume`,
+      );
+    }
+    const outcome: ChunkOutcome = {
+      summaries: new Map(),
+      copied: { '5m': 0, '1h': 0, '1d': 0 },
+      merged: { '5m': 0, '1h': 0, '1d': 0 },
+    };
+    const writes: Promise<unknown>[] = [];
+    if (stored) {
+      const built = await aggregateAndCopy(tx, store, aggregator, input, ids, stored);
+      outcome.summaries = built.summaries;
+      outcome.copied = built.copied;
+      for (const resolution of RES) {
+        writes.push(tx.upsertPartials(TABLES[resolution], built.merged[resolution]));
+        outcome.merged[resolution] = built.merged[resolution].length;
+      }
+      const fresh = ids.filter((id) => (built.summaries.get(id)?.readings ?? 0) > 0);
+      writes.push(
+        tx.writeLatestMany(
+          fresh.map((id) => {
+            const body = mergeLatest(latest.get(id) ?? {}, built.summaries.get(id)!.latest);
+            return { nodeId: id, tsMs: Math.max(...Object.values(body).map((v) => v.ts)), body };
+          }),
+        ),
+      );
+    }
+    // Write: everything but the COPY, issued together.
+    writes.push(tx.writeWatermarks(ids, input.toMs));
+    writes.push(tx.recordBatches(input.runId, batchRecords(ids, input, outcome.summaries)));
+    await Promise.all(writes);
+    return outcome;
+  });
+}

@@ -1,0 +1,43 @@
+/**
+ * The scheduled maintenance step (a Cloud Scheduler job publishes `kind=maintenance` to the cycle
+ * topic once a day): retention as PRODUCT.md sets it. On plain PostgreSQL the time-series tables
+ * drop whole partitions; with Timescale their retention policies do it (added by the migration).
+ *   metrics (aggregates, quality, district nights)   90 days
+ *   predictions                     30 days
+ *   run logs (runs, applied batches) 7 days
+ *   anomalies                       until resolved + 30 days
+ */
+
+import type { Logger } from '../../log.ts';
+import type { MaintenanceStore } from './store.ts';
+
+export const RETENTION_DAYS = {
+  metrics: 90,
+  predictions: 30,
+  runLogs: 7,
+  resolvedAnomalies: 30,
+} as const;
+
+const DAY_MS = 86_400_000;
+
+export interface MaintenanceResult {
+  droppedPartitions: string[];
+  deleted: Record<string, number>;
+}
+
+export async function runMaintenance(
+  deps: { stores: { maintenance: MaintenanceStore }; logger: Logger },
+  nowMs: number = Date.now(),
+): Promise<MaintenanceResult> {
+  const store = deps.stores.maintenance;
+  const before = (days: number) => nowMs - days * DAY_MS;
+  const droppedPartitions = await store.dropPartitionsOlderThan(before(RETENTION_DAYS.metrics));
+  const deleted = await store.purge({
+    metricsBeforeMs: before(RETENTION_DAYS.metrics),
+    predictionsBeforeMs: before(RETENTION_DAYS.predictions),
+    runLogsBeforeMs: before(RETENTION_DAYS.runLogs),
+    resolvedAnomaliesBeforeMs: before(RETENTION_DAYS.resolvedAnomalies),
+  });
+  deps.logger.info('maintenance finished', { event: 'maintenance.finished', droppedPartitions, deleted });
+  return { droppedPartitions, deleted };
+}

@@ -1,0 +1,159 @@
+/**
+ * What the rollup step needs of storage (its port; PostgreSQL implements it in
+ * `adapters/postgres/cycle-stores.ts`): runs, the served snapshots, what the network figures read of
+ * the nodes' windows, and what the rollup's analytics (district anomalies, water balance, network
+ * quality, recent anomalies) read and write.
+ */
+import type { Anomaly, AnomalyStatus, Transition } from '../../anomaly/index.ts';
+import type { Severity } from '../../anomaly/types.ts';
+import type { DistrictInfo, NodeKind } from '../../domain/readings.ts';
+import type { DetectorBucket } from '../aggregate/store.ts';
+
+export interface RunRecord {
+  id: string;
+  tenantId: string;
+  status: 'running' | 'done' | 'partial' | 'failed';
+  startedAt: string;
+  finishedAt: string | null;
+  windowFrom: string;
+  windowTo: string;
+  nodesTotal: number;
+  nodesDone: number;
+  nodesFailed: number;
+  failedNodes: string[];
+  readings: number;
+  bytesProcessed: number;
+  durationMs: number | null;
+  source: string;
+}
+
+/**
+ * What the network figures need of one node's window: a handful of numbers, extracted in SQL (at
+ * 10,000 nodes × 6 ranges the whole window bodies would not fit a small instance's heap).
+ */
+export interface WindowFigures {
+  kind: NodeKind;
+  range: string;
+  as_of_ms: number;
+  reporting: boolean;
+  flow_mean: number | null;
+  pressure_mean: number | null;
+  pressure_min: number | null;
+  chlorine_min: number | null;
+  turbidity_max: number | null;
+}
+
+export interface DistrictMeters {
+  district: DistrictInfo;
+  nodes: { id: string; kind: NodeKind }[];
+}
+
+export interface HourlyMetricRow {
+  nodeId: string;
+  metric: number;
+  bucketMs: number;
+  count: number;
+  sum: number;
+}
+
+export interface BilledRow {
+  id: number;
+  districtId: string;
+  fromMs: number;
+  toMs: number;
+  volumeM3: number;
+  unbilledM3: number | null;
+  source: string;
+}
+
+export interface EfficiencyRow {
+  tenantId: string;
+  districtId: string;
+  periodKind: 'day' | 'month';
+  periodLabel: string;
+  computedAtMs: number;
+  body: unknown;
+}
+
+export interface StoredNight {
+  districtId: string;
+  date: string;
+  startMs: number;
+  endMs: number;
+  mnf: number;
+  atMs: number;
+}
+
+/** What the water balance reads and writes (also used by `scripts/billing.ts`). */
+export interface EfficiencyStore {
+  /** Districts with their metered nodes (all of a tenant's, or the ones named). */
+  districtMeters(tenantId: string, districtIds?: readonly string[]): Promise<DistrictMeters[]>;
+  readHourlyMetrics(
+    nodeIds: readonly string[],
+    metrics: readonly number[],
+    fromMs: number,
+    toMs: number,
+  ): Promise<HourlyMetricRow[]>;
+  readBilled(
+    tenantId: string,
+    districtIds: readonly string[],
+    fromMs: number,
+    toMs: number,
+  ): Promise<BilledRow[]>;
+  writeEfficiency(rows: readonly EfficiencyRow[]): Promise<void>;
+  readEfficiency(
+    tenantId: string,
+    periodKind: 'day' | 'month',
+    labels: { exact?: readonly string[]; prefix?: string },
+  ): Promise<EfficiencyRow[]>;
+}
+
+/** What the district detectors read and write. */
+export interface DistrictAnomalyStore {
+  /** When the district detectors last ran for the tenant (null before the first time). */
+  readDistrictAnomaliesEvaluated(tenantId: string): Promise<number | null>;
+  saveDistrictAnomaliesEvaluated(tenantId: string, ms: number): Promise<void>;
+  readDetectorHistory(
+    nodeIds: readonly string[],
+    metrics: readonly number[],
+    window: { fromMs: number; toMs: number },
+    baselineHoursMs: readonly number[],
+  ): Promise<Map<string, { fiveMinute: DetectorBucket[]; baseline: DetectorBucket[] }>>;
+  readNights(districtIds: readonly string[], sinceMs: number): Promise<StoredNight[]>;
+  writeNights(tenantId: string, nights: readonly StoredNight[]): Promise<void>;
+  readDistrictAnomalies(districtIds: readonly string[], sinceMs: number): Promise<Anomaly[]>;
+  /** District anomaly transitions; resolves with the ids actually written. */
+  writeDistrictTransitions(
+    transitions: readonly Transition[],
+    previous: ReadonlyMap<string, AnomalyStatus>,
+  ): Promise<Set<string>>;
+}
+
+export interface RollupStore extends EfficiencyStore, DistrictAnomalyStore {
+  getRun(runId: string): Promise<RunRecord | null>;
+  recentRuns(tenantId: string, limit: number): Promise<RunRecord[]>;
+  finishRun(
+    runId: string,
+    outcome: { status: RunRecord['status']; finishedAtMs: number; nodesDone: number; failedNodes: string[] },
+  ): Promise<void>;
+  /** Every node window's figures of a tenant. */
+  readWindowFigures(tenantId: string): Promise<WindowFigures[]>;
+  /** The tenant's node count per kind, in kind order. */
+  countNodesByKind(tenantId: string): Promise<{ kind: string; n: number }[]>;
+  writeSnapshot(tenantId: string, kind: string, asOfMs: number, body: unknown): Promise<void>;
+  /** The local days each district's readings of the run spanned. */
+  touchedSpans(runId: string): Promise<{ districtId: string; minMs: number; maxMs: number }[]>;
+  latestEfficiencyLabel(
+    tenantId: string,
+    periodKind: 'day' | 'month',
+    preferComplete?: boolean,
+  ): Promise<string | null>;
+  readTenantQuality(
+    tenantId: string,
+  ): Promise<{ nodeId: string; kind: string; districtId: string | null; asOfMs: number; body: unknown }[]>;
+  /** The tenant's recent anomalies, newest first, in the API's shape (the `anomalies:recent` hot key). */
+  recentAnomalyPayloads(tenantId: string, limit: number): Promise<unknown[]>;
+  countActive(
+    tenantId: string,
+  ): Promise<{ open: number; acknowledged: number; bySeverity: Record<Severity, number> }>;
+}
