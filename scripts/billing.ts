@@ -12,7 +12,9 @@
  */
 import { parseArgs } from 'node:util';
 import { postgresEfficiencyStore } from '../shared/adapters/postgres/cycle-stores.ts';
-import { insertBilled, readBilled } from '../shared/adapters/postgres/efficiency.ts';
+import { insertBilled, readBilled, storedDaySpan } from '../shared/adapters/postgres/efficiency.ts';
+import { districtIds, findDistrict } from '../shared/adapters/postgres/registry.ts';
+import { latestWindowEndMs } from '../shared/adapters/postgres/runs.ts';
 import { ConfigError, loadConfig } from '../shared/config.ts';
 import { updateEfficiency } from '../shared/cycle/rollup/efficiency.ts';
 import { localToUtc } from '../shared/domain/local-time.ts';
@@ -65,11 +67,7 @@ async function main(argv: string[]): Promise<void> {
   const print = (human: string, data: unknown) => console.log(values.json ? JSON.stringify(data) : human);
   try {
     if (command === 'list') {
-      const districts = values.district
-        ? [values.district]
-        : (
-            await sql<{ id: string }[]>`select id from districts where tenant_id = ${tenantId} order by id`
-          ).map((d) => d.id);
+      const districts = values.district ? [values.district] : await districtIds(sql, tenantId);
       const rows = await readBilled(
         sql,
         tenantId,
@@ -90,8 +88,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     if (command !== 'add') throw new UsageError(`unknown command ${command}`);
-    const [district] = await sql<{ id: string; timezone: string }[]>`
-      select id, timezone from districts where id = ${values.district ?? ''} and tenant_id = ${tenantId}`;
+    const district = await findDistrict(sql, tenantId, values.district ?? '');
     if (!district)
       throw new UsageError(`--district: no district ${values.district ?? '(missing)'} in tenant ${tenantId}`);
     const fromMs = localDay(values.from, district.timezone, '--from');
@@ -107,12 +104,12 @@ async function main(argv: string[]): Promise<void> {
       source: 'cli',
     });
     // Recompute the balances the cycle already computed inside the period.
-    const [span] = await sql<{ first: string | null; last: string | null; now: number | null }[]>`
-      select min(period_label) as first, max(period_label) as last,
-        (select (extract(epoch from max(window_to)) * 1000)::float8 from runs where tenant_id = ${tenantId}) as now
-      from network_efficiency where tenant_id = ${tenantId} and district_id = ${district.id} and period_kind = 'day'`;
+    const [span, now] = await Promise.all([
+      storedDaySpan(sql, tenantId, district.id),
+      latestWindowEndMs(sql, tenantId),
+    ]);
     let recomputed: { day: string[]; month: string[] } = { day: [], month: [] };
-    if (span?.first && span.last && span.now !== null) {
+    if (span && now !== null) {
       const first = Math.max(fromMs, localDay(span.first, district.timezone, 'stored day'));
       const last = Math.min(toMs - 1, localDay(span.last, district.timezone, 'stored day') + DAY_MS - 1);
       if (last >= first) {
@@ -122,7 +119,7 @@ async function main(argv: string[]): Promise<void> {
             postgresEfficiencyStore(sql),
             tenantId,
             [{ districtId: district.id, minMs: first, maxMs: last }],
-            span.now,
+            now,
             {
               maxDays: days,
             },

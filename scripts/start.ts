@@ -18,6 +18,7 @@ import cliProgress from 'cli-progress';
 import { startEmbeddedPostgres } from '../dev/embedded-postgres.ts';
 import { createLocalStack } from '../dev/local-stack.ts';
 import { postgresKeyStore } from '../shared/adapters/postgres/api-stores.ts';
+import { firstNodeId, oldestWatermarkMs } from '../shared/adapters/postgres/registry.ts';
 import { createApp } from '../shared/api/app.ts';
 import { ensureDevKey } from '../shared/api/auth/dev-key.ts';
 import { ConfigError, loadConfig } from '../shared/config.ts';
@@ -90,9 +91,7 @@ async function main() {
   const days = args.days === 'all' ? Number.POSITIVE_INFINITY : Number(args.days);
   const earliest = span ? span.fromMs : Number.NEGATIVE_INFINITY;
   const backfillFrom = Math.max(earliest, simNow - days * 24 * HOUR);
-  const wm = await stack.storage.sql<{ ms: number | null }[]>`
-    select (extract(epoch from min(ingested_to)) * 1000)::float8 as ms from node_watermarks`;
-  const from = Math.max(backfillFrom, wm[0]?.ms ?? backfillFrom);
+  const from = Math.max(backfillFrom, (await oldestWatermarkMs(stack.storage.sql)) ?? backfillFrom);
 
   // The API comes up first and serves whatever the backfill has stored so far.
   const app = createApp(stack.api);
@@ -122,8 +121,7 @@ async function main() {
     bar.stop();
   }
 
-  const nodes = await stack.storage.sql<{ id: string }[]>`select id from nodes order by id limit 1`;
-  const example = nodes[0]?.id ?? 'NODE';
+  const example = (await firstNodeId(stack.storage.sql)) ?? 'NODE';
   const devKey = await ensureDevKey(postgresKeyStore(stack.storage.sql), {
     tenantId: config.TENANT_ID,
     file: join(dirname(args['data-dir']), 'dev-api-key'),

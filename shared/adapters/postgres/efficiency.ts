@@ -269,3 +269,17 @@ export async function latestEfficiency(
     body: r.body,
   }));
 }
+
+// Read by the billing CLI
+
+/** The first and last local day a district's balance is stored for, or null when none is. */
+export async function storedDaySpan(
+  db: Db,
+  tenantId: string,
+  districtId: string,
+): Promise<{ first: string; last: string } | null> {
+  const [span] = await db<{ first: string | null; last: string | null }[]>`
+    select min(period_label) as first, max(period_label) as last from network_efficiency
+    where tenant_id = ${tenantId} and district_id = ${districtId} and period_kind = 'day'`;
+  return span?.first && span.last ? { first: span.first, last: span.last } : null;
+}

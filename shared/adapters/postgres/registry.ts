@@ -200,3 +200,24 @@ export async function countNodesByKind(db: Db, tenantId: string): Promise<{ kind
     select kind, count(*)::int4 as n from nodes where tenant_id = ${tenantId} group by kind order by kind`),
   ];
 }
+
+// Read by the local run and the CLI scripts
+
+/** The tenant's district ids, in order. */
+export async function districtIds(db: Db, tenantId: string): Promise<string[]> {
+  const rows = await db<{ id: string }[]>`select id from districts where tenant_id = ${tenantId} order by id`;
+  return rows.map((r) => r.id);
+}
+
+/** The first node id (an example for the URLs the local run prints), or null when there are none. */
+export async function firstNodeId(db: Db): Promise<string | null> {
+  const rows = await db<{ id: string }[]>`select id from nodes order by id limit 1`;
+  return rows[0]?.id ?? null;
+}
+
+/** The oldest node watermark (where a resumed local run continues), or null before the first batch. */
+export async function oldestWatermarkMs(db: Db): Promise<number | null> {
+  const rows = await db<{ ms: number | null }[]>`
+    select (extract(epoch from min(ingested_to)) * 1000)::float8 as ms from node_watermarks`;
+  return rows[0]?.ms ?? null;
+}
