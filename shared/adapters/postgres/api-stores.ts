@@ -3,11 +3,12 @@
  * client. The API declares what it needs (shared/api/stores.ts); the wiring assigns this object to
  * that type, which checks that the two agree.
  */
+import type { AnomalyFilters, AnomalyTransitionRequest, StoredKeyInput } from '../../api/stores.ts';
 import { readNodeRange } from './aggregates.ts';
-import { type AnomalyFilters, findAnomaly, listAnomalies, transitionAnomaly } from './anomalies.ts';
+import { findAnomaly, listAnomalies, transitionAnomaly } from './anomalies.ts';
 import { ping, type Sql } from './client.ts';
 import { latestEfficiency } from './efficiency.ts';
-import { findLiveKey, insertKey, type KeyInsert, listKeys, liveAdminKeyHash, revokeKey } from './keys.ts';
+import { findLiveKey, insertKey, listKeys, liveAdminKeyHash, revokeKey } from './keys.ts';
 import { latestPrediction, modelScoresByRole } from './predictions.ts';
 import { readQualityCounters } from './quality.ts';
 import { districtNodeIds, ensureTenant, findDistrict, findNode, listNodes } from './registry.ts';
@@ -20,7 +21,7 @@ const HISTORY_TABLES = { '5m': 'agg_5m', '1h': 'agg_1h', '1d': 'agg_1d' } as con
 /** API keys: creating one also creates its tenant if new (two statements, as before). */
 export function postgresKeyStore(sql: Sql) {
   return {
-    async insert(key: KeyInsert) {
+    async insert(key: StoredKeyInput) {
       await ensureTenant(sql, key.tenantId);
       return insertKey(sql, key);
     },
@@ -66,13 +67,7 @@ export function postgresApiStores(sql: Sql) {
       list: (tenantId: string, f: AnomalyFilters, limit: number, after: readonly [number, string] | null) =>
         listAnomalies(sql, tenantId, f, limit, after),
       find: (tenantId: string, id: string) => findAnomaly(sql, tenantId, id),
-      transition: (t: {
-        action: 'acknowledge' | 'resolve';
-        tenantId: string;
-        id: string;
-        by: string;
-        note: string | null;
-      }) => transitionAnomaly(sql, t),
+      transition: (t: AnomalyTransitionRequest) => transitionAnomaly(sql, t),
     },
     quality: {
       counters: (nodeId: string, fromMs: number, toMs: number) =>

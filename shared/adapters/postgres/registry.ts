@@ -2,6 +2,7 @@
  * The node and district registry. PostgreSQL is its system of record: the simulator and CSV
  * sources sync their networks into it; with BigQuery it is maintained by the CLI/API.
  */
+import type { District } from '../../api/stores.ts';
 import {
   type DistrictInfo,
   type Metric,
@@ -69,18 +70,21 @@ export const nodeFromRow = (r: NodeRow): NodeInfo => ({
   metrics: r.metrics as Metric[],
 });
 
+/** A districts row (read by efficiency.ts too). */
+export interface DistrictRow {
+  id: string;
+  tenant_id: string;
+  name: string;
+  timezone: string;
+  mains_length_km: number | null;
+  connections: number | null;
+  private_pipe_km: number | null;
+  avg_pressure_m: number | null;
+}
+
 export async function loadNetwork(db: Db, tenantId: string): Promise<Network> {
   const districts = await db<
-    {
-      id: string;
-      tenant_id: string;
-      name: string;
-      timezone: string;
-      mains_length_km: number | null;
-      connections: number | null;
-      private_pipe_km: number | null;
-      avg_pressure_m: number | null;
-    }[]
+    DistrictRow[]
   >`select * from districts where tenant_id = ${tenantId} order by id`;
   const nodes = await db<NodeRow[]>`
     select id, tenant_id, district_id, kind, name, latitude, longitude, metrics
@@ -135,12 +139,8 @@ export async function findNode(db: Db, tenantId: string, id: string): Promise<No
   return row ? nodeFromRow(row) : null;
 }
 
-export async function findDistrict(
-  db: Db,
-  tenantId: string,
-  id: string,
-): Promise<{ id: string; name: string; timezone: string } | null> {
-  const rows = await db<{ id: string; name: string; timezone: string }[]>`
+export async function findDistrict(db: Db, tenantId: string, id: string): Promise<District | null> {
+  const rows = await db<District[]>`
     select id, name, timezone from districts where id = ${id} and tenant_id = ${tenantId}`;
   return rows[0] ?? null;
 }
