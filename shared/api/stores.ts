@@ -27,13 +27,16 @@ export interface LiveKey {
   secretHash: string;
 }
 
+/** Which keys a listing holds: a tenant's (else all), revoked ones too when asked. */
+export interface KeyListOptions {
+  tenantId?: string | undefined;
+  includeRevoked?: boolean | undefined;
+}
+
 export interface KeyStore {
   /** Stores a key, creating its tenant if new. */
   insert(key: StoredKeyInput): Promise<KeyRecord>;
-  list(options: {
-    tenantId?: string | undefined;
-    includeRevoked?: boolean | undefined;
-  }): Promise<KeyRecord[]>;
+  list(options: KeyListOptions): Promise<KeyRecord[]>;
   /** The revoked key (of the tenant, when given), or null when there is no such key. */
   revoke(id: string, tenantId?: string): Promise<KeyRecord | null>;
   /** A live key by id, marked used; null when unknown or revoked. */
@@ -44,14 +47,19 @@ export interface KeyStore {
 
 export type District = Pick<DistrictInfo, 'id' | 'name' | 'timezone'>;
 
+/** A page of nodes: up to `limit` by id after `after`, of a kind and a district when given. */
+export interface NodePage {
+  after: string | null;
+  kind?: string | undefined;
+  districtId?: string | undefined;
+  limit: number;
+}
+
 export interface RegistryStore {
   node(tenantId: string, id: string): Promise<NodeInfo | null>;
   district(tenantId: string, id: string): Promise<District | null>;
   /** Up to `limit` nodes by id after `after`, of a kind and a district when given. */
-  nodes(
-    tenantId: string,
-    page: { after: string | null; kind?: string | undefined; districtId?: string | undefined; limit: number },
-  ): Promise<NodeInfo[]>;
+  nodes(tenantId: string, page: NodePage): Promise<NodeInfo[]>;
   districtNodeIds(tenantId: string, districtId: string): Promise<string[]>;
 }
 
@@ -111,13 +119,15 @@ export interface QualityStore {
   counters(nodeId: string, fromMs: number, toMs: number): Promise<QualityCounters[]>;
 }
 
+/** Which stored balances: the period `label` (else each district's latest), of one district when given. */
+export interface BalanceFilter {
+  label?: string | undefined;
+  districtId?: string | undefined;
+}
+
 export interface EfficiencyStore {
   /** The latest period of each district (and of the network, '*'), or the period `label`. */
-  latest(
-    tenantId: string,
-    periodKind: PeriodKind,
-    filter: { label?: string | undefined; districtId?: string | undefined },
-  ): Promise<EfficiencyRow[]>;
+  latest(tenantId: string, periodKind: PeriodKind, filter: BalanceFilter): Promise<EfficiencyRow[]>;
 }
 
 /** Mean scores per model role over the tenant's targets, each model's latest evaluation. */

@@ -3,7 +3,14 @@
  * client. The API declares what it needs (shared/api/stores.ts); the wiring assigns this object to
  * that type, which checks that the two agree.
  */
-import type { AnomalyFilters, AnomalyTransitionRequest, StoredKeyInput } from '../../api/stores.ts';
+import type {
+  AnomalyFilters,
+  AnomalyTransitionRequest,
+  BalanceFilter,
+  KeyListOptions,
+  NodePage,
+  StoredKeyInput,
+} from '../../api/stores.ts';
 import { readNodeRange } from './aggregates.ts';
 import { findAnomaly, listAnomalies, transitionAnomaly } from './anomalies.ts';
 import { ping, type Sql } from './client.ts';
@@ -25,8 +32,7 @@ export function postgresKeyStore(sql: Sql) {
       await ensureTenant(sql, key.tenantId);
       return insertKey(sql, key);
     },
-    list: (options: { tenantId?: string | undefined; includeRevoked?: boolean | undefined }) =>
-      listKeys(sql, options),
+    list: (options: KeyListOptions) => listKeys(sql, options),
     revoke: (id: string, tenantId?: string) => revokeKey(sql, id, tenantId),
     findLive: (id: string) => findLiveKey(sql, id),
     liveAdminHash: (id: string, tenantId: string) => liveAdminKeyHash(sql, id, tenantId),
@@ -39,15 +45,7 @@ export function postgresApiStores(sql: Sql) {
     registry: {
       node: (tenantId: string, id: string) => findNode(sql, tenantId, id),
       district: (tenantId: string, id: string) => findDistrict(sql, tenantId, id),
-      nodes: (
-        tenantId: string,
-        page: {
-          after: string | null;
-          kind?: string | undefined;
-          districtId?: string | undefined;
-          limit: number;
-        },
-      ) => listNodes(sql, tenantId, page),
+      nodes: (tenantId: string, page: NodePage) => listNodes(sql, tenantId, page),
       districtNodeIds: (tenantId: string, districtId: string) => districtNodeIds(sql, tenantId, districtId),
     },
     serving: {
@@ -74,11 +72,8 @@ export function postgresApiStores(sql: Sql) {
         readQualityCounters(sql, nodeId, fromMs, toMs),
     },
     efficiency: {
-      latest: (
-        tenantId: string,
-        periodKind: 'day' | 'month',
-        filter: { label?: string | undefined; districtId?: string | undefined },
-      ) => latestEfficiency(sql, tenantId, periodKind, filter),
+      latest: (tenantId: string, periodKind: 'day' | 'month', filter: BalanceFilter) =>
+        latestEfficiency(sql, tenantId, periodKind, filter),
     },
     predictions: {
       latest: (tenantId: string, targetId: string) => latestPrediction(sql, tenantId, targetId),

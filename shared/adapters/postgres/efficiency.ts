@@ -4,6 +4,7 @@
  * (network_efficiency, one row per district — '*' for the network — period kind and local label).
  */
 import type { PeriodKind } from '../../analytics/local-period.ts';
+import type { BalanceFilter } from '../../api/stores.ts';
 import type { BilledRow, DistrictMeters, HourlyMetricRow, TouchedSpan } from '../../cycle/rollup/store.ts';
 import type { EfficiencyRow } from '../../domain/efficiency.ts';
 import type { NodeKind } from '../../domain/readings.ts';
@@ -202,7 +203,7 @@ export async function latestEfficiency(
   db: Db,
   tenantId: string,
   periodKind: PeriodKind,
-  filter: { label?: string | undefined; districtId?: string | undefined },
+  filter: BalanceFilter,
 ): Promise<EfficiencyRow[]> {
   const { label, districtId } = filter;
   const rows = await db<

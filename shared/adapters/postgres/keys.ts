@@ -3,7 +3,7 @@
  * hashing and verifying secrets are the API's (shared/api/auth/keys.ts), so this module only reads and
  * writes rows.
  */
-import type { KeyRecord, LiveKey, Role, StoredKeyInput } from '../../api/stores.ts';
+import type { KeyListOptions, KeyRecord, LiveKey, Role, StoredKeyInput } from '../../api/stores.ts';
 import type { Sql, TransactionSql } from './client.ts';
 
 type Db = Sql | TransactionSql;
@@ -40,10 +40,7 @@ export async function insertKey(db: Db, key: StoredKeyInput): Promise<KeyRecord>
   return toRecord(rows[0]!);
 }
 
-export async function listKeys(
-  db: Db,
-  options: { tenantId?: string | undefined; includeRevoked?: boolean | undefined } = {},
-): Promise<KeyRecord[]> {
+export async function listKeys(db: Db, options: KeyListOptions = {}): Promise<KeyRecord[]> {
   const rows = await db<KeyRow[]>`
     select * from api_keys
     where true

@@ -2,7 +2,7 @@
  * The node and district registry. PostgreSQL is its system of record: the simulator and CSV
  * sources sync their networks into it; with BigQuery it is maintained by the CLI/API.
  */
-import type { District } from '../../api/stores.ts';
+import type { District, NodePage } from '../../api/stores.ts';
 import {
   type DistrictInfo,
   type Metric,
@@ -146,11 +146,7 @@ export async function findDistrict(db: Db, tenantId: string, id: string): Promis
 }
 
 /** A page of the tenant's nodes by id: up to `limit` nodes after `after`, of a kind and district if given. */
-export async function listNodes(
-  db: Db,
-  tenantId: string,
-  page: { after: string | null; kind?: string | undefined; districtId?: string | undefined; limit: number },
-): Promise<NodeInfo[]> {
+export async function listNodes(db: Db, tenantId: string, page: NodePage): Promise<NodeInfo[]> {
   const { after, kind, districtId } = page;
   const rows = await db<NodeRow[]>`
     select id, tenant_id, district_id, kind, name, latitude, longitude, metrics from nodes
