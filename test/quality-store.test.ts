@@ -10,12 +10,12 @@ import { migrate } from '../shared/adapters/postgres/migrations.ts';
 import { readNodeState } from '../shared/adapters/postgres/node-state.ts';
 import {
   QUALITY_TABLES,
-  type QualityBuckets,
   readQualityCounters,
   writeQualityCounters,
   writeQualityState,
 } from '../shared/adapters/postgres/quality.ts';
 import { countQualityByBucket, emptyQuality, type QualityCounters } from '../shared/analytics/quality.ts';
+import type { QualityBuckets } from '../shared/cycle/aggregate/store.ts';
 import { BUCKET_MS, DAY_MS, HOUR_MS } from '../shared/domain/aggregate.ts';
 import type { Reading } from '../shared/domain/readings.ts';
 

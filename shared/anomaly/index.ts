@@ -31,6 +31,7 @@ export {
   resolveAnomaly,
   retentionUntilMs,
 } from './lifecycle.ts';
+export type { ListedAnomaly } from './listed.ts';
 export type { NightFlow, NightFlowConfig } from './night-flow.ts';
 export { DEFAULT_NIGHT_FLOW, detectNightFlowLeak, netInflow, nightlyMinimumFlows } from './night-flow.ts';
 export type { FlatlineConfig, GapConfig, NegativeFlowConfig, RangeConfig } from './sensor-faults.ts';
@@ -43,6 +44,7 @@ export type {
   AnomalyType,
   BucketSeries,
   Condition,
+  DetectorBucket,
   DistrictCycleInput,
   DistrictNodeSeries,
   Evidence,

@@ -76,6 +76,16 @@ export interface AggregateBucket {
 }
 
 /**
+ * A stored partial as the detectors read it (the aggregator's and the rollup's reads): count, sum, min,
+ * max and last, the columns they use, without the sketch, the second moment or the first value (cheap
+ * to read; `sumSq` and `first` are NaN).
+ */
+export interface DetectorBucket extends AggregateBucket {
+  metric: number;
+  lastTs: number;
+}
+
+/**
  * Partial aggregates of one metric laid on a regular grid, column by column: bucket `i` starts at
  * `startMs + i·stepMs`. An empty bucket has `count[i] = 0` (its other columns are then meaningless).
  * Columnar so that weeks of 5-minute history cost a few typed arrays, and detectors index by time

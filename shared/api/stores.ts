@@ -3,12 +3,21 @@
  * caller's tenant where the table has one; rows come back in the API's vocabulary. The PostgreSQL
  * adapter implements it (api-stores.ts there) and the wiring (shared/wiring/api.ts) passes it in.
  */
+import type { PeriodKind } from '../analytics/local-period.ts';
 import type { QualityCounters } from '../analytics/quality.ts';
+import type { ListedAnomaly } from '../anomaly/listed.ts';
 import type { PartialRow, Resolution } from '../domain/aggregate.ts';
-import type { LatestBody } from '../domain/payloads.ts';
-import type { NodeInfo } from '../domain/readings.ts';
+import type { EfficiencyRow } from '../domain/efficiency.ts';
+import type { StoredLatest } from '../domain/payloads.ts';
+import type { IssuedPrediction } from '../domain/predictions.ts';
+import type { DistrictInfo, NodeInfo } from '../domain/readings.ts';
+import type { RunRecord } from '../domain/runs.ts';
 import type { KeyRecord, Role, StoredKeyInput } from './auth/keys.ts';
 
+// The key records are the API's own vocabulary (auth/keys.ts); the adapter reads them from here.
+export type { KeyRecord, Role, StoredKeyInput };
+
+/** A live key as authentication needs it. */
 export interface LiveKey {
   keyId: string;
   tenantId: string;
@@ -18,13 +27,16 @@ export interface LiveKey {
   secretHash: string;
 }
 
+/** Which keys a listing holds: a tenant's (else all), revoked ones too when asked. */
+export interface KeyListOptions {
+  tenantId?: string | undefined;
+  includeRevoked?: boolean | undefined;
+}
+
 export interface KeyStore {
   /** Stores a key, creating its tenant if new. */
   insert(key: StoredKeyInput): Promise<KeyRecord>;
-  list(options: {
-    tenantId?: string | undefined;
-    includeRevoked?: boolean | undefined;
-  }): Promise<KeyRecord[]>;
+  list(options: KeyListOptions): Promise<KeyRecord[]>;
   /** The revoked key (of the tenant, when given), or null when there is no such key. */
   revoke(id: string, tenantId?: string): Promise<KeyRecord | null>;
   /** A live key by id, marked used; null when unknown or revoked. */
@@ -33,25 +45,26 @@ export interface KeyStore {
   liveAdminHash(id: string, tenantId: string): Promise<string | null>;
 }
 
-export interface District {
-  id: string;
-  name: string;
-  timezone: string;
+export type District = Pick<DistrictInfo, 'id' | 'name' | 'timezone'>;
+
+/** A page of nodes: up to `limit` by id after `after`, of a kind and a district when given. */
+export interface NodePage {
+  after: string | null;
+  kind?: string | undefined;
+  districtId?: string | undefined;
+  limit: number;
 }
 
 export interface RegistryStore {
   node(tenantId: string, id: string): Promise<NodeInfo | null>;
   district(tenantId: string, id: string): Promise<District | null>;
   /** Up to `limit` nodes by id after `after`, of a kind and a district when given. */
-  nodes(
-    tenantId: string,
-    page: { after: string | null; kind?: string | undefined; districtId?: string | undefined; limit: number },
-  ): Promise<NodeInfo[]>;
+  nodes(tenantId: string, page: NodePage): Promise<NodeInfo[]>;
   districtNodeIds(tenantId: string, districtId: string): Promise<string[]>;
 }
 
 export interface ServingStore {
-  latest(nodeId: string): Promise<{ tsMs: number; body: LatestBody } | null>;
+  latest(nodeId: string): Promise<StoredLatest | null>;
   /** A node's served window metrics (the body the cycle computed), or null. */
   window(nodeId: string, range: string): Promise<unknown | null>;
   /** A network snapshot's body (dashboard, network:<range>), or null. */
@@ -61,53 +74,11 @@ export interface ServingStore {
   history(resolution: Resolution, nodeId: string, fromMs: number, toMs: number): Promise<PartialRow[]>;
 }
 
-export interface RunRecord {
-  id: string;
-  tenantId: string;
-  status: 'running' | 'done' | 'partial' | 'failed';
-  startedAt: string;
-  finishedAt: string | null;
-  windowFrom: string;
-  windowTo: string;
-  nodesTotal: number;
-  nodesDone: number;
-  nodesFailed: number;
-  failedNodes: string[];
-  readings: number;
-  bytesProcessed: number;
-  durationMs: number | null;
-  source: string;
-}
-
 export interface RunStore {
   recent(tenantId: string, limit: number): Promise<RunRecord[]>;
   /** The end of the latest run's window, or null before any run. */
   latestWindowEndMs(tenantId: string): Promise<number | null>;
   bytesProcessedLastDay(tenantId: string): Promise<number>;
-}
-
-export type AnomalySeverity = 'warning' | 'minor' | 'major' | 'critical';
-export type AnomalyStatus = 'pending' | 'open' | 'acknowledged' | 'resolved';
-
-export interface AnomalyView {
-  id: string;
-  nodeId: string | null;
-  districtId: string | null;
-  type: string;
-  metric: string | null;
-  severity: AnomalySeverity;
-  status: AnomalyStatus;
-  startedAt: string;
-  /** The start in epoch microseconds: the exact sort key of keyset paging. */
-  startedUs: number;
-  lastSeenAt: string;
-  openedAt: string | null;
-  acknowledgedAt: string | null;
-  acknowledgedBy: string | null;
-  resolvedAt: string | null;
-  resolvedBy: string | null;
-  note: string | null;
-  evidence: Record<string, unknown>;
 }
 
 export interface AnomalyFilters {
@@ -121,6 +92,15 @@ export interface AnomalyFilters {
   toMs?: number | undefined;
 }
 
+/** An operator's acknowledgement or resolution of an anomaly. */
+export interface AnomalyTransitionRequest {
+  action: 'acknowledge' | 'resolve';
+  tenantId: string;
+  id: string;
+  by: string;
+  note: string | null;
+}
+
 export interface AnomalyStore {
   /** Newest first (start, then id), after the keyset position [startedUs, id]. */
   list(
@@ -128,16 +108,10 @@ export interface AnomalyStore {
     filters: AnomalyFilters,
     limit: number,
     after: readonly [number, string] | null,
-  ): Promise<AnomalyView[]>;
-  find(tenantId: string, id: string): Promise<AnomalyView | null>;
+  ): Promise<ListedAnomaly[]>;
+  find(tenantId: string, id: string): Promise<ListedAnomaly | null>;
   /** The anomaly after the transition, or null when its status did not allow it (or it does not exist). */
-  transition(t: {
-    action: 'acknowledge' | 'resolve';
-    tenantId: string;
-    id: string;
-    by: string;
-    note: string | null;
-  }): Promise<AnomalyView | null>;
+  transition(t: AnomalyTransitionRequest): Promise<ListedAnomaly | null>;
 }
 
 export interface QualityStore {
@@ -145,39 +119,18 @@ export interface QualityStore {
   counters(nodeId: string, fromMs: number, toMs: number): Promise<QualityCounters[]>;
 }
 
-export interface StoredBalance {
-  districtId: string;
-  periodKind: 'day' | 'month';
-  periodLabel: string;
-  computedAtMs: number;
-  body: unknown;
+/** Which stored balances: the period `label` (else each district's latest), of one district when given. */
+export interface BalanceFilter {
+  label?: string | undefined;
+  districtId?: string | undefined;
 }
 
 export interface EfficiencyStore {
   /** The latest period of each district (and of the network, '*'), or the period `label`. */
-  latest(
-    tenantId: string,
-    periodKind: 'day' | 'month',
-    filter: { label?: string | undefined; districtId?: string | undefined },
-  ): Promise<StoredBalance[]>;
+  latest(tenantId: string, periodKind: PeriodKind, filter: BalanceFilter): Promise<EfficiencyRow[]>;
 }
 
-export interface Forecast {
-  targetId: string;
-  targetKind: 'node' | 'district';
-  issuedAt: Date;
-  modelId: string;
-  horizonStart: Date;
-  body: {
-    unit?: string;
-    mean?: (number | null)[];
-    lo80?: (number | null)[];
-    hi80?: (number | null)[];
-    lo95?: (number | null)[];
-    hi95?: (number | null)[];
-  };
-}
-
+/** Mean scores per model role over the tenant's targets, each model's latest evaluation. */
 export interface RoleScores {
   role: string;
   models: number;
@@ -188,7 +141,7 @@ export interface RoleScores {
 }
 
 export interface PredictionStore {
-  latest(tenantId: string, targetId: string): Promise<Forecast | null>;
+  latest(tenantId: string, targetId: string): Promise<IssuedPrediction | null>;
   /** Mean scores per model role over the tenant's targets (each model's latest evaluation). */
   scoresByRole(tenantId: string): Promise<RoleScores[]>;
 }

@@ -7,6 +7,12 @@ export interface LatestValue {
 }
 export type LatestBody = Record<string, LatestValue>;
 
+/** A node's stored latest values (its node_latest row): the latest reading time, and the body. */
+export interface StoredLatest {
+  tsMs: number;
+  body: LatestBody;
+}
+
 export const nodeMetadata = (node: NodeInfo) => ({
   id: node.id,
   name: node.name,

@@ -9,7 +9,10 @@
  * on them is here, the cycle's and (at the end) the API's, so a change of the table has one place.
  */
 import type { Anomaly, AnomalyStatus, Transition } from '../../anomaly/lifecycle.ts';
+import type { ListedAnomaly } from '../../anomaly/listed.ts';
 import type { AnomalyType, Evidence, Severity } from '../../anomaly/types.ts';
+import type { AnomalyFilters, AnomalyTransitionRequest } from '../../api/stores.ts';
+import type { AnomalyCounts, DetectorHistory, StoredNight } from '../../cycle/rollup/store.ts';
 import type { Metric } from '../../domain/readings.ts';
 import type { Sql, TransactionSql } from './client.ts';
 
@@ -199,12 +202,6 @@ export async function recentAnomalies(db: Db, tenantId: string, limit: number): 
   return rows.map(anomalyFromRow);
 }
 
-export interface AnomalyCounts {
-  open: number;
-  acknowledged: number;
-  bySeverity: Record<Severity, number>;
-}
-
 /** Open and acknowledged anomalies of a tenant, by severity (acknowledged ones count as open). */
 export async function countActive(db: Db, tenantId: string): Promise<AnomalyCounts> {
   const rows = await db<{ status: AnomalyStatus; severity: Severity; n: number }[]>`
@@ -222,23 +219,6 @@ export async function countActive(db: Db, tenantId: string): Promise<AnomalyCoun
     out.bySeverity[r.severity] += r.n;
   }
   return out;
-}
-
-/**
- * A stored partial as the detectors read it: count, sum, min, max and last — the columns they use —
- * without the sketch, the second moment or the first value (cheap to read; `sumSq` and `first` are NaN).
- */
-export interface DetectorBucket {
-  metric: number;
-  bucketMs: number;
-  count: number;
-  sum: number;
-  sumSq: number;
-  min: number;
-  max: number;
-  first: number;
-  last: number;
-  lastTs: number;
 }
 
 interface LeanRow {
@@ -268,8 +248,8 @@ export async function readDetectorHistory(
   metrics: readonly number[],
   window: { fromMs: number; toMs: number },
   baselineHoursMs: readonly number[],
-): Promise<Map<string, { fiveMinute: DetectorBucket[]; baseline: DetectorBucket[] }>> {
-  const out = new Map<string, { fiveMinute: DetectorBucket[]; baseline: DetectorBucket[] }>();
+): Promise<Map<string, DetectorHistory>> {
+  const out = new Map<string, DetectorHistory>();
   if (nodeIds.length === 0) return out;
   const rows = await db.unsafe<LeanRow[]>(
     `${lean('agg_5m', 'm')}
@@ -307,15 +287,6 @@ export async function readDetectorHistory(
     });
   }
   return out;
-}
-
-export interface StoredNight {
-  districtId: string;
-  date: string;
-  startMs: number;
-  endMs: number;
-  mnf: number;
-  atMs: number;
 }
 
 /** Each district's stored nights ending after `sinceMs`, in time order. */
@@ -366,28 +337,6 @@ export async function writeNights(db: Db, tenantId: string, nights: readonly Sto
 
 // Read and changed by the API (the cycle writes anomalies; operators transition them)
 
-/** An anomaly as the API lists it: the row's times as ISO text, with its exact keyset sort key. */
-export interface ListedAnomaly {
-  id: string;
-  nodeId: string | null;
-  districtId: string | null;
-  type: string;
-  metric: string | null;
-  severity: 'warning' | 'minor' | 'major' | 'critical';
-  status: 'pending' | 'open' | 'acknowledged' | 'resolved';
-  startedAt: string;
-  /** started_at in epoch microseconds: the exact sort key of keyset paging. */
-  startedUs: number;
-  lastSeenAt: string;
-  openedAt: string | null;
-  acknowledgedAt: string | null;
-  acknowledgedBy: string | null;
-  resolvedAt: string | null;
-  resolvedBy: string | null;
-  note: string | null;
-  evidence: Record<string, unknown>;
-}
-
 interface ListedRow {
   id: string;
   node_id: string | null;
@@ -434,17 +383,6 @@ const LISTED_COLUMNS = `id, node_id, district_id, type, metric, severity, status
   (extract(epoch from started_at) * 1000000)::int8::float8 as started_us, last_seen_at, opened_at,
   acknowledged_at, acknowledged_by, resolved_at, resolved_by, resolution, evidence`;
 
-export interface AnomalyFilters {
-  statuses: string[];
-  severities?: string[] | undefined;
-  types?: string[] | undefined;
-  nodeId?: string | undefined;
-  districtId?: string | undefined;
-  /** Active at some time in [fromMs, toMs): started before toMs, not resolved before fromMs. */
-  fromMs?: number | undefined;
-  toMs?: number | undefined;
-}
-
 /** A page newest first (by start, then id), after the keyset position `after` ([startedUs, id]). */
 export async function listAnomalies(
   db: Db,
@@ -482,10 +420,7 @@ export async function findAnomaly(db: Db, tenantId: string, id: string): Promise
  * acknowledge: open → acknowledged; resolve: open | acknowledged → resolved. One conditional UPDATE,
  * so two operators racing cannot both change it. The changed anomaly, or null when it matched nothing.
  */
-export async function transitionAnomaly(
-  db: Db,
-  t: { action: 'acknowledge' | 'resolve'; tenantId: string; id: string; by: string; note: string | null },
-): Promise<ListedAnomaly | null> {
+export async function transitionAnomaly(db: Db, t: AnomalyTransitionRequest): Promise<ListedAnomaly | null> {
   const rows =
     t.action === 'acknowledge'
       ? await db<ListedRow[]>`

@@ -3,11 +3,19 @@
  * client. The API declares what it needs (shared/api/stores.ts); the wiring assigns this object to
  * that type, which checks that the two agree.
  */
+import type {
+  AnomalyFilters,
+  AnomalyTransitionRequest,
+  BalanceFilter,
+  KeyListOptions,
+  NodePage,
+  StoredKeyInput,
+} from '../../api/stores.ts';
 import { readNodeRange } from './aggregates.ts';
-import { type AnomalyFilters, findAnomaly, listAnomalies, transitionAnomaly } from './anomalies.ts';
+import { findAnomaly, listAnomalies, transitionAnomaly } from './anomalies.ts';
 import { ping, type Sql } from './client.ts';
 import { latestEfficiency } from './efficiency.ts';
-import { findLiveKey, insertKey, type KeyInsert, listKeys, liveAdminKeyHash, revokeKey } from './keys.ts';
+import { findLiveKey, insertKey, listKeys, liveAdminKeyHash, revokeKey } from './keys.ts';
 import { latestPrediction, modelScoresByRole } from './predictions.ts';
 import { readQualityCounters } from './quality.ts';
 import { districtNodeIds, ensureTenant, findDistrict, findNode, listNodes } from './registry.ts';
@@ -20,12 +28,11 @@ const HISTORY_TABLES = { '5m': 'agg_5m', '1h': 'agg_1h', '1d': 'agg_1d' } as con
 /** API keys: creating one also creates its tenant if new (two statements, as before). */
 export function postgresKeyStore(sql: Sql) {
   return {
-    async insert(key: KeyInsert) {
+    async insert(key: StoredKeyInput) {
       await ensureTenant(sql, key.tenantId);
       return insertKey(sql, key);
     },
-    list: (options: { tenantId?: string | undefined; includeRevoked?: boolean | undefined }) =>
-      listKeys(sql, options),
+    list: (options: KeyListOptions) => listKeys(sql, options),
     revoke: (id: string, tenantId?: string) => revokeKey(sql, id, tenantId),
     findLive: (id: string) => findLiveKey(sql, id),
     liveAdminHash: (id: string, tenantId: string) => liveAdminKeyHash(sql, id, tenantId),
@@ -38,15 +45,7 @@ export function postgresApiStores(sql: Sql) {
     registry: {
       node: (tenantId: string, id: string) => findNode(sql, tenantId, id),
       district: (tenantId: string, id: string) => findDistrict(sql, tenantId, id),
-      nodes: (
-        tenantId: string,
-        page: {
-          after: string | null;
-          kind?: string | undefined;
-          districtId?: string | undefined;
-          limit: number;
-        },
-      ) => listNodes(sql, tenantId, page),
+      nodes: (tenantId: string, page: NodePage) => listNodes(sql, tenantId, page),
       districtNodeIds: (tenantId: string, districtId: string) => districtNodeIds(sql, tenantId, districtId),
     },
     serving: {
@@ -66,24 +65,15 @@ export function postgresApiStores(sql: Sql) {
       list: (tenantId: string, f: AnomalyFilters, limit: number, after: readonly [number, string] | null) =>
         listAnomalies(sql, tenantId, f, limit, after),
       find: (tenantId: string, id: string) => findAnomaly(sql, tenantId, id),
-      transition: (t: {
-        action: 'acknowledge' | 'resolve';
-        tenantId: string;
-        id: string;
-        by: string;
-        note: string | null;
-      }) => transitionAnomaly(sql, t),
+      transition: (t: AnomalyTransitionRequest) => transitionAnomaly(sql, t),
     },
     quality: {
       counters: (nodeId: string, fromMs: number, toMs: number) =>
         readQualityCounters(sql, nodeId, fromMs, toMs),
     },
     efficiency: {
-      latest: (
-        tenantId: string,
-        periodKind: 'day' | 'month',
-        filter: { label?: string | undefined; districtId?: string | undefined },
-      ) => latestEfficiency(sql, tenantId, periodKind, filter),
+      latest: (tenantId: string, periodKind: 'day' | 'month', filter: BalanceFilter) =>
+        latestEfficiency(sql, tenantId, periodKind, filter),
     },
     predictions: {
       latest: (tenantId: string, targetId: string) => latestPrediction(sql, tenantId, targetId),

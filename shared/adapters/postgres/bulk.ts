@@ -3,12 +3,12 @@
  * node locks, watermarks, the stored partials a backfill must merge with, latest values and the
  * audit rows. The per-cycle path does the same per node (shared/cycle/aggregate/).
  */
-import type { RejectCounts } from '../../domain/clean.ts';
+import type { BatchRecord, PartialKey } from '../../cycle/backfill/store.ts';
+import type { LatestBody, StoredLatest } from '../../domain/payloads.ts';
 import { METRICS, type Metric } from '../../domain/readings.ts';
 import { type AggRow, rowToPartial, selectColumns } from './aggregates.ts';
 import type { Sql, TransactionSql } from './client.ts';
 import type { TimeSeriesTable } from './partitions.ts';
-import type { LatestBody } from './serving.ts';
 
 type Db = Sql | TransactionSql;
 
@@ -33,12 +33,6 @@ export async function writeWatermarks(tx: TransactionSql, nodeIds: readonly stri
     insert into node_watermarks (node_id, ingested_to)
     select id, to_timestamp(${toMs} / 1000.0) from unnest(${[...nodeIds]}::text[]) as id
     on conflict (node_id) do update set ingested_to = excluded.ingested_to`;
-}
-
-export interface PartialKey {
-  nodeId: string;
-  metric: Metric;
-  bucketMs: number;
 }
 
 /** The keys of the stored partials of some nodes with buckets in [fromMs, toMs]: no payload. */
@@ -78,7 +72,7 @@ export async function readLatestMany(db: Db, nodeIds: readonly string[]): Promis
 
 export async function writeLatestMany(
   tx: TransactionSql,
-  rows: readonly { nodeId: string; tsMs: number; body: LatestBody }[],
+  rows: readonly (StoredLatest & { nodeId: string })[],
 ): Promise<void> {
   if (rows.length === 0) return;
   await tx`
@@ -87,14 +81,6 @@ export async function writeLatestMany(
     from unnest(${rows.map((r) => r.nodeId)}::text[], ${rows.map((r) => r.tsMs)}::float8[],
                 ${rows.map((r) => JSON.stringify(r.body))}::text[]) as x(n, t, b)
     on conflict (node_id) do update set ts = excluded.ts, body = excluded.body`;
-}
-
-export interface BatchRecord {
-  nodeId: string;
-  readings: number;
-  rejected: RejectCounts;
-  minTs: number | null;
-  maxTs: number | null;
 }
 
 /** One applied_batches row per node: what the backfill applied and what it rejected. */

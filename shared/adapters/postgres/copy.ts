@@ -9,11 +9,10 @@
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { CopyFormat, CopySketch } from '../../cycle/backfill/store.ts';
 import type { PartialAggregate } from '../../domain/aggregate.ts';
 import type { TransactionSql } from './client.ts';
 import type { TimeSeriesTable } from './partitions.ts';
-
-export type CopyFormat = 'binary' | 'text';
 
 const COLUMNS =
   'node_id, metric, bucket, count, sum, m2, min, max, first_ts, first, last_ts, last, sketch, seen';
@@ -25,9 +24,6 @@ const CHUNK_BYTES = 1 << 20;
 
 /** The fields of one partial row (a PartialRow, or a builder being read). */
 export type CopyPartial = Omit<PartialAggregate, 'sketch' | 'seen'>;
-
-/** A sketch that can write its canonical bytes in place (SketchBins), or the bytes themselves. */
-export type CopySketch = Uint8Array | { byteLength(): number; writeTo(view: DataView, at: number): number };
 
 /**
  * COPY data for one table, in chunks: `add` rows, take the finished chunks with `drain` while

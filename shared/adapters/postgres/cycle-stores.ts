@@ -5,6 +5,7 @@
  * checks conformance structurally. Nothing here awaits what the caller did not: statements issued
  * together inside a transaction still pipeline on its connection, as postgres.js does.
  */
+import type { RetentionCutoffs } from '../../cycle/maintenance/store.ts';
 import type { PartialRow } from '../../domain/aggregate.ts';
 import { mergePartials, readBuckets, readNodeSince, upsertPartials } from './aggregates.ts';
 import {
@@ -263,12 +264,7 @@ export function postgresCycleStores(sql: Sql, partitions: PartitionManager) {
       return dropped;
     },
     // One purge per owner module, one statement at a time (retention is no hot path; the log stays readable).
-    async purge(cutoffs: {
-      metricsBeforeMs: number;
-      predictionsBeforeMs: number;
-      runLogsBeforeMs: number;
-      resolvedAnomaliesBeforeMs: number;
-    }) {
+    async purge(cutoffs: RetentionCutoffs) {
       const metrics = new Date(cutoffs.metricsBeforeMs);
       const deleted: Record<string, number> = { ...(await purgeQuality(sql, metrics)) };
       deleted.district_nights = await purgeDistrictNights(sql, metrics);

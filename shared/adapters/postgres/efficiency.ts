@@ -3,18 +3,20 @@
  * (hourly partials of a district's meters, billed consumption), and the balances themselves
  * (network_efficiency, one row per district — '*' for the network — period kind and local label).
  */
-import type { DistrictInfo, NodeKind } from '../../domain/readings.ts';
+import type { PeriodKind } from '../../analytics/local-period.ts';
+import type { BalanceFilter } from '../../api/stores.ts';
+import type { BilledRow, DistrictMeters, HourlyMetricRow, TouchedSpan } from '../../cycle/rollup/store.ts';
+import type { EfficiencyRow } from '../../domain/efficiency.ts';
+import type { NodeKind } from '../../domain/readings.ts';
 import type { Sql, TransactionSql } from './client.ts';
+import type { DistrictRow } from './registry.ts';
 
 type Db = Sql | TransactionSql;
 
 const ms = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
 
 /** The span of reading times each district's nodes received in a run. */
-export async function touchedSpans(
-  db: Db,
-  runId: string,
-): Promise<{ districtId: string; minMs: number; maxMs: number }[]> {
+export async function touchedSpans(db: Db, runId: string): Promise<TouchedSpan[]> {
   const rows = await db.unsafe<{ district_id: string; min_ms: number; max_ms: number }[]>(
     `select n.district_id, ${ms('min(b.min_ts)')} as min_ms, ${ms('max(b.max_ts)')} as max_ms
      from applied_batches b join nodes n on n.id = b.node_id
@@ -25,11 +27,6 @@ export async function touchedSpans(
   return rows.map((r) => ({ districtId: r.district_id, minMs: r.min_ms, maxMs: r.max_ms }));
 }
 
-export interface DistrictMeters {
-  district: DistrictInfo;
-  nodes: { id: string; kind: NodeKind }[];
-}
-
 /** Districts with their metered nodes (all of a tenant's, or the ones named). */
 export async function districtMeters(
   db: Db,
@@ -37,16 +34,7 @@ export async function districtMeters(
   districtIds?: readonly string[],
 ): Promise<DistrictMeters[]> {
   const districts = await db<
-    {
-      id: string;
-      tenant_id: string;
-      name: string;
-      timezone: string;
-      mains_length_km: number | null;
-      connections: number | null;
-      private_pipe_km: number | null;
-      avg_pressure_m: number | null;
-    }[]
+    DistrictRow[]
   >`select id, tenant_id, name, timezone, mains_length_km, connections, private_pipe_km, avg_pressure_m
     from districts where tenant_id = ${tenantId}
     ${districtIds ? db`and id = any(${[...districtIds]}::text[])` : db``} order by id`;
@@ -67,14 +55,6 @@ export async function districtMeters(
     },
     nodes: nodes.filter((n) => n.district_id === d.id).map((n) => ({ id: n.id, kind: n.kind })),
   }));
-}
-
-export interface HourlyMetricRow {
-  nodeId: string;
-  metric: number;
-  bucketMs: number;
-  count: number;
-  sum: number;
 }
 
 /** Hourly count and sum of the given metrics (by METRICS index) of the given nodes over [fromMs, toMs). */
@@ -99,16 +79,6 @@ export async function readHourlyMetrics(
     count: r.count,
     sum: r.sum,
   }));
-}
-
-export interface BilledRow {
-  id: number;
-  districtId: string;
-  fromMs: number;
-  toMs: number;
-  volumeM3: number;
-  unbilledM3: number | null;
-  source: string;
 }
 
 /** Billed consumption of the districts overlapping [fromMs, toMs). */
@@ -168,15 +138,6 @@ export async function insertBilled(
   return row!.id;
 }
 
-export interface EfficiencyRow {
-  tenantId: string;
-  districtId: string;
-  periodKind: 'day' | 'month';
-  periodLabel: string;
-  computedAtMs: number;
-  body: unknown;
-}
-
 export async function writeEfficiency(db: Db, rows: readonly EfficiencyRow[]): Promise<void> {
   if (rows.length === 0) return;
   await db.unsafe(
@@ -200,7 +161,7 @@ export async function writeEfficiency(db: Db, rows: readonly EfficiencyRow[]): P
 export async function readEfficiency(
   db: Db,
   tenantId: string,
-  periodKind: 'day' | 'month',
+  periodKind: PeriodKind,
   labels: { exact?: readonly string[]; prefix?: string },
 ): Promise<EfficiencyRow[]> {
   const rows = await db<{ district_id: string; period_label: string; ms: number; body: unknown }[]>`
@@ -224,7 +185,7 @@ export async function readEfficiency(
 export async function latestEfficiencyLabel(
   db: Db,
   tenantId: string,
-  periodKind: 'day' | 'month',
+  periodKind: PeriodKind,
   preferComplete = false,
 ): Promise<string | null> {
   const rows = await db<{ label: string | null; complete: string | null }[]>`
@@ -241,14 +202,14 @@ export async function latestEfficiencyLabel(
 export async function latestEfficiency(
   db: Db,
   tenantId: string,
-  periodKind: 'day' | 'month',
-  filter: { label?: string | undefined; districtId?: string | undefined },
+  periodKind: PeriodKind,
+  filter: BalanceFilter,
 ): Promise<EfficiencyRow[]> {
   const { label, districtId } = filter;
   const rows = await db<
     {
       district_id: string;
-      period_kind: 'day' | 'month';
+      period_kind: PeriodKind;
       period_label: string;
       computed_at: Date;
       body: Record<string, unknown>;

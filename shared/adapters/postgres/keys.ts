@@ -3,28 +3,15 @@
  * hashing and verifying secrets are the API's (shared/api/auth/keys.ts), so this module only reads and
  * writes rows.
  */
+import type { KeyListOptions, KeyRecord, LiveKey, Role, StoredKeyInput } from '../../api/stores.ts';
 import type { Sql, TransactionSql } from './client.ts';
 
 type Db = Sql | TransactionSql;
 
-/** The roles the table's check constraint allows. */
-export type KeyRole = 'reader' | 'operator' | 'admin';
-
-export interface KeyRecord {
-  id: string;
-  tenantId: string;
-  role: KeyRole;
-  name: string;
-  rateLimitPerMinute: number;
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
-
 interface KeyRow {
   id: string;
   tenant_id: string;
-  role: KeyRole;
+  role: Role;
   name: string;
   secret_hash: string;
   rate_limit_per_minute: number;
@@ -44,18 +31,8 @@ const toRecord = (r: KeyRow): KeyRecord => ({
   revokedAt: r.revoked_at?.toISOString() ?? null,
 });
 
-export interface KeyInsert {
-  id: string;
-  tenantId: string;
-  role: KeyRole;
-  name: string;
-  /** SHA-256 of the secret, hex. */
-  secretHash: string;
-  rateLimitPerMinute: number;
-}
-
 /** Inserts a key (its tenant must exist: see registry.ts `ensureTenant`). */
-export async function insertKey(db: Db, key: KeyInsert): Promise<KeyRecord> {
+export async function insertKey(db: Db, key: StoredKeyInput): Promise<KeyRecord> {
   const rows = await db<KeyRow[]>`
     insert into api_keys (id, tenant_id, role, name, secret_hash, rate_limit_per_minute)
     values (${key.id}, ${key.tenantId}, ${key.role}, ${key.name}, ${key.secretHash}, ${key.rateLimitPerMinute})
@@ -63,10 +40,7 @@ export async function insertKey(db: Db, key: KeyInsert): Promise<KeyRecord> {
   return toRecord(rows[0]!);
 }
 
-export async function listKeys(
-  db: Db,
-  options: { tenantId?: string | undefined; includeRevoked?: boolean | undefined } = {},
-): Promise<KeyRecord[]> {
+export async function listKeys(db: Db, options: KeyListOptions = {}): Promise<KeyRecord[]> {
   const rows = await db<KeyRow[]>`
     select * from api_keys
     where true
@@ -83,16 +57,6 @@ export async function revokeKey(db: Db, id: string, tenantId?: string): Promise<
     where id = ${id} ${tenantId ? db`and tenant_id = ${tenantId}` : db``}
     returning *`;
   return rows[0] ? toRecord(rows[0]) : null;
-}
-
-/** A live key as authentication needs it. */
-export interface LiveKey {
-  keyId: string;
-  tenantId: string;
-  role: KeyRole;
-  name: string;
-  rateLimitPerMinute: number;
-  secretHash: string;
 }
 
 /** A live key by id (marking it used), or null when it does not exist or is revoked. */

@@ -6,44 +6,16 @@
  * (5-minute partials of the recent past, hourly ones of past weeks for the seasonal baseline) and its
  * current anomalies. Heterogeneous rows travel as one union: partials in typed columns, counters (as
  * jsonb arrays) and anomalies as jsonb.
+ *
+ * A read model: the one read across tables other modules own, shaped as the aggregate step's port
+ * declares it (`NodeStateSpec` and `NodeState` in cycle/aggregate/store.ts).
  */
-import type { Anomaly } from '../../anomaly/index.ts';
-import { ANOMALY_COLUMNS, type AnomalyRow, anomalyFromRow, type DetectorBucket } from './anomalies.ts';
+import type { NodeState, NodeStateSpec } from '../../cycle/aggregate/store.ts';
+import { ANOMALY_COLUMNS, type AnomalyRow, anomalyFromRow } from './anomalies.ts';
 import type { Sql, TransactionSql } from './client.ts';
-import { COUNTERS_DOC, countersFromDoc, type QualityResolution, type QualityState } from './quality.ts';
+import { COUNTERS_DOC, countersFromDoc } from './quality.ts';
 
 type Db = Sql | TransactionSql;
-
-export interface NodeStateSpec {
-  nodeId: string;
-  quality: {
-    /** Buckets of each resolution the batch touches (stored counters to merge into). */
-    buckets: Record<QualityResolution, readonly number[]>;
-    /** Where each score window starts. */
-    windowFrom: Record<QualityResolution, number>;
-  };
-  history: {
-    metrics: readonly number[];
-    /** 5-minute partials over [fromMs, toMs). */
-    fromMs: number;
-    toMs: number;
-    /** Hourly partials of these metrics and hours (past weeks, for the seasonal baseline). */
-    baselineMetrics: readonly number[];
-    baselineHoursMs: readonly number[];
-  };
-  /** Unresolved anomalies, and resolved ones last seen from then on. */
-  anomaliesSinceMs: number;
-}
-
-export interface NodeState {
-  /** The node's ingestion watermark, and its latest reading time (null before the first). */
-  watermarkMs: number | null;
-  latestMs: number | null;
-  quality: QualityState;
-  fiveMinute: DetectorBucket[];
-  baseline: DetectorBucket[];
-  anomalies: Anomaly[];
-}
 
 interface Row {
   r: 'w' | 'q5' | 'q1h' | 'q1d' | 'm' | 'b' | 'a';

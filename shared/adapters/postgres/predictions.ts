@@ -3,34 +3,15 @@
  * body), the fitted models the registry names (forecast_models), their backtest and live scores
  * (model_performance), and the hourly flow series forecasts are trained on and refreshed with.
  */
+import type { RoleScores } from '../../api/stores.ts';
+import type { HourlyCells, ModelRow, PerformanceRow } from '../../cycle/forecasting/store.ts';
+import type { IssuedPrediction, PredictionBody, PredictionRow } from '../../domain/predictions.ts';
 import { metricIndex } from '../../domain/readings.ts';
 import type { Sql, TransactionSql } from './client.ts';
 
 type Db = Sql | TransactionSql;
 
 const ms = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
-
-export interface PredictionBody {
-  unit: string;
-  mean: (number | null)[];
-  lo80: (number | null)[];
-  hi80: (number | null)[];
-  lo95: (number | null)[];
-  hi95: (number | null)[];
-  /** When the serving model was trained, and the end of the data it was refreshed with. */
-  trainedAt: string;
-  dataTo: string;
-}
-
-export interface PredictionRow {
-  tenantId: string;
-  targetId: string;
-  targetKind: 'node' | 'district';
-  /** The first forecast hour: a forecast is issued once per hour of data, so this is also its issue time. */
-  horizonStartMs: number;
-  modelId: string;
-  body: PredictionBody;
-}
 
 /** The first forecast hour of each target's latest prediction. */
 export async function latestIssues(db: Db, targetIds: readonly string[]): Promise<Map<string, number>> {
@@ -75,16 +56,6 @@ export async function readPrediction(
   return rows[0] ? { modelId: rows[0].model_id, body: rows[0].body } : null;
 }
 
-export interface ModelRow {
-  tenantId: string;
-  targetId: string;
-  targetKind: 'node' | 'district';
-  modelId: string;
-  trainedMs: number;
-  dataToMs: number;
-  body: unknown;
-}
-
 export async function saveModels(db: Db, rows: readonly ModelRow[]): Promise<void> {
   if (rows.length === 0) return;
   await db.unsafe(
@@ -110,17 +81,6 @@ export async function loadModel(db: Db, targetId: string, modelId: string): Prom
   const rows = await db<{ body: unknown }[]>`
     select body from forecast_models where target_id = ${targetId} and model_id = ${modelId}`;
   return rows[0]?.body ?? null;
-}
-
-export interface PerformanceRow {
-  targetId: string;
-  modelId: string;
-  evaluatedAtMs: number;
-  role: 'champion' | 'challenger' | 'retired';
-  kind: 'backtest' | 'live';
-  maeDay1: number | null;
-  maxAeDay1: number | null;
-  maeDays2to7: number | null;
 }
 
 const finiteOrNull = (x: number | null) => (x !== null && Number.isFinite(x) ? x : null);
@@ -155,8 +115,8 @@ export async function readHourly(
   metric: 'flow' | 'pressure',
   fromMs: number,
   toMs: number,
-): Promise<Map<string, { bucketMs: number; count: number; sum: number }[]>> {
-  const out = new Map<string, { bucketMs: number; count: number; sum: number }[]>();
+): Promise<HourlyCells> {
+  const out: HourlyCells = new Map();
   if (nodeIds.length === 0 || toMs <= fromMs) return out;
   const rows = await db.unsafe<{ node_id: string; ms: number; count: number; sum: number }[]>(
     `select node_id, ${ms('bucket')} as ms, count, sum from agg_1h
@@ -175,16 +135,6 @@ export async function readHourly(
 }
 
 // Read by the API
-
-/** An issued forecast as the API serves it. */
-export interface IssuedPrediction {
-  targetId: string;
-  targetKind: 'node' | 'district';
-  issuedAt: Date;
-  modelId: string;
-  horizonStart: Date;
-  body: Partial<Pick<PredictionBody, 'unit' | 'mean' | 'lo80' | 'hi80' | 'lo95' | 'hi95'>>;
-}
 
 /** The tenant's latest forecast of a target, or null. */
 export async function latestPrediction(
@@ -216,16 +166,6 @@ export async function latestPrediction(
         body: r.body,
       }
     : null;
-}
-
-/** Mean scores per model role over the tenant's targets, each model's latest evaluation. */
-export interface RoleScores {
-  role: string;
-  models: number;
-  meanMaeDay1: number | null;
-  meanMaxAeDay1: number | null;
-  meanMaeDays2to7: number | null;
-  lastEvaluatedAt: Date | null;
 }
 
 export async function modelScoresByRole(db: Db, tenantId: string): Promise<RoleScores[]> {

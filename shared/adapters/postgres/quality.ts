@@ -5,24 +5,19 @@
  * needs is one read and one write, inside the batch's transaction.
  */
 import { emptyQuality, type FlatRuns, type QualityCounters } from '../../analytics/quality.ts';
+import type { QualityBuckets, QualityResolution } from '../../cycle/aggregate/store.ts';
+import type { NodeQualityRow } from '../../cycle/rollup/store.ts';
 import type { Metric } from '../../domain/readings.ts';
 import type { Sql, TransactionSql } from './client.ts';
 
 type Db = Sql | TransactionSql;
 
-export const QUALITY_TABLES = { m5: 'quality_5m', h1: 'quality_1h', d1: 'quality_1d' } as const;
-export type QualityResolution = keyof typeof QUALITY_TABLES;
+export const QUALITY_TABLES = {
+  m5: 'quality_5m',
+  h1: 'quality_1h',
+  d1: 'quality_1d',
+} as const satisfies Record<QualityResolution, string>;
 const RESOLUTIONS = Object.keys(QUALITY_TABLES) as QualityResolution[];
-
-export type QualityBuckets = Record<QualityResolution, Map<number, QualityCounters>>;
-
-/** What a batch's counting starts from (read by node-state.ts with the node's other analytics). */
-export interface QualityState {
-  /** Stored counters of the buckets asked for and of the windows, per resolution (bucket start → counters). */
-  buckets: QualityBuckets;
-  /** The latest reading time counted for the node so far (null before its first reading). */
-  maxTs: number | null;
-}
 
 /**
  * QualityCounters as table columns (migration 4): one typed column per counter, and the flat runs as a
@@ -189,14 +184,6 @@ export async function readQualityCounters(
 export async function readNodeQuality(db: Db, nodeId: string): Promise<unknown | null> {
   const rows = await db<{ body: unknown }[]>`select body from node_quality where node_id = ${nodeId}`;
   return rows[0]?.body ?? null;
-}
-
-export interface NodeQualityRow {
-  nodeId: string;
-  kind: string;
-  districtId: string | null;
-  asOfMs: number;
-  body: unknown;
 }
 
 /** Every node's latest scores of a tenant (the rollup's network score). */

@@ -2,6 +2,7 @@
  * The node and district registry. PostgreSQL is its system of record: the simulator and CSV
  * sources sync their networks into it; with BigQuery it is maintained by the CLI/API.
  */
+import type { District, NodePage } from '../../api/stores.ts';
 import {
   type DistrictInfo,
   type Metric,
@@ -69,18 +70,21 @@ export const nodeFromRow = (r: NodeRow): NodeInfo => ({
   metrics: r.metrics as Metric[],
 });
 
+/** A districts row (read by efficiency.ts too). */
+export interface DistrictRow {
+  id: string;
+  tenant_id: string;
+  name: string;
+  timezone: string;
+  mains_length_km: number | null;
+  connections: number | null;
+  private_pipe_km: number | null;
+  avg_pressure_m: number | null;
+}
+
 export async function loadNetwork(db: Db, tenantId: string): Promise<Network> {
   const districts = await db<
-    {
-      id: string;
-      tenant_id: string;
-      name: string;
-      timezone: string;
-      mains_length_km: number | null;
-      connections: number | null;
-      private_pipe_km: number | null;
-      avg_pressure_m: number | null;
-    }[]
+    DistrictRow[]
   >`select * from districts where tenant_id = ${tenantId} order by id`;
   const nodes = await db<NodeRow[]>`
     select id, tenant_id, district_id, kind, name, latitude, longitude, metrics
@@ -135,22 +139,14 @@ export async function findNode(db: Db, tenantId: string, id: string): Promise<No
   return row ? nodeFromRow(row) : null;
 }
 
-export async function findDistrict(
-  db: Db,
-  tenantId: string,
-  id: string,
-): Promise<{ id: string; name: string; timezone: string } | null> {
-  const rows = await db<{ id: string; name: string; timezone: string }[]>`
+export async function findDistrict(db: Db, tenantId: string, id: string): Promise<District | null> {
+  const rows = await db<District[]>`
     select id, name, timezone from districts where id = ${id} and tenant_id = ${tenantId}`;
   return rows[0] ?? null;
 }
 
 /** A page of the tenant's nodes by id: up to `limit` nodes after `after`, of a kind and district if given. */
-export async function listNodes(
-  db: Db,
-  tenantId: string,
-  page: { after: string | null; kind?: string | undefined; districtId?: string | undefined; limit: number },
-): Promise<NodeInfo[]> {
+export async function listNodes(db: Db, tenantId: string, page: NodePage): Promise<NodeInfo[]> {
   const { after, kind, districtId } = page;
   const rows = await db<NodeRow[]>`
     select id, tenant_id, district_id, kind, name, latitude, longitude, metrics from nodes

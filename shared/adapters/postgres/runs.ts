@@ -1,40 +1,12 @@
 /** Run history in PostgreSQL (retention: 7 days), readable by the API's /status. */
+import type { AppliedBatch } from '../../cycle/aggregate/store.ts';
+import type { NewRun } from '../../cycle/dispatch/store.ts';
+import type { RunRecord, RunStatus } from '../../domain/runs.ts';
 import type { Sql, TransactionSql } from './client.ts';
 
 type Db = Sql | TransactionSql;
 
-export interface RunRecord {
-  id: string;
-  tenantId: string;
-  status: 'running' | 'done' | 'partial' | 'failed';
-  startedAt: string;
-  finishedAt: string | null;
-  windowFrom: string;
-  windowTo: string;
-  nodesTotal: number;
-  nodesDone: number;
-  nodesFailed: number;
-  failedNodes: string[];
-  readings: number;
-  bytesProcessed: number;
-  durationMs: number | null;
-  source: string;
-}
-
-export async function insertRun(
-  db: Db,
-  run: {
-    id: string;
-    tenantId: string;
-    startedAtMs: number;
-    windowFromMs: number;
-    windowToMs: number;
-    nodesTotal: number;
-    readings: number;
-    bytesProcessed: number;
-    source: string;
-  },
-): Promise<void> {
+export async function insertRun(db: Db, run: NewRun): Promise<void> {
   await db`
     insert into runs (id, tenant_id, status, started_at, window_from, window_to, nodes_total, readings, bytes_processed, source)
     values (${run.id}, ${run.tenantId}, 'running', to_timestamp(${run.startedAtMs} / 1000.0),
@@ -46,7 +18,7 @@ export async function insertRun(
 export async function finishRun(
   db: Db,
   runId: string,
-  outcome: { status: RunRecord['status']; finishedAtMs: number; nodesDone: number; failedNodes: string[] },
+  outcome: { status: RunStatus; finishedAtMs: number; nodesDone: number; failedNodes: string[] },
 ): Promise<void> {
   await db`
     update runs set status = ${outcome.status}, finished_at = to_timestamp(${outcome.finishedAtMs} / 1000.0),
@@ -59,7 +31,7 @@ export async function finishRun(
 interface RunRow {
   id: string;
   tenant_id: string;
-  status: RunRecord['status'];
+  status: RunStatus;
   started_at: Date;
   finished_at: Date | null;
   window_from: Date;
@@ -130,18 +102,7 @@ export async function bytesProcessedLastDay(db: Db, tenantId: string): Promise<n
 // Written by the cycle's aggregate step, purged by its maintenance step
 
 /** Records one applied batch (its reading-time span lets the rollup recompute only those days). */
-export async function recordAppliedBatch(
-  db: Db,
-  batch: {
-    runId: string;
-    nodeId: string;
-    part: number;
-    readings: number;
-    rejected: unknown;
-    minTs: number | null;
-    maxTs: number | null;
-  },
-): Promise<void> {
+export async function recordAppliedBatch(db: Db, batch: AppliedBatch & { nodeId: string }): Promise<void> {
   await db`
     insert into applied_batches (run_id, node_id, part, readings, rejected, min_ts, max_ts)
     values (${batch.runId}, ${batch.nodeId}, ${batch.part}, ${batch.readings}, ${db.json(batch.rejected as never)},

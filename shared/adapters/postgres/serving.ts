@@ -1,17 +1,12 @@
 /** The serving tables: what the API reads from PostgreSQL when the faster tiers miss. */
 
-import type { NodeKind } from '../../domain/readings.ts';
+import type { WindowFigures } from '../../cycle/rollup/store.ts';
+import type { LatestBody, StoredLatest } from '../../domain/payloads.ts';
 import type { Sql, TransactionSql } from './client.ts';
 
 type Db = Sql | TransactionSql;
 
-export interface LatestValue {
-  value: number;
-  ts: number;
-}
-export type LatestBody = Record<string, LatestValue>;
-
-export async function readLatest(db: Db, nodeId: string): Promise<{ tsMs: number; body: LatestBody } | null> {
+export async function readLatest(db: Db, nodeId: string): Promise<StoredLatest | null> {
   const rows = await db<{ ts_ms: number; body: LatestBody }[]>`
     select (extract(epoch from ts) * 1000)::float8 as ts_ms, body from node_latest where node_id = ${nodeId}`;
   const row = rows[0];
@@ -82,19 +77,7 @@ export async function latestReadingMs(db: Db, tenantId: string): Promise<number 
  * SQL (at 10,000 nodes × 6 ranges the whole window bodies would not fit a small instance's heap).
  */
 export async function readWindowFigures(db: Db, tenantId: string) {
-  return db<
-    {
-      kind: NodeKind;
-      range: string;
-      as_of_ms: number;
-      reporting: boolean;
-      flow_mean: number | null;
-      pressure_mean: number | null;
-      pressure_min: number | null;
-      chlorine_min: number | null;
-      turbidity_max: number | null;
-    }[]
-  >`
+  return db<WindowFigures[]>`
     select n.kind, w.range, (extract(epoch from w.as_of) * 1000)::float8 as as_of_ms,
            exists (select 1 from jsonb_each(w.body -> 'metrics') m
                    where (m.value ->> 'count')::float8 > 0) as reporting,

@@ -6,6 +6,7 @@
  * act on them); the memory tier only answers, marked stale, while PostgreSQL is down.
  */
 import { createRoute, z } from '@hono/zod-openapi';
+import type { ListedAnomaly } from '../../anomaly/listed.ts';
 import { ANOMALY_TYPES } from '../../anomaly/types.ts';
 import { answerKeys, keys } from '../../domain/keys.ts';
 import { requireRole } from '../auth/authenticate.ts';
@@ -15,7 +16,6 @@ import { ApiProblem } from '../problem.ts';
 import { sendTiered } from '../respond.ts';
 import { newRouter } from '../router.ts';
 import { Cursor, conflictResponse, errorResponses, forbiddenResponse, Id, Limit, Page } from '../schemas.ts';
-import type { AnomalyView } from '../stores.ts';
 
 export const STATUSES = ['pending', 'open', 'acknowledged', 'resolved'] as const;
 export const SEVERITIES = ['warning', 'minor', 'major', 'critical'] as const;
@@ -131,7 +131,7 @@ const transitionRoute = (action: 'acknowledge' | 'resolve') =>
   });
 
 /** The API's shape of an anomaly (the keyset sort key stays out of it). */
-export const anomalyPayload = (a: AnomalyView) => ({
+export const anomalyPayload = (a: ListedAnomaly) => ({
   id: a.id,
   nodeId: a.nodeId,
   districtId: a.districtId,

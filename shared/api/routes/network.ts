@@ -1,11 +1,11 @@
 /** /network: network-wide metrics per window, and the water balance and leakage KPIs per district. */
 import { createRoute, z } from '@hono/zod-openapi';
+import type { EfficiencyRow } from '../../domain/efficiency.ts';
 import { answerKeys, keys } from '../../domain/keys.ts';
 import type { RouteDeps } from '../context.ts';
 import { sendTiered } from '../respond.ts';
 import { fastGet, newRouter } from '../router.ts';
 import { errorResponses, Id, RangeEnum } from '../schemas.ts';
-import type { StoredBalance } from '../stores.ts';
 
 const NetworkMetrics = z
   .object({
@@ -75,7 +75,7 @@ const efficiencyRoute = createRoute({
   },
 });
 
-const toBalance = (r: StoredBalance) => ({
+const toBalance = (r: EfficiencyRow) => ({
   districtId: r.districtId === '*' ? null : r.districtId,
   periodKind: r.periodKind,
   periodLabel: r.periodLabel,

@@ -1,11 +1,11 @@
 /** /predictions/{id}: the latest hourly flow forecast of a node or a district, with 80 % and 95 % intervals. */
 import { createRoute, z } from '@hono/zod-openapi';
 import { answerKeys } from '../../domain/keys.ts';
+import type { IssuedPrediction } from '../../domain/predictions.ts';
 import type { RouteDeps } from '../context.ts';
 import { sendTiered } from '../respond.ts';
 import { newRouter } from '../router.ts';
 import { errorResponses, Id } from '../schemas.ts';
-import type { Forecast } from '../stores.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -46,7 +46,7 @@ const route = createRoute({
 });
 
 /** The stored hourly arrays (`body.mean`, `lo80`, … from `horizon_start`) as points. */
-export function predictionPayload(r: Forecast) {
+export function predictionPayload(r: IssuedPrediction) {
   const b = r.body;
   const start = r.horizonStart.getTime();
   const n = b.mean?.length ?? 0;

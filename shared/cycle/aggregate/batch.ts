@@ -1,8 +1,8 @@
 /** The pure part of a node batch: what it adds, given what is stored (no I/O). */
 import { bucketStart, hasSeen, type PartialRow } from '../../domain/aggregate.ts';
 import type { RejectCounts } from '../../domain/clean.ts';
+import type { LatestBody } from '../../domain/payloads.ts';
 import type { Metric, Reading } from '../../domain/readings.ts';
-import type { LatestBody } from './store.ts';
 
 export function mergeLatest(current: LatestBody, readings: Reading[]): LatestBody {
   const next: LatestBody = { ...current };

@@ -23,6 +23,7 @@ import {
   rollUp,
 } from '../../domain/aggregate.ts';
 import { cleanReadings, type RejectCounts } from '../../domain/clean.ts';
+import type { StoredLatest } from '../../domain/payloads.ts';
 import type { Reading } from '../../domain/readings.ts';
 import type { AggregatorDeps } from '../deps.ts';
 import { decodeReadings, type NodeWorkMessage } from '../messages.ts';
@@ -37,7 +38,7 @@ import {
 } from './node-analytics.ts';
 import type { NodeQualityScores } from './node-quality.ts';
 import { logOpened } from './opened-log.ts';
-import type { LatestBody, NodeBatchTx, NodeState } from './store.ts';
+import type { NodeBatchTx, NodeState } from './store.ts';
 import { justScored } from './views.ts';
 
 export { computeNodeView, type NodeView, refreshNodeViews } from './views.ts';
@@ -59,7 +60,7 @@ interface BatchReads {
   stored5m: PartialRow[];
   stored1h: PartialRow[];
   stored1d: PartialRow[];
-  latest: { tsMs: number; body: LatestBody } | null;
+  latest: StoredLatest | null;
   analytics: { read: NodeAnalyticsRead; state: NodeState; timezone: string } | null;
 }
 
@@ -115,7 +116,7 @@ function computeBatch(reads: BatchReads, valid: Reading[], counts: RejectCounts,
   // Before the merges: they mark the batch's own seconds in the stored 5-minute rows.
   const a = reads.analytics;
   const analytics = a ? computeNodeAnalytics(a.read, a.state, a.timezone, reads.stored5m, p5m) : null;
-  let latest: { tsMs: number; body: LatestBody } | null = null;
+  let latest: StoredLatest | null = null;
   if (fresh.length > 0) {
     const body = mergeLatest(reads.latest?.body ?? {}, fresh);
     latest = { tsMs: Math.max(...Object.values(body).map((v) => v.ts)), body };

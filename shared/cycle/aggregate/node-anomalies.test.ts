@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type Anomaly, anomalyId } from '../../anomaly/index.ts';
+import { type Anomaly, anomalyId, type DetectorBucket } from '../../anomaly/index.ts';
 import { aggregateReadings, HOUR_MS } from '../../domain/aggregate.ts';
 import type { NodeInfo } from '../../domain/readings.ts';
 import {
@@ -10,7 +10,6 @@ import {
   judgeNodeAnomalies,
   withBatch,
 } from './node-anomalies.ts';
-import type { DetectorBucket } from './store.ts';
 
 const CYCLE = 30 * 60_000;
 const T = Date.UTC(2026, 5, 10, 12);

@@ -26,6 +26,7 @@ import {
   advanceAnomalies,
   type Condition,
   DEFAULT_ANOMALY_CONFIG,
+  type DetectorBucket,
   detectNodeConditions,
   type MetricHistory,
   type Transition,
@@ -33,7 +34,7 @@ import {
 } from '../../anomaly/index.ts';
 import { BUCKET_MS, bucketStart, DAY_MS, HOUR_MS, type PartialRow } from '../../domain/aggregate.ts';
 import { METRICS, type Metric, metricIndex, type NodeInfo, type Reading } from '../../domain/readings.ts';
-import type { DetectorBucket, NodeBatchTx, NodeStateSpec } from './store.ts';
+import type { NodeBatchTx, NodeStateSpec } from './store.ts';
 
 const WEEK_MS = 7 * DAY_MS;
 const MINUTE_MS = 60_000;

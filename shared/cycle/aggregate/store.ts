@@ -6,11 +6,9 @@
  */
 
 import type { QualityCounters } from '../../analytics/quality.ts';
-import type { Anomaly, AnomalyStatus, Transition } from '../../anomaly/index.ts';
+import type { Anomaly, AnomalyStatus, DetectorBucket, Transition } from '../../anomaly/index.ts';
 import type { PartialRow } from '../../domain/aggregate.ts';
-
-/** A node's latest value per metric (the node_latest row's body). */
-export type LatestBody = Record<string, { value: number; ts: number }>;
+import type { LatestBody, StoredLatest } from '../../domain/payloads.ts';
 
 export type QualityResolution = 'm5' | 'h1' | 'd1';
 export type QualityBuckets = Record<QualityResolution, Map<number, QualityCounters>>;
@@ -21,20 +19,6 @@ export interface QualityState {
   buckets: QualityBuckets;
   /** The latest reading time counted for the node so far (null before its first reading). */
   maxTs: number | null;
-}
-
-/** A stored partial as the detectors read it (`sumSq` and `first` are NaN: not read). */
-export interface DetectorBucket {
-  metric: number;
-  bucketMs: number;
-  count: number;
-  sum: number;
-  sumSq: number;
-  min: number;
-  max: number;
-  first: number;
-  last: number;
-  lastTs: number;
 }
 
 /** What the node's analytics read, in the batch's first statement (see `NodeState`). */
@@ -71,6 +55,19 @@ export interface NodeState {
 
 export type PartialTable = 'agg_5m' | 'agg_1h' | 'agg_1d';
 
+/**
+ * One batch of a node as applied_batches records it (its reading-time span lets the rollup recompute
+ * only those days).
+ */
+export interface AppliedBatch {
+  runId: string;
+  part: number;
+  readings: number;
+  rejected: unknown;
+  minTs: number | null;
+  maxTs: number | null;
+}
+
 /** One batch's statements, bound to its transaction (the node is the one the unit of work locked). */
 export interface NodeBatchTx {
   readWatermark(): Promise<number | null>;
@@ -80,18 +77,11 @@ export interface NodeBatchTx {
   /** The node's stored partials of a table in the given buckets (none read when there are none). */
   readBuckets(table: PartialTable, bucketsMs: Iterable<number>): Promise<PartialRow[]>;
   mergePartials(table: PartialTable, delta: PartialRow[], stored?: PartialRow[]): Promise<unknown>;
-  readLatest(): Promise<{ tsMs: number; body: LatestBody } | null>;
+  readLatest(): Promise<StoredLatest | null>;
   writeLatest(tsMs: number, body: LatestBody): Promise<void>;
   writeWatermark(toMs: number): Promise<void>;
   /** The batch in applied_batches; a second record of the same (run, node, part) does nothing. */
-  recordBatch(batch: {
-    runId: string;
-    part: number;
-    readings: number;
-    rejected: unknown;
-    minTs: number | null;
-    maxTs: number | null;
-  }): Promise<void>;
+  recordBatch(batch: AppliedBatch): Promise<void>;
   /** Quality counters and scores, and the node's new watermark: one statement. */
   writeQualityState(
     changed: QualityBuckets,
@@ -111,7 +101,7 @@ export interface AggregateStore {
   /** Runs `work` in one transaction holding the node's advisory lock (taken first, inside). */
   inNodeTransaction<T>(nodeId: string, work: (tx: NodeBatchTx) => Promise<T>): Promise<T>;
   // The node's served views, after the batch.
-  readLatest(nodeId: string): Promise<{ tsMs: number; body: LatestBody } | null>;
+  readLatest(nodeId: string): Promise<StoredLatest | null>;
   readNodeSince(
     table: PartialTable,
     nodeId: string,

@@ -8,7 +8,7 @@ import type { CacheEntry } from '../../adapters/cache/cache.ts';
 import { MemoryModelRegistry } from '../../adapters/coordination/model-registry.ts';
 import type { PartialRow } from '../../domain/aggregate.ts';
 import { keys } from '../../domain/keys.ts';
-import { latestPayload, nodeMetadata } from '../../domain/payloads.ts';
+import { type LatestBody, latestPayload, nodeMetadata, type StoredLatest } from '../../domain/payloads.ts';
 import type { NodeInfo } from '../../domain/readings.ts';
 import {
   computeWindow,
@@ -20,7 +20,7 @@ import {
 import type { AggregatorDeps } from '../deps.ts';
 import { forecastNode, isForecastNode } from './node-forecast.ts';
 import type { NodeQualityScores } from './node-quality.ts';
-import type { AggregateStore, LatestBody } from './store.ts';
+import type { AggregateStore } from './store.ts';
 
 export { latestPayload, nodeMetadata };
 
@@ -45,7 +45,7 @@ type ViewRows = Record<'5m' | '1h' | '1d', PartialRow[]>;
 export async function readNodeView(
   store: Pick<AggregateStore, 'readLatest' | 'readNodeSince'>,
   nodeId: string,
-): Promise<{ latest: { tsMs: number; body: LatestBody }; rows: ViewRows } | null> {
+): Promise<{ latest: StoredLatest; rows: ViewRows } | null> {
   const latest = await store.readLatest(nodeId);
   if (!latest) return null;
   const asOfMs = latest.tsMs;
@@ -59,7 +59,7 @@ export async function readNodeView(
 }
 
 /** A node's served views from its stored partials (pure: deterministic for a given stored state). */
-export function nodeView(latest: { tsMs: number; body: LatestBody }, rows: ViewRows): NodeView {
+export function nodeView(latest: StoredLatest, rows: ViewRows): NodeView {
   const asOfMs = latest.tsMs;
   return {
     asOfMs,

@@ -19,8 +19,9 @@ import {
   type NodeSummary,
 } from '../../domain/bulk-aggregate.ts';
 import type { CleanColumns } from '../../domain/columns.ts';
+import type { LatestBody } from '../../domain/payloads.ts';
 import { METRICS } from '../../domain/readings.ts';
-import type { LatestBody, PartialTable } from '../aggregate/store.ts';
+import type { PartialTable } from '../aggregate/store.ts';
 import { mergeLatest, type PlannedNode, touches } from './plan.ts';
 import type { BackfillStore, BackfillTx, BatchRecord, CopyFormat, PartialEncoder } from './store.ts';
 

@@ -3,8 +3,8 @@ import { bucketStart, DAY_MS } from '../../domain/aggregate.ts';
 import type { NodeSummary } from '../../domain/bulk-aggregate.ts';
 import { emptyRejects } from '../../domain/clean.ts';
 import { type CleanColumns, cleanColumns, type NodeColumns } from '../../domain/columns.ts';
+import type { LatestBody } from '../../domain/payloads.ts';
 import type { NodeInfo } from '../../domain/readings.ts';
-import type { LatestBody } from '../aggregate/store.ts';
 import type { PartialKey } from './store.ts';
 
 const CHUNK_READINGS = 250_000;

@@ -5,8 +5,9 @@
  */
 import type { PartialAggregate, PartialRow } from '../../domain/aggregate.ts';
 import type { RejectCounts } from '../../domain/clean.ts';
+import type { LatestBody, StoredLatest } from '../../domain/payloads.ts';
 import type { Metric } from '../../domain/readings.ts';
-import type { LatestBody, PartialTable } from '../aggregate/store.ts';
+import type { PartialTable } from '../aggregate/store.ts';
 import type { DispatchStore } from '../dispatch/store.ts';
 
 export type CopyFormat = 'binary' | 'text';
@@ -62,7 +63,7 @@ export interface BackfillTx {
   copyPartials(table: PartialTable, chunks: Iterable<Uint8Array>, format: CopyFormat): Promise<void>;
   upsertPartials(table: PartialTable, rows: PartialRow[]): Promise<void>;
   readLatestMany(nodeIds: readonly string[]): Promise<Map<string, LatestBody>>;
-  writeLatestMany(rows: readonly { nodeId: string; tsMs: number; body: LatestBody }[]): Promise<void>;
+  writeLatestMany(rows: readonly (StoredLatest & { nodeId: string })[]): Promise<void>;
   writeWatermarks(nodeIds: readonly string[], toMs: number): Promise<void>;
   recordBatches(runId: string, rows: readonly BatchRecord[]): Promise<void>;
 }

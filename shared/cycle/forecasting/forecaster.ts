@@ -17,6 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ModelRegistry, RegistryRecord } from '../../adapters/coordination/model-registry.ts';
+import type { PredictionBody, PredictionRow } from '../../domain/predictions.ts';
 import {
   afterTraining,
   decideRegistry,
@@ -37,7 +38,7 @@ import {
   trainModels,
 } from './forecast-training.ts';
 import { decodeModel, encodeModel } from './model-codec.ts';
-import type { ForecastStore, PerformanceRow, PredictionBody, PredictionRow } from './store.ts';
+import type { ForecastStore, PerformanceRow } from './store.ts';
 
 const DAY_MS = 24 * HOUR_MS;
 const SLOT_MS = 30 * 60_000;

@@ -4,32 +4,12 @@
  * flow series forecasts are trained on and refreshed with.
  */
 
-export interface PredictionBody {
-  unit: string;
-  mean: (number | null)[];
-  lo80: (number | null)[];
-  hi80: (number | null)[];
-  lo95: (number | null)[];
-  hi95: (number | null)[];
-  /** When the serving model was trained, and the end of the data it was refreshed with. */
-  trainedAt: string;
-  dataTo: string;
-}
-
-export interface PredictionRow {
-  tenantId: string;
-  targetId: string;
-  targetKind: 'node' | 'district';
-  /** The first forecast hour: a forecast is issued once per hour of data, so this is also its issue time. */
-  horizonStartMs: number;
-  modelId: string;
-  body: PredictionBody;
-}
+import type { PredictionBody, PredictionRow, TargetKind } from '../../domain/predictions.ts';
 
 export interface ModelRow {
   tenantId: string;
   targetId: string;
-  targetKind: 'node' | 'district';
+  targetKind: TargetKind;
   modelId: string;
   trainedMs: number;
   dataToMs: number;

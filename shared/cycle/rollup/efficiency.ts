@@ -25,9 +25,10 @@ import {
   type MeterVolume,
 } from '../../analytics/water-balance-types.ts';
 import { bucketStart, HOUR_MS } from '../../domain/aggregate.ts';
+import type { EfficiencyRow } from '../../domain/efficiency.ts';
 import { localParts } from '../../domain/local-time.ts';
 import { metricIndex } from '../../domain/readings.ts';
-import type { BilledRow, DistrictMeters, EfficiencyRow, EfficiencyStore, HourlyMetricRow } from './store.ts';
+import type { BilledRow, DistrictMeters, EfficiencyStore, HourlyMetricRow, TouchedSpan } from './store.ts';
 
 const FLOW = metricIndex('flow');
 const PRESSURE = metricIndex('pressure');
@@ -259,7 +260,7 @@ export interface EfficiencyResult {
 export async function updateEfficiency(
   store: EfficiencyStore,
   tenantId: string,
-  spans: readonly { districtId: string; minMs: number; maxMs: number }[],
+  spans: readonly TouchedSpan[],
   nowMs: number,
   options: { maxDays?: number } = {},
 ): Promise<EfficiencyResult> {

@@ -2,9 +2,10 @@
 
 import type { CacheEntry } from '../../adapters/cache/cache.ts';
 import { keys } from '../../domain/keys.ts';
+import type { RunRecord } from '../../domain/runs.ts';
 import { RANGE_NAMES, type Range } from '../../domain/windows.ts';
 import type { RollupAnalytics } from './analytics.ts';
-import type { RunRecord, WindowFigures } from './store.ts';
+import type { WindowFigures } from './store.ts';
 
 const round = (x: number, digits = 4) => Math.round(x * 10 ** digits) / 10 ** digits;
 

@@ -7,11 +7,11 @@
  */
 
 import { nodeOfWorkKey } from '../../adapters/coordination/coordinator.ts';
+import type { RunRecord } from '../../domain/runs.ts';
 import type { Logger } from '../../log.ts';
 import type { AggregatorDeps } from '../deps.ts';
 import { type RollupAnalytics, rollupAnalytics } from './analytics.ts';
 import { closingOf, rollupFigures, withClosedRun } from './figures.ts';
-import type { RunRecord } from './store.ts';
 
 export { networkMetrics, systemMetrics } from './figures.ts';
 

@@ -4,28 +4,18 @@
  * the nodes' windows, and what the rollup's analytics (district anomalies, water balance, network
  * quality, recent anomalies) read and write.
  */
-import type { Anomaly, AnomalyStatus, Transition } from '../../anomaly/index.ts';
-import type { Severity } from '../../anomaly/types.ts';
+import type { PeriodKind } from '../../analytics/local-period.ts';
+import type {
+  Anomaly,
+  AnomalyStatus,
+  DetectorBucket,
+  NightFlow,
+  Severity,
+  Transition,
+} from '../../anomaly/index.ts';
+import type { EfficiencyRow } from '../../domain/efficiency.ts';
 import type { DistrictInfo, NodeKind } from '../../domain/readings.ts';
-import type { DetectorBucket } from '../aggregate/store.ts';
-
-export interface RunRecord {
-  id: string;
-  tenantId: string;
-  status: 'running' | 'done' | 'partial' | 'failed';
-  startedAt: string;
-  finishedAt: string | null;
-  windowFrom: string;
-  windowTo: string;
-  nodesTotal: number;
-  nodesDone: number;
-  nodesFailed: number;
-  failedNodes: string[];
-  readings: number;
-  bytesProcessed: number;
-  durationMs: number | null;
-  source: string;
-}
+import type { RunRecord, RunStatus } from '../../domain/runs.ts';
 
 /**
  * What the network figures need of one node's window: a handful of numbers, extracted in SQL (at
@@ -66,22 +56,38 @@ export interface BilledRow {
   source: string;
 }
 
-export interface EfficiencyRow {
-  tenantId: string;
+/** A district's night as the night-flow detector measured it, kept for its reference. */
+export interface StoredNight extends NightFlow {
   districtId: string;
-  periodKind: 'day' | 'month';
-  periodLabel: string;
-  computedAtMs: number;
+}
+
+/** Open and acknowledged anomalies of a tenant, by severity (acknowledged ones count as open). */
+export interface AnomalyCounts {
+  open: number;
+  acknowledged: number;
+  bySeverity: Record<Severity, number>;
+}
+
+/** The span of reading times a district's nodes received in a run. */
+export interface TouchedSpan {
+  districtId: string;
+  minMs: number;
+  maxMs: number;
+}
+
+/** A node's latest data-quality scores, with what the network score groups them by. */
+export interface NodeQualityRow {
+  nodeId: string;
+  kind: string;
+  districtId: string | null;
+  asOfMs: number;
   body: unknown;
 }
 
-export interface StoredNight {
-  districtId: string;
-  date: string;
-  startMs: number;
-  endMs: number;
-  mnf: number;
-  atMs: number;
+/** What the district detectors read of one node: 5-minute partials, and hourly ones for the baseline. */
+export interface DetectorHistory {
+  fiveMinute: DetectorBucket[];
+  baseline: DetectorBucket[];
 }
 
 /** What the water balance reads and writes (also used by `scripts/billing.ts`). */
@@ -103,7 +109,7 @@ export interface EfficiencyStore {
   writeEfficiency(rows: readonly EfficiencyRow[]): Promise<void>;
   readEfficiency(
     tenantId: string,
-    periodKind: 'day' | 'month',
+    periodKind: PeriodKind,
     labels: { exact?: readonly string[]; prefix?: string },
   ): Promise<EfficiencyRow[]>;
 }
@@ -118,7 +124,7 @@ export interface DistrictAnomalyStore {
     metrics: readonly number[],
     window: { fromMs: number; toMs: number },
     baselineHoursMs: readonly number[],
-  ): Promise<Map<string, { fiveMinute: DetectorBucket[]; baseline: DetectorBucket[] }>>;
+  ): Promise<Map<string, DetectorHistory>>;
   readNights(districtIds: readonly string[], sinceMs: number): Promise<StoredNight[]>;
   writeNights(tenantId: string, nights: readonly StoredNight[]): Promise<void>;
   readDistrictAnomalies(districtIds: readonly string[], sinceMs: number): Promise<Anomaly[]>;
@@ -134,7 +140,7 @@ export interface RollupStore extends EfficiencyStore, DistrictAnomalyStore {
   recentRuns(tenantId: string, limit: number): Promise<RunRecord[]>;
   finishRun(
     runId: string,
-    outcome: { status: RunRecord['status']; finishedAtMs: number; nodesDone: number; failedNodes: string[] },
+    outcome: { status: RunStatus; finishedAtMs: number; nodesDone: number; failedNodes: string[] },
   ): Promise<void>;
   /** Every node window's figures of a tenant. */
   readWindowFigures(tenantId: string): Promise<WindowFigures[]>;
@@ -142,18 +148,14 @@ export interface RollupStore extends EfficiencyStore, DistrictAnomalyStore {
   countNodesByKind(tenantId: string): Promise<{ kind: string; n: number }[]>;
   writeSnapshot(tenantId: string, kind: string, asOfMs: number, body: unknown): Promise<void>;
   /** The local days each district's readings of the run spanned. */
-  touchedSpans(runId: string): Promise<{ districtId: string; minMs: number; maxMs: number }[]>;
+  touchedSpans(runId: string): Promise<TouchedSpan[]>;
   latestEfficiencyLabel(
     tenantId: string,
-    periodKind: 'day' | 'month',
+    periodKind: PeriodKind,
     preferComplete?: boolean,
   ): Promise<string | null>;
-  readTenantQuality(
-    tenantId: string,
-  ): Promise<{ nodeId: string; kind: string; districtId: string | null; asOfMs: number; body: unknown }[]>;
+  readTenantQuality(tenantId: string): Promise<NodeQualityRow[]>;
   /** The tenant's recent anomalies, newest first, in the API's shape (the `anomalies:recent` hot key). */
   recentAnomalyPayloads(tenantId: string, limit: number): Promise<unknown[]>;
-  countActive(
-    tenantId: string,
-  ): Promise<{ open: number; acknowledged: number; bySeverity: Record<Severity, number> }>;
+  countActive(tenantId: string): Promise<AnomalyCounts>;
 }
