@@ -168,28 +168,6 @@ export async function writeTransitions(
   return written;
 }
 
-const iso = (d: number | null) => (d === null ? null : new Date(d).toISOString());
-
-/** The API's shape of an anomaly. */
-export const anomalyPayload = (a: Anomaly) => ({
-  id: a.id,
-  nodeId: a.nodeId,
-  districtId: a.districtId,
-  type: a.type,
-  metric: a.metric,
-  severity: a.severity,
-  status: a.status,
-  startedAt: new Date(a.startMs).toISOString(),
-  lastSeenAt: new Date(a.lastSeenMs).toISOString(),
-  openedAt: iso(a.openedAtMs),
-  acknowledgedAt: iso(a.acknowledgedAtMs),
-  acknowledgedBy: a.acknowledgedBy,
-  resolvedAt: iso(a.resolvedAtMs),
-  resolvedBy: a.resolvedBy,
-  note: a.note,
-  evidence: a.evidence,
-});
-
 /** The tenant's recent anomalies (open and acknowledged first, then the latest resolved), newest first. */
 export async function recentAnomalies(db: Db, tenantId: string, limit: number): Promise<Anomaly[]> {
   const rows = await db.unsafe<AnomalyRow[]>(

@@ -5,11 +5,12 @@
  * checks conformance structurally. Nothing here awaits what the caller did not: statements issued
  * together inside a transaction still pipeline on its connection, as postgres.js does.
  */
+
+import { anomalyPayload } from '../../anomaly/listed.ts';
 import type { RetentionCutoffs } from '../../cycle/maintenance/store.ts';
 import type { PartialRow } from '../../domain/aggregate.ts';
 import { mergePartials, readBuckets, readNodeSince, upsertPartials } from './aggregates.ts';
 import {
-  anomalyPayload,
   countActive,
   purgeDistrictNights,
   purgeResolvedAnomalies,
@@ -33,7 +34,6 @@ import {
 import type { Sql, TransactionSql } from './client.ts';
 import { copyPartials, PartialCopyEncoder } from './copy.ts';
 import {
-  districtMeters,
   latestEfficiencyLabel,
   readBilled,
   readEfficiency,
@@ -58,6 +58,7 @@ import {
 import { purgeQuality, readNodeQuality, readTenantQuality, writeQualityState } from './quality.ts';
 import {
   countNodesByKind,
+  districtMeters,
   ensureWatermarks,
   loadNetwork,
   lockNode,

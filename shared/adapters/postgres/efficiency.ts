@@ -5,11 +5,9 @@
  */
 import type { PeriodKind } from '../../analytics/local-period.ts';
 import type { BalanceFilter } from '../../api/stores.ts';
-import type { BilledRow, DistrictMeters, HourlyMetricRow, TouchedSpan } from '../../cycle/rollup/store.ts';
+import type { BilledRow, HourlyMetricRow, TouchedSpan } from '../../cycle/rollup/store.ts';
 import type { EfficiencyRow } from '../../domain/efficiency.ts';
-import type { NodeKind } from '../../domain/readings.ts';
 import type { Sql, TransactionSql } from './client.ts';
-import type { DistrictRow } from './registry.ts';
 
 type Db = Sql | TransactionSql;
 
@@ -25,36 +23,6 @@ export async function touchedSpans(db: Db, runId: string): Promise<TouchedSpan[]
     [runId],
   );
   return rows.map((r) => ({ districtId: r.district_id, minMs: r.min_ms, maxMs: r.max_ms }));
-}
-
-/** Districts with their metered nodes (all of a tenant's, or the ones named). */
-export async function districtMeters(
-  db: Db,
-  tenantId: string,
-  districtIds?: readonly string[],
-): Promise<DistrictMeters[]> {
-  const districts = await db<
-    DistrictRow[]
-  >`select id, tenant_id, name, timezone, mains_length_km, connections, private_pipe_km, avg_pressure_m
-    from districts where tenant_id = ${tenantId}
-    ${districtIds ? db`and id = any(${[...districtIds]}::text[])` : db``} order by id`;
-  const nodes = await db<{ id: string; kind: NodeKind; district_id: string }[]>`
-    select id, kind, district_id from nodes
-    where tenant_id = ${tenantId} and district_id is not null
-    ${districtIds ? db`and district_id = any(${[...districtIds]}::text[])` : db``} order by id`;
-  return districts.map((d) => ({
-    district: {
-      id: d.id,
-      tenantId: d.tenant_id,
-      name: d.name,
-      timezone: d.timezone,
-      mainsLengthKm: d.mains_length_km,
-      connections: d.connections,
-      privatePipeKm: d.private_pipe_km,
-      avgPressureM: d.avg_pressure_m,
-    },
-    nodes: nodes.filter((n) => n.district_id === d.id).map((n) => ({ id: n.id, kind: n.kind })),
-  }));
 }
 
 /** Hourly count and sum of the given metrics (by METRICS index) of the given nodes over [fromMs, toMs). */

@@ -3,6 +3,7 @@
  * sources sync their networks into it; with BigQuery it is maintained by the CLI/API.
  */
 import type { District, NodePage } from '../../api/stores.ts';
+import type { DistrictMeters } from '../../cycle/rollup/store.ts';
 import {
   type DistrictInfo,
   type Metric,
@@ -70,8 +71,8 @@ export const nodeFromRow = (r: NodeRow): NodeInfo => ({
   metrics: r.metrics as Metric[],
 });
 
-/** A districts row (read by efficiency.ts too). */
-export interface DistrictRow {
+/** A districts row. */
+interface DistrictRow {
   id: string;
   tenant_id: string;
   name: string;
@@ -82,6 +83,17 @@ export interface DistrictRow {
   avg_pressure_m: number | null;
 }
 
+const districtFromRow = (d: DistrictRow): DistrictInfo => ({
+  id: d.id,
+  tenantId: d.tenant_id,
+  name: d.name,
+  timezone: d.timezone,
+  mainsLengthKm: d.mains_length_km,
+  connections: d.connections,
+  privatePipeKm: d.private_pipe_km,
+  avgPressureM: d.avg_pressure_m,
+});
+
 export async function loadNetwork(db: Db, tenantId: string): Promise<Network> {
   const districts = await db<
     DistrictRow[]
@@ -91,18 +103,7 @@ export async function loadNetwork(db: Db, tenantId: string): Promise<Network> {
     from nodes where tenant_id = ${tenantId} order by id`;
   return {
     tenantId,
-    districts: districts.map(
-      (d): DistrictInfo => ({
-        id: d.id,
-        tenantId: d.tenant_id,
-        name: d.name,
-        timezone: d.timezone,
-        mainsLengthKm: d.mains_length_km,
-        connections: d.connections,
-        privatePipeKm: d.private_pipe_km,
-        avgPressureM: d.avg_pressure_m,
-      }),
-    ),
+    districts: districts.map(districtFromRow),
     nodes: nodes.map(nodeFromRow),
   };
 }
@@ -216,4 +217,26 @@ export async function oldestWatermarkMs(db: Db): Promise<number | null> {
   const rows = await db<{ ms: number | null }[]>`
     select (extract(epoch from min(ingested_to)) * 1000)::float8 as ms from node_watermarks`;
   return rows[0]?.ms ?? null;
+}
+
+// Read by the rollup's water balance
+
+/** Districts with their metered nodes (all of a tenant's, or the ones named). */
+export async function districtMeters(
+  db: Db,
+  tenantId: string,
+  districtIds?: readonly string[],
+): Promise<DistrictMeters[]> {
+  const districts = await db<DistrictRow[]>`
+    select id, tenant_id, name, timezone, mains_length_km, connections, private_pipe_km, avg_pressure_m
+    from districts where tenant_id = ${tenantId}
+    ${districtIds ? db`and id = any(${[...districtIds]}::text[])` : db``} order by id`;
+  const nodes = await db<{ id: string; kind: NodeKind; district_id: string }[]>`
+    select id, kind, district_id from nodes
+    where tenant_id = ${tenantId} and district_id is not null
+    ${districtIds ? db`and district_id = any(${[...districtIds]}::text[])` : db``} order by id`;
+  return districts.map((d) => ({
+    district: districtFromRow(d),
+    nodes: nodes.filter((n) => n.district_id === d.id).map((n) => ({ id: n.id, kind: n.kind })),
+  }));
 }

@@ -6,7 +6,7 @@
  * act on them); the memory tier only answers, marked stale, while PostgreSQL is down.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import type { ListedAnomaly } from '../../anomaly/listed.ts';
+import { listedPayload } from '../../anomaly/listed.ts';
 import { ANOMALY_TYPES } from '../../anomaly/types.ts';
 import { answerKeys, keys } from '../../domain/keys.ts';
 import { requireRole } from '../auth/authenticate.ts';
@@ -130,26 +130,6 @@ const transitionRoute = (action: 'acknowledge' | 'resolve') =>
     },
   });
 
-/** The API's shape of an anomaly (the keyset sort key stays out of it). */
-export const anomalyPayload = (a: ListedAnomaly) => ({
-  id: a.id,
-  nodeId: a.nodeId,
-  districtId: a.districtId,
-  type: a.type,
-  metric: a.metric,
-  severity: a.severity,
-  status: a.status,
-  startedAt: a.startedAt,
-  lastSeenAt: a.lastSeenAt,
-  openedAt: a.openedAt,
-  acknowledgedAt: a.acknowledgedAt,
-  acknowledgedBy: a.acknowledgedBy,
-  resolvedAt: a.resolvedAt,
-  resolvedBy: a.resolvedBy,
-  note: a.note,
-  evidence: a.evidence,
-});
-
 const split = (v: string | undefined) => (v ? [...new Set(v.split(','))] : undefined);
 
 export function anomaliesRoutes(deps: RouteDeps) {
@@ -182,7 +162,7 @@ export function anomaliesRoutes(deps: RouteDeps) {
           const data = rows.slice(0, q.limit);
           const last = data[data.length - 1];
           return {
-            data: data.map(anomalyPayload),
+            data: data.map(listedPayload),
             next: rows.length > q.limit && last ? encodeCursor([last.startedUs, last.id]) : null,
           };
         },
@@ -207,7 +187,7 @@ export function anomaliesRoutes(deps: RouteDeps) {
         ...fresh,
         load: async () => {
           const row = await stores.anomalies.find(tenantId, id);
-          return row ? anomalyPayload(row) : null;
+          return row ? listedPayload(row) : null;
         },
       },
       `No anomaly ${id}`,
@@ -244,7 +224,7 @@ export function anomaliesRoutes(deps: RouteDeps) {
       reader.invalidate(answerKeys.anomalies(tenantId));
       deps.hot.del([keys.anomaliesRecent(tenantId)]).catch(() => {});
       c.header('Cache-Control', 'no-store');
-      return c.json(anomalyPayload(row), 200);
+      return c.json(listedPayload(row), 200);
     });
   }
 
