@@ -18,6 +18,7 @@ import {
   seriesStart,
 } from '../../domain/windows.ts';
 import type { AggregatorDeps } from '../deps.ts';
+import { writeHotKeys } from '../hot-keys.ts';
 import { forecastNode, isForecastNode } from './node-forecast.ts';
 import type { NodeQualityScores } from './node-quality.ts';
 import type { AggregateStore } from './store.ts';
@@ -144,6 +145,11 @@ export async function refreshNodeViews(deps: AggregatorDeps, node: NodeInfo): Pr
           : null,
       ])
     : [];
-  await deps.cache.write(hotEntries(node, deps.settings.cacheTtlSeconds, view, quality, forecast?.payload));
+  // Best effort: PostgreSQL has the node's state; keys Redis misses are rewritten by the next refresh.
+  await writeHotKeys(
+    deps,
+    hotEntries(node, deps.settings.cacheTtlSeconds, view, quality, forecast?.payload),
+    'node',
+  );
   return view;
 }

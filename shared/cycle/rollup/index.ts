@@ -10,6 +10,7 @@ import { nodeOfWorkKey } from '../../adapters/coordination/coordinator.ts';
 import type { RunRecord } from '../../domain/runs.ts';
 import type { Logger } from '../../log.ts';
 import type { AggregatorDeps } from '../deps.ts';
+import { writeHotKeys } from '../hot-keys.ts';
 import { type RollupAnalytics, rollupAnalytics } from './analytics.ts';
 import { closingOf, rollupFigures, withClosedRun } from './figures.ts';
 
@@ -68,7 +69,8 @@ export async function networkRollup(deps: AggregatorDeps, runId: string, tenantI
   });
   // Write, then close the run last: whoever waits for its status finds its results written.
   await Promise.all(snapshots.map((s) => store.writeSnapshot(tenantId, s.kind, nowMs, s.body)));
-  await deps.cache.write(entries);
+  // Best effort: the snapshots are in PostgreSQL, and the next run's rollup rewrites every key.
+  await writeHotKeys({ cache: deps.cache, logger: log }, entries, 'rollup');
   await store.finishRun(runId, closing);
   log.info('run finished', {
     event: 'run.finished',
