@@ -75,7 +75,11 @@ async function publishRollup(deps: AggregatorDeps, runId: string, tenantId: stri
   await deps.bus.publish(deps.settings.topics.networkRollup, [rollupMessage(runId, tenantId)]);
 }
 
-/** A message that exhausted its delivery attempts: record its work item as failed (the run ends partial). */
+/**
+ * A message that exhausted its delivery attempts. A node's: its work item is recorded as failed (the
+ * run ends partial, the node's watermark keeps its data for the next cycle). A rollup's: replayed once
+ * here; if it fails again, the message is acked and the dispatcher's sweep closes the run (`dispatch/sweep.ts`).
+ */
 async function handleDeadLetter(deps: AggregatorDeps, event: PubSubCloudEvent) {
   const attrs = event.data?.message.attributes ?? {};
   deps.logger.error('message dead-lettered', {
@@ -90,6 +94,18 @@ async function handleDeadLetter(deps: AggregatorDeps, event: PubSubCloudEvent) {
     const key = workKey(attrs.nodeId, Number(attrs.part ?? 0));
     const { completedRun } = await deps.coordinator.finishWork(attrs.runId, key, 'failed');
     if (completedRun) await publishRollup(deps, attrs.runId, attrs.tenantId);
+  }
+  if (attrs.kind === 'rollup' && attrs.runId && attrs.tenantId) {
+    try {
+      await networkRollup(deps, attrs.runId, attrs.tenantId);
+      deps.logger.info('dead-lettered rollup replayed', { event: 'rollup.replayed', runId: attrs.runId });
+    } catch (err) {
+      deps.logger.error('dead-lettered rollup failed again; the sweep will close the run', {
+        event: 'rollup.replay_failed',
+        runId: attrs.runId,
+        err,
+      });
+    }
   }
 }
 

@@ -68,13 +68,16 @@ import {
   writeWatermark,
 } from './registry.ts';
 import {
+  closeOpenRun,
   finishRun,
   getRun,
   insertRun,
+  openRunsBefore,
   purgeAppliedBatches,
   purgeRuns,
   recentRuns,
   recordAppliedBatch,
+  unappliedNodes,
 } from './runs.ts';
 import {
   readEvaluatedMs,
@@ -182,6 +185,10 @@ export function postgresCycleStores(sql: Sql, partitions: PartitionManager) {
     loadNetwork: (tenantId: string) => loadNetwork(sql, tenantId),
     ensureWatermarks: (tenantId: string, initialMs: number) => ensureWatermarks(sql, tenantId, initialMs),
     insertRun: (run: Parameters<typeof insertRun>[1]) => insertRun(sql, run),
+    openRunsBefore: (tenantId: string, windowToMs: number) => openRunsBefore(sql, tenantId, windowToMs),
+    unappliedNodes: (tenantId: string, runId: string) => unappliedNodes(sql, tenantId, runId),
+    closeOpenRun: (runId: string, outcome: Parameters<typeof closeOpenRun>[2]) =>
+      closeOpenRun(sql, runId, outcome),
   };
   const aggregate = {
     async ensurePartitions(bucketsMs: number[]) {

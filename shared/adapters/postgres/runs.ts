@@ -82,6 +82,41 @@ export async function appliedNodes(db: Db, runId: string): Promise<number> {
   return rows[0]?.n ?? 0;
 }
 
+/** Runs still `running` whose window ended at or before `windowToMs` (the sweep's candidates), oldest first. */
+export async function openRunsBefore(db: Db, tenantId: string, windowToMs: number): Promise<RunRecord[]> {
+  const rows = await db<RunRow[]>`
+    select * from runs
+    where tenant_id = ${tenantId} and status = 'running' and window_to <= to_timestamp(${windowToMs} / 1000.0)
+    order by window_to`;
+  return rows.map(toRecord);
+}
+
+/** The tenant's nodes without an applied batch in a run (what a run that never completed did not do). */
+export async function unappliedNodes(db: Db, tenantId: string, runId: string): Promise<string[]> {
+  const rows = await db<{ id: string }[]>`
+    select n.id from nodes n
+    where n.tenant_id = ${tenantId}
+      and not exists (select 1 from applied_batches b where b.run_id = ${runId} and b.node_id = n.id)
+    order by n.id`;
+  return rows.map((r) => r.id);
+}
+
+/** Closes a run only if it is still running (a late rollup's own closing wins); true when it did. */
+export async function closeOpenRun(
+  db: Db,
+  runId: string,
+  outcome: { status: RunStatus; finishedAtMs: number; nodesDone: number; failedNodes: string[] },
+): Promise<boolean> {
+  const rows = await db`
+    update runs set status = ${outcome.status}, finished_at = to_timestamp(${outcome.finishedAtMs} / 1000.0),
+      nodes_done = ${outcome.nodesDone}, nodes_failed = ${outcome.failedNodes.length},
+      failed_nodes = ${outcome.failedNodes}::text[],
+      duration_ms = greatest(0, round(${outcome.finishedAtMs} - extract(epoch from started_at) * 1000))::int4
+    where id = ${runId} and status = 'running'
+    returning id`;
+  return rows.length > 0;
+}
+
 // Read by the API
 
 /** The end of the tenant's latest run window (epoch ms), or null before any run. */

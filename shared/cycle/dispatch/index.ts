@@ -11,6 +11,7 @@ import { workKey } from '../../adapters/coordination/coordinator.ts';
 import type { Reading } from '../../domain/readings.ts';
 import type { DispatcherDeps } from '../deps.ts';
 import { encodeNodeWork, type NodeWorkMessage, rollupMessage } from '../messages.ts';
+import { closeStaleRuns } from './sweep.ts';
 
 export interface DispatchOptions {
   /** End of this cycle's ingestion window (default: now). */
@@ -70,6 +71,10 @@ export async function dispatchCycle(
   const tenantId = settings.tenantId;
   const runId = `${tenantId}:${new Date(nowMs).toISOString()}`;
   const log = deps.logger.child({ runId, tenantId });
+  // Runs earlier cycles left open past the bound are closed first (they never block this one).
+  await closeStaleRuns(deps, nowMs).catch((err) =>
+    log.error('run sweep failed', { event: 'run.sweep_failed', err }),
+  );
 
   // The registry: synced from sources that define their own network; BigQuery's lives in PostgreSQL.
   if (source.name !== 'bigquery') await store.upsertNetwork(await source.network());
