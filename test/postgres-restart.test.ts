@@ -1,7 +1,7 @@
 /**
- * PostgreSQL stopped in the middle of a cycle and started again: deliveries fail, Pub/Sub-style
- * redelivery retries them, and the final state equals that of an undisturbed run — nothing lost,
- * nothing counted twice.
+ * PostgreSQL stopped in the middle of a cycle and started again, analytics on: deliveries fail (the
+ * test counts them, and their errors are the outage's), Pub/Sub-style redelivery retries them, and
+ * the final state equals that of an undisturbed run — nothing lost, nothing counted twice.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -9,6 +9,7 @@ import { createLocalStack, type LocalStack } from '../dev/local-stack.ts';
 import { createTestDatabase, peerGate, type TestDatabase } from '../dev/peers/index.ts';
 import type { MemoryBus } from '../shared/adapters/bus/memory.ts';
 import { loadConfig } from '../shared/config.ts';
+import { createLogger } from '../shared/log.ts';
 import { differences, tableState } from './lib/checksums.ts';
 import {
   canRunThrowawayPostgres,
@@ -23,7 +24,7 @@ const settings = {
   SIMULATOR_SEED: '21',
   LOG_LEVEL: 'error',
   MAX_DELIVERY_ATTEMPTS: '40',
-  ANALYTICS_ENABLED: 'false',
+  ANALYTICS_ENABLED: 'true',
 };
 
 if (process.env.CI === 'true' && !canRunThrowawayPostgres()) {
@@ -42,11 +43,23 @@ describe(
     let reference: TestDatabase;
     let disturbed: LocalStack;
     let undisturbed: LocalStack;
+    /** The disturbed stack's failed deliveries (`node.failed`), with their errors. */
+    const failures: { nodeId: string; err: { message?: string; cause?: string; code?: string } }[] = [];
 
     before(async () => {
       pg = await startThrowawayPostgres();
       reference = await createTestDatabase();
-      disturbed = await createLocalStack(loadConfig({ ...settings, DATABASE_URL: pg.url, PG_POOL_MAX: '2' }));
+      const logger = createLogger({
+        level: 'warning',
+        sink: (line) => {
+          const entry = JSON.parse(line);
+          if (entry.event === 'node.failed') failures.push(entry);
+        },
+      });
+      disturbed = await createLocalStack(
+        loadConfig({ ...settings, DATABASE_URL: pg.url, PG_POOL_MAX: '2' }),
+        logger,
+      );
       undisturbed = await createLocalStack(loadConfig({ ...settings, DATABASE_URL: reference.url }));
     });
     after(async () => {
@@ -56,7 +69,7 @@ describe(
       await reference?.drop();
     });
 
-    test('nothing is lost and the final state equals an undisturbed run', async () => {
+    test('nothing is lost and the final state equals an undisturbed run', async (t) => {
       await disturbed.cycle(T0 + 2 * HOUR, T0);
       await undisturbed.cycle(T0 + 2 * HOUR, T0);
 
@@ -64,9 +77,26 @@ describe(
       const { dispatchCycle } = await import('../shared/cycle/dispatch/index.ts');
       await dispatchCycle(disturbed.dispatcher, { nowMs: T0 + 3 * HOUR });
       pg.stop(); // messages are being delivered now, and fail
-      await new Promise((r) => setTimeout(r, 1500));
+      const deadline = Date.now() + 30_000;
+      while (failures.length < 3) {
+        assert.ok(Date.now() < deadline, `only ${failures.length} deliveries failed during the outage`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
       pg.start();
       await bus.drain();
+      // The outage really hit the deliveries: they failed on the lost or refused connection.
+      const failedDuringOutage = failures.length;
+      assert.ok(failedDuringOutage >= 3, `${failedDuringOutage} failed deliveries`);
+      const outageErrors = failures.filter((f) =>
+        /ECONNREFUSED|ECONNRESET|terminat|shutdown|CONNECTION_(CLOSED|ENDED|DESTROYED)|57P01/i.test(
+          `${f.err?.message} ${f.err?.cause} ${f.err?.code}`,
+        ),
+      );
+      assert.ok(
+        outageErrors.length > 0,
+        `no failure names the outage: ${failures.map((f) => f.err?.message).join(' | ')}`,
+      );
+      t.diagnostic(`${failedDuringOutage} deliveries failed, ${outageErrors.length} on the outage's errors`);
 
       await undisturbed.cycle(T0 + 3 * HOUR);
       const runs = await disturbed.storage.sql<
