@@ -5,7 +5,9 @@
  * key on `event` (see terraform/monitoring.tf), so event names are part of the contract:
  *   run.started, run.finished (status, durationMs, bytesProcessed, nodesProcessed, nodesFailed),
  *   node.aggregated (durationMs, readings), node.failed, message.poison, message.dead_lettered,
- *   rollup.finished, anomaly.opened (severity, anomalyType), api.request (status, latencyMs, tier).
+ *   rollup.finished, anomaly.opened (severity, anomalyType), api.request (status, latencyMs, tier),
+ *   cache.writes_failing / cache.writes_recovered (once per Redis outage of the cycle's hot-key writes),
+ *   rollup.replayed / rollup.replay_failed (a dead-lettered rollup), run.swept (status, rollupLost, failedNodes).
  */
 
 export type Severity = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR' | 'CRITICAL';

@@ -130,4 +130,28 @@ describe('every run ends', await peerGate('postgres'), () => {
     const open = await db.sql`select id from runs where status = 'running'`;
     assert.equal(open.length, 0);
   });
+
+  test('a run that never got its work out ends failed, listing every node', async () => {
+    // The dispatcher died after recording the run: no work item, no coordinator state, no rollup.
+    const windowToMs = T0 + 5 * HOUR;
+    const id = 'default:ghost';
+    await stack.dispatcher.stores.dispatch.insertRun({
+      id,
+      tenantId: 'default',
+      startedAtMs: Date.now(),
+      windowFromMs: windowToMs - HOUR,
+      windowToMs,
+      nodesTotal: 8,
+      readings: 0,
+      bytesProcessed: 0,
+      source: 'simulator',
+    });
+    await stack.cycle(windowToMs + STALE_AFTER_CYCLES * stack.config.CYCLE_MINUTES * 60_000);
+    const nodes = (await stack.dispatcher.source.network()).nodes.map((n) => n.id).sort();
+    const [row] = await db.sql<{ status: string; failed_nodes: string[]; nodes_done: number }[]>`
+      select status, failed_nodes, nodes_done from runs where id = ${id}`;
+    assert.deepEqual(row, { status: 'failed', failed_nodes: nodes, nodes_done: 0 });
+    assert.equal(count('run.swept', { runId: id, rollupLost: false }), 1);
+    assert.equal((await db.sql`select id from runs where status = 'running'`).length, 0);
+  });
 });
