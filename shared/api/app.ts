@@ -28,7 +28,7 @@ import { predictionsRoutes } from './routes/predictions.ts';
 import { qualityRoutes } from './routes/quality.ts';
 import { statusRoutes } from './routes/status.ts';
 import { type ApiSettings, DEFAULT_API_SETTINGS } from './settings.ts';
-import { TieredReader } from './tiers.ts';
+import { apiTierBreakers, TieredReader } from './tiers.ts';
 
 export const API_VERSION = '1.0.0';
 
@@ -37,8 +37,21 @@ const TITLE = 'Water network monitoring API';
 export function createApp(deps: ApiDeps) {
   const settings: ApiSettings = { ...DEFAULT_API_SETTINGS, ...deps.settings };
   const logger = deps.logger;
-  const reader = new TieredReader({ hot: deps.cache, ttlSeconds: deps.cacheTtlSeconds, logger, settings });
-  const verifier = new KeyVerifier({ keys: deps.stores.keys, ttlMs: settings.keyCacheMs, logger });
+  const breakers = deps.breakers ?? apiTierBreakers(settings, logger);
+  const reader = new TieredReader({
+    hot: deps.cache,
+    ttlSeconds: deps.cacheTtlSeconds,
+    logger,
+    settings,
+    breakers,
+  });
+  const verifier = new KeyVerifier({
+    keys: deps.stores.keys,
+    ttlMs: settings.keyCacheMs,
+    staleIfErrorMs: settings.keyStaleIfErrorMs,
+    breaker: breakers.postgres,
+    logger,
+  });
   const routeDeps: RouteDeps = {
     stores: deps.stores,
     hot: deps.cache,
