@@ -26,6 +26,8 @@ export interface FaultStats {
   refused: number;
   /** Live connections destroyed by cut(). */
   cut: number;
+  /** Chunks held back by latency(). */
+  delayed: number;
 }
 
 export interface FaultProxy {
@@ -45,7 +47,7 @@ export interface FaultProxy {
 }
 
 /** Writes chunks to `dest` in order, each no earlier than `delayMs()` after it arrived. */
-function delayedWriter(dest: Socket, delayMs: () => number) {
+function delayedWriter(dest: Socket, delayMs: () => number, stats: FaultStats) {
   const queue: { due: number; chunk: Buffer }[] = [];
   let timer: NodeJS.Timeout | undefined;
   const drain = () => {
@@ -64,6 +66,7 @@ function delayedWriter(dest: Socket, delayMs: () => number) {
         if (!dest.destroyed) dest.write(chunk);
         return;
       }
+      if (ms > 0) stats.delayed++;
       queue.push({ due: Date.now() + ms, chunk });
       timer ??= setTimeout(drain, Math.max(0, ms));
     },
@@ -78,7 +81,7 @@ export async function startFaultProxy(
   target: { host: string; port: number },
   options: { port?: number } = {},
 ): Promise<FaultProxy> {
-  const stats: FaultStats = { accepted: 0, refused: 0, cut: 0 };
+  const stats: FaultStats = { accepted: 0, refused: 0, cut: 0, delayed: 0 };
   const live = new Set<Socket>();
   let refusing = false;
   let delayMs = 0;
@@ -95,8 +98,8 @@ export async function startFaultProxy(
     const upstream = tcpConnect(target.port, target.host);
     upstream.setNoDelay(true);
     client.setNoDelay(true);
-    const toUpstream = delayedWriter(upstream, () => delayMs);
-    const toClient = delayedWriter(client, () => delayMs);
+    const toUpstream = delayedWriter(upstream, () => delayMs, stats);
+    const toClient = delayedWriter(client, () => delayMs, stats);
     client.on('data', (chunk: Buffer) => toUpstream.push(chunk));
     upstream.on('data', (chunk: Buffer) => toClient.push(chunk));
     const close = () => {

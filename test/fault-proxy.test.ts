@@ -90,6 +90,7 @@ describe('fault proxy', () => {
       assert.equal(await roundTrip(proxy.port, text), text);
       // A lower bound only (the delay is a timer the proxy sets): never flaky.
       assert.ok(Date.now() - t0 >= 290, 'held back both ways');
+      assert.ok(proxy.stats.delayed >= 2);
     } finally {
       proxy.heal();
     }

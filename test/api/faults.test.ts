@@ -198,6 +198,51 @@ describe('the API under faults', await peerGate('postgres', 'redis'), () => {
     );
   });
 
+  test('PostgreSQL slow: reads are abandoned at their deadline, then skipped; stale or 503, never a hang', async () => {
+    const { answer, warnings, events } = await faultyApp();
+    const node = w.mainNodes[9]!;
+    const history = `/api/v1/nodes/${node}/history?resolution=1h`;
+    const neverSeen = `/api/v1/nodes/${node}/history?resolution=1d`;
+    const warmed = await answer(history);
+    assert.equal(warmed.status, 200);
+    const body = await warmed.text();
+
+    // Twice the deadline of a read (connect 1000 + statement 500 ms), each way.
+    const delayedBefore = pgProxy.stats.delayed;
+    pgProxy.latency(3000);
+    try {
+      for (let round = 0; round < 4; round++) {
+        const stale = await answer(history);
+        assert.equal(stale.status, 200);
+        assert.equal(stale.headers.get('x-stale'), 'true');
+        assert.equal(await stale.text(), body);
+        const never = await answer(neverSeen);
+        assert.equal(never.status, 503);
+        assert.ok(Number(never.headers.get('retry-after')) > 0);
+      }
+      assert.ok(pgProxy.stats.delayed > delayedBefore, 'PostgreSQL traffic was held back');
+      await until('a read that skips PostgreSQL', async () => {
+        const res = await answer(history);
+        return /postgres;desc="skipped"/.test(res.headers.get('server-timing') ?? '') ? true : undefined;
+      });
+      const opened = events('api.tier_open') as (Line & { err?: { name: string } })[];
+      assert.deepEqual(
+        opened.map((l) => [l.tier, l.err?.name]),
+        [['postgres', 'TierTimeout']],
+      );
+      assert.deepEqual(warnings(), opened);
+    } finally {
+      pgProxy.heal();
+    }
+    // Chunks already held back still arrive late; then PostgreSQL answers again.
+    await until(
+      'PostgreSQL answering again',
+      async () => ((await answer(history)).headers.get('x-cache-tier') === 'postgres' ? true : undefined),
+      20_000,
+    );
+    assert.equal((await answer(neverSeen)).status, 200);
+  });
+
   test('Redis down under traffic: PostgreSQL answers every request, and the outage is one log line', async () => {
     const { answer, warnings, events } = await faultyApp();
     const paths = w.mainNodes.slice(5, 9).map((node) => `/api/v1/nodes/${node}/metrics?range=24h`);
