@@ -87,11 +87,15 @@ describe('the API under faults', await peerGate('postgres', 'redis'), () => {
       rateLimiter: await createRateLimiter({ ...w.main.config, upstash: redis }, logger, breakers.redis),
     });
     /** A request that must complete: a hang fails the test instead of stalling it. */
-    const answer = async (path: string, token = w.tokens.reader): Promise<Response> => {
+    const answer = async (
+      path: string,
+      token = w.tokens.reader,
+      init: RequestInit = {},
+    ): Promise<Response> => {
       let timer: NodeJS.Timeout | undefined;
       try {
         return await Promise.race([
-          app.request(path, withKey(token)),
+          app.request(path, withKey(token, init)),
           new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(new Error(`${path} hung for ${HANG_MS} ms`)), HANG_MS);
           }),
@@ -120,6 +124,7 @@ describe('the API under faults', await peerGate('postgres', 'redis'), () => {
       assert.equal(res.status, 200, path);
       seen.set(path, await res.text());
     }
+    assert.equal((await answer('/api/v1/admin/keys', w.tokens.admin)).status, 200);
     assert.ok(pgProxy.open > 0, 'the pool holds live connections through the proxy');
 
     const refusedBefore = pgProxy.stats.refused;
@@ -163,6 +168,14 @@ describe('the API under faults', await peerGate('postgres', 'redis'), () => {
         assert.equal(res.headers.get('x-stale'), 'true');
         return /postgres;desc="skipped"/.test(res.headers.get('server-timing') ?? '') ? true : undefined;
       });
+      // A write (the admin key, verified before, still works): a 503, not a 500.
+      const create = await answer('/api/v1/admin/keys', w.tokens.admin, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ role: 'reader', name: 'during the outage' }),
+      });
+      assert.equal(create.status, 503);
+      assert.ok(Number(create.headers.get('retry-after')) > 0);
       // A key never verified cannot be checked: 503 with Retry-After, not 401.
       const unknownKey = await answer('/api/v1/nodes', w.tokens.operator);
       assert.equal(unknownKey.status, 503);
