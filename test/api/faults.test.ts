@@ -13,7 +13,7 @@ import { peerGate, upstashPeer } from '../../dev/peers/index.ts';
 import { UpstashCache } from '../../shared/adapters/cache/upstash.ts';
 import { postgresApiStores } from '../../shared/adapters/postgres/api-stores.ts';
 import { connect, type Sql } from '../../shared/adapters/postgres/client.ts';
-import { DEFAULT_API_SETTINGS } from '../../shared/api/settings.ts';
+import { type ApiSettings, DEFAULT_API_SETTINGS } from '../../shared/api/settings.ts';
 import { apiTierBreakers } from '../../shared/api/tiers.ts';
 import { createLogger } from '../../shared/log.ts';
 import { createRateLimiter } from '../../shared/wiring/api.ts';
@@ -62,7 +62,7 @@ describe('the API under faults', await peerGate('postgres', 'redis'), () => {
    * An app whose PostgreSQL and Redis are reached through the proxies, with the deployed timeouts,
    * its own breakers (short cool-down), the Upstash rate limiter, and its log lines captured.
    */
-  async function faultyApp() {
+  async function faultyApp(overrides: Partial<ApiSettings> = {}) {
     const lines: Line[] = [];
     const logger = createLogger({ level: 'info', sink: (l) => lines.push(JSON.parse(l) as Line) });
     const pg = new URL(w.db.url);
@@ -77,6 +77,7 @@ describe('the API under faults', await peerGate('postgres', 'redis'), () => {
       staleWhileRevalidateMs: 0,
       keyCacheMs: 1,
       breakerCooldownMs: 300,
+      ...overrides,
     };
     const breakers = apiTierBreakers({ ...DEFAULT_API_SETTINGS, ...settings }, logger);
     const app = w.app(settings, {
@@ -208,6 +209,33 @@ describe('the API under faults', await peerGate('postgres', 'redis'), () => {
     assert.deepEqual(
       events('api.tier_closed').map((l) => l.tier),
       ['postgres'],
+    );
+  });
+
+  test('keys verified before an outage work for a bounded time only (stale-if-error of the key cache)', async () => {
+    // Trusted 2 s past their last verification while PostgreSQL cannot be asked.
+    const { answer } = await faultyApp({ keyStaleIfErrorMs: 2000 });
+    const metrics = `/api/v1/nodes/${w.mainNodes[10]}/metrics?range=24h`;
+    assert.equal((await answer(metrics)).status, 200);
+    const refusedBefore = pgProxy.stats.refused;
+    pgProxy.down();
+    try {
+      const during = await answer(metrics);
+      assert.equal(during.status, 200, 'the key verified before still works');
+      assert.equal(during.headers.get('x-cache-tier'), 'redis');
+      const expired = await until('the key to fall out of its stale-if-error time', async () => {
+        const res = await answer(metrics);
+        return res.status === 200 ? undefined : res;
+      });
+      assert.equal(expired.status, 503);
+      assert.ok(Number(expired.headers.get('retry-after')) > 0);
+      assert.equal(expired.headers.get('content-type'), 'application/problem+json');
+      assert.ok(pgProxy.stats.refused > refusedBefore, 'PostgreSQL connections were refused');
+    } finally {
+      pgProxy.heal();
+    }
+    await until('the key to be verified again', async () =>
+      (await answer(metrics)).status === 200 ? true : undefined,
     );
   });
 
