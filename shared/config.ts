@@ -101,6 +101,15 @@ export const sections = {
     API_MEMORY_CACHE_MB: int(1, 4096).default(64),
     /** How long an in-process cached answer is served without asking Redis or PostgreSQL. */
     API_MEMORY_TTL_SECONDS: int(0, 3600).default(15),
+    /** The API's PostgreSQL connections: connect (to ready for queries) and server-side statement timeouts. */
+    API_PG_CONNECT_TIMEOUT_MS: int(100, 60_000).default(1000),
+    API_PG_STATEMENT_TIMEOUT_MS: int(10, 600_000).default(500),
+    /** Deadline of one call to Redis from the API (reads, fills, rate limits). */
+    API_REDIS_TIMEOUT_MS: int(50, 60_000).default(500),
+    /** A tier (PostgreSQL, Redis) that failed is skipped this long before it is probed again. */
+    API_BREAKER_COOLDOWN_SECONDS: int(1, 600).default(5),
+    /** While PostgreSQL is down, a key verified before keeps working this long after its last verification. */
+    API_KEY_STALE_IF_ERROR_SECONDS: int(0, 86_400).default(3600),
   }),
 } as const;
 

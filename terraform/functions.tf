@@ -65,21 +65,26 @@ locals {
       ANALYTICS_ENABLED       = var.analytics_enabled
     }
     api = {
-      LOG_LEVEL                = var.log_level
-      GOOGLE_CLOUD_PROJECT     = var.project_id
-      PG_POOL_MAX              = var.functions.api.pg_pool_max
-      NODE_OPTIONS             = var.functions.api.node_options
-      PG_IDLE_TIMEOUT_SECONDS  = var.pg_idle_timeout_seconds
-      PG_MAX_LIFETIME_SECONDS  = var.pg_max_lifetime_seconds
-      REDIS_KEY_PREFIX         = var.redis_key_prefix
-      CACHE_TTL_SECONDS        = var.cache_ttl_seconds
-      TENANT_ID                = var.tenant_id
-      CORS_ORIGINS             = var.api_cors_origins
-      RATE_LIMIT_PER_MINUTE    = var.api_settings.rate_limit_per_minute
-      REQUEST_BODY_LIMIT_BYTES = var.api_settings.request_body_limit_bytes
-      API_KEY_CACHE_SECONDS    = var.api_settings.key_cache_seconds
-      API_MEMORY_CACHE_MB      = var.api_settings.memory_cache_mb
-      API_MEMORY_TTL_SECONDS   = var.api_settings.memory_ttl_seconds
+      LOG_LEVEL                      = var.log_level
+      GOOGLE_CLOUD_PROJECT           = var.project_id
+      PG_POOL_MAX                    = var.functions.api.pg_pool_max
+      NODE_OPTIONS                   = var.functions.api.node_options
+      PG_IDLE_TIMEOUT_SECONDS        = var.pg_idle_timeout_seconds
+      PG_MAX_LIFETIME_SECONDS        = var.pg_max_lifetime_seconds
+      REDIS_KEY_PREFIX               = var.redis_key_prefix
+      CACHE_TTL_SECONDS              = var.cache_ttl_seconds
+      TENANT_ID                      = var.tenant_id
+      CORS_ORIGINS                   = var.api_cors_origins
+      RATE_LIMIT_PER_MINUTE          = var.api_settings.rate_limit_per_minute
+      REQUEST_BODY_LIMIT_BYTES       = var.api_settings.request_body_limit_bytes
+      API_KEY_CACHE_SECONDS          = var.api_settings.key_cache_seconds
+      API_MEMORY_CACHE_MB            = var.api_settings.memory_cache_mb
+      API_MEMORY_TTL_SECONDS         = var.api_settings.memory_ttl_seconds
+      API_PG_CONNECT_TIMEOUT_MS      = var.api_settings.pg_connect_timeout_ms
+      API_PG_STATEMENT_TIMEOUT_MS    = var.api_settings.pg_statement_timeout_ms
+      API_REDIS_TIMEOUT_MS           = var.api_settings.redis_timeout_ms
+      API_BREAKER_COOLDOWN_SECONDS   = var.api_settings.breaker_cooldown_seconds
+      API_KEY_STALE_IF_ERROR_SECONDS = var.api_settings.key_stale_if_error_seconds
     }
   }
 

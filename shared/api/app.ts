@@ -10,12 +10,13 @@ import { cors } from 'hono/cors';
 import { etag } from 'hono/etag';
 import { HTTPException } from 'hono/http-exception';
 import { KeyVerifier } from './auth/authenticate.ts';
+import { isBreakerError } from './breakers.ts';
 import type { ApiDeps, RouteDeps } from './context.ts';
 import { mountDocs } from './docs.ts';
 import { methodsAllowed } from './methods.ts';
 import { apiGate } from './middleware/api-gate/index.ts';
 import { requestLog } from './middleware/request-log/index.ts';
-import { ApiProblem, problemResponse } from './problem.ts';
+import { ApiProblem, problemResponse, RETRY_AFTER_SECONDS } from './problem.ts';
 import { MemoryRateLimiter } from './rate-limit.ts';
 import { newRouter } from './router.ts';
 import { adminKeysRoutes } from './routes/admin-keys.ts';
@@ -28,7 +29,7 @@ import { predictionsRoutes } from './routes/predictions.ts';
 import { qualityRoutes } from './routes/quality.ts';
 import { statusRoutes } from './routes/status.ts';
 import { type ApiSettings, DEFAULT_API_SETTINGS } from './settings.ts';
-import { TieredReader } from './tiers.ts';
+import { apiTierBreakers, isUnavailable, TieredReader } from './tiers.ts';
 
 export const API_VERSION = '1.0.0';
 
@@ -37,8 +38,21 @@ const TITLE = 'Water network monitoring API';
 export function createApp(deps: ApiDeps) {
   const settings: ApiSettings = { ...DEFAULT_API_SETTINGS, ...deps.settings };
   const logger = deps.logger;
-  const reader = new TieredReader({ hot: deps.cache, ttlSeconds: deps.cacheTtlSeconds, logger, settings });
-  const verifier = new KeyVerifier({ keys: deps.stores.keys, ttlMs: settings.keyCacheMs, logger });
+  const breakers = deps.breakers ?? apiTierBreakers(settings, logger);
+  const reader = new TieredReader({
+    hot: deps.cache,
+    ttlSeconds: deps.cacheTtlSeconds,
+    logger,
+    settings,
+    breakers,
+  });
+  const verifier = new KeyVerifier({
+    keys: deps.stores.keys,
+    ttlMs: settings.keyCacheMs,
+    staleIfErrorMs: settings.keyStaleIfErrorMs,
+    breaker: breakers.postgres,
+    logger,
+  });
   const routeDeps: RouteDeps = {
     stores: deps.stores,
     hot: deps.cache,
@@ -132,6 +146,16 @@ export function createApp(deps: ApiDeps) {
     if (err instanceof ApiProblem) return problemResponse(c, err);
     if (err instanceof HTTPException && err.status < 500) {
       return problemResponse(c, new ApiProblem(err.status as 400, err.message || 'Bad Request'));
+    }
+    // PostgreSQL unreachable, too slow, or skipped by its breaker (a write, a key list): a 503, and no
+    // error line per request (the breaker logs the outage once).
+    if (isUnavailable(err) || isBreakerError(err)) {
+      return problemResponse(
+        c,
+        new ApiProblem(503, 'Service Unavailable', 'The database cannot be reached right now.', {
+          headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
+        }),
+      );
     }
     logger.error('request failed', {
       event: 'api.error',

@@ -2,6 +2,7 @@
 import type { HotCache } from '../adapters/cache/cache.ts';
 import type { Logger } from '../log.ts';
 import type { KeyVerifier } from './auth/authenticate.ts';
+import type { TierBreakers } from './breakers.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import type { ApiSettings } from './settings.ts';
 import type { ApiStores } from './stores.ts';
@@ -23,6 +24,11 @@ export interface ApiDeps {
   requestLogSink?: (line: string) => void;
   /** Per-key rate limiting; an in-process limiter when omitted. */
   rateLimiter?: RateLimiter;
+  /**
+   * The circuit breakers of PostgreSQL and Redis (shared with a rate limiter on Redis); made from
+   * the settings when omitted.
+   */
+  breakers?: TierBreakers;
 }
 
 /** What every route module gets: storage, the tiered reader and the resolved settings. */

@@ -3,13 +3,15 @@
  * one round trip per request); in one process (local runs, tests, benchmarks) with
  * rate-limiter-flexible's in-memory limiter, since @upstash/ratelimit needs a Redis.
  *
- * When Redis is down the limiter fails open: a rate limit must never take the API down with it.
+ * When Redis is down the limiter fails open: a rate limit must never take the API down with it. Calls
+ * go through Redis's breaker (the same as the hot cache's), so a dead Redis costs no time per request.
  */
 import type { Redis } from '@upstash/redis';
 import type { Context } from 'hono';
 import type { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { Logger } from '../log.ts';
 import type { Principal } from './auth/keys.ts';
+import type { TierBreaker } from './breakers.ts';
 import type { ApiEnv } from './env.ts';
 import { ApiProblem } from './problem.ts';
 
@@ -65,13 +67,17 @@ export class UpstashRateLimiter implements RateLimiter {
   private readonly RatelimitClass: typeof import('@upstash/ratelimit').Ratelimit;
   /** Identifiers known to be over their limit until a time: spares Redis a call (shared by limiters). */
   private readonly blocked = new Map<string, number>();
+  private readonly breaker: TierBreaker | undefined;
 
   constructor(options: {
     redis: Redis;
     prefix: string;
     logger: Logger;
     Ratelimit: typeof import('@upstash/ratelimit').Ratelimit;
+    /** Redis's breaker: while it is open, requests are allowed without asking Redis. */
+    breaker?: TierBreaker;
   }) {
+    this.breaker = options.breaker;
     this.redis = options.redis;
     this.prefix = options.prefix;
     this.logger = options.logger;
@@ -92,7 +98,8 @@ export class UpstashRateLimiter implements RateLimiter {
       this.limiters.set(perMinute, limiter);
     }
     try {
-      const r = await limiter.limit(identifier);
+      const ask = () => limiter.limit(identifier);
+      const r = await (this.breaker ? this.breaker.execute(ask) : ask());
       return {
         allowed: r.success,
         limit: r.limit,
@@ -100,7 +107,8 @@ export class UpstashRateLimiter implements RateLimiter {
         resetMs: Math.max(0, r.reset - Date.now()),
       };
     } catch (err) {
-      this.logger.warn('rate limiter unavailable; request allowed', { event: 'api.ratelimit_down', err });
+      // Debug only: the outage is logged once, by Redis's breaker.
+      this.logger.debug('rate limiter unavailable; request allowed', { event: 'api.ratelimit_down', err });
       return { allowed: true, limit: perMinute, remaining: perMinute, resetMs: 60_000 };
     }
   }

@@ -16,6 +16,17 @@ export interface ApiSettings {
   corsOrigins: string[];
   /** Rate limit of keys created without one. */
   defaultRateLimitPerMinute: number;
+  /**
+   * While PostgreSQL cannot be asked, a key verified before keeps working this long after it was
+   * last verified (stale-if-error of the key cache); older, it gets a 503.
+   */
+  keyStaleIfErrorMs: number;
+  /** A tier that failed `breakerThreshold` times in a row is skipped this long before a probe. */
+  breakerCooldownMs: number;
+  breakerThreshold: number;
+  /** Deadline of one read from PostgreSQL (all its statements) and of one Redis call. */
+  postgresTimeoutMs: number;
+  redisTimeoutMs: number;
 }
 
 export const DEFAULT_API_SETTINGS: ApiSettings = {
@@ -27,4 +38,9 @@ export const DEFAULT_API_SETTINGS: ApiSettings = {
   bodyLimitBytes: 16 * 1024,
   corsOrigins: [],
   defaultRateLimitPerMinute: 600,
+  keyStaleIfErrorMs: 3_600_000,
+  breakerCooldownMs: 5000,
+  breakerThreshold: 3,
+  postgresTimeoutMs: 1500,
+  redisTimeoutMs: 500,
 };

@@ -6,6 +6,9 @@
  *   answers at once and is refreshed in the background; older, the tiers below are asked first.
  * - Redis down → PostgreSQL answers. PostgreSQL (and Redis) down → the last memory value answers,
  *   marked stale, up to `staleIfErrorMs` old. Nothing at all → TiersUnavailable (a 503).
+ * - Each tier below memory is called under a deadline and through its circuit breaker (breakers.ts):
+ *   a tier that keeps failing is skipped for a cool-down, so a dead tier costs microseconds, and its
+ *   outage is logged once (by the breaker), not once per request.
  * - Concurrent misses of one key share one load.
  *
  * Values travel as JSON text end to end, and each cached entry carries its ETag (and, once asked for,
@@ -16,6 +19,7 @@ import { gzipSync } from 'node:zlib';
 import { LRUCache } from 'lru-cache';
 import type { HotCache } from '../adapters/cache/cache.ts';
 import type { Logger } from '../log.ts';
+import { createTierBreakers, isBreakerError, type TierBreakers, TierOpen } from './breakers.ts';
 import type { ApiSettings } from './settings.ts';
 
 export type Tier = 'memory' | 'redis' | 'postgres';
@@ -47,7 +51,8 @@ export class CachedEntry {
 export interface Timing {
   tier: Tier;
   ms: number;
-  outcome: 'hit' | 'miss' | 'error' | 'stale';
+  /** skipped: the tier's breaker is open, it was not asked. */
+  outcome: 'hit' | 'miss' | 'error' | 'stale' | 'skipped';
 }
 
 export interface TieredValue {
@@ -92,6 +97,7 @@ const POSTGRES_DOWN_CODES = new Set([
   'CONNECTION_DESTROYED',
   '3D000', // the database does not exist (any more)
   '53300', // too many connections
+  '57014', // canceled: the API's statement_timeout (a database too slow to answer is not answering)
 ]);
 
 /** Whether a PostgreSQL error means "cannot reach the database" rather than a bad query. */
@@ -115,13 +121,21 @@ export class TieredReader {
   private readonly settings: ApiSettings;
   private readonly memory: LRUCache<string, CachedEntry>;
   private readonly inFlight = new Map<string, Promise<Loaded | null>>();
+  readonly breakers: TierBreakers;
 
-  constructor(options: { hot: HotCache; ttlSeconds: number; logger: Logger; settings: ApiSettings }) {
+  constructor(options: {
+    hot: HotCache;
+    ttlSeconds: number;
+    logger: Logger;
+    settings: ApiSettings;
+    breakers?: TierBreakers;
+  }) {
     this.hot = options.hot;
     this.hotTier = options.hot.name === 'upstash' ? 'redis' : 'memory';
     this.ttlSeconds = options.ttlSeconds;
     this.logger = options.logger;
     this.settings = options.settings;
+    this.breakers = options.breakers ?? apiTierBreakers(options.settings, options.logger);
     this.memory = new LRUCache<string, CachedEntry>({
       maxSize: options.settings.memoryCacheBytes,
       sizeCalculation: (e, key) => e.bytes + key.length + 200,
@@ -163,7 +177,8 @@ export class TieredReader {
       return { entry: loaded.entry, tier: loaded.tier, stale: false, timings };
     } catch (err) {
       if (!cached) throw err;
-      this.logger.warn('tiers below memory failed; serving a stale value', {
+      // Debug only: the outage itself is logged once, by the tier's breaker.
+      this.logger.debug('tiers below memory failed; serving a stale value', {
         event: 'api.stale',
         key: spec.key,
         ageMs: Date.now() - cached.storedAt,
@@ -190,7 +205,7 @@ export class TieredReader {
   private revalidate(spec: ReadSpec): void {
     if (this.inFlight.has(spec.key)) return;
     this.loadShared(spec, []).catch((err) =>
-      this.logger.warn('background refresh failed', { event: 'api.refresh_failed', key: spec.key, err }),
+      this.logger.debug('background refresh failed', { event: 'api.refresh_failed', key: spec.key, err }),
     );
   }
 
@@ -208,7 +223,8 @@ export class TieredReader {
     if (spec.hotKey !== undefined) {
       const t0 = performance.now();
       try {
-        const text = await this.hot.getRaw(spec.hotKey);
+        const hotKey = spec.hotKey;
+        const text = await this.breakers.redis.execute(() => this.hot.getRaw(hotKey));
         timings.push({
           tier: this.hotTier,
           ms: performance.now() - t0,
@@ -217,8 +233,9 @@ export class TieredReader {
         if (text !== null) return { entry: this.remember(spec.key, text), tier: this.hotTier };
       } catch (err) {
         hotUp = false;
-        timings.push({ tier: this.hotTier, ms: performance.now() - t0, outcome: 'error' });
-        this.logger.warn('hot cache unavailable; reading PostgreSQL', {
+        const outcome = err instanceof TierOpen ? 'skipped' : 'error';
+        timings.push({ tier: this.hotTier, ms: performance.now() - t0, outcome });
+        this.logger.debug('hot cache unavailable; reading PostgreSQL', {
           event: 'api.tier_down',
           tier: this.hotTier,
           err,
@@ -228,10 +245,11 @@ export class TieredReader {
     const t0 = performance.now();
     let value: unknown;
     try {
-      value = await spec.load();
+      value = await this.breakers.postgres.execute(spec.load);
     } catch (err) {
-      timings.push({ tier: 'postgres', ms: performance.now() - t0, outcome: 'error' });
-      if (isUnavailable(err)) {
+      const outcome = err instanceof TierOpen ? 'skipped' : 'error';
+      timings.push({ tier: 'postgres', ms: performance.now() - t0, outcome });
+      if (isUnavailable(err) || isBreakerError(err)) {
         throw new TiersUnavailable('PostgreSQL is unavailable', { cause: err });
       }
       throw err;
@@ -243,9 +261,10 @@ export class TieredReader {
     }
     const text = spec.encode ? spec.encode(value) : JSON.stringify(value);
     if (spec.hotKey !== undefined && hotUp) {
-      this.hot
-        .write([{ key: spec.hotKey, value, ttlSeconds: this.ttlSeconds }])
-        .catch((err) => this.logger.warn('hot cache fill failed', { event: 'api.fill_failed', err }));
+      const entries = [{ key: spec.hotKey, value, ttlSeconds: this.ttlSeconds }];
+      this.breakers.redis
+        .execute(() => this.hot.write(entries))
+        .catch((err) => this.logger.debug('hot cache fill failed', { event: 'api.fill_failed', err }));
     }
     return { entry: this.remember(spec.key, text, spec.headers?.(value)), tier: 'postgres' };
   }
@@ -265,3 +284,15 @@ export const serverTiming = (timings: Timing[]): string => {
   }
   return out;
 };
+
+/** The API's breakers from its settings (PostgreSQL failures: unreachable, not a bad query). */
+export function apiTierBreakers(settings: ApiSettings, logger: Logger): TierBreakers {
+  return createTierBreakers({
+    cooldownMs: settings.breakerCooldownMs,
+    threshold: settings.breakerThreshold,
+    postgresTimeoutMs: settings.postgresTimeoutMs,
+    redisTimeoutMs: settings.redisTimeoutMs,
+    isPostgresUnavailable: isUnavailable,
+    logger,
+  });
+}

@@ -6,11 +6,13 @@
 import { createCache } from '../adapters/cache/factory.ts';
 import { postgresApiStores } from '../adapters/postgres/api-stores.ts';
 import { connect } from '../adapters/postgres/client.ts';
+import type { TierBreaker } from '../api/breakers.ts';
 import type { ApiDeps } from '../api/context.ts';
 import { batchedStdoutSink } from '../api/log-sink.ts';
 import { MemoryRateLimiter, type RateLimiter, UpstashRateLimiter } from '../api/rate-limit.ts';
-import type { ApiSettings } from '../api/settings.ts';
+import { type ApiSettings, DEFAULT_API_SETTINGS } from '../api/settings.ts';
 import type { ApiStores } from '../api/stores.ts';
+import { apiTierBreakers } from '../api/tiers.ts';
 import { type Config, requireDatabaseUrl } from '../config.ts';
 import { createLogger, type Logger } from '../log.ts';
 
@@ -24,18 +26,33 @@ export function apiSettings(config: Config): Partial<ApiSettings> {
     keyCacheMs: config.API_KEY_CACHE_SECONDS * 1000,
     memoryCacheBytes: config.API_MEMORY_CACHE_MB * 1024 * 1024,
     memoryFreshMs: config.API_MEMORY_TTL_SECONDS * 1000,
+    keyStaleIfErrorMs: config.API_KEY_STALE_IF_ERROR_SECONDS * 1000,
+    breakerCooldownMs: config.API_BREAKER_COOLDOWN_SECONDS * 1000,
+    // One read: a connect and a statement, each within its own timeout.
+    postgresTimeoutMs: config.API_PG_CONNECT_TIMEOUT_MS + config.API_PG_STATEMENT_TIMEOUT_MS,
+    redisTimeoutMs: config.API_REDIS_TIMEOUT_MS,
   };
 }
 
 /** @upstash/ratelimit on Upstash when it is configured (limits hold across instances), else in-process. */
-export async function createRateLimiter(config: Config, logger: Logger): Promise<RateLimiter> {
+export async function createRateLimiter(
+  config: Config,
+  logger: Logger,
+  breaker?: TierBreaker,
+): Promise<RateLimiter> {
   if (!config.upstash) return new MemoryRateLimiter();
   const [{ Redis }, { Ratelimit }] = await Promise.all([
     import('@upstash/redis'),
     import('@upstash/ratelimit'),
   ]);
   const redis = new Redis({ ...config.upstash, retry: { retries: 1, backoff: () => 50 } });
-  return new UpstashRateLimiter({ redis, prefix: config.REDIS_KEY_PREFIX, logger, Ratelimit });
+  return new UpstashRateLimiter({
+    redis,
+    prefix: config.REDIS_KEY_PREFIX,
+    logger,
+    Ratelimit,
+    ...(breaker ? { breaker } : {}),
+  });
 }
 
 export async function apiDeps(config: Config): Promise<ApiDeps> {
@@ -45,7 +62,12 @@ export async function apiDeps(config: Config): Promise<ApiDeps> {
     max: config.PG_POOL_MAX,
     idleTimeoutSeconds: config.PG_IDLE_TIMEOUT_SECONDS,
     maxLifetimeSeconds: config.PG_MAX_LIFETIME_SECONDS,
+    connectTimeoutMs: config.API_PG_CONNECT_TIMEOUT_MS,
+    statementTimeoutMs: config.API_PG_STATEMENT_TIMEOUT_MS,
   });
+  const settings = apiSettings(config);
+  // One breaker per tier, shared by the reads, the key verifier and the rate limiter.
+  const breakers = apiTierBreakers({ ...DEFAULT_API_SETTINGS, ...settings }, logger);
   // Typed as the API's port: this is where the adapter is checked against what the API declares.
   const stores: ApiStores = postgresApiStores(sql);
   return {
@@ -56,7 +78,8 @@ export async function apiDeps(config: Config): Promise<ApiDeps> {
     ...(config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'info' ? { requestLogSink: sink } : {}),
     cacheTtlSeconds: config.CACHE_TTL_SECONDS,
     defaultTenantId: config.TENANT_ID,
-    settings: apiSettings(config),
-    rateLimiter: await createRateLimiter(config, logger),
+    settings,
+    breakers,
+    rateLimiter: await createRateLimiter(config, logger, breakers.redis),
   };
 }

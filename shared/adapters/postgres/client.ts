@@ -14,6 +14,13 @@ export interface PoolOptions {
   max: number;
   idleTimeoutSeconds: number;
   maxLifetimeSeconds: number;
+  /** From opening the socket to the server being ready for queries (10 s by default). */
+  connectTimeoutMs: number;
+  /**
+   * The server cancels any statement of this pool running longer (`statement_timeout`, set as a
+   * connection parameter at start-up: no extra round trip); none by default.
+   */
+  statementTimeoutMs: number;
 }
 
 /**
@@ -42,7 +49,8 @@ export function connect(url: string, options: Partial<PoolOptions> = {}): Sql {
     max: options.max ?? 4,
     idle_timeout: options.idleTimeoutSeconds ?? 20,
     max_lifetime: options.maxLifetimeSeconds ?? 1800,
-    connect_timeout: 10,
+    connect_timeout: (options.connectTimeoutMs ?? 10_000) / 1000,
+    ...(options.statementTimeoutMs ? { connection: { statement_timeout: options.statementTimeoutMs } } : {}),
     onnotice: () => {},
     // Not in the library's type definitions, though documented (README: "Custom socket").
     ...({ socket: noDelaySocket() } as object),

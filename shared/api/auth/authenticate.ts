@@ -4,13 +4,15 @@
  * the first time a secret is seen), not a PostgreSQL query;
  * a revoked key therefore stops working within that time on every instance (at once on the instance
  * that revoked it). Unknown key ids are remembered as unknown for the same time, so random keys
- * cannot make every request reach PostgreSQL. While PostgreSQL is down, keys verified before keep
- * working (nothing can be revoked meanwhile anyway), and new ones get a 503.
+ * cannot make every request reach PostgreSQL. While PostgreSQL is down (its breaker open: the key
+ * store is not even asked), keys verified before keep working for `staleIfErrorMs` after their last
+ * verification (stale-if-error; nothing can be revoked meanwhile anyway), and other keys get a 503.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../../log.ts';
+import type { TierBreaker } from '../breakers.ts';
 import type { ApiEnv } from '../env.ts';
 import { requestHeader } from '../headers.ts';
 import { ApiProblem, RETRY_AFTER_SECONDS } from '../problem.ts';
@@ -27,14 +29,27 @@ export class KeyVerifier {
   private readonly keys: Pick<KeyStore, 'findLive'>;
   private readonly ttlMs: number;
   private readonly logger: Logger;
-  // Long enough to outlive a PostgreSQL outage; freshness is checked against ttlMs.
-  private readonly cache = new LRUCache<string, CachedKey>({ max: 10_000, ttl: 24 * 3_600_000 });
+  private readonly staleIfErrorMs: number;
+  private readonly breaker: TierBreaker | undefined;
+  // Kept through an outage (ttlMs + staleIfErrorMs); freshness is checked against ttlMs.
+  private readonly cache: LRUCache<string, CachedKey>;
   private readonly inFlight = new Map<string, Promise<CachedKey>>();
 
-  constructor(options: { keys: Pick<KeyStore, 'findLive'>; ttlMs: number; logger: Logger }) {
+  constructor(options: {
+    keys: Pick<KeyStore, 'findLive'>;
+    ttlMs: number;
+    logger: Logger;
+    /** How long after its last verification a key still works while the store cannot be asked. */
+    staleIfErrorMs?: number;
+    /** PostgreSQL's breaker: while it is open the store is not asked. */
+    breaker?: TierBreaker;
+  }) {
     this.keys = options.keys;
     this.ttlMs = options.ttlMs;
     this.logger = options.logger;
+    this.staleIfErrorMs = options.staleIfErrorMs ?? 3_600_000;
+    this.breaker = options.breaker;
+    this.cache = new LRUCache<string, CachedKey>({ max: 10_000, ttl: this.ttlMs + this.staleIfErrorMs });
   }
 
   /**
@@ -83,8 +98,8 @@ export class KeyVerifier {
   private refresh(id: string, previous: CachedKey | undefined): Promise<CachedKey> {
     let pending = this.inFlight.get(id);
     if (!pending) {
-      pending = this.keys
-        .findLive(id)
+      const find = () => this.keys.findLive(id);
+      pending = (this.breaker ? this.breaker.execute(find) : find())
         .then((found) => {
           const stored = found && {
             principal: {
@@ -101,8 +116,9 @@ export class KeyVerifier {
           return entry;
         })
         .catch((err: unknown) => {
-          if (previous?.stored) {
-            this.logger.warn('key store unavailable; trusting the key verified before', {
+          if (previous?.stored && Date.now() - previous.checkedAt < this.ttlMs + this.staleIfErrorMs) {
+            // Debug only: the outage is logged once, by PostgreSQL's breaker.
+            this.logger.debug('key store unavailable; trusting the key verified before', {
               event: 'api.key_store_down',
               keyId: id,
               err,

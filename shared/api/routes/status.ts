@@ -1,10 +1,17 @@
 /**
  * /status: is the pipeline running and is the data fresh — recent runs, freshness, the health of each
- * cache tier, the forecast models, bytes processed. It always answers: tier health is probed live,
- * and the PostgreSQL part comes through the tiers (marked stale while PostgreSQL is down).
+ * cache tier, the forecast models, bytes processed. It always answers: tier health is probed live
+ * (through each tier's breaker: a tier skipped for its cool-down reports down at once), and the
+ * PostgreSQL part comes through the tiers (marked stale while PostgreSQL is down).
+ *
+ * The top level tells the truth in one place: `stale` is true when the data is stale for any reason
+ * (served from memory while PostgreSQL is down, older than STALE_AFTER_MS — `freshness.stale` — or
+ * unknown), and `status` is `ok` only with every tier up and fresh data, `down` with PostgreSQL and
+ * the hot cache both down, `degraded` otherwise.
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { answerKeys, keys } from '../../domain/keys.ts';
+import { TierOpen } from '../breakers.ts';
 import type { RouteDeps } from '../context.ts';
 import { newRouter } from '../router.ts';
 import { errorResponses } from '../schemas.ts';
@@ -25,7 +32,10 @@ const Status = z
       hot: Probe.extend({ kind: z.enum(['upstash', 'memory']) }),
       postgres: Probe,
     }),
-    stale: z.boolean().openapi({ description: 'The data part below is from memory: PostgreSQL is down' }),
+    stale: z.boolean().openapi({
+      description:
+        'The data is stale: older than two cycles (freshness.stale), unknown, or served from memory while PostgreSQL is down',
+    }),
     freshness: z
       .object({
         lastRunAt: z.string().nullable(),
@@ -75,6 +85,8 @@ async function probe(fn: () => Promise<unknown>): Promise<z.infer<typeof Probe>>
     ]);
     return { ok: true, latencyMs: Math.round((performance.now() - t0) * 100) / 100 };
   } catch (err) {
+    if (err instanceof TierOpen)
+      return { ok: false, latencyMs: null, error: 'down (skipped for its cool-down)' };
     return { ok: false, latencyMs: null, error: err instanceof Error ? err.message : String(err) };
   } finally {
     clearTimeout(timer);
@@ -114,12 +126,13 @@ export function statusRoutes(deps: RouteDeps) {
   app.openapi(route, async (c) => {
     const tenantId = c.get('tenantId');
     // Probed live on every request (never cached): the answer must say what is down right now.
+    const { breakers } = reader;
     const [postgres, hot] = await Promise.all([
-      probe(() => stores.health.ping()),
-      probe(() => deps.hot.getRaw(keys.lastRun(tenantId))),
+      probe(() => breakers.postgres.execute(() => stores.health.ping())),
+      probe(() => breakers.redis.execute(() => deps.hot.getRaw(keys.lastRun(tenantId)))),
     ]);
     let data: Awaited<ReturnType<typeof statusData>> | null = null;
-    let stale = false;
+    let servedStale = false;
     try {
       const value = await reader.read({
         key: answerKeys.status(tenantId),
@@ -130,13 +143,14 @@ export function statusRoutes(deps: RouteDeps) {
       });
       if (value) {
         data = JSON.parse(value.entry.body);
-        stale = value.stale;
+        servedStale = value.stale;
       }
     } catch (err) {
       if (!(err instanceof TiersUnavailable)) throw err;
     }
     const memory = reader.memoryStats;
-    const status = postgres.ok && hot.ok ? 'ok' : postgres.ok || hot.ok ? 'degraded' : 'down';
+    const stale = servedStale || (data?.freshness.stale ?? true);
+    const status = !postgres.ok && !hot.ok ? 'down' : postgres.ok && hot.ok && !stale ? 'ok' : 'degraded';
     c.header('Cache-Control', 'no-store');
     return c.json(
       {
