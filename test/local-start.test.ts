@@ -5,13 +5,14 @@
  * run the statements the cycle prepares on the embedded server, and stop cleanly on Ctrl-C.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -35,7 +36,9 @@ function newcomerEnv(): NodeJS.ProcessEnv {
       continue;
     env[k] = v;
   }
-  return { ...env, LOG_LEVEL: 'warning', METADATA_SERVER_DETECTION: 'none' };
+  // No LOG_LEVEL: a newcomer's shell has none, so the JSON logs go to a file (not the terminal).
+  delete env.LOG_LEVEL;
+  return { ...env, METADATA_SERVER_DETECTION: 'none' };
 }
 
 describe('npm start on embedded defaults', () => {
@@ -97,6 +100,41 @@ describe('npm start on embedded defaults', () => {
     assert.match(token, /^wnm_/, output);
     assert.notEqual(example, '', output);
     assert.notEqual(example, 'NODE', 'the backfill stored no nodes');
+  });
+
+  test('prints the key, the URLs and the database URL before the backfill starts', () => {
+    const key = output.indexOf('development API key');
+    const backfill = output.indexOf('▸ backfill');
+    assert.ok(key >= 0 && backfill > key, output);
+    assert.ok(output.indexOf(`${base}/docs`) < backfill, output);
+    assert.match(output, /DATABASE_URL=postgres:\/\/\S+ PG_POOL_MAX=1 npm run keys -- list/, output);
+  });
+
+  test('a CLI beside it reaches the embedded database through the printed URL', async () => {
+    const url = /DATABASE_URL=(postgres:\/\/\S+) PG_POOL_MAX=1 npm run keys/.exec(output)?.[1];
+    assert.ok(url, output);
+    const { stdout } = await promisify(execFile)(process.execPath, ['scripts/keys.ts', 'list', '--json'], {
+      cwd: ROOT,
+      env: { ...newcomerEnv(), DATABASE_URL: url, PG_POOL_MAX: '1' },
+    });
+    const listed = JSON.parse(stdout) as { name: string }[];
+    assert.ok(listed.length >= 1, stdout);
+  });
+
+  test('the terminal shows readable lines; the JSON logs go to a file under the data dir', () => {
+    const jsonLines = output.split('\n').filter((l) => l.trimStart().startsWith('{'));
+    assert.deepEqual(jsonLines, [], 'raw JSON log lines on the terminal');
+    const logs = readdirSync(join(dataDir, 'logs'));
+    assert.equal(logs.length, 1, logs.join());
+    assert.match(output, new RegExp(`JSON logs go to \\S*${logs[0]}`));
+    const lines = readFileSync(join(dataDir, 'logs', logs[0]!), 'utf8')
+      .trim()
+      .split('\n');
+    const entries = lines.map((l) => JSON.parse(l) as { severity: string; event?: string });
+    assert.ok(
+      entries.some((e) => e.event === 'run.finished'),
+      lines.slice(0, 5).join('\n'),
+    );
   });
 
   test('answers the URLs it printed, from what the backfill stored', async () => {
