@@ -5,7 +5,7 @@
  * While a progress bar is drawn (`quiet`), notable events are only counted; `summary()` says what
  * happened meanwhile, in one line.
  */
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Sink } from '../shared/log.ts';
 
@@ -18,7 +18,7 @@ export interface TerminalLog {
   quiet: boolean;
   /** Notable events since the last summary, as one line (or null when there were none); resets. */
   summary(): string | null;
-  close(): Promise<void>;
+  close(): void;
 }
 
 type Entry = Record<string, unknown> & { severity?: string; message?: string; event?: string };
@@ -47,15 +47,18 @@ export function notable(e: Entry): { kind: string; line: string } | null {
 
 export function terminalLog(options: { file: string; print?: (line: string) => void }): TerminalLog {
   mkdirSync(dirname(options.file), { recursive: true });
-  const stream = createWriteStream(options.file, { flags: 'a' });
+  // Written synchronously: a handful of lines per cycle, and none lost when the process dies.
+  const fd = openSync(options.file, 'a');
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const counts = new Map<string, number>();
   const warned = new Set<string>();
+  let open = true;
   const log: TerminalLog = {
     file: options.file,
     quiet: false,
     sink(line) {
-      stream.write(`${line}\n`);
+      if (!open) return;
+      writeSync(fd, `${line}\n`);
       let entry: Entry;
       try {
         entry = JSON.parse(line) as Entry;
@@ -92,7 +95,10 @@ export function terminalLog(options: { file: string; print?: (line: string) => v
       counts.clear();
       return parts.join('; ');
     },
-    close: () => new Promise<void>((resolve) => stream.end(resolve)),
+    close() {
+      if (open) closeSync(fd);
+      open = false;
+    },
   };
   return log;
 }

@@ -234,8 +234,8 @@ async function main() {
       {
         fromMs: from,
         toMs: bulkTo,
-        // One writer: PGlite is one backend.
-        writers: 1,
+        // One writer on PGlite (one backend); the default on a real PostgreSQL.
+        ...(embedded ? { writers: 1 } : {}),
         onProgress: (p) => {
           bar.setTotal(p.nodesTotal);
           bar.update(p.nodesDone, { readings: p.readings.toLocaleString('en') });
@@ -293,7 +293,7 @@ async function main() {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await stack.close();
     await embedded?.stop();
-    await terminal?.close();
+    terminal?.close();
     process.exit(0);
   };
   process.on('SIGINT', stop);
