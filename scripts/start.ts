@@ -181,7 +181,13 @@ async function main() {
     ${base}/api/v1/status
     ${base}/docs   (OpenAPI: ${base}/openapi.json)`);
   if (embedded) {
-    const env = `DATABASE_URL=${embedded.url} PG_POOL_MAX=1`;
+    // The same database and the same readings (a cycle run by hand must see this run's network).
+    const env = [
+      `DATABASE_URL=${embedded.url}`,
+      'PG_POOL_MAX=1',
+      ...(args.source ? [`READINGS_SOURCE=${args.source}`] : []),
+      ...(args.nodes ? [`SIMULATOR_NODES=${args.nodes}`] : []),
+    ].join(' ');
     console.log(`▸ the CLIs work beside this run on its database (PGlite is one backend: one connection each):
     ${env} npm run keys -- list
     ${env} npm run keys -- create --tenant ${config.TENANT_ID} --role reader --name dashboard
