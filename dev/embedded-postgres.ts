@@ -6,11 +6,22 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import type { BackfillStore } from '../shared/cycle/backfill/store.ts';
 
 export interface EmbeddedPostgres {
   url: string;
+  /**
+   * The bulk backfill's store with COPY that works here: COPY … FROM STDIN hangs over pglite-socket, so
+   * the partials go to PGlite in process (COPY from a blob). PGlite is one session, so the COPY lands
+   * inside the transaction the store opened over the wire (advisory locks, watermarks, all or nothing).
+   */
+  bulkStore(store: BackfillStore): BackfillStore;
   stop(): Promise<void>;
 }
+
+/** The partial tables' COPY columns, as shared/adapters/postgres/copy.ts writes them (the encoder's order). */
+const COPY_COLUMNS =
+  'node_id, metric, bucket, count, sum, m2, min, max, first_ts, first, last_ts, last, sketch, seen';
 
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
@@ -31,6 +42,20 @@ export async function startEmbeddedPostgres(options: {
   const [host, port] = server.getServerConn().split(':');
   return {
     url: `postgres://postgres:postgres@${host}:${port}/postgres`,
+    bulkStore: (store) => ({
+      ...store,
+      inNodesTransaction: (nodeIds, work) =>
+        store.inNodesTransaction(nodeIds, (tx) =>
+          work({
+            ...tx,
+            async copyPartials(table, chunks, format) {
+              const blob = new Blob([...chunks] as BlobPart[]);
+              const options = format === 'binary' ? ' with (format binary)' : '';
+              await db.query(`copy ${table} (${COPY_COLUMNS}) from '/dev/blob'${options}`, [], { blob });
+            },
+          }),
+        ),
+    }),
     async stop() {
       await server.stop();
       await db.close();

@@ -1,19 +1,36 @@
 /**
  * A newcomer's first `npm start`: the real command in its own process, on its embedded defaults
  * (PGlite over the wire protocol, in-process bus, coordination and cache, the simulator) — no peer
- * of the test harness is handed to it. It must backfill, print a working key and URLs, answer them,
- * run the statements the cycle prepares on the embedded server, and stop cleanly on Ctrl-C.
+ * of the test harness is handed to it. It must print a working key, URLs and the database's URL first,
+ * fill weeks of history (bulk, then the last day by cycles with the analytics), answer the URLs with a
+ * forecast and an injected burst or leak, and stop cleanly on Ctrl-C.
+ *
+ * To stay quick and deterministic it runs one district (12 nodes) over 22 days (the 3 weeks the
+ * forecasts and bursts need, and the day of cycles) ending 3 h after a burst the simulator injects
+ * (its ground truth, seed 42); the default (35 days, 48 nodes) is checked by its --help and the same
+ * code path.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createSimulator } from '../shared/simulator/index.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const HOUR = 3_600_000;
+const DAYS = 22;
+const NODES = 12;
+
+/** The end of the run: 3 h after the first burst the simulator (seed 42, as configured) injects in July 2026. */
+const simulator = createSimulator({ seed: 42, nodes: NODES, tenantId: 'default' });
+const julyFrom = Date.parse('2026-07-01T00:00:00Z');
+const burst = simulator.events(julyFrom, julyFrom + 31 * 24 * HOUR, { types: ['burst'] })[0]!;
+const END_MS = Math.floor((burst.startMs + 3 * HOUR) / (30 * 60_000)) * 30 * 60_000;
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -35,7 +52,9 @@ function newcomerEnv(): NodeJS.ProcessEnv {
       continue;
     env[k] = v;
   }
-  return { ...env, LOG_LEVEL: 'warning', METADATA_SERVER_DETECTION: 'none' };
+  // No LOG_LEVEL: a newcomer's shell has none, so the JSON logs go to a file (not the terminal).
+  delete env.LOG_LEVEL;
+  return { ...env, METADATA_SERVER_DETECTION: 'none' };
 }
 
 describe('npm start on embedded defaults', () => {
@@ -54,9 +73,11 @@ describe('npm start on embedded defaults', () => {
       [
         'scripts/start.ts',
         '--days',
-        '1',
+        String(DAYS),
         '--nodes',
-        '12',
+        String(NODES),
+        '--end',
+        new Date(END_MS).toISOString(),
         '--port',
         String(port),
         '--data-dir',
@@ -99,6 +120,47 @@ describe('npm start on embedded defaults', () => {
     assert.notEqual(example, 'NODE', 'the backfill stored no nodes');
   });
 
+  test('prints the key, the URLs and the database URL before the backfill starts', () => {
+    const key = output.indexOf('development API key');
+    const backfill = output.indexOf('▸ history ');
+    assert.ok(key >= 0 && backfill > key, output);
+    assert.ok(output.indexOf(`${base}/docs`) < backfill, output);
+    assert.match(
+      output,
+      new RegExp(
+        `DATABASE_URL=postgres://\\S+ PG_POOL_MAX=1 SIMULATOR_NODES=${NODES} npm run cycle -- --once`,
+      ),
+      output,
+    );
+  });
+
+  test('a CLI beside it reaches the embedded database through the printed URL', async () => {
+    const url = /DATABASE_URL=(postgres:\/\/\S+) PG_POOL_MAX=1 \S* ?npm run keys/.exec(output)?.[1];
+    assert.ok(url, output);
+    const { stdout } = await promisify(execFile)(process.execPath, ['scripts/keys.ts', 'list', '--json'], {
+      cwd: ROOT,
+      env: { ...newcomerEnv(), DATABASE_URL: url, PG_POOL_MAX: '1' },
+    });
+    const listed = JSON.parse(stdout) as { name: string }[];
+    assert.ok(listed.length >= 1, stdout);
+  });
+
+  test('the terminal shows readable lines; the JSON logs go to a file under the data dir', () => {
+    const jsonLines = output.split('\n').filter((l) => l.trimStart().startsWith('{'));
+    assert.deepEqual(jsonLines, [], 'raw JSON log lines on the terminal');
+    const logs = readdirSync(join(dataDir, 'logs'));
+    assert.equal(logs.length, 1, logs.join());
+    assert.match(output, new RegExp(`JSON logs go to \\S*${logs[0]}`));
+    const lines = readFileSync(join(dataDir, 'logs', logs[0]!), 'utf8')
+      .trim()
+      .split('\n');
+    const entries = lines.map((l) => JSON.parse(l) as { severity: string; event?: string });
+    assert.ok(
+      entries.some((e) => e.event === 'run.finished'),
+      lines.slice(0, 5).join('\n'),
+    );
+  });
+
   test('answers the URLs it printed, from what the backfill stored', async () => {
     const health = await fetch(`${base}/health`);
     assert.equal(health.status, 200);
@@ -119,6 +181,41 @@ describe('npm start on embedded defaults', () => {
     assert.equal(status.status, 200);
     const runs = ((await status.json()) as { runs: { status: string }[] }).runs;
     assert.ok(runs.length > 0 && runs.every((r) => r.status === 'done'), JSON.stringify(runs));
+  });
+
+  test('fills weeks of history fast: bulk first, the last day by ordinary cycles, and says what it serves', () => {
+    assert.match(output, /bulk backfill to \S+, then ordinary cycles with the analytics/, output);
+    assert.match(output, new RegExp(`▸ history: ${DAYS} days .*forecasts for 2 of 2 inlet meters`), output);
+  });
+
+  test('serves a forecast for an inlet meter', async () => {
+    const auth = { headers: { Authorization: `Bearer ${token}` } };
+    const res = await fetch(`${base}/api/v1/predictions/d01-inlet-1`, auth);
+    assert.equal(res.status, 200, await res.clone().text());
+    const body = JSON.stringify(await res.json());
+    assert.match(body, /"mean"/, body.slice(0, 500));
+  });
+
+  test('serves the burst the simulator injected (its ground truth)', async () => {
+    const auth = { headers: { Authorization: `Bearer ${token}` } };
+    const res = await fetch(`${base}/api/v1/anomalies?type=burst,night_flow_leak`, auth);
+    assert.equal(res.status, 200);
+    const found = (
+      (await res.json()) as { data: { type: string; districtId: string | null; startedAt: string }[] }
+    ).data;
+    const bursts = found.filter((a) => a.type === 'burst' && a.districtId === burst.districtId);
+    assert.ok(
+      bursts.some((a) => Math.abs(Date.parse(a.startedAt) - burst.startMs) <= HOUR),
+      `injected ${JSON.stringify(burst)}; served ${JSON.stringify(found)}`,
+    );
+  });
+
+  test('the default run promises the history every detector and forecast needs', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['scripts/start.ts', '--help'], {
+      cwd: ROOT,
+    });
+    const days = Number(/default (\d+)\)/.exec(stdout)?.[1]);
+    assert.ok(days >= 35, stdout); // 3 weeks for forecasts and bursts, 28 reference nights + 4 for leaks
   });
 
   test('stops cleanly on Ctrl-C', async () => {

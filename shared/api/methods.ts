@@ -1,6 +1,7 @@
 /**
  * 405 instead of 404 when the path exists with other methods: the allowed methods of a path, from the
- * routes the OpenAPI registry holds (every API route is declared there).
+ * routes the OpenAPI registry holds (every API route is declared there) and the app's plain routes
+ * (`/health`, `/docs`, `/openapi.json`, which are not API routes of the document).
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
 
@@ -25,6 +26,15 @@ export function methodsAllowed(app: AnyApp): (path: string) => string[] {
       const methods = byPath.get(path) ?? new Set<string>();
       methods.add(def.route.method.toUpperCase());
       if (def.route.method === 'get') methods.add('HEAD');
+      byPath.set(path, methods);
+    }
+    // Hono's own table: plain routes (`app.get`); middleware (`app.use`) is method ALL and not a route.
+    for (const r of app.routes) {
+      if (r.method === 'ALL' || r.path.includes('*')) continue;
+      const path = (r.path.replace(/\/+$/, '') || '/').replace(/:(\w+)(\{[^}]*\})?/g, '{$1}');
+      const methods = byPath.get(path) ?? new Set<string>();
+      methods.add(r.method.toUpperCase());
+      if (r.method.toUpperCase() === 'GET') methods.add('HEAD');
       byPath.set(path, methods);
     }
     return [...byPath].map(([path, methods]) => ({

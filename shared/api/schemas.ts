@@ -19,13 +19,20 @@ export const RangeEnum = z
   .enum(RANGE_NAMES as [Range, ...Range[]])
   .openapi({ description: 'The window, ending with the latest data' });
 
-export const Limit = z.coerce
-  .number()
-  .int()
-  .min(1)
-  .max(1000)
-  .default(100)
-  .openapi({ description: 'Page size (at most 1000)' });
+/** Page size: decimal digits only (Number() would also take `0x10`, `1e2` or ` 5`). */
+export const Limit = z
+  .string()
+  .regex(/^[0-9]{1,4}$/, 'a decimal integer from 1 to 1000')
+  .optional()
+  .transform((s) => (s === undefined ? 100 : Number(s)))
+  .pipe(z.number().int().min(1).max(1000))
+  .openapi({
+    type: 'integer',
+    minimum: 1,
+    maximum: 1000,
+    default: 100,
+    description: 'Page size (at most 1000)',
+  });
 
 export const Cursor = z
   .string()

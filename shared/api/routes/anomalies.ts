@@ -66,7 +66,7 @@ const listRoute = createRoute({
   tags: ['anomalies'],
   summary: 'List anomalies',
   description:
-    'Newest first (by start, then id). Without `status`, every anomaly but pending ones. `from`/`to` select anomalies active at some time in [from, to).',
+    'Newest first (by start, then id). Without `status`, every anomaly but pending ones. `from`/`to` select anomalies active at some time in [from, to); `from` must be before `to` (400 otherwise).',
   request: {
     query: z.object({
       status: listOf(STATUSES, 'open,acknowledged'),
@@ -150,6 +150,12 @@ export function anomaliesRoutes(deps: RouteDeps) {
       fromMs: q.from ? Date.parse(q.from) : undefined,
       toMs: q.to ? Date.parse(q.to) : undefined,
     };
+    // As /nodes/{id}/history: an empty or inverted span is a mistake, not an empty answer.
+    if (filters.fromMs !== undefined && filters.toMs !== undefined && filters.fromMs >= filters.toMs) {
+      throw new ApiProblem(400, 'Invalid request', 'from: must be before `to`', {
+        extra: { errors: [{ parameter: 'from', reason: 'must be before `to`' }] },
+      });
+    }
     const key = answerKeys.anomaliesPage(tenantId, [filters, q.limit, after]);
     return sendTiered(
       c,

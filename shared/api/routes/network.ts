@@ -28,7 +28,8 @@ const Balance = z
     computedAt: z.string(),
     figures: z.record(z.string(), z.unknown()).openapi({
       description:
-        'IWA water balance and leakage KPIs: system input volume, authorised consumption, water losses, non-revenue water, NRW %, NRW per connection and day, minimum-night-flow leakage, CARL, UARL, ILI — with what was missing or estimated',
+        'IWA water balance and leakage KPIs, one flat object: system input volume, authorised consumption, water losses, non-revenue water, NRW %, NRW per connection and day, minimum-night-flow leakage, CARL, UARL, ILI — with what was missing or estimated; network-wide also `districts` (how many) and `included` (per figure, how many districts it sums)',
+      example: { systemInputM3: 1520.4, nrwPercent: 18.2, ili: 2.1, missing: [], estimated: [] },
     }),
   })
   .openapi('WaterBalance');
@@ -75,12 +76,23 @@ const efficiencyRoute = createRoute({
   },
 });
 
+/**
+ * One stored balance as served: its figures in one flat object. A district's body is flat already (the
+ * meter inputs it was computed from stay internal, as in the rollup's hot value); the network's keeps its
+ * summed KPIs under `figures` beside what they cover (`districts`, `included`, …), lifted here so both
+ * read `figures.nrwPercent`, never `figures.figures.nrwPercent`.
+ */
+function flatFigures(body: Record<string, unknown>): Record<string, unknown> {
+  const { inputs: _inputs, kind: _kind, label: _label, figures, ...rest } = body;
+  return figures && typeof figures === 'object' ? { ...rest, ...(figures as Record<string, unknown>) } : rest;
+}
+
 const toBalance = (r: EfficiencyRow) => ({
   districtId: r.districtId === '*' ? null : r.districtId,
   periodKind: r.periodKind,
   periodLabel: r.periodLabel,
   computedAt: new Date(r.computedAtMs).toISOString(),
-  figures: r.body as Record<string, unknown>,
+  figures: flatFigures(r.body as Record<string, unknown>),
 });
 
 export function networkRoutes(deps: RouteDeps) {
