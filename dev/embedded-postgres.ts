@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { copyStatement } from '../shared/adapters/postgres/copy.ts';
 import type { BackfillStore } from '../shared/cycle/backfill/store.ts';
 
 export interface EmbeddedPostgres {
@@ -18,10 +19,6 @@ export interface EmbeddedPostgres {
   bulkStore(store: BackfillStore): BackfillStore;
   stop(): Promise<void>;
 }
-
-/** The partial tables' COPY columns, as shared/adapters/postgres/copy.ts writes them (the encoder's order). */
-const COPY_COLUMNS =
-  'node_id, metric, bucket, count, sum, m2, min, max, first_ts, first, last_ts, last, sketch, seen';
 
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
@@ -50,8 +47,7 @@ export async function startEmbeddedPostgres(options: {
             ...tx,
             async copyPartials(table, chunks, format) {
               const blob = new Blob([...chunks] as BlobPart[]);
-              const options = format === 'binary' ? ' with (format binary)' : '';
-              await db.query(`copy ${table} (${COPY_COLUMNS}) from '/dev/blob'${options}`, [], { blob });
+              await db.query(copyStatement(table, '/dev/blob', format), [], { blob });
             },
           }),
         ),

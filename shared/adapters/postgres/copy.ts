@@ -193,7 +193,19 @@ export async function copyPartials(
   chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
   format: CopyFormat = 'binary',
 ): Promise<void> {
-  const options = format === 'binary' ? ' with (format binary)' : '';
-  const stream = await tx.unsafe(`copy ${table} (${COLUMNS}) from stdin${options}`).writable();
+  const stream = await tx.unsafe(copyStatement(table, 'stdin', format)).writable();
   await pipeline(Readable.from(chunks, { objectMode: false }), stream);
+}
+
+/**
+ * The COPY statement of a partial table, from standard input (the wire protocol) or from PGlite's
+ * in-process `/dev/blob` (the embedded database: COPY FROM STDIN does not pass through pglite-socket).
+ */
+export function copyStatement(
+  table: TimeSeriesTable,
+  from: 'stdin' | '/dev/blob',
+  format: CopyFormat,
+): string {
+  const options = format === 'binary' ? ' with (format binary)' : '';
+  return `copy ${table} (${COLUMNS}) from ${from === 'stdin' ? 'stdin' : "'/dev/blob'"}${options}`;
 }

@@ -1,6 +1,6 @@
 /** /network: network-wide metrics per window, and the water balance and leakage KPIs per district. */
 import { createRoute, z } from '@hono/zod-openapi';
-import type { EfficiencyRow } from '../../domain/efficiency.ts';
+import { servedBalance } from '../../domain/efficiency.ts';
 import { answerKeys, keys } from '../../domain/keys.ts';
 import type { RouteDeps } from '../context.ts';
 import { sendTiered } from '../respond.ts';
@@ -76,25 +76,6 @@ const efficiencyRoute = createRoute({
   },
 });
 
-/**
- * One stored balance as served: its figures in one flat object. A district's body is flat already (the
- * meter inputs it was computed from stay internal, as in the rollup's hot value); the network's keeps its
- * summed KPIs under `figures` beside what they cover (`districts`, `included`, …), lifted here so both
- * read `figures.nrwPercent`, never `figures.figures.nrwPercent`.
- */
-function flatFigures(body: Record<string, unknown>): Record<string, unknown> {
-  const { inputs: _inputs, kind: _kind, label: _label, figures, ...rest } = body;
-  return figures && typeof figures === 'object' ? { ...rest, ...(figures as Record<string, unknown>) } : rest;
-}
-
-const toBalance = (r: EfficiencyRow) => ({
-  districtId: r.districtId === '*' ? null : r.districtId,
-  periodKind: r.periodKind,
-  periodLabel: r.periodLabel,
-  computedAt: new Date(r.computedAtMs).toISOString(),
-  figures: flatFigures(r.body as Record<string, unknown>),
-});
-
 export function networkRoutes(deps: RouteDeps) {
   const { stores, reader, maxAgeSeconds } = deps;
   const app = newRouter();
@@ -127,8 +108,8 @@ export function networkRoutes(deps: RouteDeps) {
           const rows = await stores.efficiency.latest(tenantId, period, { label, districtId: district });
           const network = rows.find((r) => r.districtId === '*');
           return {
-            network: network ? toBalance(network) : null,
-            districts: rows.filter((r) => r.districtId !== '*').map(toBalance),
+            network: network ? servedBalance(network) : null,
+            districts: rows.filter((r) => r.districtId !== '*').map(servedBalance),
           };
         },
       },

@@ -25,7 +25,7 @@ import {
   type MeterVolume,
 } from '../../analytics/water-balance-types.ts';
 import { bucketStart, HOUR_MS } from '../../domain/aggregate.ts';
-import type { EfficiencyRow } from '../../domain/efficiency.ts';
+import { type EfficiencyRow, servedBalance } from '../../domain/efficiency.ts';
 import { localParts } from '../../domain/local-time.ts';
 import { metricIndex } from '../../domain/readings.ts';
 import type { BilledRow, DistrictMeters, EfficiencyStore, HourlyMetricRow, TouchedSpan } from './store.ts';
@@ -375,19 +375,9 @@ export async function efficiencySnapshot(
   label: string,
 ) {
   const rows = await store.readEfficiency(tenantId, kind, { exact: [label] });
-  const strip = (r: EfficiencyRow) => {
-    const { inputs: _inputs, ...figures } = r.body as StoredBalance;
-    return {
-      districtId: r.districtId === '*' ? null : r.districtId,
-      periodKind: kind,
-      periodLabel: r.periodLabel,
-      computedAt: new Date(r.computedAtMs).toISOString(),
-      figures,
-    };
-  };
   const network = rows.find((r) => r.districtId === '*');
   return {
-    network: network ? strip(network) : null,
-    districts: rows.filter((r) => r.districtId !== '*').map(strip),
+    network: network ? servedBalance(network) : null,
+    districts: rows.filter((r) => r.districtId !== '*').map(servedBalance),
   };
 }
