@@ -61,8 +61,6 @@ export interface FaultStack {
   /** Deliveries wait (unanswered) until open() is called. */
   hold(): void;
   open(): void;
-  /** Called at the start of every delivery (e.g. to cut connections mid-stream). */
-  onDelivery?: (n: number) => void;
   dispatch(nowMs: number, initialWatermarkMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -156,11 +154,10 @@ export async function startFaultStack(o: FaultStackOptions): Promise<FaultStack>
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
-      const n = ++deliveries.received;
+      deliveries.received++;
       deliveries.inFlight++;
       try {
         if (gate) await gate;
-        stack.onDelivery?.(n);
         const body = JSON.parse(Buffer.concat(chunks).toString()) as {
           message: NonNullable<PubSubCloudEvent['data']>['message'];
           deliveryAttempt?: number;
