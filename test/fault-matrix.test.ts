@@ -5,7 +5,8 @@
  * mid-stream}: dispatch, hold the deliveries, put the fault in place, let the aggregators run into
  * it, heal, let redelivery finish the run, then run one clean cycle. Each cell asserts
  * (a) the fault really happened (the proxy's refused/delayed/cut counts; for PostgreSQL down, failed
- *     deliveries counted by the push endpoint),
+ *     deliveries counted by the push endpoint; for Redis down, hot-key writes given up as counted by
+ *     shared/cycle/hot-keys.ts and its `cache.writes_failing` log line),
  * (b) PostgreSQL's state and every node's hot keys equal an undisturbed reference run's (one shared
  *     reference: the same network and cycle times on the in-process stack, undisturbed),
  * (c) no run is left `running`, and every reading is applied once (the state comparison: counts,
@@ -34,6 +35,7 @@ import {
   upstashPeer,
 } from '../dev/peers/index.ts';
 import { loadConfig } from '../shared/config.ts';
+import { hotKeyWriteFailures } from '../shared/cycle/hot-keys.ts';
 import { createLogger } from '../shared/log.ts';
 import { differences, nodeKeyState, tableState } from './lib/checksums.ts';
 import { waitFor } from './lib/cloud-stack.ts';
@@ -180,15 +182,18 @@ describe(
           const proxy = stack.proxies[peer];
           const before = { ...proxy.stats };
           const failedBefore = stack.deliveries.failed;
+          const givenUpBefore = hotKeyWriteFailures(stack.aggregator.cache).writes;
           if (fault === 'down') {
             await faultedCycle(
               () => void proxy.down(),
               async () => {
-                // Down until the code has met it: a connection refused (and, for PostgreSQL, a
-                // delivery failed), then back.
+                // Down until the code has met it: a connection refused, and where the code counts
+                // it, its own failure (PostgreSQL: a failed delivery; Redis: hot-key writes given
+                // up), then back.
                 await waitFor(`${peer} to refuse a connection`, async () =>
                   proxy.stats.refused > before.refused &&
-                  (peer !== 'postgres' || stack.deliveries.failed > failedBefore)
+                  (peer !== 'postgres' || stack.deliveries.failed > failedBefore) &&
+                  (peer !== 'redis' || hotKeyWriteFailures(stack.aggregator.cache).writes > givenUpBefore)
                     ? true
                     : undefined,
                 );
@@ -197,6 +202,14 @@ describe(
             );
             assert.ok(proxy.stats.refused > before.refused, 'connections were refused');
             if (peer === 'postgres') assert.ok(stack.deliveries.failed > failedBefore, 'deliveries failed');
+            if (peer === 'redis') {
+              const { writes } = hotKeyWriteFailures(stack.aggregator.cache);
+              assert.ok(writes > givenUpBefore, 'hot-key writes were given up');
+              assert.ok(
+                events.some((e) => e.event === 'cache.writes_failing'),
+                'the outage was logged',
+              );
+            }
           } else if (fault === 'slow') {
             await faultedCycle(
               () => proxy.latency(40),
