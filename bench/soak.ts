@@ -103,11 +103,19 @@ const stackConfig = (databaseUrl: string, redisUrl: string, prefix: string) =>
     LOG_LEVEL: 'error',
   });
 
+const WAIT_MS = 60_000;
+/** True when `p` settles within `ms`. */
+const within = (p: Promise<unknown>, ms: number) =>
+  Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
 let api: ChildProcess | undefined;
 const stacks: LocalStack[] = [];
 async function cleanup() {
   api?.kill('SIGTERM');
-  for (const s of stacks) await s.close().catch(() => {});
+  for (const s of stacks)
+    await within(
+      s.close().catch(() => {}),
+      10_000,
+    );
   await pgProxy.close();
   await redisProxy.close();
   for (const name of [soakDb, refDb]) await admin.unsafe(`drop database if exists ${name} with (force)`);
@@ -193,6 +201,7 @@ try {
     delayed: b.delayed - a.delayed,
   });
   let stopFaults = false;
+  let activeFault: FaultKind | undefined;
   const faultLoop = (async () => {
     for (let i = 0; ; i++) {
       const at = loadStart + (FAULT_EVERY_S / 2 + i * FAULT_EVERY_S) * 1000;
@@ -202,6 +211,7 @@ try {
       const kind = KINDS[i % KINDS.length]!;
       const before = snapshot();
       const from = Date.now();
+      activeFault = kind;
       if (kind === 'postgres down') pgProxy.down();
       if (kind === 'redis down') redisProxy.down();
       if (kind === 'postgres slow') pgProxy.latency(SLOW_MS);
@@ -215,6 +225,7 @@ try {
       }
       pgProxy.heal();
       redisProxy.heal();
+      activeFault = undefined;
       const after = snapshot();
       faults.push({
         kind,
@@ -243,14 +254,20 @@ try {
   })();
 
   // 5. The API load, the whole time.
+  // Cached routes (node metrics, the dashboard), and PostgreSQL-only ones: a history window that
+  // starts at a random second (so no tier has it) and /status (PostgreSQL probed live).
+  const anyNode = () => nodes[Math.floor(Math.random() * nodes.length)];
+  const randomFrom = () => new Date(T0 - Math.floor(Math.random() * 3 * 3600) * 1000);
   const routes = [
-    () => `/api/v1/nodes/${nodes[Math.floor(Math.random() * nodes.length)]}/metrics?range=24h`,
-    () => '/api/v1/dashboard/summary',
-    () =>
-      `/api/v1/nodes/${nodes[Math.floor(Math.random() * nodes.length)]}/history?resolution=1h&from=${new Date(T0 - 6 * HALF_HOUR).toISOString()}&to=${new Date(T0).toISOString()}`,
-    () => '/api/v1/status',
+    { name: 'metrics (cached)', path: () => `/api/v1/nodes/${anyNode()}/metrics?range=24h` },
+    { name: 'dashboard (cached)', path: () => '/api/v1/dashboard/summary' },
+    {
+      name: 'history (postgres)',
+      path: () => `/api/v1/nodes/${anyNode()}/history?resolution=5m&from=${randomFrom().toISOString()}`,
+    },
+    { name: 'status (postgres)', path: () => '/api/v1/status' },
   ];
-  let next = 0;
+  const routeAnswers: { route: string; during: boolean; status: number }[] = [];
   const responses: { start: number; ms: number; status: number }[] = [];
   const reqErrors: { at: number; kind: string }[] = [];
   let finished!: (r: autocannon.Result) => void;
@@ -265,18 +282,22 @@ try {
       connections: Number(args.connections),
       duration: DURATION_S,
       timeout: 5,
-      requests: [
-        {
-          method: 'GET',
-          headers: { authorization: `Bearer ${token}` },
-          setupRequest: (req) => ({ ...req, path: routes[next++ % routes.length]!() }),
-        },
-      ],
+      requests: routes.map((route) => ({
+        method: 'GET' as const,
+        headers: { authorization: `Bearer ${token}` },
+        setupRequest: (req: autocannon.Request) => ({ ...req, path: route.path() }),
+      })),
     },
     (error, r) => (error ? loadFailed(error) : finished(r)),
   );
-  instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
+  // Which route answered: the client's request iterator still points at it when 'response' fires
+  // (pipelining 1; autocannon's per-request onResponse is not called in this version).
+  type Iterating = { requestIterator?: { currentRequestIndex?: number } };
+  instance.on('response', (client, status, _bytes, ms) => {
     responses.push({ start: Date.now() - ms, ms, status });
+    const route =
+      routes[(client as unknown as Iterating).requestIterator?.currentRequestIndex ?? -1]?.name ?? 'unknown';
+    routeAnswers.push({ route, during: activeFault !== undefined, status });
   });
   instance.on('reqError', (error: Error & { code?: string }) => {
     reqErrors.push({ at: Date.now(), kind: error.code ?? error.name ?? 'error' });
@@ -286,14 +307,20 @@ try {
   loadRunning = false;
   stopFaults = true;
   await faultLoop;
-  await cycleLoop;
   pgProxy.heal();
   redisProxy.heal();
+  // A cycle that never ends is a finding, not a reason to hang: each wait is bounded.
+  const wedged: string[] = [];
+  const atIso = () => new Date(cycleTimes.at(-1)!).toISOString();
+  if (!(await within(cycleLoop, WAIT_MS)))
+    wedged.push(
+      `cycle ${cycleTimes.length} (${atIso()}) still in flight ${WAIT_MS / 1000} s after the load ended`,
+    );
 
   // 6. A last cycle, undisturbed; then the runs.
-  await inFlight;
   const finalAt = T0 + (cycleTimes.length + 1) * HALF_HOUR;
-  await runCycle(finalAt);
+  if (!(await within(runCycle(finalAt), WAIT_MS)))
+    wedged.push(`the last cycle (${atIso()}) still in flight after ${WAIT_MS / 1000} s`);
   let runs: { status: string; n: number }[] = [];
   for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
     runs = await direct<{ status: string; n: number }[]>`
@@ -334,6 +361,7 @@ try {
     errors: result.errors,
     timeouts: result.timeouts,
     responses,
+    routeAnswers,
     reqErrors,
     faults,
     loadStart,
@@ -342,8 +370,12 @@ try {
     apiLogLines,
     pgDiff,
     redisDiff,
+    wedged,
   });
+  if (wedged.length > 0 || runs.some((r) => r.status === 'running')) process.exitCode = 1;
   console.log(`total ${elapsed().toFixed(0)} s`);
 } finally {
   await cleanup();
 }
+// A wedged cycle's pending work would keep the process alive.
+process.exit();

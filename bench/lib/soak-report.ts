@@ -19,6 +19,8 @@ export interface SoakFigures {
   timeouts: number;
   /** Every answered request: wall-clock start (ms), latency (ms), status. */
   responses: { start: number; ms: number; status: number }[];
+  /** Every answer by route, and whether a fault held when it came. */
+  routeAnswers: { route: string; during: boolean; status: number }[];
   reqErrors: { at: number; kind: string }[];
   faults: ScheduledFault[];
   loadStart: number;
@@ -27,6 +29,8 @@ export interface SoakFigures {
   apiLogLines: number;
   pgDiff: string[];
   redisDiff: string[];
+  /** Cycles that did not finish within the bounded wait. */
+  wedged: string[];
 }
 
 const pct = (sorted: number[], p: number) =>
@@ -72,6 +76,7 @@ export function printSoakReport(f: SoakFigures): void {
     console.log(`  ${x.kind.padEnd(15)} ${at.padEnd(10)} postgres: ${s(x.pg)}; upstash: ${s(x.redis)}`);
   }
   console.log(`cycles: ${f.cycleOutcomes.length} — ${list(counts(f.cycleOutcomes))}`);
+  for (const w of f.wedged) console.log(`  WEDGED: ${w}`);
   const open = f.runs.some((r) => r.status === 'running');
   console.log(
     `runs by status: ${list(f.runs.map((r) => [r.status, r.n]))}${open ? '  ← LEFT RUNNING' : ' (none left running)'}`,
