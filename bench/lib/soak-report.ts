@@ -55,6 +55,11 @@ export function printSoakReport(f: SoakFigures): void {
   console.log(`requests: ${f.sent} sent, ${f.responses.length} answered, ${served} served (status < 400)`);
   console.log(`  status codes outside faults: ${list(counts(outside.map((r) => r.status)))}`);
   console.log(`  status codes during faults:  ${list(counts(inFault.map((r) => r.status)))}`);
+  for (const route of new Set(f.routeAnswers.map((a) => a.route))) {
+    const of = (d: boolean) =>
+      list(counts(f.routeAnswers.filter((a) => a.route === route && a.during === d).map((a) => a.status)));
+    console.log(`    ${route.padEnd(19)} outside: ${of(false)}; during: ${of(true)}`);
+  }
   console.log(
     `  request errors: ${f.errors} (timeouts ${f.timeouts}); outside faults: ${errAt(false)}; during: ${errAt(true)}`,
   );
