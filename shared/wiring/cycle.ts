@@ -5,6 +5,7 @@
  */
 import type { Bus } from '../adapters/bus/bus.ts';
 import { MemoryBus } from '../adapters/bus/memory.ts';
+import { createCache } from '../adapters/cache/factory.ts';
 import type { Coordinator } from '../adapters/coordination/coordinator.ts';
 import { MemoryCoordinator } from '../adapters/coordination/memory.ts';
 import {
@@ -73,8 +74,6 @@ export async function createModelRegistry(config: Config, coordinator?: Coordina
         }).db;
   return new FirestoreModelRegistry({ db });
 }
-
-import { createCache } from '../adapters/cache/factory.ts';
 
 export { createCache, embeddedCache } from '../adapters/cache/factory.ts';
 
