@@ -8,16 +8,10 @@
  * compression and retention policies instead of native partitions (detected, not assumed).
  */
 import type { Sql } from './client.ts';
+import type { Migration, MigrationContext } from './migration-types.ts';
+import { LATER_MIGRATIONS } from './migrations-later.ts';
 
-export interface MigrationContext {
-  timescale: boolean;
-}
-
-export interface Migration {
-  version: number;
-  name: string;
-  statements(ctx: MigrationContext): string[];
-}
+export type { Migration, MigrationContext } from './migration-types.ts';
 
 const aggColumns = `
   node_id   text        not null,
@@ -350,6 +344,7 @@ export const MIGRATIONS: Migration[] = [
     // a new tuple elsewhere plus a new index entry; with room on the page it stays a HOT update.
     statements: () => [`alter table node_window_metrics set (fillfactor = 70)`],
   },
+  ...LATER_MIGRATIONS,
 ];
 
 export async function hasTimescale(sql: Sql): Promise<boolean> {
