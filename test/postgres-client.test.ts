@@ -3,9 +3,12 @@
  * transactions and COPY, reconnect after the server drops them, and fail fast when nothing listens.
  */
 import assert from 'node:assert/strict';
+import type { Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import postgres from 'postgres';
+import { startFaultProxy } from '../dev/fault-proxy.ts';
 import { createTestDatabase, peerGate, type TestDatabase } from '../dev/peers/index.ts';
-import { connect, type Sql } from '../shared/adapters/postgres/client.ts';
+import { connect, poolSockets, type Sql } from '../shared/adapters/postgres/client.ts';
 
 describe('postgres client', await peerGate('postgres'), () => {
   let db: TestDatabase;
@@ -62,6 +65,51 @@ describe('postgres client', await peerGate('postgres'), () => {
       await assert.rejects(nowhere`select 1`, /ECONNREFUSED/);
     } finally {
       await nowhere.end({ timeout: 1 });
+    }
+  });
+
+  // The race bench:soak met: a query issued after the socket's 'error' but before Node's 'close'
+  // (setImmediate runs in between, as any I/O callback can) was handed to the dead connection and
+  // never settled. With the pool's sockets it goes to a fresh connection instead.
+  test('a query issued just after a connection fails is answered, not lost', {
+    timeout: 30_000,
+  }, async () => {
+    const target = new URL(db.url);
+    const proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    const viaProxy = new URL(db.url);
+    viaProxy.port = String(proxy.port);
+    const sockets = poolSockets();
+    let socketErrors = 0;
+    let raced: Promise<number | undefined> | undefined;
+    const pool = postgres(viaProxy.toString(), {
+      max: 1,
+      onnotice: () => {},
+      ...({
+        socket: (o: Parameters<ReturnType<typeof poolSockets>>[0]) => {
+          const socket: Socket = sockets(o);
+          socket.on('error', () => {
+            socketErrors++;
+            raced ??= new Promise((resolve) =>
+              setImmediate(() => resolve(pool<{ n: number }[]>`select 8 as n`.then((rows) => rows[0]?.n))),
+            );
+          });
+          return socket;
+        },
+      } as object),
+    });
+    try {
+      await pool`select 1`; // the one connection is open and idle
+      assert.equal(proxy.cut(), 1);
+      while (!raced) await new Promise((resolve) => setImmediate(resolve));
+      // A deadline only to fail a regression cleanly instead of hanging the run; not a speed check.
+      const lost = new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('the query was lost: it never settled')), 15_000).unref(),
+      );
+      assert.equal(await Promise.race([raced, lost]), 8);
+      assert.equal(socketErrors, 1, 'the cut reached the pool as a socket error');
+    } finally {
+      await pool.end({ timeout: 1 });
+      await proxy.close();
     }
   });
 });
