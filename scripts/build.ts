@@ -6,12 +6,14 @@
  * the packages that bundle imports (taken from esbuild's metafile, at the versions the root lockfile
  * installed) and a package-lock.json pruned from the root one, so Cloud Build's `npm ci` installs
  * exactly the tree the tests ran against. Terraform zips each folder and deploys it (terraform/functions.tf).
+ * A package we patch (patches/, applied by patch-package at install) is inlined instead, as patched:
+ * the function's own install would fetch it unpatched.
  */
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Metafile } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 
@@ -86,6 +88,40 @@ export function packageNameOf(specifier: string): string | undefined {
 const FUNCTION_ASSETS: Record<string, Record<string, string>> = {
   api: { 'node_modules/@scalar/api-reference/dist/browser/standalone.js': 'scalar-standalone.js' },
 };
+
+/** Packages with a patch in patches/ (`name+version.patch`, `@scope+name+version.patch`). */
+export function patchedPackages(root: string): string[] {
+  let files: string[];
+  try {
+    files = readdirSync(join(root, 'patches'));
+  } catch {
+    return [];
+  }
+  return files
+    .filter((f) => f.endsWith('.patch'))
+    .map((f) => {
+      const parts = f.slice(0, -'.patch'.length).split('+');
+      return f.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!;
+    });
+}
+
+/**
+ * Leaves npm packages as imports (what `packages: 'external'` does) except the patched ones, which
+ * esbuild then bundles from the root's node_modules, where the patch is applied.
+ */
+function externalUnlessPatched(patched: string[]): Plugin {
+  const inline = new Set(patched);
+  return {
+    name: 'external-unless-patched',
+    setup(b) {
+      b.onResolve({ filter: /^[^./]/ }, (args) => {
+        const name = packageNameOf(args.path);
+        if (!name || inline.has(name)) return undefined;
+        return { path: args.path, external: true };
+      });
+    },
+  };
+}
 
 /** Packages the bundle imports at run time (external imports in esbuild's metafile). */
 export function importedPackages(metafile: Metafile): string[] {
@@ -187,7 +223,7 @@ export async function buildFunctions(options: BuildOptions = {}): Promise<Bundle
       platform: 'node',
       format: 'esm',
       target: 'node24',
-      packages: 'external',
+      plugins: [externalUnlessPatched(patchedPackages(root))],
       metafile: true,
       legalComments: 'none',
       logLevel: 'warning',

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { getFunction } from '@google-cloud/functions-framework/testing';
-import { buildFunctions, functionNames, packageNameOf } from '../../scripts/build.ts';
+import { buildFunctions, functionNames, packageNameOf, patchedPackages } from '../../scripts/build.ts';
 import { FUNCTION_SECTIONS } from '../../shared/config.ts';
 import { loadTerraform } from './config.ts';
 import { staticKeys } from './references.ts';
@@ -125,6 +125,13 @@ describe('the repo’s functions', () => {
           `${b.name}: ${pkg} at the root's pinned version`,
         );
       }
+    }
+    // A patched package (patches/) is inlined as patched, never installed unpatched by the function.
+    assert.deepEqual(patchedPackages(REPO), ['postgres']);
+    for (const b of bundles) {
+      assert.equal('postgres' in b.dependencies, false, `${b.name}: postgres is inlined`);
+      const code = readFileSync(join(b.dir, 'index.js'), 'utf8');
+      assert.match(code, /chunk = nextWriteTimer = null/, `${b.name}: carries the patched postgres.js`);
     }
     const api = bundles.find((b) => b.name === 'api')!;
     assert.deepEqual(

@@ -24,43 +24,17 @@ export interface PoolOptions {
 }
 
 /**
- * A pool socket that leaves the pool the moment it fails. postgres.js takes a connection out of its
- * pool on the socket's 'close', which Node emits a loop turn after 'error' (once the handle has
- * closed); a query handed to the connection in between is written to the dead socket and, as the
- * close then comes with `hadError`, never rejected: its caller waits forever. bench:soak met it
- * (a dispatch hung in the registry sync after PostgreSQL reset its connections). So 'close' is
- * emitted right after 'error', and Node's own 'close' later is swallowed.
- */
-class PoolSocket extends net.Socket {
-  #closeEmitted = false;
-
-  override emit(event: string | symbol, ...args: unknown[]): boolean {
-    if (event === 'close') {
-      if (this.#closeEmitted) return false;
-      this.#closeEmitted = true;
-      return super.emit(event, ...args);
-    }
-    const handled = super.emit(event, ...args);
-    if (event === 'error' && !this.#closeEmitted) {
-      this.#closeEmitted = true;
-      super.emit('close', true);
-    }
-    return handled;
-  }
-}
-
-/**
- * The sockets of a pool (the library's documented `socket` option, README "Custom socket"): a
- * PoolSocket, with Nagle's algorithm off — postgres.js sends some messages in more than one write
- * (COPY data, then CopyDone), and the last small write then waited for the server's delayed ACK
- * (measured on loopback: a COPY took 50–85 ms and `select 1` 4.4 ms with it, 0.7–4 ms and 0.23 ms
- * without). postgres.js still does the rest (TLS, start-up, the connect timeout); hosts are taken in
- * turn as it would.
+ * The sockets of a pool (the library's documented `socket` option, README "Custom socket"), with
+ * Nagle's algorithm off: postgres.js sends some messages in more than one write (COPY data, then
+ * CopyDone), and the last small write then waited for the server's delayed ACK (measured on
+ * loopback: a COPY took 50–85 ms and `select 1` 4.4 ms with it, 0.7–4 ms and 0.23 ms without).
+ * postgres.js still does the rest (TLS, start-up, the connect timeout); hosts are taken in turn as
+ * it would. (How the pool survives a socket that fails: patches/postgres+3.4.9.patch.)
  */
 export function poolSockets() {
   let next = 0;
   return (o: { host: string[]; port: number[]; path?: string | false }): net.Socket => {
-    const socket = new PoolSocket();
+    const socket = new net.Socket();
     socket.setNoDelay(true);
     if (o.path) socket.connect(o.path);
     else {
