@@ -99,7 +99,7 @@ function Shell() {
           </button>
         </div>
       </header>
-      <main id="main" tabIndex={-1}>
+      <main id="main" tabIndex={-1} data-route={route.join('/')}>
         {body}
       </main>
     </>

@@ -76,9 +76,11 @@ describe('the operator console in headless Chromium', chromiumGate('the console 
     return page;
   }
 
+  /** Opens a view and waits until it is drawn with its data (not the previous view's). */
   async function show(page: Page, hash: string) {
     await page.evaluate((h) => (location.hash = h), hash);
-    await page.waitForSelector('main [data-ready="true"]', { timeout: 30_000 });
+    const route = decodeURIComponent(hash.replace(/^#\/?/, '').split('?')[0] ?? '');
+    await page.waitForSelector(`main[data-route="${route}"] [data-ready="true"]`, { timeout: 60_000 });
     await page.waitForLoadState('networkidle');
   }
 
@@ -115,6 +117,21 @@ describe('the operator console in headless Chromium', chromiumGate('the console 
     }
     assert.equal((await fetch(`${base}/console/assets/main-NOPE.js`)).status, 404);
     assert.equal((await fetch(`${base}/console/assets/..%2Fmanifest.json`)).status, 404);
+  });
+
+  test("/status names the caller and this instance's request figures (what the console reads)", async () => {
+    await fetch(`${base}/api/v1/nodes`, withKey(world.tokens.reader));
+    const res = await fetch(`${base}/api/v1/status`, withKey(world.tokens.reader));
+    const body = (await res.json()) as {
+      caller: { tenantId: string; role: string };
+      api: { requests: number; latencyMs: { p99: number | null }; byTier: Record<string, number> };
+    };
+    assert.deepEqual(
+      { tenantId: body.caller.tenantId, role: body.caller.role },
+      { tenantId: 'default', role: 'reader' },
+    );
+    assert.ok(body.api.requests >= 1 && body.api.latencyMs.p99 !== null, JSON.stringify(body.api));
+    assert.deepEqual(Object.keys(body.api.byTier).sort(), ['memory', 'postgres', 'redis']);
   });
 
   test('every view loads with real data, no console error, no failed request, no serious axe violation', {

@@ -148,7 +148,7 @@ export function OverviewView(props: { status: Status | undefined }) {
               </tbody>
             </table>
           </Section>
-          <Section title="Open anomalies by severity">
+          <Section title="Open or acknowledged anomalies by severity">
             <ul class="sev-counts">
               {[...SEVERITY_ORDER].reverse().map((sev) => (
                 <li key={sev}>
