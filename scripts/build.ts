@@ -14,6 +14,7 @@ import { isBuiltin } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile, type Plugin } from 'esbuild';
+import { buildConsole } from '../console/build.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 
@@ -257,6 +258,8 @@ export async function buildFunctions(options: BuildOptions = {}): Promise<Bundle
       `${JSON.stringify(pruneLockfile(lock, manifest), null, 2)}\n`,
     );
     for (const [from, to] of Object.entries(FUNCTION_ASSETS[name] ?? {})) copyFileSync(from, join(dir, to));
+    // The operator console the API serves under /console (shared/api/console.ts looks beside itself first).
+    if (name === 'api') await buildConsole({ outDir: join(dir, 'console') });
     bundles.push({ name, dir, bytes: statSync(join(dir, 'index.js')).size, dependencies });
   }
   return bundles;

@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
 import cliProgress from 'cli-progress';
+import { buildConsole } from '../console/build.ts';
 import { startEmbeddedPostgres } from '../dev/embedded-postgres.ts';
 import { createLocalStack } from '../dev/local-stack.ts';
 import { terminalLog } from '../dev/terminal-log.ts';
@@ -151,9 +152,11 @@ async function main() {
   const network = await source.network();
   console.log(`▸ schema migrated; readings from ${source.name} (${network.nodes.length} nodes)`);
 
+  // The operator console's static files (esbuild, well under a second), served by the API under /console.
+  const consoleBuild = await buildConsole();
   // The API comes up first and serves whatever the backfill has stored so far; the key and the URLs
   // come with it, so the API is usable while the history fills.
-  const app = createApp(stack.api);
+  const app = createApp({ ...stack.api, consoleDir: consoleBuild.dir });
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '127.0.0.1' });
   const base = `http://localhost:${config.PORT}`;
   const devKey = await ensureDevKey(postgresKeyStore(stack.storage.sql), {
@@ -162,7 +165,9 @@ async function main() {
   });
   const example = network.nodes[0]?.id ?? 'NODE';
   const inlet = network.nodes.find((n) => n.kind === 'inlet')?.id;
-  console.log(`▸ API listening on ${base} (it serves what the backfill has stored so far)
+  console.log(`▸ console: ${base}/console/#key=${devKey.token}
+    (signs in with the development key; the key stays in that browser tab only)
+▸ API listening on ${base} (it serves what the backfill has stored so far)
 ▸ development API key (admin of tenant ${config.TENANT_ID}${devKey.created ? ', new' : ''}):
     ${devKey.token}
   e.g. curl -H "Authorization: Bearer ${devKey.token}" ${base}/api/v1/nodes
@@ -276,7 +281,7 @@ async function main() {
   }
   console.log(await servedSummary(app, devKey.token, network, simNow - backfillFrom));
 
-  console.log(`▸ ready in ${((performance.now() - t0) / 1000).toFixed(1)} s (the URLs above)
+  console.log(`▸ ready in ${((performance.now() - t0) / 1000).toFixed(1)} s (the URLs above); the console: ${base}/console/#key=${devKey.token}
   Next cycle every ${config.CYCLE_MINUTES} min of ${speed > 1 ? `simulated time (${speed}× faster)` : 'time'}. Ctrl-C stops.`);
 
   let running: Promise<unknown> = Promise.resolve();

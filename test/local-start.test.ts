@@ -12,14 +12,16 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
 import { createSimulator } from '../shared/simulator/index.ts';
+import { CHROMIUM, LAUNCH } from './console/browser.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOUR = 3_600_000;
@@ -216,6 +218,33 @@ describe('npm start on embedded defaults', () => {
     });
     const days = Number(/default (\d+)\)/.exec(stdout)?.[1]);
     assert.ok(days >= 35, stdout); // 3 weeks for forecasts and bursts, 28 reference nights + 4 for leaks
+  });
+
+  test('prints the console URL beside the API; it opens signed in on the simulated network and its forecasts', {
+    timeout: 120_000,
+    // Without Chromium this skips loudly, except under CI=true (the launch fails the test there).
+    skip: existsSync(CHROMIUM) || process.env.CI === 'true' ? false : `Chromium not found at ${CHROMIUM}`,
+  }, async () => {
+    const url = new RegExp(`▸ console: (${base}/console/#key=wnm_[\\w-]+)`).exec(output)?.[1];
+    assert.ok(url, output);
+    assert.ok(output.indexOf('▸ console:') < output.indexOf('▸ history '), 'printed before the backfill');
+    const browser = await chromium.launch(LAUNCH);
+    try {
+      const page = await (await browser.newContext()).newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(url);
+      await page.waitForSelector('main [data-ready="true"]', { timeout: 60_000 });
+      assert.equal(await page.locator('svg.schematic [data-node]').count(), NODES);
+      assert.doesNotMatch(page.url(), /key=/);
+      await page.evaluate(() => (location.hash = '#/node/d01-inlet-1'));
+      await page.getByRole('img', { name: /Flow forecast of/ }).waitFor({ timeout: 60_000 });
+      await page.evaluate(() => (location.hash = '#/efficiency'));
+      await page.getByRole('rowheader', { name: 'network' }).waitFor({ timeout: 60_000 });
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
   });
 
   test('stops cleanly on Ctrl-C', async () => {

@@ -11,6 +11,7 @@ import { etag } from 'hono/etag';
 import { HTTPException } from 'hono/http-exception';
 import { KeyVerifier } from './auth/authenticate.ts';
 import { isBreakerError } from './breakers.ts';
+import { mountConsole } from './console.ts';
 import type { ApiDeps, RouteDeps } from './context.ts';
 import { mountDocs } from './docs.ts';
 import { methodsAllowed } from './methods.ts';
@@ -18,6 +19,7 @@ import { apiGate } from './middleware/api-gate/index.ts';
 import { requestLog } from './middleware/request-log/index.ts';
 import { ApiProblem, problemResponse, RETRY_AFTER_SECONDS } from './problem.ts';
 import { MemoryRateLimiter } from './rate-limit.ts';
+import { RequestStats } from './request-stats.ts';
 import { newRouter } from './router.ts';
 import { adminKeysRoutes } from './routes/admin-keys.ts';
 import { anomaliesRoutes } from './routes/anomalies.ts';
@@ -53,6 +55,7 @@ export function createApp(deps: ApiDeps) {
     breaker: breakers.postgres,
     logger,
   });
+  const requestStats = new RequestStats();
   const routeDeps: RouteDeps = {
     stores: deps.stores,
     hot: deps.cache,
@@ -61,11 +64,12 @@ export function createApp(deps: ApiDeps) {
     logger,
     verifier,
     maxAgeSeconds: Math.max(0, Math.floor(settings.memoryFreshMs / 1000)),
+    requestStats,
   };
 
   const app = newRouter();
 
-  app.use('*', requestLog({ logger, sink: deps.requestLogSink }));
+  app.use('*', requestLog({ logger, sink: deps.requestLogSink, stats: requestStats }));
   if (settings.corsOrigins.length > 0) {
     app.use(
       '*',
@@ -128,6 +132,8 @@ export function createApp(deps: ApiDeps) {
     security: [{ apiKey: [] }],
   });
   mountDocs(app, { logger, title: TITLE });
+  // The operator console: static files under /console (built by console/build.ts), reading /api/v1.
+  mountConsole(app, { logger, ...(deps.consoleDir ? { dir: deps.consoleDir } : {}) });
 
   const allowedMethods = methodsAllowed(app);
   app.notFound((c) => {

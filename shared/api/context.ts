@@ -4,6 +4,7 @@ import type { Logger } from '../log.ts';
 import type { KeyVerifier } from './auth/authenticate.ts';
 import type { TierBreakers } from './breakers.ts';
 import type { RateLimiter } from './rate-limit.ts';
+import type { RequestStats } from './request-stats.ts';
 import type { ApiSettings } from './settings.ts';
 import type { ApiStores } from './stores.ts';
 import type { TieredReader } from './tiers.ts';
@@ -29,6 +30,8 @@ export interface ApiDeps {
    * the settings when omitted.
    */
   breakers?: TierBreakers;
+  /** The built console's folder (default: beside the bundle, else dist/console; see console.ts). */
+  consoleDir?: string;
 }
 
 /** What every route module gets: storage, the tiered reader and the resolved settings. */
@@ -42,4 +45,6 @@ export interface RouteDeps {
   verifier: KeyVerifier;
   /** max-age of cached answers (the memory tier's freshness). */
   maxAgeSeconds: number;
+  /** This instance's request latency and tier figures (reported by /status). */
+  requestStats?: RequestStats;
 }

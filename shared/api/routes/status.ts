@@ -11,6 +11,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { answerKeys, keys } from '../../domain/keys.ts';
+import { ROLES } from '../auth/keys.ts';
 import { TierOpen } from '../breakers.ts';
 import type { RouteDeps } from '../context.ts';
 import { newRouter } from '../router.ts';
@@ -59,6 +60,27 @@ const Status = z
       )
       .nullable(),
     runs: z.array(z.record(z.string(), z.unknown())).nullable(),
+    caller: z
+      .object({ tenantId: z.string(), role: z.enum(ROLES), keyId: z.string(), name: z.string() })
+      .openapi({ description: 'The key that asked: its tenant and role (what a client may offer its user)' }),
+    api: z
+      .object({
+        since: z.string().openapi({ description: 'When this API instance started counting' }),
+        requests: z.number().int(),
+        latencyMs: z.object({
+          p50: z.number().nullable(),
+          p95: z.number().nullable(),
+          p99: z.number().nullable(),
+          max: z.number().nullable(),
+        }),
+        byTier: z.record(z.string(), z.number().int()),
+        hitRatio: z.record(z.string(), z.number().nullable()),
+      })
+      .nullable()
+      .openapi({
+        description:
+          "This instance's /api requests since it started: latency percentiles (server side, 1 % accuracy) and the data reads each tier answered (memory, redis, postgres), with each tier's share",
+      }),
   })
   .openapi('Status');
 
@@ -125,6 +147,7 @@ export function statusRoutes(deps: RouteDeps) {
   const app = newRouter();
   app.openapi(route, async (c) => {
     const tenantId = c.get('tenantId');
+    const principal = c.get('principal');
     // Probed live on every request (never cached): the answer must say what is down right now.
     const { breakers } = reader;
     const [postgres, hot] = await Promise.all([
@@ -161,6 +184,13 @@ export function statusRoutes(deps: RouteDeps) {
         bytesProcessed: data?.bytesProcessed ?? null,
         models: data?.models ?? null,
         runs: (data?.runs as unknown as Record<string, unknown>[] | undefined) ?? null,
+        caller: {
+          tenantId,
+          role: principal.role,
+          keyId: principal.keyId,
+          name: principal.name,
+        },
+        api: deps.requestStats?.figures() ?? null,
       },
       200,
     );

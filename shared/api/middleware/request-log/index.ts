@@ -8,6 +8,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { Logger } from '../../../log.ts';
 import type { ApiEnv } from '../../env.ts';
 import { finishHeaders, requestHeader } from '../../headers.ts';
+import type { RequestStats } from '../../request-stats.ts';
 
 export interface RequestLogOptions {
   /** Where request lines go when there is no `sink`. */
@@ -17,6 +18,8 @@ export interface RequestLogOptions {
    * time, function, fields), without the generic logger's merging — the hot path.
    */
   sink?: ((line: string) => void) | undefined;
+  /** Latency and answering tier of each /api request, for /api/v1/status (the performance monitor). */
+  stats?: RequestStats | undefined;
 }
 
 /** The current time in ISO 8601, formatted at most once per millisecond (many requests share one). */
@@ -46,7 +49,7 @@ function isoNow(): string {
  * app.get('/', (c) => c.json({ requestId: c.get('requestId') }));
  * ```
  */
-export const requestLog = ({ logger, sink }: RequestLogOptions): MiddlewareHandler<ApiEnv> =>
+export const requestLog = ({ logger, sink, stats }: RequestLogOptions): MiddlewareHandler<ApiEnv> =>
   async function requestLog(c, next) {
     const t0 = performance.now();
     const given = requestHeader(c, 'x-request-id')?.slice(0, 100);
@@ -60,6 +63,7 @@ export const requestLog = ({ logger, sink }: RequestLogOptions): MiddlewareHandl
     const latencyMs = Math.round((performance.now() - t0) * 100) / 100;
     const tier = c.get('tier') ?? 'none';
     const keyId = c.get('principal')?.keyId;
+    if (stats && c.req.path.startsWith('/api/')) stats.record(latencyMs, tier);
     if (sink) {
       // A generated id is a UUID and needs no escaping; a given one may hold anything.
       sink(

@@ -1,0 +1,345 @@
+/**
+ * The anomaly inbox: filters (type, severity, status, district, time), newest first with paging, the
+ * evidence of the selected one and a chart of the readings that triggered it, acknowledge and resolve
+ * for roles that may (a reader sees no such buttons). New anomalies appear by polling every 30 s with
+ * ETag revalidation (a 304 costs nothing) until the API has a stream.
+ */
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { ApiError, get, getAll, post, qs } from '../api.ts';
+import { TimeChart } from '../chart.tsx';
+import { hashParams, label, SEVERITY_ORDER, time } from '../format.ts';
+import { useLoad } from '../hooks.ts';
+import type { Anomaly, History, NodeInfo, Page } from '../types.ts';
+import { Badge, Loadable, Section } from './common.tsx';
+import { anomalySpans, historySpec } from './node.tsx';
+
+const TYPES = [
+  'baseline_deviation',
+  'burst',
+  'night_flow_leak',
+  'flatline',
+  'out_of_range',
+  'gap',
+  'silent',
+  'negative_flow',
+  'spike',
+  'water_quality',
+];
+const STATUSES = ['open', 'acknowledged', 'resolved', 'pending'];
+const HOUR = 3_600_000;
+export const POLL_MS = 30_000;
+
+interface Filters {
+  type: string;
+  severity: string;
+  status: string;
+  district: string;
+  from: string;
+  to: string;
+}
+
+function Evidence(props: { anomaly: Anomaly }) {
+  const a = props.anomaly;
+  const start = Date.parse(a.startedAt);
+  const end = Date.parse(a.resolvedAt ?? a.lastSeenAt);
+  const from = Math.max(start - 6 * HOUR, end + HOUR - 2 * 24 * HOUR);
+  const path = a.nodeId
+    ? `/api/v1/nodes/${encodeURIComponent(a.nodeId)}/history${qs({ from: new Date(from).toISOString(), to: new Date(end + HOUR).toISOString(), resolution: '5m' })}`
+    : null;
+  const history = useLoad(path ? (signal) => get<History>(path, { signal }) : null, [path]);
+  const metric = a.metric ?? 'flow';
+  const spec = useMemo(
+    () => (history.data ? historySpec(history.data, metric, anomalySpans([a])) : null),
+    [history.data, metric, a],
+  );
+  return (
+    <Section title={`Evidence: ${label(a.type)} at ${a.nodeId ?? a.districtId ?? '—'}`} id="evidence">
+      <dl class="facts">
+        <dt>Started</dt>
+        <dd>{time(a.startedAt)}</dd>
+        <dt>Last seen</dt>
+        <dd>{time(a.lastSeenAt)}</dd>
+        {Object.entries(a.evidence).map(([k, v]) => (
+          <>
+            <dt key={`${k}-t`}>{k}</dt>
+            <dd key={`${k}-d`}>{typeof v === 'number' ? Math.round(v * 1000) / 1000 : JSON.stringify(v)}</dd>
+          </>
+        ))}
+        {a.note ? (
+          <>
+            <dt>Note</dt>
+            <dd>{a.note}</dd>
+          </>
+        ) : null}
+      </dl>
+      {path ? (
+        <Loadable state={history} what="the readings">
+          {() =>
+            spec?.x.length ? (
+              <TimeChart spec={spec} label={`${metric} readings around the anomaly`} />
+            ) : (
+              <p class="muted">No readings stored around it.</p>
+            )
+          }
+        </Loadable>
+      ) : (
+        <p class="muted">A district anomaly: see the district's inlet meters.</p>
+      )}
+    </Section>
+  );
+}
+
+function Actions(props: { anomaly: Anomaly; done: () => void }) {
+  const [note, setNote] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const a = props.anomaly;
+  const act = async (action: 'acknowledge' | 'resolve') => {
+    setBusy(true);
+    setError(null);
+    try {
+      await post(`/api/v1/anomalies/${encodeURIComponent(a.id)}/${action}`, note ? { note } : {});
+      setNote('');
+      props.done();
+    } catch (e) {
+      setError(e instanceof ApiError ? `${e.title}: ${e.message}` : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  if (a.status === 'resolved') return null;
+  return (
+    <div class="actions">
+      <label>
+        Note{' '}
+        <input
+          type="text"
+          value={note}
+          maxLength={2000}
+          onInput={(e) => setNote((e.target as HTMLInputElement).value)}
+        />
+      </label>
+      {a.status === 'open' ? (
+        <button type="button" disabled={busy} onClick={() => act('acknowledge')}>
+          Acknowledge
+        </button>
+      ) : null}
+      {a.status === 'open' || a.status === 'acknowledged' ? (
+        <button type="button" disabled={busy} onClick={() => act('resolve')}>
+          Resolve
+        </button>
+      ) : null}
+      {error ? (
+        <p role="alert" class="error">
+          {error}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+export function AnomaliesView(props: { canAct: boolean }) {
+  const initial = hashParams();
+  const [filters, setFilters] = useState<Filters>({
+    type: initial.get('type') ?? '',
+    severity: initial.get('severity') ?? '',
+    status: initial.get('status') ?? (initial.get('id') ? '' : 'open,acknowledged'),
+    district: initial.get('district') ?? '',
+    from: '',
+    to: '',
+  });
+  const [selected, setSelected] = useState<string | null>(initial.get('id'));
+  const [pages, setPages] = useState(1);
+  const nodes = useLoad(() => getAll<NodeInfo>('/api/v1/nodes'), []);
+  const districts = useMemo(
+    () => [...new Set((nodes.data ?? []).map((n) => n.districtId).filter(Boolean))].sort() as string[],
+    [nodes.data],
+  );
+  const base = `/api/v1/anomalies${qs({
+    type: filters.type,
+    severity: filters.severity,
+    status: filters.status,
+    district: filters.district,
+    from: filters.from ? new Date(filters.from).toISOString() : '',
+    to: filters.to ? new Date(filters.to).toISOString() : '',
+    limit: 50,
+  })}`;
+  const list = useLoad(
+    async (signal) => {
+      const out: Anomaly[] = [];
+      let cursor: string | null = null;
+      let more = false;
+      for (let i = 0; i < pages; i++) {
+        const page: Page<Anomaly> = await get(
+          `${base}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+          { signal },
+        );
+        out.push(...page.data);
+        cursor = page.next;
+        more = cursor !== null;
+        if (!cursor) break;
+      }
+      return { items: out, more };
+    },
+    [base, pages],
+    { pollMs: POLL_MS },
+  );
+  const one = useLoad(
+    selected
+      ? (signal) => get<Anomaly>(`/api/v1/anomalies/${encodeURIComponent(selected)}`, { signal })
+      : null,
+    [selected],
+  );
+  const [seen, setSeen] = useState<Set<string> | null>(null);
+  useEffect(() => {
+    if (list.data && seen === null) setSeen(new Set(list.data.items.map((a) => a.id)));
+  }, [list.data, seen]);
+  const fresh = seen ? (list.data?.items ?? []).filter((a) => !seen.has(a.id)).length : 0;
+  const set = (k: keyof Filters) => (e: Event) => {
+    setFilters({ ...filters, [k]: (e.target as HTMLSelectElement).value });
+    setPages(1);
+  };
+  const refresh = () => {
+    list.reload();
+    one.reload();
+  };
+  return (
+    <div data-ready={list.data ? 'true' : undefined}>
+      <h2>Anomalies</h2>
+      <form class="controls filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Type{' '}
+          <select value={filters.type} onChange={set('type')}>
+            <option value="">any</option>
+            {TYPES.map((t) => (
+              <option key={t} value={t}>
+                {label(t)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Severity{' '}
+          <select value={filters.severity} onChange={set('severity')}>
+            <option value="">any</option>
+            {SEVERITY_ORDER.map((t) => (
+              <option key={t} value={t}>
+                {t}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Status{' '}
+          <select value={filters.status} onChange={set('status')}>
+            <option value="">any but pending</option>
+            <option value="open,acknowledged">open or acknowledged</option>
+            {STATUSES.map((t) => (
+              <option key={t} value={t}>
+                {t}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          District{' '}
+          <select value={filters.district} onChange={set('district')}>
+            <option value="">any</option>
+            {districts.map((d) => (
+              <option key={d} value={d}>
+                {d}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          From <input type="datetime-local" value={filters.from} onChange={set('from')} />
+        </label>
+        <label>
+          To <input type="datetime-local" value={filters.to} onChange={set('to')} />
+        </label>
+      </form>
+      <p class="muted" aria-live="polite">
+        Updated every {POLL_MS / 1000} s.{fresh > 0 ? ` ${fresh} new since you opened this view.` : ''}
+        {props.canAct ? '' : ' Your key is a reader: acknowledging and resolving need an operator key.'}
+      </p>
+      <div class="grid-2">
+        <Section title="Inbox">
+          <Loadable state={list} what="the anomalies">
+            {(d) =>
+              d.items.length === 0 ? (
+                <p class="muted">No anomaly matches these filters.</p>
+              ) : (
+                <>
+                  <table class="inbox">
+                    <caption class="sr-only">Anomalies, newest first</caption>
+                    <thead>
+                      <tr>
+                        <th scope="col">Severity</th>
+                        <th scope="col">Type</th>
+                        <th scope="col">Where</th>
+                        <th scope="col">Status</th>
+                        <th scope="col">Started</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {d.items.map((a) => (
+                        <tr
+                          key={a.id}
+                          aria-selected={a.id === selected}
+                          data-anomaly={a.id}
+                          data-status={a.status}
+                        >
+                          <td>
+                            <Badge tone={a.severity}>{a.severity}</Badge>
+                          </td>
+                          <td>
+                            <button type="button" class="link" onClick={() => setSelected(a.id)}>
+                              {label(a.type)}
+                            </button>
+                          </td>
+                          <td>
+                            {a.nodeId ? (
+                              <a href={`#/node/${encodeURIComponent(a.nodeId)}`}>{a.nodeId}</a>
+                            ) : (
+                              a.districtId
+                            )}
+                          </td>
+                          <td>{a.status}</td>
+                          <td>{time(a.startedAt)}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                  {d.more ? (
+                    <button type="button" onClick={() => setPages(pages + 1)}>
+                      Load more
+                    </button>
+                  ) : null}
+                </>
+              )
+            }
+          </Loadable>
+        </Section>
+        <div>
+          {one.data ? (
+            <>
+              <Section title={`Anomaly ${one.data.id}`} id="selected">
+                <p>
+                  <Badge tone={one.data.severity}>{one.data.severity}</Badge> {label(one.data.type)} ·{' '}
+                  <span data-testid="selected-status">{one.data.status}</span>
+                  {one.data.acknowledgedBy ? ` · acknowledged by ${one.data.acknowledgedBy}` : ''}
+                  {one.data.resolvedBy ? ` · resolved by ${one.data.resolvedBy}` : ''}
+                </p>
+                {props.canAct ? <Actions anomaly={one.data} done={refresh} /> : null}
+              </Section>
+              <Evidence anomaly={one.data} />
+            </>
+          ) : (
+            <p class="muted">Select an anomaly to see its evidence.</p>
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,58 @@
+/** Sign-in with an API key, checked against /api/v1/status before it is kept (sessionStorage only). */
+import { useState } from 'preact/hooks';
+import { ApiError, session } from '../api.ts';
+
+export function SignIn() {
+  const [key, setKey] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const res = await fetch('/api/v1/status', { headers: { Authorization: `Bearer ${key.trim()}` } });
+      if (!res.ok)
+        throw new ApiError(
+          res.status,
+          res.statusText,
+          res.status === 401 ? 'Not a live API key.' : `The API answered ${res.status}.`,
+        );
+      session.signIn(key);
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <main id="main" class="sign-in">
+      <h1>Water network console</h1>
+      <form onSubmit={submit}>
+        <label for="key">API key</label>
+        <input
+          id="key"
+          name="key"
+          type="password"
+          autoComplete="off"
+          placeholder="wnm_…"
+          value={key}
+          onInput={(e) => setKey((e.target as HTMLInputElement).value)}
+          required
+        />
+        <button type="submit" disabled={busy}>
+          Sign in
+        </button>
+        {error ? (
+          <p role="alert" class="error">
+            {error}
+          </p>
+        ) : null}
+        <p class="hint">
+          The key is kept for this browser tab only. <code>npm start</code> prints a link that signs in with
+          its development key; <code>npm run keys -- create</code> makes others.
+        </p>
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,280 @@
+/**
+ * The operator console in a real headless Chromium against a real stack: two tenants' simulated
+ * networks processed by real cycles into PostgreSQL and Redis (behind the Upstash REST server), the
+ * API serving the console built by console/build.ts. Every view loads with no console error and no
+ * failed request and passes axe-core with no serious or critical violation; an operator acknowledges
+ * and resolves an anomaly, a reader sees no such buttons; a tenant sees only its own nodes; stale
+ * data and a tier that is down show as such. Screenshots of each view go to test/console/screenshots/
+ * (gitignored; the README's come from there).
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import AxeBuilder from '@axe-core/playwright';
+import { type ServerType, serve } from '@hono/node-server';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { buildConsole } from '../../console/build.ts';
+import { CONSOLE_CSP } from '../../shared/api/console.ts';
+import { type ApiWorld, createApiWorld, withKey } from '../api/fixtures.ts';
+import { chromiumGate, LAUNCH, watchPage } from './browser.ts';
+
+const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
+/** "None here" answers the console shows as such. */
+const EXPECTED_404 = [
+  /^\/api\/v1\/predictions\//,
+  /^\/api\/v1\/districts\/[^/]+\/patterns$/,
+  /^\/api\/v1\/reports$/,
+];
+const VIEWS = [
+  ['overview', '#/'],
+  ['node', '#/node/d01-inlet-1'],
+  ['forecast', '#/node/d01-customer-1'],
+  ['anomalies', '#/anomalies?id=an-default-001'],
+  ['efficiency', '#/efficiency'],
+  ['quality', '#/quality'],
+  ['patterns', '#/patterns'],
+  ['reports', '#/reports'],
+  ['performance', '#/performance'],
+] as const;
+
+describe('the operator console in headless Chromium', chromiumGate('the console tests'), () => {
+  let world: ApiWorld;
+  let server: ServerType;
+  let base: string;
+  let browser: Browser;
+  let consoleDir: string;
+
+  before(async () => {
+    consoleDir = mkdtempSync(join(tmpdir(), 'wnm-console-'));
+    await buildConsole({ outDir: consoleDir });
+    world = await createApiWorld({ redis: 'private' });
+    const app = world.app(undefined, { consoleDir });
+    server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+    await new Promise((resolve) => server.once('listening', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    browser = await chromium.launch(LAUNCH);
+    mkdirSync(SHOTS, { recursive: true });
+  });
+  after(async () => {
+    await browser?.close();
+    await new Promise((resolve) => server?.close(resolve));
+    await world?.close();
+    rmSync(consoleDir, { recursive: true, force: true });
+  });
+
+  /** A fresh tab (its own context: axe-core needs one) signed in with `token` through the URL fragment (kept in sessionStorage only). */
+  async function signedIn(token: string, hash = '#/'): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    const page = await context.newPage();
+    await page.goto(`${base}/console/#key=${token}`);
+    await page.waitForSelector('[data-role]');
+    if (hash !== '#/') await page.evaluate((h) => (location.hash = h), hash);
+    return page;
+  }
+
+  /** Opens a view and waits until it is drawn with its data (not the previous view's). */
+  async function show(page: Page, hash: string) {
+    await page.evaluate((h) => (location.hash = h), hash);
+    const route = decodeURIComponent(hash.replace(/^#\/?/, '').split('?')[0] ?? '');
+    await page.waitForSelector(`main[data-route="${route}"] [data-ready="true"]`, { timeout: 60_000 });
+    await page.waitForLoadState('networkidle');
+  }
+
+  test('serves fingerprinted, compressed assets with long lifetimes, the page with no-cache, and a strict CSP', async () => {
+    const redirect = await fetch(`${base}/console`, { redirect: 'manual' });
+    assert.equal(redirect.status, 301);
+    assert.equal(redirect.headers.get('location'), '/console/');
+    const page = await fetch(`${base}/console/`, { headers: { 'Accept-Encoding': 'br, gzip' } });
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+    assert.equal(page.headers.get('cache-control'), 'no-cache');
+    assert.equal(page.headers.get('content-security-policy'), CONSOLE_CSP);
+    assert.doesNotMatch(CONSOLE_CSP, /unsafe-inline|unsafe-eval|https?:/);
+    const html = await page.text();
+    assert.doesNotMatch(html, /<script>|<style>|style=/, 'no inline script or style');
+    const etag = page.headers.get('etag')!;
+    const again = await fetch(`${base}/console/`, { headers: { 'If-None-Match': etag } });
+    assert.equal(again.status, 304);
+    const js = /src="assets\/(main-[A-Z0-9]+\.js)"/.exec(html)?.[1];
+    assert.ok(js, html);
+    for (const [accept, encoding] of [
+      ['br, gzip', 'br'],
+      ['gzip', 'gzip'],
+      ['identity', null],
+    ] as const) {
+      const asset: Response = await fetch(`${base}/console/assets/${js}`, {
+        headers: { 'Accept-Encoding': accept },
+      });
+      assert.equal(asset.status, 200);
+      assert.equal(asset.headers.get('content-encoding'), encoding);
+      assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+      assert.match(asset.headers.get('content-type') ?? '', /^text\/javascript/);
+      assert.ok((await asset.arrayBuffer()).byteLength > 1000);
+    }
+    assert.equal((await fetch(`${base}/console/assets/main-NOPE.js`)).status, 404);
+    assert.equal((await fetch(`${base}/console/assets/..%2Fmanifest.json`)).status, 404);
+  });
+
+  test("/status names the caller and this instance's request figures (what the console reads)", async () => {
+    await fetch(`${base}/api/v1/nodes`, withKey(world.tokens.reader));
+    const res = await fetch(`${base}/api/v1/status`, withKey(world.tokens.reader));
+    const body = (await res.json()) as {
+      caller: { tenantId: string; role: string };
+      api: { requests: number; latencyMs: { p99: number | null }; byTier: Record<string, number> };
+    };
+    assert.deepEqual(
+      { tenantId: body.caller.tenantId, role: body.caller.role },
+      { tenantId: 'default', role: 'reader' },
+    );
+    assert.ok(body.api.requests >= 1 && body.api.latencyMs.p99 !== null, JSON.stringify(body.api));
+    assert.deepEqual(Object.keys(body.api.byTier).sort(), ['memory', 'postgres', 'redis']);
+  });
+
+  test('every view loads with real data, no console error, no failed request, no serious axe violation', {
+    timeout: 300_000,
+  }, async () => {
+    const page = await signedIn(world.tokens.operator);
+    const problems = watchPage(page, base, EXPECTED_404);
+    try {
+      for (const [name, hash] of VIEWS) {
+        await show(page, hash);
+        const axe = await new AxeBuilder({ page })
+          .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'])
+          .analyze();
+        const serious = axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+        assert.deepEqual(
+          serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
+          [],
+          `axe on ${name}`,
+        );
+        await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+      }
+      assert.deepEqual(problems.list(), []);
+      // What each view shows, from the world's data.
+      await show(page, '#/');
+      assert.equal(await page.locator('svg.schematic [data-node]').count(), world.mainNodes.length);
+      await show(page, '#/node/d01-customer-1');
+      await page.getByRole('img', { name: /Flow forecast of/ }).waitFor();
+      await show(page, '#/efficiency');
+      assert.match(await page.locator('main table').first().innerText(), /network/);
+      await show(page, '#/patterns');
+      assert.match(await page.locator('[data-state="none-yet"]').innerText(), /server has none yet/);
+      await show(page, '#/reports');
+      assert.match(await page.locator('[data-state="none-yet"]').innerText(), /server has none yet/);
+      await show(page, '#/performance');
+      assert.match(
+        await page
+          .getByText(/API latency p99/)
+          .locator('..')
+          .innerText(),
+        /\d ms/,
+      );
+      assert.deepEqual(problems.list(), []);
+      // The key lives in this tab's sessionStorage only, and left the URL at once.
+      assert.equal(await page.evaluate(() => localStorage.length), 0);
+      assert.doesNotMatch(page.url(), /key=/);
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  test('an operator acknowledges and resolves an anomaly', async () => {
+    const id = 'an-default-005'; // open (fixtures: every fifth from the first)
+    const page = await signedIn(world.tokens.operator);
+    const problems = watchPage(page, base, EXPECTED_404);
+    try {
+      await show(page, `#/anomalies?id=${id}`);
+      const status = page.getByTestId('selected-status');
+      await status.getByText('open', { exact: true }).waitFor();
+      await page.getByRole('textbox', { name: 'Note' }).fill('crew on site');
+      await page.getByRole('button', { name: 'Acknowledge' }).click();
+      await status.getByText('acknowledged', { exact: true }).waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Acknowledge' }).count(), 0);
+      await page.getByRole('button', { name: 'Resolve' }).click();
+      await status.getByText('resolved', { exact: true }).waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Resolve' }).count(), 0);
+      const res = await fetch(`${base}/api/v1/anomalies/${id}`, withKey(world.tokens.reader));
+      const body = (await res.json()) as { status: string; note: string | null; resolvedBy: string | null };
+      assert.equal(body.status, 'resolved');
+      assert.ok(body.resolvedBy, JSON.stringify(body));
+      assert.deepEqual(problems.list(), []);
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  test('a reader sees the anomaly and its evidence, and no button that would fail', async () => {
+    const page = await signedIn(world.tokens.reader);
+    try {
+      await show(page, '#/anomalies?id=an-default-010');
+      await page.getByTestId('selected-status').getByText('open', { exact: true }).waitFor();
+      await page.locator('#evidence').waitFor();
+      assert.equal(await page.getByRole('button', { name: /Acknowledge|Resolve/ }).count(), 0);
+      assert.match(await page.locator('main').innerText(), /Your key is a reader/);
+      assert.equal(await page.locator('[data-role]').getAttribute('data-role'), 'reader');
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  test('a tenant sees only its own nodes and anomalies', async () => {
+    const page = await signedIn(world.otherTokens.reader);
+    try {
+      await show(page, '#/');
+      const ids = await page
+        .locator('svg.schematic [data-node]')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-node')));
+      assert.deepEqual([...ids].sort(), [...world.otherNodes].sort());
+      await show(page, '#/anomalies?status=');
+      const where = await page.locator('table.inbox tbody tr td:nth-child(3)').allInnerTexts();
+      assert.ok(where.length > 0);
+      assert.ok(
+        where.every((w) => w.startsWith('acme-')),
+        where.join(', '),
+      );
+      // The other tenant's node, asked for by URL, is not found.
+      await page.evaluate((h) => (location.hash = h), `#/node/${world.mainNodes[0]}`);
+      await page.getByText(/Could not load the node/).waitFor();
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  test('a wrong key is refused at sign-in; a good one signs in', async () => {
+    const page = await (await browser.newContext()).newPage();
+    try {
+      await page.goto(`${base}/console/`);
+      await page.getByLabel('API key').fill('wnm_aaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page
+        .getByRole('alert')
+        .getByText(/Not a live API key/)
+        .waitFor();
+      await page.getByLabel('API key').fill(world.tokens.reader);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.locator('[data-role="reader"]').waitFor();
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  test('stale data and a tier that is down show as such', async () => {
+    const page = await signedIn(world.tokens.reader);
+    try {
+      await show(page, '#/');
+      // The world's readings are from March 2026: older than two cycles.
+      await page.locator('.badge[data-tone="stale"]', { hasText: 'stale' }).waitFor();
+      await world.upstash!.stop();
+      await page.reload();
+      await page.waitForSelector('main [data-ready="true"]');
+      await page.locator('.badge[data-tone="down"]', { hasText: 'Redis down' }).waitFor();
+      await page.screenshot({ path: join(SHOTS, 'overview-redis-down.png'), fullPage: true });
+    } finally {
+      await page.context().close();
+    }
+  });
+});
