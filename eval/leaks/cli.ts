@@ -11,6 +11,7 @@
  * the water saved; then true positives, repeats, false alarms per week and the competition's score.
  */
 import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createTestDatabase } from '../../dev/peers/index.ts';
 import { cachedReadings } from './cache.ts';
@@ -63,6 +64,12 @@ export function printScore(s: LeakScore, outflowLps: Record<string, number>): vo
       `${(s.falseAlarms / s.weeks).toFixed(2)} false alarms per week over ${s.weeks.toFixed(1)} weeks; ` +
       `competition false positives (false + repeats) ${s.falseAlarms + s.repeats}; data-fault alarms ${s.dataFaultAlarms}.`,
   );
+  const detectors = Object.entries(s.byDetector).sort(
+    (a, b) => b[1][0] + b[1][1] + b[1][2] - (a[1][0] + a[1][1] + a[1][2]),
+  );
+  console.log(
+    `Alarms by detector and node (true / repeat / false): ${detectors.map(([k, [t, r, f]]) => `${k} ${t}/${r}/${f}`).join('; ') || 'none'}.`,
+  );
   console.log(
     `Competition score (water not lost): ${s.savedM3.toFixed(0)} m³ saved of ${s.volumeM3.toFixed(0)} m³ leaked ` +
       `in the span (${s.volumeM3 > 0 ? ((100 * s.savedM3) / s.volumeM3).toFixed(0) : '—'} %).`,
@@ -105,6 +112,10 @@ async function main(): Promise<void> {
         ),
     });
     process.stderr.write('\n');
+    await writeFile(
+      `${path}.anomalies-${evalFromMs}-${evalToMs}.json`,
+      JSON.stringify(run.anomalies, null, 1),
+    );
     const cycleS = (performance.now() - t1) / 1000;
     console.log(
       `\n## L-Town ${day(evalFromMs)} → ${day(evalToMs)}, schedule ${args.schedule.split('/').pop()}, seed ${seed}: ` +

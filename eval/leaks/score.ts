@@ -51,6 +51,8 @@ export interface LeakScore {
   dataFaultAlarms: number;
   weeks: number;
   falseByType: Record<string, number>;
+  /** Per alarm type and node: [true, repeats, false]. */
+  byDetector: Record<string, [number, number, number]>;
   volumeM3: number;
   savedM3: number;
 }
@@ -94,6 +96,13 @@ export function scoreDetections(
   let repeats = 0;
   let falseAlarms = 0;
   const falseByType: Record<string, number> = {};
+  const byDetector: Record<string, [number, number, number]> = {};
+  const tally = (a: AnomalyPayload, k: 0 | 1 | 2) => {
+    const key = `${a.type} ${a.nodeId ?? a.districtId}`;
+    const counts = byDetector[key] ?? [0, 0, 0];
+    counts[k]++;
+    byDetector[key] = counts;
+  };
   for (const { a, atMs } of opened) {
     if (DATA_FAULTS.has(a.type)) {
       dataFaultAlarms++;
@@ -109,9 +118,13 @@ export function scoreDetections(
       fresh.by = `${a.type} ${a.nodeId ?? a.districtId}`;
       fresh.savedM3 = volume(fresh.leak, atMs);
       truePositives++;
-    } else if (running.length > 0) repeats++;
-    else {
+      tally(a, 0);
+    } else if (running.length > 0) {
+      repeats++;
+      tally(a, 1);
+    } else {
       falseAlarms++;
+      tally(a, 2);
       falseByType[a.type] = (falseByType[a.type] ?? 0) + 1;
     }
   }
@@ -124,6 +137,7 @@ export function scoreDetections(
     dataFaultAlarms,
     weeks: (evalToMs - evalFromMs) / (7 * 86_400_000),
     falseByType,
+    byDetector,
     volumeM3: outcomes.reduce((s, o) => s + o.volumeM3, 0),
     savedM3: outcomes.reduce((s, o) => s + o.savedM3, 0),
   };
