@@ -1,10 +1,11 @@
 /**
  * Rolling-origin backtest of the forecasting methods on the real BWDF district inflows (../shared/data/bwdf):
- * twelve weekly origins over the last twelve weeks of the file, each forecasting the next 168 hours from all the
- * data before it (with the training-window sampling), scored as the BWDF scores. Prints a table per DMA and method,
- * the average, and the champion (best on average) against the seasonal-naive baseline.
+ * every weekly origin of the last full year of the file (52 by default), each forecasting the next 168 hours from
+ * all the data before it (with the training-window sampling), scored as the BWDF scores. Prints a table per DMA
+ * and method — the mean over the weeks and, beside it, the worst week (its total and its date) — the average, and
+ * the champion (best on average) against the seasonal-naive baseline.
  *
- *   node eval/forecast/cli.ts [--dma dma_3,dma_5] [--weeks 12]
+ *   node eval/forecast/cli.ts [--dma dma_3,dma_5] [--weeks 52]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -23,7 +24,7 @@ const inflowsPath = resolve(dataDir, 'dma-inflows.csv');
 const weatherPath = resolve(dataDir, 'weather.csv');
 
 const { values: args } = parseArgs({
-  options: { dma: { type: 'string' }, weeks: { type: 'string', default: '12' } },
+  options: { dma: { type: 'string' }, weeks: { type: 'string', default: '52' } },
 });
 
 if (!existsSync(inflowsPath)) {
@@ -54,7 +55,15 @@ if (existsSync(weatherPath)) {
 const calendar = italianCalendar();
 const dmas = args.dma ? args.dma.split(',') : [...inflows.columns.keys()];
 
-type Row = { dma: string; methodId: string; score: BwdfScore; coverage80: number; coverage95: number };
+type Row = {
+  dma: string;
+  methodId: string;
+  score: BwdfScore;
+  coverage80: number;
+  coverage95: number;
+  /** The week with the largest total score: its scores and its origin. */
+  worst: { score: BwdfScore; originMs: number } | null;
+};
 const rows: Row[] = [];
 const mean = (xs: number[]): number => {
   const ok = xs.filter((x) => !Number.isNaN(x));
@@ -72,7 +81,13 @@ for (const dma of dmas) {
   });
   for (const method of FORECAST_METHODS) {
     const mine = outcomes.filter((o) => o.methodId === method.id);
+    const scored = mine.filter((o) => !Number.isNaN(bwdfTotal(o.score)));
+    const worst = scored.reduce<(typeof mine)[number] | null>(
+      (w, o) => (w === null || bwdfTotal(o.score) > bwdfTotal(w.score) ? o : w),
+      null,
+    );
     rows.push({
+      worst: worst ? { score: worst.score, originMs: worst.originMs } : null,
       dma,
       methodId: method.id,
       score: meanScore(mine.map((o) => o.score)),
@@ -89,7 +104,28 @@ const pct = (x: number): string =>
 /** Improvement over the baseline's total score: positive is better than seasonal naive. */
 const improvement = (total: number, baseline: number): number => (baseline - total) / baseline;
 
-const header = ['dma', 'model', 'MAE d1', 'maxAE d1', 'MAE d2-7', 'total', 'vs naive', 'cov80', 'cov95'];
+const header = [
+  'dma',
+  'model',
+  'MAE d1',
+  'maxAE d1',
+  'MAE d2-7',
+  'total',
+  'vs naive',
+  'cov80',
+  'cov95',
+  'worst week: d1 / max d1 / d2-7',
+  'total',
+  'origin',
+];
+const worstCells = (w: Row['worst']): string[] =>
+  w
+    ? [
+        `${f(w.score.maeDay1)} / ${f(w.score.maxAeDay1)} / ${f(w.score.maeDays2to7)}`,
+        f(bwdfTotal(w.score)),
+        new Date(w.originMs).toISOString().slice(0, 10),
+      ]
+    : ['n/a', 'n/a', ''];
 const table: string[][] = [];
 const baselineOf = (dma: string): number =>
   bwdfTotal(rows.find((r) => r.dma === dma && r.methodId === BASELINE_METHOD_ID)!.score);
@@ -105,6 +141,7 @@ for (const r of rows) {
     r.methodId === BASELINE_METHOD_ID ? '' : pct(improvement(total, baselineOf(r.dma))),
     pct(r.coverage80).replace('+', ''),
     pct(r.coverage95).replace('+', ''),
+    ...worstCells(r.worst),
   ]);
 }
 // The average over DMAs of each score, and of the per-DMA relative improvement (DMAs differ tenfold in flow, so
@@ -119,6 +156,7 @@ const averages = FORECAST_METHODS.map((method) => {
     relative,
     cov80: mean(mine.map((r) => r.coverage80)),
     cov95: mean(mine.map((r) => r.coverage95)),
+    worstTotal: mean(mine.map((r) => (r.worst ? bwdfTotal(r.worst.score) : Number.NaN))),
   };
 });
 for (const a of averages) {
@@ -132,6 +170,9 @@ for (const a of averages) {
     a.method.id === BASELINE_METHOD_ID ? '' : pct(a.relative),
     pct(a.cov80).replace('+', ''),
     pct(a.cov95).replace('+', ''),
+    `mean of the DMAs' worst: ${f(a.worstTotal)}`,
+    '',
+    '',
   ]);
 }
 
@@ -139,7 +180,7 @@ const widths = header.map((h, c) => Math.max(h.length, ...table.map((row) => row
 const line = (cells: string[]): string =>
   cells.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
 console.log(
-  `BWDF rolling-origin backtest: ${weeks} weekly origins, 168 h ahead, flows in L/s; total = sum of the three scores; ` +
+  `BWDF rolling-origin backtest: ${weeks} weekly origins (the last ${weeks} weeks of the file), 168 h ahead, flows in L/s; total = sum of the three scores; ` +
     'vs naive = reduction of the total against seasonal naive; cov = share of actual hours inside the 80 %/95 % intervals.',
 );
 if (weather) {

@@ -69,3 +69,25 @@ test('without enough weeks of history there is no baseline and no condition', ()
   assert.ok(detectBaselineDeviation(short, 'flow', 'UTC', END));
   assert.equal(detectBaselineDeviation(short, 'flow', 'UTC', T0 + 2 * WEEK_MS + DAY_MS), null);
 });
+
+test('with maxZeroShare, a flow switched on and off has no baseline', () => {
+  // A pump filling a tank: 12 L/s when on, a true zero when off, its timing set by the tank's level.
+  // In its last day it runs without a pause (the tank drains faster): still no baseline deviation.
+  const onOff = (t: number) => (t >= END - DAY_MS || Math.floor(t / (97 * MINUTE_MS)) % 3 !== 0 ? 12 : 0);
+  const fiveMinute = seriesOf(T0, END, onOff);
+  const h: MetricHistory = { fiveMinute, hourly: rollUpSeries(fiveMinute, HOUR_MS) };
+  let gated = 0;
+  for (let now = END - WEEK_MS; now <= END; now += 30 * MINUTE_MS) {
+    if (detectBaselineDeviation(h, 'flow', 'UTC', now, { ...DEFAULT_BASELINE, maxZeroShare: 0.2 })) gated++;
+  }
+  assert.equal(gated, 0);
+  // A flow that is rarely zero keeps its baseline.
+  const start = END - 2 * DAY_MS + 2 * HOUR_MS;
+  const rising = flowHistory((t) => (t >= start ? 3 : 0));
+  assert.ok(
+    detectBaselineDeviation(rising, 'flow', 'UTC', start + 2 * HOUR_MS, {
+      ...DEFAULT_BASELINE,
+      maxZeroShare: 0.2,
+    }),
+  );
+});

@@ -41,6 +41,11 @@ export interface BaselineConfig {
   direction: 'both' | 'up' | 'down';
   /** |z| from which each severity applies (the sustained minimum over the window is graded). */
   severityZ: Partial<Record<Severity, number>>;
+  /**
+   * Off when more than this share of the recent 5-minute means are exactly zero: a flow switched on and off
+   * (a pump filling a tank, a cycling valve) follows its control, not habits. Absent: always on.
+   */
+  maxZeroShare?: number;
 }
 
 export const DEFAULT_BASELINE: BaselineConfig = {
@@ -119,6 +124,19 @@ export function baselineModel(h: MetricHistory, timezone: string, cfg: BaselineC
 }
 
 /** Seasonal baseline deviation of `metric` at `nowMs`, or null. */
+/** Share of the 5-minute buckets with data whose mean is exactly zero. */
+function zeroShare(h: MetricHistory): number {
+  const { count, sum } = h.fiveMinute;
+  let seen = 0;
+  let zero = 0;
+  for (let i = 0; i < count.length; i++) {
+    if (count[i]! === 0) continue;
+    seen++;
+    if (sum[i]! === 0) zero++;
+  }
+  return seen === 0 ? 0 : zero / seen;
+}
+
 export function detectBaselineDeviation(
   h: MetricHistory,
   metric: Metric,
@@ -126,6 +144,7 @@ export function detectBaselineDeviation(
   nowMs: number,
   cfg: BaselineConfig = DEFAULT_BASELINE,
 ): Condition | null {
+  if (cfg.maxZeroShare !== undefined && zeroShare(h) > cfg.maxZeroShare) return null;
   const model = baselineModel(h, timezone, cfg);
   const window = cfg.windowMinutes * MINUTE_MS;
   let minAbsZ = Number.POSITIVE_INFINITY;

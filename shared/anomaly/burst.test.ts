@@ -96,3 +96,26 @@ test('district variant: inlet flow step, pressure drop at a pressure point', () 
     null,
   );
 });
+
+test('district variant: a pump switching on behind the inlets (an outlet) is not a burst', () => {
+  // Both inlets step up by 8 L/s and pressure drops at the suction side, but all of it leaves through the
+  // metered outlet (a pump filling a tank): the net inflow does not move.
+  const a = inlet({ burstLps: 8 });
+  const b = inlet({ burstLps: 8 });
+  const noise = gaussian(seededRandom(5));
+  const pump = seriesOf(T0, END, (t) => (t >= BURST && t < BURST + 6 * HOUR_MS ? 16 : 0) + 0.1 * noise());
+  const nowMs = BURST + 50 * MINUTE_MS;
+  const district = {
+    districtId: 'd1',
+    timezone: 'UTC',
+    nowMs,
+    inlets: [
+      { nodeId: 'in-a', flow: a.flow },
+      { nodeId: 'in-b', flow: b.flow },
+    ],
+    pressurePoints: [{ nodeId: 'suction', pressure: a.pressure }],
+  };
+  assert.ok(detectDistrictBurst(district), 'without the outlet it looks like a burst');
+  const outlets = [{ nodeId: 'pump', flow: { fiveMinute: pump } }];
+  assert.equal(detectDistrictBurst({ ...district, outlets }), null);
+});

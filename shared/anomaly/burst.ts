@@ -268,9 +268,12 @@ export function detectDistrictBurst(
   const pressures: PressureSeries[] = [...input.pressurePoints, ...input.inlets]
     .filter((n) => n.pressure)
     .map((n) => ({ nodeId: n.nodeId, r: residualsOf(n.pressure!, input.timezone, fromMs, toMs, baseline) }));
-  // The summed inflow first; with several inlets, each one alone too (one inlet's faulty meter can hide the
-  // step in the sum, and the other still carries its share of the burst).
-  const candidates = inflows.length > 1 ? [total, ...parts.slice(0, inflows.length)] : [total];
+  // The net inflow first; with several inlets and no metered outlet, each inlet alone too (one inlet's
+  // faulty meter can hide the step in the sum, and the other still carries its share of the burst). With an
+  // outlet, one inlet's step may be water passing through (a pump filling a tank switches on): only the net
+  // inflow, which nets that out, can show a burst.
+  const metered = parts.length > inflows.length;
+  const candidates = inflows.length > 1 && !metered ? [total, ...parts.slice(0, inflows.length)] : [total];
   for (const flow of candidates) {
     const found = findBurst(flow, pressures, cfg);
     if (found)

@@ -133,9 +133,9 @@ export const DEFAULT_ANOMALY_CONFIG: AnomalyConfig = {
       flatline: { flow: FLATLINE.flow, pressure: FLATLINE.pressure, temperature: FLATLINE.temperature },
       negativeFlow: NEGATIVE_FLOW,
     }),
-    // An outlet may close (true zero flow).
+    // An outlet may close (true zero flow); one switched on and off (a pump filling a tank) has no habits.
     outlet: base({
-      baseline: { flow: flowBaseline },
+      baseline: { flow: { ...flowBaseline, maxZeroShare: 0.2 } },
       flatline: { flow: flatline(60, true), pressure: FLATLINE.pressure },
       negativeFlow: NEGATIVE_FLOW,
     }),

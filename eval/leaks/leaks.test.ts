@@ -1,0 +1,107 @@
+/**
+ * eval:leaks' path on a short scenario: three days of L-Town (after three weeks of warm-up, what the baselines need) with one abrupt
+ * leak in area A, generated with EPANET, fed through the real cycle (dispatch → aggregate → rollup on
+ * PostgreSQL) and scored from the anomalies the API's store lists. A reduced sensor layout (the three flows,
+ * the tank and six pressure points in A) keeps it short; the readings are cached by their inputs' hash.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { createTestDatabase, peerGate, type TestDatabase } from '../../dev/peers/index.ts';
+import { cachedReadings } from './cache.ts';
+import type { GeneratedReadings } from './generate.ts';
+import { runThroughCycle } from './run.ts';
+import { parseSchedule, scheduleTime } from './schedule.ts';
+import { type LeakScore, scoreDetections } from './score.ts';
+
+const DAY_MS = 86_400_000;
+const INP = new URL('../../../shared/data/ltown/L-TOWN.inp', import.meta.url).pathname;
+const SCHEDULE = `
+times:
+  StartTime: 2018-03-05 00:00
+  EndTime: 2018-03-08 00:00
+leakages:
+- # linkID, startTime, endTime, leakDiameter (m), leakType, peakTime
+- p538, 2018-03-06 10:05, 2018-03-08 00:00, 0.025, abrupt, 2018-03-06 10:05
+pressure_sensors: [n54, n105, n114, n163, n188, n429]
+flow_sensors: [PUMP_1, p227, p235]
+level_sensors: [T1]
+amrs: []
+`;
+
+describe('parseSchedule', () => {
+  test('reads the competition file: 14 leaks and the sensor layout', (t) => {
+    const file = new URL('../../../shared/data/ltown/leaks-2018.yaml', import.meta.url).pathname;
+    if (!existsSync(file)) {
+      if (process.env.CI === 'true') assert.fail(`L-Town data is MISSING at ${file}`);
+      t.skip(`L-Town data is MISSING at ${file}: the schedule test did not run`);
+      return;
+    }
+    const s = parseSchedule(readFileSync(file, 'utf8'));
+    assert.equal(s.leaks.length, 14);
+    assert.deepEqual(
+      [s.sensors.pressure.length, s.sensors.flow.length, s.sensors.level.length, s.sensors.amr.length],
+      [33, 3, 1, 82],
+    );
+    assert.deepEqual(s.leaks[0], {
+      pipe: 'p257',
+      startMs: Date.UTC(2018, 0, 8, 13, 30),
+      endMs: Date.UTC(2018, 11, 31, 23, 55),
+      diameterM: 0.011843,
+      kind: 'incipient',
+      peakMs: Date.UTC(2018, 0, 25, 8, 30),
+    });
+  });
+
+  test('refuses a leak with a wrong type, naming it', () => {
+    assert.throws(
+      () => parseSchedule(SCHEDULE.replace('abrupt', 'sudden')),
+      /leak 1: leak type must be abrupt or incipient: "sudden"/,
+    );
+  });
+});
+
+describe('one abrupt leak in L-Town through the real cycle', await peerGate('postgres'), () => {
+  let db: TestDatabase;
+  let readings: GeneratedReadings;
+  let score: LeakScore;
+  const evalFromMs = scheduleTime('2018-03-05 00:00');
+  const evalToMs = scheduleTime('2018-03-08 00:00');
+
+  before(async () => {
+    if (!existsSync(INP)) {
+      if (process.env.CI === 'true') assert.fail(`L-Town data is MISSING at ${INP}`);
+      return;
+    }
+    const schedule = parseSchedule(SCHEDULE);
+    ({ readings } = await cachedReadings(
+      {
+        inpText: readFileSync(INP, 'utf8'),
+        schedule,
+        fromMs: evalFromMs - 21 * 86_400_000,
+        toMs: evalToMs,
+        seed: 7,
+      },
+      SCHEDULE,
+    ));
+    db = await createTestDatabase();
+    const run = await runThroughCycle({
+      databaseUrl: db.url,
+      readings,
+      evalFromMs,
+      evalToMs,
+      stepMs: DAY_MS,
+    });
+    score = scoreDetections(run.anomalies, schedule.leaks, readings, evalFromMs, evalToMs);
+  });
+  after(() => db?.drop());
+
+  test('the leak is detected by the system within 4 hours, with at most one false alarm', (t) => {
+    if (!score) return t.skip(`L-Town data is MISSING at ${INP}: the leak scenario did not run`);
+    const [leak] = score.leaks;
+    assert.ok(readings.leakOutflowLps.p538! > 5, `leak outflow ${readings.leakOutflowLps.p538} L/s`);
+    assert.notEqual(leak!.detectedAtMs, null, JSON.stringify(score));
+    assert.ok(leak!.delayMs! <= 4 * 3_600_000, `delay ${leak!.delayMs! / 60_000} min by ${leak!.by}`);
+    assert.ok(score.falseAlarms <= 1, `false alarms ${JSON.stringify(score.falseByType)}`);
+  });
+});
