@@ -12,6 +12,7 @@
  * (FUNCTION_SECTIONS), and Terraform gives each function exactly those variables (a test compares them).
  */
 import { z } from 'zod';
+import { parseIssuers } from './api/auth/token-config.ts';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -110,6 +111,24 @@ export const sections = {
     API_BREAKER_COOLDOWN_SECONDS: int(1, 600).default(5),
     /** While PostgreSQL is down, a key verified before keeps working this long after its last verification. */
     API_KEY_STALE_IF_ERROR_SECONDS: int(0, 86_400).default(3600),
+    /**
+     * OpenID Connect issuers whose bearer tokens are accepted beside API keys: a JSON array of
+     * { preset?, issuer?, jwksUri?, audience, tenantClaim?, tenant?, tenants?, roleClaim?, roleMap?,
+     * defaultRole?, maxRole?, principals? } (shared/api/auth/token-config.ts). Empty: keys only.
+     */
+    API_TOKEN_ISSUERS: z
+      .string()
+      .default('')
+      .superRefine((text, ctx) => {
+        try {
+          parseIssuers(text);
+        } catch (err) {
+          ctx.addIssue({
+            code: 'custom',
+            message: (err as Error).message.replace(/^API_TOKEN_ISSUERS: /, ''),
+          });
+        }
+      }),
   }),
 } as const;
 

@@ -85,6 +85,7 @@ locals {
       API_REDIS_TIMEOUT_MS           = var.api_settings.redis_timeout_ms
       API_BREAKER_COOLDOWN_SECONDS   = var.api_settings.breaker_cooldown_seconds
       API_KEY_STALE_IF_ERROR_SECONDS = var.api_settings.key_stale_if_error_seconds
+      API_TOKEN_ISSUERS              = jsonencode(var.api_token_issuers)
     }
   }
 

@@ -98,6 +98,17 @@ variable "api_settings" {
   }
 }
 
+variable "api_token_issuers" {
+  description = "OpenID Connect issuers whose bearer tokens the API accepts beside API keys (API_TOKEN_ISSUERS; README, Configuration): e.g. [{ preset = \"google\", audience = \"https://api.example\", principals = { \"sa@p.iam.gserviceaccount.com\" = { tenant = \"default\", role = \"operator\" } } }]. Empty: keys only."
+  type        = any
+  default     = []
+
+  validation {
+    condition     = can(length(var.api_token_issuers)) && alltrue([for i in var.api_token_issuers : can(i.audience)])
+    error_message = "api_token_issuers: a list of issuer objects, each with an audience (the API validates the rest at start-up)."
+  }
+}
+
 variable "bigquery_dataset_id" {
   description = "Dataset created for the readings table (ignored when bigquery_existing_table is set)."
   type        = string

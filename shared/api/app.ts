@@ -10,6 +10,7 @@ import { cors } from 'hono/cors';
 import { etag } from 'hono/etag';
 import { HTTPException } from 'hono/http-exception';
 import { KeyVerifier } from './auth/authenticate.ts';
+import { TokenVerifier } from './auth/tokens.ts';
 import { isBreakerError } from './breakers.ts';
 import type { ApiDeps, RouteDeps } from './context.ts';
 import { mountDocs } from './docs.ts';
@@ -53,6 +54,17 @@ export function createApp(deps: ApiDeps) {
     breaker: breakers.postgres,
     logger,
   });
+  const tokens =
+    settings.tokenIssuers.length > 0
+      ? new TokenVerifier({
+          issuers: settings.tokenIssuers,
+          cacheMs: settings.keyCacheMs,
+          jwksCacheMaxAgeMs: settings.jwksCacheMaxAgeMs,
+          jwksCooldownMs: settings.jwksCooldownMs,
+          jwksTimeoutMs: settings.jwksTimeoutMs,
+          defaultRateLimitPerMinute: settings.defaultRateLimitPerMinute,
+        })
+      : undefined;
   const routeDeps: RouteDeps = {
     stores: deps.stores,
     hot: deps.cache,
@@ -94,7 +106,7 @@ export function createApp(deps: ApiDeps) {
 
   // One gate for the API (a middleware hop each costs on the hot path): body limit, API key, rate limit.
   const limiter = deps.rateLimiter ?? new MemoryRateLimiter();
-  app.use('/api/*', apiGate({ verifier, limiter, bodyLimitBytes: settings.bodyLimitBytes }));
+  app.use('/api/*', apiGate({ verifier, tokens, limiter, bodyLimitBytes: settings.bodyLimitBytes }));
 
   const v1 = newRouter();
   v1.route('/status', statusRoutes(routeDeps));
@@ -114,6 +126,15 @@ export function createApp(deps: ApiDeps) {
     bearerFormat: 'wnm_<id>_<secret>',
     description: 'An API key: `Authorization: Bearer wnm_…` (or `X-API-Key: wnm_…`).',
   });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'oidcToken', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description:
+      'A bearer token (JWT) of an OpenID Connect issuer the deployment trusts (API_TOKEN_ISSUERS): e.g. a Google identity token. ' +
+      'It must carry an accepted audience and an unexpired `exp`, and be signed (RS/PS/ES/EdDSA) by a key of the issuer’s JWKS; ' +
+      'its claims map to a tenant and a role. Refusals are 401 `invalid-token` or 403 `token-not-allowed` problems.',
+  });
   app.use('/openapi.json', etag());
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
@@ -125,7 +146,7 @@ export function createApp(deps: ApiDeps) {
         'Every answer says which tier answered (`X-Cache-Tier`) and carries an `ETag`; errors are `application/problem+json`.',
     },
     servers: [{ url: '/' }],
-    security: [{ apiKey: [] }],
+    security: [{ apiKey: [] }, { oidcToken: [] }],
   });
   mountDocs(app, { logger, title: TITLE });
 

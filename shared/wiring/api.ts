@@ -6,6 +6,7 @@
 import { createCache } from '../adapters/cache/factory.ts';
 import { postgresApiStores } from '../adapters/postgres/api-stores.ts';
 import { connect } from '../adapters/postgres/client.ts';
+import { parseIssuers } from '../api/auth/token-config.ts';
 import type { TierBreaker } from '../api/breakers.ts';
 import type { ApiDeps } from '../api/context.ts';
 import { batchedStdoutSink } from '../api/log-sink.ts';
@@ -31,6 +32,7 @@ export function apiSettings(config: Config): Partial<ApiSettings> {
     // One read: a connect and a statement, each within its own timeout.
     postgresTimeoutMs: config.API_PG_CONNECT_TIMEOUT_MS + config.API_PG_STATEMENT_TIMEOUT_MS,
     redisTimeoutMs: config.API_REDIS_TIMEOUT_MS,
+    tokenIssuers: parseIssuers(config.API_TOKEN_ISSUERS),
   };
 }
 

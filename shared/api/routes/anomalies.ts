@@ -10,6 +10,7 @@ import { listedPayload } from '../../anomaly/listed.ts';
 import { ANOMALY_TYPES } from '../../anomaly/types.ts';
 import { answerKeys, keys } from '../../domain/keys.ts';
 import { requireRole } from '../auth/authenticate.ts';
+import { principalLabel } from '../auth/keys.ts';
 import type { RouteDeps } from '../context.ts';
 import { decodeCursor, encodeCursor, nextLink } from '../paging.ts';
 import { ApiProblem } from '../problem.ts';
@@ -213,7 +214,7 @@ export function anomaliesRoutes(deps: RouteDeps) {
         action,
         tenantId,
         id,
-        by: `key:${principal.keyId} (${principal.name})`,
+        by: principalLabel(principal),
         note: body.note ?? null,
       });
       if (!row) {
