@@ -17,7 +17,7 @@ import { mountDocs } from './docs.ts';
 import { methodsAllowed } from './methods.ts';
 import { apiGate } from './middleware/api-gate/index.ts';
 import { requestLog } from './middleware/request-log/index.ts';
-import { ApiProblem, problemResponse, RETRY_AFTER_SECONDS } from './problem.ts';
+import { ApiProblem, problemResponse, problemTypesMarkdown, RETRY_AFTER_SECONDS } from './problem.ts';
 import { MemoryRateLimiter } from './rate-limit.ts';
 import { newRouter } from './router.ts';
 import { adminKeysRoutes } from './routes/admin-keys.ts';
@@ -143,7 +143,8 @@ export function createApp(deps: ApiDeps) {
       version: API_VERSION,
       description:
         'Pre-computed metrics, anomalies, forecasts and water-loss figures of a water network, served cache-first. ' +
-        'Every answer says which tier answered (`X-Cache-Tier`) and carries an `ETag`; errors are `application/problem+json`.',
+        'Every answer says which tier answered (`X-Cache-Tier`) and carries an `ETag`; errors are `application/problem+json`.\n\n' +
+        problemTypesMarkdown(),
     },
     servers: [{ url: '/' }],
     security: [{ apiKey: [] }, { oidcToken: [] }],

@@ -57,6 +57,37 @@ const DEFAULT_TYPES: Partial<Record<number, ProblemType>> = {
 /** The `type` URI of a problem slug. */
 export const problemTypeUri = (slug: ProblemType): string => `${PROBLEM_TYPES_PATH}#${slug}`;
 
+/** The catalogue as Markdown, for the API reference (the OpenAPI description). */
+export function problemTypesMarkdown(): string {
+  const rows = Object.entries(PROBLEM_TYPES).map(
+    ([slug, [title, text]]) => `| \`${problemTypeUri(slug as ProblemType)}\` | ${title} | ${text} |`,
+  );
+  return [
+    '## Problem types',
+    `Every error is a problem (RFC 9457) whose \`type\` is one of these (also at [${PROBLEM_TYPES_PATH}](${PROBLEM_TYPES_PATH})):`,
+    '',
+    '| type | title | meaning |',
+    '|---|---|---|',
+    ...rows,
+  ].join('\n');
+}
+
+/** The catalogue as a small HTML page, each type at its anchor: what a problem's `type` points at. */
+export function problemTypesHtml(): string {
+  const esc = (t: string) =>
+    t
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/`([^`]*)`/g, '<code>$1</code>');
+  const items = Object.entries(PROBLEM_TYPES)
+    .map(
+      ([slug, [title, text]]) =>
+        `<dt id="${slug}"><a href="#${slug}">${slug}</a>: ${esc(title)}</dt><dd>${esc(text)}</dd>`,
+    )
+    .join('\n');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Problem types</title></head><body><h1>Problem types</h1><p>Errors are <code>application/problem+json</code> (RFC 9457); their <code>type</code> is <code>${PROBLEM_TYPES_PATH}#&lt;slug&gt;</code>.</p><dl>\n${items}\n</dl></body></html>`;
+}
+
 /** Retry-After of a 503: about how long a restarted database or cache takes to come back. */
 export const RETRY_AFTER_SECONDS = 30;
 
