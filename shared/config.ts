@@ -116,6 +116,12 @@ export const sections = {
      * { preset?, issuer?, jwksUri?, audience, tenantClaim?, tenant?, tenants?, roleClaim?, roleMap?,
      * defaultRole?, maxRole?, principals? } (shared/api/auth/token-config.ts). Empty: keys only.
      */
+    /** POST /api/v1/readings: rows and bytes of one batch, batches per minute per key. */
+    INGEST_MAX_ROWS: int(1, 100_000).default(5000),
+    INGEST_MAX_BYTES: int(1024, 10 * 1024 * 1024).default(1024 * 1024),
+    INGEST_BATCHES_PER_MINUTE: int(1, 100_000).default(60),
+    /** Older pushed readings are refused: keep it at most LATENESS_HORIZON_HOURS (the cycle reads no further back). */
+    INGEST_MAX_AGE_HOURS: int(1, 24 * 90).default(72),
     API_TOKEN_ISSUERS: z
       .string()
       .default('')
@@ -138,7 +144,8 @@ export type SectionName = keyof typeof sections;
 export const FUNCTION_SECTIONS = {
   dispatcher: ['core', 'database', 'coordination', 'bus', 'source', 'cycle'],
   aggregator: ['core', 'database', 'cache', 'coordination', 'bus', 'cycle'],
-  api: ['core', 'database', 'cache', 'api'],
+  // source: where POST /readings writes (the BigQuery table the dispatcher reads).
+  api: ['core', 'database', 'cache', 'source', 'api'],
 } as const satisfies Record<string, readonly SectionName[]>;
 
 export type FunctionName = keyof typeof FUNCTION_SECTIONS;

@@ -28,6 +28,7 @@ import { networkRoutes } from './routes/network.ts';
 import { nodesRoutes } from './routes/nodes.ts';
 import { predictionsRoutes } from './routes/predictions.ts';
 import { qualityRoutes } from './routes/quality.ts';
+import { READINGS_PATH, readingsRoutes } from './routes/readings.ts';
 import { statusRoutes } from './routes/status.ts';
 import { type ApiSettings, DEFAULT_API_SETTINGS } from './settings.ts';
 import { apiTierBreakers, isUnavailable, TieredReader } from './tiers.ts';
@@ -65,6 +66,7 @@ export function createApp(deps: ApiDeps) {
           defaultRateLimitPerMinute: settings.defaultRateLimitPerMinute,
         })
       : undefined;
+  const limiter = deps.rateLimiter ?? new MemoryRateLimiter();
   const routeDeps: RouteDeps = {
     stores: deps.stores,
     hot: deps.cache,
@@ -73,6 +75,8 @@ export function createApp(deps: ApiDeps) {
     logger,
     verifier,
     maxAgeSeconds: Math.max(0, Math.floor(settings.memoryFreshMs / 1000)),
+    limiter,
+    readingSink: deps.readingSink,
   };
 
   const app = newRouter();
@@ -105,8 +109,16 @@ export function createApp(deps: ApiDeps) {
   app.get('/health', (c) => c.json({ status: 'ok', version: API_VERSION }));
 
   // One gate for the API (a middleware hop each costs on the hot path): body limit, API key, rate limit.
-  const limiter = deps.rateLimiter ?? new MemoryRateLimiter();
-  app.use('/api/*', apiGate({ verifier, tokens, limiter, bodyLimitBytes: settings.bodyLimitBytes }));
+  app.use(
+    '/api/*',
+    apiGate({
+      verifier,
+      tokens,
+      limiter,
+      bodyLimitBytes: settings.bodyLimitBytes,
+      routeBodyLimits: { [READINGS_PATH]: settings.ingestMaxBytes },
+    }),
+  );
 
   const v1 = newRouter();
   v1.route('/status', statusRoutes(routeDeps));
@@ -118,6 +130,7 @@ export function createApp(deps: ApiDeps) {
   v1.route('/anomalies', anomaliesRoutes(routeDeps));
   v1.route('/dashboard', dashboardRoutes(routeDeps));
   v1.route('/admin/keys', adminKeysRoutes(routeDeps));
+  v1.route('/readings', readingsRoutes(routeDeps));
   app.route('/api/v1', v1);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {

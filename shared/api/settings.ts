@@ -36,6 +36,11 @@ export interface ApiSettings {
   jwksCooldownMs: number;
   /** Deadline of one JWKS fetch (a token that needs it gets a 503 after it). */
   jwksTimeoutMs: number;
+  /** POST /readings: rows and bytes of one batch, batches per minute per key, how old a reading may be. */
+  ingestMaxRows: number;
+  ingestMaxBytes: number;
+  ingestBatchesPerMinute: number;
+  ingestMaxAgeMs: number;
 }
 
 export const DEFAULT_API_SETTINGS: ApiSettings = {
@@ -56,4 +61,8 @@ export const DEFAULT_API_SETTINGS: ApiSettings = {
   jwksCacheMaxAgeMs: 600_000,
   jwksCooldownMs: 30_000,
   jwksTimeoutMs: 2000,
+  ingestMaxRows: 5000,
+  ingestMaxBytes: 1024 * 1024,
+  ingestBatchesPerMinute: 60,
+  ingestMaxAgeMs: 72 * 3_600_000,
 };

@@ -20,6 +20,8 @@ export interface ApiGateOptions {
   limiter: RateLimiter;
   /** Largest request body accepted (413 above it). */
   bodyLimitBytes: number;
+  /** Larger limits for the paths that take batches (exact paths, e.g. POST /api/v1/readings). */
+  routeBodyLimits?: Record<string, number>;
 }
 
 /**
@@ -44,20 +46,24 @@ export const apiGate = ({
   tokens,
   limiter,
   bodyLimitBytes,
+  routeBodyLimits = {},
 }: ApiGateOptions): MiddlewareHandler<ApiEnv> => {
-  const limitBody = bodyLimit({
-    maxSize: bodyLimitBytes,
-    onError: (c) =>
-      problemResponse(
-        c,
-        new ApiProblem(413, 'Content Too Large', `Request bodies may be at most ${bodyLimitBytes} bytes.`),
-      ),
-  });
+  const limiterOf = (maxSize: number) =>
+    bodyLimit({
+      maxSize,
+      onError: (c) =>
+        problemResponse(
+          c,
+          new ApiProblem(413, 'Content Too Large', `Request bodies may be at most ${maxSize} bytes.`),
+        ),
+    });
+  const limitBody = limiterOf(bodyLimitBytes);
+  const routeLimits = new Map(Object.entries(routeBodyLimits).map(([path, max]) => [path, limiterOf(max)]));
   return async function apiGate(c, next) {
     const principal = authenticateRequest(c, verifier, tokens);
     await countRequest(c, limiter, principal instanceof Promise ? await principal : principal);
     // Only requests that may carry a body: touching the body of a GET costs a full Request object.
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
-    return limitBody(c, next);
+    return (routeLimits.get(c.req.path) ?? limitBody)(c, next);
   };
 };
