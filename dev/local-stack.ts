@@ -14,6 +14,7 @@ import type { AggregatorDeps, DispatcherDeps } from '../shared/cycle/deps.ts';
 import { type DispatchResult, dispatchCycle } from '../shared/cycle/dispatch/index.ts';
 import { handleAggregatorEvent } from '../shared/cycle/handlers.ts';
 import type { Logger } from '../shared/log.ts';
+import { LocalReadingSink, withPushedReadings } from '../shared/sources/pushed.ts';
 import type { ReadingSource } from '../shared/sources/source.ts';
 import {
   baseLogger,
@@ -45,6 +46,8 @@ export interface LocalStackOptions {
   busConcurrency?: number;
   /** The forecast model registry (default: a new in-process one, or Firestore when configured). */
   models?: ModelRegistry;
+  /** The ingestion clock of readings pushed through the API (default Date.now; a simulated clock in tests). */
+  ingestClock?: () => number;
 }
 
 export async function createLocalStack(
@@ -66,9 +69,11 @@ export async function createLocalStack(
   const coordinator =
     config.coordinationBackend === 'memory' ? new MemoryCoordinator() : await createCoordinator(config);
   const cache = config.upstash ? await createCache(config) : new MemoryCache();
+  const pushed = new LocalReadingSink(options.ingestClock ? { now: options.ingestClock } : {});
   const dispatcher: DispatcherDeps = {
     ...storage,
-    source: options.source ?? (await createSource(config, storage.sql)),
+    // Readings pushed through POST /readings join the source's own in the cycle's one read.
+    source: withPushedReadings(options.source ?? (await createSource(config, storage.sql)), pushed),
     bus,
     coordinator,
     logger: log.child({ function: 'dispatcher' }),
@@ -93,6 +98,7 @@ export async function createLocalStack(
     logger: log.child({ function: 'api' }),
     cacheTtlSeconds: config.CACHE_TTL_SECONDS,
     defaultTenantId: config.TENANT_ID,
+    readingSink: pushed,
   };
   if (bus.name !== 'memory') {
     throw new Error('the local stack delivers messages in-process; unset PUBSUB_EMULATOR_HOST/BUS_BACKEND');

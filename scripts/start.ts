@@ -147,7 +147,9 @@ async function main() {
     ? undefined
     : terminalLog({ file: join(dataRoot, 'logs', `start-${stamp}.jsonl`) });
   const logger = createLogger({ level: config.LOG_LEVEL, ...(terminal ? { sink: terminal.sink } : {}) });
-  const stack = await createLocalStack(config, logger);
+  // Readings pushed through the API are stamped with the cycles' clock (simulated when sped up or ended).
+  let ingestNow = Date.now;
+  const stack = await createLocalStack(config, logger, { ingestClock: () => ingestNow() });
   const source = stack.dispatcher.source;
   const network = await source.network();
   console.log(`▸ schema migrated; readings from ${source.name} (${network.nodes.length} nodes)`);
@@ -215,6 +217,8 @@ async function main() {
     process.exit(2);
   }
   let simNow = align(endMs ?? (span ? span.toMs + 1 : Date.now()));
+  // Just after the last cycle's end: in the next cycle's window.
+  if (speed > 1 || endMs !== undefined) ingestNow = () => simNow + 1;
   const days = args.days === 'all' ? Number.POSITIVE_INFINITY : Number(args.days);
   const earliest = span ? span.fromMs : Number.NEGATIVE_INFINITY;
   const backfillFrom = Math.max(earliest, simNow - days * 24 * HOUR);

@@ -12,6 +12,7 @@
  * (FUNCTION_SECTIONS), and Terraform gives each function exactly those variables (a test compares them).
  */
 import { z } from 'zod';
+import { parseIssuers } from './api/auth/token-config.ts';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -110,6 +111,30 @@ export const sections = {
     API_BREAKER_COOLDOWN_SECONDS: int(1, 600).default(5),
     /** While PostgreSQL is down, a key verified before keeps working this long after its last verification. */
     API_KEY_STALE_IF_ERROR_SECONDS: int(0, 86_400).default(3600),
+    /**
+     * OpenID Connect issuers whose bearer tokens are accepted beside API keys: a JSON array of
+     * { preset?, issuer?, jwksUri?, audience, tenantClaim?, tenant?, tenants?, roleClaim?, roleMap?,
+     * defaultRole?, maxRole?, principals? } (shared/api/auth/token-config.ts). Empty: keys only.
+     */
+    /** POST /api/v1/readings: rows and bytes of one batch, batches per minute per key. */
+    INGEST_MAX_ROWS: int(1, 100_000).default(5000),
+    INGEST_MAX_BYTES: int(1024, 10 * 1024 * 1024).default(1024 * 1024),
+    INGEST_BATCHES_PER_MINUTE: int(1, 100_000).default(60),
+    /** Older pushed readings are refused: keep it at most LATENESS_HORIZON_HOURS (the cycle reads no further back). */
+    INGEST_MAX_AGE_HOURS: int(1, 24 * 90).default(72),
+    API_TOKEN_ISSUERS: z
+      .string()
+      .default('')
+      .superRefine((text, ctx) => {
+        try {
+          parseIssuers(text);
+        } catch (err) {
+          ctx.addIssue({
+            code: 'custom',
+            message: (err as Error).message.replace(/^API_TOKEN_ISSUERS: /, ''),
+          });
+        }
+      }),
   }),
 } as const;
 
@@ -119,7 +144,8 @@ export type SectionName = keyof typeof sections;
 export const FUNCTION_SECTIONS = {
   dispatcher: ['core', 'database', 'coordination', 'bus', 'source', 'cycle'],
   aggregator: ['core', 'database', 'cache', 'coordination', 'bus', 'cycle'],
-  api: ['core', 'database', 'cache', 'api'],
+  // source: where POST /readings writes (the BigQuery table the dispatcher reads).
+  api: ['core', 'database', 'cache', 'source', 'api'],
 } as const satisfies Record<string, readonly SectionName[]>;
 
 export type FunctionName = keyof typeof FUNCTION_SECTIONS;

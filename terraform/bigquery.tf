@@ -31,9 +31,16 @@ resource "google_bigquery_table" "readings" {
   deletion_protection      = true
 }
 
-# The dispatcher reads the readings; nothing else touches BigQuery.
+# The dispatcher reads the readings; the API streams pushed readings in (POST /api/v1/readings).
 resource "google_bigquery_dataset_iam_member" "dispatcher_reads_readings" {
   dataset_id = local.bigquery_dataset_id
   role       = "roles/bigquery.dataViewer"
   member     = google_service_account.function["dispatcher"].member
+}
+
+# The dataset holds only the readings table; the provider here has no table-level IAM member type.
+resource "google_bigquery_dataset_iam_member" "api_streams_readings" {
+  dataset_id = local.bigquery_dataset_id
+  role       = "roles/bigquery.dataEditor"
+  member     = google_service_account.function["api"].member
 }

@@ -85,6 +85,15 @@ locals {
       API_REDIS_TIMEOUT_MS           = var.api_settings.redis_timeout_ms
       API_BREAKER_COOLDOWN_SECONDS   = var.api_settings.breaker_cooldown_seconds
       API_KEY_STALE_IF_ERROR_SECONDS = var.api_settings.key_stale_if_error_seconds
+      API_TOKEN_ISSUERS              = jsonencode(var.api_token_issuers)
+      INGEST_MAX_ROWS                = var.api_settings.ingest_max_rows
+      INGEST_MAX_BYTES               = var.api_settings.ingest_max_bytes
+      INGEST_BATCHES_PER_MINUTE      = var.api_settings.ingest_batches_per_minute
+      INGEST_MAX_AGE_HOURS           = var.lateness_horizon_hours
+      READINGS_SOURCE                = "bigquery"
+      BIGQUERY_DATASET               = local.bigquery_dataset_id
+      BIGQUERY_TABLE                 = local.bigquery_table_id
+      BIGQUERY_LOCATION              = var.bigquery_location
     }
   }
 

@@ -66,7 +66,7 @@ variable "api_cors_origins" {
 }
 
 variable "api_settings" {
-  description = "API limits and caches: per-key requests per minute, request body limit (bytes), how long a verified key is trusted (s; revocation takes effect within it), in-process cache size (MB) and freshness (s); PostgreSQL connect and statement timeouts (ms), Redis call deadline (ms), how long a failed tier is skipped (s), how long verified keys keep working while PostgreSQL is down (s)."
+  description = "API limits and caches: per-key requests per minute, request body limit (bytes), how long a verified key is trusted (s; revocation takes effect within it), in-process cache size (MB) and freshness (s); PostgreSQL connect and statement timeouts (ms), Redis call deadline (ms), how long a failed tier is skipped (s), how long verified keys keep working while PostgreSQL is down (s); POST /readings rows and bytes per batch and batches per minute per key."
   type = object({
     rate_limit_per_minute      = optional(number, 600)
     request_body_limit_bytes   = optional(number, 16384)
@@ -78,6 +78,9 @@ variable "api_settings" {
     redis_timeout_ms           = optional(number, 500)
     breaker_cooldown_seconds   = optional(number, 5)
     key_stale_if_error_seconds = optional(number, 3600)
+    ingest_max_rows            = optional(number, 5000)
+    ingest_max_bytes           = optional(number, 1048576)
+    ingest_batches_per_minute  = optional(number, 60)
   })
   default = {}
 
@@ -92,9 +95,23 @@ variable "api_settings" {
       var.api_settings.pg_statement_timeout_ms >= 10 && var.api_settings.pg_statement_timeout_ms <= 600000 &&
       var.api_settings.redis_timeout_ms >= 50 && var.api_settings.redis_timeout_ms <= 60000 &&
       var.api_settings.breaker_cooldown_seconds >= 1 && var.api_settings.breaker_cooldown_seconds <= 600 &&
-      var.api_settings.key_stale_if_error_seconds >= 0 && var.api_settings.key_stale_if_error_seconds <= 86400
+      var.api_settings.key_stale_if_error_seconds >= 0 && var.api_settings.key_stale_if_error_seconds <= 86400 &&
+      var.api_settings.ingest_max_rows >= 1 && var.api_settings.ingest_max_rows <= 100000 &&
+      var.api_settings.ingest_max_bytes >= 1024 && var.api_settings.ingest_max_bytes <= 10485760 &&
+      var.api_settings.ingest_batches_per_minute >= 1 && var.api_settings.ingest_batches_per_minute <= 100000
     )
-    error_message = "api_settings: rate_limit_per_minute 1–1e6, request_body_limit_bytes 1 KiB–10 MiB, key_cache_seconds 0–3600, memory_cache_mb 1–1024, memory_ttl_seconds 1–3600, pg_connect_timeout_ms 100–60000, pg_statement_timeout_ms 10–600000, redis_timeout_ms 50–60000, breaker_cooldown_seconds 1–600, key_stale_if_error_seconds 0–86400."
+    error_message = "api_settings: rate_limit_per_minute 1–1e6, request_body_limit_bytes 1 KiB–10 MiB, key_cache_seconds 0–3600, memory_cache_mb 1–1024, memory_ttl_seconds 1–3600, pg_connect_timeout_ms 100–60000, pg_statement_timeout_ms 10–600000, redis_timeout_ms 50–60000, breaker_cooldown_seconds 1–600, key_stale_if_error_seconds 0–86400, ingest_max_rows 1–100000, ingest_max_bytes 1 KiB–10 MiB, ingest_batches_per_minute 1–100000."
+  }
+}
+
+variable "api_token_issuers" {
+  description = "OpenID Connect issuers whose bearer tokens the API accepts beside API keys (API_TOKEN_ISSUERS; README, Configuration): e.g. [{ preset = \"google\", audience = \"https://api.example\", principals = { \"sa@p.iam.gserviceaccount.com\" = { tenant = \"default\", role = \"operator\" } } }]. Empty: keys only."
+  type        = any
+  default     = []
+
+  validation {
+    condition     = can(length(var.api_token_issuers)) && alltrue([for i in var.api_token_issuers : can(i.audience)])
+    error_message = "api_token_issuers: a list of issuer objects, each with an audience (the API validates the rest at start-up)."
   }
 }
 

@@ -10,6 +10,7 @@ import { cors } from 'hono/cors';
 import { etag } from 'hono/etag';
 import { HTTPException } from 'hono/http-exception';
 import { KeyVerifier } from './auth/authenticate.ts';
+import { TokenVerifier } from './auth/tokens.ts';
 import { isBreakerError } from './breakers.ts';
 import { mountConsole } from './console.ts';
 import type { ApiDeps, RouteDeps } from './context.ts';
@@ -17,7 +18,7 @@ import { mountDocs } from './docs.ts';
 import { methodsAllowed } from './methods.ts';
 import { apiGate } from './middleware/api-gate/index.ts';
 import { requestLog } from './middleware/request-log/index.ts';
-import { ApiProblem, problemResponse, RETRY_AFTER_SECONDS } from './problem.ts';
+import { ApiProblem, problemResponse, problemTypesMarkdown, RETRY_AFTER_SECONDS } from './problem.ts';
 import { MemoryRateLimiter } from './rate-limit.ts';
 import { RequestStats } from './request-stats.ts';
 import { newRouter } from './router.ts';
@@ -29,6 +30,7 @@ import { networkRoutes } from './routes/network.ts';
 import { nodesRoutes } from './routes/nodes.ts';
 import { predictionsRoutes } from './routes/predictions.ts';
 import { qualityRoutes } from './routes/quality.ts';
+import { READINGS_PATH, readingsRoutes } from './routes/readings.ts';
 import { statusRoutes } from './routes/status.ts';
 import { type ApiSettings, DEFAULT_API_SETTINGS } from './settings.ts';
 import { apiTierBreakers, isUnavailable, TieredReader } from './tiers.ts';
@@ -56,6 +58,18 @@ export function createApp(deps: ApiDeps) {
     logger,
   });
   const requestStats = new RequestStats();
+  const tokens =
+    settings.tokenIssuers.length > 0
+      ? new TokenVerifier({
+          issuers: settings.tokenIssuers,
+          cacheMs: settings.keyCacheMs,
+          jwksCacheMaxAgeMs: settings.jwksCacheMaxAgeMs,
+          jwksCooldownMs: settings.jwksCooldownMs,
+          jwksTimeoutMs: settings.jwksTimeoutMs,
+          defaultRateLimitPerMinute: settings.defaultRateLimitPerMinute,
+        })
+      : undefined;
+  const limiter = deps.rateLimiter ?? new MemoryRateLimiter();
   const routeDeps: RouteDeps = {
     stores: deps.stores,
     hot: deps.cache,
@@ -65,6 +79,8 @@ export function createApp(deps: ApiDeps) {
     verifier,
     maxAgeSeconds: Math.max(0, Math.floor(settings.memoryFreshMs / 1000)),
     requestStats,
+    limiter,
+    readingSink: deps.readingSink,
   };
 
   const app = newRouter();
@@ -97,8 +113,16 @@ export function createApp(deps: ApiDeps) {
   app.get('/health', (c) => c.json({ status: 'ok', version: API_VERSION }));
 
   // One gate for the API (a middleware hop each costs on the hot path): body limit, API key, rate limit.
-  const limiter = deps.rateLimiter ?? new MemoryRateLimiter();
-  app.use('/api/*', apiGate({ verifier, limiter, bodyLimitBytes: settings.bodyLimitBytes }));
+  app.use(
+    '/api/*',
+    apiGate({
+      verifier,
+      tokens,
+      limiter,
+      bodyLimitBytes: settings.bodyLimitBytes,
+      routeBodyLimits: { [READINGS_PATH]: settings.ingestMaxBytes },
+    }),
+  );
 
   const v1 = newRouter();
   v1.route('/status', statusRoutes(routeDeps));
@@ -110,6 +134,7 @@ export function createApp(deps: ApiDeps) {
   v1.route('/anomalies', anomaliesRoutes(routeDeps));
   v1.route('/dashboard', dashboardRoutes(routeDeps));
   v1.route('/admin/keys', adminKeysRoutes(routeDeps));
+  v1.route('/readings', readingsRoutes(routeDeps));
   app.route('/api/v1', v1);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
@@ -117,6 +142,15 @@ export function createApp(deps: ApiDeps) {
     scheme: 'bearer',
     bearerFormat: 'wnm_<id>_<secret>',
     description: 'An API key: `Authorization: Bearer wnm_…` (or `X-API-Key: wnm_…`).',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'oidcToken', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description:
+      'A bearer token (JWT) of an OpenID Connect issuer the deployment trusts (API_TOKEN_ISSUERS): e.g. a Google identity token. ' +
+      'It must carry an accepted audience and an unexpired `exp`, and be signed (RS/PS/ES/EdDSA) by a key of the issuer’s JWKS; ' +
+      'its claims map to a tenant and a role. Refusals are 401 `invalid-token` or 403 `token-not-allowed` problems.',
   });
   app.use('/openapi.json', etag());
   app.doc31('/openapi.json', {
@@ -126,10 +160,11 @@ export function createApp(deps: ApiDeps) {
       version: API_VERSION,
       description:
         'Pre-computed metrics, anomalies, forecasts and water-loss figures of a water network, served cache-first. ' +
-        'Every answer says which tier answered (`X-Cache-Tier`) and carries an `ETag`; errors are `application/problem+json`.',
+        'Every answer says which tier answered (`X-Cache-Tier`) and carries an `ETag`; errors are `application/problem+json`.\n\n' +
+        problemTypesMarkdown(),
     },
     servers: [{ url: '/' }],
-    security: [{ apiKey: [] }],
+    security: [{ apiKey: [] }, { oidcToken: [] }],
   });
   mountDocs(app, { logger, title: TITLE });
   // The operator console: static files under /console (built by console/build.ts), reading /api/v1.

@@ -1,6 +1,7 @@
 /** What the API needs, passed in: the same app runs in the functions framework and locally. */
 import type { HotCache } from '../adapters/cache/cache.ts';
 import type { Logger } from '../log.ts';
+import type { ReadingSink } from '../sources/sink.ts';
 import type { KeyVerifier } from './auth/authenticate.ts';
 import type { TierBreakers } from './breakers.ts';
 import type { RateLimiter } from './rate-limit.ts';
@@ -32,6 +33,8 @@ export interface ApiDeps {
   breakers?: TierBreakers;
   /** The built console's folder (default: beside the bundle, else dist/console; see console.ts). */
   consoleDir?: string;
+  /** Where POST /readings writes (BigQuery in the cloud, the local source locally); without it, a 503. */
+  readingSink?: ReadingSink | undefined;
 }
 
 /** What every route module gets: storage, the tiered reader and the resolved settings. */
@@ -47,4 +50,7 @@ export interface RouteDeps {
   maxAgeSeconds: number;
   /** This instance's request latency and tier figures (reported by /status). */
   requestStats?: RequestStats;
+  /** The per-key limiter (POST /readings counts batches on it too). */
+  limiter: RateLimiter;
+  readingSink: ReadingSink | undefined;
 }

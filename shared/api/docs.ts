@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { Scalar } from '@scalar/hono-api-reference';
 import type { Hono } from 'hono';
 import type { Logger } from '../log.ts';
-import { ApiProblem } from './problem.ts';
+import { ApiProblem, PROBLEM_TYPES_PATH, problemTypesHtml } from './problem.ts';
 import { acceptsGzip } from './respond.ts';
 
 export const DOCS_BUNDLE_FILE = 'scalar-standalone.js';
@@ -65,6 +65,11 @@ export function mountDocs(app: Hono<any, any, any>, options: { logger: Logger; t
       defaultOpenAllTags: true,
     } as Parameters<typeof Scalar>[0]),
   );
+  const problems = problemTypesHtml();
+  app.get(PROBLEM_TYPES_PATH, (c) => {
+    c.header('Cache-Control', 'public, max-age=86400');
+    return c.html(problems);
+  });
   app.get('/docs/scalar.js', (c) => {
     const b = load();
     if (!b) throw new ApiProblem(404, 'Not Found', 'The API reference bundle is not installed.');

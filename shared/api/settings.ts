@@ -1,3 +1,5 @@
+import type { IssuerConfig } from './auth/token-config.ts';
+
 /** The API's tunables, with the defaults a deployment overrides from configuration (shared/wiring/api.ts). */
 export interface ApiSettings {
   /** Bound of the in-process cache tier, in bytes of cached response bodies. */
@@ -27,6 +29,18 @@ export interface ApiSettings {
   /** Deadline of one read from PostgreSQL (all its statements) and of one Redis call. */
   postgresTimeoutMs: number;
   redisTimeoutMs: number;
+  /** OpenID Connect issuers whose bearer tokens are accepted beside API keys (none: keys only). */
+  tokenIssuers: IssuerConfig[];
+  /** jose's JWKS cache: a fetched key set is used this long; an unknown kid refetches at most once per cooldown. */
+  jwksCacheMaxAgeMs: number;
+  jwksCooldownMs: number;
+  /** Deadline of one JWKS fetch (a token that needs it gets a 503 after it). */
+  jwksTimeoutMs: number;
+  /** POST /readings: rows and bytes of one batch, batches per minute per key, how old a reading may be. */
+  ingestMaxRows: number;
+  ingestMaxBytes: number;
+  ingestBatchesPerMinute: number;
+  ingestMaxAgeMs: number;
 }
 
 export const DEFAULT_API_SETTINGS: ApiSettings = {
@@ -43,4 +57,12 @@ export const DEFAULT_API_SETTINGS: ApiSettings = {
   breakerThreshold: 3,
   postgresTimeoutMs: 1500,
   redisTimeoutMs: 500,
+  tokenIssuers: [],
+  jwksCacheMaxAgeMs: 600_000,
+  jwksCooldownMs: 30_000,
+  jwksTimeoutMs: 2000,
+  ingestMaxRows: 5000,
+  ingestMaxBytes: 1024 * 1024,
+  ingestBatchesPerMinute: 60,
+  ingestMaxAgeMs: 72 * 3_600_000,
 };

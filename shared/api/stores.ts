@@ -61,6 +61,8 @@ export interface RegistryStore {
   /** Up to `limit` nodes by id after `after`, of a kind and a district when given. */
   nodes(tenantId: string, page: NodePage): Promise<NodeInfo[]>;
   districtNodeIds(tenantId: string, districtId: string): Promise<string[]>;
+  /** Which of `ids` are nodes of the tenant. */
+  existingNodeIds(tenantId: string, ids: readonly string[]): Promise<string[]>;
 }
 
 export interface ServingStore {

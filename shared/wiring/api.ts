@@ -6,6 +6,7 @@
 import { createCache } from '../adapters/cache/factory.ts';
 import { postgresApiStores } from '../adapters/postgres/api-stores.ts';
 import { connect } from '../adapters/postgres/client.ts';
+import { parseIssuers } from '../api/auth/token-config.ts';
 import type { TierBreaker } from '../api/breakers.ts';
 import type { ApiDeps } from '../api/context.ts';
 import { batchedStdoutSink } from '../api/log-sink.ts';
@@ -15,6 +16,7 @@ import type { ApiStores } from '../api/stores.ts';
 import { apiTierBreakers } from '../api/tiers.ts';
 import { type Config, requireDatabaseUrl } from '../config.ts';
 import { createLogger, type Logger } from '../log.ts';
+import { createBigQuerySink } from '../sources/bigquery-sink.ts';
 
 export function apiSettings(config: Config): Partial<ApiSettings> {
   return {
@@ -31,6 +33,11 @@ export function apiSettings(config: Config): Partial<ApiSettings> {
     // One read: a connect and a statement, each within its own timeout.
     postgresTimeoutMs: config.API_PG_CONNECT_TIMEOUT_MS + config.API_PG_STATEMENT_TIMEOUT_MS,
     redisTimeoutMs: config.API_REDIS_TIMEOUT_MS,
+    tokenIssuers: parseIssuers(config.API_TOKEN_ISSUERS),
+    ingestMaxRows: config.INGEST_MAX_ROWS,
+    ingestMaxBytes: config.INGEST_MAX_BYTES,
+    ingestBatchesPerMinute: config.INGEST_BATCHES_PER_MINUTE,
+    ingestMaxAgeMs: config.INGEST_MAX_AGE_HOURS * 3_600_000,
   };
 }
 
@@ -81,5 +88,17 @@ export async function apiDeps(config: Config): Promise<ApiDeps> {
     settings,
     breakers,
     rateLimiter: await createRateLimiter(config, logger, breakers.redis),
+    // Pushed readings go where the dispatcher reads: the BigQuery table (its client loads on first use).
+    ...(config.readingsSource.kind === 'bigquery'
+      ? {
+          readingSink: createBigQuerySink({
+            projectId: config.GOOGLE_CLOUD_PROJECT ?? '',
+            dataset: config.BIGQUERY_DATASET!,
+            table: config.BIGQUERY_TABLE,
+            location: config.BIGQUERY_LOCATION,
+            apiEndpoint: config.BIGQUERY_API_ENDPOINT,
+          }),
+        }
+      : {}),
   };
 }

@@ -81,6 +81,8 @@ export interface ApiWorld {
 export interface WorldOptions {
   /** peer: the shared Upstash server; private: one this world can stop; none: in-process cache. */
   redis: 'peer' | 'private' | 'none';
+  /** The main stack's clock for readings pushed through POST /readings (default Date.now). */
+  ingestClock?: () => number;
 }
 
 export async function createApiWorld(options: WorldOptions): Promise<ApiWorld> {
@@ -106,7 +108,11 @@ export async function createApiWorld(options: WorldOptions): Promise<ApiWorld> {
       COORDINATION_BACKEND: 'memory',
       PG_POOL_MAX: '4',
     });
-  const main = await createLocalStack(env(MAIN, 7, 14));
+  const main = await createLocalStack(
+    env(MAIN, 7, 14),
+    undefined,
+    options.ingestClock ? { ingestClock: options.ingestClock } : {},
+  );
   const other = await createLocalStack(env(OTHER, 11, 8), undefined, {
     source: tenantSource(createSimulatorSource({ seed: 11, nodes: 8, tenantId: OTHER }), OTHER, 'acme-'),
   });

@@ -18,7 +18,14 @@ import { latestEfficiency } from './efficiency.ts';
 import { findLiveKey, insertKey, listKeys, liveAdminKeyHash, revokeKey } from './keys.ts';
 import { latestPrediction, modelScoresByRole } from './predictions.ts';
 import { readQualityCounters } from './quality.ts';
-import { districtNodeIds, ensureTenant, findDistrict, findNode, listNodes } from './registry.ts';
+import {
+  districtNodeIds,
+  ensureTenant,
+  existingNodeIds,
+  findDistrict,
+  findNode,
+  listNodes,
+} from './registry.ts';
 import { bytesProcessedLastDay, latestWindowEndMs, recentRuns } from './runs.ts';
 import { latestReadingMs, readLatest, readSnapshotValue, readWindow } from './serving.ts';
 
@@ -47,6 +54,7 @@ export function postgresApiStores(sql: Sql) {
       district: (tenantId: string, id: string) => findDistrict(sql, tenantId, id),
       nodes: (tenantId: string, page: NodePage) => listNodes(sql, tenantId, page),
       districtNodeIds: (tenantId: string, districtId: string) => districtNodeIds(sql, tenantId, districtId),
+      existingNodeIds: (tenantId: string, ids: readonly string[]) => existingNodeIds(sql, tenantId, ids),
     },
     serving: {
       latest: (nodeId: string) => readLatest(sql, nodeId),

@@ -166,6 +166,14 @@ export async function districtNodeIds(db: Db, tenantId: string, districtId: stri
   return rows.map((r) => r.id);
 }
 
+/** Which of `ids` are nodes of the tenant (the readings ingestion's tenant check: one query per batch). */
+export async function existingNodeIds(db: Db, tenantId: string, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await db<{ id: string }[]>`
+    select id from nodes where tenant_id = ${tenantId} and id = any(${ids as string[]}::text[])`;
+  return rows.map((r) => r.id);
+}
+
 // Read and written by the cycle
 
 /** Serialises a node's batches: held until the transaction ends. */

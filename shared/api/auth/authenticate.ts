@@ -18,6 +18,7 @@ import { requestHeader } from '../headers.ts';
 import { ApiProblem, RETRY_AFTER_SECONDS } from '../problem.ts';
 import type { KeyStore } from '../stores.ts';
 import { type Principal, parseKey, type Role, roleAtLeast, secretMatches } from './keys.ts';
+import { looksLikeJwt, type TokenVerifier } from './tokens.ts';
 
 interface CachedKey {
   /** null: no live key with this id. */
@@ -158,19 +159,28 @@ export function requestToken(c: Context): string {
   return token;
 }
 
-/** The caller's principal: from the in-process key cache when it can, else after asking PostgreSQL. */
+/**
+ * The caller's principal: from the in-process key cache when it can, else after asking PostgreSQL.
+ * A bearer JWT (three dot-separated parts; keys have none) goes to the token verifier when issuers
+ * are configured; a key costs exactly what it cost before tokens existed (one character test more).
+ */
 export function authenticateRequest(
   c: Context<ApiEnv>,
   verifier: KeyVerifier,
+  tokens?: TokenVerifier,
 ): Principal | Promise<Principal> {
   const token = requestToken(c);
-  const known = verifier.verifyCached(token);
   const accept = (principal: Principal | null): Principal => {
     if (!principal) throw unauthorized('The API key is not valid (unknown, revoked or malformed).');
     c.set('principal', principal);
     c.set('tenantId', principal.tenantId);
     return principal;
   };
+  if (tokens?.enabled && !token.startsWith('wnm_') && looksLikeJwt(token)) {
+    const seen = tokens.verifyCached(token);
+    return seen ? accept(seen) : tokens.verify(token).then(accept);
+  }
+  const known = verifier.verifyCached(token);
   return known === undefined ? verifier.verify(token).then(accept) : accept(known);
 }
 
@@ -182,7 +192,7 @@ export function requireRole(role: Role): MiddlewareHandler<ApiEnv> {
       throw new ApiProblem(
         403,
         'Forbidden',
-        `This needs the ${role} role; the key is a ${principal.role} key.`,
+        `This needs the ${role} role; the ${principal.via ?? 'key'} has the ${principal.role} role.`,
       );
     }
     await next();

@@ -22,7 +22,13 @@ export interface Principal {
   role: Role;
   name: string;
   rateLimitPerMinute: number;
+  /** How the caller signed in: an API key (the default) or an OpenID Connect bearer token (tokens.ts). */
+  via?: 'token';
 }
+
+/** Who did something, for audit fields: `key:<id> (<name>)` or `token:<id> (<email or sub>)`. */
+export const principalLabel = (p: Principal): string =>
+  `${p.via === 'token' ? 'token' : 'key'}:${p.keyId} (${p.name})`;
 
 const KEY_PATTERN = /^wnm_([a-z0-9]{8,16})_([A-Za-z0-9_-]{43})$/;
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';

@@ -8,7 +8,7 @@ import { createKey, ROLES } from '../auth/keys.ts';
 import type { RouteDeps } from '../context.ts';
 import { ApiProblem } from '../problem.ts';
 import { newRouter } from '../router.ts';
-import { errorResponses, forbiddenResponse } from '../schemas.ts';
+import { errorResponses, forbiddenResponse, plainOk } from '../schemas.ts';
 
 const ApiKey = z
   .object({
@@ -39,14 +39,13 @@ const KeyId = z.object({
     .openapi({ param: { name: 'id', in: 'path' }, example: 'k3y1d0abc1' }),
 });
 
-const json = <T extends z.ZodTypeAny>(description: string, schema: T) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
+const json = <T extends z.ZodTypeAny>(description: string, schema: T) =>
+  plainOk(description, { 'application/json': { schema } });
 
 const createKeyRoute = createRoute({
   method: 'post',
   path: '/',
+  operationId: 'createApiKey',
   tags: ['admin'],
   summary: 'Create an API key (admin)',
   request: { body: { required: true, content: { 'application/json': { schema: NewKey } } } },
@@ -63,6 +62,7 @@ const createKeyRoute = createRoute({
 const listKeysRoute = createRoute({
   method: 'get',
   path: '/',
+  operationId: 'listApiKeys',
   tags: ['admin'],
   summary: 'List API keys (admin)',
   request: { query: z.object({ revoked: z.enum(['true', 'false']).default('false') }) },
@@ -76,6 +76,7 @@ const listKeysRoute = createRoute({
 const revokeKeyRoute = createRoute({
   method: 'delete',
   path: '/{id}',
+  operationId: 'revokeApiKey',
   tags: ['admin'],
   summary: 'Revoke an API key (admin)',
   description: 'Takes effect at once on this instance and within the key cache time on every other.',

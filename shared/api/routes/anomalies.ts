@@ -10,12 +10,24 @@ import { listedPayload } from '../../anomaly/listed.ts';
 import { ANOMALY_TYPES } from '../../anomaly/types.ts';
 import { answerKeys, keys } from '../../domain/keys.ts';
 import { requireRole } from '../auth/authenticate.ts';
+import { principalLabel } from '../auth/keys.ts';
 import type { RouteDeps } from '../context.ts';
 import { decodeCursor, encodeCursor, nextLink } from '../paging.ts';
 import { ApiProblem } from '../problem.ts';
 import { sendTiered } from '../respond.ts';
 import { newRouter } from '../router.ts';
-import { Cursor, conflictResponse, errorResponses, forbiddenResponse, Id, Limit, Page } from '../schemas.ts';
+import {
+  CONDITIONAL_GET,
+  Cursor,
+  conflictResponse,
+  errorResponses,
+  forbiddenResponse,
+  Id,
+  Limit,
+  Page,
+  plainOk,
+  tieredOk,
+} from '../schemas.ts';
 
 export const STATUSES = ['pending', 'open', 'acknowledged', 'resolved'] as const;
 export const SEVERITIES = ['warning', 'minor', 'major', 'critical'] as const;
@@ -63,6 +75,8 @@ const AnomalyId = z.object({ id: Id('id', 'a1b2c3', 'An anomaly id') });
 const listRoute = createRoute({
   method: 'get',
   path: '/',
+  operationId: 'listAnomalies',
+  ...CONDITIONAL_GET,
   tags: ['anomalies'],
   summary: 'List anomalies',
   description:
@@ -81,7 +95,7 @@ const listRoute = createRoute({
     }),
   },
   responses: {
-    200: { description: 'A page of anomalies', content: { 'application/json': { schema: Page(Anomaly) } } },
+    200: tieredOk('A page of anomalies', { 'application/json': { schema: Page(Anomaly) } }, { link: true }),
     ...errorResponses,
   },
 });
@@ -89,11 +103,13 @@ const listRoute = createRoute({
 const getRoute = createRoute({
   method: 'get',
   path: '/{id}',
+  operationId: 'getAnomaly',
+  ...CONDITIONAL_GET,
   tags: ['anomalies'],
   summary: 'One anomaly',
   request: { params: AnomalyId },
   responses: {
-    200: { description: 'The anomaly', content: { 'application/json': { schema: Anomaly } } },
+    200: tieredOk('The anomaly', { 'application/json': { schema: Anomaly } }),
     ...errorResponses,
   },
 });
@@ -109,6 +125,7 @@ const transitionRoute = (action: 'acknowledge' | 'resolve') =>
   createRoute({
     method: 'post',
     path: `/{id}/${action}`,
+    operationId: `${action}Anomaly`,
     tags: ['anomalies'],
     summary: action === 'acknowledge' ? 'Acknowledge an open anomaly' : 'Resolve an anomaly',
     description:
@@ -120,10 +137,7 @@ const transitionRoute = (action: 'acknowledge' | 'resolve') =>
       body: { required: false, content: { 'application/json': { schema: NoteBody } } },
     },
     responses: {
-      200: {
-        description: 'The anomaly after the transition',
-        content: { 'application/json': { schema: Anomaly } },
-      },
+      200: plainOk('The anomaly after the transition', { 'application/json': { schema: Anomaly } }),
       ...errorResponses,
       ...forbiddenResponse,
       ...conflictResponse,
@@ -213,7 +227,7 @@ export function anomaliesRoutes(deps: RouteDeps) {
         action,
         tenantId,
         id,
-        by: `key:${principal.keyId} (${principal.name})`,
+        by: principalLabel(principal),
         note: body.note ?? null,
       });
       if (!row) {

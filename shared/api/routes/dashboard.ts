@@ -4,7 +4,7 @@ import { keys } from '../../domain/keys.ts';
 import type { RouteDeps } from '../context.ts';
 import { sendTiered } from '../respond.ts';
 import { fastGet, newRouter } from '../router.ts';
-import { errorResponses } from '../schemas.ts';
+import { CONDITIONAL_GET, errorResponses, tieredOk } from '../schemas.ts';
 
 const Summary = z
   .object({
@@ -24,11 +24,13 @@ const Summary = z
 const route = createRoute({
   method: 'get',
   path: '/summary',
+  operationId: 'getDashboardSummary',
+  ...CONDITIONAL_GET,
   tags: ['dashboard'],
   summary: 'Dashboard summary',
   description: 'Node counts, the network over 24 h and the last run, as of the latest cycle.',
   responses: {
-    200: { description: 'The summary', content: { 'application/json': { schema: Summary } } },
+    200: tieredOk('The summary', { 'application/json': { schema: Summary } }),
     ...errorResponses,
   },
 });

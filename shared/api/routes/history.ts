@@ -11,7 +11,7 @@ import type { RouteDeps } from '../context.ts';
 import { ApiProblem } from '../problem.ts';
 import { sendTiered } from '../respond.ts';
 import { newRouter } from '../router.ts';
-import { errorResponses, NodeIdParam } from '../schemas.ts';
+import { CONDITIONAL_GET, errorResponses, NodeIdParam, TIERED_HEADERS } from '../schemas.ts';
 
 /** The longest span one request may ask for, and the span given when `from` is omitted. */
 export const HISTORY_SPANS: Record<Resolution, { maxMs: number; defaultMs: number; label: string }> = {
@@ -83,6 +83,8 @@ export function historyCsv(value: HistoryValue): string {
 const historyRoute = createRoute({
   method: 'get',
   path: '/{id}/history',
+  operationId: 'getNodeHistory',
+  ...CONDITIONAL_GET,
   tags: ['nodes'],
   summary: "A node's history",
   description: `Statistics per bucket and metric. The span is at most ${Object.entries(HISTORY_SPANS)
@@ -102,6 +104,13 @@ const historyRoute = createRoute({
   responses: {
     200: {
       description: 'The history',
+      headers: {
+        ...TIERED_HEADERS,
+        'Content-Disposition': {
+          schema: { type: 'string' },
+          description: 'CSV only: `attachment; filename="<node>-history-<resolution>.csv"`',
+        },
+      },
       content: {
         'application/json': { schema: History },
         'text/csv': { schema: z.string().openapi({ example: `${CSV_COLUMNS.join(',')}\r\n…` }) },
@@ -136,6 +145,7 @@ export function historyRoutes(deps: RouteDeps) {
     }
     // The key holds the asked-for bounds, not the resolved ones: an open end follows the latest reading.
     const key = answerKeys.history(tenantId, id, resolution, fromMs, toMs, csv ? 'csv' : 'json');
+    if (csv) c.get('out')['Content-Disposition'] = `attachment; filename="${id}-history-${resolution}.csv"`;
     return sendTiered(
       c,
       reader,

@@ -5,7 +5,7 @@ import { answerKeys, keys } from '../../domain/keys.ts';
 import type { RouteDeps } from '../context.ts';
 import { sendTiered } from '../respond.ts';
 import { fastGet, newRouter } from '../router.ts';
-import { errorResponses, Id, RangeEnum } from '../schemas.ts';
+import { CONDITIONAL_GET, errorResponses, Id, RangeEnum, tieredOk } from '../schemas.ts';
 
 const NetworkMetrics = z
   .object({
@@ -43,11 +43,13 @@ const RangeQuery = z.object({ range: RangeEnum.default('24h') });
 const metricsRoute = createRoute({
   method: 'get',
   path: '/metrics',
+  operationId: 'getNetworkMetrics',
+  ...CONDITIONAL_GET,
   tags: ['network'],
   summary: 'Network-wide metrics over a window',
   request: { query: RangeQuery },
   responses: {
-    200: { description: 'Network metrics', content: { 'application/json': { schema: NetworkMetrics } } },
+    200: tieredOk('Network metrics', { 'application/json': { schema: NetworkMetrics } }),
     ...errorResponses,
   },
 });
@@ -55,6 +57,8 @@ const metricsRoute = createRoute({
 const efficiencyRoute = createRoute({
   method: 'get',
   path: '/efficiency',
+  operationId: 'getNetworkEfficiency',
+  ...CONDITIONAL_GET,
   tags: ['network'],
   summary: 'Water balance and network efficiency',
   description:
@@ -71,7 +75,7 @@ const efficiencyRoute = createRoute({
     }),
   },
   responses: {
-    200: { description: 'Water balances', content: { 'application/json': { schema: Efficiency } } },
+    200: tieredOk('Water balances', { 'application/json': { schema: Efficiency } }),
     ...errorResponses,
   },
 });

@@ -8,7 +8,17 @@ import type { RouteDeps } from '../context.ts';
 import { decodeCursor, encodeCursor, nextLink } from '../paging.ts';
 import { sendTiered } from '../respond.ts';
 import { fastGet, newRouter } from '../router.ts';
-import { Cursor, errorResponses, Id, Limit, NodeIdParam, Page, RangeEnum } from '../schemas.ts';
+import {
+  CONDITIONAL_GET,
+  Cursor,
+  errorResponses,
+  Id,
+  Limit,
+  NodeIdParam,
+  Page,
+  RangeEnum,
+  tieredOk,
+} from '../schemas.ts';
 
 export const Node = z
   .object({
@@ -59,16 +69,16 @@ const LatestReadings = z
   })
   .openapi('LatestReadings');
 
-const json = <T extends z.ZodTypeAny>(description: string, schema: T) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
+const json = <T extends z.ZodTypeAny>(description: string, schema: T, options: { link?: boolean } = {}) =>
+  tieredOk(description, { 'application/json': { schema } }, options);
 
 const MetricsQuery = z.object({ range: RangeEnum.default('24h') });
 
 const listRoute = createRoute({
   method: 'get',
   path: '/',
+  operationId: 'listNodes',
+  ...CONDITIONAL_GET,
   tags: ['nodes'],
   summary: 'List nodes',
   description: 'Nodes of your tenant, ordered by id, a page at a time (Link: rel="next").',
@@ -80,12 +90,14 @@ const listRoute = createRoute({
       district: Id('district', 'd01', 'Only nodes of this district', 'query').optional(),
     }),
   },
-  responses: { 200: json('A page of nodes', Page(Node)), ...errorResponses },
+  responses: { 200: json('A page of nodes', Page(Node), { link: true }), ...errorResponses },
 });
 
 const getRoute = createRoute({
   method: 'get',
   path: '/{id}',
+  operationId: 'getNode',
+  ...CONDITIONAL_GET,
   tags: ['nodes'],
   summary: 'One node',
   request: { params: NodeIdParam },
@@ -95,6 +107,8 @@ const getRoute = createRoute({
 const metricsRoute = createRoute({
   method: 'get',
   path: '/{id}/metrics',
+  operationId: 'getNodeMetrics',
+  ...CONDITIONAL_GET,
   tags: ['nodes'],
   summary: "A node's metrics over a window",
   description:
@@ -106,6 +120,8 @@ const metricsRoute = createRoute({
 const readingsRoute = createRoute({
   method: 'get',
   path: '/{id}/readings',
+  operationId: 'getNodeReadings',
+  ...CONDITIONAL_GET,
   tags: ['nodes'],
   summary: "A node's latest reading per metric",
   request: { params: NodeIdParam },

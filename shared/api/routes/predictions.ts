@@ -5,7 +5,7 @@ import type { IssuedPrediction } from '../../domain/predictions.ts';
 import type { RouteDeps } from '../context.ts';
 import { sendTiered } from '../respond.ts';
 import { newRouter } from '../router.ts';
-import { errorResponses, Id } from '../schemas.ts';
+import { CONDITIONAL_GET, errorResponses, Id, tieredOk } from '../schemas.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -35,12 +35,14 @@ const Prediction = z
 const route = createRoute({
   method: 'get',
   path: '/{id}',
+  operationId: 'getPrediction',
+  ...CONDITIONAL_GET,
   tags: ['predictions'],
   summary: 'Latest forecast of a node or district',
   description: 'Hourly flow for up to 7 days ahead, from the champion model.',
   request: { params: z.object({ id: Id('id', 'd01', 'A node or district id') }) },
   responses: {
-    200: { description: 'The forecast', content: { 'application/json': { schema: Prediction } } },
+    200: tieredOk('The forecast', { 'application/json': { schema: Prediction } }),
     ...errorResponses,
   },
 });

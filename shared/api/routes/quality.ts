@@ -13,7 +13,7 @@ import type { Range } from '../../domain/windows.ts';
 import type { RouteDeps } from '../context.ts';
 import { sendTiered } from '../respond.ts';
 import { newRouter } from '../router.ts';
-import { errorResponses, Id, RangeEnum } from '../schemas.ts';
+import { CONDITIONAL_GET, errorResponses, Id, RangeEnum, tieredOk } from '../schemas.ts';
 import type { ApiStores } from '../stores.ts';
 
 const RANGE_MS: Record<Range, number> = {
@@ -66,6 +66,8 @@ const Quality = z
 const route = createRoute({
   method: 'get',
   path: '/{id}',
+  operationId: 'getNodeQuality',
+  ...CONDITIONAL_GET,
   tags: ['quality'],
   summary: 'Data quality of a node or district',
   request: {
@@ -73,7 +75,7 @@ const route = createRoute({
     query: z.object({ range: RangeEnum.default('24h') }),
   },
   responses: {
-    200: { description: 'Quality over the window', content: { 'application/json': { schema: Quality } } },
+    200: tieredOk('Quality over the window', { 'application/json': { schema: Quality } }),
     ...errorResponses,
   },
 });

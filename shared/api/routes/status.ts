@@ -15,7 +15,7 @@ import { ROLES } from '../auth/keys.ts';
 import { TierOpen } from '../breakers.ts';
 import type { RouteDeps } from '../context.ts';
 import { newRouter } from '../router.ts';
-import { errorResponses } from '../schemas.ts';
+import { errorResponses, plainOk } from '../schemas.ts';
 import type { ApiStores } from '../stores.ts';
 import { TiersUnavailable } from '../tiers.ts';
 
@@ -87,10 +87,11 @@ const Status = z
 const route = createRoute({
   method: 'get',
   path: '/',
+  operationId: 'getStatus',
   tags: ['status'],
   summary: 'Pipeline and API status',
   responses: {
-    200: { description: 'Status', content: { 'application/json': { schema: Status } } },
+    200: plainOk('Status', { 'application/json': { schema: Status } }),
     ...errorResponses,
   },
 });

@@ -38,6 +38,7 @@ for (const [what, headers] of [
   ['another scheme', { authorization: 'Basic dXNlcjpwYXNz' }],
   ['a malformed key', { authorization: 'Bearer wnm_short_secret' }],
   ['a malformed X-API-Key', { 'x-api-key': 'not-a-key' }],
+  ['a JWT while no token issuer is configured', { authorization: 'Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln' }],
 ] as const) {
   test(`${what}: 401 problem with a Bearer challenge, and no key store asked`, async () => {
     const { app, asked } = gated();

@@ -6,6 +6,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { authenticateRequest, type KeyVerifier } from '../../auth/authenticate.ts';
+import type { TokenVerifier } from '../../auth/tokens.ts';
 import type { ApiEnv } from '../../env.ts';
 import { ApiProblem, problemResponse } from '../../problem.ts';
 import { countRequest, type RateLimiter } from '../../rate-limit.ts';
@@ -13,14 +14,18 @@ import { countRequest, type RateLimiter } from '../../rate-limit.ts';
 export interface ApiGateOptions {
   /** Verifies the request's API key (from what this instance verified before, else from storage). */
   verifier: KeyVerifier;
+  /** Verifies OpenID Connect bearer tokens (JWTs), when issuers are configured. */
+  tokens?: TokenVerifier | undefined;
   /** Counts the request against its key's limit. */
   limiter: RateLimiter;
   /** Largest request body accepted (413 above it). */
   bodyLimitBytes: number;
+  /** Larger limits for the paths that take batches (exact paths, e.g. POST /api/v1/readings). */
+  routeBodyLimits?: Record<string, number>;
 }
 
 /**
- * API gate middleware: authenticates the request (401 without a live key; the principal and its
+ * API gate middleware: authenticates the request (401 without a live key or valid token; the principal and its
  * tenant go on the context), counts it against the key's rate limit (RateLimit-* headers; 429 over
  * it), and bounds the body of requests that may carry one (413).
  *
@@ -36,20 +41,29 @@ export interface ApiGateOptions {
  * app.get('/api/v1/whoami', (c) => c.json({ tenantId: c.get('tenantId') }));
  * ```
  */
-export const apiGate = ({ verifier, limiter, bodyLimitBytes }: ApiGateOptions): MiddlewareHandler<ApiEnv> => {
-  const limitBody = bodyLimit({
-    maxSize: bodyLimitBytes,
-    onError: (c) =>
-      problemResponse(
-        c,
-        new ApiProblem(413, 'Content Too Large', `Request bodies may be at most ${bodyLimitBytes} bytes.`),
-      ),
-  });
+export const apiGate = ({
+  verifier,
+  tokens,
+  limiter,
+  bodyLimitBytes,
+  routeBodyLimits = {},
+}: ApiGateOptions): MiddlewareHandler<ApiEnv> => {
+  const limiterOf = (maxSize: number) =>
+    bodyLimit({
+      maxSize,
+      onError: (c) =>
+        problemResponse(
+          c,
+          new ApiProblem(413, 'Content Too Large', `Request bodies may be at most ${maxSize} bytes.`),
+        ),
+    });
+  const limitBody = limiterOf(bodyLimitBytes);
+  const routeLimits = new Map(Object.entries(routeBodyLimits).map(([path, max]) => [path, limiterOf(max)]));
   return async function apiGate(c, next) {
-    const principal = authenticateRequest(c, verifier);
+    const principal = authenticateRequest(c, verifier, tokens);
     await countRequest(c, limiter, principal instanceof Promise ? await principal : principal);
     // Only requests that may carry a body: touching the body of a GET costs a full Request object.
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
-    return limitBody(c, next);
+    return (routeLimits.get(c.req.path) ?? limitBody)(c, next);
   };
 };
