@@ -1,10 +1,11 @@
 /** What the API needs, passed in: the same app runs in the functions framework and locally. */
 import type { HotCache } from '../adapters/cache/cache.ts';
+import type { LiveChannel } from '../adapters/cache/live.ts';
 import type { Logger } from '../log.ts';
 import type { KeyVerifier } from './auth/authenticate.ts';
 import type { TierBreakers } from './breakers.ts';
 import type { RateLimiter } from './rate-limit.ts';
-import type { ApiSettings } from './settings.ts';
+import type { ApiSettings, StreamSettings, WebhookSettings } from './settings.ts';
 import type { ApiStores } from './stores.ts';
 import type { TieredReader } from './tiers.ts';
 
@@ -29,6 +30,11 @@ export interface ApiDeps {
    * the settings when omitted.
    */
   breakers?: TierBreakers;
+  /** Wakes anomaly streams on every instance; the process's own channel when omitted. */
+  live?: LiveChannel;
+  stream?: Partial<StreamSettings>;
+  /** Webhook secrets' key and target policy; without them /webhooks answers 503. */
+  webhooks?: WebhookSettings;
 }
 
 /** What every route module gets: storage, the tiered reader and the resolved settings. */
@@ -42,4 +48,6 @@ export interface RouteDeps {
   verifier: KeyVerifier;
   /** max-age of cached answers (the memory tier's freshness). */
   maxAgeSeconds: number;
+  /** Tells every instance's streams that the tenant has new anomaly events. */
+  live: LiveChannel;
 }

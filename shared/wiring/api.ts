@@ -4,6 +4,7 @@
  */
 
 import { createCache } from '../adapters/cache/factory.ts';
+import { createLiveChannel } from '../adapters/cache/live.ts';
 import { postgresApiStores } from '../adapters/postgres/api-stores.ts';
 import { connect } from '../adapters/postgres/client.ts';
 import type { TierBreaker } from '../api/breakers.ts';
@@ -15,6 +16,8 @@ import type { ApiStores } from '../api/stores.ts';
 import { apiTierBreakers } from '../api/tiers.ts';
 import { type Config, requireDatabaseUrl } from '../config.ts';
 import { createLogger, type Logger } from '../log.ts';
+import { SecretBox } from '../webhooks/secrets.ts';
+import { parseAllowHosts } from '../webhooks/targets.ts';
 
 export function apiSettings(config: Config): Partial<ApiSettings> {
   return {
@@ -81,5 +84,14 @@ export async function apiDeps(config: Config): Promise<ApiDeps> {
     settings,
     breakers,
     rateLimiter: await createRateLimiter(config, logger, breakers.redis),
+    live: createLiveChannel(config.upstash, config.REDIS_KEY_PREFIX, logger),
+    ...(config.WEBHOOK_SECRET_KEY
+      ? {
+          webhooks: {
+            box: new SecretBox(config.WEBHOOK_SECRET_KEY),
+            policy: { allowHosts: parseAllowHosts(config.WEBHOOK_ALLOW_HOSTS) },
+          },
+        }
+      : {}),
   };
 }
