@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkTarget, refusedAddress, TargetRefused } from './targets.ts';
+import { checkTarget, guardedLookup, refusedAddress, TargetRefused } from './targets.ts';
 
 const none = { allowHosts: new Set<string>() };
 const resolvesTo =
@@ -61,4 +61,11 @@ test('target URLs: https to public addresses only, names resolved, allow-list ex
   const local = { allowHosts: new Set(['127.0.0.1:9999']) };
   assert.ok(await checkTarget('http://127.0.0.1:9999/hook', local));
   await assert.rejects(checkTarget('http://127.0.0.1:9998/hook', local), TargetRefused);
+});
+
+test('the socket resolver refuses a name that resolves to a private address at connect time', async () => {
+  const err = await new Promise<NodeJS.ErrnoException | null>((resolve) =>
+    guardedLookup('localhost', {}, (e) => resolve(e)),
+  );
+  assert.equal(err?.code, 'EREFUSEDTARGET');
 });
