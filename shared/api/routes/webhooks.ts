@@ -14,7 +14,7 @@ import { requireRole } from '../auth/authenticate.ts';
 import type { RouteDeps } from '../context.ts';
 import { ApiProblem } from '../problem.ts';
 import { newRouter } from '../router.ts';
-import { errorResponses, forbiddenResponse, Id } from '../schemas.ts';
+import { errorResponses, forbiddenResponse, Id, Problem } from '../schemas.ts';
 import type { WebhookSettings } from '../settings.ts';
 
 /** Subscriptions a tenant may have at once. */
@@ -95,7 +95,10 @@ const createHook = createRoute({
     ),
     ...errorResponses,
     ...forbiddenResponse,
-    409: json('The tenant has as many subscriptions as allowed', z.object({})),
+    409: {
+      description: `The tenant has ${MAX_SUBSCRIPTIONS} subscriptions already`,
+      content: { 'application/problem+json': { schema: Problem } },
+    },
   },
 });
 
