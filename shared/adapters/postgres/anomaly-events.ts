@@ -32,19 +32,30 @@ export const payloadOf = (a: string) => `jsonb_build_object(
  * A CTE body inserting the events of the cycle's writes: `upd` (updated rows, new values), `old` (their
  * pre-images, same statement snapshot) and `ins` (inserted rows). Pending anomalies are invisible to
  * the API and make no event; an update that changes neither status nor severity (a sighting) neither.
+ * An anomaly that opened and resolved within one batch (a backfill's long window) gets both events,
+ * opened first, so a consumer never sees a resolution of something it never saw open.
  */
 export const CYCLE_EVENTS_CTE = `insert into anomaly_events (tenant_id, anomaly_id, kind, payload)
-  select u.tenant_id, u.id, k.kind, ${payloadOf('u')}
-  from upd u join old o on o.id = u.id
-  cross join lateral (select case
-    when o.status = 'pending' and u.status in ('open', 'acknowledged') then 'opened'
-    when u.status = 'resolved' and o.status in ('open', 'acknowledged') then 'resolved'
-    when u.status in ('open', 'acknowledged') and (u.status <> o.status or u.severity <> o.severity) then 'updated'
-  end as kind) k
-  where k.kind is not null
-  union all
-  select i.tenant_id, i.id, case when i.status = 'resolved' then 'resolved' else 'opened' end, ${payloadOf('i')}
-  from ins i where i.status <> 'pending' and i.opened_at is not null`;
+  select tenant_id, id, kind, payload from (
+    select u.tenant_id, u.id, k.ord, k.kind, ${payloadOf('u')} as payload
+    from upd u join old o on o.id = u.id
+    cross join lateral (values
+      (1, 'opened', o.status = 'pending' and u.status <> 'pending' and u.opened_at is not null),
+      (2, 'updated', u.status in ('open', 'acknowledged') and o.status in ('open', 'acknowledged')
+         and (u.status <> o.status or u.severity <> o.severity)),
+      (3, 'resolved', u.status = 'resolved' and o.status <> 'resolved' and u.opened_at is not null)
+    ) as k(ord, kind, yes)
+    where k.yes
+    union all
+    select i.tenant_id, i.id, k.ord, k.kind, ${payloadOf('i')}
+    from ins i
+    cross join lateral (values
+      (1, 'opened', i.status <> 'pending' and i.opened_at is not null),
+      (3, 'resolved', i.status = 'resolved' and i.opened_at is not null)
+    ) as k(ord, kind, yes)
+    where k.yes
+  ) e
+  order by id, ord`;
 
 /** A CTE body inserting the event of an operator's transition `u` (rows the update returned). */
 export const transitionEventCte = (kind: 'acknowledged' | 'resolved') =>
