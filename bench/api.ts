@@ -9,6 +9,7 @@
  *
  *   npm run bench:api
  *   npm run bench:api -- --nodes 1000 --duration 8 --connections 64,256 --log info
+ *   npm run bench:api -- --streams 100   # the same, with 100 anomaly streams (SSE) open on the API meanwhile
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +35,8 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     /** Only these endpoints (comma-separated names: metrics, dashboard). */
     only: { type: 'string', default: 'metrics,dashboard' },
+    /** Anomaly event streams (GET /anomalies/stream) held open on the API while it is measured. */
+    streams: { type: 'string', default: '0' },
   },
 });
 const NODES = Number(args.nodes);
@@ -210,6 +213,27 @@ try {
     `▸ servers up on core 0 (api log level ${args.log}); metrics body ~${metrics[nodes[0]!]!.length} B, dashboard ${dashboard.length} B — ${elapsed()}`,
   );
 
+  // Streams held open during the measurement: each reads the event log when woken and every poll interval.
+  const streamAborts: AbortController[] = [];
+  for (let i = 0; i < Number(args.streams); i++) {
+    const abort = new AbortController();
+    const res = await fetch(`http://127.0.0.1:${apiPort}/api/v1/anomalies/stream`, {
+      headers: auth,
+      signal: abort.signal,
+    });
+    if (res.status !== 200 || !res.body) throw new Error(`stream: ${res.status}`);
+    const reader = res.body.getReader();
+    void (async () => {
+      try {
+        while (!(await reader.read()).done) {}
+      } catch {
+        // aborted at the end
+      }
+    })();
+    streamAborts.push(abort);
+  }
+  if (streamAborts.length > 0) console.log(`▸ ${streamAborts.length} anomaly streams open on the API`);
+
   // 3. The load generator on core 1.
   execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
   const randomNode = () =>
@@ -263,7 +287,7 @@ try {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   console.log(
-    `\nbench:api — ${nodes.length} nodes, ${DURATION} s per run; targets: throughput ≥ 50 % of bare, p99 ≤ 2× bare`,
+    `\nbench:api — ${nodes.length} nodes, ${DURATION} s per run, ${streamAborts.length} anomaly streams open; targets: throughput ≥ 50 % of bare, p99 ≤ 2× bare`,
   );
   console.log(line(header));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
@@ -272,6 +296,7 @@ try {
     console.log(`requests under load: api ${served.get(apiPort)}, bare ${served.get(barePort)}`);
   console.log(`\n${allPass ? 'PASS' : 'FAIL'} — total ${elapsed()}`);
   process.exitCode = allPass ? 0 : 1;
+  for (const abort of streamAborts) abort.abort();
 } finally {
   await cleanup();
 }

@@ -297,6 +297,10 @@ async function main() {
       console.log(`▸ cycle ${r.runId}: ${r.nodes} nodes, ${r.readings} readings`);
     });
   }, cycleMs / speed);
+  // Cloud Scheduler's minute tick of the webhook fan-out (replays, operators' transitions).
+  const webhookTimer = setInterval(() => {
+    stack.tickWebhooks().catch(() => {});
+  }, 60_000);
 
   let stopping = false;
   const stop = async () => {
@@ -304,6 +308,7 @@ async function main() {
     stopping = true;
     console.log('\n▸ stopping …');
     clearInterval(timer);
+    clearInterval(webhookTimer);
     await running.catch(() => {});
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await stack.close();

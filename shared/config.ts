@@ -59,6 +59,8 @@ export const sections = {
     TOPIC_NODE_WORK: z.string().default('wnm-node-work'),
     TOPIC_NETWORK_ROLLUP: z.string().default('wnm-network-rollup'),
     TOPIC_DEAD_LETTER: z.string().default('wnm-dead-letter'),
+    /** Webhook work: fan-out ticks (the cycle, Cloud Scheduler) and one message per delivery. */
+    TOPIC_WEBHOOK_DELIVERIES: z.string().default('wnm-webhook-deliveries'),
   }),
   source: z.object({
     /** simulator | csv:PATH | bigquery. By default BigQuery when BIGQUERY_DATASET is set, else the simulator. */
@@ -136,6 +138,19 @@ export const sections = {
         }
       }),
   }),
+  webhooks: z.object({
+    /** 32 bytes, base64: encrypts webhook signing secrets at rest. Without it, /webhooks answers 503. */
+    WEBHOOK_SECRET_KEY: z
+      .string()
+      .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
+      .optional(),
+    /** Comma-separated host:port pairs exempt from the SSRF checks (a local receiver); empty in production. */
+    WEBHOOK_ALLOW_HOSTS: z.string().default(''),
+    /** Attempts of one delivery (each redelivery backs off exponentially) before it is dead-lettered. */
+    WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(8),
+    /** Deadline of one delivery request. */
+    WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(10_000),
+  }),
 } as const;
 
 export type SectionName = keyof typeof sections;
@@ -145,7 +160,8 @@ export const FUNCTION_SECTIONS = {
   dispatcher: ['core', 'database', 'coordination', 'bus', 'source', 'cycle'],
   aggregator: ['core', 'database', 'cache', 'coordination', 'bus', 'cycle'],
   // source: where POST /readings writes (the BigQuery table the dispatcher reads).
-  api: ['core', 'database', 'cache', 'source', 'api'],
+  api: ['core', 'database', 'cache', 'source', 'api', 'webhooks'],
+  webhooks: ['core', 'database', 'bus', 'webhooks'],
 } as const satisfies Record<string, readonly SectionName[]>;
 
 export type FunctionName = keyof typeof FUNCTION_SECTIONS;
@@ -159,6 +175,7 @@ const fullSchema = z.object({
   ...sections.source.shape,
   ...sections.cycle.shape,
   ...sections.api.shape,
+  ...sections.webhooks.shape,
 });
 
 type Raw = z.infer<typeof fullSchema>;

@@ -1,4 +1,4 @@
-# The three Cloud Run functions (2nd gen), deployed from the bundles `npm run build` writes to
+# The Cloud Run functions (2nd gen), deployed from the bundles `npm run build` writes to
 # dist/functions/<name>/ (index.js and a package.json listing only what that bundle imports).
 #
 # Each bundle is zipped and uploaded under a name made of its content hash, so a code change is a new
@@ -23,46 +23,48 @@ locals {
   # reads but the cloud leaves unset (emulators, simulator, PORT...) are listed in that test with why.
   function_env = {
     dispatcher = {
-      LOG_LEVEL               = var.log_level
-      GOOGLE_CLOUD_PROJECT    = var.project_id
-      PG_POOL_MAX             = var.functions.dispatcher.pg_pool_max
-      NODE_OPTIONS            = var.functions.dispatcher.node_options
-      PG_IDLE_TIMEOUT_SECONDS = var.pg_idle_timeout_seconds
-      PG_MAX_LIFETIME_SECONDS = var.pg_max_lifetime_seconds
-      FIRESTORE_DATABASE      = google_firestore_database.coordination.name
-      TOPIC_NODE_WORK         = google_pubsub_topic.node_work.name
-      TOPIC_NETWORK_ROLLUP    = google_pubsub_topic.network_rollup.name
-      TOPIC_DEAD_LETTER       = google_pubsub_topic.dead_letter.name
-      READINGS_SOURCE         = "bigquery"
-      BIGQUERY_DATASET        = local.bigquery_dataset_id
-      BIGQUERY_TABLE          = local.bigquery_table_id
-      BIGQUERY_LOCATION       = var.bigquery_location
-      TENANT_ID               = var.tenant_id
-      CYCLE_MINUTES           = var.cycle_minutes
-      LATENESS_HORIZON_HOURS  = var.lateness_horizon_hours
-      MAX_MESSAGE_BYTES       = var.max_message_bytes
-      MAX_DELIVERY_ATTEMPTS   = var.max_delivery_attempts
-      ANALYTICS_ENABLED       = var.analytics_enabled
+      LOG_LEVEL                = var.log_level
+      GOOGLE_CLOUD_PROJECT     = var.project_id
+      PG_POOL_MAX              = var.functions.dispatcher.pg_pool_max
+      NODE_OPTIONS             = var.functions.dispatcher.node_options
+      PG_IDLE_TIMEOUT_SECONDS  = var.pg_idle_timeout_seconds
+      PG_MAX_LIFETIME_SECONDS  = var.pg_max_lifetime_seconds
+      FIRESTORE_DATABASE       = google_firestore_database.coordination.name
+      TOPIC_NODE_WORK          = google_pubsub_topic.node_work.name
+      TOPIC_NETWORK_ROLLUP     = google_pubsub_topic.network_rollup.name
+      TOPIC_DEAD_LETTER        = google_pubsub_topic.dead_letter.name
+      TOPIC_WEBHOOK_DELIVERIES = google_pubsub_topic.webhook_deliveries.name
+      READINGS_SOURCE          = "bigquery"
+      BIGQUERY_DATASET         = local.bigquery_dataset_id
+      BIGQUERY_TABLE           = local.bigquery_table_id
+      BIGQUERY_LOCATION        = var.bigquery_location
+      TENANT_ID                = var.tenant_id
+      CYCLE_MINUTES            = var.cycle_minutes
+      LATENESS_HORIZON_HOURS   = var.lateness_horizon_hours
+      MAX_MESSAGE_BYTES        = var.max_message_bytes
+      MAX_DELIVERY_ATTEMPTS    = var.max_delivery_attempts
+      ANALYTICS_ENABLED        = var.analytics_enabled
     }
     aggregator = {
-      LOG_LEVEL               = var.log_level
-      GOOGLE_CLOUD_PROJECT    = var.project_id
-      PG_POOL_MAX             = var.functions.aggregator.pg_pool_max
-      NODE_OPTIONS            = var.functions.aggregator.node_options
-      PG_IDLE_TIMEOUT_SECONDS = var.pg_idle_timeout_seconds
-      PG_MAX_LIFETIME_SECONDS = var.pg_max_lifetime_seconds
-      REDIS_KEY_PREFIX        = var.redis_key_prefix
-      CACHE_TTL_SECONDS       = var.cache_ttl_seconds
-      FIRESTORE_DATABASE      = google_firestore_database.coordination.name
-      TOPIC_NODE_WORK         = google_pubsub_topic.node_work.name
-      TOPIC_NETWORK_ROLLUP    = google_pubsub_topic.network_rollup.name
-      TOPIC_DEAD_LETTER       = google_pubsub_topic.dead_letter.name
-      TENANT_ID               = var.tenant_id
-      CYCLE_MINUTES           = var.cycle_minutes
-      LATENESS_HORIZON_HOURS  = var.lateness_horizon_hours
-      MAX_MESSAGE_BYTES       = var.max_message_bytes
-      MAX_DELIVERY_ATTEMPTS   = var.max_delivery_attempts
-      ANALYTICS_ENABLED       = var.analytics_enabled
+      LOG_LEVEL                = var.log_level
+      GOOGLE_CLOUD_PROJECT     = var.project_id
+      PG_POOL_MAX              = var.functions.aggregator.pg_pool_max
+      NODE_OPTIONS             = var.functions.aggregator.node_options
+      PG_IDLE_TIMEOUT_SECONDS  = var.pg_idle_timeout_seconds
+      PG_MAX_LIFETIME_SECONDS  = var.pg_max_lifetime_seconds
+      REDIS_KEY_PREFIX         = var.redis_key_prefix
+      CACHE_TTL_SECONDS        = var.cache_ttl_seconds
+      FIRESTORE_DATABASE       = google_firestore_database.coordination.name
+      TOPIC_NODE_WORK          = google_pubsub_topic.node_work.name
+      TOPIC_NETWORK_ROLLUP     = google_pubsub_topic.network_rollup.name
+      TOPIC_DEAD_LETTER        = google_pubsub_topic.dead_letter.name
+      TOPIC_WEBHOOK_DELIVERIES = google_pubsub_topic.webhook_deliveries.name
+      TENANT_ID                = var.tenant_id
+      CYCLE_MINUTES            = var.cycle_minutes
+      LATENESS_HORIZON_HOURS   = var.lateness_horizon_hours
+      MAX_MESSAGE_BYTES        = var.max_message_bytes
+      MAX_DELIVERY_ATTEMPTS    = var.max_delivery_attempts
+      ANALYTICS_ENABLED        = var.analytics_enabled
     }
     api = {
       LOG_LEVEL                      = var.log_level
@@ -94,6 +96,24 @@ locals {
       BIGQUERY_DATASET               = local.bigquery_dataset_id
       BIGQUERY_TABLE                 = local.bigquery_table_id
       BIGQUERY_LOCATION              = var.bigquery_location
+
+      WEBHOOK_MAX_ATTEMPTS = var.webhook_max_attempts
+      WEBHOOK_TIMEOUT_MS   = var.webhook_timeout_ms
+    }
+    webhooks = {
+      LOG_LEVEL                = var.log_level
+      GOOGLE_CLOUD_PROJECT     = var.project_id
+      PG_POOL_MAX              = var.functions.webhooks.pg_pool_max
+      NODE_OPTIONS             = var.functions.webhooks.node_options
+      PG_IDLE_TIMEOUT_SECONDS  = var.pg_idle_timeout_seconds
+      PG_MAX_LIFETIME_SECONDS  = var.pg_max_lifetime_seconds
+      TENANT_ID                = var.tenant_id
+      TOPIC_NODE_WORK          = google_pubsub_topic.node_work.name
+      TOPIC_NETWORK_ROLLUP     = google_pubsub_topic.network_rollup.name
+      TOPIC_DEAD_LETTER        = google_pubsub_topic.dead_letter.name
+      TOPIC_WEBHOOK_DELIVERIES = google_pubsub_topic.webhook_deliveries.name
+      WEBHOOK_MAX_ATTEMPTS     = var.webhook_max_attempts
+      WEBHOOK_TIMEOUT_MS       = var.webhook_timeout_ms
     }
   }
 
@@ -101,7 +121,8 @@ locals {
   function_secret_env = {
     dispatcher = ["DATABASE_URL"]
     aggregator = ["DATABASE_URL", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"]
-    api        = ["DATABASE_URL", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"]
+    api        = ["DATABASE_URL", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "WEBHOOK_SECRET_KEY"]
+    webhooks   = ["DATABASE_URL", "WEBHOOK_SECRET_KEY"]
   }
 
   # Pub/Sub pushes to the dispatcher and aggregator come from inside the project, which internal ingress
@@ -110,12 +131,14 @@ locals {
     dispatcher = "ALLOW_INTERNAL_ONLY"
     aggregator = "ALLOW_INTERNAL_ONLY"
     api        = "ALLOW_ALL"
+    webhooks   = "ALLOW_INTERNAL_ONLY"
   }
 
   function_description = {
     dispatcher = "Opens a run, queries BigQuery once for what is new and publishes one message per node."
     aggregator = "Aggregates one node's readings into PostgreSQL and Redis; computes the network roll-up at fan-in."
     api        = "Cache-first HTTPS API (Hono) over Redis and PostgreSQL."
+    webhooks   = "Fans anomaly events out to webhook subscriptions and delivers them, signed; the only identity calling subscribers."
   }
 }
 

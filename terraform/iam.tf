@@ -14,14 +14,14 @@ resource "google_service_account" "function" {
 resource "google_service_account" "push_invoker" {
   account_id   = "${var.name_prefix}-push-invoker"
   display_name = "${var.name_prefix} Pub/Sub push invoker"
-  description  = "Signs the OIDC tokens of our push subscriptions; may only invoke the dispatcher and the aggregator."
+  description  = "Signs the OIDC tokens of our push subscriptions; may only invoke the dispatcher, the aggregator and the webhooks function."
   depends_on   = [google_project_service.enabled]
 }
 
 resource "google_service_account" "scheduler" {
   account_id   = "${var.name_prefix}-scheduler"
   display_name = "${var.name_prefix} scheduler"
-  description  = "Identity of the Cloud Scheduler jobs; may only publish to the cycle topic."
+  description  = "Identity of the Cloud Scheduler jobs; may only publish to the cycle and webhook-deliveries topics."
   depends_on   = [google_project_service.enabled]
 }
 
@@ -74,6 +74,9 @@ locals {
     "dispatcher/dead_letter"    = { function = "dispatcher", topic = google_pubsub_topic.dead_letter.id }
     "aggregator/network_rollup" = { function = "aggregator", topic = google_pubsub_topic.network_rollup.id }
     "aggregator/dead_letter"    = { function = "aggregator", topic = google_pubsub_topic.dead_letter.id }
+    # The aggregator starts a webhook fan-out when anomalies change; the webhooks function queues deliveries.
+    "aggregator/webhook_deliveries" = { function = "aggregator", topic = google_pubsub_topic.webhook_deliveries.id }
+    "webhooks/webhook_deliveries"   = { function = "webhooks", topic = google_pubsub_topic.webhook_deliveries.id }
   }
 }
 
@@ -88,7 +91,7 @@ resource "google_pubsub_topic_iam_member" "function_publishes" {
 # --- Invocations -------------------------------------------------------------------------------------
 
 resource "google_cloud_run_v2_service_iam_member" "push_invokes" {
-  for_each = toset(["dispatcher", "aggregator"])
+  for_each = toset(["dispatcher", "aggregator", "webhooks"])
 
   location = var.region
   name     = google_cloudfunctions2_function.function[each.key].service_config[0].service
@@ -110,6 +113,12 @@ resource "google_pubsub_topic_iam_member" "scheduler_publishes_cycle" {
   member = google_service_account.scheduler.member
 }
 
+resource "google_pubsub_topic_iam_member" "scheduler_publishes_webhook_ticks" {
+  topic  = google_pubsub_topic.webhook_deliveries.id
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.scheduler.member
+}
+
 # --- What the Pub/Sub service agent needs ------------------------------------------------------------
 
 # Mint the OIDC tokens our push subscriptions send.
@@ -124,6 +133,18 @@ resource "google_pubsub_topic_iam_member" "pubsub_agent_dead_letters" {
   topic  = google_pubsub_topic.dead_letter.id
   role   = "roles/pubsub.publisher"
   member = local.pubsub_service_agent
+}
+
+resource "google_pubsub_topic_iam_member" "pubsub_agent_webhook_dead_letters" {
+  topic  = google_pubsub_topic.webhook_dead_letter.id
+  role   = "roles/pubsub.publisher"
+  member = local.pubsub_service_agent
+}
+
+resource "google_pubsub_subscription_iam_member" "pubsub_agent_acks_webhook_dead_lettered" {
+  subscription = google_pubsub_subscription.webhook_deliveries.id
+  role         = "roles/pubsub.subscriber"
+  member       = local.pubsub_service_agent
 }
 
 resource "google_pubsub_subscription_iam_member" "pubsub_agent_acks_dead_lettered" {

@@ -117,3 +117,81 @@ resource "google_pubsub_subscription" "dead_letter_hold" {
     ttl = ""
   }
 }
+
+# --- Webhooks ------------------------------------------------------------------------------------------
+
+# Fan-out ticks (from the aggregator when anomalies open or a roll-up ends, and every minute from Cloud
+# Scheduler) and one message per delivery, all for the webhooks function.
+resource "google_pubsub_topic" "webhook_deliveries" {
+  name       = "${var.name_prefix}-webhook-deliveries"
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_pubsub_topic" "webhook_dead_letter" {
+  name       = "${var.name_prefix}-webhook-dead-letter"
+  depends_on = [google_project_service.enabled]
+}
+
+# A failed delivery throws, and Pub/Sub redelivers with exponential backoff (10 s doubling up to 10 min).
+# The function dead-letters a delivery itself after WEBHOOK_MAX_ATTEMPTS, in the log an admin reads and
+# replays; this subscription's dead-letter policy, two attempts later, catches a worker that crashed.
+resource "google_pubsub_subscription" "webhook_deliveries" {
+  name                 = "${var.name_prefix}-webhooks-deliveries"
+  topic                = google_pubsub_topic.webhook_deliveries.id
+  ack_deadline_seconds = min(600, var.functions.webhooks.timeout_seconds)
+
+  push_config {
+    push_endpoint = "${google_cloudfunctions2_function.function["webhooks"].service_config[0].uri}/projects/${var.project_id}/topics/${google_pubsub_topic.webhook_deliveries.name}"
+
+    oidc_token {
+      service_account_email = google_service_account.push_invoker.email
+      audience              = google_cloudfunctions2_function.function["webhooks"].service_config[0].uri
+    }
+  }
+
+  retry_policy {
+    minimum_backoff = "10s"
+    maximum_backoff = "600s"
+  }
+
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.webhook_dead_letter.id
+    max_delivery_attempts = var.webhook_max_attempts + 2
+  }
+
+  expiration_policy {
+    ttl = ""
+  }
+
+  depends_on = [
+    google_cloud_run_v2_service_iam_member.push_invokes,
+    google_pubsub_topic_iam_member.pubsub_agent_webhook_dead_letters,
+  ]
+}
+
+# Dead-lettered delivery messages go back to the webhooks function, which marks the delivery dead.
+resource "google_pubsub_subscription" "webhook_dead_letter" {
+  name                 = "${var.name_prefix}-webhooks-dead-letter"
+  topic                = google_pubsub_topic.webhook_dead_letter.id
+  ack_deadline_seconds = 60
+
+  push_config {
+    push_endpoint = "${google_cloudfunctions2_function.function["webhooks"].service_config[0].uri}/projects/${var.project_id}/topics/${google_pubsub_topic.webhook_dead_letter.name}"
+
+    oidc_token {
+      service_account_email = google_service_account.push_invoker.email
+      audience              = google_cloudfunctions2_function.function["webhooks"].service_config[0].uri
+    }
+  }
+
+  retry_policy {
+    minimum_backoff = "10s"
+    maximum_backoff = "600s"
+  }
+
+  expiration_policy {
+    ttl = ""
+  }
+
+  depends_on = [google_cloud_run_v2_service_iam_member.push_invokes]
+}

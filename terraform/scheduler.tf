@@ -15,6 +15,12 @@ locals {
       attributes = { kind = "cycle" }
     }]
   }
+  webhook_tick_message = {
+    messages = [{
+      data       = base64encode(jsonencode({ kind = "fanout" }))
+      attributes = { kind = "fanout" }
+    }]
+  }
   maintenance_message = {
     messages = [{
       data       = base64encode(jsonencode({ kind = "maintenance" }))
@@ -90,4 +96,34 @@ check "cycle_schedule_matches_cycle_minutes" {
     )
     error_message = "cycle_schedule does not fire every cycle_minutes minutes; the functions assume CYCLE_MINUTES = cycle_minutes."
   }
+}
+
+# Every minute, a webhook fan-out: sends replays and the events of operators' transitions (the API does
+# not publish to Pub/Sub); the cycle's own events start a fan-out at once.
+resource "google_cloud_scheduler_job" "webhook_fanout" {
+  name        = "${var.name_prefix}-webhook-fanout"
+  description = "Webhook fan-out tick: queued deliveries (new events, replays) go out."
+  region      = var.region
+  schedule    = "* * * * *"
+  time_zone   = var.schedule_time_zone
+
+  retry_config {
+    retry_count          = 1
+    min_backoff_duration = "5s"
+    max_backoff_duration = "30s"
+  }
+
+  http_target {
+    http_method = "POST"
+    uri         = "https://pubsub.googleapis.com/v1/${google_pubsub_topic.webhook_deliveries.id}:publish"
+    headers     = { "Content-Type" = "application/json" }
+    body        = base64encode(jsonencode(local.webhook_tick_message))
+
+    oauth_token {
+      service_account_email = google_service_account.scheduler.email
+      scope                 = "https://www.googleapis.com/auth/pubsub"
+    }
+  }
+
+  depends_on = [google_pubsub_topic_iam_member.scheduler_publishes_webhook_ticks]
 }

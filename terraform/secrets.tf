@@ -1,4 +1,4 @@
-# The three secrets the functions read as environment variables. Each function may read only the
+# The secrets the functions read as environment variables. Each function may read only the
 # secrets its configuration uses (function_secret_env in functions.tf), one grant per secret.
 #
 # The values pass through Terraform state (the database password is generated here), so the state
@@ -9,12 +9,14 @@ locals {
     DATABASE_URL             = "${var.name_prefix}-database-url"
     UPSTASH_REDIS_REST_URL   = "${var.name_prefix}-upstash-redis-rest-url"
     UPSTASH_REDIS_REST_TOKEN = "${var.name_prefix}-upstash-redis-rest-token"
+    WEBHOOK_SECRET_KEY       = "${var.name_prefix}-webhook-secret-key"
   }
 
   secret_values = {
     DATABASE_URL             = local.database_url
     UPSTASH_REDIS_REST_URL   = var.upstash_redis_rest_url
     UPSTASH_REDIS_REST_TOKEN = var.upstash_redis_rest_token
+    WEBHOOK_SECRET_KEY       = random_id.webhook_secret_key.b64_std
   }
 
   function_secret_access = merge([
@@ -49,4 +51,10 @@ resource "google_secret_manager_secret_iam_member" "function_reads" {
   secret_id = google_secret_manager_secret.env[each.value.secret].id
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.function[each.value.function].member
+}
+
+# The key that seals webhook signing secrets at rest (AES-256-GCM): 32 random bytes, base64. Only the
+# API (which seals a new subscription's secret) and the webhooks function (which signs) can read it.
+resource "random_id" "webhook_secret_key" {
+  byte_length = 32
 }

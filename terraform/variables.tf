@@ -292,6 +292,17 @@ variable "functions" {
       pg_pool_max                      = optional(number, 4)
       node_options                     = optional(string, "")
     }), {})
+    # Webhook deliveries: mostly waiting on subscribers' answers, so many at a time per instance.
+    webhooks = optional(object({
+      available_cpu                    = optional(string, "1")
+      available_memory                 = optional(string, "256Mi")
+      max_instance_request_concurrency = optional(number, 20)
+      min_instance_count               = optional(number, 0)
+      max_instance_count               = optional(number, 2)
+      timeout_seconds                  = optional(number, 60)
+      pg_pool_max                      = optional(number, 2)
+      node_options                     = optional(string, "")
+    }), {})
   })
   default = {}
 
@@ -621,5 +632,27 @@ variable "use_cloud_sql" {
   validation {
     condition     = var.use_cloud_sql == (var.external_database_url == null)
     error_message = "Set external_database_url exactly when use_cloud_sql is false."
+  }
+}
+
+variable "webhook_max_attempts" {
+  description = "Attempts of one webhook delivery (WEBHOOK_MAX_ATTEMPTS) before it is dead-lettered in the delivery log; Pub/Sub backs off exponentially between them. The subscription's own dead-letter policy allows two more, as a safety net."
+  type        = number
+  default     = 8
+
+  validation {
+    condition     = var.webhook_max_attempts >= 3 && var.webhook_max_attempts <= 98
+    error_message = "webhook_max_attempts must be 3-98 (Pub/Sub's dead-letter policy allows 5-100 attempts, two more than this)."
+  }
+}
+
+variable "webhook_timeout_ms" {
+  description = "Deadline of one webhook delivery request, in milliseconds (WEBHOOK_TIMEOUT_MS)."
+  type        = number
+  default     = 10000
+
+  validation {
+    condition     = var.webhook_timeout_ms >= 100 && var.webhook_timeout_ms <= 60000
+    error_message = "webhook_timeout_ms must be 100-60000."
   }
 }

@@ -6,7 +6,9 @@
  * non-2xx `{error}`; `POST /pipeline` and `POST /multi-exec` with an array of commands → 200 and an
  * array of `{result}` / `{error}`; `Authorization: Bearer TOKEN` or 401. With `Upstash-Encoding:
  * base64` (the client's default) every string in a result is base64, nested ones too, except a
- * top-level `OK`; numbers and null stay as they are.
+ * top-level `OK`; numbers and null stay as they are. `POST /subscribe/CHANNEL` with `Accept:
+ * text/event-stream` subscribes (a Redis SUBSCRIBE on a connection of its own) and streams
+ * `data: subscribe,CHANNEL,1`, then `data: message,CHANNEL,TEXT` per message, as Upstash does.
  *
  * It can be stopped and started again on the same port, so a test can take "Redis" away from the
  * code under test and give it back.
@@ -176,6 +178,23 @@ export async function startUpstashServer(options: UpstashServerOptions): Promise
     }
   }
 
+  /** A subscription lasts as long as its HTTP response: a connection of its own, ended with it. */
+  async function subscribe(channel: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const subscriber = redis.duplicate();
+    subscriber.on('error', () => {});
+    await subscriber.connect();
+    const end = () => {
+      if (subscriber.isOpen) subscriber.destroy();
+    };
+    req.on('close', end);
+    res.on('close', end);
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    await subscriber.subscribe(channel, (message) => {
+      res.write(`data: message,${channel},${message}\n\n`);
+    });
+    res.write(`data: subscribe,${channel},1\n\n`);
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.headers.authorization !== `Bearer ${token}`) {
       send(res, 401, { error: 'Unauthorized' });
@@ -187,6 +206,10 @@ export async function startUpstashServer(options: UpstashServerOptions): Promise
     const body = await readJson(req);
     if (!redis.isReady) throw new RequestError(503, 'ERR Redis is unavailable');
 
+    if (path.startsWith('/subscribe/')) {
+      await subscribe(decodeURIComponent(path.slice('/subscribe/'.length)), req, res);
+      return;
+    }
     if (path === '/') {
       try {
         send(res, 200, { result: encodeReply(await run(toCommand(body)), base64, true) });

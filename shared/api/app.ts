@@ -9,6 +9,7 @@
 import { cors } from 'hono/cors';
 import { etag } from 'hono/etag';
 import { HTTPException } from 'hono/http-exception';
+import { embeddedLiveChannel } from '../adapters/cache/live.ts';
 import { KeyVerifier } from './auth/authenticate.ts';
 import { TokenVerifier } from './auth/tokens.ts';
 import { isBreakerError } from './breakers.ts';
@@ -24,6 +25,7 @@ import { RequestStats } from './request-stats.ts';
 import { newRouter } from './router.ts';
 import { adminKeysRoutes } from './routes/admin-keys.ts';
 import { anomaliesRoutes } from './routes/anomalies.ts';
+import { anomalyStreamRoutes } from './routes/anomaly-stream.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { historyRoutes } from './routes/history.ts';
 import { networkRoutes } from './routes/network.ts';
@@ -32,7 +34,8 @@ import { predictionsRoutes } from './routes/predictions.ts';
 import { qualityRoutes } from './routes/quality.ts';
 import { READINGS_PATH, readingsRoutes } from './routes/readings.ts';
 import { statusRoutes } from './routes/status.ts';
-import { type ApiSettings, DEFAULT_API_SETTINGS } from './settings.ts';
+import { webhooksRoutes } from './routes/webhooks.ts';
+import { type ApiSettings, DEFAULT_API_SETTINGS, DEFAULT_STREAM_SETTINGS } from './settings.ts';
 import { apiTierBreakers, isUnavailable, TieredReader } from './tiers.ts';
 
 export const API_VERSION = '1.0.0';
@@ -81,6 +84,8 @@ export function createApp(deps: ApiDeps) {
     requestStats,
     limiter,
     readingSink: deps.readingSink,
+
+    live: deps.live ?? embeddedLiveChannel(),
   };
 
   const app = newRouter();
@@ -92,7 +97,14 @@ export function createApp(deps: ApiDeps) {
       cors({
         origin: settings.corsOrigins,
         allowMethods: ['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS'],
-        allowHeaders: ['Authorization', 'X-API-Key', 'Content-Type', 'If-None-Match', 'X-Request-Id'],
+        allowHeaders: [
+          'Authorization',
+          'X-API-Key',
+          'Content-Type',
+          'If-None-Match',
+          'X-Request-Id',
+          'Last-Event-ID',
+        ],
         exposeHeaders: [
           'ETag',
           'Link',
@@ -131,10 +143,17 @@ export function createApp(deps: ApiDeps) {
   v1.route('/network', networkRoutes(routeDeps));
   v1.route('/predictions', predictionsRoutes(routeDeps));
   v1.route('/quality', qualityRoutes(routeDeps));
+  // Before /anomalies/{id}, which would take `stream` for an id.
+  v1.route(
+    '/anomalies',
+    anomalyStreamRoutes({ ...routeDeps, stream: { ...DEFAULT_STREAM_SETTINGS, ...deps.stream } }),
+  );
   v1.route('/anomalies', anomaliesRoutes(routeDeps));
   v1.route('/dashboard', dashboardRoutes(routeDeps));
   v1.route('/admin/keys', adminKeysRoutes(routeDeps));
   v1.route('/readings', readingsRoutes(routeDeps));
+
+  v1.route('/webhooks', webhooksRoutes({ ...routeDeps, webhooks: deps.webhooks }));
   app.route('/api/v1', v1);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {

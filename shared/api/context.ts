@@ -1,12 +1,13 @@
 /** What the API needs, passed in: the same app runs in the functions framework and locally. */
 import type { HotCache } from '../adapters/cache/cache.ts';
+import type { LiveChannel } from '../adapters/cache/live.ts';
 import type { Logger } from '../log.ts';
 import type { ReadingSink } from '../sources/sink.ts';
 import type { KeyVerifier } from './auth/authenticate.ts';
 import type { TierBreakers } from './breakers.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import type { RequestStats } from './request-stats.ts';
-import type { ApiSettings } from './settings.ts';
+import type { ApiSettings, StreamSettings, WebhookSettings } from './settings.ts';
 import type { ApiStores } from './stores.ts';
 import type { TieredReader } from './tiers.ts';
 
@@ -35,6 +36,12 @@ export interface ApiDeps {
   consoleDir?: string;
   /** Where POST /readings writes (BigQuery in the cloud, the local source locally); without it, a 503. */
   readingSink?: ReadingSink | undefined;
+
+  /** Wakes anomaly streams on every instance; the process's own channel when omitted. */
+  live?: LiveChannel;
+  stream?: Partial<StreamSettings>;
+  /** Webhook secrets' key and target policy; without them /webhooks answers 503. */
+  webhooks?: WebhookSettings;
 }
 
 /** What every route module gets: storage, the tiered reader and the resolved settings. */
@@ -53,4 +60,7 @@ export interface RouteDeps {
   /** The per-key limiter (POST /readings counts batches on it too). */
   limiter: RateLimiter;
   readingSink: ReadingSink | undefined;
+
+  /** Tells every instance's streams that the tenant has new anomaly events. */
+  live: LiveChannel;
 }

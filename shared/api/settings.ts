@@ -1,6 +1,7 @@
-import type { IssuerConfig } from './auth/token-config.ts';
-
 /** The API's tunables, with the defaults a deployment overrides from configuration (shared/wiring/api.ts). */
+import type { SecretBox } from '../webhooks/secrets.ts';
+import type { TargetPolicy } from '../webhooks/targets.ts';
+import type { IssuerConfig } from './auth/token-config.ts';
 export interface ApiSettings {
   /** Bound of the in-process cache tier, in bytes of cached response bodies. */
   memoryCacheBytes: number;
@@ -66,3 +67,28 @@ export const DEFAULT_API_SETTINGS: ApiSettings = {
   ingestBatchesPerMinute: 60,
   ingestMaxAgeMs: 72 * 3_600_000,
 };
+
+/** The anomaly stream's tunables (routes/anomaly-stream.ts). */
+export interface StreamSettings {
+  /** An SSE comment when nothing was written for this long. */
+  heartbeatMs: number;
+  /** The log is read at least this often, notified or not. */
+  pollMs: number;
+  /** Events read (and buffered) at a time. */
+  pageSize: number;
+  /** A client that does not take one write within this is dropped. */
+  writeTimeoutMs: number;
+}
+
+export const DEFAULT_STREAM_SETTINGS: StreamSettings = {
+  heartbeatMs: 15_000,
+  pollMs: 5_000,
+  pageSize: 100,
+  writeTimeoutMs: 30_000,
+};
+
+/** Webhook secrets' key and target policy (routes/webhooks.ts). */
+export interface WebhookSettings {
+  box: SecretBox;
+  policy: TargetPolicy;
+}

@@ -5,6 +5,7 @@
  */
 import type { PeriodKind } from '../analytics/local-period.ts';
 import type { QualityCounters } from '../analytics/quality.ts';
+import type { AnomalyEvent, EventPosition } from '../anomaly/events.ts';
 import type { ListedAnomaly } from '../anomaly/listed.ts';
 import type { PartialRow, Resolution } from '../domain/aggregate.ts';
 import type { EfficiencyRow } from '../domain/efficiency.ts';
@@ -12,6 +13,7 @@ import type { StoredLatest } from '../domain/payloads.ts';
 import type { IssuedPrediction } from '../domain/predictions.ts';
 import type { DistrictInfo, NodeInfo } from '../domain/readings.ts';
 import type { RunRecord } from '../domain/runs.ts';
+import type { WebhookStore } from '../webhooks/store.ts';
 import type { KeyRecord, Role, StoredKeyInput } from './auth/keys.ts';
 
 // The key records are the API's own vocabulary (auth/keys.ts); the adapter reads them from here.
@@ -116,6 +118,14 @@ export interface AnomalyStore {
   transition(t: AnomalyTransitionRequest): Promise<ListedAnomaly | null>;
 }
 
+/** The tenant's anomaly event log, in log order (anomaly_events). */
+export interface EventLogStore {
+  /** Up to `limit` events after `after`. */
+  read(tenantId: string, after: EventPosition, limit: number): Promise<AnomalyEvent[]>;
+  /** The tenant's latest position: where a stream without Last-Event-ID starts. */
+  head(tenantId: string): Promise<EventPosition>;
+}
+
 export interface QualityStore {
   /** A node's 5-minute counters over [fromMs, toMs), in time order. */
   counters(nodeId: string, fromMs: number, toMs: number): Promise<QualityCounters[]>;
@@ -154,6 +164,8 @@ export interface ApiStores {
   serving: ServingStore;
   runs: RunStore;
   anomalies: AnomalyStore;
+  events: EventLogStore;
+  webhooks: WebhookStore;
   quality: QualityStore;
   efficiency: EfficiencyStore;
   predictions: PredictionStore;

@@ -53,4 +53,9 @@ export interface AggregatorDeps extends StorageDeps {
   settings: CycleSettings;
   /** The forecast model registry; an in-process one when absent. */
   models?: ModelRegistry;
+  /**
+   * Announces that a tenant's anomaly log has new events (wakes the API's streams, starts a webhook
+   * fan-out). Best effort: streams poll and the fan-out also runs every minute.
+   */
+  announceEvents?: (tenantId: string) => Promise<void>;
 }

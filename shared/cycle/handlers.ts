@@ -51,6 +51,7 @@ async function handleNode(deps: AggregatorDeps, msg: NodeWorkMessage, attempt: n
   const started = performance.now();
   try {
     const result = await applyNodeBatch(deps, msg);
+    if (result.opened) await announce(deps, msg.tenantId);
     await refreshNodeViews(deps, msg.node);
     log.debug('node aggregated', {
       event: 'node.aggregated',
@@ -69,6 +70,16 @@ async function handleNode(deps: AggregatorDeps, msg: NodeWorkMessage, attempt: n
     'done',
   );
   if (completedRun) await publishRollup(deps, msg.runId, msg.tenantId);
+}
+
+/** Opened anomalies are pushed at once; changes the rollup makes (and updates) with the rollup. */
+async function announce(deps: AggregatorDeps, tenantId: string) {
+  await deps.announceEvents?.(tenantId).catch((err: unknown) =>
+    deps.logger.warn('announcing anomaly events failed; streams and the fan-out poll', {
+      event: 'events.announce_failed',
+      err,
+    }),
+  );
 }
 
 async function publishRollup(deps: AggregatorDeps, runId: string, tenantId: string) {
@@ -135,7 +146,8 @@ export async function handleAggregatorEvent(deps: AggregatorDeps, event: PubSubC
     return;
   }
   if (msg.kind === 'node') return handleNode(deps, msg, event.data?.message.deliveryAttempt);
-  return networkRollup(deps, msg.runId, msg.tenantId);
+  await networkRollup(deps, msg.runId, msg.tenantId);
+  await announce(deps, msg.tenantId);
 }
 
 /** The cycle topic carries the 30-minute tick and, with attribute kind=maintenance, the daily retention job. */

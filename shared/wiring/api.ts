@@ -4,6 +4,7 @@
  */
 
 import { createCache } from '../adapters/cache/factory.ts';
+import { createLiveChannel } from '../adapters/cache/live.ts';
 import { postgresApiStores } from '../adapters/postgres/api-stores.ts';
 import { connect } from '../adapters/postgres/client.ts';
 import { parseIssuers } from '../api/auth/token-config.ts';
@@ -17,6 +18,9 @@ import { apiTierBreakers } from '../api/tiers.ts';
 import { type Config, requireDatabaseUrl } from '../config.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { createBigQuerySink } from '../sources/bigquery-sink.ts';
+
+import { SecretBox } from '../webhooks/secrets.ts';
+import { parseAllowHosts } from '../webhooks/targets.ts';
 
 export function apiSettings(config: Config): Partial<ApiSettings> {
   return {
@@ -98,6 +102,15 @@ export async function apiDeps(config: Config): Promise<ApiDeps> {
             location: config.BIGQUERY_LOCATION,
             apiEndpoint: config.BIGQUERY_API_ENDPOINT,
           }),
+        }
+      : {}),
+    live: createLiveChannel(config.upstash, config.REDIS_KEY_PREFIX, logger),
+    ...(config.WEBHOOK_SECRET_KEY
+      ? {
+          webhooks: {
+            box: new SecretBox(config.WEBHOOK_SECRET_KEY),
+            policy: { allowHosts: parseAllowHosts(config.WEBHOOK_ALLOW_HOSTS) },
+          },
         }
       : {}),
   };

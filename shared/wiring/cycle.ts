@@ -6,6 +6,7 @@
 import type { Bus } from '../adapters/bus/bus.ts';
 import { MemoryBus } from '../adapters/bus/memory.ts';
 import { createCache } from '../adapters/cache/factory.ts';
+import { createLiveChannel } from '../adapters/cache/live.ts';
 import type { Coordinator } from '../adapters/coordination/coordinator.ts';
 import { MemoryCoordinator } from '../adapters/coordination/memory.ts';
 import {
@@ -21,6 +22,7 @@ import { type Config, loadConfig, requireDatabaseUrl } from '../config.ts';
 import type { AggregatorDeps, CycleSettings, CycleStores, DispatcherDeps } from '../cycle/deps.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { ReadingSource } from '../sources/source.ts';
+import { fanoutMessage } from '../webhooks/worker.ts';
 
 export function cycleSettings(config: Config): CycleSettings {
   return {
@@ -162,12 +164,21 @@ export async function dispatcherDeps(config: Config = loadConfig()): Promise<Dis
 export async function aggregatorDeps(config: Config = loadConfig()): Promise<AggregatorDeps & Storage> {
   const storage = await openStorage(config);
   const coordinator = await createCoordinator(config);
+  const bus = await createBus(config);
+  const logger = baseLogger(config, 'aggregator');
+  const live = createLiveChannel(config.upstash, config.REDIS_KEY_PREFIX, logger);
   return {
     ...storage,
     cache: await createCache(config),
-    bus: await createBus(config),
+    bus,
+    announceEvents: async (tenantId) => {
+      await Promise.all([
+        live.notify(tenantId),
+        bus.publish(config.TOPIC_WEBHOOK_DELIVERIES, [fanoutMessage()]),
+      ]);
+    },
     coordinator,
-    logger: baseLogger(config, 'aggregator'),
+    logger,
     settings: cycleSettings(config),
     models: await createModelRegistry(config, coordinator),
   };

@@ -19,12 +19,18 @@ const TABLES: Record<string, string> = {
   node_window_metrics: 'node_id, range',
 };
 
+/** Tables compared by a query of their own: the event log, without its positions and write times. */
+const QUERIES: Record<string, string> = {
+  anomaly_events: 'select tenant_id, anomaly_id, kind, payload from anomaly_events order by anomaly_id, id',
+};
+
 const SECOND_MOMENTS = new Set(['m2', 'stddev']);
 
 export async function tableState(sql: postgres.Sql): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
   for (const [table, order] of Object.entries(TABLES))
     out[table] = [...(await sql.unsafe(`select * from ${table} order by ${order}`))];
+  for (const [table, query] of Object.entries(QUERIES)) out[table] = [...(await sql.unsafe(query))];
   return out;
 }
 

@@ -18,6 +18,7 @@ const NOT_SET_IN_THE_CLOUD: Record<string, string> = {
   SIMULATOR_NODES: 'the simulator stands in for BigQuery locally; the cloud reads BigQuery',
   PORT: 'reserved: Cloud Run sets it for every instance',
   API_DEV_MODE: 'development conveniences stay off in the cloud (the default)',
+  WEBHOOK_ALLOW_HOSTS: 'exempts a local webhook receiver from the SSRF checks: tests and local runs only',
 };
 
 const config = await loadTerraform();

@@ -74,11 +74,12 @@ describe('identities', () => {
     );
   });
 
-  test('the API alone is public; the dispatcher and aggregator accept internal traffic only', () => {
+  test('the API alone is public; the dispatcher, aggregator and webhooks accept internal traffic only', () => {
     assert.deepEqual(config.locals.function_ingress, {
       dispatcher: 'ALLOW_INTERNAL_ONLY',
       aggregator: 'ALLOW_INTERNAL_ONLY',
       api: 'ALLOW_ALL',
+      webhooks: 'ALLOW_INTERNAL_ONLY',
     });
     for (const fn of functions) {
       assert.equal(nested(fn.body, 'service_config').ingress_settings, '${local.function_ingress[each.key]}');
@@ -97,7 +98,7 @@ describe('identities', () => {
       ],
     );
     const invokes = resource(config, 'google_cloud_run_v2_service_iam_member.push_invokes');
-    assert.equal(invokes.body.for_each, '${toset(["dispatcher", "aggregator"])}');
+    assert.equal(invokes.body.for_each, '${toset(["dispatcher", "aggregator", "webhooks"])}');
     assert.equal(invokes.body.member, '${google_service_account.push_invoker.member}');
   });
 });
@@ -140,10 +141,19 @@ describe('secrets', () => {
       for (const name of names) assert.ok(name in secretIds, `${fn} mounts ${name}, which has no secret`);
     }
     assert.deepEqual(secretEnv.dispatcher, ['DATABASE_URL']);
+    // The webhook secrets' key: only the API (seals) and the webhooks function (signs) read it.
+    assert.deepEqual(secretEnv.webhooks, ['DATABASE_URL', 'WEBHOOK_SECRET_KEY']);
+    assert.deepEqual(
+      Object.keys(secretEnv)
+        .filter((fn) => secretEnv[fn]!.includes('WEBHOOK_SECRET_KEY'))
+        .sort(),
+      ['api', 'webhooks'],
+    );
     assert.deepEqual(Object.keys(secretIds).sort(), [
       'DATABASE_URL',
       'UPSTASH_REDIS_REST_TOKEN',
       'UPSTASH_REDIS_REST_URL',
+      'WEBHOOK_SECRET_KEY',
     ]);
   });
 });

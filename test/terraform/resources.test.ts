@@ -56,8 +56,15 @@ describe('Pub/Sub', () => {
     return Object.values(config.locals[local] as Record<string, Body>).map((entry) => entry.topic);
   }
 
-  test('has the cycle, node work, network roll-up and dead-letter topics', () => {
-    assert.deepEqual([...topics].sort(), ['cycle', 'dead_letter', 'network_rollup', 'node_work']);
+  test('has the cycle, node work, network roll-up, webhook and dead-letter topics', () => {
+    assert.deepEqual([...topics].sort(), [
+      'cycle',
+      'dead_letter',
+      'network_rollup',
+      'node_work',
+      'webhook_dead_letter',
+      'webhook_deliveries',
+    ]);
   });
 
   test('every subscription reads a declared topic and dead-letters to a declared topic', () => {
@@ -66,7 +73,7 @@ describe('Pub/Sub', () => {
         .flatMap((s) => (s.body.dead_letter_policy as Body[] | undefined) ?? [])
         .map((p) => topicNameOf(p.dead_letter_topic)),
     );
-    assert.deepEqual([...deadLetterTopics], ['dead_letter']);
+    assert.deepEqual([...deadLetterTopics].sort(), ['dead_letter', 'webhook_dead_letter']);
     for (const sub of subscriptions) {
       const read = topicsOf(sub.body).map(topicNameOf);
       for (const topic of read)
@@ -81,7 +88,12 @@ describe('Pub/Sub', () => {
           topics.has(topicNameOf(policy.dead_letter_topic)!),
           `${sub.name}: dead-letter topic not declared`,
         );
-        assert.equal(policy.max_delivery_attempts, '${var.max_delivery_attempts}');
+        assert.equal(
+          policy.max_delivery_attempts,
+          read.includes('webhook_deliveries')
+            ? '${var.webhook_max_attempts + 2}'
+            : '${var.max_delivery_attempts}',
+        );
       }
       assert.ok(sub.body.retry_policy, `${sub.name} retries with backoff`);
       const push = nested(sub.body, 'push_config');
@@ -112,6 +124,8 @@ describe('Pub/Sub', () => {
       'dead_letter -> aggregator',
       'network_rollup -> aggregator',
       'node_work -> aggregator',
+      'webhook_dead_letter -> webhooks',
+      'webhook_deliveries -> webhooks',
     ]);
   });
 

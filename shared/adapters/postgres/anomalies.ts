@@ -14,6 +14,7 @@ import type { AnomalyType, Evidence, Severity } from '../../anomaly/types.ts';
 import type { AnomalyFilters, AnomalyTransitionRequest } from '../../api/stores.ts';
 import type { AnomalyCounts, DetectorHistory, StoredNight } from '../../cycle/rollup/store.ts';
 import type { Metric } from '../../domain/readings.ts';
+import { CYCLE_EVENTS_CTE, transitionEventCte } from './anomaly-events.ts';
 import type { Sql, TransactionSql } from './client.ts';
 
 type Db = Sql | TransactionSql;
@@ -93,7 +94,8 @@ const at = (x: number | null) => x;
 /**
  * Writes a cycle's transitions: inserts new anomalies (a replayed one already there is left alone),
  * updates changed ones only where the stored status is still the one the cycle read (`previous`),
- * deletes discarded pending ones. Returns the ids actually written.
+ * deletes discarded pending ones. Returns the ids actually written. The same statement appends the
+ * changes API consumers see to anomaly_events (opened, updated, resolved), so they commit together.
  */
 export async function writeTransitions(
   db: Db,
@@ -117,6 +119,7 @@ export async function writeTransitions(
        as t(id, tenant_id, node_id, district_id, type, metric, severity, peak_severity, status, started, first_seen,
             last_seen, opened, acknowledged, acknowledged_by, resolved, resolved_by, ended, resolution, evidence,
             peak_evidence, expected)),
+     old as (select a.id, a.status, a.severity from anomalies a join d on d.id = a.id),
      upd as (
        update anomalies a set severity = d.severity, peak_severity = d.peak_severity, status = d.status,
          started_at = to_timestamp(d.started / 1000.0), last_seen_at = to_timestamp(d.last_seen / 1000.0),
@@ -124,7 +127,7 @@ export async function writeTransitions(
          resolved_by = d.resolved_by, ended_at = to_timestamp(d.ended / 1000.0), evidence = d.evidence::jsonb,
          peak_evidence = d.peak_evidence::jsonb, updated_at = now()
        from d where a.id = d.id and d.expected is not null and a.status = d.expected
-       returning a.id),
+       returning a.*),
      ins as (
        insert into anomalies (id, tenant_id, node_id, district_id, subject, type, metric, severity, peak_severity,
          status, started_at, first_seen_at, last_seen_at, opened_at, acknowledged_at, acknowledged_by, resolved_at,
@@ -136,7 +139,8 @@ export async function writeTransitions(
          peak_evidence::jsonb
        from d where d.expected is null
        on conflict (id) do nothing
-       returning id)
+       returning *),
+     ev as (${CYCLE_EVENTS_CTE})
      select id from upd union all select id from ins`,
     [
       col((a) => a.id),
@@ -399,18 +403,23 @@ export async function findAnomaly(db: Db, tenantId: string, id: string): Promise
  * so two operators racing cannot both change it. The changed anomaly, or null when it matched nothing.
  */
 export async function transitionAnomaly(db: Db, t: AnomalyTransitionRequest): Promise<ListedAnomaly | null> {
-  const rows =
+  // The update and its event in one statement: both commit, or neither.
+  const update =
     t.action === 'acknowledge'
-      ? await db<ListedRow[]>`
+      ? db`
           update anomalies set status = 'acknowledged', acknowledged_at = now(), acknowledged_by = ${t.by},
             resolution = coalesce(${t.note}, resolution), updated_at = now()
           where id = ${t.id} and tenant_id = ${t.tenantId} and status = 'open'
-          returning ${db.unsafe(LISTED_COLUMNS)}`
-      : await db<ListedRow[]>`
+          returning *`
+      : db`
           update anomalies set status = 'resolved', resolved_at = now(), resolved_by = ${t.by},
             resolution = coalesce(${t.note}, resolution), updated_at = now()
           where id = ${t.id} and tenant_id = ${t.tenantId} and status in ('open', 'acknowledged')
-          returning ${db.unsafe(LISTED_COLUMNS)}`;
+          returning *`;
+  const kind = t.action === 'acknowledge' ? 'acknowledged' : 'resolved';
+  const rows = await db<ListedRow[]>`
+    with u as (${update}), ev as (${db.unsafe(transitionEventCte(kind))})
+    select ${db.unsafe(LISTED_COLUMNS)} from u`;
   return rows[0] ? listed(rows[0]) : null;
 }
 

@@ -3,6 +3,8 @@
  * client. The API declares what it needs (shared/api/stores.ts); the wiring assigns this object to
  * that type, which checks that the two agree.
  */
+
+import type { EventPosition } from '../../anomaly/events.ts';
 import type {
   AnomalyFilters,
   AnomalyTransitionRequest,
@@ -11,8 +13,10 @@ import type {
   NodePage,
   StoredKeyInput,
 } from '../../api/stores.ts';
+import type { NewSubscription } from '../../webhooks/store.ts';
 import { readNodeRange } from './aggregates.ts';
 import { findAnomaly, listAnomalies, transitionAnomaly } from './anomalies.ts';
+import { headPosition, readEvents } from './anomaly-events.ts';
 import { ping, type Sql } from './client.ts';
 import { latestEfficiency } from './efficiency.ts';
 import { findLiveKey, insertKey, listKeys, liveAdminKeyHash, revokeKey } from './keys.ts';
@@ -28,6 +32,14 @@ import {
 } from './registry.ts';
 import { bytesProcessedLastDay, latestWindowEndMs, recentRuns } from './runs.ts';
 import { latestReadingMs, readLatest, readSnapshotValue, readWindow } from './serving.ts';
+import {
+  deleteSubscription,
+  findSubscription,
+  insertSubscription,
+  listDeliveries,
+  listSubscriptions,
+  requeueDelivery,
+} from './webhooks.ts';
 
 /** The stored partials of each history resolution. */
 const HISTORY_TABLES = { '5m': 'agg_5m', '1h': 'agg_1h', '1d': 'agg_1d' } as const;
@@ -74,6 +86,21 @@ export function postgresApiStores(sql: Sql) {
         listAnomalies(sql, tenantId, f, limit, after),
       find: (tenantId: string, id: string) => findAnomaly(sql, tenantId, id),
       transition: (t: AnomalyTransitionRequest) => transitionAnomaly(sql, t),
+    },
+    events: {
+      read: (tenantId: string, after: EventPosition, limit: number) =>
+        readEvents(sql, tenantId, after, limit),
+      head: (tenantId: string) => headPosition(sql, tenantId),
+    },
+    webhooks: {
+      create: (s: NewSubscription) => insertSubscription(sql, s),
+      list: (tenantId: string) => listSubscriptions(sql, tenantId),
+      find: (tenantId: string, id: string) => findSubscription(sql, tenantId, id),
+      remove: (tenantId: string, id: string) => deleteSubscription(sql, tenantId, id),
+      deliveries: (tenantId: string, subscriptionId: string, limit: number) =>
+        listDeliveries(sql, tenantId, subscriptionId, limit),
+      requeue: (tenantId: string, subscriptionId: string, deliveryId: string) =>
+        requeueDelivery(sql, tenantId, subscriptionId, deliveryId),
     },
     quality: {
       counters: (nodeId: string, fromMs: number, toMs: number) =>

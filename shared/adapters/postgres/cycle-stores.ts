@@ -21,6 +21,7 @@ import {
   writeNights,
   writeTransitions,
 } from './anomalies.ts';
+import { purgeAnomalyEvents } from './anomaly-events.ts';
 import {
   lockNodes,
   readLatestMany,
@@ -88,6 +89,7 @@ import {
   writeSnapshot,
   writeWindows,
 } from './serving.ts';
+import { purgeFinishedDeliveries } from './webhooks.ts';
 
 type Db = Sql | TransactionSql;
 const AGGREGATE_TABLES = ['agg_5m', 'agg_1h', 'agg_1d'] as const;
@@ -281,6 +283,11 @@ export function postgresCycleStores(sql: Sql, partitions: PartitionManager) {
       deleted.runs = await purgeRuns(sql, new Date(cutoffs.runLogsBeforeMs));
       deleted.applied_batches = await purgeAppliedBatches(sql, new Date(cutoffs.runLogsBeforeMs));
       deleted.anomalies = await purgeResolvedAnomalies(sql, new Date(cutoffs.resolvedAnomaliesBeforeMs));
+      deleted.anomaly_events = await purgeAnomalyEvents(sql, new Date(cutoffs.anomalyEventsBeforeMs));
+      deleted.webhook_deliveries = await purgeFinishedDeliveries(
+        sql,
+        new Date(cutoffs.webhookDeliveriesBeforeMs),
+      );
       return deleted;
     },
   };

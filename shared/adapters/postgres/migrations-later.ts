@@ -4,4 +4,71 @@
  */
 import type { Migration } from './migration-types.ts';
 
-export const LATER_MIGRATIONS: Migration[] = [];
+export const LATER_MIGRATIONS: Migration[] = [
+  {
+    version: 7,
+    name: 'anomaly events and webhooks',
+    statements: () => [
+      // The ordered log of anomaly changes: written in the same statement as the change itself, read by
+      // the SSE stream (Last-Event-ID resume) and the webhook fan-out. `tx` is the writing transaction:
+      // readers order by (tx, id) and read only below the oldest running transaction, so an event that
+      // commits late can never land behind a position a reader already passed (see anomaly-events.ts).
+      `create table if not exists anomaly_events (
+         id bigserial primary key,
+         tx xid8 not null default pg_current_xact_id(),
+         tenant_id text not null,
+         anomaly_id text not null,
+         kind text not null check (kind in ('opened', 'updated', 'acknowledged', 'resolved')),
+         payload jsonb not null,
+         at timestamptz not null default now())`,
+      'create index if not exists anomaly_events_tenant_pos on anomaly_events (tenant_id, tx, id)',
+      'create index if not exists anomaly_events_pos on anomaly_events (tx, id)',
+      'create index if not exists anomaly_events_at on anomaly_events (at)',
+      `create table if not exists webhook_subscriptions (
+         id text primary key,
+         tenant_id text not null,
+         url text not null,
+         events text[] not null,
+         secret_enc text not null,
+         description text,
+         created_at timestamptz not null default now(),
+         deleted_at timestamptz)`,
+      'create index if not exists webhook_subscriptions_tenant on webhook_subscriptions (tenant_id) where deleted_at is null',
+      `create table if not exists webhook_deliveries (
+         id text primary key,
+         tenant_id text not null,
+         subscription_id text not null references webhook_subscriptions (id) on delete cascade,
+         event_id bigint not null,
+         event_kind text not null,
+         body text not null,
+         status text not null check (status in ('pending', 'delivered', 'dead')),
+         attempts integer not null default 0,
+         attempts_at_queue integer not null default 0,
+         queued_at timestamptz,
+         last_status_code integer,
+         last_error text,
+         last_attempt_at timestamptz,
+         delivered_at timestamptz,
+         created_at timestamptz not null default now(),
+         unique (subscription_id, event_id))`,
+      'create index if not exists webhook_deliveries_sub on webhook_deliveries (subscription_id, created_at desc)',
+      `create index if not exists webhook_deliveries_queue on webhook_deliveries (created_at)
+         where status = 'pending' and queued_at is null`,
+      `create table if not exists webhook_attempts (
+         id bigserial primary key,
+         delivery_id text not null references webhook_deliveries (id) on delete cascade,
+         attempt integer not null,
+         at timestamptz not null default now(),
+         status_code integer,
+         error text,
+         duration_ms integer not null)`,
+      'create index if not exists webhook_attempts_delivery on webhook_attempts (delivery_id, id)',
+      // One position for the fan-out over every tenant's events: (tx, event id) as the stream reads them.
+      `create table if not exists webhook_fanout (
+         singleton boolean primary key default true check (singleton),
+         tx xid8 not null,
+         event_id bigint not null)`,
+      `insert into webhook_fanout (singleton, tx, event_id) values (true, '0', 0) on conflict do nothing`,
+    ],
+  },
+];

@@ -242,6 +242,8 @@ export function anomaliesRoutes(deps: RouteDeps) {
         }
       }
       reader.invalidate(answerKeys.anomalies(tenantId));
+      // Streams on every instance read the event the transition wrote (best effort: they also poll).
+      deps.live.notify(tenantId).catch(() => {});
       deps.hot.del([keys.anomaliesRecent(tenantId)]).catch(() => {});
       c.header('Cache-Control', 'no-store');
       return c.json(listedPayload(row), 200);

@@ -52,6 +52,8 @@ export interface NodeResult {
   applied: boolean;
   readings: number;
   rejected: RejectCounts;
+  /** Anomalies this batch opened (and wrote, with their events). */
+  opened?: number;
 }
 
 /** What a batch is applied to, read once: settled together. */
@@ -205,5 +207,10 @@ export async function applyNodeBatch(deps: AggregatorDeps, msg: NodeWorkMessage)
     // The node's refresh, next in the same handler, serves these scores without reading them back.
     justScored.set(msg.node, result.analytics.quality);
   }
-  return { applied: result.applied, readings: result.readings, rejected: result.rejected };
+  return {
+    applied: result.applied,
+    readings: result.readings,
+    rejected: result.rejected,
+    opened: result.analytics?.opened.length ?? 0,
+  };
 }

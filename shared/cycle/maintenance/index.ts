@@ -8,6 +8,7 @@
  *   anomalies                       until resolved + 30 days
  */
 
+import { EVENT_RETENTION_DAYS } from '../../anomaly/events.ts';
 import type { Logger } from '../../log.ts';
 import type { MaintenanceStore } from './store.ts';
 
@@ -19,6 +20,9 @@ export const RETENTION_DAYS = {
 } as const;
 
 const DAY_MS = 86_400_000;
+
+/** Finished webhook deliveries stay in the log an admin reads this long. */
+const WEBHOOK_LOG_RETENTION_DAYS = 30;
 
 export interface MaintenanceResult {
   droppedPartitions: string[];
@@ -37,6 +41,8 @@ export async function runMaintenance(
     predictionsBeforeMs: before(RETENTION_DAYS.predictions),
     runLogsBeforeMs: before(RETENTION_DAYS.runLogs),
     resolvedAnomaliesBeforeMs: before(RETENTION_DAYS.resolvedAnomalies),
+    anomalyEventsBeforeMs: before(EVENT_RETENTION_DAYS),
+    webhookDeliveriesBeforeMs: before(WEBHOOK_LOG_RETENTION_DAYS),
   });
   deps.logger.info('maintenance finished', { event: 'maintenance.finished', droppedPartitions, deleted });
   return { droppedPartitions, deleted };

@@ -6,6 +6,10 @@ export interface RetentionCutoffs {
   predictionsBeforeMs: number;
   runLogsBeforeMs: number;
   resolvedAnomaliesBeforeMs: number;
+  /** The anomaly event log (how far back a stream can resume). */
+  anomalyEventsBeforeMs: number;
+  /** Finished webhook deliveries (delivered or dead) and their attempts. */
+  webhookDeliveriesBeforeMs: number;
 }
 
 export interface MaintenanceStore {

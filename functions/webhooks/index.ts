@@ -1,0 +1,20 @@
+/**
+ * The webhook delivery worker: CloudEvents from the webhook-deliveries topic (fan-out ticks and one
+ * message per delivery) and its dead letters. Runs with its own service account: the only identity
+ * that makes requests to subscribers' URLs. Throwing makes Pub/Sub redeliver (with backoff).
+ */
+import * as ff from '@google-cloud/functions-framework';
+import type { PubSubCloudEvent } from '../../shared/adapters/bus/bus.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { once } from '../../shared/once.ts';
+import { handleWebhookEvent } from '../../shared/webhooks/worker.ts';
+import { webhookDeps } from '../../shared/wiring/webhooks.ts';
+
+const config = loadConfig();
+const deps = once(() => webhookDeps(config));
+
+export async function webhooks(event: PubSubCloudEvent): Promise<void> {
+  await handleWebhookEvent(await deps(), event);
+}
+
+ff.cloudEvent('webhooks', (event: ff.CloudEvent<unknown>) => webhooks(event as PubSubCloudEvent));
