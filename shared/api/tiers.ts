@@ -122,6 +122,9 @@ export class TieredReader {
   private readonly memory: LRUCache<string, CachedEntry>;
   private readonly inFlight = new Map<string, Promise<Loaded | null>>();
   readonly breakers: TierBreakers;
+  /** Fills of the hot cache after a PostgreSQL read: what happened to them. */
+  readonly fills = { attempted: 0, written: 0, retried: 0, failed: 0, skipped: 0 };
+  private lastFillWarning = 0;
 
   constructor(options: {
     hot: HotCache;
@@ -219,7 +222,6 @@ export class TieredReader {
   }
 
   private async loadBelow(spec: ReadSpec, timings: Timing[]): Promise<Loaded | null> {
-    let hotUp = spec.hotKey !== undefined;
     if (spec.hotKey !== undefined) {
       const t0 = performance.now();
       try {
@@ -232,7 +234,6 @@ export class TieredReader {
         });
         if (text !== null) return { entry: this.remember(spec.key, text), tier: this.hotTier };
       } catch (err) {
-        hotUp = false;
         const outcome = err instanceof TierOpen ? 'skipped' : 'error';
         timings.push({ tier: this.hotTier, ms: performance.now() - t0, outcome });
         this.logger.debug('hot cache unavailable; reading PostgreSQL', {
@@ -260,13 +261,47 @@ export class TieredReader {
       return null;
     }
     const text = spec.encode ? spec.encode(value) : JSON.stringify(value);
-    if (spec.hotKey !== undefined && hotUp) {
-      const entries = [{ key: spec.hotKey, value, ttlSeconds: this.ttlSeconds }];
-      this.breakers.redis
-        .execute(() => this.hot.write(entries))
-        .catch((err) => this.logger.debug('hot cache fill failed', { event: 'api.fill_failed', err }));
-    }
+    if (spec.hotKey !== undefined) this.fill(spec.hotKey, value);
     return { entry: this.remember(spec.key, text, spec.headers?.(value)), tier: 'postgres' };
+  }
+
+  /**
+   * Writes a value read from PostgreSQL into the hot cache, in the background. A failed fill is
+   * retried once, then counted and logged as a warning (at most one line per 10 s, with the count):
+   * the next miss of the key pays PostgreSQL again, which an operator should see. While Redis's
+   * breaker is open the fill is skipped (counted; the breaker logged the outage). Fills run under the
+   * Redis deadline but outside the breaker: the reads decide whether Redis is down.
+   */
+  private fill(hotKey: string, value: unknown): void {
+    this.fills.attempted++;
+    if (this.breakers.redis.isOpen) {
+      this.fills.skipped++;
+      return;
+    }
+    const entries = [{ key: hotKey, value, ttlSeconds: this.ttlSeconds }];
+    const write = () => withDeadline(this.hot.write(entries), this.settings.redisTimeoutMs);
+    write()
+      .catch(() => {
+        this.fills.retried++;
+        return write();
+      })
+      .then(
+        () => {
+          this.fills.written++;
+        },
+        (err) => {
+          this.fills.failed++;
+          const now = Date.now();
+          if (now - this.lastFillWarning < 10_000) return;
+          this.lastFillWarning = now;
+          this.logger.warn('hot cache fill failed; the key is read from PostgreSQL until filled', {
+            event: 'api.fill_failed',
+            key: hotKey,
+            failedSoFar: this.fills.failed,
+            err,
+          });
+        },
+      );
   }
 
   private remember(key: string, text: string, headers?: Record<string, string>): CachedEntry {
@@ -274,6 +309,16 @@ export class TieredReader {
     this.memory.set(key, entry);
     return entry;
   }
+}
+
+/** `work`, or a rejection after `ms`. */
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 export const serverTiming = (timings: Timing[]): string => {
