@@ -268,6 +268,7 @@ try {
           for (const api of apis) {
             const m = await measure(api.port, spec);
             if (api.name === 'deployed') deployedRequests += m.requests;
+            if (m.errors + m.non2xx > 0) console.log(`  ${api.name}: answers other than 200:`, m.statuses);
             keep(`${endpoint.name}|${connections}|${api.name}`, m);
           }
         }

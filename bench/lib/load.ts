@@ -17,6 +17,8 @@ export interface LoadResult {
   p99: number;
   errors: number;
   non2xx: number;
+  /** Answers per status code other than 200 (h2load only). */
+  statuses?: Record<string, number>;
   /** CPU time of the load generator per request, µs (h2load only). */
   generatorCpuUs?: number;
   /** Share of one core the generator used over the run, warm-up included (h2load only). */
@@ -100,9 +102,12 @@ export async function runH2load(spec: LoadSpec): Promise<LoadResult> {
   const lines = readFileSync(log, 'utf8').split('\n');
   const durations = new Float64Array(lines.length);
   let n = 0;
+  const statuses: Record<string, number> = {};
   for (const line of lines) {
     const cols = line.split('\t');
-    if (cols.length >= 3) durations[n++] = Number(cols[2]) / 1000;
+    if (cols.length < 3) continue;
+    durations[n++] = Number(cols[2]) / 1000;
+    if (cols[1] !== '200') statuses[cols[1]!] = (statuses[cols[1]!] ?? 0) + 1;
   }
   const sorted = durations.subarray(0, n).sort();
   rmSync(log, { force: true });
@@ -113,6 +118,7 @@ export async function runH2load(spec: LoadSpec): Promise<LoadResult> {
     p99: round(percentile(sorted, 0.99)),
     errors: errored + timeouts + (failed - non2xx > 0 ? failed - non2xx : 0),
     non2xx,
+    statuses,
     generatorCpuUs: (generatorCpuS * 1e6) / Math.max(1, done),
     generatorBusy: generatorCpuS / (spec.durationS + 1),
   };

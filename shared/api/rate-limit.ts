@@ -13,7 +13,9 @@
  * - **Refused early by at most (N − 1) × 2 × block** requests in a window: tokens leased by other
  *   instances and not spent yet (each holds at most the block it spends plus the block it
  *   prefetched). A block is 2 % of the limit (at least 1), and shrinks to an eighth of what is left
- *   as the key nears its limit, so the stranded tokens shrink with it.
+ *   as the key nears its limit, so the stranded tokens shrink with it. Tokens still unspent when the
+ *   minute ends are given back to its count (one pipeline per instance per minute), so they do not
+ *   weigh on the next minute as if used.
  * - A single instance admits exactly the limit in a fresh window.
  * - **Cost**: a Map lookup and a decrement per request; one Redis round trip per block, fetched in
  *   the background before the block runs out (blocks of 4 or more), so a request waits on Redis only
@@ -66,9 +68,18 @@ export interface Lease {
   used: number;
 }
 
+/** Tokens leased for a minute and not spent, given back when the minute is over. */
+export interface LeaseReturn {
+  key: string;
+  window: number;
+  tokens: number;
+}
+
 /** Where leases come from: Redis shared by the instances, or a counter in this process. */
 export interface RateLeaseStore {
   claim(request: LeaseRequest): Promise<Lease>;
+  /** Gives unspent tokens back (they would otherwise weigh on the next minute as if used). */
+  release(returns: LeaseReturn[]): Promise<void>;
 }
 
 /** The same arithmetic as the Redis script, in this process (no Redis, or Redis down). */
@@ -93,6 +104,19 @@ export class LocalLeaseStore implements RateLeaseStore {
 
   claim(r: LeaseRequest): Promise<Lease> {
     return Promise.resolve(this.claimNow(r));
+  }
+
+  releaseNow(returns: LeaseReturn[]): void {
+    for (const r of returns) {
+      const k = `${r.key}|${r.window}`;
+      const n = this.counts.get(k);
+      if (n !== undefined) this.counts.set(k, Math.max(0, n - r.tokens));
+    }
+  }
+
+  release(returns: LeaseReturn[]): Promise<void> {
+    this.releaseNow(returns);
+    return Promise.resolve();
   }
 }
 
@@ -129,6 +153,7 @@ export class LeasedRateLimiter implements RateLimiter {
   private readonly now: () => number;
   private readonly states = new Map<string, KeyState>();
   private window = -1;
+  private releasing: Promise<void> | undefined;
   /** Leases that fell back to the local counter (Redis failed or its breaker was open). */
   localFallbacks = 0;
   /** Leases asked of the shared store. */
@@ -185,8 +210,8 @@ export class LeasedRateLimiter implements RateLimiter {
   private state(key: string, now: number): KeyState {
     const window = Math.floor(now / WINDOW_MS);
     if (window !== this.window) {
-      // A new minute: tokens leased for the last one are dropped (they were counted there).
-      this.states.clear();
+      // A new minute: tokens leased for the last one and not spent go back to its count.
+      this.releaseUnspent();
       this.window = window;
     }
     let s = this.states.get(key);
@@ -195,6 +220,27 @@ export class LeasedRateLimiter implements RateLimiter {
       this.states.set(key, s);
     }
     return s;
+  }
+
+  private releaseUnspent(): void {
+    const returns: LeaseReturn[] = [];
+    for (const [key, s] of this.states) {
+      if (s.tokens > 0) returns.push({ key, window: s.window, tokens: s.tokens });
+      s.tokens = 0;
+    }
+    this.states.clear();
+    if (returns.length === 0) return;
+    // Each store gets back what it leased: local leases only from the local counter.
+    this.local.releaseNow(returns);
+    const shared = this.shared;
+    if (!shared) return;
+    const give = () => shared.release(returns);
+    (this.breaker ? this.breaker.execute(give) : give()).catch((err) =>
+      this.logger?.debug('rate limiter: unspent tokens not returned', {
+        event: 'api.ratelimit_release',
+        err,
+      }),
+    );
   }
 
   private baseBlock(perMinute: number): number {
@@ -231,6 +277,7 @@ export class LeasedRateLimiter implements RateLimiter {
   private async claim(request: LeaseRequest): Promise<Lease> {
     const shared = this.shared;
     if (shared) {
+      if (this.releasing) await this.releasing;
       this.sharedLeases++;
       try {
         return await (this.breaker

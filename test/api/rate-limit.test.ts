@@ -37,6 +37,15 @@ function clock(startMs = Math.floor(Date.UTC(2026, 5, 1) / WINDOW_MS) * WINDOW_M
   };
 }
 
+/** Polls until `check` holds (no fixed sleep). */
+async function until(check: () => Promise<boolean>, ms = 5000) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
 /** Requests `count` times, spreading them over the instances as `pick` says; counts admissions. */
 async function drive(
   instances: LeasedRateLimiter[],
@@ -132,6 +141,21 @@ describe('leased rate limits on the Upstash protocol over Redis', await peerGate
     assert.equal((await drive([other], 'slide', 100, 100)).admitted, 25);
   });
 
+  test('tokens leased and not spent in a minute are given back: the next minute is not charged for them', async () => {
+    const c = clock();
+    // Blocks of 20 (a fifth of 100): one request leaves 19 unspent.
+    const limiter = instance(c.now, 0.2);
+    assert.equal((await drive([limiter], 'unspent', 100, 1)).admitted, 1);
+    c.set(c.start + WINDOW_MS);
+    const next = await drive([limiter], 'unspent', 100, 200);
+    await until(
+      async () =>
+        Number(await redis.get(`${prefix}ratelease:100:unspent:${Math.floor(c.start / WINDOW_MS)}`)) === 1,
+    );
+    // At the minute's start the last minute weighs fully: 100 − 1 (not 100 − 20).
+    assert.ok(next.admitted >= 99 - 1, `${next.admitted} admitted`);
+  });
+
   test('refusals carry the limit, nothing remaining, and the time to the window end', async () => {
     const c = clock();
     const limiter = instance(c.now);
@@ -185,5 +209,14 @@ describe('the in-process limiter', () => {
     assert.deepEqual([first.allowed, first.remaining], [true, 2]);
     // After its first request of a minute, a key is decided synchronously.
     assert.ok(!(limiter.limit('a', 3) instanceof Promise));
+  });
+
+  test('the whole limit leased at once, and what is left unspent given back at the minute’s end', async () => {
+    const c = clock();
+    const limiter = new MemoryRateLimiter({ now: c.now });
+    assert.equal((await drive([limiter], 'k', 1000, 10)).admitted, 10);
+    c.set(c.start + WINDOW_MS);
+    // The last minute's 10 weigh fully at this minute's start: 990 left, not 0.
+    assert.equal((await drive([limiter], 'k', 1000, 2000)).admitted, 990);
   });
 });

@@ -23,13 +23,24 @@ end
 return { granted, used + granted }
 `;
 
+/** Gives back up to ARGV[1] tokens to a counter that still exists (never below 0, never creating it). */
+const RELEASE_SCRIPT = `
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+local back = math.min(n, tonumber(ARGV[1]))
+if back > 0 then redis.call('DECRBY', KEYS[1], back) end
+return back
+`;
+
 const WINDOW_MS = 60_000;
 
 export class UpstashRateLeases {
   private readonly script: ReturnType<Redis['createScript']>;
+  private releaseSha: Promise<string> | undefined;
+  private readonly redis: Redis;
   private readonly prefix: string;
 
   constructor(redis: Redis, prefix: string) {
+    this.redis = redis;
     this.script = redis.createScript(LEASE_SCRIPT);
     this.prefix = `${prefix}ratelease:`;
   }
@@ -47,5 +58,19 @@ export class UpstashRateLeases {
       [String(r.limit), String(r.want), r.previousWeight.toFixed(6), String(3 * WINDOW_MS)],
     )) as [number, number];
     return { granted: Number(granted), used: Number(used) };
+  }
+
+  /** Unspent tokens back to their minute's counter: one pipeline (one round trip) per minute. */
+  async release(returns: { key: string; window: number; tokens: number }[]): Promise<void> {
+    if (returns.length === 0) return;
+    // Loaded once per instance (SCRIPT LOAD answers its SHA-1); then one pipeline for every key.
+    this.releaseSha ??= this.redis.scriptLoad(RELEASE_SCRIPT);
+    const sha = await this.releaseSha.catch((err) => {
+      this.releaseSha = undefined;
+      throw err;
+    });
+    const p = this.redis.pipeline();
+    for (const r of returns) p.evalsha(sha, [`${this.prefix}${r.key}:${r.window}`], [String(r.tokens)]);
+    await p.exec();
   }
 }
