@@ -222,6 +222,7 @@ export class TieredReader {
   }
 
   private async loadBelow(spec: ReadSpec, timings: Timing[]): Promise<Loaded | null> {
+    let hotFailed = false;
     if (spec.hotKey !== undefined) {
       const t0 = performance.now();
       try {
@@ -234,6 +235,7 @@ export class TieredReader {
         });
         if (text !== null) return { entry: this.remember(spec.key, text), tier: this.hotTier };
       } catch (err) {
+        hotFailed = true;
         const outcome = err instanceof TierOpen ? 'skipped' : 'error';
         timings.push({ tier: this.hotTier, ms: performance.now() - t0, outcome });
         this.logger.debug('hot cache unavailable; reading PostgreSQL', {
@@ -261,12 +263,19 @@ export class TieredReader {
       return null;
     }
     const text = spec.encode ? spec.encode(value) : JSON.stringify(value);
-    if (spec.hotKey !== undefined) this.fill(spec.hotKey, value);
+    if (spec.hotKey !== undefined) {
+      // Redis just failed this very read: no fill (counted as skipped; the breaker logs the outage).
+      if (hotFailed) {
+        this.fills.attempted++;
+        this.fills.skipped++;
+      } else this.fill(spec.hotKey, value);
+    }
     return { entry: this.remember(spec.key, text, spec.headers?.(value)), tier: 'postgres' };
   }
 
   /**
-   * Writes a value read from PostgreSQL into the hot cache, in the background. A failed fill is
+   * Writes a value read from PostgreSQL into the hot cache (after Redis answered "miss"), in the
+   * background. A failed fill is
    * retried once, then counted and logged as a warning (at most one line per 10 s, with the count):
    * the next miss of the key pays PostgreSQL again, which an operator should see. While Redis's
    * breaker is open the fill is skipped (counted; the breaker logged the outage). Fills run outside
