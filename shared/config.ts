@@ -109,6 +109,8 @@ export const sections = {
     API_PG_STATEMENT_TIMEOUT_MS: int(10, 600_000).default(500),
     /** Deadline of one call to Redis from the API (reads, fills, rate limits). */
     API_REDIS_TIMEOUT_MS: int(50, 60_000).default(500),
+    /** Connections kept open to Upstash per instance (keep-alive; about the instance's concurrency). */
+    UPSTASH_MAX_CONNECTIONS: int(1, 1024).default(64),
     /** A tier (PostgreSQL, Redis) that failed is skipped this long before it is probed again. */
     API_BREAKER_COOLDOWN_SECONDS: int(1, 600).default(5),
     /** While PostgreSQL is down, a key verified before keeps working this long after its last verification. */

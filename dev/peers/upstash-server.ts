@@ -25,6 +25,11 @@ export interface UpstashServerOptions {
   token?: string;
   /** Loopback port to listen on; a free one when omitted. */
   port?: number;
+  /**
+   * How long an idle client connection is kept (ms). 1 s by default so tests exit promptly; the
+   * benchmark passes a longer one, as Upstash's own server keeps connections.
+   */
+  keepAliveTimeoutMs?: number;
 }
 
 export interface UpstashServer {
@@ -32,6 +37,10 @@ export interface UpstashServer {
   readonly url: string;
   readonly token: string;
   readonly port: number;
+  /** TCP connections accepted so far (how well clients reuse them). */
+  readonly connectionsAccepted: number;
+  /** Requests answered so far. */
+  readonly requestsServed: number;
   /** Listens again on the same port after stop(). */
   start(): Promise<void>;
   /** Stops answering (connections refused) while keeping the port and the Redis connection. */
@@ -249,10 +258,13 @@ export async function startUpstashServer(options: UpstashServerOptions): Promise
 
   let server: Server | undefined;
   let port = options.port ?? 0;
+  let connectionsAccepted = 0;
+  let requestsServed = 0;
 
   async function start(): Promise<void> {
     if (server) return;
     const next = createServer((req, res) => {
+      requestsServed++;
       handle(req, res).catch((error: unknown) => {
         const status = error instanceof RequestError ? error.status : 500;
         if (!res.headersSent) send(res, status, { error: errorMessage(error) });
@@ -260,7 +272,10 @@ export async function startUpstashServer(options: UpstashServerOptions): Promise
       });
     });
     // The client keeps connections alive; never let them hold a test process open.
-    next.keepAliveTimeout = 1000;
+    next.keepAliveTimeout = options.keepAliveTimeoutMs ?? 1000;
+    next.on('connection', () => {
+      connectionsAccepted++;
+    });
     await new Promise<void>((resolve, reject) => {
       next.once('error', reject);
       next.listen(port, '127.0.0.1', () => {
@@ -296,6 +311,12 @@ export async function startUpstashServer(options: UpstashServerOptions): Promise
     token,
     get port() {
       return port;
+    },
+    get connectionsAccepted() {
+      return connectionsAccepted;
+    },
+    get requestsServed() {
+      return requestsServed;
     },
     start,
     stop,

@@ -71,6 +71,10 @@ export interface ServingStore {
   latest(nodeId: string): Promise<StoredLatest | null>;
   /** A node's served window metrics (the body the cycle computed), or null. */
   window(nodeId: string, range: string): Promise<unknown | null>;
+  /** The same, only if the node is the tenant's (ownership and body in one round trip). */
+  ownedWindow(tenantId: string, nodeId: string, range: string): Promise<unknown | null>;
+  /** A node's latest values, only if the node is the tenant's (one round trip). */
+  ownedLatest(tenantId: string, nodeId: string): Promise<StoredLatest | null>;
   /** A network snapshot's body (dashboard, network:<range>), or null. */
   snapshot(tenantId: string, kind: string): Promise<unknown | null>;
   latestReadingMs(tenantId: string): Promise<number | null>;

@@ -11,7 +11,7 @@ import { parseIssuers } from '../api/auth/token-config.ts';
 import type { TierBreaker } from '../api/breakers.ts';
 import type { ApiDeps } from '../api/context.ts';
 import { batchedStdoutSink } from '../api/log-sink.ts';
-import { MemoryRateLimiter, type RateLimiter, UpstashRateLimiter } from '../api/rate-limit.ts';
+import { LeasedRateLimiter, MemoryRateLimiter, type RateLimiter } from '../api/rate-limit.ts';
 import { type ApiSettings, DEFAULT_API_SETTINGS } from '../api/settings.ts';
 import type { ApiStores } from '../api/stores.ts';
 import { apiTierBreakers } from '../api/tiers.ts';
@@ -45,23 +45,30 @@ export function apiSettings(config: Config): Partial<ApiSettings> {
   };
 }
 
-/** @upstash/ratelimit on Upstash when it is configured (limits hold across instances), else in-process. */
+/**
+ * Rate limits leased from Upstash when it is configured (limits hold across instances at a Redis call
+ * per block of requests, not per request: shared/api/rate-limit.ts), else counted in-process.
+ */
 export async function createRateLimiter(
   config: Config,
   logger: Logger,
   breaker?: TierBreaker,
 ): Promise<RateLimiter> {
   if (!config.upstash) return new MemoryRateLimiter();
-  const [{ Redis }, { Ratelimit }] = await Promise.all([
+  const [{ Redis }, { UpstashRateLeases }, { useKeepAliveAgent }] = await Promise.all([
     import('@upstash/redis'),
-    import('@upstash/ratelimit'),
+    import('../adapters/cache/upstash-rate-leases.ts'),
+    import('../adapters/cache/http-agent.ts'),
   ]);
-  const redis = new Redis({ ...config.upstash, retry: { retries: 1, backoff: () => 50 } });
-  return new UpstashRateLimiter({
-    redis,
-    prefix: config.REDIS_KEY_PREFIX,
+  useKeepAliveAgent({ connections: config.UPSTASH_MAX_CONNECTIONS });
+  const redis = new Redis({
+    ...config.upstash,
+    retry: { retries: 1, backoff: () => 50 },
+    enableTelemetry: false,
+  });
+  return new LeasedRateLimiter({
+    shared: new UpstashRateLeases(redis, config.REDIS_KEY_PREFIX),
     logger,
-    Ratelimit,
     ...(breaker ? { breaker } : {}),
   });
 }

@@ -516,7 +516,7 @@ describe('API endpoints', await peerGate('postgres', 'redis'), () => {
     );
   });
 
-  test('rate limits across instances with @upstash/ratelimit on Redis (Upstash protocol)', async () => {
+  test('rate limits across instances with leases on Redis (Upstash protocol)', async () => {
     const limiter = await createRateLimiter(w.main.config, createLogger({ level: 'error' }));
     assert.equal(limiter.name, 'upstash');
     const { token } = await createKey(postgresKeyStore(w.db.sql), {

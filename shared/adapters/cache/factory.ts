@@ -13,6 +13,10 @@ export const embeddedCache = (): MemoryCache => {
 
 export async function createCache(config: Config): Promise<HotCache> {
   if (!config.upstash) return embeddedCache();
-  const { UpstashCache } = await import('./upstash.ts');
+  const [{ UpstashCache }, { useKeepAliveAgent }] = await Promise.all([
+    import('./upstash.ts'),
+    import('./http-agent.ts'),
+  ]);
+  useKeepAliveAgent({ connections: config.UPSTASH_MAX_CONNECTIONS });
   return new UpstashCache({ ...config.upstash, prefix: config.REDIS_KEY_PREFIX });
 }

@@ -15,6 +15,9 @@ export class UpstashCache implements HotCache {
       url: options.url,
       token: options.token,
       automaticDeserialization: false,
+      // Values are JSON text: plain strings on the wire spare a base64 decode per read.
+      responseEncoding: false,
+      enableTelemetry: false,
       // The API answers from PostgreSQL when Redis is down: fail fast instead of retrying for seconds.
       retry: { retries: 1, backoff: () => 50 },
     });

@@ -31,7 +31,14 @@ import {
   listNodes,
 } from './registry.ts';
 import { bytesProcessedLastDay, latestWindowEndMs, recentRuns } from './runs.ts';
-import { latestReadingMs, readLatest, readSnapshotValue, readWindow } from './serving.ts';
+import {
+  latestReadingMs,
+  readLatest,
+  readOwnedLatest,
+  readOwnedWindow,
+  readSnapshotValue,
+  readWindow,
+} from './serving.ts';
 import {
   deleteSubscription,
   findSubscription,
@@ -71,6 +78,9 @@ export function postgresApiStores(sql: Sql) {
     serving: {
       latest: (nodeId: string) => readLatest(sql, nodeId),
       window: (nodeId: string, range: string) => readWindow(sql, nodeId, range),
+      ownedLatest: (tenantId: string, nodeId: string) => readOwnedLatest(sql, tenantId, nodeId),
+      ownedWindow: (tenantId: string, nodeId: string, range: string) =>
+        readOwnedWindow(sql, tenantId, nodeId, range),
       snapshot: (tenantId: string, kind: string) => readSnapshotValue(sql, tenantId, kind),
       latestReadingMs: (tenantId: string) => latestReadingMs(sql, tenantId),
       history: (resolution: keyof typeof HISTORY_TABLES, nodeId: string, fromMs: number, toMs: number) =>

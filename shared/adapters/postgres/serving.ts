@@ -39,6 +39,36 @@ export async function readWindow(db: Db, nodeId: string, range: string): Promise
   return rows[0]?.body ?? null;
 }
 
+/**
+ * A node's window of the tenant (null for another tenant's node, or none): ownership and the body
+ * in one statement, so an API miss is one round trip.
+ */
+export async function readOwnedWindow(
+  db: Db,
+  tenantId: string,
+  nodeId: string,
+  range: string,
+): Promise<unknown | null> {
+  const rows = await db<{ body: unknown }[]>`
+    select w.body from node_window_metrics w join nodes n on n.id = w.node_id
+    where w.node_id = ${nodeId} and w.range = ${range} and n.tenant_id = ${tenantId}`;
+  return rows[0]?.body ?? null;
+}
+
+/** A node's latest values, if the node is the tenant's: one statement (see readOwnedWindow). */
+export async function readOwnedLatest(
+  db: Db,
+  tenantId: string,
+  nodeId: string,
+): Promise<StoredLatest | null> {
+  const rows = await db<{ ts_ms: number; body: LatestBody }[]>`
+    select (extract(epoch from l.ts) * 1000)::float8 as ts_ms, l.body
+    from node_latest l join nodes n on n.id = l.node_id
+    where l.node_id = ${nodeId} and n.tenant_id = ${tenantId}`;
+  const row = rows[0];
+  return row ? { tsMs: row.ts_ms, body: row.body } : null;
+}
+
 export async function writeSnapshot(db: Db, tenantId: string, kind: string, asOfMs: number, body: unknown) {
   await db`
     insert into network_snapshots (tenant_id, kind, as_of, body)

@@ -197,9 +197,8 @@ export function nodesRoutes(deps: RouteDeps) {
       {
         key,
         hotKey: key,
-        // Node ids are global: another tenant's node must read as not found, so ownership comes first.
-        load: async () =>
-          (await stores.registry.node(tenantId, id)) ? stores.serving.window(id, range) : null,
+        // Node ids are global: another tenant's node reads as not found (one statement checks both).
+        load: () => stores.serving.ownedWindow(tenantId, id, range),
       },
       `No metrics for node ${id} (unknown node, or no data yet)`,
       send,
@@ -216,8 +215,7 @@ export function nodesRoutes(deps: RouteDeps) {
         key,
         hotKey: key,
         load: async () => {
-          if (!(await stores.registry.node(tenantId, id))) return null;
-          const latest = await stores.serving.latest(id);
+          const latest = await stores.serving.ownedLatest(tenantId, id);
           return latest ? latestPayload(id, latest.tsMs, latest.body) : null;
         },
       },

@@ -61,7 +61,9 @@ export const apiGate = ({
   const routeLimits = new Map(Object.entries(routeBodyLimits).map(([path, max]) => [path, limiterOf(max)]));
   return async function apiGate(c, next) {
     const principal = authenticateRequest(c, verifier, tokens);
-    await countRequest(c, limiter, principal instanceof Promise ? await principal : principal);
+    // Synchronous while the key holds leased tokens: no await on the hot path.
+    const counted = countRequest(c, limiter, principal instanceof Promise ? await principal : principal);
+    if (counted) await counted;
     // Only requests that may carry a body: touching the body of a GET costs a full Request object.
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
     return (routeLimits.get(c.req.path) ?? limitBody)(c, next);

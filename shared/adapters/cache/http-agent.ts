@@ -1,0 +1,26 @@
+/**
+ * Connections to Upstash reused: @upstash/redis calls the global `fetch` (its `agent` option is for
+ * node-fetch and is ignored by Node's fetch), so the process's fetch gets an undici Agent sized for
+ * the instance's concurrency, with keep-alive.
+ *
+ * Why it matters: undici keeps a connection only while the server's `Keep-Alive: timeout=N` hint
+ * minus a safety threshold (2 s by default) is positive, so a server that hints 1 s (Node's default
+ * for some servers, the test harness's before) had every request open a new connection — a TCP (and,
+ * in the cloud, TLS) handshake per Redis command. Here the threshold is 500 ms.
+ */
+import { Agent, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
+
+let installed: Agent | undefined;
+
+/** Installs the keep-alive agent once per process (later calls keep the first one). */
+export function useKeepAliveAgent(options: { connections: number }): Agent {
+  if (installed && getGlobalDispatcher() === installed) return installed;
+  installed = new Agent({
+    connections: options.connections,
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 60_000,
+    keepAliveTimeoutThreshold: 500,
+  });
+  setGlobalDispatcher(installed);
+  return installed;
+}
