@@ -38,6 +38,11 @@ export const sections = {
     PG_POOL_MAX: int(1, 100).default(4),
     PG_IDLE_TIMEOUT_SECONDS: int(1, 3600).default(20),
     PG_MAX_LIFETIME_SECONDS: int(60, 86_400).default(1800),
+    /**
+     * Apply pending migrations when a cycle function starts (local runs). The cloud sets false: its
+     * migrate job runs them before traffic moves, and a function only checks the schema is current.
+     */
+    MIGRATE_ON_START: bool.default(true),
   }),
   cache: z.object({
     UPSTASH_REDIS_REST_URL: z.url().optional(),

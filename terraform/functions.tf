@@ -29,6 +29,7 @@ locals {
       NODE_OPTIONS            = var.functions.dispatcher.node_options
       PG_IDLE_TIMEOUT_SECONDS = var.pg_idle_timeout_seconds
       PG_MAX_LIFETIME_SECONDS = var.pg_max_lifetime_seconds
+      MIGRATE_ON_START        = false # the migrate job runs before traffic moves (jobs.tf)
       FIRESTORE_DATABASE      = google_firestore_database.coordination.name
       TOPIC_NODE_WORK         = google_pubsub_topic.node_work.name
       TOPIC_NETWORK_ROLLUP    = google_pubsub_topic.network_rollup.name
@@ -51,6 +52,7 @@ locals {
       NODE_OPTIONS            = var.functions.aggregator.node_options
       PG_IDLE_TIMEOUT_SECONDS = var.pg_idle_timeout_seconds
       PG_MAX_LIFETIME_SECONDS = var.pg_max_lifetime_seconds
+      MIGRATE_ON_START        = false
       REDIS_KEY_PREFIX        = var.redis_key_prefix
       CACHE_TTL_SECONDS       = var.cache_ttl_seconds
       FIRESTORE_DATABASE      = google_firestore_database.coordination.name
@@ -71,6 +73,7 @@ locals {
       NODE_OPTIONS                   = var.functions.api.node_options
       PG_IDLE_TIMEOUT_SECONDS        = var.pg_idle_timeout_seconds
       PG_MAX_LIFETIME_SECONDS        = var.pg_max_lifetime_seconds
+      MIGRATE_ON_START               = false
       REDIS_KEY_PREFIX               = var.redis_key_prefix
       CACHE_TTL_SECONDS              = var.cache_ttl_seconds
       TENANT_ID                      = var.tenant_id
@@ -165,8 +168,10 @@ resource "google_cloudfunctions2_function" "function" {
     max_instance_count               = each.value.max_instance_count
     timeout_seconds                  = each.value.timeout_seconds
     ingress_settings                 = local.function_ingress[each.key]
-    all_traffic_on_latest_revision   = true
-    environment_variables            = local.function_env[each.key]
+    # A new revision takes no traffic when it is deployed: `npm run deploy` (and cloudbuild.yaml) run
+    # the migrate job, smoke-test the new API revision on its own tagged URL, then pin traffic to it.
+    all_traffic_on_latest_revision = false
+    environment_variables          = local.function_env[each.key]
 
     direct_vpc_egress = var.use_cloud_sql ? "VPC_EGRESS_PRIVATE_RANGES_ONLY" : null
 

@@ -382,6 +382,16 @@ variable "name_prefix" {
   }
 }
 
+variable "ops_image" {
+  description = "Container image of the operations jobs (migrations, first admin key): jobs/ops built by npm run build and pushed by npm run deploy, e.g. europe-west1-docker.pkg.dev/PROJECT/wnm-ops/ops:HASH."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9.-]+(:[0-9]+)?/[^:@\\s]+(:[A-Za-z0-9_.-]+|@sha256:[a-f0-9]{64})$", var.ops_image))
+    error_message = "ops_image must be a full image reference with a tag or digest, e.g. europe-west1-docker.pkg.dev/PROJECT/wnm-ops/ops:HASH."
+  }
+}
+
 variable "pg_idle_timeout_seconds" {
   description = "Seconds an idle PostgreSQL connection stays open (PG_IDLE_TIMEOUT_SECONDS)."
   type        = number

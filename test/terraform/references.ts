@@ -29,6 +29,7 @@ function collect(value: unknown, scope: Scope, where: string, out: Expression[])
   } else if (value !== null && typeof value === 'object') {
     for (const [key, item] of Object.entries(value as Body)) {
       if (key === 'ignore_changes') continue; // attribute names, not references
+      if (key === 'provider' && typeof item === 'string') continue; // a provider (google-beta), not a resource
       if (key === 'dynamic') {
         for (const [name, generators] of Object.entries(item as Record<string, Body[]>)) {
           for (const generator of generators) {
