@@ -108,3 +108,8 @@ resource "google_cloud_run_v2_job" "ops" {
 
   depends_on = [google_secret_manager_secret_iam_member.ops_job_reads_database_url]
 }
+
+output "ops_jobs" {
+  description = "Cloud Run jobs of operations, by command: migrate (run before traffic moves) and first-admin-key."
+  value       = { for key, job in google_cloud_run_v2_job.ops : key => job.name }
+}
