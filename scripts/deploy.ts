@@ -68,7 +68,13 @@ export async function deploy(
     env,
     cache: {},
   };
-  if (!values['dry-run'] && !env.TF_VAR_upstash_redis_rest_url && !values['var-file']) {
+  const terraformStep = STEPS.findIndex((s) => s.id === 'terraform');
+  if (
+    !values['dry-run'] &&
+    start <= terraformStep &&
+    !env.TF_VAR_upstash_redis_rest_url &&
+    !values['var-file']
+  ) {
     out(
       'Set TF_VAR_upstash_redis_rest_url and TF_VAR_upstash_redis_rest_token (an Upstash database), or pass --var-file.',
     );

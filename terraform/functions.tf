@@ -147,9 +147,10 @@ resource "google_cloudfunctions2_function" "function" {
   description = local.function_description[each.key]
 
   build_config {
-    runtime         = "nodejs24"
-    entry_point     = each.key
-    service_account = google_service_account.function_build.id
+    runtime           = "nodejs24"
+    entry_point       = each.key
+    service_account   = google_service_account.function_build.id
+    docker_repository = google_artifact_registry_repository.functions.id
 
     source {
       storage_source {
@@ -206,5 +207,10 @@ resource "google_cloudfunctions2_function" "function" {
 
   # The build account must be allowed to build, and the runtime account to read its secrets when the
   # revision starts.
-  depends_on = [google_project_iam_member.function_build, google_secret_manager_secret_iam_member.function_reads]
+  depends_on = [
+    google_project_iam_member.function_build_logs,
+    google_storage_bucket_iam_member.function_build_reads_sources,
+    google_artifact_registry_repository_iam_member.function_build_pushes,
+    google_secret_manager_secret_iam_member.function_reads,
+  ]
 }

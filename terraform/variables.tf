@@ -210,6 +210,8 @@ variable "external_database_url" {
   type        = string
   default     = null
   sensitive   = true
+  # Never stored in the state or a plan file: it only feeds a write-only attribute (secrets.tf).
+  ephemeral = true
 
   validation {
     condition     = var.external_database_url == null || can(regex("^postgres(ql)?://", var.external_database_url))
@@ -468,6 +470,17 @@ variable "schedule_time_zone" {
   }
 }
 
+variable "secrets_version" {
+  description = "Version of the values written to Secret Manager and of the Cloud SQL password (write-only attributes, kept out of the state). Raise it to write new values: after rotating the Upstash token, or to rotate the database password (a new one is generated)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.secrets_version >= 1 && floor(var.secrets_version) == var.secrets_version
+    error_message = "secrets_version must be a whole number of at least 1."
+  }
+}
+
 variable "sql_availability_type" {
   description = "ZONAL, or REGIONAL for a standby in a second zone (about twice the instance price)."
   type        = string
@@ -588,6 +601,8 @@ variable "upstash_redis_rest_token" {
   description = "Upstash Redis REST token; stored in Secret Manager. Pass it as TF_VAR_upstash_redis_rest_token rather than in a file."
   type        = string
   sensitive   = true
+  # Never stored in the state or a plan file: it only feeds a write-only attribute (secrets.tf).
+  ephemeral = true
 
   validation {
     condition     = length(var.upstash_redis_rest_token) >= 20
@@ -599,6 +614,8 @@ variable "upstash_redis_rest_url" {
   description = "Upstash Redis REST URL (https://....upstash.io); stored in Secret Manager."
   type        = string
   sensitive   = true
+  # Never stored in the state or a plan file: it only feeds a write-only attribute (secrets.tf).
+  ephemeral = true
 
   validation {
     condition     = can(regex("^https://", var.upstash_redis_rest_url))

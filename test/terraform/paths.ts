@@ -22,7 +22,7 @@ function bracket(text: string, i: number): [string, number] {
 }
 
 interface Traversal {
-  kind: 'resource' | 'data';
+  kind: 'resource' | 'data' | 'ephemeral';
   type: string;
   name: string;
   steps: Step[];
@@ -32,7 +32,7 @@ interface Traversal {
 /** Every `TYPE.NAME...` / `data.TYPE.NAME...` traversal in an expression, with the steps after NAME. */
 export function traversals(expression: string): Traversal[] {
   const found: Traversal[] = [];
-  const start = /(?<![\w.\]"-])(data\.)?([a-z][a-z0-9-]*_[a-z0-9_]+)\.([A-Za-z_][\w-]*)/g;
+  const start = /(?<![\w.\]"-])(data\.|ephemeral\.)?([a-z][a-z0-9-]*_[a-z0-9_]+)\.([A-Za-z_][\w-]*)/g;
   // String literals inside the expression are not traversals.
   const code = expression.replace(/"(?:[^"\\]|\\.)*"/g, (s) =>
     s.length > 2 && /^"\w+"$/.test(s) ? s : '""',
@@ -55,7 +55,7 @@ export function traversals(expression: string): Traversal[] {
       } else break;
     }
     found.push({
-      kind: m[1] ? 'data' : 'resource',
+      kind: m[1] === 'data.' ? 'data' : m[1] === 'ephemeral.' ? 'ephemeral' : 'resource',
       type: m[2]!,
       name: m[3]!,
       steps,
@@ -106,7 +106,7 @@ function walkBlock(block: BlockSchema, steps: Step[], where: string): string | u
 /** Problems with the attribute paths of every reference in the configuration ("where: problem"). */
 export function badAttributePaths(config: TerraformConfig, schemas: ProviderSchemas): string[] {
   const declared = new Map<string, Block>();
-  for (const b of [...config.resources, ...config.data]) {
+  for (const b of [...config.resources, ...config.data, ...config.ephemeral]) {
     declared.set(`${b.kind}:${b.type}.${b.name}`, b);
   }
   const strings: { text: string; where: string }[] = [];
@@ -128,7 +128,11 @@ export function badAttributePaths(config: TerraformConfig, schemas: ProviderSche
         const target = declared.get(`${t.kind}:${t.type}.${t.name}`);
         if (!target) continue; // references.ts reports undeclared targets
         const provider = providerOf(schemas, t.type, target.body.provider);
-        const table = t.kind === 'resource' ? provider?.resource_schemas : provider?.data_source_schemas;
+        const table = {
+          resource: provider?.resource_schemas,
+          data: provider?.data_source_schemas,
+          ephemeral: provider?.ephemeral_resource_schemas,
+        }[t.kind];
         const schema = table?.[t.type]?.block;
         if (!schema) continue; // schema-check.ts reports uncovered types
         let steps = t.steps;

@@ -31,6 +31,7 @@ interface ProviderSchema {
   provider: { block: BlockSchema };
   resource_schemas?: Record<string, { block: BlockSchema }>;
   data_source_schemas?: Record<string, { block: BlockSchema }>;
+  ephemeral_resource_schemas?: Record<string, { block: BlockSchema }>;
 }
 
 export interface ProviderSchemas {
@@ -69,7 +70,7 @@ export function loadProviderSchemas(file: string): ProviderSchemas {
       schemas.provider_schemas[name] = extra;
       continue;
     }
-    for (const kind of ['resource_schemas', 'data_source_schemas'] as const) {
+    for (const kind of ['resource_schemas', 'data_source_schemas', 'ephemeral_resource_schemas'] as const) {
       for (const [type, schema] of Object.entries(extra[kind] ?? {})) {
         if (base[kind]?.[type]) continue; // the shared file is exact where it has the type
         base[kind] = { ...base[kind], [type]: schema };
@@ -157,10 +158,14 @@ function checkBody(body: Body, schema: BlockSchema, path: string, topLevel: bool
 /** Every problem found in resources, data sources and provider blocks; empty when all is well. */
 export function checkAgainstSchemas(config: TerraformConfig, schemas: ProviderSchemas): string[] {
   const problems: string[] = [];
-  for (const block of [...config.resources, ...config.data]) {
-    const address = `${block.kind === 'data' ? 'data.' : ''}${block.type}.${block.name}`;
+  for (const block of [...config.resources, ...config.data, ...config.ephemeral]) {
+    const address = `${block.kind === 'resource' ? '' : `${block.kind}.`}${block.type}.${block.name}`;
     const provider = providerOf(schemas, block.type, block.body.provider);
-    const table = block.kind === 'resource' ? provider?.resource_schemas : provider?.data_source_schemas;
+    const table = {
+      resource: provider?.resource_schemas,
+      data: provider?.data_source_schemas,
+      ephemeral: provider?.ephemeral_resource_schemas,
+    }[block.kind];
     const schema = table?.[block.type];
     if (!schema) {
       problems.push(`${block.file}: ${address}: type not covered by the provider schemas`);

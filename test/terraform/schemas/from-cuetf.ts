@@ -14,6 +14,7 @@ import type { BlockSchema } from '../schema-check.ts';
 
 export const CUETF_TYPES = [
   'google_artifact_registry_repository',
+  'google_artifact_registry_repository_iam_member',
   'google_billing_budget',
   'google_cloud_run_v2_job',
   'google_monitoring_custom_service',
@@ -105,5 +106,5 @@ if (import.meta.main) {
     );
     google.resource_schemas[type] = { version: 0, block: schemaFromCue(cue) };
   }
-  writeFileSync(out, `${JSON.stringify(supplement, null, 1)}\n`);
+  writeFileSync(out, `${JSON.stringify(supplement, null, 2)}\n`);
 }
