@@ -43,6 +43,8 @@ export const sections = {
      * migrate job runs them before traffic moves, and a function only checks the schema is current.
      */
     MIGRATE_ON_START: bool.default(true),
+    /** PEM of the database server's CA: verify its certificate (Terraform sets Cloud SQL's instance CA). */
+    DATABASE_CA_CERT: optionalString,
   }),
   cache: z.object({
     UPSTASH_REDIS_REST_URL: z.url().optional(),

@@ -30,6 +30,7 @@ locals {
       PG_IDLE_TIMEOUT_SECONDS = var.pg_idle_timeout_seconds
       PG_MAX_LIFETIME_SECONDS = var.pg_max_lifetime_seconds
       MIGRATE_ON_START        = false # the migrate job runs before traffic moves (jobs.tf)
+      DATABASE_CA_CERT        = local.database_ca_cert
       FIRESTORE_DATABASE      = google_firestore_database.coordination.name
       TOPIC_NODE_WORK         = google_pubsub_topic.node_work.name
       TOPIC_NETWORK_ROLLUP    = google_pubsub_topic.network_rollup.name
@@ -53,6 +54,7 @@ locals {
       PG_IDLE_TIMEOUT_SECONDS = var.pg_idle_timeout_seconds
       PG_MAX_LIFETIME_SECONDS = var.pg_max_lifetime_seconds
       MIGRATE_ON_START        = false
+      DATABASE_CA_CERT        = local.database_ca_cert
       REDIS_KEY_PREFIX        = var.redis_key_prefix
       CACHE_TTL_SECONDS       = var.cache_ttl_seconds
       FIRESTORE_DATABASE      = google_firestore_database.coordination.name
@@ -74,6 +76,7 @@ locals {
       PG_IDLE_TIMEOUT_SECONDS        = var.pg_idle_timeout_seconds
       PG_MAX_LIFETIME_SECONDS        = var.pg_max_lifetime_seconds
       MIGRATE_ON_START               = false
+      DATABASE_CA_CERT               = local.database_ca_cert
       REDIS_KEY_PREFIX               = var.redis_key_prefix
       CACHE_TTL_SECONDS              = var.cache_ttl_seconds
       TENANT_ID                      = var.tenant_id

@@ -36,7 +36,7 @@ export async function runOpsJob(
   }
   const publicKey = values['public-key'];
   if (command === 'first-admin-key' && !publicKey) throw new Error('first-admin-key needs --public-key');
-  const sql = connect(requireDatabaseUrl(config), { max: 1 });
+  const sql = connect(requireDatabaseUrl(config), { max: 1, caCert: config.DATABASE_CA_CERT });
   try {
     if (command === 'migrate') {
       const { applied, timescale } = await migrate(sql);

@@ -64,6 +64,7 @@ export async function apiDeps(config: Config): Promise<ApiDeps> {
     maxLifetimeSeconds: config.PG_MAX_LIFETIME_SECONDS,
     connectTimeoutMs: config.API_PG_CONNECT_TIMEOUT_MS,
     statementTimeoutMs: config.API_PG_STATEMENT_TIMEOUT_MS,
+    caCert: config.DATABASE_CA_CERT,
   });
   const settings = apiSettings(config);
   // One breaker per tier, shared by the reads, the key verifier and the rate limiter.

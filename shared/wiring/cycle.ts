@@ -141,6 +141,7 @@ export async function openStorage(config: Config): Promise<Storage> {
     max: config.PG_POOL_MAX,
     idleTimeoutSeconds: config.PG_IDLE_TIMEOUT_SECONDS,
     maxLifetimeSeconds: config.PG_MAX_LIFETIME_SECONDS,
+    caCert: config.DATABASE_CA_CERT,
   });
   const { timescale } = await (config.MIGRATE_ON_START ? migrate(sql) : requireMigrated(sql)).catch(
     async (err: unknown) => {

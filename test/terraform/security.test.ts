@@ -104,6 +104,28 @@ describe('the function-build identity', () => {
   });
 });
 
+describe('the database server is verified', () => {
+  test('every function and the ops jobs get the instance CA (verify-ca)', () => {
+    assert.match(
+      String(config.locals.database_ca_cert),
+      /google_sql_database_instance\.main\[0\]\.server_ca_cert\[0\]\.cert/,
+    );
+    for (const [name, env] of Object.entries(config.locals.function_env as Record<string, Body>)) {
+      assert.equal(env.DATABASE_CA_CERT, '${local.database_ca_cert}', name);
+    }
+    const container = nested(
+      resource(config, 'google_cloud_run_v2_job.ops').body,
+      'template',
+      'template',
+      'containers',
+    );
+    const ca = (container.dynamic as Record<string, Body[]>).env!.find((e) =>
+      String(e.for_each).includes('DATABASE_CA_CERT'),
+    );
+    assert.ok(ca, 'the ops jobs verify the server too');
+  });
+});
+
 describe('no secret in the Terraform state', () => {
   const google = schemas.provider_schemas['registry.terraform.io/hashicorp/google']!.resource_schemas!;
 
