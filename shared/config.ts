@@ -100,6 +100,8 @@ export const sections = {
     API_DEV_MODE: bool.default(false),
     /** Requests per minute of keys created without a limit of their own. */
     RATE_LIMIT_PER_MINUTE: int(1, 1_000_000).default(600),
+    /** 401s one client address may receive per minute before it gets 429s (0: no limit). */
+    UNAUTH_RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(60),
     /** Largest request body accepted, bytes. */
     REQUEST_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(16_384),
     /** How long a verified API key is trusted before PostgreSQL is asked again: the revocation delay. */

@@ -82,6 +82,7 @@ locals {
       TENANT_ID                      = var.tenant_id
       CORS_ORIGINS                   = var.api_cors_origins
       RATE_LIMIT_PER_MINUTE          = var.api_settings.rate_limit_per_minute
+      UNAUTH_RATE_LIMIT_PER_MINUTE   = var.api_settings.unauthenticated_per_minute
       REQUEST_BODY_LIMIT_BYTES       = var.api_settings.request_body_limit_bytes
       API_KEY_CACHE_SECONDS          = var.api_settings.key_cache_seconds
       API_MEMORY_CACHE_MB            = var.api_settings.memory_cache_mb

@@ -66,9 +66,10 @@ variable "api_cors_origins" {
 }
 
 variable "api_settings" {
-  description = "API limits and caches: per-key requests per minute, request body limit (bytes), how long a verified key is trusted (s; revocation takes effect within it), in-process cache size (MB) and freshness (s); PostgreSQL connect and statement timeouts (ms), Redis call deadline (ms), how long a failed tier is skipped (s), how long verified keys keep working while PostgreSQL is down (s)."
+  description = "API limits and caches: per-key requests per minute, 401s per client address per minute (then 429), request body limit (bytes), how long a verified key is trusted (s; revocation takes effect within it), in-process cache size (MB) and freshness (s); PostgreSQL connect and statement timeouts (ms), Redis call deadline (ms), how long a failed tier is skipped (s), how long verified keys keep working while PostgreSQL is down (s)."
   type = object({
     rate_limit_per_minute      = optional(number, 600)
+    unauthenticated_per_minute = optional(number, 60)
     request_body_limit_bytes   = optional(number, 16384)
     key_cache_seconds          = optional(number, 30)
     memory_cache_mb            = optional(number, 64)
@@ -84,6 +85,7 @@ variable "api_settings" {
   validation {
     condition = (
       var.api_settings.rate_limit_per_minute >= 1 && var.api_settings.rate_limit_per_minute <= 1000000 &&
+      var.api_settings.unauthenticated_per_minute >= 0 && var.api_settings.unauthenticated_per_minute <= 1000000 &&
       var.api_settings.request_body_limit_bytes >= 1024 && var.api_settings.request_body_limit_bytes <= 10485760 &&
       var.api_settings.key_cache_seconds >= 0 && var.api_settings.key_cache_seconds <= 3600 &&
       var.api_settings.memory_cache_mb >= 1 && var.api_settings.memory_cache_mb <= 1024 &&

@@ -16,6 +16,7 @@ import { mountDocs } from './docs.ts';
 import { methodsAllowed } from './methods.ts';
 import { apiGate } from './middleware/api-gate/index.ts';
 import { requestLog } from './middleware/request-log/index.ts';
+import { unauthLimit } from './middleware/unauth-limit/index.ts';
 import { ApiProblem, problemResponse, RETRY_AFTER_SECONDS } from './problem.ts';
 import { MemoryRateLimiter } from './rate-limit.ts';
 import { newRouter } from './router.ts';
@@ -94,6 +95,7 @@ export function createApp(deps: ApiDeps) {
 
   // One gate for the API (a middleware hop each costs on the hot path): body limit, API key, rate limit.
   const limiter = deps.rateLimiter ?? new MemoryRateLimiter();
+  app.use('/api/*', unauthLimit({ perMinute: settings.unauthenticatedPerMinute }));
   app.use('/api/*', apiGate({ verifier, limiter, bodyLimitBytes: settings.bodyLimitBytes }));
 
   const v1 = newRouter();

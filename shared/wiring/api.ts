@@ -22,6 +22,7 @@ export function apiSettings(config: Config): Partial<ApiSettings> {
       .map((o) => o.trim())
       .filter(Boolean),
     defaultRateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    unauthenticatedPerMinute: config.UNAUTH_RATE_LIMIT_PER_MINUTE,
     bodyLimitBytes: config.REQUEST_BODY_LIMIT_BYTES,
     keyCacheMs: config.API_KEY_CACHE_SECONDS * 1000,
     memoryCacheBytes: config.API_MEMORY_CACHE_MB * 1024 * 1024,
