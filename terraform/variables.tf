@@ -472,6 +472,17 @@ variable "schedule_time_zone" {
   }
 }
 
+variable "scheduler_operators" {
+  description = "Members (user:..., group:...) who may run a cycle now and pause or resume the schedule with npm run schedule (the custom role in scheduler-ops.tf)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.scheduler_operators : can(regex("^(user|group|serviceAccount):[^@\\s]+@[^@\\s]+$", m))])
+    error_message = "Each scheduler operator must be user:EMAIL, group:EMAIL or serviceAccount:EMAIL."
+  }
+}
+
 variable "secrets_version" {
   description = "Version of the values written to Secret Manager and of the Cloud SQL password (write-only attributes, kept out of the state). Raise it to write new values: after rotating the Upstash token, or to rotate the database password (a new one is generated)."
   type        = number

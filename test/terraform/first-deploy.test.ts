@@ -157,3 +157,20 @@ describe('no new revision serves, or migrates, before the deploy command has mig
     assert.doesNotMatch(readme, /\/api\/v1\/health/);
   });
 });
+
+describe('operators drive the schedule', () => {
+  test('a custom role runs, pauses and resumes jobs, and nothing more; granted to scheduler_operators', () => {
+    const role = resource(config, 'google_project_iam_custom_role.scheduler_operator');
+    const permissions = role.body.permissions as string[];
+    for (const p of ['cloudscheduler.jobs.run', 'cloudscheduler.jobs.pause', 'cloudscheduler.jobs.enable']) {
+      assert.ok(permissions.includes(p), p);
+    }
+    assert.deepEqual(
+      permissions.filter((p) => /\.(create|update|delete|setIamPolicy)$/.test(p)),
+      [],
+    );
+    const grant = resource(config, 'google_project_iam_member.scheduler_operators');
+    assert.equal(grant.body.for_each, '${toset(var.scheduler_operators)}');
+    assert.equal(grant.body.role, '${google_project_iam_custom_role.scheduler_operator.name}');
+  });
+});
