@@ -147,6 +147,21 @@ variable "bigquery_table_id" {
   }
 }
 
+variable "budget" {
+  description = "A monthly budget on this project with alerts at 50%, 90% and 100% of spend and 100% of forecast, sent to the alert channels and the billing admins: { billing_account, monthly_amount, currency_code }. Null creates none (the caller needs billing.budgets.create on the account)."
+  type = object({
+    billing_account = string
+    monthly_amount  = number
+    currency_code   = optional(string, "USD")
+  })
+  default = null
+
+  validation {
+    condition     = var.budget == null || (can(regex("^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$", var.budget.billing_account)) && var.budget.monthly_amount > 0)
+    error_message = "budget.billing_account must look like 012345-6789AB-CDEF01 and monthly_amount be positive."
+  }
+}
+
 variable "cache_ttl_seconds" {
   description = "Default TTL of the Redis keys the API reads (CACHE_TTL_SECONDS)."
   type        = number
