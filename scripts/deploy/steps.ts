@@ -1,4 +1,6 @@
 /**
+ * Longer than 400 lines because the nine steps of a deployment read best in order, in one file.
+ *
  * The steps of `npm run deploy`, in order. Each is safe to run again: it looks before it creates, and
  * Terraform applies only a saved plan with changes. Later steps read what earlier ones made through
  * lazy getters (the image name from dist/, Terraform's outputs), so a run can resume at any step.
