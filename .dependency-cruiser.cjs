@@ -53,7 +53,7 @@ module.exports = {
       name: 'thin-entry-points',
       comment: 'functions/<name>/index.ts registers with the functions framework and delegates to shared/.',
       severity: 'error',
-      from: { path: '^functions/' },
+      from: { path: '^(functions|jobs)/' },
       to: { path: '^(eval|dev|scripts|bench|test)/' },
     },
   ],

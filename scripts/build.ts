@@ -265,9 +265,38 @@ export async function buildFunctions(options: BuildOptions = {}): Promise<Bundle
   return bundles;
 }
 
+/**
+ * The Cloud Run jobs' container (jobs/<name>/, today the ops job: migrations and the first admin key):
+ * the same bundle as a function, plus a Dockerfile that installs its pruned lockfile on Node 24.
+ * `npm run deploy` builds the image from dist/jobs/<name> with Cloud Build, tagged by content hash.
+ */
+export const JOB_DOCKERFILE = `FROM node:24-slim
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+COPY . .
+USER node
+ENTRYPOINT ["node", "index.js"]
+`;
+
+export async function buildJobs(options: BuildOptions = {}): Promise<Bundle[]> {
+  const root = options.root ?? REPO;
+  const bundles = await buildFunctions({
+    root,
+    functionsDir: options.functionsDir ?? join(root, 'jobs'),
+    outDir: options.outDir ?? join(root, 'dist', 'jobs'),
+    ...(options.names ? { names: options.names } : {}),
+  });
+  for (const b of bundles) writeFileSync(join(b.dir, 'Dockerfile'), JOB_DOCKERFILE);
+  return bundles;
+}
+
 if (import.meta.main) {
   const names = process.argv.slice(2);
-  const bundles = await buildFunctions(names.length > 0 ? { names } : {});
+  const bundles = [
+    ...(await buildFunctions(names.length > 0 ? { names } : {})),
+    ...(names.length > 0 ? [] : await buildJobs()),
+  ];
   if (bundles.length === 0) console.log('no functions/*/index.ts to build');
   for (const b of bundles) {
     const kib = (b.bytes / 1024).toFixed(0);

@@ -39,6 +39,13 @@ export const sections = {
     PG_POOL_MAX: int(1, 100).default(4),
     PG_IDLE_TIMEOUT_SECONDS: int(1, 3600).default(20),
     PG_MAX_LIFETIME_SECONDS: int(60, 86_400).default(1800),
+    /**
+     * Apply pending migrations when a cycle function starts (local runs). The cloud sets false: its
+     * migrate job runs them before traffic moves, and a function only checks the schema is current.
+     */
+    MIGRATE_ON_START: bool.default(true),
+    /** PEM of the database server's CA: verify its certificate (Terraform sets Cloud SQL's instance CA). */
+    DATABASE_CA_CERT: optionalString,
   }),
   cache: z.object({
     UPSTASH_REDIS_REST_URL: z.url().optional(),
@@ -96,6 +103,8 @@ export const sections = {
     API_DEV_MODE: bool.default(false),
     /** Requests per minute of keys created without a limit of their own. */
     RATE_LIMIT_PER_MINUTE: int(1, 1_000_000).default(600),
+    /** 401s one client address may receive per minute before it gets 429s (0: no limit). */
+    UNAUTH_RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(60),
     /** Largest request body accepted, bytes. */
     REQUEST_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(16_384),
     /** How long a verified API key is trusted before PostgreSQL is asked again: the revocation delay. */

@@ -100,6 +100,9 @@ resource "google_monitoring_alert_policy" "data_stale" {
       - Once a run finishes, the late data is folded in by the next cycles (within the lateness horizon of ${var.lateness_horizon_hours} h); no backfill is needed.
     EOT
   }
+
+  # The condition names a log-based metric created in the same apply: wait until alerting can see it.
+  depends_on = [time_sleep.log_metrics_visible]
 }
 
 resource "google_monitoring_alert_policy" "dead_letter_backlog" {

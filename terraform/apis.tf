@@ -31,3 +31,14 @@ resource "google_project_service" "enabled" {
   service            = each.value
   disable_on_destroy = false
 }
+
+# Google creates a service's agent lazily; on a new project the Pub/Sub agent may not exist yet when
+# Terraform grants it roles (iam.tf), and the grant fails. Asking for the identity creates it first, and
+# every grant to it references this resource, so it is ordered before them.
+resource "google_project_service_identity" "pubsub" {
+  provider = google-beta
+
+  project    = var.project_id
+  service    = "pubsub.googleapis.com"
+  depends_on = [google_project_service.enabled]
+}

@@ -29,6 +29,8 @@ locals {
       NODE_OPTIONS             = var.functions.dispatcher.node_options
       PG_IDLE_TIMEOUT_SECONDS  = var.pg_idle_timeout_seconds
       PG_MAX_LIFETIME_SECONDS  = var.pg_max_lifetime_seconds
+      MIGRATE_ON_START         = false # the migrate job runs before traffic moves (jobs.tf)
+      DATABASE_CA_CERT         = local.database_ca_cert
       FIRESTORE_DATABASE       = google_firestore_database.coordination.name
       TOPIC_NODE_WORK          = google_pubsub_topic.node_work.name
       TOPIC_NETWORK_ROLLUP     = google_pubsub_topic.network_rollup.name
@@ -52,6 +54,8 @@ locals {
       NODE_OPTIONS             = var.functions.aggregator.node_options
       PG_IDLE_TIMEOUT_SECONDS  = var.pg_idle_timeout_seconds
       PG_MAX_LIFETIME_SECONDS  = var.pg_max_lifetime_seconds
+      MIGRATE_ON_START         = false
+      DATABASE_CA_CERT         = local.database_ca_cert
       REDIS_KEY_PREFIX         = var.redis_key_prefix
       CACHE_TTL_SECONDS        = var.cache_ttl_seconds
       FIRESTORE_DATABASE       = google_firestore_database.coordination.name
@@ -73,11 +77,14 @@ locals {
       NODE_OPTIONS                   = var.functions.api.node_options
       PG_IDLE_TIMEOUT_SECONDS        = var.pg_idle_timeout_seconds
       PG_MAX_LIFETIME_SECONDS        = var.pg_max_lifetime_seconds
+      MIGRATE_ON_START               = false
+      DATABASE_CA_CERT               = local.database_ca_cert
       REDIS_KEY_PREFIX               = var.redis_key_prefix
       CACHE_TTL_SECONDS              = var.cache_ttl_seconds
       TENANT_ID                      = var.tenant_id
       CORS_ORIGINS                   = var.api_cors_origins
       RATE_LIMIT_PER_MINUTE          = var.api_settings.rate_limit_per_minute
+      UNAUTH_RATE_LIMIT_PER_MINUTE   = var.api_settings.unauthenticated_per_minute
       REQUEST_BODY_LIMIT_BYTES       = var.api_settings.request_body_limit_bytes
       API_KEY_CACHE_SECONDS          = var.api_settings.key_cache_seconds
       API_MEMORY_CACHE_MB            = var.api_settings.memory_cache_mb
@@ -107,6 +114,8 @@ locals {
       NODE_OPTIONS             = var.functions.webhooks.node_options
       PG_IDLE_TIMEOUT_SECONDS  = var.pg_idle_timeout_seconds
       PG_MAX_LIFETIME_SECONDS  = var.pg_max_lifetime_seconds
+      MIGRATE_ON_START         = false
+      DATABASE_CA_CERT         = local.database_ca_cert
       TENANT_ID                = var.tenant_id
       TOPIC_NODE_WORK          = google_pubsub_topic.node_work.name
       TOPIC_NETWORK_ROLLUP     = google_pubsub_topic.network_rollup.name
@@ -176,9 +185,10 @@ resource "google_cloudfunctions2_function" "function" {
   description = local.function_description[each.key]
 
   build_config {
-    runtime         = "nodejs24"
-    entry_point     = each.key
-    service_account = google_service_account.function_build.id
+    runtime           = "nodejs24"
+    entry_point       = each.key
+    service_account   = google_service_account.function_build.id
+    docker_repository = google_artifact_registry_repository.functions.id
 
     source {
       storage_source {
@@ -197,8 +207,10 @@ resource "google_cloudfunctions2_function" "function" {
     max_instance_count               = each.value.max_instance_count
     timeout_seconds                  = each.value.timeout_seconds
     ingress_settings                 = local.function_ingress[each.key]
-    all_traffic_on_latest_revision   = true
-    environment_variables            = local.function_env[each.key]
+    # A new revision takes no traffic when it is deployed: `npm run deploy` (and cloudbuild.yaml) run
+    # the migrate job, smoke-test the new API revision on its own tagged URL, then pin traffic to it.
+    all_traffic_on_latest_revision = false
+    environment_variables          = local.function_env[each.key]
 
     direct_vpc_egress = var.use_cloud_sql ? "VPC_EGRESS_PRIVATE_RANGES_ONLY" : null
 
@@ -233,5 +245,10 @@ resource "google_cloudfunctions2_function" "function" {
 
   # The build account must be allowed to build, and the runtime account to read its secrets when the
   # revision starts.
-  depends_on = [google_project_iam_member.function_build, google_secret_manager_secret_iam_member.function_reads]
+  depends_on = [
+    google_project_iam_member.function_build_logs,
+    google_storage_bucket_iam_member.function_build_reads_sources,
+    google_artifact_registry_repository_iam_member.function_build_pushes,
+    google_secret_manager_secret_iam_member.function_reads,
+  ]
 }

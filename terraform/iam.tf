@@ -32,13 +32,7 @@ resource "google_service_account" "function_build" {
   depends_on   = [google_project_service.enabled]
 }
 
-# Cloud Build can only be granted at project level; this is the role Google documents for a custom
-# build account of Cloud Run functions (read the source object, write logs and the image).
-resource "google_project_iam_member" "function_build" {
-  project = var.project_id
-  role    = "roles/cloudbuild.builds.builder"
-  member  = google_service_account.function_build.member
-}
+# What the build account may do is granted in build.tf, each on the narrowest resource.
 
 # --- Function runtime grants -------------------------------------------------------------------------
 

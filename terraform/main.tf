@@ -5,19 +5,25 @@ data "google_project" "this" {
 }
 
 locals {
-  # Google-managed identities that act on our resources.
-  pubsub_service_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+  # Google-managed identities that act on our resources: the Pub/Sub agent, created before any grant to
+  # it (apis.tf), so a new project needs no second apply.
+  pubsub_service_agent = "serviceAccount:${google_project_service_identity.pubsub.email}"
 
-  # Database the functions use: the Cloud SQL instance created here, or the external URL.
-  # sslmode=require: Cloud SQL only accepts encrypted connections (ssl_mode ENCRYPTED_ONLY); its server
-  # certificate is signed by a per-instance CA, which postgres.js does not verify in this mode.
+  # Database the functions use: the Cloud SQL instance created here, or the external URL. Ephemeral (it
+  # holds the password): it only ever reaches the DATABASE_URL secret's write-only value (secrets.tf).
+  # sslmode=require: Cloud SQL only accepts encrypted connections (ssl_mode ENCRYPTED_ONLY); the clients
+  # also verify its certificate against the instance's CA (DATABASE_CA_CERT below).
   database_url = var.use_cloud_sql ? format(
     "postgres://%s:%s@%s:5432/%s?sslmode=require",
     google_sql_user.app[0].name,
-    random_password.sql_app[0].result,
+    ephemeral.random_password.sql_app[0].result,
     google_sql_database_instance.main[0].private_ip_address,
     google_sql_database.app[0].name,
   ) : var.external_database_url
+
+  # The Cloud SQL instance's own CA (public, not a secret): clients verify the server's certificate
+  # against it (DATABASE_CA_CERT, verify-ca; the certificate names project:instance, not the private IP).
+  database_ca_cert = var.use_cloud_sql ? google_sql_database_instance.main[0].server_ca_cert[0].cert : ""
 
   # Every instance of every function may hold its full pool at once; that must fit under the database's
   # connection limit with room for migrations and operators (enforced by a precondition in functions.tf).

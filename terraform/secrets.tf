@@ -1,8 +1,9 @@
 # The secrets the functions read as environment variables. Each function may read only the
 # secrets its configuration uses (function_secret_env in functions.tf), one grant per secret.
 #
-# The values pass through Terraform state (the database password is generated here), so the state
-# bucket must be as closely held as the secrets themselves.
+# No value reaches the Terraform state or a saved plan: the Upstash credentials and an external database
+# URL are ephemeral variables, the database password an ephemeral resource (sql.tf), and they are written
+# through the write-only secret_data_wo. A new value is written when secrets_version changes.
 
 locals {
   secret_ids = {
@@ -41,8 +42,9 @@ resource "google_secret_manager_secret" "env" {
 resource "google_secret_manager_secret_version" "env" {
   for_each = local.secret_ids
 
-  secret      = google_secret_manager_secret.env[each.key].id
-  secret_data = local.secret_values[each.key]
+  secret                 = google_secret_manager_secret.env[each.key].id
+  secret_data_wo         = local.secret_values[each.key]
+  secret_data_wo_version = var.secrets_version
 }
 
 resource "google_secret_manager_secret_iam_member" "function_reads" {

@@ -74,8 +74,11 @@ resource "google_sql_database" "app" {
   instance = google_sql_database_instance.main[0].name
 }
 
-# Letters and digits only, so the password needs no escaping inside DATABASE_URL.
-resource "random_password" "sql_app" {
+# Letters and digits only, so the password needs no escaping inside DATABASE_URL. Ephemeral: generated
+# for the apply that uses it and never written to the state or the plan. It reaches Cloud SQL and the
+# DATABASE_URL secret through write-only attributes, in the same apply, only when secrets_version changes
+# (first apply, or a rotation); other applies generate a value nobody uses.
+ephemeral "random_password" "sql_app" {
   count = var.use_cloud_sql ? 1 : 0
 
   length  = 32
@@ -85,7 +88,8 @@ resource "random_password" "sql_app" {
 resource "google_sql_user" "app" {
   count = var.use_cloud_sql ? 1 : 0
 
-  name     = replace(var.name_prefix, "-", "_")
-  instance = google_sql_database_instance.main[0].name
-  password = random_password.sql_app[0].result
+  name                = replace(var.name_prefix, "-", "_")
+  instance            = google_sql_database_instance.main[0].name
+  password_wo         = ephemeral.random_password.sql_app[0].result
+  password_wo_version = var.secrets_version
 }

@@ -66,9 +66,10 @@ variable "api_cors_origins" {
 }
 
 variable "api_settings" {
-  description = "API limits and caches: per-key requests per minute, request body limit (bytes), how long a verified key is trusted (s; revocation takes effect within it), in-process cache size (MB) and freshness (s); PostgreSQL connect and statement timeouts (ms), Redis call deadline (ms), how long a failed tier is skipped (s), how long verified keys keep working while PostgreSQL is down (s); POST /readings rows and bytes per batch and batches per minute per key."
+  description = "API limits and caches: per-key requests per minute, 401s per client address per minute (then 429), request body limit (bytes), how long a verified key is trusted (s; revocation takes effect within it), in-process cache size (MB) and freshness (s); PostgreSQL connect and statement timeouts (ms), Redis call deadline (ms), how long a failed tier is skipped (s), how long verified keys keep working while PostgreSQL is down (s); POST /readings rows and bytes per batch and batches per minute per key."
   type = object({
     rate_limit_per_minute      = optional(number, 600)
+    unauthenticated_per_minute = optional(number, 60)
     request_body_limit_bytes   = optional(number, 16384)
     key_cache_seconds          = optional(number, 30)
     memory_cache_mb            = optional(number, 64)
@@ -87,6 +88,7 @@ variable "api_settings" {
   validation {
     condition = (
       var.api_settings.rate_limit_per_minute >= 1 && var.api_settings.rate_limit_per_minute <= 1000000 &&
+      var.api_settings.unauthenticated_per_minute >= 0 && var.api_settings.unauthenticated_per_minute <= 1000000 &&
       var.api_settings.request_body_limit_bytes >= 1024 && var.api_settings.request_body_limit_bytes <= 10485760 &&
       var.api_settings.key_cache_seconds >= 0 && var.api_settings.key_cache_seconds <= 3600 &&
       var.api_settings.memory_cache_mb >= 1 && var.api_settings.memory_cache_mb <= 1024 &&
@@ -162,6 +164,21 @@ variable "bigquery_table_id" {
   }
 }
 
+variable "budget" {
+  description = "A monthly budget on this project with alerts at 50%, 90% and 100% of spend and 100% of forecast, sent to the alert channels and the billing admins: { billing_account, monthly_amount, currency_code }. Null creates none (the caller needs billing.budgets.create on the account)."
+  type = object({
+    billing_account = string
+    monthly_amount  = number
+    currency_code   = optional(string, "USD")
+  })
+  default = null
+
+  validation {
+    condition     = var.budget == null || (can(regex("^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$", var.budget.billing_account)) && var.budget.monthly_amount > 0)
+    error_message = "budget.billing_account must look like 012345-6789AB-CDEF01 and monthly_amount be positive."
+  }
+}
+
 variable "cache_ttl_seconds" {
   description = "Default TTL of the Redis keys the API reads (CACHE_TTL_SECONDS)."
   type        = number
@@ -227,6 +244,8 @@ variable "external_database_url" {
   type        = string
   default     = null
   sensitive   = true
+  # Never stored in the state or a plan file: it only feeds a write-only attribute (secrets.tf).
+  ephemeral = true
 
   validation {
     condition     = var.external_database_url == null || can(regex("^postgres(ql)?://", var.external_database_url))
@@ -410,6 +429,16 @@ variable "name_prefix" {
   }
 }
 
+variable "ops_image" {
+  description = "Container image of the operations jobs (migrations, first admin key): jobs/ops built by npm run build and pushed by npm run deploy, e.g. europe-west1-docker.pkg.dev/PROJECT/wnm-ops/ops:HASH."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9.-]+(:[0-9]+)?/[^:@\\s]+(:[A-Za-z0-9_.-]+|@sha256:[a-f0-9]{64})$", var.ops_image))
+    error_message = "ops_image must be a full image reference with a tag or digest, e.g. europe-west1-docker.pkg.dev/PROJECT/wnm-ops/ops:HASH."
+  }
+}
+
 variable "pg_idle_timeout_seconds" {
   description = "Seconds an idle PostgreSQL connection stays open (PG_IDLE_TIMEOUT_SECONDS)."
   type        = number
@@ -483,6 +512,28 @@ variable "schedule_time_zone" {
   validation {
     condition     = can(regex("^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$", var.schedule_time_zone))
     error_message = "schedule_time_zone must be a tz database name such as Etc/UTC or Europe/Madrid."
+  }
+}
+
+variable "scheduler_operators" {
+  description = "Members (user:..., group:...) who may run a cycle now and pause or resume the schedule with npm run schedule (the custom role in scheduler-ops.tf)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.scheduler_operators : can(regex("^(user|group|serviceAccount):[^@\\s]+@[^@\\s]+$", m))])
+    error_message = "Each scheduler operator must be user:EMAIL, group:EMAIL or serviceAccount:EMAIL."
+  }
+}
+
+variable "secrets_version" {
+  description = "Version of the values written to Secret Manager and of the Cloud SQL password (write-only attributes, kept out of the state). Raise it to write new values: after rotating the Upstash token, or to rotate the database password (a new one is generated)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.secrets_version >= 1 && floor(var.secrets_version) == var.secrets_version
+    error_message = "secrets_version must be a whole number of at least 1."
   }
 }
 
@@ -606,6 +657,8 @@ variable "upstash_redis_rest_token" {
   description = "Upstash Redis REST token; stored in Secret Manager. Pass it as TF_VAR_upstash_redis_rest_token rather than in a file."
   type        = string
   sensitive   = true
+  # Never stored in the state or a plan file: it only feeds a write-only attribute (secrets.tf).
+  ephemeral = true
 
   validation {
     condition     = length(var.upstash_redis_rest_token) >= 20
@@ -617,6 +670,8 @@ variable "upstash_redis_rest_url" {
   description = "Upstash Redis REST URL (https://....upstash.io); stored in Secret Manager."
   type        = string
   sensitive   = true
+  # Never stored in the state or a plan file: it only feeds a write-only attribute (secrets.tf).
+  ephemeral = true
 
   validation {
     condition     = can(regex("^https://", var.upstash_redis_rest_url))

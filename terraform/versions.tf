@@ -14,6 +14,11 @@ terraform {
       source  = "hashicorp/google"
       version = "~> 7.42"
     }
+    # Only for google_project_service_identity (apis.tf), which the GA provider does not have.
+    google-beta = {
+      source  = "hashicorp/google-beta"
+      version = "~> 7.42"
+    }
     random = {
       source  = "hashicorp/random"
       version = "~> 3.9"
@@ -22,10 +27,21 @@ terraform {
       source  = "hashicorp/archive"
       version = "~> 2.8"
     }
+    # time_sleep: waits for new log-based metrics to become visible to alerting (observability.tf).
+    time = {
+      source  = "hashicorp/time"
+      version = "~> 0.13"
+    }
   }
 }
 
 provider "google" {
+  project        = var.project_id
+  region         = var.region
+  default_labels = merge({ app = var.name_prefix }, var.labels)
+}
+
+provider "google-beta" {
   project        = var.project_id
   region         = var.region
   default_labels = merge({ app = var.name_prefix }, var.labels)

@@ -19,6 +19,7 @@ import { mountDocs } from './docs.ts';
 import { methodsAllowed } from './methods.ts';
 import { apiGate } from './middleware/api-gate/index.ts';
 import { requestLog } from './middleware/request-log/index.ts';
+import { unauthLimit } from './middleware/unauth-limit/index.ts';
 import { ApiProblem, problemResponse, problemTypesMarkdown, RETRY_AFTER_SECONDS } from './problem.ts';
 import { MemoryRateLimiter } from './rate-limit.ts';
 import { RequestStats } from './request-stats.ts';
@@ -125,6 +126,7 @@ export function createApp(deps: ApiDeps) {
   app.get('/health', (c) => c.json({ status: 'ok', version: API_VERSION }));
 
   // One gate for the API (a middleware hop each costs on the hot path): body limit, API key, rate limit.
+  app.use('/api/*', unauthLimit({ perMinute: settings.unauthenticatedPerMinute }));
   app.use(
     '/api/*',
     apiGate({

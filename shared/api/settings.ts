@@ -19,6 +19,8 @@ export interface ApiSettings {
   corsOrigins: string[];
   /** Rate limit of keys created without one. */
   defaultRateLimitPerMinute: number;
+  /** 401s one client address may receive per minute before it gets 429s (0: no limit). */
+  unauthenticatedPerMinute: number;
   /**
    * While PostgreSQL cannot be asked, a key verified before keeps working this long after it was
    * last verified (stale-if-error of the key cache); older, it gets a 503.
@@ -53,6 +55,7 @@ export const DEFAULT_API_SETTINGS: ApiSettings = {
   bodyLimitBytes: 16 * 1024,
   corsOrigins: [],
   defaultRateLimitPerMinute: 600,
+  unauthenticatedPerMinute: 60,
   keyStaleIfErrorMs: 3_600_000,
   breakerCooldownMs: 5000,
   breakerThreshold: 3,

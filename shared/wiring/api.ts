@@ -28,6 +28,7 @@ export function apiSettings(config: Config): Partial<ApiSettings> {
       .map((o) => o.trim())
       .filter(Boolean),
     defaultRateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    unauthenticatedPerMinute: config.UNAUTH_RATE_LIMIT_PER_MINUTE,
     bodyLimitBytes: config.REQUEST_BODY_LIMIT_BYTES,
     keyCacheMs: config.API_KEY_CACHE_SECONDS * 1000,
     memoryCacheBytes: config.API_MEMORY_CACHE_MB * 1024 * 1024,
@@ -82,6 +83,7 @@ export async function apiDeps(config: Config): Promise<ApiDeps> {
     maxLifetimeSeconds: config.PG_MAX_LIFETIME_SECONDS,
     connectTimeoutMs: config.API_PG_CONNECT_TIMEOUT_MS,
     statementTimeoutMs: config.API_PG_STATEMENT_TIMEOUT_MS,
+    caCert: config.DATABASE_CA_CERT,
   });
   const settings = apiSettings(config);
   // One breaker per tier, shared by the reads, the key verifier and the rate limiter.

@@ -18,6 +18,7 @@ import { connect, type Sql } from '../adapters/postgres/client.ts';
 import { postgresCycleStores } from '../adapters/postgres/cycle-stores.ts';
 import { migrate } from '../adapters/postgres/migrations.ts';
 import { PartitionManager } from '../adapters/postgres/partitions.ts';
+import { requireMigrated } from '../adapters/postgres/schema-state.ts';
 import { type Config, loadConfig, requireDatabaseUrl } from '../config.ts';
 import type { AggregatorDeps, CycleSettings, CycleStores, DispatcherDeps } from '../cycle/deps.ts';
 import { createLogger, type Logger } from '../log.ts';
@@ -132,14 +133,24 @@ export function cycleStores(sql: Sql, partitions: PartitionManager): CycleStores
   return postgresCycleStores(sql, partitions);
 }
 
-/** Connects, migrates (idempotent, serialised by an advisory lock) and prepares partitions. */
+/**
+ * Connects, migrates (idempotent, serialised by an advisory lock) and prepares partitions. With
+ * MIGRATE_ON_START=false (the cloud) it only checks the schema is current and fails otherwise: the
+ * migrate job runs before a new revision takes traffic, so a schema change never lands at a cold start.
+ */
 export async function openStorage(config: Config): Promise<Storage> {
   const sql = connect(requireDatabaseUrl(config), {
     max: config.PG_POOL_MAX,
     idleTimeoutSeconds: config.PG_IDLE_TIMEOUT_SECONDS,
     maxLifetimeSeconds: config.PG_MAX_LIFETIME_SECONDS,
+    caCert: config.DATABASE_CA_CERT,
   });
-  const { timescale } = await migrate(sql);
+  const { timescale } = await (config.MIGRATE_ON_START ? migrate(sql) : requireMigrated(sql)).catch(
+    async (err: unknown) => {
+      await sql.end({ timeout: 1 });
+      throw err;
+    },
+  );
   const partitions = new PartitionManager(sql, timescale);
   return { sql, partitions, stores: cycleStores(sql, partitions) };
 }

@@ -26,13 +26,18 @@ function asPostgres(args: string[]) {
   else execFileSync('sh', ['-c', command], { stdio: 'pipe' });
 }
 
-export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
+/** `prepare` runs in the cluster's folder before start (as the test, with the folder's path), e.g. to write certificates. */
+export async function startThrowawayPostgres(
+  options: { settings?: string[]; prepare?: (dir: string) => void } = {},
+): Promise<ThrowawayPostgres> {
   const dir = mkdtempSync(join(tmpdir(), 'wnm-pg-'));
   chmodSync(dir, 0o777);
   const data = join(dir, 'data');
   const port = await freePort();
   if (process.getuid?.() === 0) execFileSync('chown', ['postgres', dir]);
   asPostgres([join(BIN, 'initdb'), '-D', data, '-A', 'trust', '-U', 'postgres']);
+  options.prepare?.(dir);
+  const extra = (options.settings ?? []).map((s) => ` -c ${s}`).join('');
   const start = () =>
     asPostgres([
       join(BIN, 'pg_ctl'),
@@ -41,7 +46,7 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
       '-l',
       join(dir, 'log'),
       '-o',
-      `-p ${port} -c listen_addresses=127.0.0.1 -c fsync=off -k ${dir}`,
+      `-p ${port} -c listen_addresses=127.0.0.1 -c fsync=off -k ${dir}${extra}`,
       '-w',
       'start',
     ]);

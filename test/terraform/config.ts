@@ -15,7 +15,7 @@ export const TERRAFORM_DIR = fileURLToPath(new URL('../../terraform/', import.me
 export type Body = Record<string, unknown>;
 
 export interface Block {
-  kind: 'resource' | 'data';
+  kind: 'resource' | 'data' | 'ephemeral';
   type: string;
   name: string;
   body: Body;
@@ -25,6 +25,8 @@ export interface Block {
 export interface TerraformConfig {
   resources: Block[];
   data: Block[];
+  /** Ephemeral resources: opened for one run, never stored in the state or a plan. */
+  ephemeral: Block[];
   variables: Map<string, Body>;
   locals: Body;
   outputs: Map<string, Body>;
@@ -45,6 +47,7 @@ export async function parseTerraformFiles(files: Record<string, string>): Promis
   const config: TerraformConfig = {
     resources: [],
     data: [],
+    ephemeral: [],
     variables: new Map(),
     locals: {},
     outputs: new Map(),
@@ -56,11 +59,12 @@ export async function parseTerraformFiles(files: Record<string, string>): Promis
   for (const [file, text] of Object.entries(files)) {
     const parsed = (await parse(file, text)) as Body;
     config.parsed.set(file, parsed);
-    for (const kind of ['resource', 'data'] as const) {
+    for (const kind of ['resource', 'data', 'ephemeral'] as const) {
+      const into = { resource: config.resources, data: config.data, ephemeral: config.ephemeral }[kind];
       for (const [type, named] of Object.entries((parsed[kind] ?? {}) as Record<string, Body>)) {
         for (const [name, bodies] of Object.entries(named)) {
           const body = only(bodies, `${file}: ${kind} ${type}.${name}`);
-          (kind === 'resource' ? config.resources : config.data).push({ kind, type, name, body, file });
+          into.push({ kind, type, name, body, file });
         }
       }
     }

@@ -29,6 +29,7 @@ function collect(value: unknown, scope: Scope, where: string, out: Expression[])
   } else if (value !== null && typeof value === 'object') {
     for (const [key, item] of Object.entries(value as Body)) {
       if (key === 'ignore_changes') continue; // attribute names, not references
+      if (key === 'provider' && typeof item === 'string') continue; // a provider (google-beta), not a resource
       if (key === 'dynamic') {
         for (const [name, generators] of Object.entries(item as Record<string, Body[]>)) {
           for (const generator of generators) {
@@ -127,11 +128,13 @@ function resolve(config: TerraformConfig, ref: string, scope: Scope): string | u
     case 'terraform':
     case 'self':
       return undefined;
-    case 'data': {
-      const target = config.data.find((d) => d.type === second && d.name === parts[2]);
+    case 'data':
+    case 'ephemeral': {
+      const pool = head === 'data' ? config.data : config.ephemeral;
+      const target = pool.find((d) => d.type === second && d.name === parts[2]);
       return target
         ? checkIndex(config, target, parts.slice(1), ref)
-        : `${ref}: no data source ${second}.${parts[2]}`;
+        : `${ref}: no ${head === 'data' ? 'data source' : 'ephemeral resource'} ${second}.${parts[2]}`;
     }
     default: {
       if (scope.iterators.has(head!)) return undefined;
@@ -144,9 +147,9 @@ function resolve(config: TerraformConfig, ref: string, scope: Scope): string | u
 /** Every reference that doesn't resolve, as "where: problem"; empty when all resolve. */
 export async function unresolvedReferences(config: TerraformConfig): Promise<string[]> {
   const expressions: Expression[] = [];
-  for (const block of [...config.resources, ...config.data]) {
+  for (const block of [...config.resources, ...config.data, ...config.ephemeral]) {
     const scope = { ...NO_SCOPE, forEach: 'for_each' in block.body, count: 'count' in block.body };
-    const prefix = block.kind === 'data' ? 'data.' : '';
+    const prefix = block.kind === 'resource' ? '' : `${block.kind}.`;
     collect(block.body, scope, `${prefix}${block.type}.${block.name}`, expressions);
   }
   for (const [name, body] of config.variables) {

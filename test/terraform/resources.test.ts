@@ -140,7 +140,14 @@ describe('Pub/Sub', () => {
       [ack.body.for_each, ack.body.role, ack.body.member],
       ['${google_pubsub_subscription.push}', 'roles/pubsub.subscriber', '${local.pubsub_service_agent}'],
     );
-    assert.match(String(config.locals.pubsub_service_agent), /@gcp-sa-pubsub\.iam\.gserviceaccount\.com$/);
+    // The agent is the Pub/Sub service identity, created (apis.tf) before any grant to it.
+    assert.equal(
+      config.locals.pubsub_service_agent,
+      'serviceAccount:${google_project_service_identity.pubsub.email}',
+    );
+    const identity = resource(config, 'google_project_service_identity.pubsub');
+    assert.equal(identity.body.service, 'pubsub.googleapis.com');
+    assert.equal(identity.body.provider, '${google-beta}');
   });
 });
 

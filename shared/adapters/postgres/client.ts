@@ -21,6 +21,12 @@ export interface PoolOptions {
    * connection parameter at start-up: no extra round trip); none by default.
    */
   statementTimeoutMs: number;
+  /**
+   * PEM of the CA that signed the server's certificate (Cloud SQL's per-instance CA): the connection is
+   * encrypted and the certificate verified against it (verify-ca). The host name is not compared: Cloud
+   * SQL's certificate names project:instance, not the private IP the functions dial.
+   */
+  caCert: string | undefined;
 }
 
 /**
@@ -52,6 +58,9 @@ export function connect(url: string, options: Partial<PoolOptions> = {}): Sql {
     max_lifetime: options.maxLifetimeSeconds ?? 1800,
     connect_timeout: (options.connectTimeoutMs ?? 10_000) / 1000,
     ...(options.statementTimeoutMs ? { connection: { statement_timeout: options.statementTimeoutMs } } : {}),
+    ...(options.caCert
+      ? { ssl: { ca: options.caCert, rejectUnauthorized: true, checkServerIdentity: () => undefined } }
+      : {}),
     onnotice: () => {},
     // Not in the library's type definitions, though documented (README: "Custom socket").
     ...({ socket: poolSockets() } as object),
