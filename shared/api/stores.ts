@@ -140,8 +140,22 @@ export interface RoleScores {
   lastEvaluatedAt: Date | null;
 }
 
+/** The model serving a forecast target, from its latest prediction. */
+export interface ServingModel {
+  targetId: string;
+  targetKind: 'node' | 'district';
+  modelId: string;
+  servedBy: 'champion' | 'fallback';
+  historyHours: number | null;
+  note: string | null;
+  trainedAt: string | null;
+  horizonStart: string;
+}
+
 export interface PredictionStore {
   latest(tenantId: string, targetId: string): Promise<IssuedPrediction | null>;
+  /** Which model serves each forecast target of the tenant, and on how much history. */
+  servingModels(tenantId: string): Promise<ServingModel[]>;
   /** Mean scores per model role over the tenant's targets (each model's latest evaluation). */
   scoresByRole(tenantId: string): Promise<RoleScores[]>;
 }

@@ -16,7 +16,7 @@ import { findAnomaly, listAnomalies, transitionAnomaly } from './anomalies.ts';
 import { ping, type Sql } from './client.ts';
 import { latestEfficiency } from './efficiency.ts';
 import { findLiveKey, insertKey, listKeys, liveAdminKeyHash, revokeKey } from './keys.ts';
-import { latestPrediction, modelScoresByRole } from './predictions.ts';
+import { latestPrediction, modelScoresByRole, servingModels } from './predictions.ts';
 import { readQualityCounters } from './quality.ts';
 import { districtNodeIds, ensureTenant, findDistrict, findNode, listNodes } from './registry.ts';
 import { bytesProcessedLastDay, latestWindowEndMs, recentRuns } from './runs.ts';
@@ -78,6 +78,7 @@ export function postgresApiStores(sql: Sql) {
     predictions: {
       latest: (tenantId: string, targetId: string) => latestPrediction(sql, tenantId, targetId),
       scoresByRole: (tenantId: string) => modelScoresByRole(sql, tenantId),
+      servingModels: (tenantId: string) => servingModels(sql, tenantId),
     },
     health: { ping: () => ping(sql) },
   };
