@@ -25,8 +25,10 @@ import { dashboardRoutes } from './routes/dashboard.ts';
 import { historyRoutes } from './routes/history.ts';
 import { networkRoutes } from './routes/network.ts';
 import { nodesRoutes } from './routes/nodes.ts';
+import { patternsRoutes } from './routes/patterns.ts';
 import { predictionsRoutes } from './routes/predictions.ts';
 import { qualityRoutes } from './routes/quality.ts';
+import { reportsRoutes } from './routes/reports.ts';
 import { statusRoutes } from './routes/status.ts';
 import { type ApiSettings, DEFAULT_API_SETTINGS } from './settings.ts';
 import { apiTierBreakers, isUnavailable, TieredReader } from './tiers.ts';
@@ -106,6 +108,8 @@ export function createApp(deps: ApiDeps) {
   v1.route('/anomalies', anomaliesRoutes(routeDeps));
   v1.route('/dashboard', dashboardRoutes(routeDeps));
   v1.route('/admin/keys', adminKeysRoutes(routeDeps));
+  v1.route('/', patternsRoutes(routeDeps));
+  v1.route('/reports', reportsRoutes(routeDeps));
   app.route('/api/v1', v1);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {

@@ -160,7 +160,43 @@ export interface PredictionStore {
   scoresByRole(tenantId: string): Promise<RoleScores[]>;
 }
 
+/** A stored KPI report as listed. */
+export interface ListedReport {
+  id: string;
+  /** null: the network. */
+  districtId: string | null;
+  period: 'daily' | 'weekly';
+  label: string;
+  startMs: number;
+  endMs: number;
+  generatedAtMs: number;
+}
+
+export interface StoredReport extends ListedReport {
+  body: unknown;
+}
+
+/** A page of reports of one period kind: of one district (null = the network's) when given. */
+export interface ReportPage {
+  period: 'daily' | 'weekly';
+  districtId?: string | null | undefined;
+  limit: number;
+  after: readonly [number, string] | null;
+}
+
+export interface ReportStore {
+  list(tenantId: string, page: ReportPage): Promise<ListedReport[]>;
+  find(tenantId: string, id: string): Promise<StoredReport | null>;
+}
+
+export interface PatternStore {
+  /** The stored consumption patterns of a district ('*' = the network), or null. */
+  find(tenantId: string, districtId: string): Promise<unknown | null>;
+}
+
 export interface ApiStores {
+  reports: ReportStore;
+  patterns: PatternStore;
   keys: KeyStore;
   registry: RegistryStore;
   serving: ServingStore;

@@ -108,9 +108,12 @@ function assertIntervals(p: Prediction) {
 
 describe('forecasts from the first run: two days of history', await peerGate('postgres'), () => {
   let short: Awaited<ReturnType<typeof startedWith>>;
-  before(async () => {
-    short = await startedWith(2, 24);
-  });
+  before(
+    async () => {
+      short = await startedWith(2, 24);
+    },
+    { timeout: 400_000 },
+  );
   after(async () => {
     await short?.stack.close();
     await short?.db.drop();
@@ -138,11 +141,18 @@ describe('forecasts from the first run: two days of history', await peerGate('po
   });
 });
 
-describe('forecasts from the first run: three weeks of history', await peerGate('postgres'), () => {
+// Seeding three weeks and training every target takes most of a minute on a quiet machine: a longer hang guard.
+describe('forecasts from the first run: three weeks of history', {
+  ...(await peerGate('postgres')),
+  timeout: 400_000,
+}, () => {
   let long: Awaited<ReturnType<typeof startedWith>>;
-  before(async () => {
-    long = await startedWith(22, 12);
-  });
+  before(
+    async () => {
+      long = await startedWith(22, 6);
+    },
+    { timeout: 400_000 },
+  );
   after(async () => {
     await long?.stack.close();
     await long?.db.drop();

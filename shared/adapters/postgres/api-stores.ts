@@ -9,6 +9,7 @@ import type {
   BalanceFilter,
   KeyListOptions,
   NodePage,
+  ReportPage,
   StoredKeyInput,
 } from '../../api/stores.ts';
 import { readNodeRange } from './aggregates.ts';
@@ -16,9 +17,11 @@ import { findAnomaly, listAnomalies, transitionAnomaly } from './anomalies.ts';
 import { ping, type Sql } from './client.ts';
 import { latestEfficiency } from './efficiency.ts';
 import { findLiveKey, insertKey, listKeys, liveAdminKeyHash, revokeKey } from './keys.ts';
+import { readPatterns } from './patterns.ts';
 import { latestPrediction, modelScoresByRole, servingModels } from './predictions.ts';
 import { readQualityCounters } from './quality.ts';
 import { districtNodeIds, ensureTenant, findDistrict, findNode, listNodes } from './registry.ts';
+import { findReport, listReports } from './reports.ts';
 import { bytesProcessedLastDay, latestWindowEndMs, recentRuns } from './runs.ts';
 import { latestReadingMs, readLatest, readSnapshotValue, readWindow } from './serving.ts';
 
@@ -80,6 +83,11 @@ export function postgresApiStores(sql: Sql) {
       scoresByRole: (tenantId: string) => modelScoresByRole(sql, tenantId),
       servingModels: (tenantId: string) => servingModels(sql, tenantId),
     },
+    reports: {
+      list: (tenantId: string, page: ReportPage) => listReports(sql, tenantId, page),
+      find: (tenantId: string, id: string) => findReport(sql, tenantId, id),
+    },
+    patterns: { find: (tenantId: string, districtId: string) => readPatterns(sql, tenantId, districtId) },
     health: { ping: () => ping(sql) },
   };
 }

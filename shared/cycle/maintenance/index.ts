@@ -6,6 +6,7 @@
  *   predictions                     30 days
  *   run logs (runs, applied batches) 7 days
  *   anomalies                       until resolved + 30 days
+ *   KPI reports                     400 days (a year of daily reports to compare with)
  */
 
 import type { Logger } from '../../log.ts';
@@ -16,6 +17,7 @@ export const RETENTION_DAYS = {
   predictions: 30,
   runLogs: 7,
   resolvedAnomalies: 30,
+  reports: 400,
 } as const;
 
 const DAY_MS = 86_400_000;
@@ -37,6 +39,7 @@ export async function runMaintenance(
     predictionsBeforeMs: before(RETENTION_DAYS.predictions),
     runLogsBeforeMs: before(RETENTION_DAYS.runLogs),
     resolvedAnomaliesBeforeMs: before(RETENTION_DAYS.resolvedAnomalies),
+    reportsBeforeMs: before(RETENTION_DAYS.reports),
   });
   deps.logger.info('maintenance finished', { event: 'maintenance.finished', droppedPartitions, deleted });
   return { droppedPartitions, deleted };

@@ -6,6 +6,8 @@ export interface RetentionCutoffs {
   predictionsBeforeMs: number;
   runLogsBeforeMs: number;
   resolvedAnomaliesBeforeMs: number;
+  /** KPI reports whose period started before it. */
+  reportsBeforeMs?: number;
 }
 
 export interface MaintenanceStore {
