@@ -2,8 +2,8 @@
  * What serves a target whose history is too short for the trained champion (under three weeks, see
  * `enoughHistory`), so that every district inlet and district has a forecast from its first day:
  * - a week and a day of span or more: the weekly seasonal naive (the registry's own baseline);
- * - a day or more: the daily naive (the median of the same hour over the last days);
- * - less: nothing yet.
+ * - two days or more: the daily naive (the median of the same hour over the last days);
+ * - less: nothing yet (and nothing either when the intervals cannot be estimated).
  * Fitted from scratch each hour (both cost a few milliseconds on a short history) and never stored: the
  * registry trains the champion as soon as the history is long enough. Pure.
  */
@@ -41,21 +41,26 @@ export function fallbackForecast(raw: HourlySeries): FallbackForecast | null {
   const history = trimmed(raw);
   const observed = observedHours(history);
   const span = history.values.length;
-  if (span < DAY_HOURS || observed < DAY_HOURS / 2) return null;
+  // Two days: the daily naive's intervals rest on its replayed forecast of the second day.
+  if (span < 2 * DAY_HOURS || observed < DAY_HOURS) return null;
   const need = `the champion needs ${days(MIN_TRAINING_SPAN_HOURS)} days of history with ${days(MIN_TRAINING_OBSERVED_HOURS)} days of data; this target has ${days(observed)} days of data`;
   if (span >= WEEK_HOURS + DAY_HOURS) {
     const { model } = fitSeasonalNaive(history);
+    const forecast = seasonalNaive.forecast(model, MAX_HORIZON_HOURS);
+    if (!forecast.lo95.every(Number.isFinite) || !forecast.hi95.every(Number.isFinite)) return null;
     return {
       methodId: seasonalNaive.id,
-      forecast: seasonalNaive.forecast(model, MAX_HORIZON_HOURS),
+      forecast,
       historyHours: observed,
       note: `fallback: ${need}`,
     };
   }
   const { model } = fitDailyNaive(history);
+  const forecast = dailyNaive.forecast(model, MAX_HORIZON_HOURS);
+  if (!forecast.lo95.every(Number.isFinite) || !forecast.hi95.every(Number.isFinite)) return null;
   return {
     methodId: dailyNaive.id,
-    forecast: dailyNaive.forecast(model, MAX_HORIZON_HOURS),
+    forecast,
     historyHours: observed,
     note: `fallback: ${need} (under 8 days: the daily pattern only)`,
   };
