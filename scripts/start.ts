@@ -86,6 +86,10 @@ async function servedSummary(
   for (const n of inlets) {
     if ((await app.request(`/api/v1/predictions/${n.id}`, { headers })).status === 200) forecasts++;
   }
+  let districtForecasts = 0;
+  for (const d of network.districts) {
+    if ((await app.request(`/api/v1/predictions/${d.id}`, { headers })).status === 200) districtForecasts++;
+  }
   const byType = new Map<string, number>();
   let cursor: string | null = null;
   do {
@@ -100,7 +104,7 @@ async function servedSummary(
   const types = [...byType].sort((a, b) => b[1] - a[1]).map(([t, c]) => `${t} ${c}`);
   return (
     `▸ history: ${formatDays(historyMs)} (${NEEDS}); ` +
-    `forecasts for ${forecasts} of ${inlets.length} inlet meters; ` +
+    `forecasts for ${forecasts} of ${inlets.length} inlet meters and ${districtForecasts} of ${network.districts.length} districts (/api/v1/status says which model serves each); ` +
     `anomalies: ${types.length ? types.join(', ') : 'none'}`
   );
 }

@@ -31,9 +31,12 @@ import { dashboardRoutes } from './routes/dashboard.ts';
 import { historyRoutes } from './routes/history.ts';
 import { networkRoutes } from './routes/network.ts';
 import { nodesRoutes } from './routes/nodes.ts';
+import { patternsRoutes } from './routes/patterns.ts';
 import { predictionsRoutes } from './routes/predictions.ts';
 import { qualityRoutes } from './routes/quality.ts';
 import { READINGS_PATH, readingsRoutes } from './routes/readings.ts';
+
+import { reportsRoutes } from './routes/reports.ts';
 import { statusRoutes } from './routes/status.ts';
 import { webhooksRoutes } from './routes/webhooks.ts';
 import { type ApiSettings, DEFAULT_API_SETTINGS, DEFAULT_STREAM_SETTINGS } from './settings.ts';
@@ -156,6 +159,9 @@ export function createApp(deps: ApiDeps) {
   v1.route('/readings', readingsRoutes(routeDeps));
 
   v1.route('/webhooks', webhooksRoutes({ ...routeDeps, webhooks: deps.webhooks }));
+
+  v1.route('/', patternsRoutes(routeDeps));
+  v1.route('/reports', reportsRoutes(routeDeps));
   app.route('/api/v1', v1);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {

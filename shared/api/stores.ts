@@ -156,13 +156,63 @@ export interface RoleScores {
   lastEvaluatedAt: Date | null;
 }
 
+/** The model serving a forecast target, from its latest prediction. */
+export interface ServingModel {
+  targetId: string;
+  targetKind: 'node' | 'district';
+  modelId: string;
+  servedBy: 'champion' | 'fallback';
+  historyHours: number | null;
+  note: string | null;
+  trainedAt: string | null;
+  horizonStart: string;
+}
+
 export interface PredictionStore {
   latest(tenantId: string, targetId: string): Promise<IssuedPrediction | null>;
+  /** Which model serves each forecast target of the tenant, and on how much history. */
+  servingModels(tenantId: string): Promise<ServingModel[]>;
   /** Mean scores per model role over the tenant's targets (each model's latest evaluation). */
   scoresByRole(tenantId: string): Promise<RoleScores[]>;
 }
 
+/** A stored KPI report as listed. */
+export interface ListedReport {
+  id: string;
+  /** null: the network. */
+  districtId: string | null;
+  period: 'daily' | 'weekly';
+  label: string;
+  startMs: number;
+  endMs: number;
+  generatedAtMs: number;
+}
+
+export interface StoredReport extends ListedReport {
+  body: unknown;
+}
+
+/** A page of reports of one period kind: of one district (null = the network's) when given. */
+export interface ReportPage {
+  period: 'daily' | 'weekly';
+  districtId?: string | null | undefined;
+  limit: number;
+  after: readonly [number, string] | null;
+}
+
+export interface ReportStore {
+  list(tenantId: string, page: ReportPage): Promise<ListedReport[]>;
+  find(tenantId: string, id: string): Promise<StoredReport | null>;
+}
+
+export interface PatternStore {
+  /** The stored consumption patterns of a district ('*' = the network), or null. */
+  find(tenantId: string, districtId: string): Promise<unknown | null>;
+}
+
 export interface ApiStores {
+  reports: ReportStore;
+  patterns: PatternStore;
   keys: KeyStore;
   registry: RegistryStore;
   serving: ServingStore;

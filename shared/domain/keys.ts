@@ -24,6 +24,8 @@ export const keys = {
   /** The network's data-quality score and its worst nodes. */
   networkQuality: (tenant: string) => `t:${tenant}:network:quality`,
   lastRun: (tenant: string) => `t:${tenant}:runs:last`,
+  /** A district's consumption patterns (`*`: the network's), refreshed once per local day. */
+  patterns: (tenant: string, districtId: string) => `t:${tenant}:patterns:${districtId}`,
 } as const;
 
 /**
@@ -55,4 +57,7 @@ export const answerKeys = {
     `t:${tenant}:api:efficiency:${period}:${label ?? ''}:${district ?? ''}`,
   /** The latest forecast as the API shapes it (the cycle's hot key is `keys.predictions`). */
   predictions: (tenant: string, targetId: string) => `t:${tenant}:api:predictions:${targetId}`,
+  patterns: (tenant: string, districtId: string) => `t:${tenant}:api:patterns:${districtId}`,
+  reportsPage: (tenant: string, query: unknown) => `t:${tenant}:api:reports:list:${JSON.stringify(query)}`,
+  report: (tenant: string, id: string, format: string) => `t:${tenant}:api:reports:one:${id}:${format}`,
 } as const;

@@ -16,6 +16,12 @@ export interface PredictionBody {
   /** When the serving model was trained, and the end of the data it was refreshed with. */
   trainedAt: string;
   dataTo: string;
+  /** `champion`: the registry's trained model; `fallback`: a simpler one while the history is too short. */
+  servedBy?: 'champion' | 'fallback';
+  /** Hours of data the serving model was fitted on. */
+  historyHours?: number;
+  /** Why a fallback serves. */
+  note?: string;
 }
 
 /** A prediction as forecasting issues it. */
@@ -36,5 +42,10 @@ export interface IssuedPrediction {
   issuedAt: Date;
   modelId: string;
   horizonStart: Date;
-  body: Partial<Pick<PredictionBody, 'unit' | 'mean' | 'lo80' | 'hi80' | 'lo95' | 'hi95'>>;
+  body: Partial<
+    Pick<
+      PredictionBody,
+      'unit' | 'mean' | 'lo80' | 'hi80' | 'lo95' | 'hi95' | 'servedBy' | 'historyHours' | 'note' | 'trainedAt'
+    >
+  >;
 }

@@ -11,6 +11,7 @@ import type {
   BalanceFilter,
   KeyListOptions,
   NodePage,
+  ReportPage,
   StoredKeyInput,
 } from '../../api/stores.ts';
 import type { NewSubscription } from '../../webhooks/store.ts';
@@ -20,7 +21,8 @@ import { headPosition, readEvents } from './anomaly-events.ts';
 import { ping, type Sql } from './client.ts';
 import { latestEfficiency } from './efficiency.ts';
 import { findLiveKey, insertKey, listKeys, liveAdminKeyHash, revokeKey } from './keys.ts';
-import { latestPrediction, modelScoresByRole } from './predictions.ts';
+import { readPatterns } from './patterns.ts';
+import { latestPrediction, modelScoresByRole, servingModels } from './predictions.ts';
 import { readQualityCounters } from './quality.ts';
 import {
   districtNodeIds,
@@ -30,6 +32,7 @@ import {
   findNode,
   listNodes,
 } from './registry.ts';
+import { findReport, listReports } from './reports.ts';
 import { bytesProcessedLastDay, latestWindowEndMs, recentRuns } from './runs.ts';
 import {
   latestReadingMs,
@@ -123,7 +126,13 @@ export function postgresApiStores(sql: Sql) {
     predictions: {
       latest: (tenantId: string, targetId: string) => latestPrediction(sql, tenantId, targetId),
       scoresByRole: (tenantId: string) => modelScoresByRole(sql, tenantId),
+      servingModels: (tenantId: string) => servingModels(sql, tenantId),
     },
+    reports: {
+      list: (tenantId: string, page: ReportPage) => listReports(sql, tenantId, page),
+      find: (tenantId: string, id: string) => findReport(sql, tenantId, id),
+    },
+    patterns: { find: (tenantId: string, districtId: string) => readPatterns(sql, tenantId, districtId) },
     health: { ping: () => ping(sql) },
   };
 }

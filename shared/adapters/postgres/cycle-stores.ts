@@ -45,6 +45,7 @@ import {
 import { TIME_SERIES_TABLES } from './migrations.ts';
 import { readNodeState } from './node-state.ts';
 import type { PartitionManager, TimeSeriesTable } from './partitions.ts';
+import { readPatternFlows, readPatternsDay, writePatterns } from './patterns.ts';
 import {
   latestIssues,
   loadModel,
@@ -68,6 +69,7 @@ import {
   upsertNetwork,
   writeWatermark,
 } from './registry.ts';
+import { existingReports, periodFigures, purgeReports, writeReports } from './reports.ts';
 import {
   closeOpenRun,
   finishRun,
@@ -243,6 +245,18 @@ export function postgresCycleStores(sql: Sql, partitions: PartitionManager) {
       writeNights(sql, tenantId, nights),
     readDistrictAnomalies: (districtIds: readonly string[], sinceMs: number) =>
       readDistrictAnomalies(sql, districtIds, sinceMs),
+    readPatternFlows: (tenantId: string, fromMs: number, toMs: number) =>
+      readPatternFlows(sql, tenantId, fromMs, toMs),
+    readPatternsDay: (tenantId: string) => readPatternsDay(sql, tenantId),
+    writePatterns: (rows: Parameters<typeof writePatterns>[1]) => writePatterns(sql, rows),
+    existingReports: (tenantId: string, ids: readonly string[]) => existingReports(sql, tenantId, ids),
+    writeReports: (rows: Parameters<typeof writeReports>[1]) => writeReports(sql, rows),
+    periodFigures: (
+      tenantId: string,
+      fromMs: number,
+      toMs: number,
+      limits: Parameters<typeof periodFigures>[4],
+    ) => periodFigures(sql, tenantId, fromMs, toMs, limits),
     writeDistrictTransitions: (
       transitions: Parameters<typeof writeTransitions>[2],
       previous: Parameters<typeof writeTransitions>[3],
@@ -288,6 +302,9 @@ export function postgresCycleStores(sql: Sql, partitions: PartitionManager) {
         sql,
         new Date(cutoffs.webhookDeliveriesBeforeMs),
       );
+      if (cutoffs.reportsBeforeMs !== undefined) {
+        deleted.kpi_reports = await purgeReports(sql, new Date(cutoffs.reportsBeforeMs));
+      }
       return deleted;
     },
   };

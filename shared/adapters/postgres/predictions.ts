@@ -3,7 +3,7 @@
  * body), the fitted models the registry names (forecast_models), their backtest and live scores
  * (model_performance), and the hourly flow series forecasts are trained on and refreshed with.
  */
-import type { RoleScores } from '../../api/stores.ts';
+import type { RoleScores, ServingModel } from '../../api/stores.ts';
 import type { HourlyCells, ModelRow, PerformanceRow } from '../../cycle/forecasting/store.ts';
 import type { IssuedPrediction, PredictionBody, PredictionRow } from '../../domain/predictions.ts';
 import { metricIndex } from '../../domain/readings.ts';
@@ -194,6 +194,45 @@ export async function modelScoresByRole(db: Db, tenantId: string): Promise<RoleS
     meanMaxAeDay1: m.maxae1,
     meanMaeDays2to7: m.mae27,
     lastEvaluatedAt: m.last,
+  }));
+}
+
+/**
+ * Which model serves each forecast target of the tenant (district inlets and districts), from its latest
+ * prediction: one index probe per node and district of the tenant.
+ */
+export async function servingModels(db: Db, tenantId: string): Promise<ServingModel[]> {
+  const rows = await db<
+    {
+      target_id: string;
+      target_kind: 'node' | 'district';
+      model_id: string;
+      horizon_start: Date;
+      served_by: string | null;
+      history_hours: number | null;
+      note: string | null;
+      trained_at: string | null;
+    }[]
+  >`
+    select t.id as target_id, p.target_kind, p.model_id, p.horizon_start, p.body->>'servedBy' as served_by,
+      (p.body->>'historyHours')::float8 as history_hours, p.body->>'note' as note,
+      p.body->>'trainedAt' as trained_at
+    from (select id from nodes where tenant_id = ${tenantId}
+          union all select id from districts where tenant_id = ${tenantId}) t
+    cross join lateral (
+      select target_kind, model_id, horizon_start, body from predictions
+      where target_id = t.id and tenant_id = ${tenantId}
+      order by issued_at desc limit 1) p
+    order by p.target_kind, t.id`;
+  return rows.map((r) => ({
+    targetId: r.target_id,
+    targetKind: r.target_kind,
+    modelId: r.model_id,
+    servedBy: r.served_by === 'fallback' ? 'fallback' : 'champion',
+    historyHours: r.history_hours,
+    note: r.note,
+    trainedAt: r.trained_at,
+    horizonStart: r.horizon_start.toISOString(),
   }));
 }
 

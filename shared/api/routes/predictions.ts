@@ -25,7 +25,13 @@ const Prediction = z
     targetId: z.string(),
     targetKind: z.enum(['node', 'district']),
     issuedAt: z.string(),
-    modelId: z.string(),
+    modelId: z.string().openapi({ description: 'The model that made this forecast' }),
+    servedBy: z.enum(['champion', 'fallback']).openapi({
+      description:
+        '`champion`: the model registry’s trained model; `fallback`: a simpler model (seasonal or daily naive) while the history is too short for it',
+    }),
+    historyHours: z.number().nullable().openapi({ description: 'Hours of data the model was fitted on' }),
+    note: z.string().nullable().openapi({ description: 'Why a fallback serves' }),
     horizonStart: z.string(),
     unit: z.string().nullable(),
     points: z.array(ForecastPoint),
@@ -61,6 +67,9 @@ export function predictionPayload(r: IssuedPrediction) {
     targetKind: r.targetKind,
     issuedAt: r.issuedAt.toISOString(),
     modelId: r.modelId,
+    servedBy: b.servedBy ?? 'champion',
+    historyHours: b.historyHours ?? null,
+    note: b.note ?? null,
     horizonStart: r.horizonStart.toISOString(),
     unit: b.unit ?? null,
     points: Array.from({ length: n }, (_, i) => ({

@@ -59,6 +59,33 @@ const Status = z
         }),
       )
       .nullable(),
+    forecasts: z
+      .object({
+        targets: z
+          .number()
+          .openapi({ description: 'Forecast targets with a forecast (district inlets and districts)' }),
+        champion: z.number().openapi({ description: 'Served by their trained champion' }),
+        fallback: z
+          .number()
+          .openapi({ description: 'Served by a simpler model: their history is too short' }),
+        items: z.array(
+          z.object({
+            targetId: z.string(),
+            targetKind: z.enum(['node', 'district']),
+            modelId: z.string(),
+            servedBy: z.enum(['champion', 'fallback']),
+            historyHours: z
+              .number()
+              .nullable()
+              .openapi({ description: 'Hours of data the model was fitted on' }),
+            note: z.string().nullable(),
+            trainedAt: z.string().nullable(),
+            horizonStart: z.string(),
+          }),
+        ),
+      })
+      .nullable()
+      .openapi({ description: 'Which model serves each forecast target, and on how much history' }),
     runs: z.array(z.record(z.string(), z.unknown())).nullable(),
     caller: z
       .object({ tenantId: z.string(), role: z.enum(ROLES), keyId: z.string(), name: z.string() })
@@ -121,6 +148,7 @@ async function statusData(stores: ApiStores, tenantId: string) {
   const latestMs = await stores.serving.latestReadingMs(tenantId);
   const day = await stores.runs.bytesProcessedLastDay(tenantId);
   const models = await stores.predictions.scoresByRole(tenantId);
+  const serving = await stores.predictions.servingModels(tenantId);
   const lastRun = runs[0] ?? null;
   return {
     freshness: {
@@ -139,6 +167,12 @@ async function statusData(stores: ApiStores, tenantId: string) {
       meanMaeDays2to7: m.meanMaeDays2to7,
       lastEvaluatedAt: m.lastEvaluatedAt?.toISOString() ?? null,
     })),
+    forecasts: {
+      targets: serving.length,
+      champion: serving.filter((s) => s.servedBy === 'champion').length,
+      fallback: serving.filter((s) => s.servedBy === 'fallback').length,
+      items: serving,
+    },
     runs,
   };
 }
@@ -184,6 +218,7 @@ export function statusRoutes(deps: RouteDeps) {
         freshness: data?.freshness ?? null,
         bytesProcessed: data?.bytesProcessed ?? null,
         models: data?.models ?? null,
+        forecasts: data?.forecasts ?? null,
         runs: (data?.runs as unknown as Record<string, unknown>[] | undefined) ?? null,
         caller: {
           tenantId,

@@ -47,6 +47,8 @@ export interface StoredModel {
   dataToMs: number;
   /** Flow unit of the series. */
   unit: string;
+  /** Hours of the history holding data (absent on models stored before it was kept). */
+  historyHours?: number;
 }
 
 const calendars = new Map<string, Calendar>();

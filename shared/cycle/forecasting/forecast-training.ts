@@ -130,6 +130,7 @@ export function trainModels(input: TrainingInput): TrainedModel[] {
         trainedMs: input.trainedMs,
         dataToMs: dataEndMs,
         unit: input.unit,
+        historyHours: observedHours(history),
       },
     });
   }

@@ -17,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ModelRegistry, RegistryRecord } from '../../adapters/coordination/model-registry.ts';
-import type { PredictionBody, PredictionRow } from '../../domain/predictions.ts';
+import type { PredictionRow } from '../../domain/predictions.ts';
 import {
   afterTraining,
   decideRegistry,
@@ -28,6 +28,7 @@ import {
 import { bwdfTotal, scoreBwdf } from '../../forecast/score.ts';
 import { type Forecast, HOUR_MS, type HourlySeries, WEEK_HOURS } from '../../forecast/types.ts';
 import type { Logger } from '../../log.ts';
+import { fallbackForecast } from './fallback.ts';
 import { refreshForecast, type StoredModel } from './forecast-refresh.ts';
 import {
   enoughHistory,
@@ -38,7 +39,10 @@ import {
   trainModels,
 } from './forecast-training.ts';
 import { decodeModel, encodeModel } from './model-codec.ts';
+import { predictionPayload, predictionRow } from './prediction-row.ts';
 import type { ForecastStore, PerformanceRow } from './store.ts';
+
+export { predictionPayload } from './prediction-row.ts';
 
 const DAY_MS = 24 * HOUR_MS;
 const SLOT_MS = 30 * 60_000;
@@ -68,27 +72,6 @@ export interface ForecastInput {
   loadHistory(): Promise<HourlySeries>;
 }
 
-/** The API's shape of a prediction (the `predictions:{id}` hot key). */
-export function predictionPayload(row: PredictionRow) {
-  const b = row.body;
-  return {
-    targetId: row.targetId,
-    targetKind: row.targetKind,
-    issuedAt: new Date(row.horizonStartMs).toISOString(),
-    modelId: row.modelId,
-    horizonStart: new Date(row.horizonStartMs).toISOString(),
-    unit: b.unit,
-    points: b.mean.map((mean, i) => ({
-      t: new Date(row.horizonStartMs + i * HOUR_MS).toISOString(),
-      mean,
-      lo80: b.lo80[i] ?? null,
-      hi80: b.hi80[i] ?? null,
-      lo95: b.lo95[i] ?? null,
-      hi95: b.hi95[i] ?? null,
-    })),
-  };
-}
-
 export interface ForecastOutcome {
   prediction: PredictionRow;
   payload: ReturnType<typeof predictionPayload>;
@@ -107,9 +90,6 @@ export function slotDue(targetId: string, afterMs: number, atMs: number): boolea
   const firstAfter = (Math.floor((afterMs - offset) / DAY_MS) + 1) * DAY_MS + offset;
   return firstAfter <= atMs;
 }
-
-const round = (x: number) => (Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : null);
-const arr = (xs: Float64Array) => Array.from(xs, round);
 
 const entryOf = (t: TrainedModel): RegistryEntry => ({
   modelId: t.methodId,
@@ -308,7 +288,7 @@ export async function forecastTarget(
 ): Promise<ForecastOutcome | null> {
   const current = await deps.models.get(target.tenantId, target.targetId);
   const decided = await decide(deps, target, input, current);
-  if (!decided) return null;
+  if (!decided) return serveFallback(deps, target, input);
   let { record } = decided;
   if (decided.record !== current) {
     const written = await deps.models.update(target.tenantId, target.targetId, (now) =>
@@ -339,23 +319,11 @@ export async function forecastTarget(
   }
   const stored = decodeModel<StoredModel>(body);
   const forecast: Forecast = refreshForecast(stored, input.recent, input.dataEndMs);
-  const prediction: PredictionRow = {
-    tenantId: target.tenantId,
-    targetId: target.targetId,
-    targetKind: target.targetKind,
-    horizonStartMs: forecast.startMs,
-    modelId: championId,
-    body: {
-      unit: target.unit,
-      mean: arr(forecast.mean),
-      lo80: arr(forecast.lo80),
-      hi80: arr(forecast.hi80),
-      lo95: arr(forecast.lo95),
-      hi95: arr(forecast.hi95),
-      trainedAt: new Date(stored.trainedMs).toISOString(),
-      dataTo: new Date(input.dataEndMs).toISOString(),
-    } satisfies PredictionBody,
-  };
+  const prediction = predictionRow(target, championId, forecast, input.dataEndMs, {
+    trainedMs: stored.trainedMs,
+    servedBy: 'champion',
+    ...(stored.historyHours !== undefined ? { historyHours: stored.historyHours } : {}),
+  });
   await deps.store.writePredictions([prediction]);
   return {
     prediction,
@@ -363,4 +331,25 @@ export async function forecastTarget(
     trained: decided.trained,
     actions: decided.actions,
   };
+}
+
+/**
+ * No trained champion yet (history too short, or this invocation's trainings used up): a simpler model
+ * fitted on what there is serves, and the prediction says so (`fallback.ts`).
+ */
+async function serveFallback(
+  deps: ForecastDeps,
+  target: ForecastTarget,
+  input: ForecastInput,
+): Promise<ForecastOutcome | null> {
+  const fallback = fallbackForecast(await input.loadHistory());
+  if (!fallback || fallback.forecast.startMs !== input.dataEndMs) return null;
+  const prediction = predictionRow(target, fallback.methodId, fallback.forecast, input.dataEndMs, {
+    trainedMs: input.dataEndMs,
+    servedBy: 'fallback',
+    historyHours: fallback.historyHours,
+    note: fallback.note,
+  });
+  await deps.store.writePredictions([prediction]);
+  return { prediction, payload: predictionPayload(prediction), trained: false, actions: [] };
 }

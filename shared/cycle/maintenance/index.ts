@@ -6,6 +6,7 @@
  *   predictions                     30 days
  *   run logs (runs, applied batches) 7 days
  *   anomalies                       until resolved + 30 days
+ *   KPI reports                     400 days (a year of daily reports to compare with)
  */
 
 import { EVENT_RETENTION_DAYS } from '../../anomaly/events.ts';
@@ -17,6 +18,7 @@ export const RETENTION_DAYS = {
   predictions: 30,
   runLogs: 7,
   resolvedAnomalies: 30,
+  reports: 400,
 } as const;
 
 const DAY_MS = 86_400_000;
@@ -43,6 +45,8 @@ export async function runMaintenance(
     resolvedAnomaliesBeforeMs: before(RETENTION_DAYS.resolvedAnomalies),
     anomalyEventsBeforeMs: before(EVENT_RETENTION_DAYS),
     webhookDeliveriesBeforeMs: before(WEBHOOK_LOG_RETENTION_DAYS),
+
+    reportsBeforeMs: before(RETENTION_DAYS.reports),
   });
   deps.logger.info('maintenance finished', { event: 'maintenance.finished', droppedPartitions, deleted });
   return { droppedPartitions, deleted };

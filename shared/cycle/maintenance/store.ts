@@ -10,6 +10,9 @@ export interface RetentionCutoffs {
   anomalyEventsBeforeMs: number;
   /** Finished webhook deliveries (delivered or dead) and their attempts. */
   webhookDeliveriesBeforeMs: number;
+
+  /** KPI reports whose period started before it. */
+  reportsBeforeMs?: number;
 }
 
 export interface MaintenanceStore {

@@ -14,6 +14,8 @@ import type { AggregatorDeps } from '../deps.ts';
 import { detectDistrictAnomalies } from './district-anomalies.ts';
 import { forecastDistricts } from './district-forecast.ts';
 import { efficiencySnapshot, updateEfficiency } from './efficiency.ts';
+import { refreshPatterns } from './patterns.ts';
+import { generateReports } from './reports.ts';
 
 /** Districts trained at most per rollup (a district training costs up to a second). */
 const MAX_DISTRICT_TRAININGS_PER_ROLLUP = 4;
@@ -33,6 +35,9 @@ export interface RollupAnalytics {
     efficiency: { day: string | null; month: string | null; nrwPercentDay: number | null };
     forecastsIssued: number;
     districtAnomaliesOpened: number;
+    /** The local day consumption patterns were computed for in this rollup, if any. */
+    patternsComputed: string | null;
+    reportsGenerated: number;
   };
 }
 
@@ -95,6 +100,11 @@ export async function rollupAnalytics(
     entries.push({ key: keys.networkEfficiency(tenantId, kind), value: snapshot, ttlSeconds: ttl });
   }
 
+  // Once per local day (patterns) and once per period (reports), after the balances they read.
+  const patterns = await refreshPatterns(store, tenantId, districts, nowMs, ttl);
+  entries.push(...patterns.entries);
+  const reportsGenerated = await generateReports(store, tenantId, districts, nowMs);
+
   const quality = await networkQualityOf(deps, tenantId);
   const qualityBody = { tenantId, asOf: new Date(nowMs).toISOString(), window: '24h', ...quality };
   await store.writeSnapshot(tenantId, 'quality', nowMs, qualityBody);
@@ -120,6 +130,8 @@ export async function rollupAnalytics(
       efficiency: latest,
       forecastsIssued: forecasts.length,
       districtAnomaliesOpened: opened,
+      patternsComputed: patterns.computed,
+      reportsGenerated,
     },
   };
 }

@@ -135,7 +135,7 @@ export interface DistrictAnomalyStore {
   ): Promise<Set<string>>;
 }
 
-export interface RollupStore extends EfficiencyStore, DistrictAnomalyStore {
+export interface RollupStore extends EfficiencyStore, DistrictAnomalyStore, PatternStore, ReportStore {
   getRun(runId: string): Promise<RunRecord | null>;
   recentRuns(tenantId: string, limit: number): Promise<RunRecord[]>;
   finishRun(
@@ -158,4 +158,80 @@ export interface RollupStore extends EfficiencyStore, DistrictAnomalyStore {
   /** The tenant's recent anomalies, newest first, in the API's shape (the `anomalies:recent` hot key). */
   recentAnomalyPayloads(tenantId: string, limit: number): Promise<unknown[]>;
   countActive(tenantId: string): Promise<AnomalyCounts>;
+}
+
+/** Hourly flow summed over a district's nodes of one kind. */
+export interface PatternFlowRow {
+  districtId: string;
+  kind: string;
+  bucketMs: number;
+  /** Sum of the nodes' hourly mean flows, L/s. */
+  flow: number;
+  nodes: number;
+}
+
+/** The patterns of a district ('*' = the network) as of a local day. */
+export interface StoredPatterns {
+  tenantId: string;
+  districtId: string;
+  asOfDay: string;
+  computedAtMs: number;
+  body: unknown;
+}
+
+/** What consumption patterns read and write (`rollup/patterns.ts`). */
+export interface PatternStore {
+  readPatternFlows(tenantId: string, fromMs: number, toMs: number): Promise<PatternFlowRow[]>;
+  readPatternsDay(tenantId: string): Promise<string | null>;
+  writePatterns(rows: readonly StoredPatterns[]): Promise<void>;
+}
+
+/** Water-quality limits a report's compliance counts hours against (hourly means). */
+export interface QualityLimits {
+  chlorineMin: number;
+  chlorineMax: number;
+  turbidityMax: number;
+}
+
+/** What a report gathers of one district (or '*') and period besides the water balance and the nights. */
+export interface PeriodFigures {
+  opened: number;
+  acknowledged: number;
+  resolved: number;
+  meanAckSeconds: number | null;
+  medianAckSeconds: number | null;
+  nodes: number;
+  /** Node-hours holding data. */
+  nodeHours: number;
+  qualityHours: number;
+  qualityHoursCompliant: number;
+  /** Live scores of served forecasts evaluated in the period. */
+  forecastScores: number;
+  maeDay1: number | null;
+  maxAeDay1: number | null;
+  maeDays2to7: number | null;
+}
+
+export interface ReportRow {
+  tenantId: string;
+  id: string;
+  districtId: string;
+  period: 'daily' | 'weekly';
+  label: string;
+  startMs: number;
+  endMs: number;
+  generatedAtMs: number;
+  body: unknown;
+}
+
+/** What KPI reports read and write (`rollup/reports.ts`). */
+export interface ReportStore {
+  existingReports(tenantId: string, ids: readonly string[]): Promise<Set<string>>;
+  writeReports(rows: readonly ReportRow[]): Promise<number>;
+  periodFigures(
+    tenantId: string,
+    fromMs: number,
+    toMs: number,
+    limits: QualityLimits,
+  ): Promise<Map<string, PeriodFigures>>;
 }

@@ -1,0 +1,70 @@
+/**
+ * Consumption patterns (owner of consumption_patterns): what the rollup computes them from — hourly flow
+ * summed per district and node kind, in SQL, so a day's refresh reads a few thousand rows, not every
+ * node's partials — and the stored patterns per district ('*' = the network).
+ */
+import type { PatternFlowRow, StoredPatterns } from '../../cycle/rollup/store.ts';
+import { metricIndex } from '../../domain/readings.ts';
+import type { Sql, TransactionSql } from './client.ts';
+
+type Db = Sql | TransactionSql;
+
+/** Hourly flow of the tenant's nodes, summed per district, node kind and hour, over [fromMs, toMs). */
+export async function readPatternFlows(
+  db: Db,
+  tenantId: string,
+  fromMs: number,
+  toMs: number,
+): Promise<PatternFlowRow[]> {
+  const rows = await db.unsafe<
+    { district_id: string; kind: string; ms: number; flow: number; nodes: number }[]
+  >(
+    `select n.district_id, n.kind, (extract(epoch from a.bucket) * 1000)::float8 as ms,
+       sum(a.sum / a.count)::float8 as flow, count(*)::int4 as nodes
+     from agg_1h a join nodes n on n.id = a.node_id
+     where n.tenant_id = $1 and n.district_id is not null and a.metric = $2 and a.count > 0
+       and a.bucket >= to_timestamp($3 / 1000.0) and a.bucket < to_timestamp($4 / 1000.0)
+     group by n.district_id, n.kind, a.bucket
+     order by a.bucket`,
+    [tenantId, metricIndex('flow'), fromMs, toMs],
+  );
+  return rows.map((r) => ({
+    districtId: r.district_id,
+    kind: r.kind,
+    bucketMs: r.ms,
+    flow: r.flow,
+    nodes: r.nodes,
+  }));
+}
+
+export async function writePatterns(db: Db, rows: readonly StoredPatterns[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.unsafe(
+    `insert into consumption_patterns (tenant_id, district_id, as_of_day, computed_at, body)
+     select t, d, a, to_timestamp(c / 1000.0), b::jsonb
+     from unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[]) as x(t, d, a, c, b)
+     on conflict (tenant_id, district_id) do update set
+       as_of_day = excluded.as_of_day, computed_at = excluded.computed_at, body = excluded.body`,
+    [
+      rows.map((r) => r.tenantId),
+      rows.map((r) => r.districtId),
+      rows.map((r) => r.asOfDay),
+      rows.map((r) => r.computedAtMs),
+      rows.map((r) => JSON.stringify(r.body)),
+    ],
+  );
+}
+
+/** The local day the tenant's network patterns were last computed for, or null. */
+export async function readPatternsDay(db: Db, tenantId: string): Promise<string | null> {
+  const rows = await db<{ as_of_day: string }[]>`
+    select as_of_day from consumption_patterns where tenant_id = ${tenantId} and district_id = '*'`;
+  return rows[0]?.as_of_day ?? null;
+}
+
+/** The stored patterns of a district ('*' = the network), or null. */
+export async function readPatterns(db: Db, tenantId: string, districtId: string): Promise<unknown | null> {
+  const rows = await db<{ body: unknown }[]>`
+    select body from consumption_patterns where tenant_id = ${tenantId} and district_id = ${districtId}`;
+  return rows[0]?.body ?? null;
+}
