@@ -120,6 +120,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/anomalies/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Anomaly events, pushed (server-sent events)
+         * @description A `text/event-stream` of your tenant’s anomaly events: `anomaly.opened`, `anomaly.updated` (status or severity changed), `anomaly.acknowledged`, `anomaly.resolved`. Each event’s `data` is JSON `{id, type, at, anomaly}`; its SSE `id` is a position to resume from: reconnect with `Last-Event-ID` (or `?lastEventId=`) to get exactly the events after it (kept 7 days). Without one, the stream starts with the next event. A comment (`: heartbeat`) comes every 15 s when there is nothing else. A client that stops reading is disconnected.
+         */
+        get: operations["streamAnomalyEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/dashboard/summary": {
         parameters: {
             query?: never;
@@ -132,6 +152,23 @@ export interface paths {
          * @description Node counts, the network over 24 h and the last run, as of the latest cycle.
          */
         get: operations["getDashboardSummary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/districts/{id}/patterns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A district's consumption patterns */
+        get: operations["getDistrictPatterns"];
         put?: never;
         post?: never;
         delete?: never;
@@ -169,6 +206,23 @@ export interface paths {
         };
         /** Network-wide metrics over a window */
         get: operations["getNetworkMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/network/patterns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Network-wide consumption patterns */
+        get: operations["getNetworkPatterns"];
         put?: never;
         post?: never;
         delete?: never;
@@ -328,6 +382,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List KPI reports
+         * @description Daily or weekly reports, newest period first. `district=network` lists the network-wide ones; without `district`, all.
+         */
+        get: operations["listReports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One KPI report as JSON, CSV or printable HTML */
+        get: operations["getReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/status": {
         parameters: {
             query?: never;
@@ -339,6 +430,87 @@ export interface paths {
         get: operations["getStatus"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List webhook subscriptions (admin) */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Subscribe a URL to anomaly events (admin)
+         * @description Each delivery is a POST of JSON `{id, type, at, anomaly}` with `Webhook-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>` and `Webhook-Id` (the event id, for de-duplication: delivery is at least once). A non-2xx answer (redirects are not followed) is retried with exponential backoff, then the delivery is dead-lettered. The URL must be HTTPS to a public address: private, loopback, link-local, metadata and CGNAT addresses are refused (400).
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook subscription (admin)
+         * @description Nothing more is sent to it; its delivery log stays readable.
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The delivery log of a subscription (admin)
+         * @description Newest first, each delivery with its attempts (status code or error, duration).
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/deliveries/{deliveryId}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery again (admin)
+         * @description Queues the delivery again with a fresh budget of attempts; it goes out with the next fan-out (within a minute).
+         */
+        post: operations["replayWebhookDelivery"];
         delete?: never;
         options?: never;
         head?: never;
@@ -382,6 +554,48 @@ export interface components {
             /** @enum {string} */
             role: "reader" | "operator" | "admin";
             tenantId: string;
+        };
+        /** @description Inlets minus outlets (the network: summed over districts) */
+        ConsumptionPattern: {
+            comparison: {
+                last4WeeksMeanLps: number | null;
+                sameMonthLastYear: string;
+                /** @description null without data a year back (hourly partials are kept 90 days) */
+                sameMonthLastYearMeanLps: number | null;
+                thisMonth: string;
+                thisMonthMeanLps: number | null;
+                vsLast4WeeksPercent: number | null;
+                vsSameMonthLastYearPercent: number | null;
+            };
+            nightShare: {
+                days: number;
+                meanPercent: number | null;
+                window: string;
+            };
+            typicalDay: {
+                holiday: components["schemas"]["PatternSpread"][];
+                /** @description 24 local hours */
+                weekday: components["schemas"]["PatternSpread"][];
+                weekend: components["schemas"]["PatternSpread"][];
+            };
+            /** @description 168 hours from Monday 00:00 local */
+            typicalWeek: components["schemas"]["PatternSpread"][];
+        };
+        ConsumptionPatterns: {
+            /** @description The last complete local day the patterns include */
+            asOfDay: string;
+            /** @description The summed flow of each kind of node of the district */
+            byKind: (components["schemas"]["ConsumptionPattern"] & {
+                kind: string;
+                nodes: number;
+            })[];
+            /** @description null: the network */
+            districtId: string | null;
+            /** @description The holiday calendar that classifies days */
+            holidays: string;
+            netInflow: components["schemas"]["ConsumptionPattern"];
+            timezone: string;
+            unit: string;
         };
         DashboardSummary: {
             asOf: string;
@@ -452,6 +666,19 @@ export interface components {
                 };
             };
         };
+        ListedReport: {
+            /** @description null: the network */
+            districtId: string | null;
+            /** @description The end of the run that generated it (the data’s clock) */
+            generatedAt: string;
+            id: string;
+            /** @description The local day, or the Monday of the local week (YYYY-MM-DD) */
+            label: string;
+            /** @enum {string} */
+            period: "daily" | "weekly";
+            periodEnd: string;
+            periodStart: string;
+        };
         NetworkEfficiency: {
             districts: components["schemas"]["WaterBalance"][];
             network: components["schemas"]["WaterBalance"];
@@ -480,6 +707,19 @@ export interface components {
             /** @enum {string} */
             role: "reader" | "operator" | "admin";
         };
+        NewWebhookSubscription: {
+            description?: string;
+            /**
+             * @description Event kinds to send (default: all)
+             * @example [
+             *       "opened",
+             *       "resolved"
+             *     ]
+             */
+            events?: ("opened" | "updated" | "acknowledged" | "resolved")[];
+            /** @example https://hooks.example.com/wnm */
+            url: string;
+        };
         Node: {
             districtId: string | null;
             id: string;
@@ -490,11 +730,29 @@ export interface components {
             metrics: string[];
             name: string;
         };
+        PatternSpread: {
+            mean: number | null;
+            /** @description Days (weeks for the typical week) behind the figures */
+            n: number;
+            p10: number | null;
+            p50: number | null;
+            p90: number | null;
+        };
         Prediction: {
+            /** @description Hours of data the model was fitted on */
+            historyHours: number | null;
             horizonStart: string;
             issuedAt: string;
+            /** @description The model that made this forecast */
             modelId: string;
+            /** @description Why a fallback serves */
+            note: string | null;
             points: components["schemas"]["ForecastPoint"][];
+            /**
+             * @description `champion`: the model registry’s trained model; `fallback`: a simpler model (seasonal or daily naive) while the history is too short for it
+             * @enum {string}
+             */
+            servedBy: "champion" | "fallback";
             targetId: string;
             /** @enum {string} */
             targetKind: "node" | "district";
@@ -583,6 +841,12 @@ export interface components {
             /** @description Index of the row in the batch, from 0 (CSV: data lines after the header) */
             row: number;
         };
+        Report: components["schemas"]["ListedReport"] & {
+            /** @description volumes, nrwPercent, ili, minimumNightFlow (nights and the change against the period before), anomalies (opened, acknowledged, resolved, minutes to acknowledge), waterQuality (compliant hours), dataCompleteness, forecastAccuracy (live scores of the served forecasts) */
+            report: {
+                [key: string]: unknown;
+            };
+        };
         Stats: {
             count: number;
             first: number | null;
@@ -601,9 +865,57 @@ export interface components {
             sum: number;
         };
         Status: {
+            /** @description This instance's /api requests since it started: latency percentiles (server side, 1 % accuracy) and the data reads each tier answered (memory, redis, postgres), with each tier's share */
+            api: {
+                byTier: {
+                    [key: string]: number;
+                };
+                hitRatio: {
+                    [key: string]: number | null;
+                };
+                latencyMs: {
+                    max: number | null;
+                    p50: number | null;
+                    p95: number | null;
+                    p99: number | null;
+                };
+                requests: number;
+                /** @description When this API instance started counting */
+                since: string;
+            } | null;
             bytesProcessed: {
                 last24h: number;
                 lastRun: number;
+            } | null;
+            /** @description The key that asked: its tenant and role (what a client may offer its user) */
+            caller: {
+                keyId: string;
+                name: string;
+                /** @enum {string} */
+                role: "reader" | "operator" | "admin";
+                tenantId: string;
+            };
+            /** @description Which model serves each forecast target, and on how much history */
+            forecasts: {
+                /** @description Served by their trained champion */
+                champion: number;
+                /** @description Served by a simpler model: their history is too short */
+                fallback: number;
+                items: {
+                    /** @description Hours of data the model was fitted on */
+                    historyHours: number | null;
+                    horizonStart: string;
+                    modelId: string;
+                    note: string | null;
+                    /** @enum {string} */
+                    servedBy: "champion" | "fallback";
+                    targetId: string;
+                    /** @enum {string} */
+                    targetKind: "node" | "district";
+                    trainedAt: string | null;
+                }[];
+                /** @description Forecast targets with a forecast (district inlets and districts) */
+                targets: number;
             } | null;
             freshness: {
                 dataAgeSeconds: number | null;
@@ -674,6 +986,34 @@ export interface components {
             /** @example 2026-03-02 */
             periodLabel: string;
         } | null;
+        WebhookDelivery: {
+            attemptLog: {
+                at: string;
+                attempt: number;
+                durationMs: number;
+                error: string | null;
+                statusCode: number | null;
+            }[];
+            attempts: number;
+            createdAt: string;
+            deliveredAt: string | null;
+            eventId: string;
+            eventType: string;
+            id: string;
+            lastAttemptAt: string | null;
+            lastError: string | null;
+            lastStatusCode: number | null;
+            /** @enum {string} */
+            status: "pending" | "delivered" | "dead";
+            subscriptionId: string;
+        };
+        WebhookSubscription: {
+            createdAt: string;
+            description: string | null;
+            events: ("opened" | "updated" | "acknowledged" | "resolved")[];
+            id: string;
+            url: string;
+        };
         WindowMetrics: {
             from: string;
             metrics: {
@@ -1519,6 +1859,110 @@ export interface operations {
             };
         };
     };
+    streamAnomalyEvents: {
+        parameters: {
+            query?: {
+                /** @description As Last-Event-ID (for EventSource) */
+                lastEventId?: string;
+            };
+            header?: {
+                /** @description Resume after this event */
+                "last-event-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Invalid parameters: `errors` names each parameter and why */
+            400: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key or token, or not a live/valid one */
+            401: {
+                headers: {
+                    /** @description Bearer challenge (with `error="invalid_token"` for a bad token) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key or token is valid, but not allowed this (its role, or its tenant) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not in your tenant) */
+            404: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the key’s rate limit: see Retry-After */
+            429: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No data tier can answer right now: see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getDashboardSummary: {
         parameters: {
             query?: never;
@@ -1555,6 +1999,107 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DashboardSummary"];
+                };
+            };
+            /** @description Invalid parameters: `errors` names each parameter and why */
+            400: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key or token, or not a live/valid one */
+            401: {
+                headers: {
+                    /** @description Bearer challenge (with `error="invalid_token"` for a bad token) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key or token is valid, but not allowed this (its role, or its tenant) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not in your tenant) */
+            404: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the key’s rate limit: see Retry-After */
+            429: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No data tier can answer right now: see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDistrictPatterns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A district id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The patterns */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsumptionPatterns"];
                 };
             };
             /** @description Invalid parameters: `errors` names each parameter and why */
@@ -1800,6 +2345,104 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NetworkMetrics"];
+                };
+            };
+            /** @description Invalid parameters: `errors` names each parameter and why */
+            400: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key or token, or not a live/valid one */
+            401: {
+                headers: {
+                    /** @description Bearer challenge (with `error="invalid_token"` for a bad token) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key or token is valid, but not allowed this (its role, or its tenant) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not in your tenant) */
+            404: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the key’s rate limit: see Retry-After */
+            429: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No data tier can answer right now: see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getNetworkPatterns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The patterns */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsumptionPatterns"];
                 };
             };
             /** @description Invalid parameters: `errors` names each parameter and why */
@@ -2899,6 +3542,222 @@ export interface operations {
             };
         };
     };
+    listReports: {
+        parameters: {
+            query?: {
+                /** @description Where the next page starts: the `next` cursor of the previous page */
+                cursor?: string;
+                /** @description A district id, or `network` */
+                district?: string;
+                /** @description Page size (at most 1000) */
+                limit?: number;
+                period?: "daily" | "weekly";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of reports */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ListedReport"][];
+                        /** @description The cursor of the next page; null on the last */
+                        next: string | null;
+                    };
+                };
+            };
+            /** @description Invalid parameters: `errors` names each parameter and why */
+            400: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key or token, or not a live/valid one */
+            401: {
+                headers: {
+                    /** @description Bearer challenge (with `error="invalid_token"` for a bad token) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key or token is valid, but not allowed this (its role, or its tenant) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not in your tenant) */
+            404: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the key’s rate limit: see Retry-After */
+            429: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No data tier can answer right now: see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReport: {
+        parameters: {
+            query?: {
+                /** @description Overrides the Accept header */
+                format?: "json" | "csv" | "html";
+            };
+            header?: never;
+            path: {
+                /** @description A report id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"];
+                    "text/csv": string;
+                    "text/html": string;
+                };
+            };
+            /** @description Invalid parameters: `errors` names each parameter and why */
+            400: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key or token, or not a live/valid one */
+            401: {
+                headers: {
+                    /** @description Bearer challenge (with `error="invalid_token"` for a bad token) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key or token is valid, but not allowed this (its role, or its tenant) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not in your tenant) */
+            404: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the key’s rate limit: see Retry-After */
+            429: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No data tier can answer right now: see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getStatus: {
         parameters: {
             query?: never;
@@ -2950,6 +3809,528 @@ export interface operations {
                 };
             };
             /** @description The key or token is valid, but not allowed this (its role, or its tenant) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not in your tenant) */
+            404: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the key’s rate limit: see Retry-After */
+            429: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No data tier can answer right now: see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Subscriptions of your tenant */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["WebhookSubscription"][];
+                    };
+                };
+            };
+            /** @description Invalid parameters: `errors` names each parameter and why */
+            400: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key or token, or not a live/valid one */
+            401: {
+                headers: {
+                    /** @description Bearer challenge (with `error="invalid_token"` for a bad token) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The role of the key or token does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not in your tenant) */
+            404: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the key’s rate limit: see Retry-After */
+            429: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No data tier can answer right now: see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewWebhookSubscription"];
+            };
+        };
+        responses: {
+            /** @description The subscription; `secret` is shown only this once */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example whsec_… */
+                        secret: string;
+                        subscription: components["schemas"]["WebhookSubscription"];
+                    };
+                };
+            };
+            /** @description Invalid parameters: `errors` names each parameter and why */
+            400: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key or token, or not a live/valid one */
+            401: {
+                headers: {
+                    /** @description Bearer challenge (with `error="invalid_token"` for a bad token) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The role of the key or token does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not in your tenant) */
+            404: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant has 20 subscriptions already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the key’s rate limit: see Retry-After */
+            429: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No data tier can answer right now: see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A webhook subscription id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid parameters: `errors` names each parameter and why */
+            400: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key or token, or not a live/valid one */
+            401: {
+                headers: {
+                    /** @description Bearer challenge (with `error="invalid_token"` for a bad token) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The role of the key or token does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not in your tenant) */
+            404: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the key’s rate limit: see Retry-After */
+            429: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No data tier can answer right now: see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                limit?: string;
+            };
+            header?: never;
+            path: {
+                /** @description A webhook subscription id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["WebhookDelivery"][];
+                    };
+                };
+            };
+            /** @description Invalid parameters: `errors` names each parameter and why */
+            400: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key or token, or not a live/valid one */
+            401: {
+                headers: {
+                    /** @description Bearer challenge (with `error="invalid_token"` for a bad token) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The role of the key or token does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (or not in your tenant) */
+            404: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the key’s rate limit: see Retry-After */
+            429: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No data tier can answer right now: see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replayWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A delivery id */
+                deliveryId: string;
+                /** @description A webhook subscription id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The queued delivery */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            /** @description Invalid parameters: `errors` names each parameter and why */
+            400: {
+                headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key or token, or not a live/valid one */
+            401: {
+                headers: {
+                    /** @description Bearer challenge (with `error="invalid_token"` for a bad token) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The role of the key or token does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
