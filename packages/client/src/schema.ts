@@ -1877,6 +1877,12 @@ export interface operations {
             /** @description The event stream */
             200: {
                 headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2096,6 +2102,12 @@ export interface operations {
             /** @description The patterns */
             200: {
                 headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2439,6 +2451,12 @@ export interface operations {
             /** @description The patterns */
             200: {
                 headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3562,6 +3580,12 @@ export interface operations {
             /** @description A page of reports */
             200: {
                 headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3670,6 +3694,12 @@ export interface operations {
             /** @description The report */
             200: {
                 headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3874,6 +3904,12 @@ export interface operations {
             /** @description Subscriptions of your tenant */
             200: {
                 headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3978,6 +4014,12 @@ export interface operations {
             /** @description The subscription; `secret` is shown only this once */
             201: {
                 headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4092,6 +4134,12 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4193,6 +4241,12 @@ export interface operations {
             /** @description Deliveries */
             200: {
                 headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4298,6 +4352,12 @@ export interface operations {
             /** @description The queued delivery */
             202: {
                 headers: {
+                    /** @description Requests per minute the key or token may make */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -24,7 +24,7 @@ import {
 import type { RouteDeps } from '../context.ts';
 import { ApiProblem } from '../problem.ts';
 import { newRouter } from '../router.ts';
-import { errorResponses } from '../schemas.ts';
+import { errorResponses, RATE_LIMIT_HEADERS } from '../schemas.ts';
 import type { StreamSettings } from '../settings.ts';
 
 const streamRoute = createRoute({
@@ -50,6 +50,7 @@ const streamRoute = createRoute({
   responses: {
     200: {
       description: 'The event stream',
+      headers: RATE_LIMIT_HEADERS,
       content: {
         'text/event-stream': {
           schema: z.string().openapi({

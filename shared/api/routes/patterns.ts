@@ -8,7 +8,7 @@ import { answerKeys, keys } from '../../domain/keys.ts';
 import type { RouteDeps } from '../context.ts';
 import { sendTiered } from '../respond.ts';
 import { newRouter } from '../router.ts';
-import { errorResponses, Id } from '../schemas.ts';
+import { errorResponses, Id, RATE_LIMIT_HEADERS } from '../schemas.ts';
 
 const Spread = z
   .object({
@@ -59,7 +59,11 @@ const Patterns = z
   .openapi('ConsumptionPatterns');
 
 const responses = {
-  200: { description: 'The patterns', content: { 'application/json': { schema: Patterns } } },
+  200: {
+    description: 'The patterns',
+    headers: RATE_LIMIT_HEADERS,
+    content: { 'application/json': { schema: Patterns } },
+  },
   ...errorResponses,
 };
 

@@ -10,7 +10,7 @@ import { decodeCursor, encodeCursor, nextLink } from '../paging.ts';
 import { REPORT_HTML_CSP, reportCsv, reportHtml } from '../report-render.ts';
 import { sendTiered } from '../respond.ts';
 import { newRouter } from '../router.ts';
-import { Cursor, errorResponses, Id, Limit, Page } from '../schemas.ts';
+import { Cursor, errorResponses, Id, Limit, Page, RATE_LIMIT_HEADERS } from '../schemas.ts';
 
 const ListedReport = z
   .object({
@@ -51,6 +51,7 @@ const listRoute = createRoute({
   },
   responses: {
     200: {
+      headers: RATE_LIMIT_HEADERS,
       description: 'A page of reports',
       content: { 'application/json': { schema: Page(ListedReport) } },
     },
@@ -75,6 +76,7 @@ const getRoute = createRoute({
   },
   responses: {
     200: {
+      headers: RATE_LIMIT_HEADERS,
       description: 'The report',
       content: {
         'application/json': { schema: Report },

@@ -14,7 +14,7 @@ import { requireRole } from '../auth/authenticate.ts';
 import type { RouteDeps } from '../context.ts';
 import { ApiProblem } from '../problem.ts';
 import { newRouter } from '../router.ts';
-import { errorResponses, forbiddenResponse, Id, Problem } from '../schemas.ts';
+import { errorResponses, forbiddenResponse, Id, Problem, RATE_LIMIT_HEADERS } from '../schemas.ts';
 import type { WebhookSettings } from '../settings.ts';
 
 /** Subscriptions a tenant may have at once. */
@@ -76,6 +76,7 @@ const DeliveryParams = z.object({
 
 const json = <T extends z.ZodTypeAny>(description: string, schema: T) => ({
   description,
+  headers: RATE_LIMIT_HEADERS,
   content: { 'application/json': { schema } },
 });
 
@@ -123,7 +124,11 @@ const deleteHook = createRoute({
   summary: 'Delete a webhook subscription (admin)',
   description: 'Nothing more is sent to it; its delivery log stays readable.',
   request: { params: SubId },
-  responses: { 204: { description: 'Deleted' }, ...errorResponses, ...forbiddenResponse },
+  responses: {
+    204: { description: 'Deleted', headers: RATE_LIMIT_HEADERS },
+    ...errorResponses,
+    ...forbiddenResponse,
+  },
 });
 
 const listDeliveries = createRoute({

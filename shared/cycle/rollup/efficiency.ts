@@ -329,8 +329,9 @@ export async function updateEfficiency(
       .filter((d) => d.districtId === m.district.id)
       .map((d) => d.body as StoredBalance);
     const cut = truncate(month, dataEnd);
+    // A stored day without its inputs (written by hand or by an older version) adds nothing to the month.
     const inputs = monthInputs(
-      mine.map((d) => d.inputs),
+      mine.flatMap((d) => (d.inputs ? [d.inputs] : [])),
       cut.hours,
     );
     const balance = balanceOf(
