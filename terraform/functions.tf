@@ -92,6 +92,7 @@ locals {
       API_PG_CONNECT_TIMEOUT_MS      = var.api_settings.pg_connect_timeout_ms
       API_PG_STATEMENT_TIMEOUT_MS    = var.api_settings.pg_statement_timeout_ms
       API_REDIS_TIMEOUT_MS           = var.api_settings.redis_timeout_ms
+      UPSTASH_MAX_CONNECTIONS        = var.api_settings.upstash_max_connections
       API_BREAKER_COOLDOWN_SECONDS   = var.api_settings.breaker_cooldown_seconds
       API_KEY_STALE_IF_ERROR_SECONDS = var.api_settings.key_stale_if_error_seconds
       API_TOKEN_ISSUERS              = jsonencode(var.api_token_issuers)

@@ -87,7 +87,9 @@ describe('the Pub/Sub service agent exists before it is granted anything', () =>
     const grants = config.resources.filter((r) => r.body.member === '${local.pubsub_service_agent}');
     assert.deepEqual(grants.map((g) => `${g.type}.${g.name}`).sort(), [
       'google_pubsub_subscription_iam_member.pubsub_agent_acks_dead_lettered',
+      'google_pubsub_subscription_iam_member.pubsub_agent_acks_webhook_dead_lettered',
       'google_pubsub_topic_iam_member.pubsub_agent_dead_letters',
+      'google_pubsub_topic_iam_member.pubsub_agent_webhook_dead_letters',
       'google_service_account_iam_member.pubsub_agent_signs_push_tokens',
     ]);
     // No grant spells the agent's address by hand (which would bypass the ordering).
