@@ -161,10 +161,21 @@ describe('the operator console in headless Chromium', chromiumGate('the console 
       await page.getByRole('img', { name: /Flow forecast of/ }).waitFor();
       await show(page, '#/efficiency');
       assert.match(await page.locator('main table').first().innerText(), /network/);
+      // Patterns and reports as the API answers them: the district's patterns (or "nothing yet" on
+      // its 404 before the first daily rollup), the page of reports.
+      const api = (path: string) => fetch(`${base}${path}`, withKey(world.tokens.operator));
+      const patterns = await api('/api/v1/districts/d01/patterns');
       await show(page, '#/patterns');
-      assert.match(await page.locator('[data-state="none-yet"]').innerText(), /server has none yet/);
+      const patternsText = await page.locator('main section').first().innerText();
+      if (patterns.status === 404) assert.match(patternsText, /Nothing for d01 yet/);
+      else {
+        assert.equal(patterns.status, 200);
+        assert.match(patternsText, /weekday|typicalDay|byKind/);
+      }
+      const reports = await api('/api/v1/reports');
+      assert.equal(reports.status, 200);
       await show(page, '#/reports');
-      assert.match(await page.locator('[data-state="none-yet"]').innerText(), /server has none yet/);
+      assert.match(await page.locator('main section').first().innerText(), /data/);
       await show(page, '#/performance');
       assert.match(
         await page
