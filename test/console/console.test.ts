@@ -18,8 +18,10 @@ import AxeBuilder from '@axe-core/playwright';
 import { type ServerType, serve } from '@hono/node-server';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { buildConsole } from '../../console/build.ts';
+import { type JwksIssuer, startJwksIssuer } from '../../dev/peers/jwks-issuer.ts';
+import { parseIssuers } from '../../shared/api/auth/token-config.ts';
 import { CONSOLE_CSP } from '../../shared/api/console.ts';
-import { type ApiWorld, createApiWorld, withKey } from '../api/fixtures.ts';
+import { type ApiWorld, createApiWorld, MAIN, withKey } from '../api/fixtures.ts';
 import { chromiumGate, LAUNCH, watchPage } from './browser.ts';
 
 const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
@@ -47,12 +49,26 @@ describe('the operator console in headless Chromium', chromiumGate('the console 
   let base: string;
   let browser: Browser;
   let consoleDir: string;
+  let idp: JwksIssuer;
+  const AUDIENCE = 'https://console.test';
 
   before(async () => {
+    idp = await startJwksIssuer();
     consoleDir = mkdtempSync(join(tmpdir(), 'wnm-console-'));
     await buildConsole({ outDir: consoleDir });
     world = await createApiWorld({ redis: 'private' });
-    const app = world.app(undefined, { consoleDir });
+    const tokenIssuers = parseIssuers(
+      JSON.stringify([
+        {
+          issuer: idp.issuer,
+          jwksUri: idp.jwksUri,
+          audience: AUDIENCE,
+          tenantClaim: 'tenant',
+          tenants: [MAIN],
+        },
+      ]),
+    );
+    const app = world.app({ tokenIssuers }, { consoleDir });
     server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
     await new Promise((resolve) => server.once('listening', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -63,6 +79,7 @@ describe('the operator console in headless Chromium', chromiumGate('the console 
     await browser?.close();
     await new Promise((resolve) => server?.close(resolve));
     await world?.close();
+    await idp?.close();
     rmSync(consoleDir, { recursive: true, force: true });
   });
 
@@ -259,15 +276,39 @@ describe('the operator console in headless Chromium', chromiumGate('the console 
     const page = await (await browser.newContext()).newPage();
     try {
       await page.goto(`${base}/console/`);
-      await page.getByLabel('API key').fill('wnm_aaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb');
+      await page
+        .getByLabel('API key or access token')
+        .fill('wnm_aaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb');
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page
         .getByRole('alert')
-        .getByText(/Not a live API key/)
+        .getByText(/Not a live API key or token/)
         .waitFor();
-      await page.getByLabel('API key').fill(world.tokens.reader);
+      await page.getByLabel('API key or access token').fill(world.tokens.reader);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.locator('[data-role="reader"]').waitFor();
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  test('an access token of a configured issuer signs in with its tenant and role', async () => {
+    const page = await (await browser.newContext()).newPage();
+    try {
+      await page.goto(`${base}/console/`);
+      const field = page.getByLabel('API key or access token');
+      // Another tenant's token is valid but not allowed: refused at sign-in, nothing kept.
+      await field.fill(await idp.sign({ sub: 'u-2', aud: AUDIENCE, tenant: 'someone-else', role: 'reader' }));
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page
+        .getByRole('alert')
+        .getByText(/not allowed here/)
+        .waitFor();
+      await field.fill(await idp.sign({ sub: 'u-1', aud: AUDIENCE, tenant: MAIN, role: 'operator' }));
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.locator('[data-role="operator"]').waitFor();
+      await page.waitForSelector('main[data-route=""] [data-ready="true"]', { timeout: 60_000 });
+      assert.equal(await page.locator('svg.schematic [data-node]').count(), world.mainNodes.length);
     } finally {
       await page.context().close();
     }

@@ -1,4 +1,7 @@
-/** Sign-in with an API key, checked against /api/v1/status before it is kept (sessionStorage only). */
+/**
+ * Sign-in with an API key or an access token of a configured OpenID Connect issuer (a JWT: the API
+ * gate tells them apart), checked against /api/v1/status before it is kept (sessionStorage only).
+ */
 import { useState } from 'preact/hooks';
 import { ApiError, session } from '../api.ts';
 
@@ -16,7 +19,11 @@ export function SignIn() {
         throw new ApiError(
           res.status,
           res.statusText,
-          res.status === 401 ? 'Not a live API key.' : `The API answered ${res.status}.`,
+          res.status === 401
+            ? 'Not a live API key or token.'
+            : res.status === 403
+              ? 'This token is valid but not allowed here (its tenant or role).'
+              : `The API answered ${res.status}.`,
         );
       session.signIn(key);
     } catch (err) {
@@ -29,13 +36,13 @@ export function SignIn() {
     <main id="main" class="sign-in">
       <h1>Water network console</h1>
       <form onSubmit={submit}>
-        <label for="key">API key</label>
+        <label for="key">API key or access token</label>
         <input
           id="key"
           name="key"
           type="password"
           autoComplete="off"
-          placeholder="wnm_…"
+          placeholder="wnm_… or a JWT"
           value={key}
           onInput={(e) => setKey((e.target as HTMLInputElement).value)}
           required
@@ -49,8 +56,9 @@ export function SignIn() {
           </p>
         ) : null}
         <p class="hint">
-          The key is kept for this browser tab only. <code>npm start</code> prints a link that signs in with
-          its development key; <code>npm run keys -- create</code> makes others.
+          The key or token is kept for this browser tab only (a token until it expires).{' '}
+          <code>npm start</code> prints a link that signs in with its development key;{' '}
+          <code>npm run keys -- create</code> makes others.
         </p>
       </form>
     </main>
