@@ -24,13 +24,28 @@ const QUERIES: Record<string, string> = {
   anomaly_events: 'select tenant_id, anomaly_id, kind, payload from anomaly_events order by anomaly_id, id',
 };
 
+/**
+ * The event log as changes only: which anomaly changed how, in order, without the snapshot's
+ * `lastSeenAt` and `evidence`, which say when and on what the change was seen. For runs whose
+ * cycles cover different windows (an outage that makes one cycle carry the next one's readings):
+ * the same change is then seen a cycle later, on other readings.
+ */
+const CHANGE_QUERIES: Record<string, string> = {
+  anomaly_events:
+    "select tenant_id, anomaly_id, kind, payload - 'lastSeenAt' - 'evidence' as payload from anomaly_events order by anomaly_id, id",
+};
+
 const SECOND_MOMENTS = new Set(['m2', 'stddev']);
 
-export async function tableState(sql: postgres.Sql): Promise<Record<string, unknown[]>> {
+export async function tableState(
+  sql: postgres.Sql,
+  options: { events?: 'exact' | 'changes' } = {},
+): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
   for (const [table, order] of Object.entries(TABLES))
     out[table] = [...(await sql.unsafe(`select * from ${table} order by ${order}`))];
-  for (const [table, query] of Object.entries(QUERIES)) out[table] = [...(await sql.unsafe(query))];
+  const queries = options.events === 'changes' ? CHANGE_QUERIES : QUERIES;
+  for (const [table, query] of Object.entries(queries)) out[table] = [...(await sql.unsafe(query))];
   return out;
 }
 
