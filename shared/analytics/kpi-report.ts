@@ -5,6 +5,25 @@
  * data completeness and the live scores of the served forecasts. Pure; missing inputs give nulls, never 0.
  */
 
+/** What a report gathers of one district (or '*') and period besides the water balance and the nights. */
+export interface PeriodFigures {
+  opened: number;
+  acknowledged: number;
+  resolved: number;
+  meanAckSeconds: number | null;
+  medianAckSeconds: number | null;
+  nodes: number;
+  /** Node-hours holding data. */
+  nodeHours: number;
+  qualityHours: number;
+  qualityHoursCompliant: number;
+  /** Live scores of served forecasts evaluated in the period. */
+  forecastScores: number;
+  maeDay1: number | null;
+  maxAeDay1: number | null;
+  maeDays2to7: number | null;
+}
+
 export interface DayBalance {
   label: string;
   systemInputM3: number | null;
@@ -25,21 +44,7 @@ export interface ReportInputs {
   days: DayBalance[];
   nights: { date: string; mnfLps: number }[];
   previousNights: { date: string; mnfLps: number }[];
-  figures: {
-    opened: number;
-    acknowledged: number;
-    resolved: number;
-    meanAckSeconds: number | null;
-    medianAckSeconds: number | null;
-    nodes: number;
-    nodeHours: number;
-    qualityHours: number;
-    qualityHoursCompliant: number;
-    forecastScores: number;
-    maeDay1: number | null;
-    maxAeDay1: number | null;
-    maeDays2to7: number | null;
-  } | null;
+  figures: PeriodFigures | null;
   qualityLimits: { chlorineMin: number; chlorineMax: number; turbidityMax: number };
 }
 

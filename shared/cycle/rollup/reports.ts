@@ -83,15 +83,15 @@ export async function generateReports(
     tenantId,
     wanted.map((w) => w.id),
   );
-  const todo = wanted.filter((w) => !existing.has(w.id));
-  if (todo.length === 0) return 0;
+  const missing = wanted.filter((w) => !existing.has(w.id));
+  if (missing.length === 0) return 0;
   const rows: ReportRow[] = [];
   const figuresCache = new Map<string, Awaited<ReturnType<RollupStore['periodFigures']>>>();
   const nights = await store.readNights(
     districts.map((d) => d.district.id),
-    Math.min(...todo.map((w) => w.p.startMs)) - 8 * DAY_MS,
+    Math.min(...missing.map((w) => w.p.startMs)) - 8 * DAY_MS,
   );
-  for (const { s, p, id } of todo) {
+  for (const { s, p, id } of missing) {
     const key = `${p.startMs}:${p.endMs}`;
     let figures = figuresCache.get(key);
     if (!figures) {

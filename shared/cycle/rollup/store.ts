@@ -193,24 +193,9 @@ export interface QualityLimits {
   turbidityMax: number;
 }
 
-/** What a report gathers of one district (or '*') and period besides the water balance and the nights. */
-export interface PeriodFigures {
-  opened: number;
-  acknowledged: number;
-  resolved: number;
-  meanAckSeconds: number | null;
-  medianAckSeconds: number | null;
-  nodes: number;
-  /** Node-hours holding data. */
-  nodeHours: number;
-  qualityHours: number;
-  qualityHoursCompliant: number;
-  /** Live scores of served forecasts evaluated in the period. */
-  forecastScores: number;
-  maeDay1: number | null;
-  maxAeDay1: number | null;
-  maeDays2to7: number | null;
-}
+import type { PeriodFigures } from '../../analytics/kpi-report.ts';
+
+export type { PeriodFigures };
 
 export interface ReportRow {
   tenantId: string;
