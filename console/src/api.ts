@@ -1,8 +1,12 @@
 /**
- * The console's client of the public API: the key kept in sessionStorage only (gone when the tab
- * closes), `Authorization: Bearer`, ETag revalidation (If-None-Match, the 304 reuses the body it
- * had), problem+json errors as ApiError, and whether any answer was served stale (`X-Stale`).
+ * The console's client of the public API: the typed client `@wnm/client` (openapi-fetch over the
+ * types generated from the API's OpenAPI document), so a path, a parameter or an answer the API does
+ * not have fails `npm run typecheck`. Around it: the key kept in sessionStorage only (gone when the tab
+ * closes), ETag revalidation (If-None-Match; a 304 answers with the body it had), problem+json errors
+ * thrown as ApiError, and whether any answer was served stale (`X-Stale`).
  */
+import { createWnmClient, type Problem } from '@wnm/client';
+
 const KEY_ITEM = 'wnm.console.key';
 
 export class ApiError extends Error {
@@ -43,76 +47,106 @@ export const session = {
   stale: new Set<string>(),
 };
 
-const cache = new Map<string, { etag: string; body: unknown }>();
+/** The last answer with an ETag, per URL: its validator, body and content type. */
+const cache = new Map<string, { etag: string; body: string; type: string }>();
 
-async function problemOf(res: Response): Promise<ApiError> {
-  let title = res.statusText;
-  let detail = '';
-  try {
-    const p = (await res.json()) as { title?: string; detail?: string };
-    title = p.title ?? title;
-    detail = p.detail ?? '';
-  } catch {
-    // not problem+json
-  }
-  return new ApiError(res.status, title, detail);
-}
-
-function headers(): Record<string, string> {
-  const key = session.key();
-  return key ? { Authorization: `Bearer ${key}` } : {};
-}
-
-export async function get<T>(path: string, init: { signal?: AbortSignal } = {}): Promise<T> {
-  const known = cache.get(path);
-  const res = await fetch(path, {
-    headers: { ...headers(), ...(known ? { 'If-None-Match': known.etag } : {}) },
-    cache: 'no-store',
-    ...(init.signal ? { signal: init.signal } : {}),
-  });
+/**
+ * The fetch under the typed client: GETs revalidate what they hold (`no-store` keeps the browser's own
+ * cache out of it, so a 304 is ours to answer), a 401 signs out, a POST drops what was held (lists that
+ * held the changed item revalidate).
+ */
+async function revalidatingFetch(request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  const path = url.pathname + url.search;
+  const known = request.method === 'GET' ? cache.get(request.url) : undefined;
+  if (known) request.headers.set('If-None-Match', known.etag);
+  const res = await fetch(request, { cache: 'no-store' });
   if (res.headers.get('X-Stale') === 'true') session.stale.add(path);
   else session.stale.delete(path);
-  if (res.status === 304 && known) return known.body as T;
-  if (!res.ok) {
-    const err = await problemOf(res);
-    if (res.status === 401) session.signOut();
-    throw err;
+  if (res.status === 401) session.signOut();
+  if (request.method !== 'GET') {
+    if (res.ok) cache.clear();
+    return res;
   }
-  const body = (await res.json()) as T;
+  if (res.status === 304 && known) {
+    return new Response(known.body, { status: 200, headers: { 'Content-Type': known.type } });
+  }
   const etag = res.headers.get('ETag');
-  if (etag) cache.set(path, { etag, body });
-  return body;
+  const type = res.headers.get('Content-Type') ?? '';
+  if (res.ok && etag && type.startsWith('application/json')) {
+    const body = await res.text();
+    cache.set(request.url, { etag, body, type });
+    return new Response(body, { status: res.status, headers: res.headers });
+  }
+  return res;
 }
 
-export async function post<T>(path: string, body: unknown): Promise<T> {
-  const res = await fetch(path, {
-    method: 'POST',
-    headers: { ...headers(), 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw await problemOf(res);
-  cache.clear(); // lists that held the changed item revalidate
-  return (await res.json()) as T;
+/** The typed client every view calls (`api.GET('/api/v1/nodes/{id}', …)`), signed with the session's key. */
+export const api = createWnmClient({
+  baseUrl: location.origin,
+  token: () => session.key() ?? '',
+  fetch: revalidatingFetch,
+});
+
+/** What the client answers: `data` on success, the problem+json `error` otherwise. */
+interface Answer<T> {
+  data?: T;
+  error?: unknown;
+  response: Response;
 }
 
-/** Every item of a paged list (`{ data, next }`), following the cursors. */
-export async function getAll<T>(path: string, max = 5000): Promise<T[]> {
+function problemOf(status: number, statusText: string, error: unknown): ApiError {
+  const p = (typeof error === 'object' && error !== null ? error : {}) as Partial<Problem>;
+  return new ApiError(status, p.title ?? statusText, p.detail ?? '');
+}
+
+/** The answer's data, or its problem thrown as ApiError. */
+export async function call<T>(answer: Promise<Answer<T>>): Promise<T> {
+  const { data, error, response } = await answer;
+  if (!response.ok) throw problemOf(response.status, response.statusText, error);
+  return data as T;
+}
+
+/** Every item of a paged list (`{ data, next }`), following the cursors: `page(cursor)` asks for one page. */
+export async function all<T>(
+  page: (cursor: string | undefined) => Promise<Answer<{ data: T[]; next: string | null }>>,
+  max = 5000,
+): Promise<T[]> {
   const out: T[] = [];
-  let cursor: string | null = null;
-  const sep = path.includes('?') ? '&' : '?';
+  let cursor: string | undefined;
   do {
-    const page: { data: T[]; next: string | null } = await get(
-      `${path}${sep}limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-    );
-    out.push(...page.data);
-    cursor = page.next;
+    const got = await call(page(cursor));
+    out.push(...got.data);
+    cursor = got.next ?? undefined;
   } while (cursor && out.length < max);
   return out;
 }
 
-export const qs = (params: Record<string, string | number | undefined | null>) => {
-  const parts = Object.entries(params)
-    .filter(([, v]) => v !== undefined && v !== null && v !== '')
-    .map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`);
-  return parts.length ? `?${parts.join('&')}` : '';
-};
+/** Every node of the caller's tenant. */
+export const allNodes = () =>
+  all((cursor) => api.GET('/api/v1/nodes', { params: { query: { limit: 1000, cursor } } }));
+
+/** The form values as query parameters: empty ones left out (the API refuses `?type=`). */
+export const given = (v: string | null | undefined): string | undefined => (v ? v : undefined);
+
+/** A node's history over [fromMs, toMs) at one resolution. */
+export async function nodeHistory(
+  id: string,
+  fromMs: number,
+  toMs: number,
+  resolution: '5m' | '1h' | '1d',
+  signal?: AbortSignal,
+) {
+  const history = await call(
+    api.GET('/api/v1/nodes/{id}/history', {
+      params: {
+        path: { id },
+        query: { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), resolution },
+      },
+      ...(signal ? { signal } : {}),
+    }),
+  );
+  // The route also serves CSV (`format=csv`); without it the answer is JSON.
+  if (typeof history === 'string') throw new ApiError(406, 'Not JSON', 'the history came as text');
+  return history;
+}

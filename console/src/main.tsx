@@ -5,7 +5,7 @@
  */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { get, onSessionChange, session } from './api.ts';
+import { api, call, onSessionChange, session } from './api.ts';
 import { useLoad } from './hooks.ts';
 import './styles.css';
 import type { Status } from './types.ts';
@@ -49,7 +49,9 @@ function useRoute(): string[] {
 
 function Shell() {
   const route = useRoute();
-  const status = useLoad((signal) => get<Status>('/api/v1/status', { signal }), [], { pollMs: 30_000 });
+  const status = useLoad((signal) => call(api.GET('/api/v1/status', { signal })) as Promise<Status>, [], {
+    pollMs: 30_000,
+  });
   const role = status.data?.caller?.role ?? 'reader';
   const canAct = role === 'operator' || role === 'admin';
   const view = route[0] ?? '';

@@ -1,16 +1,24 @@
-/** The shapes of the public API's answers the console reads (the subset it uses; see /openapi.json). */
-export type Role = 'reader' | 'operator' | 'admin';
+/**
+ * The shapes of the public API's answers the console reads: the typed client's, generated from the
+ * API's OpenAPI document (`npm run client:generate`), so they cannot drift from what the API serves.
+ * Two parts the document declares as open objects (a run of /status, the 24 h network figures and
+ * anomaly counts of /dashboard/summary) are refined here with the fields the console reads.
+ */
+import type { components } from '@wnm/client';
 
-export interface NodeInfo {
-  id: string;
-  name: string;
-  kind: string;
-  districtId: string | null;
-  latitude: number | null;
-  longitude: number | null;
-  metrics: string[];
-}
+type Schemas = components['schemas'];
+export type NodeInfo = Schemas['Node'];
+export type Anomaly = Schemas['Anomaly'];
+export type History = Schemas['History'];
+export type HistoryPoint = Schemas['HistoryPoint'];
+export type Metrics = Schemas['WindowMetrics'];
+export type Readings = Schemas['LatestReadings'];
+export type Prediction = Schemas['Prediction'];
+export type QualityReport = Schemas['Quality'];
+export type Balance = NonNullable<Schemas['WaterBalance']>;
+export type Efficiency = Schemas['NetworkEfficiency'];
 
+/** One cycle run as /status lists it (`runs[]`, an open object in the document). */
 export interface Run {
   id: string;
   status: string;
@@ -26,44 +34,11 @@ export interface Run {
   durationMs: number | null;
   source: string;
 }
+export type Status = Omit<Schemas['Status'], 'runs'> & { runs: Run[] | null };
+export type Role = Status['caller']['role'];
 
-export interface Probe {
-  ok: boolean;
-  latencyMs: number | null;
-  error?: string;
-}
-
-export interface ApiFigures {
-  since: string;
-  requests: number;
-  latencyMs: { p50: number | null; p95: number | null; p99: number | null; max: number | null };
-  byTier: Record<string, number>;
-  hitRatio: Record<string, number | null>;
-}
-
-export interface Status {
-  status: 'ok' | 'degraded' | 'down';
-  tiers: {
-    memory: { ok: boolean; entries?: number; bytes?: number };
-    hot: Probe & { kind: string };
-    postgres: Probe;
-  };
-  stale: boolean;
-  freshness: {
-    lastRunAt: string | null;
-    lastRunStatus: string | null;
-    latestReadingAt: string | null;
-    dataAgeSeconds: number | null;
-    stale: boolean;
-  } | null;
-  bytesProcessed: { lastRun: number; last24h: number } | null;
-  runs: Run[] | null;
-  caller?: { tenantId: string; role: Role; keyId: string; name: string };
-  api?: ApiFigures;
-}
-
-export interface Summary {
-  nodes: { total: number; reportingLastHour: number; byKind: Record<string, number> };
+/** What /dashboard/summary adds to its declared fields (open in the document). */
+export type Summary = Schemas['DashboardSummary'] & {
   network24h: {
     systemInflowLps: number | null;
     pressureBar: { mean: number | null; min: number | null };
@@ -72,104 +47,4 @@ export interface Summary {
   anomalies: { open: number; acknowledged: number; bySeverity: Record<string, number> };
   qualityScore: number | null;
   efficiency: { day: string | null; month: string | null; nrwPercentDay: number | null };
-}
-
-export interface Anomaly {
-  id: string;
-  nodeId: string | null;
-  districtId: string | null;
-  type: string;
-  metric: string | null;
-  severity: string;
-  status: string;
-  startedAt: string;
-  lastSeenAt: string;
-  openedAt: string | null;
-  acknowledgedAt: string | null;
-  acknowledgedBy: string | null;
-  resolvedAt: string | null;
-  resolvedBy: string | null;
-  note: string | null;
-  evidence: Record<string, unknown>;
-}
-
-export interface Page<T> {
-  data: T[];
-  next: string | null;
-}
-
-export interface HistoryPoint {
-  t: string;
-  metric: string;
-  count: number;
-  mean: number | null;
-  min: number | null;
-  max: number | null;
-}
-
-export interface History {
-  nodeId: string;
-  resolution: string;
-  from: string;
-  to: string;
-  points: HistoryPoint[];
-}
-
-export interface WindowStats {
-  count: number;
-  mean: number | null;
-  min: number | null;
-  max: number | null;
-  p05?: number | null;
-  p50?: number | null;
-  p95?: number | null;
-  last?: number | null;
-}
-
-export interface Metrics {
-  range: string;
-  from: string;
-  to: string;
-  metrics: Record<string, WindowStats>;
-}
-
-export interface Readings {
-  asOf: string | null;
-  values: Record<string, { value: number; ts: string }>;
-}
-
-export interface Prediction {
-  targetId: string;
-  modelId: string;
-  issuedAt: string;
-  horizonStart: string;
-  unit: string;
-  points: { t: string; mean: number; lo80: number; hi80: number; lo95: number; hi95: number }[];
-}
-
-export interface QualityReport {
-  range: string;
-  report: {
-    completeness: number;
-    validity: number;
-    timeliness: number;
-    flatlineShare: number;
-    duplicateShare: number;
-    outOfOrderShare: number;
-    score: number;
-    lagMs: number | null;
-  } | null;
-}
-
-export interface Balance {
-  districtId: string | null;
-  periodKind: 'day' | 'month';
-  periodLabel: string;
-  computedAt: string;
-  figures: Record<string, unknown>;
-}
-
-export interface Efficiency {
-  network: Balance | null;
-  districts: Balance[];
-}
+};

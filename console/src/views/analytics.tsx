@@ -4,9 +4,8 @@
  * plainly; when it does, their answers are shown as tables of what they hold.
  */
 import { useMemo, useState } from 'preact/hooks';
-import { get, getAll } from '../api.ts';
+import { allNodes, api, call } from '../api.ts';
 import { useLoad } from '../hooks.ts';
-import type { NodeInfo } from '../types.ts';
 import { Loadable, Section } from './common.tsx';
 
 function Value(props: { value: unknown; depth?: number }) {
@@ -50,20 +49,21 @@ const none = (what: string) => (
 );
 
 export function AnalyticsView(props: { kind: 'patterns' | 'reports' }) {
-  const nodes = useLoad(() => getAll<NodeInfo>('/api/v1/nodes'), []);
+  const nodes = useLoad(allNodes, []);
   const districts = useMemo(
     () => [...new Set((nodes.data ?? []).map((n) => n.districtId).filter(Boolean))].sort() as string[],
     [nodes.data],
   );
   const [district, setDistrict] = useState('');
   const d = district || districts[0] || '';
-  const path =
+  const load =
     props.kind === 'reports'
-      ? '/api/v1/reports'
+      ? (signal: AbortSignal): Promise<unknown> => call(api.GET('/api/v1/reports', { signal }))
       : d
-        ? `/api/v1/districts/${encodeURIComponent(d)}/patterns`
+        ? (signal: AbortSignal): Promise<unknown> =>
+            call(api.GET('/api/v1/districts/{id}/patterns', { params: { path: { id: d } }, signal }))
         : null;
-  const data = useLoad(path ? (signal) => get<unknown>(path, { signal }) : null, [path]);
+  const data = useLoad(load, [props.kind, d]);
   const title = props.kind === 'reports' ? 'Reports' : 'Consumption patterns';
   return (
     <div data-ready={data.data !== undefined || data.error ? 'true' : undefined}>

@@ -5,11 +5,11 @@
  * ETag revalidation (a 304 costs nothing) until the API has a stream.
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiError, get, getAll, post, qs } from '../api.ts';
+import { ApiError, allNodes, api, call, given, nodeHistory } from '../api.ts';
 import { TimeChart } from '../chart.tsx';
 import { hashParams, label, SEVERITY_ORDER, time } from '../format.ts';
 import { useLoad } from '../hooks.ts';
-import type { Anomaly, History, NodeInfo, Page } from '../types.ts';
+import type { Anomaly } from '../types.ts';
 import { Badge, Loadable, Section } from './common.tsx';
 import { anomalySpans, historySpec } from './node.tsx';
 
@@ -43,10 +43,12 @@ function Evidence(props: { anomaly: Anomaly }) {
   const start = Date.parse(a.startedAt);
   const end = Date.parse(a.resolvedAt ?? a.lastSeenAt);
   const from = Math.max(start - 6 * HOUR, end + HOUR - 2 * 24 * HOUR);
-  const path = a.nodeId
-    ? `/api/v1/nodes/${encodeURIComponent(a.nodeId)}/history${qs({ from: new Date(from).toISOString(), to: new Date(end + HOUR).toISOString(), resolution: '5m' })}`
-    : null;
-  const history = useLoad(path ? (signal) => get<History>(path, { signal }) : null, [path]);
+  const nodeId = a.nodeId;
+  const history = useLoad(nodeId ? (signal) => nodeHistory(nodeId, from, end + HOUR, '5m', signal) : null, [
+    nodeId,
+    from,
+    end,
+  ]);
   const metric = a.metric ?? 'flow';
   const spec = useMemo(
     () => (history.data ? historySpec(history.data, metric, anomalySpans([a])) : null),
@@ -72,7 +74,7 @@ function Evidence(props: { anomaly: Anomaly }) {
           </>
         ) : null}
       </dl>
-      {path ? (
+      {nodeId ? (
         <Loadable state={history} what="the readings">
           {() =>
             spec?.x.length ? (
@@ -98,7 +100,12 @@ function Actions(props: { anomaly: Anomaly; done: () => void }) {
     setBusy(true);
     setError(null);
     try {
-      await post(`/api/v1/anomalies/${encodeURIComponent(a.id)}/${action}`, note ? { note } : {});
+      await call(
+        api.POST(`/api/v1/anomalies/{id}/${action}`, {
+          params: { path: { id: a.id } },
+          body: note ? { note } : {},
+        }),
+      );
       setNote('');
       props.done();
     } catch (e) {
@@ -150,43 +157,42 @@ export function AnomaliesView(props: { canAct: boolean }) {
   });
   const [selected, setSelected] = useState<string | null>(initial.get('id'));
   const [pages, setPages] = useState(1);
-  const nodes = useLoad(() => getAll<NodeInfo>('/api/v1/nodes'), []);
+  const nodes = useLoad(allNodes, []);
   const districts = useMemo(
     () => [...new Set((nodes.data ?? []).map((n) => n.districtId).filter(Boolean))].sort() as string[],
     [nodes.data],
   );
-  const base = `/api/v1/anomalies${qs({
-    type: filters.type,
-    severity: filters.severity,
-    status: filters.status,
-    district: filters.district,
-    from: filters.from ? new Date(filters.from).toISOString() : '',
-    to: filters.to ? new Date(filters.to).toISOString() : '',
+  const query = {
+    type: given(filters.type),
+    severity: given(filters.severity),
+    status: given(filters.status),
+    district: given(filters.district),
+    from: filters.from ? new Date(filters.from).toISOString() : undefined,
+    to: filters.to ? new Date(filters.to).toISOString() : undefined,
     limit: 50,
-  })}`;
+  };
   const list = useLoad(
     async (signal) => {
       const out: Anomaly[] = [];
-      let cursor: string | null = null;
+      let cursor: string | undefined;
       let more = false;
       for (let i = 0; i < pages; i++) {
-        const page: Page<Anomaly> = await get(
-          `${base}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-          { signal },
+        const page = await call(
+          api.GET('/api/v1/anomalies', { params: { query: { ...query, cursor } }, signal }),
         );
         out.push(...page.data);
-        cursor = page.next;
-        more = cursor !== null;
+        cursor = page.next ?? undefined;
+        more = cursor !== undefined;
         if (!cursor) break;
       }
       return { items: out, more };
     },
-    [base, pages],
+    [JSON.stringify(query), pages],
     { pollMs: POLL_MS },
   );
   const one = useLoad(
     selected
-      ? (signal) => get<Anomaly>(`/api/v1/anomalies/${encodeURIComponent(selected)}`, { signal })
+      ? (signal) => call(api.GET('/api/v1/anomalies/{id}', { params: { path: { id: selected } }, signal }))
       : null,
     [selected],
   );

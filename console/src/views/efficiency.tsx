@@ -4,7 +4,7 @@
  * last 14 days (NRW % and minimum night flow per district).
  */
 import { useMemo, useState } from 'preact/hooks';
-import { get, qs } from '../api.ts';
+import { api, call, given } from '../api.ts';
 import { align, type ChartSpec, TimeChart } from '../chart.tsx';
 import { num } from '../format.ts';
 import { useLoad } from '../hooks.ts';
@@ -13,10 +13,13 @@ import { Loadable, Section } from './common.tsx';
 
 const DAY = 86_400_000;
 const COLORS = ['#1f5fa8', '#b35900', '#2e7d32', '#8e24aa', '#00838f', '#6d4c41'];
+/** The districts' balances, then the network's (the document lets each be null). */
+const balances = (e: Efficiency): Balance[] =>
+  [...e.districts, e.network].filter((b): b is Balance => b !== null && b !== undefined);
 const f = (b: Balance, k: string) => (typeof b.figures[k] === 'number' ? (b.figures[k] as number) : null);
 
 function BalanceTable(props: { data: Efficiency }) {
-  const rows = [...props.data.districts, ...(props.data.network ? [props.data.network] : [])];
+  const rows = balances(props.data);
   return (
     <table>
       <caption class="sr-only">Water balance per district and network-wide</caption>
@@ -63,9 +66,9 @@ function Trend(props: { latest: string }) {
     async (signal) =>
       Promise.all(
         labels.map((label) =>
-          get<Efficiency>(`/api/v1/network/efficiency${qs({ period: 'day', label })}`, { signal }).catch(
-            () => null,
-          ),
+          call(
+            api.GET('/api/v1/network/efficiency', { params: { query: { period: 'day', label } }, signal }),
+          ).catch(() => null),
         ),
       ),
     [labels.join()],
@@ -76,7 +79,7 @@ function Trend(props: { latest: string }) {
     days.data.forEach((d, i) => {
       if (!d) return;
       const t = Date.parse(`${labels[i]}T00:00:00Z`) / 1000;
-      for (const b of [...d.districts, ...(d.network ? [d.network] : [])]) {
+      for (const b of balances(d)) {
         const key = b.districtId ?? 'network';
         byDistrict.set(key, [
           ...(byDistrict.get(key) ?? []),
@@ -124,8 +127,16 @@ function Trend(props: { latest: string }) {
 export function EfficiencyView() {
   const [period, setPeriod] = useState<'day' | 'month'>('day');
   const [chosen, setChosen] = useState('');
-  const path = `/api/v1/network/efficiency${qs({ period, label: chosen })}`;
-  const data = useLoad((signal) => get<Efficiency>(path, { signal }), [path]);
+  const data = useLoad(
+    (signal) =>
+      call(
+        api.GET('/api/v1/network/efficiency', {
+          params: { query: { period, label: given(chosen) } },
+          signal,
+        }),
+      ),
+    [period, chosen],
+  );
   const latest = data.data?.network?.periodLabel ?? data.data?.districts[0]?.periodLabel;
   return (
     <div data-ready={data.data ? 'true' : undefined}>

@@ -4,14 +4,16 @@
  * the forecast with its 80 % and 95 % bands against what happened, and data quality.
  */
 import { useMemo, useState } from 'preact/hooks';
-import { get, getAll, qs } from '../api.ts';
+import { all, api, call, nodeHistory } from '../api.ts';
 import { type ChartSpec, TimeChart } from '../chart.tsx';
 import { label, num, pct, time } from '../format.ts';
 import { useLoad } from '../hooks.ts';
-import type { Anomaly, History, Metrics, NodeInfo, Prediction, QualityReport, Readings } from '../types.ts';
+import type { Anomaly, History, NodeInfo } from '../types.ts';
 import { Badge, Loadable, Section } from './common.tsx';
 
 const DAY = 86_400_000;
+/** A share 0–1 as a percentage (null stays unknown). */
+const share = (v: number | null) => (v === null ? null : v * 100);
 const RANGES = ['1h', '6h', '24h', '3d', '7d', '30d'] as const;
 const SPANS: Record<string, number> = { '5m': 2 * DAY, '1h': 31 * DAY, '1d': 366 * DAY };
 const PRESETS = [
@@ -71,12 +73,10 @@ function HistoryPanel(props: { node: NodeInfo; endMs: number; anomalies: Anomaly
   const resolution = chosen === 'auto' ? autoResolution(span) : chosen;
   // A span longer than the resolution allows is cut to its most recent part.
   const from = Math.max(range[0], range[1] - SPANS[resolution]!);
-  const path = `/api/v1/nodes/${encodeURIComponent(props.node.id)}/history${qs({
-    from: new Date(from).toISOString(),
-    to: new Date(range[1]).toISOString(),
-    resolution,
-  })}`;
-  const history = useLoad((signal) => get<History>(path, { signal }), [path]);
+  const history = useLoad(
+    (signal) => nodeHistory(props.node.id, from, range[1], resolution, signal),
+    [props.node.id, from, range[1], resolution],
+  );
   const spec = useMemo(
     () =>
       history.data
@@ -146,14 +146,16 @@ function HistoryPanel(props: { node: NodeInfo; endMs: number; anomalies: Anomaly
 }
 
 function ForecastPanel(props: { node: NodeInfo }) {
-  const id = encodeURIComponent(props.node.id);
-  const forecast = useLoad((signal) => get<Prediction>(`/api/v1/predictions/${id}`, { signal }), [id]);
+  const id = props.node.id;
+  const forecast = useLoad(
+    (signal) => call(api.GET('/api/v1/predictions/{id}', { params: { path: { id } }, signal })),
+    [id],
+  );
   const start = forecast.data ? Date.parse(forecast.data.horizonStart) : null;
-  const actualPath =
-    start === null
-      ? null
-      : `/api/v1/nodes/${id}/history${qs({ from: new Date(start - 3 * DAY).toISOString(), to: new Date(start + 7 * DAY).toISOString(), resolution: '1h' })}`;
-  const actual = useLoad(actualPath ? (signal) => get<History>(actualPath, { signal }) : null, [actualPath]);
+  const actual = useLoad(
+    start === null ? null : (signal) => nodeHistory(id, start - 3 * DAY, start + 7 * DAY, '1h', signal),
+    [id, start],
+  );
   const spec = useMemo((): ChartSpec | null => {
     const f = forecast.data;
     if (!f) return null;
@@ -181,7 +183,7 @@ function ForecastPanel(props: { node: NodeInfo }) {
         { upper: 0, lower: 1, fill: 'rgba(179,89,0,0.12)' },
         { upper: 2, lower: 3, fill: 'rgba(179,89,0,0.22)' },
       ],
-      yLabel: f.unit,
+      yLabel: f.unit ?? undefined,
     };
   }, [forecast.data, actual.data]);
   return (
@@ -214,17 +216,29 @@ function ForecastPanel(props: { node: NodeInfo }) {
 }
 
 export function NodeView(props: { id: string }) {
-  const id = encodeURIComponent(props.id);
-  const node = useLoad((signal) => get<NodeInfo>(`/api/v1/nodes/${id}`, { signal }), [id]);
-  const readings = useLoad((signal) => get<Readings>(`/api/v1/nodes/${id}/readings`, { signal }), [id]);
+  const id = props.id;
+  const path = { id };
+  const node = useLoad((signal) => call(api.GET('/api/v1/nodes/{id}', { params: { path }, signal })), [id]);
+  const readings = useLoad(
+    (signal) => call(api.GET('/api/v1/nodes/{id}/readings', { params: { path }, signal })),
+    [id],
+  );
   const [range, setRange] = useState<(typeof RANGES)[number]>('24h');
   const metrics = useLoad(
-    (signal) => get<Metrics>(`/api/v1/nodes/${id}/metrics?range=${range}`, { signal }),
+    (signal) => call(api.GET('/api/v1/nodes/{id}/metrics', { params: { path, query: { range } }, signal })),
     [id, range],
   );
-  const quality = useLoad((signal) => get<QualityReport>(`/api/v1/quality/${id}`, { signal }), [id]);
+  const quality = useLoad(
+    (signal) => call(api.GET('/api/v1/quality/{id}', { params: { path }, signal })),
+    [id],
+  );
   const anomalies = useLoad(
-    () => getAll<Anomaly>(`/api/v1/anomalies?node=${id}&status=open,acknowledged,resolved`),
+    () =>
+      all((cursor) =>
+        api.GET('/api/v1/anomalies', {
+          params: { query: { node: id, status: 'open,acknowledged,resolved', limit: 1000, cursor } },
+        }),
+      ),
     [id],
   );
   const endMs = readings.data?.asOf ? Date.parse(readings.data.asOf) : null;
@@ -265,17 +279,17 @@ export function NodeView(props: { id: string }) {
                         <dt>Score</dt>
                         <dd>{num(q.report.score, 1)} / 100</dd>
                         <dt>Completeness</dt>
-                        <dd>{pct(q.report.completeness * 100)}</dd>
+                        <dd>{pct(share(q.report.completeness))}</dd>
                         <dt>Validity</dt>
-                        <dd>{pct(q.report.validity * 100)}</dd>
+                        <dd>{pct(share(q.report.validity))}</dd>
                         <dt>Timeliness</dt>
                         <dd>{pct(q.report.timeliness * 100)}</dd>
                         <dt>Flatline share</dt>
-                        <dd>{pct(q.report.flatlineShare * 100)}</dd>
+                        <dd>{pct(share(q.report.flatlineShare))}</dd>
                         <dt>Duplicates</dt>
-                        <dd>{pct(q.report.duplicateShare * 100)}</dd>
+                        <dd>{pct(share(q.report.duplicateShare))}</dd>
                         <dt>Out of order</dt>
-                        <dd>{pct(q.report.outOfOrderShare * 100)}</dd>
+                        <dd>{pct(share(q.report.outOfOrderShare))}</dd>
                       </dl>
                     ) : (
                       <p class="muted">No quality report for this node.</p>

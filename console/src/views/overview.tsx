@@ -4,22 +4,35 @@
  * when a silent or gap anomaly says its sensor is quiet; the day's KPIs, data freshness, the tiers
  * and the last runs.
  */
-import { get, getAll } from '../api.ts';
+import { all, allNodes, api, call } from '../api.ts';
 import { age, num, SEVERITY_ORDER, time } from '../format.ts';
 import { useLoad } from '../hooks.ts';
-import type { Anomaly, Efficiency, NodeInfo, Status, Summary } from '../types.ts';
+import type { Status, Summary } from '../types.ts';
 import { Badge, Kpi, Loadable, Section } from './common.tsx';
 import { Schematic } from './schematic.tsx';
 
 export function OverviewView(props: { status: Status | undefined }) {
-  const summary = useLoad((signal) => get<Summary>('/api/v1/dashboard/summary', { signal }), [], {
-    pollMs: 30_000,
-  });
-  const nodes = useLoad(() => getAll<NodeInfo>('/api/v1/nodes'), []);
-  const active = useLoad(() => getAll<Anomaly>('/api/v1/anomalies?status=open,acknowledged'), [], {
-    pollMs: 30_000,
-  });
-  const efficiency = useLoad((signal) => get<Efficiency>('/api/v1/network/efficiency', { signal }), []);
+  const summary = useLoad(
+    (signal) => call(api.GET('/api/v1/dashboard/summary', { signal })) as Promise<Summary>,
+    [],
+    {
+      pollMs: 30_000,
+    },
+  );
+  const nodes = useLoad(allNodes, []);
+  const active = useLoad(
+    () =>
+      all((cursor) =>
+        api.GET('/api/v1/anomalies', {
+          params: { query: { status: 'open,acknowledged', limit: 1000, cursor } },
+        }),
+      ),
+    [],
+    {
+      pollMs: 30_000,
+    },
+  );
+  const efficiency = useLoad((signal) => call(api.GET('/api/v1/network/efficiency', { signal })), []);
   const s = summary.data;
   const st = props.status;
   const critical = active.data?.filter((a) => a.status === 'open' && a.severity === 'critical').length;

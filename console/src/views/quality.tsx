@@ -4,11 +4,10 @@
  * share of hourly means within the limits).
  */
 import { useMemo } from 'preact/hooks';
-import { get, getAll, qs } from '../api.ts';
+import { allNodes, api, call, nodeHistory } from '../api.ts';
 import { align, type ChartSpec, TimeChart } from '../chart.tsx';
 import { pct } from '../format.ts';
 import { useLoad } from '../hooks.ts';
-import type { History, NodeInfo, Readings } from '../types.ts';
 import { Loadable, Section } from './common.tsx';
 
 const DAY = 86_400_000;
@@ -27,7 +26,7 @@ const within = (metric: string, v: number) => {
 
 export function QualityView() {
   const stations = useLoad(
-    async () => (await getAll<NodeInfo>('/api/v1/nodes')).filter((n) => n.metrics.some((m) => m in LIMITS)),
+    async () => (await allNodes()).filter((n) => n.metrics.some((m) => m in LIMITS)),
     [],
   );
   const histories = useLoad(
@@ -35,15 +34,11 @@ export function QualityView() {
       ? async (signal) =>
           Promise.all(
             stations.data!.map(async (n) => {
-              const id = encodeURIComponent(n.id);
-              const latest = await get<Readings>(`/api/v1/nodes/${id}/readings`, { signal }).catch(
-                () => null,
-              );
+              const latest = await call(
+                api.GET('/api/v1/nodes/{id}/readings', { params: { path: { id: n.id } }, signal }),
+              ).catch(() => null);
               const end = latest?.asOf ? Date.parse(latest.asOf) : Date.now();
-              const h = await get<History>(
-                `/api/v1/nodes/${id}/history${qs({ from: new Date(end - 7 * DAY).toISOString(), to: new Date(end).toISOString(), resolution: '1h' })}`,
-                { signal },
-              );
+              const h = await nodeHistory(n.id, end - 7 * DAY, end, '1h', signal);
               return { node: n, history: h };
             }),
           )

@@ -2,6 +2,8 @@
  * Sign-in with an API key or an access token of a configured OpenID Connect issuer (a JWT: the API
  * gate tells them apart), checked against /api/v1/status before it is kept (sessionStorage only).
  */
+
+import { createWnmClient } from '@wnm/client';
 import { useState } from 'preact/hooks';
 import { ApiError, session } from '../api.ts';
 
@@ -14,7 +16,8 @@ export function SignIn() {
     setBusy(true);
     setError(null);
     try {
-      const res = await fetch('/api/v1/status', { headers: { Authorization: `Bearer ${key.trim()}` } });
+      const candidate = createWnmClient({ baseUrl: location.origin, token: key.trim() });
+      const { response: res } = await candidate.GET('/api/v1/status');
       if (!res.ok)
         throw new ApiError(
           res.status,
