@@ -7,12 +7,14 @@ export interface Loaded<T> {
   error: ApiError | Error | undefined;
   loading: boolean;
   reload: () => void;
+  /** Changes the data in place (a pushed change), without a request. */
+  update: (change: (data: T) => T) => void;
 }
 
 export function useLoad<T>(
   load: ((signal: AbortSignal) => Promise<T>) | null,
   deps: unknown[],
-  options: { pollMs?: number } = {},
+  options: { pollMs?: number | undefined } = {},
 ): Loaded<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<Error | undefined>(undefined);
@@ -45,7 +47,8 @@ export function useLoad<T>(
     const timer = setInterval(reload, options.pollMs);
     return () => clearInterval(timer);
   }, [options.pollMs, reload]);
-  return { data, error, loading, reload };
+  const update = useCallback((change: (d: T) => T) => setData((d) => (d === undefined ? d : change(d))), []);
+  return { data, error, loading, reload, update };
 }
 
 /** A 404 because the route itself does not exist (not a missing item): the server has no such feature yet. */

@@ -43,6 +43,7 @@ export interface PageProblems {
   reset(): void;
 }
 
+const STREAM = /\/api\/v1\/anomalies\/stream(\?|$)/;
 const RESOURCE_404 = /Failed to load resource: the server responded with a status of 404/;
 
 /**
@@ -50,7 +51,8 @@ const RESOURCE_404 = /Failed to load resource: the server responded with a statu
  * (a node without a forecast, an analytics route the server does not have yet); Chromium also logs
  * each of them as a console error "Failed to load resource", which is then expected too (as many as
  * there were expected 404s). A 304 is not a failure: Chromium reports the revalidation of a
- * `cache: 'no-store'` request (If-None-Match set by the console) as aborted.
+ * `cache: 'no-store'` request (If-None-Match set by the console) as aborted, and so is the anomaly
+ * stream that the console closes when the inbox is left.
  */
 export function watchPage(page: Page, base: string, expected404: RegExp[] = []): PageProblems {
   let problems: string[] = [];
@@ -69,6 +71,8 @@ export function watchPage(page: Page, base: string, expected404: RegExp[] = []):
     else problems.push(`${res.status()} ${path}`);
   });
   page.on('requestfailed', async (req) => {
+    // The anomaly stream is closed by the console when the inbox is left: Chromium says aborted.
+    if (STREAM.test(req.url()) && req.failure()?.errorText === 'net::ERR_ABORTED') return;
     const res = await req.response().catch(() => null);
     if (res?.status() === 304) return;
     problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`);

@@ -19,6 +19,7 @@ import { type ServerType, serve } from '@hono/node-server';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { buildConsole } from '../../console/build.ts';
 import { type JwksIssuer, startJwksIssuer } from '../../dev/peers/jwks-issuer.ts';
+import type { Anomaly } from '../../shared/anomaly/lifecycle.ts';
 import { parseIssuers } from '../../shared/api/auth/token-config.ts';
 import { CONSOLE_CSP } from '../../shared/api/console.ts';
 import { type ApiWorld, createApiWorld, MAIN, withKey } from '../api/fixtures.ts';
@@ -98,7 +99,15 @@ describe('the operator console in headless Chromium', chromiumGate('the console 
     await page.evaluate((h) => (location.hash = h), hash);
     const route = decodeURIComponent(hash.replace(/^#\/?/, '').split('?')[0] ?? '');
     await page.waitForSelector(`main[data-route="${route}"] [data-ready="true"]`, { timeout: 60_000 });
-    await page.waitForLoadState('networkidle');
+    if (route === 'anomalies') {
+      // The inbox holds the anomaly stream open, so the network is never idle: wait until the stream
+      // is connected and nothing in the view is still loading.
+      await page.waitForFunction(
+        () =>
+          document.querySelector('[data-live="live"]') !== null &&
+          document.querySelector('main [aria-busy="true"]') === null,
+      );
+    } else await page.waitForLoadState('networkidle');
   }
 
   test('serves fingerprinted, compressed assets with long lifetimes, the page with no-cache, and a strict CSP', async () => {
@@ -311,6 +320,113 @@ describe('the operator console in headless Chromium', chromiumGate('the console 
       assert.equal(await page.locator('svg.schematic [data-node]').count(), world.mainNodes.length);
     } finally {
       await page.context().close();
+    }
+  });
+
+  /** A district anomaly opened the way a cycle opens one: the store writes it and its event, the cycle announces it. */
+  async function openAnomaly(id: string, districtId: string) {
+    const t = Date.now() - 60_000;
+    const anomaly: Anomaly = {
+      id,
+      tenantId: MAIN,
+      nodeId: null,
+      districtId,
+      type: 'night_flow_leak',
+      metric: null,
+      status: 'open',
+      severity: 'critical',
+      peakSeverity: 'critical',
+      startMs: t,
+      firstSeenMs: t,
+      lastSeenMs: t,
+      openedAtMs: t,
+      acknowledgedAtMs: null,
+      acknowledgedBy: null,
+      resolvedAtMs: null,
+      resolvedBy: null,
+      endMs: null,
+      evidence: { mnfRiseLps: 2.5 },
+      peakEvidence: { mnfRiseLps: 2.5 },
+      note: null,
+    };
+    await world.main.storage.stores.rollup.writeDistrictTransitions([{ kind: 'opened', anomaly }], new Map());
+    await world.main.aggregator.announceEvents?.(MAIN);
+  }
+
+  /** The API requests a page makes from now on (path and query). */
+  function recordRequests(page: Page): string[] {
+    const asked: string[] = [];
+    page.on('request', (req) => {
+      const url = new URL(req.url());
+      if (url.pathname.startsWith('/api/')) asked.push(url.pathname + url.search);
+    });
+    return asked;
+  }
+
+  test('an anomaly that opens after the page loaded appears in the inbox through the stream, with no poll', async () => {
+    const page = await signedIn(world.tokens.operator);
+    const problems = watchPage(page, base, EXPECTED_404);
+    try {
+      const asked = recordRequests(page);
+      await show(page, '#/anomalies');
+      await page.locator('[data-live="live"]').waitFor();
+      assert.ok(asked.includes('/api/v1/anomalies/stream'), asked.join('\n'));
+      const list = await page.locator('table.inbox tbody tr').count();
+      asked.length = 0;
+      await openAnomaly('an-live-001', 'd01');
+      const row = page.locator('tr[data-anomaly="an-live-001"]');
+      await row.waitFor();
+      assert.equal(await row.getAttribute('data-status'), 'open');
+      assert.equal(await page.locator('table.inbox tbody tr').count(), list + 1);
+      assert.match(await page.locator('[data-live]').innerText(), /1 new since you opened this view/);
+      // Resolved elsewhere (another operator, through the API): it leaves the open inbox, again pushed.
+      const res = await fetch(`${base}/api/v1/anomalies/an-live-001/resolve`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${world.tokens.operator}`, 'Content-Type': 'application/json' },
+        body: '{}',
+      });
+      assert.equal(res.status, 200);
+      await row.waitFor({ state: 'detached' });
+      // Nothing was asked for the inbox: both changes came through the open stream.
+      assert.deepEqual(
+        asked.filter((p) => p.startsWith('/api/v1/anomalies')),
+        [],
+      );
+      assert.deepEqual(problems.list(), []);
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  test('without the stream the inbox falls back to polling', async () => {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    const page = await context.newPage();
+    // The browser refuses the stream (a network failure the console sees), and the page's clock is
+    // ours to move, so the 30 s poll comes without waiting for it.
+    let refused = 0;
+    await page.route('**/api/v1/anomalies/stream', (route) => {
+      refused++;
+      return route.abort('connectionrefused');
+    });
+    await page.clock.install();
+    try {
+      const asked = recordRequests(page);
+      await page.goto(`${base}/console/#key=${world.tokens.operator}`);
+      await page.waitForSelector('[data-role]');
+      await page.evaluate(() => (location.hash = '#/anomalies'));
+      await page.waitForSelector('main[data-route="anomalies"] [data-ready="true"]');
+      await page.locator('[data-live="polling"]').waitFor();
+      assert.ok(refused >= 1);
+      await openAnomaly('an-live-002', 'd02');
+      const polls = () => asked.filter((p) => p.startsWith('/api/v1/anomalies?')).length;
+      const before = polls();
+      const row = page.locator('tr[data-anomaly="an-live-002"]');
+      assert.equal(await row.count(), 0);
+      await page.clock.fastForward(31_000);
+      await row.waitFor();
+      assert.ok(polls() > before, asked.join('\n'));
+    } finally {
+      await context.close();
     }
   });
 

@@ -1,14 +1,16 @@
 /**
  * The anomaly inbox: filters (type, severity, status, district, time), newest first with paging, the
  * evidence of the selected one and a chart of the readings that triggered it, acknowledge and resolve
- * for roles that may (a reader sees no such buttons). New anomalies appear by polling every 30 s with
- * ETag revalidation (a 304 costs nothing) until the API has a stream.
+ * for roles that may (a reader sees no such buttons). Live: each event of the anomaly stream is put in
+ * (or taken out of) the list by the filters, without a request; while the stream is down the list is
+ * polled every 30 s with ETag revalidation (a 304 costs nothing).
  */
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, allNodes, api, call, given, nodeHistory } from '../api.ts';
 import { TimeChart } from '../chart.tsx';
 import { hashParams, label, SEVERITY_ORDER, time } from '../format.ts';
 import { useLoad } from '../hooks.ts';
+import { type AnomalyEvent, useAnomalyStream } from '../live.ts';
 import type { Anomaly } from '../types.ts';
 import { Badge, Loadable, Section } from './common.tsx';
 import { anomalySpans, historySpec } from './node.tsx';
@@ -37,6 +39,22 @@ interface Filters {
   from: string;
   to: string;
 }
+
+/** Whether the list the filters ask for holds `a` (as the API filters: see GET /anomalies). */
+export function matches(a: Anomaly, f: Filters): boolean {
+  const statuses = f.status ? f.status.split(',') : ['open', 'acknowledged', 'resolved'];
+  if (!statuses.includes(a.status)) return false;
+  if (f.type && !f.type.split(',').includes(a.type)) return false;
+  if (f.severity && !f.severity.split(',').includes(a.severity)) return false;
+  if (f.district && a.districtId !== f.district) return false;
+  if (f.to && Date.parse(a.startedAt) >= new Date(f.to).getTime()) return false;
+  if (f.from && a.resolvedAt && Date.parse(a.resolvedAt) < new Date(f.from).getTime()) return false;
+  return true;
+}
+
+/** Newest first by start, then id (the API's order). */
+const newestFirst = (a: Anomaly, b: Anomaly) =>
+  b.startedAt.localeCompare(a.startedAt) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 
 function Evidence(props: { anomaly: Anomaly }) {
   const a = props.anomaly;
@@ -162,6 +180,9 @@ export function AnomaliesView(props: { canAct: boolean }) {
     () => [...new Set((nodes.data ?? []).map((n) => n.districtId).filter(Boolean))].sort() as string[],
     [nodes.data],
   );
+  // Events go to the list and the selected anomaly as they are at the time (set below, each render).
+  const apply = useRef<(e: AnomalyEvent) => void>(() => {});
+  const live = useAnomalyStream((e) => apply.current(e));
   const query = {
     type: given(filters.type),
     severity: given(filters.severity),
@@ -188,7 +209,7 @@ export function AnomaliesView(props: { canAct: boolean }) {
       return { items: out, more };
     },
     [JSON.stringify(query), pages],
-    { pollMs: POLL_MS },
+    { pollMs: live === 'live' ? undefined : POLL_MS },
   );
   const one = useLoad(
     selected
@@ -196,6 +217,35 @@ export function AnomaliesView(props: { canAct: boolean }) {
       : null,
     [selected],
   );
+  apply.current = (e: AnomalyEvent) => {
+    const a = e.anomaly;
+    list.update((d) => {
+      const others = d.items.filter((x) => x.id !== a.id);
+      const items = matches(a, filters) ? [...others, a].sort(newestFirst) : others;
+      return { ...d, items };
+    });
+    one.update((s) => (s.id === a.id ? a : s));
+  };
+  // Connected (again): one revalidation of the list, after any load in flight (never aborting it),
+  // catches up with what happened before the stream's start (a 304 when nothing did); the inbox says
+  // `live` from then on.
+  const catchUp = useRef<'wanted' | 'running' | 'done'>('done');
+  const [inSync, setInSync] = useState(false);
+  useEffect(() => {
+    catchUp.current = live === 'live' ? 'wanted' : 'done';
+    setInSync(false);
+  }, [live]);
+  useEffect(() => {
+    if (live !== 'live' || list.loading) return;
+    if (catchUp.current === 'wanted') {
+      catchUp.current = 'running';
+      list.reload();
+    } else if (catchUp.current === 'running') {
+      catchUp.current = 'done';
+      setInSync(true);
+    }
+  }, [live, list.loading]);
+  const shown = live === 'live' && !inSync ? 'connecting' : live;
   const [seen, setSeen] = useState<Set<string> | null>(null);
   useEffect(() => {
     if (list.data && seen === null) setSeen(new Set(list.data.items.map((a) => a.id)));
@@ -265,8 +315,13 @@ export function AnomaliesView(props: { canAct: boolean }) {
           To <input type="datetime-local" value={filters.to} onChange={set('to')} />
         </label>
       </form>
-      <p class="muted" aria-live="polite">
-        Updated every {POLL_MS / 1000} s.{fresh > 0 ? ` ${fresh} new since you opened this view.` : ''}
+      <p class="muted" aria-live="polite" data-live={shown}>
+        {shown === 'live'
+          ? 'Live: changes appear as they happen.'
+          : shown === 'connecting'
+            ? 'Connecting to the live stream…'
+            : `Updated every ${POLL_MS / 1000} s.`}
+        {fresh > 0 ? ` ${fresh} new since you opened this view.` : ''}
         {props.canAct ? '' : ' Your key is a reader: acknowledging and resolving need an operator key.'}
       </p>
       <div class="grid-2">
