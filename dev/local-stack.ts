@@ -140,6 +140,7 @@ export async function createLocalStack(
 
     live,
     webhooks: { box, policy },
+    consoleTiles: config.consoleTiles,
   };
   if (bus.name !== 'memory') {
     throw new Error('the local stack delivers messages in-process; unset PUBSUB_EMULATOR_HOST/BUS_BACKEND');

@@ -13,6 +13,7 @@
  */
 import { z } from 'zod';
 import { parseIssuers } from './api/auth/token-config.ts';
+import { parseTileLayer, type TileLayer } from './api/console-tiles.ts';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -135,6 +136,10 @@ export const sections = {
     INGEST_BATCHES_PER_MINUTE: int(1, 100_000).default(60),
     /** Older pushed readings are refused: keep it at most LATENESS_HORIZON_HOURS (the cycle reads no further back). */
     INGEST_MAX_AGE_HOURS: int(1, 24 * 90).default(72),
+    /** Map tiles under the console's schematic: an XYZ template ({z}/{x}/{y}); unset, the schematic alone (offline). */
+    CONSOLE_TILE_URL: optionalString,
+    /** The tile provider's attribution, shown under the map; required with CONSOLE_TILE_URL. */
+    CONSOLE_TILE_ATTRIBUTION: optionalString,
     API_TOKEN_ISSUERS: z
       .string()
       .default('')
@@ -196,6 +201,8 @@ export interface Config extends Raw {
   busBackend: 'memory' | 'pubsub';
   readingsSource: { kind: 'simulator' } | { kind: 'bigquery' } | { kind: 'csv'; path: string };
   upstash: { url: string; token: string } | undefined;
+  /** The console's map tiles (CONSOLE_TILE_URL), when configured. */
+  consoleTiles: TileLayer | undefined;
 }
 
 export class ConfigError extends Error {
@@ -227,8 +234,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'Invalid configuration:\n  BIGQUERY_DATASET: required when READINGS_SOURCE=bigquery',
     );
   }
+  let consoleTiles: TileLayer | undefined;
+  try {
+    consoleTiles = parseTileLayer(c.CONSOLE_TILE_URL, c.CONSOLE_TILE_ATTRIBUTION);
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration:\n  ${(err as Error).message}`);
+  }
   return {
     ...c,
+    consoleTiles,
     coordinationBackend:
       c.COORDINATION_BACKEND ?? (c.FIRESTORE_EMULATOR_HOST || cloud ? 'firestore' : 'memory'),
     busBackend: c.BUS_BACKEND ?? (c.PUBSUB_EMULATOR_HOST || cloud ? 'pubsub' : 'memory'),

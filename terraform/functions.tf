@@ -100,6 +100,8 @@ locals {
       INGEST_MAX_BYTES               = var.api_settings.ingest_max_bytes
       INGEST_BATCHES_PER_MINUTE      = var.api_settings.ingest_batches_per_minute
       INGEST_MAX_AGE_HOURS           = var.lateness_horizon_hours
+      CONSOLE_TILE_URL               = var.console_tiles == null ? "" : var.console_tiles.url
+      CONSOLE_TILE_ATTRIBUTION       = var.console_tiles == null ? "" : var.console_tiles.attribution
       READINGS_SOURCE                = "bigquery"
       BIGQUERY_DATASET               = local.bigquery_dataset_id
       BIGQUERY_TABLE                 = local.bigquery_table_id

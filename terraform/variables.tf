@@ -208,6 +208,20 @@ variable "cloudbuild" {
   }
 }
 
+variable "console_tiles" {
+  description = "Map tiles under the console's schematic (CONSOLE_TILE_URL, CONSOLE_TILE_ATTRIBUTION): an https XYZ template with {z}, {x}, {y} and the provider's attribution. null: the schematic alone."
+  type = object({
+    url         = string
+    attribution = string
+  })
+  default = null
+
+  validation {
+    condition     = var.console_tiles == null ? true : can(regex("^https://[^/{}]+/.*\\{z\\}.*", var.console_tiles.url)) && strcontains(var.console_tiles.url, "{x}") && strcontains(var.console_tiles.url, "{y}") && trimspace(var.console_tiles.attribution) != ""
+    error_message = "console_tiles: url must be https:// with {z}, {x} and {y} (not in the host); attribution must not be empty."
+  }
+}
+
 variable "cycle_minutes" {
   description = "Length of one processing cycle in minutes (CYCLE_MINUTES); must agree with cycle_schedule (a check block warns when not)."
   type        = number

@@ -195,7 +195,11 @@ export function createApp(deps: ApiDeps) {
   });
   mountDocs(app, { logger, title: TITLE });
   // The operator console: static files under /console (built by console/build.ts), reading /api/v1.
-  mountConsole(app, { logger, ...(deps.consoleDir ? { dir: deps.consoleDir } : {}) });
+  mountConsole(app, {
+    logger,
+    ...(deps.consoleDir ? { dir: deps.consoleDir } : {}),
+    ...(deps.consoleTiles ? { tiles: deps.consoleTiles } : {}),
+  });
 
   const allowedMethods = methodsAllowed(app);
   app.notFound((c) => {

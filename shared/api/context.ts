@@ -5,6 +5,7 @@ import type { Logger } from '../log.ts';
 import type { ReadingSink } from '../sources/sink.ts';
 import type { KeyVerifier } from './auth/authenticate.ts';
 import type { TierBreakers } from './breakers.ts';
+import type { TileLayer } from './console-tiles.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import type { RequestStats } from './request-stats.ts';
 import type { ApiSettings, StreamSettings, WebhookSettings } from './settings.ts';
@@ -34,6 +35,8 @@ export interface ApiDeps {
   breakers?: TierBreakers;
   /** The built console's folder (default: beside the bundle, else dist/console; see console.ts). */
   consoleDir?: string;
+  /** Map tiles under the console's schematic (CONSOLE_TILE_URL); none: the schematic alone. */
+  consoleTiles?: TileLayer | undefined;
   /** Where POST /readings writes (BigQuery in the cloud, the local source locally); without it, a 503. */
   readingSink?: ReadingSink | undefined;
 

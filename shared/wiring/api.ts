@@ -114,6 +114,7 @@ export async function apiDeps(config: Config): Promise<ApiDeps> {
         }
       : {}),
     live: createLiveChannel(config.upstash, config.REDIS_KEY_PREFIX, logger),
+    consoleTiles: config.consoleTiles,
     ...(config.WEBHOOK_SECRET_KEY
       ? {
           webhooks: {

@@ -21,9 +21,11 @@ import { buildConsole } from '../../console/build.ts';
 import { type JwksIssuer, startJwksIssuer } from '../../dev/peers/jwks-issuer.ts';
 import type { Anomaly } from '../../shared/anomaly/lifecycle.ts';
 import { parseIssuers } from '../../shared/api/auth/token-config.ts';
-import { CONSOLE_CSP } from '../../shared/api/console.ts';
+import { CONSOLE_CSP, consoleCsp } from '../../shared/api/console.ts';
+import { parseTileLayer } from '../../shared/api/console-tiles.ts';
 import { type ApiWorld, createApiWorld, MAIN, withKey } from '../api/fixtures.ts';
 import { chromiumGate, LAUNCH, watchPage } from './browser.ts';
+import { startTileServer } from './tile-server.ts';
 
 const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
 /** "None here" answers the console shows as such. */
@@ -427,6 +429,90 @@ describe('the operator console in headless Chromium', chromiumGate('the console 
       assert.ok(polls() > before, asked.join('\n'));
     } finally {
       await context.close();
+    }
+  });
+
+  test('map tiles: none asked for by default; where configured, drawn under the schematic from that origin only', {
+    timeout: 180_000,
+  }, async () => {
+    const tileServer = await startTileServer();
+    const tiles = parseTileLayer(`${tileServer.origin}/{z}/{x}/{y}.png`, 'Test tiles, CC0')!;
+    const tiled = serve({
+      fetch: world.app({}, { consoleDir, consoleTiles: tiles }).fetch,
+      port: 0,
+      hostname: '127.0.0.1',
+    });
+    await new Promise((resolve) => tiled.once('listening', resolve));
+    const tiledBase = `http://127.0.0.1:${(tiled.address() as AddressInfo).port}`;
+    try {
+      // Not configured (the default server): no tile element, nothing asked of the tile server.
+      const plain = await signedIn(world.tokens.reader);
+      try {
+        await show(plain, '#/');
+        assert.equal(await plain.locator('svg.schematic image').count(), 0);
+        assert.equal(await plain.locator('meta[name="wnm-tile-url"]').count(), 0);
+        assert.equal(await plain.getByText('Map background').count(), 0);
+      } finally {
+        await plain.context().close();
+      }
+      assert.deepEqual(tileServer.requests, []);
+
+      // Configured: the page names the layer, the CSP adds exactly the tile server's origin.
+      const res = await fetch(`${tiledBase}/console/`);
+      assert.equal(res.headers.get('content-security-policy'), consoleCsp(tiles));
+      assert.match(
+        res.headers.get('content-security-policy')!,
+        new RegExp(`img-src 'self' data: ${tileServer.origin};`),
+      );
+      assert.notEqual(res.headers.get('etag'), (await fetch(`${base}/console/`)).headers.get('etag'));
+      assert.match(
+        await res.text(),
+        /<meta name="wnm-tile-url" content="http:\/\/127\.0\.0\.1:\d+\/\{z\}\/\{x\}\/\{y\}\.png">/,
+      );
+
+      const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+      const page = await context.newPage();
+      const problems = watchPage(page, tiledBase, EXPECTED_404);
+      const loaded = new Set<string>();
+      let onLoaded = () => {};
+      page.on('requestfinished', async (req) => {
+        if (!req.url().startsWith(tileServer.origin) || (await req.response())?.status() !== 200) return;
+        loaded.add(req.url());
+        onLoaded();
+      });
+      try {
+        await page.goto(`${tiledBase}/console/#key=${world.tokens.reader}`);
+        await page.waitForSelector('main[data-route=""] [data-ready="true"]', { timeout: 60_000 });
+        const images = page.locator('svg.schematic image');
+        await images.first().waitFor({ state: 'attached' });
+        const count = await images.count();
+        // Every tile drawn was fetched from the tile server, and loaded.
+        await new Promise<void>((resolve) => {
+          onLoaded = () => loaded.size >= count && resolve();
+          onLoaded();
+        });
+        const hrefs = await images.evaluateAll((els) => els.map((e) => e.getAttribute('href')));
+        assert.deepEqual(loaded, new Set(hrefs));
+        assert.ok(
+          tileServer.requests.every((p) => /^\/\d+\/\d+\/\d+\.png$/.test(p)),
+          tileServer.requests.join(),
+        );
+        await page.getByText('Map tiles: Test tiles, CC0').waitFor();
+        const schematic = page.locator('svg.schematic');
+        const withTiles = await schematic.screenshot();
+        await page.screenshot({ path: join(SHOTS, 'overview-tiles.png'), fullPage: true });
+        // Switched off: the same schematic without the tiles looks different (the tiles were drawn).
+        await page.getByLabel('Map background').uncheck();
+        assert.equal(await images.count(), 0);
+        const without = await schematic.screenshot();
+        assert.notDeepEqual(withTiles, without);
+        assert.deepEqual(problems.list(), []);
+      } finally {
+        await context.close();
+      }
+    } finally {
+      await new Promise((resolve) => tiled.close(resolve));
+      await tileServer.close();
     }
   });
 
