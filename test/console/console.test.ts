@@ -246,6 +246,38 @@ describe('the operator console in headless Chromium', chromiumGate('the console 
     }
   });
 
+  test('keyboard only: skip link, the views by their links, an anomaly opened from the inbox', async () => {
+    const page = await signedIn(world.tokens.operator);
+    try {
+      await show(page, '#/');
+      // A view change focuses <main>; Shift+Tab walks back up through the header to the skip link.
+      const focused = () => page.evaluate(() => document.activeElement?.textContent?.trim() ?? '');
+      const back = async (to: string) => {
+        const seen: string[] = [];
+        while (seen.length < 15 && (await focused()) !== to) {
+          await page.keyboard.press('Shift+Tab');
+          seen.push(await focused());
+        }
+        assert.equal(await focused(), to, seen.join(' | '));
+      };
+      await back('Skip to content');
+      await page.keyboard.press('Enter');
+      assert.equal(await page.evaluate(() => document.activeElement?.id), 'main');
+      await back('Anomalies');
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('main[data-route="anomalies"] [data-ready="true"]');
+      // An anomaly's type is a button: focus it and press Enter, its evidence opens.
+      const first = page.locator('table.inbox tbody tr').first();
+      const id = await first.getAttribute('data-anomaly');
+      await first.getByRole('button').focus();
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { name: `Anomaly ${id}` }).waitFor();
+      await page.locator('#evidence').waitFor();
+    } finally {
+      await page.context().close();
+    }
+  });
+
   test('a reader sees the anomaly and its evidence, and no button that would fail', async () => {
     const page = await signedIn(world.tokens.reader);
     try {
