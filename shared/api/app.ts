@@ -148,12 +148,13 @@ export function createApp(deps: ApiDeps) {
   v1.route('/network', networkRoutes(routeDeps));
   v1.route('/predictions', predictionsRoutes(routeDeps));
   v1.route('/quality', qualityRoutes(routeDeps));
-  // Before /anomalies/{id}, which would take `stream` for an id.
-  v1.route(
-    '/anomalies',
-    anomalyStreamRoutes({ ...routeDeps, stream: { ...DEFAULT_STREAM_SETTINGS, ...deps.stream } }),
-  );
-  v1.route('/anomalies', anomaliesRoutes(routeDeps));
+  // Served by GET /anomalies/{id} for the id `stream` (see anomaly-stream.ts: the router stays a RegExpRouter).
+  const stream = anomalyStreamRoutes({
+    ...routeDeps,
+    stream: { ...DEFAULT_STREAM_SETTINGS, ...deps.stream },
+  });
+  v1.route('/anomalies', stream.docs);
+  v1.route('/anomalies', anomaliesRoutes({ ...routeDeps, stream: stream.handle }));
   v1.route('/dashboard', dashboardRoutes(routeDeps));
   v1.route('/admin/keys', adminKeysRoutes(routeDeps));
   v1.route('/readings', readingsRoutes(routeDeps));

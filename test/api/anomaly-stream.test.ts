@@ -255,6 +255,38 @@ describe('GET /api/v1/anomalies/stream', await peerGate('postgres', 'redis'), ()
     }
   });
 
+  test('the live channel: the streams of one instance share one subscription', async () => {
+    const channel = new UpstashLiveChannel({ url: upstash.url, token: upstash.token, prefix });
+    const publisher = new UpstashLiveChannel({ url: upstash.url, token: upstash.token, prefix });
+    const heard: string[][] = [[], [], []];
+    const stops = heard.map((h) => channel.listen((t) => h.push(t)));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!heard.every((h) => h.includes('t-shared'))) {
+        if (Date.now() > deadline) throw new Error(`not every listener heard: ${JSON.stringify(heard)}`);
+        await publisher.notify('t-shared');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(channel.subscriptions, 1, 'three listeners, one SUBSCRIBE stream');
+    } finally {
+      for (const stop of stops) stop();
+    }
+    // The last listener gone, the subscription is closed; the next listener opens one again.
+    const again: string[] = [];
+    const stop = channel.listen((t) => again.push(t));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!again.includes('t-again')) {
+        if (Date.now() > deadline) throw new Error('the next listener never heard');
+        await publisher.notify('t-again');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(channel.subscriptions, 2);
+    } finally {
+      stop();
+    }
+  });
+
   test('a client that stops reading is dropped, not buffered for', async () => {
     const { port } = new URL(base);
     const socket = connect(Number(port), '127.0.0.1');

@@ -63,8 +63,15 @@ export class UpstashLiveChannel implements LiveChannel {
   private readonly channel: string;
   private readonly pingMs: number;
   private readonly logger: Logger | undefined;
-  /** How many times the listener subscribed (1 + resubscriptions), for tests and logs. */
+  /** How many times this instance subscribed (1 + resubscriptions), for tests and logs. */
   subscriptions = 0;
+  /**
+   * Every open stream of this instance listens through ONE subscription (an HTTP stream to Upstash),
+   * fanned out here: one per stream would hold a connection of the Upstash agent each (N streams
+   * starve the rate limiter's and the cache's calls of connections) and ping N times per interval.
+   */
+  private readonly listeners = new Set<(tenantId: string) => void>();
+  private stopShared: (() => void) | undefined;
 
   constructor(options: UpstashLiveOptions) {
     this.channel = `${options.prefix ?? ''}anomaly-events`;
@@ -86,6 +93,21 @@ export class UpstashLiveChannel implements LiveChannel {
   }
 
   listen(onNotify: (tenantId: string) => void): () => void {
+    // A listener of its own (a Set keeps one entry per function, so the same callback twice is two).
+    const listener = (tenantId: string) => onNotify(tenantId);
+    this.listeners.add(listener);
+    this.stopShared ??= this.subscribeShared();
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) {
+        this.stopShared?.();
+        this.stopShared = undefined;
+      }
+    };
+  }
+
+  /** The instance's one subscription, handing each notification to every listener. */
+  private subscribeShared(): () => void {
     let stopped = false;
     let subscriber: { unsubscribe(): Promise<void> } | undefined;
     let lastHeard = Date.now();
@@ -93,13 +115,15 @@ export class UpstashLiveChannel implements LiveChannel {
       const redis = await this.redis;
       if (stopped) return;
       await subscriber?.unsubscribe().catch(() => {});
+      if (stopped) return;
       const sub = redis.subscribe<string>([this.channel]);
       this.subscriptions += 1;
       lastHeard = Date.now();
       sub.on('message', ({ message }) => {
         lastHeard = Date.now();
         const text = String(message);
-        if (text !== PING) onNotify(text);
+        if (text === PING) return;
+        for (const listener of this.listeners) listener(text);
       });
       sub.on('error', (err) => this.logger?.warn('live channel error', { event: 'api.live_error', err }));
       subscriber = sub;

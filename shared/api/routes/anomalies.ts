@@ -6,12 +6,14 @@
  * act on them); the memory tier only answers, marked stale, while PostgreSQL is down.
  */
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { listedPayload } from '../../anomaly/listed.ts';
 import { ANOMALY_TYPES } from '../../anomaly/types.ts';
 import { answerKeys, keys } from '../../domain/keys.ts';
 import { requireRole } from '../auth/authenticate.ts';
 import { principalLabel } from '../auth/keys.ts';
 import type { RouteDeps } from '../context.ts';
+import type { ApiEnv } from '../env.ts';
 import { decodeCursor, encodeCursor, nextLink } from '../paging.ts';
 import { ApiProblem } from '../problem.ts';
 import { sendTiered } from '../respond.ts';
@@ -146,8 +148,13 @@ const transitionRoute = (action: 'acknowledge' | 'resolve') =>
 
 const split = (v: string | undefined) => (v ? [...new Set(v.split(','))] : undefined);
 
-export function anomaliesRoutes(deps: RouteDeps) {
-  const { stores, reader, maxAgeSeconds } = deps;
+export function anomaliesRoutes(
+  deps: RouteDeps & {
+    /** GET /anomalies/stream, which this router's /{id} serves (routes/anomaly-stream.ts says why). */
+    stream?: (c: Context<ApiEnv>) => Promise<Response>;
+  },
+) {
+  const { stores, reader, maxAgeSeconds, stream } = deps;
   const app = newRouter();
   const fresh = { freshMs: 0, revalidateMs: 0 };
 
@@ -198,6 +205,7 @@ export function anomaliesRoutes(deps: RouteDeps) {
 
   app.openapi(getRoute, (c) => {
     const { id } = c.req.valid('param');
+    if (id === 'stream' && stream) return stream(c) as never;
     const tenantId = c.get('tenantId');
     return sendTiered(
       c,
