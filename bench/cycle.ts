@@ -6,21 +6,33 @@
  * Redis (Upstash protocol). Builds the bundles first.
  * Prints wall time, messages/s, the aggregator's peak memory against the targets (1,000 nodes ≤ 30 s;
  * 10,000 nodes ≤ 5 min; aggregator ≤ 256 MiB), and where the machine's CPU went during the cycle: on
- * these 2 cores the emulators and PostgreSQL share the CPU with the function.
+ * these 2 cores the emulators and PostgreSQL share the CPU with the function. The cost figure is CPU
+ * milliseconds per node per process (aggregator, PostgreSQL, each emulator apart), steadier on a shared
+ * machine than wall time. The aggregator listens on BENCH_PORT, or on a free port the OS gives.
  *
  *   npm run bench:cycle                 1,000 and 10,000 nodes
  *   npm run bench:cycle -- --nodes 1000
+ *   npm run bench:cycle -- --nodes 1000 --steps --history-days 22
+ *       what the forecast refresh, the consumption patterns and the KPI reports cost per node: the
+ *       aggregator runs under --cpu-prof, the history is bulk-backfilled first (forecasts need three
+ *       weeks for the champion), and the measured cycle ends at local midnight between a Sunday and a
+ *       Monday (Europe/Rome), an hour after the warm-up: a new forecast hour, the day's patterns, the
+ *       daily and weekly reports all fall in it (its batches hold an hour of readings, not 30 minutes).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PubSub } from '@google-cloud/pubsub';
 import postgres from 'postgres';
 import { startPeers } from '../dev/peers/start-peers.ts';
 import { loadConfig } from '../shared/config.ts';
+import { bulkBackfill } from '../shared/cycle/backfill/index.ts';
 import { dispatchCycle } from '../shared/cycle/dispatch/index.ts';
 import { dispatcherDeps } from '../shared/wiring/cycle.ts';
+import { cpuBySteps } from './lib/cpu-steps.ts';
 import { startPushRelay } from './lib/push-relay.ts';
 
 const { values: args } = parseArgs({
@@ -30,8 +42,12 @@ const { values: args } = parseArgs({
     'compare-analytics': { type: 'string' },
     // The measured cycle's heaviest statements (PostgreSQL must load pg_stat_statements).
     statements: { type: 'boolean', default: false },
+    // CPU per step (forecast refresh, patterns, KPI reports), sampled (see the header).
+    steps: { type: 'boolean', default: false },
+    'history-days': { type: 'string', default: '0' },
   },
 });
+const HISTORY_DAYS = Number(args['history-days']);
 const sizes = args.nodes.split(',').map(Number);
 const PAIRS = args['compare-analytics'] ? Number(args['compare-analytics']) : 0;
 const TARGET_S: Record<number, number> = { 1000: 30, 10000: 300 };
@@ -49,6 +65,19 @@ if (Object.keys(peers.missing).length > 0) {
 }
 const admin = postgres(peers.env.TEST_DATABASE_URL!, { max: 1, onnotice: () => {} });
 const results: string[] = [];
+
+/** BENCH_PORT, or a port the OS says is free now. */
+async function aggregatorPort(): Promise<number> {
+  if (process.env.BENCH_PORT) return Number(process.env.BENCH_PORT);
+  return new Promise((resolve, reject) => {
+    const server = createServer().once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 
 const PG_BACKGROUND = 'postgresql background (autovacuum, WAL, checkpoints)';
 
@@ -169,10 +198,9 @@ async function measure(nodes: number, analytics: boolean): Promise<Measured> {
   // The aggregator function in its own process, as one Cloud Run instance: the deployed bundle
   // (dist/functions/aggregator) served by the Functions Framework, with Pub/Sub push played by
   // bench/lib/push-relay.ts, with the heap flags the deployment sets (see NODE_OPTIONS above).
-  const profile = process.env.BENCH_CPU_PROF
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
-    : [];
-  const port = 18_600 + (nodes % 100);
+  const profileDir = args.steps ? mkdtempSync(join(tmpdir(), 'bench-cycle-prof-')) : process.env.BENCH_CPU_PROF;
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const port = await aggregatorPort();
   const child = spawn(
     process.execPath,
     [
@@ -222,7 +250,9 @@ async function measure(nodes: number, analytics: boolean): Promise<Measured> {
   });
 
   // Warm-up cycle (registry, watermarks, partitions, first connections), then the measured one.
-  const t0 = Date.UTC(2026, 5, 1, 8, 0);
+  // With --steps: warm-up to 23:00 local on Sunday 31 May, measured to Monday 00:00 (see the header).
+  const t0 = args.steps ? Date.UTC(2026, 4, 31, 21, 0) : Date.UTC(2026, 5, 1, 8, 0);
+  const measuredMs = args.steps ? HALF_HOUR * 2 : HALF_HOUR;
   const sql = postgres(env.DATABASE_URL!, { max: 1, onnotice: () => {} });
   /**
    * Waits for the run to end. `onNodesDone` is called once every node batch has been applied (the
@@ -244,6 +274,17 @@ async function measure(nodes: number, analytics: boolean): Promise<Measured> {
       await new Promise((res) => setTimeout(res, 50));
     }
   };
+  if (HISTORY_DAYS > 0) {
+    const history = await bulkBackfill(
+      {
+        stores: deps.stores,
+        source: deps.source,
+        settings: { tenantId: config.TENANT_ID, latenessHorizonMs: config.LATENESS_HORIZON_HOURS * 3_600_000 },
+      },
+      { fromMs: t0 - HALF_HOUR - HISTORY_DAYS * 86_400_000, toMs: t0 - HALF_HOUR },
+    );
+    console.log(`  history: ${history.readings} readings bulk-backfilled in ${(history.elapsedMs / 1000).toFixed(1)} s`);
+  }
   const warm = await dispatchCycle(deps, { nowMs: t0, initialWatermarkMs: t0 - HALF_HOUR });
   await waitRun(warm.runId, warm.messages);
 
@@ -260,7 +301,8 @@ async function measure(nodes: number, analytics: boolean): Promise<Measured> {
   const walBefore = await walNow();
   const cpuBefore = cpuByProcess();
   const started = performance.now();
-  const run = await dispatchCycle(deps, { nowMs: t0 + HALF_HOUR });
+  const startedUs = monotonicUs();
+  const run = await dispatchCycle(deps, { nowMs: t0 + measuredMs });
   const dispatchedS = (performance.now() - started) / 1000;
   let nodesS = Number.NaN;
   let cpuNodes = new Map<string, number>();
@@ -269,6 +311,7 @@ async function measure(nodes: number, analytics: boolean): Promise<Measured> {
     cpuNodes = cpuByProcess();
   });
   const wallS = (performance.now() - started) / 1000;
+  const endedUs = monotonicUs();
   const peak = peakRssMiB(child.pid!);
   const cpuAfter = cpuByProcess();
   const walAfter = await walNow();
@@ -296,13 +339,55 @@ async function measure(nodes: number, analytics: boolean): Promise<Measured> {
       : '',
   ].join(' ');
   const cpuLine = `  CPU s during the cycle (2 cores = ${(2 * wallS).toFixed(0)} s): ${cpu.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; WAL ${(walBytes / 1024 / nodes).toFixed(1)} KiB per node (${(walFpi / nodes).toFixed(2)} full-page images)`;
+  const perNode = (m: Map<string, number>) =>
+    [...m]
+      .filter(([k, v]) => v >= 0.05 && k !== 'other')
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${((v * 1000) / nodes).toFixed(2)}`)
+      .join(', ');
+  const perNodeLine = `  CPU ms per node, until every batch was applied: ${perNode(cpuNodeMap)}\n  CPU ms per node, whole cycle (rollup included): ${perNode(cpuMap)}  [load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}]`;
   console.log(line);
   console.log(cpuLine);
-  results.push(line, cpuLine);
+  console.log(perNodeLine);
+  results.push(line, cpuLine, perNodeLine);
   if (args.statements) console.log(await heaviestStatements(sql, db, nodes));
 
   await relay.stop();
+  const childExited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
+  if (args.steps && profileDir) {
+    // The profile is written as the process exits.
+    await childExited;
+    const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+    if (file) {
+      const { byCategory, busyMs } = cpuBySteps(
+        join(profileDir, file),
+        'dist/functions/aggregator/index.js',
+        startedUs,
+        endedUs,
+      );
+      // Sampled main-thread time, as shares of the aggregator's measured CPU.
+      const aggregatorCpuMs = (cpuMap.get('aggregator') ?? 0) * 1000;
+      const share = (ms: number) => ((ms / busyMs) * aggregatorCpuMs) / nodes;
+      const top = [...byCategory].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]);
+      const stepLines = [
+        `  aggregator CPU per node by step (${nodes} nodes; ${(busyMs / 1000).toFixed(1)} s sampled busy, scaled to its ${(aggregatorCpuMs / 1000).toFixed(1)} s of CPU):`,
+        ...['forecast refresh', 'consumption patterns', 'KPI reports'].map(
+          (k) => `    ${k.padEnd(22)} ${share(byCategory.get(k) ?? 0).toFixed(3)} ms per node`,
+        ),
+        `    the rest, by module: ${top
+          .filter(([k]) => !['forecast refresh', 'consumption patterns', 'KPI reports'].includes(k))
+          .slice(0, 12)
+          .map(([k, v]) => `${k} ${share(v).toFixed(2)}`)
+          .join(', ')}`,
+      ];
+      for (const l of stepLines) console.log(l);
+      results.push(...stepLines);
+    }
+    rmSync(profileDir, { recursive: true, force: true });
+  }
   await pubsub.close();
   await sql.end();
   await deps.sql.end();
