@@ -83,7 +83,11 @@ export function cpuBySteps(
     for (const step of STEPS) if (modules.some((m) => m && step.modules.test(m))) category ??= step.name;
     if (!category) {
       const inner = modules.find((m) => m?.startsWith('shared/'));
-      if (inner) category = inner.split('/').slice(0, inner.startsWith('shared/cycle/') ? 3 : 2).join('/');
+      if (inner)
+        category = inner
+          .split('/')
+          .slice(0, inner.startsWith('shared/cycle/') ? 3 : 2)
+          .join('/');
     }
     if (!category) {
       const frame = stack[0]!.callFrame;
