@@ -226,6 +226,9 @@ if (args.processes) {
       LOG_LEVEL: 'info',
       MIGRATE_ON_START: 'false',
     };
+    const walNow = async () =>
+      Number((await admin<{ b: string }[]>`select wal_bytes::text as b from pg_stat_wal`)[0]?.b ?? 0);
+    const walBefore = await walNow();
     const pgCpu = pgSampler(name);
     const tasksBefore = childrenCpu();
     const started = performance.now();
@@ -236,11 +239,13 @@ if (args.processes) {
     );
     const seconds = (performance.now() - started) / 1000;
     const pg = pgCpu();
+    const wal = (await walNow()) - walBefore;
+    const [size] = await admin<{ b: string }[]>`select pg_database_size(${name})::text as b`;
     const tasks = childrenCpu() - tasksBefore;
     const readings = outcomes.reduce((a, o) => a + o.readings, 0);
     const failed = outcomes.filter((o) => o.code !== 0).length;
     lines.push(
-      `  ${String(n).padStart(2)} process(es): ${fmt(readings)} readings in ${seconds.toFixed(1)} s = ${fmt(readings / seconds).padStart(9)} readings/s; tasks' CPU ${tasks.toFixed(1)} s, PostgreSQL backends' CPU ${pg.toFixed(1)} s, of ${(2 * seconds).toFixed(0)} CPU-s on 2 cores${failed ? `; ${failed} task(s) FAILED` : ''}`,
+      `  ${String(n).padStart(2)} process(es): ${fmt(readings)} readings in ${seconds.toFixed(1)} s = ${fmt(readings / seconds).padStart(9)} readings/s; tasks' CPU ${tasks.toFixed(1)} s, PostgreSQL backends' CPU ${pg.toFixed(1)} s, of ${(2 * seconds).toFixed(0)} CPU-s on 2 cores; per reading: WAL ${(wal / readings).toFixed(0)} B (the whole cluster's), database ${(Number(size?.b ?? 0) / readings).toFixed(0)} B${failed ? `; ${failed} task(s) FAILED` : ''}`,
     );
     console.error(lines.at(-1));
     await admin.unsafe(`drop database ${name} with (force)`);

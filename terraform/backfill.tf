@@ -122,6 +122,14 @@ resource "google_cloud_run_v2_job" "backfill" {
     }
   }
 
+  lifecycle {
+    # The running tasks' connections come out of the reserve the functions' budget leaves (functions.tf).
+    precondition {
+      condition     = var.backfill_job.parallelism * 3 <= var.sql_reserved_connections
+      error_message = "The backfill's ${var.backfill_job.parallelism} parallel tasks hold ${var.backfill_job.parallelism * 3} PostgreSQL connections (3 each), more than the ${var.sql_reserved_connections} of sql_reserved_connections. Lower backfill_job.parallelism, or raise sql_reserved_connections with sql_max_connections (and sql_tier)."
+    }
+  }
+
   depends_on = [
     google_secret_manager_secret_iam_member.backfill_job_reads_database_url,
     google_bigquery_dataset_iam_member.backfill_job_reads_readings,

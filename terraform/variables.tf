@@ -120,10 +120,10 @@ variable "api_token_issuers" {
 }
 
 variable "backfill_job" {
-  description = "The bulk backfill job (backfill.tf): default task count and parallelism (an execution may set its own count), retries per task (tasks are resumable), task timeout (s), CPU and memory per task. Each task holds PG_POOL_MAX=3 connections: parallelism × 3 must fit Cloud SQL's max_connections beside the functions."
+  description = "The bulk backfill job (backfill.tf): default task count and parallelism (an execution may set its own count), retries per task (tasks are resumable), task timeout (s), CPU and memory per task. Each running task holds 3 PostgreSQL connections: parallelism × 3 must fit in sql_reserved_connections (checked at plan)."
   type = object({
-    tasks                = optional(number, 4)
-    parallelism          = optional(number, 4)
+    tasks                = optional(number, 2)
+    parallelism          = optional(number, 2)
     max_retries          = optional(number, 3)
     task_timeout_seconds = optional(number, 86400)
     cpu                  = optional(number, 2)

@@ -79,6 +79,13 @@ describe('the bulk backfill job', () => {
     assert.equal(task.max_retries, '${var.backfill_job.max_retries}');
     const defaults = defaultOf(config, 'backfill_job');
     assert.ok(defaults !== undefined);
+    // Its connections must fit in the reserve the functions' budget leaves: checked at plan.
+    const lifecycle = nested(job.body, 'lifecycle');
+    const precondition = (lifecycle.precondition as Body[])[0]!;
+    assert.equal(
+      precondition.condition,
+      '${var.backfill_job.parallelism * 3 <= var.sql_reserved_connections}',
+    );
     const vpc = (task.dynamic as Record<string, Body[]>).vpc_access![0]!;
     assert.equal(vpc.for_each, '${var.use_cloud_sql ? [google_compute_subnetwork.functions[0]] : []}');
     assert.equal(nested(vpc, 'content').egress, 'PRIVATE_RANGES_ONLY');
