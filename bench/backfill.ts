@@ -11,8 +11,18 @@
  *   npm run bench:backfill                                7 days × 1,000 nodes
  *   npm run bench:backfill -- --days 1 --nodes 200
  *   npm run bench:backfill -- --days 1 --nodes 200 --per-cycle   also through the cycle code (slow)
+ *   npm run bench:backfill -- --baseline ../wt-main --pairs 3
+ *       the bulk backfill of another checkout (its modules, imported here) and ours, alternately, each
+ *       into a fresh database: medians and the paired ratio (the rest of the bench is skipped)
+ *   npm run bench:backfill -- --processes 1,2,4
+ *       the same backfill in N shards, N processes of the job's entry (`npm run backfill -- --tasks N`)
+ *       against one PostgreSQL: readings/s, and the CPU the processes and PostgreSQL used (where
+ *       PostgreSQL becomes the limit)
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { createLocalStack } from '../dev/local-stack.ts';
@@ -29,12 +39,16 @@ import { aggregateReadings, sketchBytes } from '../shared/domain/aggregate.ts';
 import { METRICS } from '../shared/domain/readings.ts';
 import { createSimulator, createSimulatorSource } from '../shared/simulator/index.ts';
 import { cycleStores } from '../shared/wiring/cycle.ts';
+import { runLocalTasks } from '../scripts/backfill.ts';
 
 const { values: args } = parseArgs({
   options: {
     days: { type: 'string', default: '7' },
     nodes: { type: 'string', default: '1000' },
     'per-cycle': { type: 'boolean', default: false },
+    baseline: { type: 'string' },
+    pairs: { type: 'string', default: '3' },
+    processes: { type: 'string' },
   },
 });
 const days = Number(args.days);
@@ -63,6 +77,187 @@ const storageAt = async (url: string, max: number) => {
   const partitions = new PartitionManager(sql, (await migrate(sql)).timescale);
   return { sql, partitions, stores: cycleStores(sql, partitions) };
 };
+
+const median = (xs: number[]) => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[v.length >> 1]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+};
+
+/** CPU seconds of these pids, and of the PostgreSQL backends connected to `db` (process titles name it). */
+function cpuOf(pids: number[], db: string): { node: number; postgres: number } {
+  let node = 0;
+  let pg = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const s = (Number(f[11]) + Number(f[12])) / 100;
+      if (pids.includes(Number(pid))) node += s;
+      else if (
+        readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(`postgres: `) &&
+        readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(` ${db} `)
+      )
+        pg += s;
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return { node, postgres: pg };
+}
+
+/** One bulk backfill of the simulator's days × nodes by the code in `root`, into a fresh database. */
+async function bulkRun(root: string, name: string) {
+  const url = await newDb(name);
+  const mod = (path: string) => import(pathToFileURL(join(resolve(root), path)).href);
+  const [client, migrations, parts, wiring, backfill, simulator] = await Promise.all([
+    mod('shared/adapters/postgres/client.ts'),
+    mod('shared/adapters/postgres/migrations.ts'),
+    mod('shared/adapters/postgres/partitions.ts'),
+    mod('shared/wiring/cycle.ts'),
+    mod('shared/cycle/backfill/index.ts'),
+    mod('shared/simulator/index.ts'),
+  ]);
+  const sql = client.connect(url, { max: 4 });
+  const partitions = new parts.PartitionManager(sql, (await migrations.migrate(sql)).timescale);
+  const cpu0 = cpuOf([process.pid], name);
+  const r = await backfill.bulkBackfill(
+    {
+      sql,
+      partitions,
+      stores: wiring.cycleStores(sql, partitions),
+      source: simulator.createSimulatorSource({ seed: 5, nodes }),
+      settings: { tenantId: 'default', latenessHorizonMs: 72 * HOUR },
+    },
+    { fromMs: T0, toMs: T0 + days * 24 * HOUR },
+  );
+  const cpu1 = cpuOf([process.pid], name);
+  await sql.end();
+  await admin.unsafe(`drop database ${name} with (force)`);
+  return {
+    rate: r.readings / (r.elapsedMs / 1000),
+    nodeCpu: cpu1.node - cpu0.node,
+    pgCpu: cpu1.postgres - cpu0.postgres,
+    readings: r.readings as number,
+  };
+}
+
+if (args.baseline) {
+  const runs: Record<'base' | 'ours', Awaited<ReturnType<typeof bulkRun>>[]> = { base: [], ours: [] };
+  const pairs = Number(args.pairs);
+  for (let i = 0; i < pairs; i++) {
+    for (const which of i % 2 ? (['ours', 'base'] as const) : (['base', 'ours'] as const)) {
+      const r = await bulkRun(which === 'base' ? args.baseline : '.', `bench_bulk_${which}`);
+      console.error(
+        `  pair ${i + 1} ${which}: ${fmt(r.rate)} readings/s (process CPU ${r.nodeCpu.toFixed(1)} s, PostgreSQL ${r.pgCpu.toFixed(1)} s)`,
+      );
+      runs[which].push(r);
+    }
+  }
+  const line = (what: string, of: (r: (typeof runs.base)[number]) => number, digits = 0) => {
+    const b = median(runs.base.map(of));
+    const o = median(runs.ours.map(of));
+    const paired = median(runs.ours.map((r, i) => of(r) / of(runs.base[i]!)));
+    return `  ${what.padEnd(40)} base ${b.toLocaleString('en', { maximumFractionDigits: digits }).padStart(10)}  ours ${o.toLocaleString('en', { maximumFractionDigits: digits }).padStart(10)}  ratio ${(o / b).toFixed(2)}  paired ${paired.toFixed(2)}`;
+  };
+  const per = (s: number, r: { readings: number }) => (s * 1e6) / r.readings;
+  console.log(`\nbench:backfill --baseline ${args.baseline} (${new Date().toISOString()}, ${days} d × ${nodes} nodes, median of ${pairs} alternating pairs; load average at start ${load}, now ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')})
+${line('readings/s (target ≥ 1,000,000)', (r) => r.rate)}
+${line('backfill process CPU µs per reading', (r) => per(r.nodeCpu, r), 2)}
+${line('PostgreSQL CPU µs per reading', (r) => per(r.pgCpu, r), 2)}`);
+  await admin.end();
+  await peers.stop();
+  process.exit(0);
+}
+
+/**
+ * Samples the CPU of `db`'s PostgreSQL backends every 200 ms, per pid (a backend ends with its task's
+ * pool, so one look at the end would miss it); `stop` returns their sum.
+ */
+function pgSampler(db: string) {
+  const seen = new Map<number, number>();
+  const look = () => {
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        if (!cmd.startsWith('postgres: ') || !cmd.includes(` ${db} `)) continue;
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        seen.set(Number(pid), (Number(f[11]) + Number(f[12])) / 100);
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  };
+  look();
+  const base = new Map(seen);
+  const timer = setInterval(look, 200);
+  return () => {
+    clearInterval(timer);
+    look();
+    let sum = 0;
+    for (const [pid, s] of seen) sum += s - (base.get(pid) ?? 0);
+    return sum;
+  };
+}
+
+/** CPU seconds of this process's ended (reaped) children: the tasks. */
+function childrenCpu(): number {
+  const self = readFileSync('/proc/self/stat', 'utf8');
+  const f = self.slice(self.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) / 100;
+}
+
+if (args.processes) {
+  const lines: string[] = [];
+  for (const n of args.processes.split(',').map(Number)) {
+    const name = `bench_shards_${n}`;
+    const url = await newDb(name);
+    // Migrated once here: the tasks only check the schema.
+    const setup = await storageAt(url, 1);
+    await setup.sql.end();
+    const env = {
+      ...process.env,
+      DATABASE_URL: url,
+      SIMULATOR_NODES: String(nodes),
+      SIMULATOR_SEED: '5',
+      PG_POOL_MAX: '3',
+      LOG_LEVEL: 'info',
+      MIGRATE_ON_START: 'false',
+    };
+    const walNow = async () =>
+      Number((await admin<{ b: string }[]>`select wal_bytes::text as b from pg_stat_wal`)[0]?.b ?? 0);
+    const walBefore = await walNow();
+    const pgCpu = pgSampler(name);
+    const tasksBefore = childrenCpu();
+    const started = performance.now();
+    const outcomes = await runLocalTasks(
+      { from: new Date(T0).toISOString(), to: new Date(T0 + days * 24 * HOUR).toISOString() },
+      n,
+      { env },
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const pg = pgCpu();
+    const wal = (await walNow()) - walBefore;
+    const [size] = await admin<{ b: string }[]>`select pg_database_size(${name})::text as b`;
+    const tasks = childrenCpu() - tasksBefore;
+    const readings = outcomes.reduce((a, o) => a + o.readings, 0);
+    const failed = outcomes.filter((o) => o.code !== 0).length;
+    lines.push(
+      `  ${String(n).padStart(2)} process(es): ${fmt(readings)} readings in ${seconds.toFixed(1)} s = ${fmt(readings / seconds).padStart(9)} readings/s; tasks' CPU ${tasks.toFixed(1)} s, PostgreSQL backends' CPU ${pg.toFixed(1)} s, of ${(2 * seconds).toFixed(0)} CPU-s on 2 cores; per reading: WAL ${(wal / readings).toFixed(0)} B (the whole cluster's), database ${(Number(size?.b ?? 0) / readings).toFixed(0)} B${failed ? `; ${failed} task(s) FAILED` : ''}`,
+    );
+    console.error(lines.at(-1));
+    await admin.unsafe(`drop database ${name} with (force)`);
+  }
+  console.log(`\nbench:backfill --processes (${new Date().toISOString()}, ${days} d × ${nodes} nodes, N shards in N processes against one PostgreSQL; load average at start ${load}, now ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')})
+${lines.join('\n')}`);
+  await admin.end();
+  await peers.stop();
+  process.exit(0);
+}
 
 // 1. The bulk backfill, end to end (the simulator generates inside the timed run).
 const bulkUrl = await newDb('bench_bulk');

@@ -6,21 +6,35 @@
  * Redis (Upstash protocol). Builds the bundles first.
  * Prints wall time, messages/s, the aggregator's peak memory against the targets (1,000 nodes ≤ 30 s;
  * 10,000 nodes ≤ 5 min; aggregator ≤ 256 MiB), and where the machine's CPU went during the cycle: on
- * these 2 cores the emulators and PostgreSQL share the CPU with the function.
+ * these 2 cores the emulators and PostgreSQL share the CPU with the function. The cost figure is CPU
+ * milliseconds per node per process (aggregator, PostgreSQL, each emulator apart), steadier on a shared
+ * machine than wall time. The aggregator listens on BENCH_PORT, or on a free port the OS gives.
  *
  *   npm run bench:cycle                 1,000 and 10,000 nodes
  *   npm run bench:cycle -- --nodes 1000
+ *   npm run bench:cycle -- --nodes 1000 --baseline ../wt-main --pairs 3
+ *       the aggregator bundle of another checkout (built there) and ours, measured alternately
+ *   npm run bench:cycle -- --nodes 1000 --steps --history-days 22
+ *       what the forecast refresh, the consumption patterns and the KPI reports cost per node: the
+ *       aggregator runs under --cpu-prof, the history is bulk-backfilled first (forecasts need three
+ *       weeks for the champion), and the measured cycle ends at local midnight between a Sunday and a
+ *       Monday (Europe/Rome), an hour after the warm-up: a new forecast hour, the day's patterns, the
+ *       daily and weekly reports all fall in it (its batches hold an hour of readings, not 30 minutes).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PubSub } from '@google-cloud/pubsub';
 import postgres from 'postgres';
 import { startPeers } from '../dev/peers/start-peers.ts';
 import { loadConfig } from '../shared/config.ts';
+import { bulkBackfill } from '../shared/cycle/backfill/index.ts';
 import { dispatchCycle } from '../shared/cycle/dispatch/index.ts';
 import { dispatcherDeps } from '../shared/wiring/cycle.ts';
+import { cpuBySteps } from './lib/cpu-steps.ts';
 import { startPushRelay } from './lib/push-relay.ts';
 
 const { values: args } = parseArgs({
@@ -30,8 +44,15 @@ const { values: args } = parseArgs({
     'compare-analytics': { type: 'string' },
     // The measured cycle's heaviest statements (PostgreSQL must load pg_stat_statements).
     statements: { type: 'boolean', default: false },
+    // CPU per step (forecast refresh, patterns, KPI reports), sampled (see the header).
+    steps: { type: 'boolean', default: false },
+    // Another checkout (e.g. a worktree of main): its aggregator bundle measured alternately with ours.
+    baseline: { type: 'string' },
+    pairs: { type: 'string', default: '3' },
+    'history-days': { type: 'string', default: '0' },
   },
 });
+const HISTORY_DAYS = Number(args['history-days']);
 const sizes = args.nodes.split(',').map(Number);
 const PAIRS = args['compare-analytics'] ? Number(args['compare-analytics']) : 0;
 const TARGET_S: Record<number, number> = { 1000: 30, 10000: 300 };
@@ -50,10 +71,30 @@ if (Object.keys(peers.missing).length > 0) {
 const admin = postgres(peers.env.TEST_DATABASE_URL!, { max: 1, onnotice: () => {} });
 const results: string[] = [];
 
-const PG_BACKGROUND = 'postgresql background (autovacuum, WAL, checkpoints)';
+/** BENCH_PORT, or a port the OS says is free now. */
+async function aggregatorPort(): Promise<number> {
+  if (process.env.BENCH_PORT) return Number(process.env.BENCH_PORT);
+  return new Promise((resolve, reject) => {
+    const server = createServer().once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 
-/** CPU seconds used so far by every process on the machine, grouped by what it is. */
-function cpuByProcess(): Map<string, number> {
+const PG_BACKGROUND = 'postgresql cluster, shared (WAL, checkpoints, autovacuum, ended sessions)';
+
+/**
+ * CPU seconds used so far by the processes of this run, grouped by what they are. Other engineers' work
+ * on the same machine (their PostgreSQL sessions, emulators, functions) is told apart: the aggregator is
+ * our child's pid, the emulators are those listening on our ports, PostgreSQL is the backends connected
+ * to this run's database (their process titles name it). What cannot be told apart is summed as shared:
+ * the PostgreSQL cluster's own processes (WAL writer, checkpointer, autovacuum, and the reaped children
+ * of everyone's sessions), and redis-server.
+ */
+function cpuByProcess(ours: { aggregatorPid?: number; db: string; ports: string[] }): Map<string, number> {
   const out = new Map<string, number>();
   const tick = 100; // USER_HZ
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
@@ -69,24 +110,27 @@ function cpuByProcess(): Map<string, number> {
           Number(fields[12]) +
           (postmaster ? Number(fields[13]) + Number(fields[14]) : 0)) /
         tick;
-      const name = /pubsub/i.test(cmd)
-        ? 'pubsub emulator'
-        : /firestore|cloud-firestore/i.test(cmd)
-          ? 'firestore emulator'
-          : postmaster ||
-              /^postgres: .*(autovacuum|walwriter|checkpointer|background writer|logical replication)/.test(
-                cmd,
-              )
-            ? PG_BACKGROUND
-            : /^postgres/.test(cmd)
-              ? 'postgresql'
-              : /redis-server/.test(cmd)
-                ? 'redis'
-                : /functions-framework/.test(cmd)
-                  ? 'aggregator'
-                  : Number(pid) === process.pid
-                    ? 'bench (dispatcher, push relay, upstash server)'
-                    : 'other';
+      const port = /--port=(\d+)/.exec(cmd)?.[1];
+      const ourPort = port !== undefined && ours.ports.includes(port);
+      const name =
+        Number(pid) === ours.aggregatorPid
+          ? 'aggregator'
+          : Number(pid) === process.pid
+            ? 'bench (dispatcher, push relay, upstash server)'
+            : ourPort && /pubsub/i.test(cmd) && /^java/.test(cmd)
+              ? 'pubsub emulator'
+              : ourPort && /firestore/i.test(cmd) && /^java/.test(cmd)
+                ? 'firestore emulator'
+                : /^postgres: /.test(cmd) && cmd.includes(` ${ours.db} `)
+                  ? 'postgresql'
+                  : postmaster ||
+                      /^postgres: .*(autovacuum|walwriter|checkpointer|background writer|logical replication)/.test(
+                        cmd,
+                      )
+                    ? PG_BACKGROUND
+                    : /redis-server/.test(cmd)
+                      ? 'redis (shared)'
+                      : 'other';
       out.set(name, (out.get(name) ?? 0) + seconds);
     } catch {
       // The process ended meanwhile.
@@ -131,7 +175,7 @@ interface Measured {
   cpuNodes: Map<string, number>;
 }
 
-async function measure(nodes: number, analytics: boolean): Promise<Measured> {
+async function measure(nodes: number, analytics: boolean, root = '.'): Promise<Measured> {
   const db = `bench_cycle_${nodes}_${Date.now()}`;
   await admin.unsafe(`create database ${db}`);
   const projectId = `bench-${nodes}-${Date.now()}`;
@@ -169,10 +213,11 @@ async function measure(nodes: number, analytics: boolean): Promise<Measured> {
   // The aggregator function in its own process, as one Cloud Run instance: the deployed bundle
   // (dist/functions/aggregator) served by the Functions Framework, with Pub/Sub push played by
   // bench/lib/push-relay.ts, with the heap flags the deployment sets (see NODE_OPTIONS above).
-  const profile = process.env.BENCH_CPU_PROF
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
-    : [];
-  const port = 18_600 + (nodes % 100);
+  const profileDir = args.steps
+    ? mkdtempSync(join(tmpdir(), 'bench-cycle-prof-'))
+    : process.env.BENCH_CPU_PROF;
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const port = await aggregatorPort();
   const child = spawn(
     process.execPath,
     [
@@ -181,7 +226,7 @@ async function measure(nodes: number, analytics: boolean): Promise<Measured> {
       'node_modules/@google-cloud/functions-framework/build/src/main.js',
       '--target=aggregator',
       '--signature-type=cloudevent',
-      '--source=dist/functions/aggregator',
+      `--source=${join(root, 'dist/functions/aggregator')}`,
       `--port=${port}`,
     ],
     {
@@ -222,7 +267,9 @@ async function measure(nodes: number, analytics: boolean): Promise<Measured> {
   });
 
   // Warm-up cycle (registry, watermarks, partitions, first connections), then the measured one.
-  const t0 = Date.UTC(2026, 5, 1, 8, 0);
+  // With --steps: warm-up to 23:00 local on Sunday 31 May, measured to Monday 00:00 (see the header).
+  const t0 = args.steps ? Date.UTC(2026, 4, 31, 21, 0) : Date.UTC(2026, 5, 1, 8, 0);
+  const measuredMs = args.steps ? HALF_HOUR * 2 : HALF_HOUR;
   const sql = postgres(env.DATABASE_URL!, { max: 1, onnotice: () => {} });
   /**
    * Waits for the run to end. `onNodesDone` is called once every node batch has been applied (the
@@ -244,6 +291,22 @@ async function measure(nodes: number, analytics: boolean): Promise<Measured> {
       await new Promise((res) => setTimeout(res, 50));
     }
   };
+  if (HISTORY_DAYS > 0) {
+    const history = await bulkBackfill(
+      {
+        stores: deps.stores,
+        source: deps.source,
+        settings: {
+          tenantId: config.TENANT_ID,
+          latenessHorizonMs: config.LATENESS_HORIZON_HOURS * 3_600_000,
+        },
+      },
+      { fromMs: t0 - HALF_HOUR - HISTORY_DAYS * 86_400_000, toMs: t0 - HALF_HOUR },
+    );
+    console.log(
+      `  history: ${history.readings} readings bulk-backfilled in ${(history.elapsedMs / 1000).toFixed(1)} s`,
+    );
+  }
   const warm = await dispatchCycle(deps, { nowMs: t0, initialWatermarkMs: t0 - HALF_HOUR });
   await waitRun(warm.runId, warm.messages);
 
@@ -258,19 +321,26 @@ async function measure(nodes: number, analytics: boolean): Promise<Measured> {
     return { bytes: Number(w?.b ?? 0), fpi: Number(w?.fpi ?? 0) };
   };
   const walBefore = await walNow();
-  const cpuBefore = cpuByProcess();
+  const ours = {
+    aggregatorPid: child.pid,
+    db,
+    ports: [env.PUBSUB_EMULATOR_HOST!, env.FIRESTORE_EMULATOR_HOST!].map((h) => h.split(':').pop()!),
+  };
+  const cpuBefore = cpuByProcess(ours);
   const started = performance.now();
-  const run = await dispatchCycle(deps, { nowMs: t0 + HALF_HOUR });
+  const startedUs = monotonicUs();
+  const run = await dispatchCycle(deps, { nowMs: t0 + measuredMs });
   const dispatchedS = (performance.now() - started) / 1000;
   let nodesS = Number.NaN;
   let cpuNodes = new Map<string, number>();
   const status = await waitRun(run.runId, run.messages, () => {
     nodesS = (performance.now() - started) / 1000;
-    cpuNodes = cpuByProcess();
+    cpuNodes = cpuByProcess(ours);
   });
   const wallS = (performance.now() - started) / 1000;
+  const endedUs = monotonicUs();
   const peak = peakRssMiB(child.pid!);
-  const cpuAfter = cpuByProcess();
+  const cpuAfter = cpuByProcess(ours);
   const walAfter = await walNow();
   const walBytes = walAfter.bytes - walBefore.bytes;
   const walFpi = walAfter.fpi - walBefore.fpi;
@@ -295,14 +365,56 @@ async function measure(nodes: number, analytics: boolean): Promise<Measured> {
         : `FAIL (target ≤ ${target} s, ≤ 256 MiB)`
       : '',
   ].join(' ');
-  const cpuLine = `  CPU s during the cycle (2 cores = ${(2 * wallS).toFixed(0)} s): ${cpu.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; WAL ${(walBytes / 1024 / nodes).toFixed(1)} KiB per node (${(walFpi / nodes).toFixed(2)} full-page images)`;
+  const cpuLine = `  CPU s during the cycle (2 cores = ${(2 * wallS).toFixed(0)} s): ${cpu.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; WAL of the whole cluster (others' too) ${(walBytes / 1024 / nodes).toFixed(1)} KiB per node (${(walFpi / nodes).toFixed(2)} full-page images)`;
+  const perNode = (m: Map<string, number>) =>
+    [...m]
+      .filter(([k, v]) => v >= 0.05 && k !== 'other')
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${((v * 1000) / nodes).toFixed(2)}`)
+      .join(', ');
+  const perNodeLine = `  CPU ms per node, until every batch was applied: ${perNode(cpuNodeMap)}\n  CPU ms per node, whole cycle (rollup included): ${perNode(cpuMap)}  [load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}]`;
   console.log(line);
   console.log(cpuLine);
-  results.push(line, cpuLine);
+  console.log(perNodeLine);
+  results.push(line, cpuLine, perNodeLine);
   if (args.statements) console.log(await heaviestStatements(sql, db, nodes));
 
   await relay.stop();
+  const childExited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
+  if (args.steps && profileDir) {
+    // The profile is written as the process exits.
+    await childExited;
+    const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+    if (file) {
+      const { byCategory, busyMs } = cpuBySteps(
+        join(profileDir, file),
+        join(root, 'dist/functions/aggregator/index.js'),
+        startedUs,
+        endedUs,
+      );
+      // Sampled main-thread time, as shares of the aggregator's measured CPU.
+      const aggregatorCpuMs = (cpuMap.get('aggregator') ?? 0) * 1000;
+      const share = (ms: number) => ((ms / busyMs) * aggregatorCpuMs) / nodes;
+      const top = [...byCategory].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]);
+      const stepLines = [
+        `  aggregator CPU per node by step (${nodes} nodes; ${(busyMs / 1000).toFixed(1)} s sampled busy, scaled to its ${(aggregatorCpuMs / 1000).toFixed(1)} s of CPU):`,
+        ...['forecast refresh', 'consumption patterns', 'KPI reports'].map(
+          (k) => `    ${k.padEnd(22)} ${share(byCategory.get(k) ?? 0).toFixed(3)} ms per node`,
+        ),
+        `    the rest, by module: ${top
+          .filter(([k]) => !['forecast refresh', 'consumption patterns', 'KPI reports'].includes(k))
+          .slice(0, 12)
+          .map(([k, v]) => `${k} ${share(v).toFixed(2)}`)
+          .join(', ')}`,
+      ];
+      for (const l of stepLines) console.log(l);
+      results.push(...stepLines);
+    }
+    rmSync(profileDir, { recursive: true, force: true });
+  }
   await pubsub.close();
   await sql.end();
   await deps.sql.end();
@@ -315,7 +427,56 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
+if (args.baseline) {
+  // The baseline's own bundle, built in its checkout by its own build script.
+  const built = spawnSync(process.execPath, ['scripts/build.ts', 'aggregator'], {
+    cwd: args.baseline,
+    stdio: 'ignore',
+  });
+  if (built.status !== 0) throw new Error(`building the baseline in ${args.baseline} failed`);
+}
+
+/** Ours against the baseline's aggregator, alternating (base ours, ours base, …), medians per node. */
+async function againstBaseline(nodes: number, baseline: string, pairs: number) {
+  console.log('(one warm-up run, not counted: the emulators are still compiling their hot paths)');
+  await measure(nodes, true);
+  const runs: Record<'base' | 'ours', Measured[]> = { base: [], ours: [] };
+  for (let i = 0; i < pairs; i++) {
+    for (const which of i % 2 ? (['ours', 'base'] as const) : (['base', 'ours'] as const)) {
+      console.log(`(pair ${i + 1}: ${which})`);
+      runs[which].push(await measure(nodes, true, which === 'base' ? baseline : '.'));
+    }
+  }
+  const perNodeMs = (s: number) => (s * 1000) / nodes;
+  const figure = (what: string, of: (m: Measured) => number) => {
+    const base = median(runs.base.map(of));
+    const ours = median(runs.ours.map(of));
+    const paired = median(runs.ours.map((m, i) => of(m) / of(runs.base[i]!)));
+    return `  ${what.padEnd(44)} base ${base.toFixed(2).padStart(6)}  ours ${ours.toFixed(2).padStart(6)}  ratio ${(ours / base).toFixed(2)}  paired ${paired.toFixed(2)}`;
+  };
+  const cpu = (who: string) => (m: Measured) => perNodeMs(m.cpuNodes.get(who) ?? 0);
+  const lines = [
+    `${nodes} nodes, baseline ${baseline} vs this checkout (median of ${pairs} alternating pairs; CPU ms per node until every batch was applied) [load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}]`,
+    figure('aggregator CPU ms per node', cpu('aggregator')),
+    figure('PostgreSQL CPU ms per node (this database)', cpu('postgresql')),
+    figure('aggregator + PostgreSQL CPU ms per node', (m) => cpu('aggregator')(m) + cpu('postgresql')(m)),
+    figure('pubsub emulator CPU ms per node', cpu('pubsub emulator')),
+    figure('firestore emulator CPU ms per node', cpu('firestore emulator')),
+    figure(`${PG_BACKGROUND} ms per node`, cpu(PG_BACKGROUND)),
+    figure('wall ms per node (nodes phase)', (m) => perNodeMs(m.nodesS)),
+    figure('cycle wall s', (m) => m.wallS),
+  ];
+  for (const l of lines) console.log(l);
+  results.push(...lines);
+}
+
 for (const nodes of sizes) {
+  if (args.baseline) {
+    await againstBaseline(nodes, args.baseline, Number(args.pairs));
+    continue;
+  }
   if (PAIRS === 0) {
     await measure(nodes, true);
     continue;

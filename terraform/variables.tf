@@ -119,6 +119,31 @@ variable "api_token_issuers" {
   }
 }
 
+variable "backfill_job" {
+  description = "The bulk backfill job (backfill.tf): default task count and parallelism (an execution may set its own count), retries per task (tasks are resumable), task timeout (s), CPU and memory per task. Each running task holds 3 PostgreSQL connections: parallelism × 3 must fit in sql_reserved_connections (checked at plan)."
+  type = object({
+    tasks                = optional(number, 2)
+    parallelism          = optional(number, 2)
+    max_retries          = optional(number, 3)
+    task_timeout_seconds = optional(number, 86400)
+    cpu                  = optional(number, 2)
+    memory               = optional(string, "2Gi")
+  })
+  default = {}
+
+  validation {
+    condition = (
+      var.backfill_job.tasks >= 1 && var.backfill_job.tasks <= 10000 &&
+      var.backfill_job.parallelism >= 1 && var.backfill_job.parallelism <= var.backfill_job.tasks &&
+      var.backfill_job.max_retries >= 0 && var.backfill_job.max_retries <= 10 &&
+      var.backfill_job.task_timeout_seconds >= 60 && var.backfill_job.task_timeout_seconds <= 604800 &&
+      contains([1, 2, 4, 8], var.backfill_job.cpu) &&
+      can(regex("^[0-9]+(Mi|Gi)$", var.backfill_job.memory))
+    )
+    error_message = "backfill_job: tasks 1-10000, parallelism 1-tasks, max_retries 0-10, task_timeout_seconds 60-604800 (7 days), cpu 1, 2, 4 or 8, memory like 2Gi."
+  }
+}
+
 variable "bigquery_dataset_id" {
   description = "Dataset created for the readings table (ignored when bigquery_existing_table is set)."
   type        = string

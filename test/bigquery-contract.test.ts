@@ -255,6 +255,34 @@ describe('BigQuery source through the real client', () => {
     });
   });
 
+  test("the bulk backfill's chunk read is one query for the chunk's nodes, as columns", async () => {
+    const ids = ['node-003', 'node-011'];
+    const columns = await source().readColumns!(WINDOW, ids);
+
+    assert.equal(inserts().length, 1);
+    const { query } = (inserts()[0]!.body as JobBody).configuration;
+    const sql = query.query.replace(/\s+/g, ' ');
+    assert.match(
+      sql,
+      /reading_time >= @min_ts AND ingestion_time > @from_ingest AND ingestion_time <= @to_ingest/,
+    );
+    assert.match(sql, /AND node_id IN UNNEST\(@node_ids\)$/);
+    const nodeIds = query.queryParameters.find((p) => p.name === 'node_ids') as unknown as {
+      parameterType: { type: string; arrayType: { type: string } };
+      parameterValue: { arrayValues: { value: string }[] };
+    };
+    assert.deepEqual(nodeIds.parameterType, { type: 'ARRAY', arrayType: { type: 'STRING' } });
+    assert.deepEqual(
+      nodeIds.parameterValue.arrayValues.map((v) => v.value),
+      ids,
+    );
+    // The rows of those nodes, as time-ordered columns (the fake answers every node: only these are kept).
+    assert.deepEqual(columns.map((c) => c.nodeId).sort(), ids);
+    const expected = fake.readings.filter((r) => r.nodeId === 'node-003').length;
+    assert.equal(columns.find((c) => c.nodeId === 'node-003')!.length, expected);
+    assert.deepEqual(await source().readColumns!(WINDOW, []), []);
+  });
+
   test('reads every page of a large result and converts values, NULLs and times', async () => {
     const batch = await source().readIngested(WINDOW);
 

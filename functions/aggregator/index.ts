@@ -7,6 +7,7 @@ import type { PubSubCloudEvent } from '../../shared/adapters/bus/bus.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { handleAggregatorEvent } from '../../shared/cycle/handlers.ts';
 import { once } from '../../shared/once.ts';
+import { outsideDomain } from '../../shared/outside-domain.ts';
 import { aggregatorDeps } from '../../shared/wiring/cycle.ts';
 
 const config = loadConfig();
@@ -16,4 +17,7 @@ export async function aggregator(event: PubSubCloudEvent): Promise<void> {
   await handleAggregatorEvent(await deps(), event);
 }
 
-ff.cloudEvent('aggregator', (event: ff.CloudEvent<unknown>) => aggregator(event as PubSubCloudEvent));
+// Outside the framework's per-request domain: see shared/outside-domain.ts.
+ff.cloudEvent('aggregator', (event: ff.CloudEvent<unknown>) =>
+  outsideDomain(() => aggregator(event as PubSubCloudEvent)),
+);

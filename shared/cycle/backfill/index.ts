@@ -38,10 +38,12 @@ import {
   iso,
   type PlannedNode,
   planNodes,
+  type Shard,
+  shardNodes,
 } from './plan.ts';
 import type { BackfillStore, CopyFormat } from './store.ts';
 
-export { BulkBackfillConflictError, BulkBackfillRefusedError };
+export { BulkBackfillConflictError, BulkBackfillRefusedError, type Shard };
 
 export interface BulkBackfillDeps {
   stores: { backfill: BackfillStore };
@@ -60,12 +62,18 @@ export interface BulkBackfillOptions {
   writers?: number;
   /** COPY format (default binary). */
   format?: CopyFormat;
+  /**
+   * Only this shard of the nodes (every count-th in id order): N processes or Cloud Run tasks, each
+   * with its own index, together backfill every node once. Each shard is idempotent and resumable on
+   * its own, by the watermarks: a rerun skips the nodes its committed chunks applied.
+   */
+  shard?: Shard;
   onProgress?: (progress: { nodesDone: number; nodesTotal: number; readings: number }) => void;
 }
 
 export interface BulkBackfillResult {
   runId: string;
-  /** Nodes in the registry; those applied now; those whose watermark was at or after `to` already. */
+  /** Nodes in the registry (in the shard, when sharded); those applied now; those whose watermark was at or after `to` already. */
   nodes: number;
   applied: number;
   alreadyApplied: number;
@@ -172,7 +180,7 @@ export async function bulkBackfill(
 
   // The registry, as the dispatcher keeps it: synced from sources that define their own network.
   if (source.name !== 'bigquery') await store.upsertNetwork(await source.network());
-  const { nodes } = await store.loadNetwork(settings.tenantId);
+  const nodes = shardNodes((await store.loadNetwork(settings.tenantId)).nodes, options.shard);
   const pending = planNodes(nodes, await store.readWatermarks(nodes.map((n) => n.id)), fromMs, toMs);
   const writers = Math.max(1, options.writers ?? 2);
   const chunks = chunksOf(pending, { fromMs, toMs }, writers, options.nodesPerChunk);
@@ -223,6 +231,7 @@ export async function bulkBackfill(
   log.info('bulk backfill finished', {
     event: 'backfill.bulk_finished',
     runId,
+    ...(options.shard ? { shard: options.shard } : {}),
     nodes: result.nodes,
     applied: result.applied,
     alreadyApplied: result.alreadyApplied,

@@ -53,6 +53,47 @@ export function planNodes(
   return pending;
 }
 
+/** One of `count` disjoint shards of the backfill (a Cloud Run job's task, or a local process). */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/**
+ * The nodes of shard `index` of `count`: every count-th node in id order. The same registry gives every
+ * task the same split, and a rerun of a shard the same nodes (so a failed task resumes its own).
+ */
+export function shardNodes<T extends { id: string }>(nodes: readonly T[], shard: Shard | undefined): T[] {
+  if (!shard || shard.count === 1) return [...nodes];
+  if (!(Number.isInteger(shard.count) && shard.count >= 1)) {
+    throw new RangeError(`the shard count must be a positive integer (got ${shard.count})`);
+  }
+  if (!(Number.isInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) {
+    throw new RangeError(`the shard index must be an integer in [0, ${shard.count}) (got ${shard.index})`);
+  }
+  return [...nodes]
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .filter((_, i) => i % shard.count === shard.index);
+}
+
+/**
+ * The shard of a Cloud Run job's task: CLOUD_RUN_TASK_INDEX of CLOUD_RUN_TASK_COUNT (both set by Cloud
+ * Run; absent, the whole backfill is one shard).
+ */
+export function shardFromEnv(env: Record<string, string | undefined>): Shard {
+  const parse = (name: string, fallback: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0)
+      throw new RangeError(`${name} must be a non-negative integer (got ${raw})`);
+    return n;
+  };
+  const shard = { index: parse('CLOUD_RUN_TASK_INDEX', 0), count: parse('CLOUD_RUN_TASK_COUNT', 1) };
+  shardNodes([], shard); // validates
+  return shard;
+}
+
 /** Chunks of about CHUNK_READINGS readings, and enough of them to keep every writer busy to the end. */
 export function chunksOf(
   pending: readonly PlannedNode[],
