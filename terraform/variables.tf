@@ -655,6 +655,17 @@ variable "tenant_id" {
   }
 }
 
+variable "tracing" {
+  description = "Spans of API requests and of the cycle to Cloud Trace (TRACING): cloud, or off (the OpenTelemetry SDK is then never loaded)."
+  type        = string
+  default     = "cloud"
+
+  validation {
+    condition     = contains(["cloud", "off"], var.tracing)
+    error_message = "tracing must be cloud or off."
+  }
+}
+
 variable "upstash_redis_rest_token" {
   description = "Upstash Redis REST token; stored in Secret Manager. Pass it as TF_VAR_upstash_redis_rest_token rather than in a file."
   type        = string
