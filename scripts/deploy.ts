@@ -6,7 +6,9 @@
  *
  * Rerunning it changes nothing; --dry-run prints every step with its exact commands and runs none. A
  * failed step says which, and how to resume. Secrets (Upstash, an external database URL) come from the
- * environment as TF_VAR_upstash_redis_rest_url / _token (terraform/README.md, first deployment).
+ * environment: an existing Upstash database's TF_VAR_upstash_redis_rest_url / _token, or, with
+ * `--upstash-create REGION` (Terraform creates it), TF_VAR_upstash_email / TF_VAR_upstash_api_key
+ * (terraform/README.md, first deployment).
  */
 
 import { fileURLToPath } from 'node:url';
@@ -15,7 +17,20 @@ import { createShell } from './deploy/shell.ts';
 import { type Context, STEPS } from './deploy/steps.ts';
 
 const USAGE = `usage: npm run deploy -- --project PROJECT --region REGION [--name-prefix wnm] [--state-bucket BUCKET]
-                      [--var-file FILE] [--dry-run] [--resume-from ${STEPS.map((s) => s.id).join('|')}]`;
+                      [--var-file FILE] [--upstash-create UPSTASH_REGION] [--dry-run]
+                      [--resume-from ${STEPS.map((s) => s.id).join('|')}]`;
+
+/** The primary regions the upstash provider accepts for a global database (terraform/variables.tf). */
+const UPSTASH_REGIONS = [
+  'us-east-1',
+  'us-west-1',
+  'us-west-2',
+  'eu-central-1',
+  'eu-west-1',
+  'sa-east-1',
+  'ap-southeast-1',
+  'ap-southeast-2',
+];
 
 export async function deploy(
   argv: string[],
@@ -30,6 +45,7 @@ export async function deploy(
       'name-prefix': { type: 'string', default: 'wnm' },
       'state-bucket': { type: 'string' },
       'var-file': { type: 'string' },
+      'upstash-create': { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       'resume-from': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -48,6 +64,11 @@ export async function deploy(
     out(`--region: a region such as europe-west1\n${USAGE}`);
     return 2;
   }
+  const upstashCreate = values['upstash-create'];
+  if (upstashCreate !== undefined && !UPSTASH_REGIONS.includes(upstashCreate)) {
+    out(`--upstash-create: the database's primary region, one of ${UPSTASH_REGIONS.join(', ')}`);
+    return 2;
+  }
   const start = values['resume-from'] ? STEPS.findIndex((s) => s.id === values['resume-from']) : 0;
   if (start < 0) {
     out(`--resume-from: one of ${STEPS.map((s) => s.id).join(', ')}`);
@@ -62,6 +83,7 @@ export async function deploy(
       namePrefix: values['name-prefix'],
       stateBucket: values['state-bucket'] ?? `${project}-tfstate`,
       varFile: values['var-file'],
+      upstashCreate,
     },
     sh: createShell({ dryRun: values['dry-run'], cwd: repo, env, out }),
     repo,
@@ -69,14 +91,22 @@ export async function deploy(
     cache: {},
   };
   const terraformStep = STEPS.findIndex((s) => s.id === 'terraform');
-  if (
-    !values['dry-run'] &&
-    start <= terraformStep &&
-    !env.TF_VAR_upstash_redis_rest_url &&
-    !values['var-file']
-  ) {
+  const checkSecrets = !values['dry-run'] && start <= terraformStep && !values['var-file'];
+  if (checkSecrets && upstashCreate && !(env.TF_VAR_upstash_email && env.TF_VAR_upstash_api_key)) {
     out(
-      'Set TF_VAR_upstash_redis_rest_url and TF_VAR_upstash_redis_rest_token (an Upstash database), or pass --var-file.',
+      '--upstash-create: set TF_VAR_upstash_email and TF_VAR_upstash_api_key (the Upstash account Terraform acts for).',
+    );
+    return 2;
+  }
+  if (checkSecrets && upstashCreate && env.TF_VAR_upstash_redis_rest_url) {
+    out(
+      '--upstash-create creates the database: unset TF_VAR_upstash_redis_rest_url / _token (an existing one).',
+    );
+    return 2;
+  }
+  if (checkSecrets && !upstashCreate && !env.TF_VAR_upstash_redis_rest_url) {
+    out(
+      'Set TF_VAR_upstash_redis_rest_url and TF_VAR_upstash_redis_rest_token (an existing Upstash database), pass --upstash-create REGION (Terraform creates one), or pass --var-file.',
     );
     return 2;
   }

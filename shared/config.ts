@@ -25,6 +25,8 @@ const optionalString = z
 export const sections = {
   core: z.object({
     LOG_LEVEL: z.enum(['debug', 'info', 'warning', 'error']).default('info'),
+    /** cloud: spans of requests and of the cycle go to Cloud Trace (OpenTelemetry, loaded only then); off: none. */
+    TRACING: z.enum(['off', 'cloud']).default('off'),
     GOOGLE_CLOUD_PROJECT: optionalString,
     /** The tenant whose data this deployment processes (and serves to requests without a key's tenant). */
     TENANT_ID: z

@@ -10,7 +10,8 @@ locals {
     "cloudfunctions.googleapis.com",
     "cloudresourcemanager.googleapis.com",
     "cloudscheduler.googleapis.com",
-    "compute.googleapis.com", # VPC for Cloud SQL's private IP
+    "cloudtrace.googleapis.com", # spans of requests and cycles (TRACING=cloud), stored by Cloud Trace
+    "compute.googleapis.com",    # VPC for Cloud SQL's private IP
     "firestore.googleapis.com",
     "iam.googleapis.com",
     "logging.googleapis.com",
@@ -21,6 +22,7 @@ locals {
     "servicenetworking.googleapis.com",
     "sqladmin.googleapis.com",
     "storage.googleapis.com",
+    "telemetry.googleapis.com", # the OTLP endpoint the functions export spans to
   ])
 }
 

@@ -24,6 +24,7 @@ locals {
   function_env = {
     dispatcher = {
       LOG_LEVEL                = var.log_level
+      TRACING                  = var.tracing
       GOOGLE_CLOUD_PROJECT     = var.project_id
       PG_POOL_MAX              = var.functions.dispatcher.pg_pool_max
       NODE_OPTIONS             = var.functions.dispatcher.node_options
@@ -49,6 +50,7 @@ locals {
     }
     aggregator = {
       LOG_LEVEL                = var.log_level
+      TRACING                  = var.tracing
       GOOGLE_CLOUD_PROJECT     = var.project_id
       PG_POOL_MAX              = var.functions.aggregator.pg_pool_max
       NODE_OPTIONS             = var.functions.aggregator.node_options
@@ -72,6 +74,7 @@ locals {
     }
     api = {
       LOG_LEVEL                      = var.log_level
+      TRACING                        = var.tracing
       GOOGLE_CLOUD_PROJECT           = var.project_id
       PG_POOL_MAX                    = var.functions.api.pg_pool_max
       NODE_OPTIONS                   = var.functions.api.node_options
@@ -112,6 +115,7 @@ locals {
     }
     webhooks = {
       LOG_LEVEL                = var.log_level
+      TRACING                  = var.tracing
       GOOGLE_CLOUD_PROJECT     = var.project_id
       PG_POOL_MAX              = var.functions.webhooks.pg_pool_max
       NODE_OPTIONS             = var.functions.webhooks.node_options

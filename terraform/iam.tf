@@ -1,6 +1,6 @@
 # Identities and what each may do. One service account per function; push deliveries and scheduler
 # jobs use identities of their own. Every grant sits on the narrowest resource IAM offers for it; the
-# two project-level grants to functions are explained where they are made.
+# three project-level grants to functions are explained where they are made.
 
 resource "google_service_account" "function" {
   for_each = var.functions
@@ -42,6 +42,16 @@ resource "google_project_iam_member" "dispatcher_bigquery_jobs" {
   project = var.project_id
   role    = "roles/bigquery.jobUser"
   member  = google_service_account.function["dispatcher"].member
+}
+
+# Spans go to Cloud Trace through the Telemetry API's OTLP endpoint (TRACING=cloud), which IAM grants
+# per project only; the role can write spans and nothing else (telemetry.traces.write).
+resource "google_project_iam_member" "function_trace_agent" {
+  for_each = var.functions
+
+  project = var.project_id
+  role    = "roles/telemetry.tracesWriter"
+  member  = google_service_account.function[each.key].member
 }
 
 # Firestore has no per-database IAM resource; the condition confines the grant to our database.

@@ -70,3 +70,8 @@ output "topics" {
     dead_letter    = google_pubsub_topic.dead_letter.name
   }
 }
+
+output "upstash_database_id" {
+  description = "Id of the Upstash Redis database Terraform created (null when an existing one is used)."
+  value       = one(upstash_redis_database.cache[*].database_id)
+}

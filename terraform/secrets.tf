@@ -3,7 +3,8 @@
 #
 # No value reaches the Terraform state or a saved plan: the Upstash credentials and an external database
 # URL are ephemeral variables, the database password an ephemeral resource (sql.tf), and they are written
-# through the write-only secret_data_wo. A new value is written when secrets_version changes.
+# through the write-only secret_data_wo. A new value is written when secrets_version changes. The one
+# exception: an Upstash database this configuration creates keeps its token in its own state (upstash.tf).
 
 locals {
   secret_ids = {
@@ -15,8 +16,8 @@ locals {
 
   secret_values = {
     DATABASE_URL             = local.database_url
-    UPSTASH_REDIS_REST_URL   = var.upstash_redis_rest_url
-    UPSTASH_REDIS_REST_TOKEN = var.upstash_redis_rest_token
+    UPSTASH_REDIS_REST_URL   = local.upstash_rest_url
+    UPSTASH_REDIS_REST_TOKEN = local.upstash_rest_token
     WEBHOOK_SECRET_KEY       = random_id.webhook_secret_key.b64_std
   }
 

@@ -694,29 +694,86 @@ variable "tenant_id" {
   }
 }
 
-variable "upstash_redis_rest_token" {
-  description = "Upstash Redis REST token; stored in Secret Manager. Pass it as TF_VAR_upstash_redis_rest_token rather than in a file."
+variable "tracing" {
+  description = "Spans of API requests and of the cycle to Cloud Trace (TRACING): cloud, or off (the OpenTelemetry SDK is then never loaded)."
   type        = string
+  default     = "cloud"
+
+  validation {
+    condition     = contains(["cloud", "off"], var.tracing)
+    error_message = "tracing must be cloud or off."
+  }
+}
+
+variable "upstash_api_key" {
+  description = "Upstash API key (console → Account → Management API) for the upstash provider; only with upstash_database. Pass it as TF_VAR_upstash_api_key."
+  type        = string
+  default     = null
+  sensitive   = true
+  # Never stored in the state or a plan file: it only configures the provider.
+  ephemeral = true
+
+  validation {
+    condition     = var.upstash_database == null || var.upstash_api_key != null
+    error_message = "upstash_api_key is required when upstash_database is set (Terraform creates the database)."
+  }
+}
+
+variable "upstash_database" {
+  description = "Have Terraform create the Upstash Redis database (upstash/upstash provider; credentials upstash_email and upstash_api_key): a global database with this primary region, read regions, monthly budget (USD) and eviction. null (default): use an existing database (upstash_redis_rest_url / _token)."
+  type = object({
+    primary_region = string
+    read_regions   = optional(set(string), [])
+    budget         = optional(number, 20)
+    eviction       = optional(bool, false)
+  })
+  default = null
+
+  validation {
+    condition = var.upstash_database == null || alltrue([
+      for r in concat([try(var.upstash_database.primary_region, "")], tolist(try(var.upstash_database.read_regions, []))) :
+      contains(["us-east-1", "us-west-1", "us-west-2", "eu-central-1", "eu-west-1", "sa-east-1", "ap-southeast-1", "ap-southeast-2"], r)
+    ])
+    error_message = "upstash_database regions must be among the provider's: us-east-1, us-west-1, us-west-2, eu-central-1, eu-west-1, sa-east-1, ap-southeast-1, ap-southeast-2."
+  }
+}
+
+variable "upstash_email" {
+  description = "Email of the Upstash account the provider acts for; only with upstash_database."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.upstash_database == null || var.upstash_email != null
+    error_message = "upstash_email is required when upstash_database is set."
+  }
+}
+
+variable "upstash_redis_rest_token" {
+  description = "An existing Upstash Redis database's REST token; stored in Secret Manager. Pass it as TF_VAR_upstash_redis_rest_token rather than in a file. Not with upstash_database."
+  type        = string
+  default     = null
   sensitive   = true
   # Never stored in the state or a plan file: it only feeds a write-only attribute (secrets.tf).
   ephemeral = true
 
   validation {
-    condition     = length(var.upstash_redis_rest_token) >= 20
-    error_message = "upstash_redis_rest_token looks too short to be an Upstash token."
+    condition     = var.upstash_redis_rest_token == null ? var.upstash_database != null : (var.upstash_database == null && length(var.upstash_redis_rest_token) >= 20)
+    error_message = "upstash_redis_rest_token: set it (an Upstash token is at least 20 characters) unless upstash_database is set, and not with it."
   }
 }
 
 variable "upstash_redis_rest_url" {
-  description = "Upstash Redis REST URL (https://....upstash.io); stored in Secret Manager."
+  description = "An existing Upstash Redis database's REST URL (https://....upstash.io); stored in Secret Manager. Not with upstash_database."
   type        = string
+  default     = null
   sensitive   = true
   # Never stored in the state or a plan file: it only feeds a write-only attribute (secrets.tf).
   ephemeral = true
 
   validation {
-    condition     = can(regex("^https://", var.upstash_redis_rest_url))
-    error_message = "upstash_redis_rest_url must be an https:// URL."
+    condition     = var.upstash_redis_rest_url == null ? var.upstash_database != null : (var.upstash_database == null && can(regex("^https://", var.upstash_redis_rest_url)))
+    error_message = "upstash_redis_rest_url: an https:// URL, required unless upstash_database is set (then Terraform creates the database), and not with it."
   }
 }
 

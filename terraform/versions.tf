@@ -27,6 +27,11 @@ terraform {
       source  = "hashicorp/archive"
       version = "~> 2.8"
     }
+    # Only when var.upstash_database asks Terraform to create the Upstash Redis database (upstash.tf).
+    upstash = {
+      source  = "upstash/upstash"
+      version = "~> 2.0"
+    }
     # time_sleep: waits for new log-based metrics to become visible to alerting (observability.tf).
     time = {
       source  = "hashicorp/time"

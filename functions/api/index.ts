@@ -8,9 +8,12 @@ import { createApp } from '../../shared/api/app.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { once } from '../../shared/once.ts';
 import { apiDeps } from '../../shared/wiring/api.ts';
+import { startFunctionTracing } from '../../shared/wiring/telemetry.ts';
 
 const config = loadConfig();
+export const tracing = startFunctionTracing(config, 'api');
 const app = once(async () => {
+  await tracing;
   const deps = await apiDeps(config);
   if (config.API_DEV_MODE) {
     // Local development only (off in the cloud): print an admin key of the default tenant.

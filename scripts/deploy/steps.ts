@@ -18,6 +18,11 @@ export interface DeployOptions {
   stateBucket: string;
   /** Extra variables for Terraform (-var-file), besides project, region and the ops image. */
   varFile?: string | undefined;
+  /**
+   * Terraform creates the Upstash Redis database in this primary region (upstash/upstash provider,
+   * TF_VAR_upstash_email / TF_VAR_upstash_api_key); unset: an existing one (TF_VAR_upstash_redis_rest_url / _token).
+   */
+  upstashCreate?: string | undefined;
 }
 
 /** APIs needed before Terraform runs (it enables the rest itself, apis.tf). */
@@ -34,6 +39,8 @@ export const BOOTSTRAP_APIS = [
 export const SECRET_ENV = [
   'TF_VAR_upstash_redis_rest_url',
   'TF_VAR_upstash_redis_rest_token',
+  'TF_VAR_upstash_email',
+  'TF_VAR_upstash_api_key',
   'TF_VAR_external_database_url',
 ];
 
@@ -313,6 +320,7 @@ export const STEPS: Step[] = [
           `-var=name_prefix=${ctx.o.namePrefix}`,
           `-var=ops_image=${opsImage(ctx)}`,
           ...(ctx.o.varFile ? [`-var-file=${ctx.o.varFile}`] : []),
+          ...(ctx.o.upstashCreate ? [`-var=upstash_database={primary_region="${ctx.o.upstashCreate}"}`] : []),
         ),
         { ...options, allowFail: true, dryRun: { code: 2 } },
       );

@@ -199,6 +199,38 @@ describe('npm run deploy', () => {
     assert.ok(!output.includes('secret-upstash-token'));
   });
 
+  test('--upstash-create: Terraform creates the Upstash database with the account from the environment', async () => {
+    const p = fakeProject('upstash-create');
+    // An existing database and a created one are exclusive; creating needs the account's credentials.
+    const both = await p.run(['--upstash-create', 'eu-west-1']);
+    assert.equal(both.code, 2);
+    assert.match(both.output, /--upstash-create: set TF_VAR_upstash_email and TF_VAR_upstash_api_key/);
+    const withExisting = await p.run(['--upstash-create', 'eu-west-1'], {
+      TF_VAR_upstash_email: 'ops@example.com',
+      TF_VAR_upstash_api_key: 'secret-upstash-api-key-0123',
+    });
+    assert.equal(withExisting.code, 2);
+    assert.match(withExisting.output, /unset TF_VAR_upstash_redis_rest_url/);
+    const badRegion = await p.run(['--upstash-create', 'europe-west1']);
+    assert.equal(badRegion.code, 2);
+    assert.match(badRegion.output, /one of us-east-1, .*eu-west-1/);
+    for (const r of [both, withExisting, badRegion]) assert.deepEqual(r.calls, []);
+
+    Reflect.deleteProperty(p.env, 'TF_VAR_upstash_redis_rest_url');
+    Reflect.deleteProperty(p.env, 'TF_VAR_upstash_redis_rest_token');
+    const { code, output, calls } = await p.run(['--upstash-create', 'eu-west-1'], {
+      TF_VAR_upstash_email: 'ops@example.com',
+      TF_VAR_upstash_api_key: 'secret-upstash-api-key-0123',
+    });
+    assert.equal(code, 0, output);
+    const plan = calls.find((c) => c.program === 'terraform' && c.args.includes('plan'))!;
+    assert.ok(plan.args.includes('-var=upstash_database={primary_region="eu-west-1"}'), plan.args.join(' '));
+    // The account's key goes to Terraform through its environment only, and is printed nowhere.
+    assert.deepEqual(plan.tfVars, ['TF_VAR_upstash_api_key', 'TF_VAR_upstash_email']);
+    assert.ok(!JSON.stringify(calls).includes('secret-upstash-api-key'));
+    assert.ok(!output.includes('secret-upstash-api-key'));
+  });
+
   test('bad arguments are refused before anything runs', async () => {
     const p = fakeProject('args');
     for (const args of [

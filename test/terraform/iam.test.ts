@@ -65,7 +65,15 @@ describe('identities', () => {
       /google_service_account\.function\[/.test(String(g.body.member)),
     );
     const roles = projectGrants.map((g) => g.body.role).sort();
-    assert.deepEqual(roles, ['roles/bigquery.jobUser', 'roles/datastore.user']);
+    assert.deepEqual(roles, [
+      'roles/bigquery.jobUser',
+      'roles/datastore.user',
+      'roles/telemetry.tracesWriter',
+    ]);
+    // Spans go to Cloud Trace (its OTLP endpoint) from every function; the role only writes spans.
+    const trace = projectGrants.find((g) => g.body.role === 'roles/telemetry.tracesWriter')!;
+    assert.equal(trace.body.for_each, '${var.functions}');
+    assert.equal(trace.body.member, '${google_service_account.function[each.key].member}');
     const firestore = projectGrants.find((g) => g.body.role === 'roles/datastore.user')!;
     assert.match(
       String(nested(firestore.body, 'condition').expression),

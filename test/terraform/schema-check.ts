@@ -81,7 +81,7 @@ export function loadProviderSchemas(file: string): ProviderSchemas {
 }
 
 /**
- * The provider that owns a type: its name prefix (google_, random_, archive_, time_), or the provider a
+ * The provider that owns a type: its name prefix (google_, random_, archive_, time_, upstash_), or the provider a
  * block names with the `provider` meta-argument (e.g. google-beta).
  */
 export function providerOf(
@@ -91,7 +91,11 @@ export function providerOf(
 ): ProviderSchema | undefined {
   const named = typeof provider === 'string' ? /^\$\{([\w-]+)(?:\.\w+)?\}$/.exec(provider)?.[1] : undefined;
   const prefix = named ?? typeOrName.split('_')[0];
-  return schemas.provider_schemas[`registry.terraform.io/hashicorp/${prefix}`];
+  // hashicorp/<name>, or a partner provider in its own namespace (upstash/upstash).
+  return (
+    schemas.provider_schemas[`registry.terraform.io/hashicorp/${prefix}`] ??
+    schemas.provider_schemas[`registry.terraform.io/${prefix}/${prefix}`]
+  );
 }
 
 const isComputedOnly = (a: AttributeSchema) => a.computed === true && !a.optional && !a.required;

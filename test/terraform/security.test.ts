@@ -7,7 +7,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { type Body, loadTerraform, nested, resource, resourcesOfType, TERRAFORM_DIR } from './config.ts';
+import {
+  type Body,
+  defaultOf,
+  loadTerraform,
+  nested,
+  resource,
+  resourcesOfType,
+  TERRAFORM_DIR,
+} from './config.ts';
 import { loadProviderSchemas } from './schema-check.ts';
 
 const config = await loadTerraform();
@@ -164,6 +172,7 @@ describe('no secret in the Terraform state', () => {
     const sensitive = [...config.variables].filter(([, v]) => v.sensitive === true);
     assert.deepEqual(sensitive.map(([n]) => n).sort(), [
       'external_database_url',
+      'upstash_api_key',
       'upstash_redis_rest_token',
       'upstash_redis_rest_url',
     ]);
@@ -173,5 +182,66 @@ describe('no secret in the Terraform state', () => {
   test('no output exposes a secret value', () => {
     const outputs = JSON.stringify([...config.outputs.values()] as Body[]);
     assert.doesNotMatch(outputs, /secret_values|database_url|upstash_redis_rest|random_password/);
+  });
+});
+
+describe('Upstash by variable: an existing database, or one the upstash provider creates', () => {
+  const db = resource(config, 'upstash_redis_database.cache');
+
+  test('the database is created only when upstash_database is set: global, TLS, a budget, no auto-scaling', () => {
+    assert.equal(config.locals.upstash_created, '${var.upstash_database != null}');
+    assert.equal(db.body.count, '${local.upstash_created ? 1 : 0}');
+    assert.equal(db.body.region, 'global');
+    assert.equal(db.body.primary_region, '${var.upstash_database.primary_region}');
+    assert.equal(db.body.tls, true);
+    assert.equal(db.body.auto_scale, false);
+    assert.equal(db.body.budget, '${var.upstash_database.budget}');
+    assert.equal(defaultOf(config, 'upstash_database'), null, 'an existing database by default');
+  });
+
+  test("the functions' secrets take the created database's REST endpoint and token, else the existing one's", () => {
+    assert.equal((config.locals.secret_values as Body).UPSTASH_REDIS_REST_URL, '${local.upstash_rest_url}');
+    assert.equal(
+      (config.locals.secret_values as Body).UPSTASH_REDIS_REST_TOKEN,
+      '${local.upstash_rest_token}',
+    );
+    assert.equal(
+      config.locals.upstash_rest_url,
+      '${local.upstash_created ? "https://${one(upstash_redis_database.cache[*].endpoint)}" : var.upstash_redis_rest_url}',
+    );
+    assert.equal(
+      config.locals.upstash_rest_token,
+      '${local.upstash_created ? one(upstash_redis_database.cache[*].rest_token) : var.upstash_redis_rest_token}',
+    );
+  });
+
+  test('exactly one source: the existing URL and token are refused with upstash_database, required without', () => {
+    for (const name of ['upstash_redis_rest_url', 'upstash_redis_rest_token']) {
+      const v = config.variables.get(name)!;
+      assert.equal(v.default, null);
+      const [validation] = v.validation as Body[];
+      assert.match(
+        String(validation!.condition),
+        new RegExp(
+          `^\\$\\{var\\.${name} == null \\? var\\.upstash_database != null : \\(var\\.upstash_database == null && `,
+        ),
+      );
+    }
+    for (const name of ['upstash_email', 'upstash_api_key']) {
+      const [validation] = config.variables.get(name)!.validation as Body[];
+      assert.equal(validation!.condition, `\${var.upstash_database == null || var.${name} != null}`);
+    }
+  });
+
+  test("the provider's API key never reaches the state; what the created database's state holds is said", () => {
+    const provider = config.providers.get('upstash')!;
+    assert.match(String(provider.api_key), /var\.upstash_api_key/);
+    const key = config.variables.get('upstash_api_key')!;
+    assert.equal(key.ephemeral, true);
+    assert.equal(key.sensitive, true);
+    // The provider has no write-only attributes: its token and password stay in its state (documented).
+    const text = readFileSync(join(TERRAFORM_DIR, 'upstash.tf'), 'utf8');
+    assert.match(text, /keeps the database's password, REST token and read-only REST\n# token/);
+    assert.doesNotMatch(JSON.stringify([...config.outputs.values()]), /rest_token|password|endpoint/);
   });
 });

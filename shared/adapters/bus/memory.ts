@@ -2,11 +2,13 @@
  * The embedded bus: delivers each published message as the CloudEvent Google would send to the
  * subscribed function, with at-least-once semantics like Pub/Sub's: a handler that throws gets the
  * message again (with backoff), and after `maxAttempts` it goes to the dead-letter topic.
- * Deliveries run concurrently up to a limit, in no guaranteed order.
+ * Deliveries run concurrently up to a limit, in no guaranteed order. Messages carry the publishing
+ * span's `traceparent` attribute, as on Pub/Sub (trace.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../log.ts';
 import { type Bus, type OutgoingMessage, type PubSubCloudEvent, toCloudEvent } from './bus.ts';
+import { withTraceContext } from './trace.ts';
 
 export type CloudEventHandler = (event: PubSubCloudEvent) => Promise<void>;
 
@@ -56,7 +58,7 @@ export class MemoryBus implements Bus {
   async publish(topic: string, messages: OutgoingMessage[]): Promise<string[]> {
     if (this.closed) throw new Error('bus is closed');
     const ids: string[] = [];
-    for (const message of messages) {
+    for (const message of withTraceContext(messages)) {
       const id = randomUUID();
       ids.push(id);
       const publishTime = new Date();

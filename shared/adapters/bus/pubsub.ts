@@ -1,9 +1,11 @@
 /**
  * Google Cloud Pub/Sub (or its emulator via PUBSUB_EMULATOR_HOST) with the real client. Publishing
- * is batched by the client; we await every message so the caller knows all were accepted.
+ * is batched by the client; we await every message so the caller knows all were accepted. Messages
+ * carry the publishing span's `traceparent` attribute (trace.ts).
  */
 import { PubSub, type Topic } from '@google-cloud/pubsub';
 import type { Bus, OutgoingMessage } from './bus.ts';
+import { withTraceContext } from './trace.ts';
 
 export class PubSubBus implements Bus {
   readonly name = 'pubsub' as const;
@@ -27,7 +29,9 @@ export class PubSubBus implements Bus {
 
   async publish(topic: string, messages: OutgoingMessage[]): Promise<string[]> {
     const t = this.topic(topic);
-    return Promise.all(messages.map((m) => t.publishMessage({ data: m.data, attributes: m.attributes })));
+    return Promise.all(
+      withTraceContext(messages).map((m) => t.publishMessage({ data: m.data, attributes: m.attributes })),
+    );
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
+import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createLogger } from '../../../log.ts';
 import type { ApiEnv } from '../../env.ts';
@@ -43,7 +46,7 @@ test('a generated request id is answered, and one line is written to the sink in
   assert.equal(lines.length, 1);
   const line = JSON.parse(lines[0]!);
   assert.deepEqual(
-    { ...line, time: undefined, latencyMs: undefined },
+    { ...line, time: undefined, latencyMs: undefined, httpRequest: undefined },
     {
       severity: 'INFO',
       message: 'request',
@@ -57,10 +60,24 @@ test('a generated request id is answered, and one line is written to the sink in
       latencyMs: undefined,
       tier: 'memory',
       keyId: 'k3y1d0abc1',
+      httpRequest: undefined,
     },
   );
   assert.ok(Number.isFinite(Date.parse(line.time)));
   assert.equal(typeof line.latencyMs, 'number');
+  // Cloud Logging's request fields (no trace context given: no trace fields).
+  assert.deepEqual(
+    { ...line.httpRequest, latency: undefined },
+    {
+      requestMethod: 'GET',
+      requestUrl: 'http://localhost/api/v1/nodes/n1',
+      status: 200,
+      latency: undefined,
+      remoteIp: 'unknown',
+    },
+  );
+  assert.match(line.httpRequest.latency, /^\d+\.\d{5}s$/);
+  assert.equal(line['logging.googleapis.com/trace'], undefined);
 });
 
 test("the caller's request id is kept (at most 100 characters) and escaped in the line", async () => {
@@ -95,4 +112,63 @@ test('a response sealed by the fast path is left as it was sent', async () => {
   assert.equal(res.headers.get('x-request-id'), null);
   assert.equal(res.headers.get('x-content-type-options'), null);
   assert.equal(lines.length, 1);
+});
+
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const CALLER_SPAN = '00f067aa0ba902b7';
+
+test("the caller's traceparent puts the request's line in its trace (tracing off: the caller's span)", async () => {
+  const lines: string[] = [];
+  const res = await appWith({ sink: (line) => lines.push(line) }).request('/api/v1/nodes/n1', {
+    headers: {
+      traceparent: `00-${TRACE_ID}-${CALLER_SPAN}-01`,
+      'user-agent': 'probe/1.0',
+      'x-forwarded-for': '198.51.100.7, 203.0.113.9',
+    },
+  });
+  assert.equal(res.status, 200);
+  const line = JSON.parse(lines[0]!);
+  assert.equal(line['logging.googleapis.com/trace'], TRACE_ID);
+  assert.equal(line['logging.googleapis.com/spanId'], CALLER_SPAN);
+  assert.equal(line['logging.googleapis.com/trace_sampled'], true);
+  assert.equal(line.httpRequest.userAgent, 'probe/1.0');
+  // Cloud Run's front end appends the caller's address: the last entry, never what the client sent.
+  assert.equal(line.httpRequest.remoteIp, '203.0.113.9');
+});
+
+test('X-Cloud-Trace-Context is read when there is no traceparent (span id in decimal)', async () => {
+  const lines: string[] = [];
+  await appWith({ sink: (line) => lines.push(line) }).request('/api/v1/nodes/n1', {
+    headers: { 'x-cloud-trace-context': `${TRACE_ID}/${BigInt(`0x${CALLER_SPAN}`)};o=0` },
+  });
+  const line = JSON.parse(lines[0]!);
+  assert.equal(line['logging.googleapis.com/trace'], TRACE_ID);
+  assert.equal(line['logging.googleapis.com/spanId'], CALLER_SPAN);
+  assert.equal(line['logging.googleapis.com/trace_sampled'], false);
+});
+
+test('behind a real HTTP server the line carries the response size the host wrote', async () => {
+  const lines: string[] = [];
+  const app = appWith({ sink: (line) => lines.push(line) });
+  const server = createServer(getRequestListener(app.fetch));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    const res = await fetch(`http://127.0.0.1:${port}/sealed`);
+    const body = await res.text();
+    while (lines.length === 0) await new Promise((r) => setImmediate(r));
+    const line = JSON.parse(lines[0]!);
+    // Headers and body, as Cloud Logging counts a response's size.
+    let head = 'HTTP/1.1 200 OK\r\n';
+    res.headers.forEach((v, k) => {
+      head += `${k}: ${v}\r\n`;
+    });
+    const headerBytes = Buffer.byteLength(`${head}\r\n`);
+    assert.equal(body, 'as sent');
+    assert.equal(line.httpRequest.responseSize, String(headerBytes + Buffer.byteLength(body)));
+    assert.equal(line.httpRequest.requestUrl, `http://127.0.0.1:${port}/sealed`);
+    assert.equal(line.httpRequest.status, 200);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
 });

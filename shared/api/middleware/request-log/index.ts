@@ -1,45 +1,43 @@
 /**
- * Request id and the one log line per request (event api.request). It is the outermost middleware: it
- * starts the `out` header record every other middleware and route adds to, and applies those headers
- * (with the security headers and compression) to any response not sent through the fast path.
+ * Request id, the request's span and the one log line per request (event api.request). It is the
+ * outermost middleware: it starts the `out` header record every other middleware and route adds to,
+ * and applies those headers (with the security headers and compression) to any response not sent
+ * through the fast path.
+ *
+ * The line is Cloud Logging's request log: `httpRequest` (method, URL, status, latency, user agent,
+ * client address, response size) and the trace fields of the caller's `traceparent` /
+ * `X-Cloud-Trace-Context` (or of the request's own span when tracing is on), so the request shows in
+ * Logs Explorer's request view and beside its trace.
  */
 import { randomUUID } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
-import type { Logger } from '../../../log.ts';
+import type { ServerResponse } from 'node:http';
+import type { Context, MiddlewareHandler } from 'hono';
+import { createLogger, type Logger } from '../../../log.ts';
+import { incomingTraceParent } from '../../../telemetry/trace-context.ts';
+import { currentTraceFields, inSpan, tracingEnabled } from '../../../telemetry/tracing.ts';
 import type { ApiEnv } from '../../env.ts';
 import { finishHeaders, requestHeader } from '../../headers.ts';
 import type { RequestStats } from '../../request-stats.ts';
+import { clientAddress } from '../unauth-limit/index.ts';
 
 export interface RequestLogOptions {
   /** Where request lines go when there is no `sink`. */
   logger: Logger;
-  /**
-   * Where request lines go when set: written straight to it in the logger's shape (severity, message,
-   * time, function, fields), without the generic logger's merging — the hot path.
-   */
+  /** Where request lines go when set (a batched stdout writer), in the logger's shape with `function: api`. */
   sink?: ((line: string) => void) | undefined;
   /** Latency and answering tier of each /api request, for /api/v1/status (the performance monitor). */
   stats?: RequestStats | undefined;
-}
-
-/** The current time in ISO 8601, formatted at most once per millisecond (many requests share one). */
-let isoMs = 0;
-let isoText = '';
-function isoNow(): string {
-  const now = Date.now();
-  if (now !== isoMs) {
-    isoMs = now;
-    isoText = new Date(now).toISOString();
-  }
-  return isoText;
+  /** Proxies appending to X-Forwarded-For in front of the app (Cloud Run's front end: 1). */
+  trustedHops?: number;
 }
 
 /**
  * Request log middleware: takes the caller's `X-Request-Id` (at most 100 characters) or makes one,
- * answers with it, and logs method, route, status, latency, the tier that answered and the key id.
+ * answers with it, runs the request in a span (child of the caller's trace context) and logs method,
+ * route, status, latency, the tier that answered, the key id and Cloud Logging's `httpRequest`.
  *
  * @param options.logger - the logger request lines go through when there is no sink
- * @param options.sink - where request lines are written directly, when set
+ * @param options.sink - where request lines are written, when set
  * @returns the middleware handler
  *
  * @example
@@ -49,11 +47,19 @@ function isoNow(): string {
  * app.get('/', (c) => c.json({ requestId: c.get('requestId') }));
  * ```
  */
-export const requestLog = ({ logger, sink, stats }: RequestLogOptions): MiddlewareHandler<ApiEnv> =>
-  async function requestLog(c, next) {
-    const t0 = performance.now();
+export const requestLog = ({
+  logger,
+  sink,
+  stats,
+  trustedHops = 1,
+}: RequestLogOptions): MiddlewareHandler<ApiEnv> => {
+  const lines = sink ? createLogger({ level: 'info', sink, base: { function: 'api' } }) : logger;
+
+  /** The request: the header record, the handlers, the headers on the way out, the line. */
+  async function handle(c: Context<ApiEnv>, next: () => Promise<void>, t0: number) {
+    const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+    const bytesBefore = outgoing?.socket?.bytesWritten;
     const given = requestHeader(c, 'x-request-id')?.slice(0, 100);
-    const generated = !given;
     const requestId = given || randomUUID();
     c.set('requestId', requestId);
     const out: Record<string, string> = { 'X-Request-Id': requestId };
@@ -62,23 +68,64 @@ export const requestLog = ({ logger, sink, stats }: RequestLogOptions): Middlewa
     if (!c.get('sealed')) await finishHeaders(c, out);
     const latencyMs = Math.round((performance.now() - t0) * 100) / 100;
     const tier = c.get('tier') ?? 'none';
-    const keyId = c.get('principal')?.keyId;
+    const status = c.res.status;
     if (stats && c.req.path.startsWith('/api/')) stats.record(latencyMs, tier);
-    if (sink) {
-      // A generated id is a UUID and needs no escaping; a given one may hold anything.
-      sink(
-        `{"severity":"INFO","message":"request","time":"${isoNow()}","function":"api","event":"api.request","requestId":${generated ? `"${requestId}"` : JSON.stringify(requestId)},"method":"${c.req.method}","route":${JSON.stringify(c.req.routePath)},"status":${c.res.status},"latencyMs":${latencyMs},"tier":"${tier}"${keyId ? `,"keyId":"${keyId}"` : ''}}`,
-      );
-    } else {
-      logger.info('request', {
-        event: 'api.request',
-        requestId,
-        method: c.req.method,
-        route: c.req.routePath,
-        status: c.res.status,
-        latencyMs,
-        tier,
-        keyId,
+    const fields = {
+      event: 'api.request',
+      requestId,
+      method: c.req.method,
+      route: c.req.routePath,
+      status,
+      latencyMs,
+      tier,
+      keyId: c.get('principal')?.keyId,
+      httpRequest: {
+        requestMethod: c.req.method,
+        requestUrl: c.req.url,
+        status,
+        latency: `${(latencyMs / 1000).toFixed(5)}s`,
+        userAgent: requestHeader(c, 'user-agent'),
+        remoteIp: clientAddress(requestHeader(c, 'x-forwarded-for'), trustedHops),
+        responseSize: undefined as string | undefined,
+      },
+    };
+    // The response's size (headers and body, as Cloud Logging counts it) is known once the host has
+    // written it: what the connection sent meanwhile (one response at a time per HTTP/1.1 connection).
+    // The line then goes out, with this request's trace fields; an aborted response has no size.
+    if (outgoing?.socket && bytesBefore !== undefined && !outgoing.writableEnded) {
+      const trace = currentTraceFields();
+      const socket = outgoing.socket;
+      outgoing.once('close', () => {
+        if (outgoing.writableFinished) {
+          fields.httpRequest.responseSize = String(socket.bytesWritten - bytesBefore);
+        }
+        lines.info('request', trace ? { ...fields, ...trace } : fields);
       });
+    } else {
+      lines.info('request', fields);
     }
+    return { status, route: c.req.routePath };
+  }
+
+  return async function requestLog(c, next) {
+    const t0 = performance.now();
+    const parent = incomingTraceParent(
+      requestHeader(c, 'traceparent'),
+      requestHeader(c, 'x-cloud-trace-context'),
+    );
+    // No caller's context and no tracing: nothing to scope (the common local case costs nothing).
+    if (!parent && !tracingEnabled()) {
+      await handle(c, next, t0);
+      return;
+    }
+    await inSpan(c.req.method, { parent, kind: 'server' }, async (span) => {
+      const { status, route } = await handle(c, next, t0);
+      span.setName(`${c.req.method} ${route}`);
+      span.setAttributes({
+        'http.request.method': c.req.method,
+        'http.route': route,
+        'http.response.status_code': status,
+      });
+    });
   };
+};

@@ -1,0 +1,103 @@
+/**
+ * Spans and the trace scope every log line reads. With TRACING=off (local, default) nothing of
+ * OpenTelemetry is loaded: a span only carries the caller's trace context (an incoming `traceparent`,
+ * `X-Cloud-Trace-Context` or message attribute) so log lines still join the caller's trace. With
+ * TRACING=cloud the OpenTelemetry SDK is imported on start (otel.ts) and spans go to Cloud Trace.
+ *
+ * The scope is our own AsyncLocalStorage: the logger's mixin reads the current span's log fields from
+ * it, and the bus copies its `traceparent` into the attributes of what it publishes, so a cycle
+ * (dispatcher → Pub/Sub → aggregator → rollup) is one trace.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { formatTraceparent, type TraceParent, traceLogFields } from './trace-context.ts';
+import type { SpanAttributes, SpanKindName, SpanRef, TracingBackend, TracingOptions } from './types.ts';
+
+export type { SpanAttributes, SpanKindName, SpanRef, TracingMode, TracingOptions } from './types.ts';
+
+interface Scope {
+  context: TraceParent;
+  fields: Record<string, unknown>;
+  traceparent: string;
+}
+
+const scope = new AsyncLocalStorage<Scope>();
+let backend: TracingBackend | undefined;
+let started: Promise<void> | undefined;
+let traceProject: string | undefined;
+
+/**
+ * Starts tracing for this process, once: the first call wins (a test that starts it with an in-memory
+ * exporter before importing a function keeps its exporter). With mode off and no exporter it loads nothing.
+ */
+export function startTracing(options: TracingOptions): Promise<void> {
+  started ??= (async () => {
+    traceProject = options.projectId;
+    if (options.mode === 'off' && options.exporter === undefined) return;
+    const { openTelemetryBackend } = await import('./otel.ts');
+    backend = await openTelemetryBackend(options);
+  })();
+  return started;
+}
+
+/** True when spans are recorded (TRACING=cloud or a test exporter). */
+export const tracingEnabled = (): boolean => backend !== undefined;
+
+/** Exports the spans that ended (Cloud Run may throttle the CPU once a request or event is answered). */
+export async function flushTracing(): Promise<void> {
+  await backend?.flush();
+}
+
+/** Stops tracing (tests): exports what is pending and forgets the backend, so it can be started again. */
+export async function stopTracing(): Promise<void> {
+  await started?.catch(() => {});
+  const b = backend;
+  backend = undefined;
+  started = undefined;
+  traceProject = undefined;
+  await b?.shutdown();
+}
+
+const scopeOf = (context: TraceParent): Scope => ({
+  context,
+  fields: traceLogFields(traceProject, context),
+  traceparent: formatTraceparent(context),
+});
+
+const noSpan: SpanRef = { context: undefined, setName() {}, setAttributes() {} };
+const callersSpan = (context: TraceParent): SpanRef => ({ context, setName() {}, setAttributes() {} });
+
+/**
+ * Runs `fn` in a span, child of `parent` (a context from a header or message) or else of the current
+ * span. Log lines written inside carry the span's trace fields; a throw marks the span failed.
+ *
+ * @example
+ * ```ts
+ * await inSpan('cycle.dispatch', { kind: 'consumer', attributes: { runId } }, async () => dispatch());
+ * ```
+ */
+export async function inSpan<T>(
+  name: string,
+  options: { parent?: TraceParent | undefined; kind?: SpanKindName; attributes?: SpanAttributes },
+  fn: (span: SpanRef) => Promise<T>,
+): Promise<T> {
+  const parent = options.parent ?? scope.getStore()?.context;
+  if (!backend) {
+    if (!parent) return fn(noSpan);
+    return scope.run(scopeOf(parent), () => fn(callersSpan(parent)));
+  }
+  const span = backend.start(name, options.kind ?? 'internal', parent, options.attributes ?? {});
+  try {
+    return await scope.run(scopeOf(span.context), () => fn(span));
+  } catch (err) {
+    span.fail(err);
+    throw err;
+  } finally {
+    span.end();
+  }
+}
+
+/** The current span's Cloud Logging trace fields (the logger's mixin), or undefined outside a span. */
+export const currentTraceFields = (): Record<string, unknown> | undefined => scope.getStore()?.fields;
+
+/** The current span's W3C `traceparent`, to pass on with an outgoing message or request. */
+export const currentTraceparent = (): string | undefined => scope.getStore()?.traceparent;
