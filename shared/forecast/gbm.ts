@@ -22,10 +22,11 @@ export interface GbmParams {
   bins: number;
 }
 
+/** Chosen on the BWDF origins before the evaluation year (eval/RESULTS.md, 2026-12-06). */
 export const DEFAULT_GBM_PARAMS: GbmParams = {
-  trees: 150,
-  learningRate: 0.08,
-  maxDepth: 5,
+  trees: 300,
+  learningRate: 0.04,
+  maxDepth: 4,
   minLeafWeight: 8,
   lambda: 1,
   bins: 64,
@@ -154,12 +155,11 @@ export function fitGbm(
   const tree = new TreeBuilder();
   const roots: number[] = [];
   const stride = maxBins + 1;
-  const gHist = new Float64Array(features * stride);
-  const hHist = new Float64Array(features * stride);
 
-  const bestSplit = (members: Uint32Array, G: number, H: number): Split | null => {
-    gHist.fill(0);
-    hHist.fill(0);
+  const histSize = features * stride;
+  /** Gradient and hessian sums per feature and bin over the members: [g…, h…]. */
+  const histogram = (members: Uint32Array): Float64Array => {
+    const hist = new Float64Array(2 * histSize);
     for (let m = 0; m < members.length; m++) {
       const r = members[m]!;
       const g = grad[r]!;
@@ -167,38 +167,43 @@ export function fitGbm(
       const row = r * features;
       for (let f = 0; f < features; f++) {
         const k = f * stride + bin[row + f]!;
-        gHist[k]! += g;
-        hHist[k]! += h;
+        hist[k]! += g;
+        hist[histSize + k]! += h;
       }
     }
+    return hist;
+  };
+
+  const bestSplit = (hist: Float64Array, G: number, H: number): Split | null => {
     const parent = (G * G) / (H + params.lambda);
+    const lambda = params.lambda;
+    const minLeaf = params.minLeafWeight;
     let best: Split | null = null;
+    const consider = (gL: number, hL: number, f: number, b: number, missingLeft: boolean): void => {
+      const gR = G - gL;
+      const hR = H - hL;
+      if (hL < minLeaf || hR < minLeaf) return;
+      const gain = (gL * gL) / (hL + lambda) + (gR * gR) / (hR + lambda) - parent;
+      if (gain > 1e-12 && (best === null || gain > best.gain))
+        best = { gain, feature: f, bin: b, missingLeft };
+    };
     for (let f = 0; f < features; f++) {
       const nb = edges[f]!.length;
-      const gMiss = gHist[f * stride + nb]!;
-      const hMiss = hHist[f * stride + nb]!;
+      const gMiss = hist[f * stride + nb]!;
+      const hMiss = hist[histSize + f * stride + nb]!;
       let gl = 0;
       let hl = 0;
       for (let b = 0; b < nb - 1; b++) {
-        gl += gHist[f * stride + b]!;
-        hl += hHist[f * stride + b]!;
-        for (const missLeft of hMiss > 0 ? [false, true] : [false]) {
-          const gL = missLeft ? gl + gMiss : gl;
-          const hL = missLeft ? hl + hMiss : hl;
-          const gR = G - gL;
-          const hR = H - hL;
-          if (hL < params.minLeafWeight || hR < params.minLeafWeight) continue;
-          const gain = (gL * gL) / (hL + params.lambda) + (gR * gR) / (hR + params.lambda) - parent;
-          if (gain > 1e-12 && (best === null || gain > best.gain)) {
-            best = { gain, feature: f, bin: b, missingLeft: missLeft };
-          }
-        }
+        gl += hist[f * stride + b]!;
+        hl += hist[histSize + f * stride + b]!;
+        consider(gl, hl, f, b, false);
+        if (hMiss > 0) consider(gl + gMiss, hl + hMiss, f, b, true);
       }
     }
     return best;
   };
 
-  const grow = (members: Uint32Array, depth: number): number => {
+  const grow = (members: Uint32Array, depth: number, hist: Float64Array | null): number => {
     let G = 0;
     let H = 0;
     for (let m = 0; m < members.length; m++) {
@@ -206,41 +211,55 @@ export function fitGbm(
       H += w[members[m]!]!;
     }
     const leafValue = (-G / (H + params.lambda)) * params.learningRate;
-    const split = depth < params.maxDepth ? bestSplit(members, G, H) : null;
+    const split =
+      depth < params.maxDepth && H >= 2 * params.minLeafWeight
+        ? bestSplit(hist ?? histogram(members), G, H)
+        : null;
     if (!split) {
       const id = tree.leaf(leafValue);
       for (let m = 0; m < members.length; m++) pred[members[m]!]! += leafValue;
       return id;
     }
-    const nb = edges[split.feature]!.length;
-    const goesLeft = (r: number): boolean => {
-      const b = bin[r * features + split.feature]!;
-      return b === nb ? split.missingLeft : b <= split.bin;
-    };
+    const { feature: sf, bin: sb, missingLeft } = split as Split;
+    const nb = edges[sf]!.length;
+    const side = new Uint8Array(members.length);
     let nLeft = 0;
-    for (let m = 0; m < members.length; m++) if (goesLeft(members[m]!)) nLeft++;
+    for (let m = 0; m < members.length; m++) {
+      const b = bin[members[m]! * features + sf]!;
+      const left = b === nb ? missingLeft : b <= sb;
+      side[m] = left ? 1 : 0;
+      if (left) nLeft++;
+    }
     const l = new Uint32Array(nLeft);
     const rr = new Uint32Array(members.length - nLeft);
     let a = 0;
     let c = 0;
     for (let m = 0; m < members.length; m++) {
-      const r = members[m]!;
-      if (goesLeft(r)) l[a++] = r;
-      else rr[c++] = r;
+      if (side[m]) l[a++] = members[m]!;
+      else rr[c++] = members[m]!;
+    }
+    // The smaller child's histogram is summed, the larger one's is the parent's minus it.
+    let hl: Float64Array | null = null;
+    let hr: Float64Array | null = null;
+    if (depth + 1 < params.maxDepth && hist) {
+      const small = histogram(l.length <= rr.length ? l : rr);
+      const large = new Float64Array(hist.length);
+      for (let i = 0; i < hist.length; i++) large[i] = hist[i]! - small[i]!;
+      [hl, hr] = l.length <= rr.length ? [small, large] : [large, small];
     }
     const id = tree.leaf(0);
-    tree.feature[id] = split.feature;
-    tree.threshold[id] = edges[split.feature]![split.bin]!;
-    tree.missingLeft[id] = split.missingLeft ? 1 : 0;
-    tree.left[id] = grow(l, depth + 1);
-    tree.right[id] = grow(rr, depth + 1);
+    tree.feature[id] = sf;
+    tree.threshold[id] = edges[sf]![sb]!;
+    tree.missingLeft[id] = missingLeft ? 1 : 0;
+    tree.left[id] = grow(l, depth + 1, hl);
+    tree.right[id] = grow(rr, depth + 1, hr);
     return id;
   };
 
   const all = Uint32Array.from(idx);
   for (let t = 0; t < params.trees; t++) {
     for (let m = 0; m < all.length; m++) grad[all[m]!] = pred[all[m]!]! - y[all[m]!]!;
-    roots.push(grow(all, 0));
+    roots.push(grow(all, 0, histogram(all)));
   }
   return {
     kind: 'gbm-trees',
