@@ -6,8 +6,8 @@
  * in 1..168 by a hash of t (so every lead and every origin hour of the day occur, and a stored model can be
  * refreshed at any hour). Its features come from the calendar at t (local hour, weekday, day type, holiday, bridge
  * day, holiday the day before / after), the weather at t, and the flow strictly before o: the level of the last
- * week, the mean of the same hour over the four weeks before (the profile), last week's value, whether that day
- * was a holiday, how the last day before o sat against its profile. The target is the flow divided by the series'
+ * week, the profile (the mean of the same hour on the last four days of the same day type, holidays counting as
+ * Sundays and left out of their weekday's profile), last week's value, whether that day was a holiday, how the last day before o sat against its profile. The target is the flow divided by the series'
  * scale minus the profile, so the trees learn departures from the recent profile and one model suits a district
  * of 5 L/s and one of 80. Rows are weighted by recency (half-life eight weeks) and follow the training mask.
  * Intervals rest on out-of-sample errors: trees fitted without the last six weeks, replayed over them.
@@ -99,8 +99,6 @@ export interface GbmForecastModel {
 interface Frame {
   y: Float64Array;
   n: number;
-  sum: Float64Array;
-  count: Float64Array;
   local: LocalHour[];
   holidayBefore: Uint8Array;
   holidayAfter: Uint8Array;
@@ -117,14 +115,6 @@ function frameOf(
   const y = history.values;
   const n = y.length;
   const total = n + MAX_HORIZON_HOURS;
-  const sum = new Float64Array(n + 1);
-  const count = new Float64Array(n + 1);
-  for (let i = 0; i < n; i++) {
-    const v = y[i]!;
-    const ok = !Number.isNaN(v);
-    sum[i + 1] = sum[i]! + (ok ? v : 0);
-    count[i + 1] = count[i]! + (ok ? 1 : 0);
-  }
   const local: LocalHour[] = [];
   const holidayBefore = new Uint8Array(total);
   const holidayAfter = new Uint8Array(total);
@@ -135,25 +125,40 @@ function frameOf(
     holidayAfter[i] = calendar.at(ms + DAY_HOURS * HOUR_MS).holiday ? 1 : 0;
   }
   const ctx = hourContexts(history.startMs, total, calendar, weather);
-  return { y, n, sum, count, local, holidayBefore, holidayAfter, ctx, scale };
+  return { y, n, local, holidayBefore, holidayAfter, ctx, scale };
 }
 
+/** Mean of the values in [from, to), gaps skipped: summed directly, so hours outside never touch it. */
 function meanRange(f: Frame, from: number, to: number): number {
-  const a = Math.max(0, Math.min(f.n, from));
-  const b = Math.max(0, Math.min(f.n, to));
-  const c = f.count[b]! - f.count[a]!;
-  return c > 0 ? (f.sum[b]! - f.sum[a]!) / c : Number.NaN;
-}
-
-/** Mean of the same hour over the four weeks before `t` (all before the origin as lead ≤ 168). */
-function profileAt(f: Frame, t: number): number {
   let s = 0;
   let c = 0;
-  for (let m = 1; m <= 4; m++) {
-    const i = t - m * WEEK_HOURS;
-    if (i < 0) break;
+  for (let i = Math.max(0, from); i < Math.min(f.n, to); i++) {
     const v = f.y[i]!;
-    if (i < f.n && !Number.isNaN(v)) {
+    if (!Number.isNaN(v)) {
+      s += v;
+      c++;
+    }
+  }
+  return c > 0 ? s / c : Number.NaN;
+}
+
+/** Day types for the profile: Monday … Saturday (0–5) and Sunday with the holidays (6). */
+const dayKey = (local: LocalHour): number => (local.holiday || local.weekday === 6 ? 6 : local.weekday);
+
+/**
+ * The profile of hour t: the mean of the same hour on the last four days of its day type before the origin o
+ * (a holiday Wednesday takes its profile from Sundays and holidays, an ordinary Wednesday skips holidays).
+ */
+function profileAt(f: Frame, t: number, o: number): number {
+  const key = dayKey(f.local[t]!);
+  let s = 0;
+  let c = 0;
+  for (let j = 1; j <= 42 && c < 4; j++) {
+    const i = t - j * DAY_HOURS;
+    if (i < 0) break;
+    if (i >= o || dayKey(f.local[i]!) !== key) continue;
+    const v = f.y[i]!;
+    if (!Number.isNaN(v)) {
       s += v;
       c++;
     }
@@ -169,7 +174,7 @@ function fillRow(f: Frame, t: number, o: number, out: Float64Array, at: number):
   const cx = f.ctx[t]!;
   const level = meanRange(f, o - WEEK_HOURS, o) / s;
   const month = meanRange(f, o - 4 * WEEK_HOURS, o) / s;
-  const profile = profileAt(f, t) / s;
+  const profile = profileAt(f, t, o) / s;
   const base = Number.isNaN(profile) ? (Number.isNaN(level) ? month : level) : profile;
   const lastWeek = t - WEEK_HOURS >= 0 && t - WEEK_HOURS < o ? f.y[t - WEEK_HOURS]! / s : Number.NaN;
   const lastDayIndex = o - DAY_HOURS + ((t - o) % DAY_HOURS);
@@ -274,11 +279,20 @@ export function fitBoosted(
   const origins =
     replayOrigins ?? hindcastOrigins(n, n - params.holdoutHours, params.holdoutHours / DAY_HOURS);
   const firstOrigin = origins.length ? Math.min(...origins) : n;
+  // The replays read nothing at or after their first origin: trees and scale from the hours before it.
+  const before = frameOf(
+    history,
+    calendar,
+    options.weather,
+    scaleOf(history.values.subarray(0, firstOrigin)),
+  );
   const holdout =
-    firstOrigin > WEEK_HOURS ? fitTrees(f, options.trainingMask, firstOrigin, params) : undefined;
+    firstOrigin > WEEK_HOURS ? fitTrees(before, options.trainingMask, firstOrigin, params) : undefined;
   const hindcasts: Hindcast[] = origins.map((origin) => ({
     origin,
-    mean: forecastFrom(f, holdout ?? trees, origin, MAX_HORIZON_HOURS),
+    mean: holdout
+      ? forecastFrom(before, holdout, origin, MAX_HORIZON_HOURS)
+      : forecastFrom(f, trees, origin, MAX_HORIZON_HOURS),
   }));
   return {
     model: {
