@@ -28,6 +28,15 @@ export interface BacktestInput {
   calendar?: Calendar;
   /** `false` trains on the whole history. */
   sampling?: SamplingPolicy | false;
+  /**
+   * Further forecasts read from a fitted model (e.g. a combination's members), scored as methods of their own:
+   * each member is then fitted once, inside the combination, on exactly the same data.
+   */
+  members?: (
+    methodId: string,
+    model: unknown,
+    horizonHours: number,
+  ) => { methodId: string; forecast: Forecast }[];
 }
 
 export interface BacktestOutcome {
@@ -75,15 +84,20 @@ export function rollingOriginBacktest(input: BacktestInput): BacktestOutcome[] {
         ...(input.weather ? { weather: input.weather } : {}),
         ...(trainingMaskOption ? { trainingMask: trainingMaskOption } : {}),
       });
-      const forecast = method.forecast(model, horizon);
-      outcomes.push({
-        methodId: method.id,
-        originMs,
-        score: scoreBwdf(actual, forecast.mean),
-        coverage80: intervalCoverage(actual, forecast.lo80, forecast.hi80),
-        coverage95: intervalCoverage(actual, forecast.lo95, forecast.hi95),
-        forecast,
-      });
+      const forecasts = [
+        ...(input.members?.(method.id, model, horizon) ?? []),
+        { methodId: method.id, forecast: method.forecast(model, horizon) },
+      ];
+      for (const { methodId, forecast } of forecasts) {
+        outcomes.push({
+          methodId,
+          originMs,
+          score: scoreBwdf(actual, forecast.mean),
+          coverage80: intervalCoverage(actual, forecast.lo80, forecast.hi80),
+          coverage95: intervalCoverage(actual, forecast.lo95, forecast.hi95),
+          forecast,
+        });
+      }
     }
   }
   return outcomes;

@@ -5,15 +5,24 @@
  * and method — the mean over the weeks and, beside it, the worst week (its total and its date) — the average, and
  * the champion (best on average) against the seasonal-naive baseline.
  *
- *   node eval/forecast/cli.ts [--dma dma_3,dma_5] [--weeks 52]
+ * The blend (the champion) is fitted once per origin; its members (holt-winters, regression, ensemble, gbm) are
+ * scored from inside it, fitted on exactly the same data. `--before` ends the file at a date, so hyper-parameters
+ * can be chosen on origins before the evaluation year.
+ *
+ *   node eval/forecast/cli.ts [--dma dma_3,dma_5] [--weeks 52] [--before 2021-07-25]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { type BlendModel, blend, GBM_FORECAST_PARAMS } from '../../shared/forecast/boosted.ts';
 import { italianCalendar } from '../../shared/forecast/calendar.ts';
+import { ensemble } from '../../shared/forecast/ensemble.ts';
+import { holtWinters } from '../../shared/forecast/holt-winters.ts';
 import { BASELINE_METHOD_ID, FORECAST_METHODS } from '../../shared/forecast/methods.ts';
+import { regression } from '../../shared/forecast/regression.ts';
 import { type BwdfScore, bwdfTotal, meanScore } from '../../shared/forecast/score.ts';
+import { seasonalNaive } from '../../shared/forecast/seasonal-naive.ts';
 import type { WeatherSeries } from '../../shared/forecast/types.ts';
 import { rollingOriginBacktest, rollingOrigins } from './backtest.ts';
 import { parseHourlyCsv, tableSeries } from './hourly-csv.ts';
@@ -24,7 +33,13 @@ const inflowsPath = resolve(dataDir, 'dma-inflows.csv');
 const weatherPath = resolve(dataDir, 'weather.csv');
 
 const { values: args } = parseArgs({
-  options: { dma: { type: 'string' }, weeks: { type: 'string', default: '52' } },
+  options: {
+    dma: { type: 'string' },
+    weeks: { type: 'string', default: '52' },
+    before: { type: 'string' },
+    /** Tuning only: overrides of the trees' hyper-parameters, e.g. `trees=300,learningRate=0.05,halfLifeWeeks=4`. */
+    gbm: { type: 'string' },
+  },
 });
 
 if (!existsSync(inflowsPath)) {
@@ -70,15 +85,49 @@ const mean = (xs: number[]): number => {
   return ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : Number.NaN;
 };
 
+for (const item of args.gbm ? args.gbm.split(',') : []) {
+  const [key = '', raw = ''] = item.split('=');
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw new RangeError(`--gbm ${item}: not a number`);
+  if (key === 'halfLifeWeeks') GBM_FORECAST_PARAMS.halfLifeHours = value * 168;
+  else if (key in GBM_FORECAST_PARAMS.trees)
+    (GBM_FORECAST_PARAMS.trees as unknown as Record<string, number>)[key] = value;
+  else throw new RangeError(`--gbm ${item}: unknown hyper-parameter`);
+}
+const beforeMs = args.before ? Date.parse(`${args.before}T00:00:00Z`) : Number.POSITIVE_INFINITY;
+if (Number.isNaN(beforeMs)) {
+  console.error(`--before must be a date YYYY-MM-DD, got ${args.before}`);
+  process.exit(2);
+}
+/** Members scored from inside the blend, each as its own method would forecast. */
+const blendMembers = (methodId: string, model: unknown, horizon: number) => {
+  if (methodId !== blend.id) return [];
+  const m = model as BlendModel;
+  return [
+    { methodId: holtWinters.id, forecast: holtWinters.forecast(m.ensemble.holtWinters, horizon) },
+    { methodId: regression.id, forecast: regression.forecast(m.ensemble.regression, horizon) },
+    { methodId: ensemble.id, forecast: ensemble.forecast(m.ensemble, horizon) },
+    { methodId: 'gbm', forecast: FORECAST_METHODS.find((x) => x.id === 'gbm')!.forecast(m.gbm, horizon) },
+  ];
+};
+const originsByDma = new Map<string, number[]>();
+const outcomesByDma = new Map<string, ReturnType<typeof rollingOriginBacktest>>();
+
 for (const dma of dmas) {
-  const series = tableSeries(inflows, dma);
+  const full = tableSeries(inflows, dma);
+  const keep = Math.min(full.values.length, Math.max(0, (beforeMs - full.startMs) / 3_600_000));
+  const series = { startMs: full.startMs, values: full.values.slice(0, Math.floor(keep)) };
+  const originsMs = rollingOrigins(series, weeks);
+  originsByDma.set(dma, originsMs);
   const outcomes = rollingOriginBacktest({
     series,
-    methods: FORECAST_METHODS,
-    originsMs: rollingOrigins(series, weeks),
+    methods: [seasonalNaive, blend],
+    members: blendMembers,
+    originsMs,
     calendar,
     ...(weather ? { weather } : {}),
   });
+  outcomesByDma.set(dma, outcomes);
   for (const method of FORECAST_METHODS) {
     const mine = outcomes.filter((o) => o.methodId === method.id);
     const scored = mine.filter((o) => !Number.isNaN(bwdfTotal(o.score)));
@@ -179,8 +228,10 @@ for (const a of averages) {
 const widths = header.map((h, c) => Math.max(h.length, ...table.map((row) => row[c]!.length)));
 const line = (cells: string[]): string =>
   cells.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+const allOrigins = [...originsByDma.values()].flat();
+const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 console.log(
-  `BWDF rolling-origin backtest: ${weeks} weekly origins (the last ${weeks} weeks of the file), 168 h ahead, flows in L/s; total = sum of the three scores; ` +
+  `BWDF rolling-origin backtest: ${weeks} weekly origins (${day(Math.min(...allOrigins))} → ${day(Math.max(...allOrigins))}), 168 h ahead, flows in L/s; total = sum of the three scores; ` +
     'vs naive = reduction of the total against seasonal naive; cov = share of actual hours inside the 80 %/95 % intervals.',
 );
 if (weather) {
@@ -204,5 +255,36 @@ console.log(
     `maxAE d1 ${f(champion.score.maxAeDay1)} vs ${f(averages[0]!.score.maxAeDay1)}, ` +
     `MAE d2-7 ${f(champion.score.maeDays2to7)} vs ${f(averages[0]!.score.maeDays2to7)} L/s).`,
 );
+// The champion against the current ensemble on the same origins: margin on the mean total, weeks won.
+console.log('');
+console.log(
+  'blend (champion) against the ensemble on the same origins (margin = reduction of the mean total):',
+);
+const margins: number[] = [];
+let won = 0;
+let weeksTotal = 0;
+for (const dma of dmas) {
+  const outcomes = outcomesByDma.get(dma)!;
+  const totalOf = (id: string, originMs: number) =>
+    bwdfTotal(outcomes.find((o) => o.methodId === id && o.originMs === originMs)!.score);
+  let w = 0;
+  let c = 0;
+  for (const originMs of originsByDma.get(dma)!) {
+    const a = totalOf('blend', originMs);
+    const b = totalOf('ensemble', originMs);
+    if (Number.isNaN(a) || Number.isNaN(b)) continue;
+    c++;
+    if (a < b) w++;
+  }
+  won += w;
+  weeksTotal += c;
+  const e = bwdfTotal(rows.find((r) => r.dma === dma && r.methodId === 'ensemble')!.score);
+  const b = bwdfTotal(rows.find((r) => r.dma === dma && r.methodId === 'blend')!.score);
+  margins.push((e - b) / e);
+  console.log(
+    `  ${dma.padEnd(8)} ensemble ${f(e)}  blend ${f(b)}  margin ${pct((e - b) / e)}  weeks won ${w}/${c}`,
+  );
+}
+console.log(`  average margin ${pct(mean(margins))}; blend better in ${won} of ${weeksTotal} DMA-weeks`);
 console.log(`took ${((performance.now() - started) / 1000).toFixed(1)} s`);
 if (!(champion.relative > 0)) process.exitCode = 1;

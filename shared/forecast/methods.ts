@@ -1,4 +1,5 @@
 /** Every forecasting method, by id: what a registry entry's `modelId` names. */
+import { blend, gbm } from './boosted.ts';
 import { ensemble } from './ensemble.ts';
 import { holtWinters } from './holt-winters.ts';
 import { regression } from './regression.ts';
@@ -12,6 +13,8 @@ export const FORECAST_METHODS: readonly ForecastMethod[] = [
   holtWinters as ForecastMethod,
   regression as ForecastMethod,
   ensemble as ForecastMethod,
+  gbm as ForecastMethod,
+  blend as ForecastMethod,
 ];
 
 export function forecastMethod(id: string): ForecastMethod {

@@ -56,7 +56,7 @@ const COL_WEATHER = COL_LAG_MEAN + 1;
 const COLUMNS = COL_WEATHER + (DAY_HOURS / WEATHER_BLOCK_HOURS) * WEATHER_FEATURES;
 
 /** What the regression knows of one hour besides the flow: calendar and weather, in feature units. */
-interface HourContext {
+export interface HourContext {
   dayTypeHourOfWeek: number;
   localHour: number;
   /** (°C − 15) / 10; NaN without weather. */
@@ -90,7 +90,7 @@ export interface RegressionModel {
   residuals: ResidualModel;
 }
 
-function hourContexts(
+export function hourContexts(
   startMs: number,
   length: number,
   calendar: Calendar,

@@ -6,12 +6,15 @@
  * - holt-winters: the filter runs on over the new hours (its update, clipping as in its fit);
  * - regression: the origin features (recent level, last-week profile, day shift) and the calendar of the
  *   next 168 hours are recomputed at the new origin, the coefficients kept;
- * - ensemble: both members, combined with the fitted weights.
+ * - ensemble: both members, combined with the fitted weights;
+ * - gbm: the trees' features (lags, profile, calendar of the next 168 hours) are recomputed at the new origin;
+ * - blend: the ensemble and the trees as above, combined with the fitted weights.
  * Each method's module owns its step forward (`advanceHoltWinters`, `regressionFrom`);
  * `forecast-refresh.test.ts` holds refresh and fit to each other: refreshed with no new data, every
  * method reproduces its own forecast exactly. Weather is not used (none is stored).
  */
-import { type Calendar, createCalendar } from '../../forecast/calendar.ts';
+import { type BlendModel, blendValues, boostedFrom, type GbmForecastModel } from '../../forecast/boosted.ts';
+import { type Calendar, configuredCalendar } from '../../forecast/calendar.ts';
 import type { EnsembleModel } from '../../forecast/ensemble.ts';
 import {
   advanceHoltWinters,
@@ -52,10 +55,23 @@ export interface StoredModel {
 }
 
 const calendars = new Map<string, Calendar>();
+let holidaySpec: string | undefined;
+
+/**
+ * The holiday list every calendar of this process uses (`HOLIDAYS`, see `parseHolidays`; Italian public holidays
+ * and bridge days when unset). Validated here, so a bad list fails at start-up, not inside a forecast.
+ */
+export function configureHolidays(spec: string | undefined): void {
+  configuredCalendar('UTC', spec);
+  holidaySpec = spec;
+  calendars.clear();
+}
+
+/** The calendar of a time zone with the configured holidays (memoised: its hours are cached inside). */
 export function calendarFor(timeZone: string): Calendar {
   let c = calendars.get(timeZone);
   if (!c) {
-    c = createCalendar({ timeZone });
+    c = configuredCalendar(timeZone, holidaySpec);
     calendars.set(timeZone, c);
   }
   return c;
@@ -86,6 +102,18 @@ export function recentWindow(tail: HourlySeries, recent: HourlySeries, endMs: nu
 const combine = (a: number, b: number, w: readonly [number, number]) =>
   Number.isNaN(a) ? b : Number.isNaN(b) ? a : a * w[0] + b * w[1];
 
+function ensembleFrom(
+  model: EnsembleModel,
+  y: HourlySeries,
+  endMs: number,
+  calendar: Calendar,
+): Float64Array {
+  const hw = advanceHoltWinters(model.holtWinters, y, endMs);
+  const a = forecastFromState(hw.state, hw.params, MAX_HORIZON_HOURS);
+  const b = regressionFrom(model.regression, y, calendar);
+  return a.map((v, k) => combine(v, b[k]!, model.weights));
+}
+
 /**
  * The forecast for the 168 hours from `endMs` by a stored model, refreshed with `recent` (hourly data
  * up to `endMs`, NaN where missing). `endMs` must be on an hour, at or after the model's data end.
@@ -109,10 +137,17 @@ export function refreshForecast(stored: StoredModel, recent: HourlySeries, endMs
     }
     case 'ensemble': {
       const model = stored.model as EnsembleModel;
-      const hw = advanceHoltWinters(model.holtWinters, y, endMs);
-      const a = forecastFromState(hw.state, hw.params, MAX_HORIZON_HOURS);
-      const b = regressionFrom(model.regression, y, calendar);
-      const mean = a.map((v, k) => combine(v, b[k]!, model.weights));
+      return withIntervals(endMs, ensembleFrom(model, y, endMs, calendar), model.residuals);
+    }
+    case 'gbm': {
+      const model = stored.model as GbmForecastModel;
+      return withIntervals(endMs, boostedFrom(model, y, calendar), model.residuals);
+    }
+    case 'blend': {
+      const model = stored.model as BlendModel;
+      const a = ensembleFrom(model.ensemble, y, endMs, calendar);
+      const b = boostedFrom(model.gbm, y, calendar);
+      const mean = a.map((v, k) => blendValues(v, b[k]!, model.weights));
       return withIntervals(endMs, mean, model.residuals);
     }
     default:

@@ -9,11 +9,17 @@ import { slotDue, slotOffsetMs } from './forecaster.ts';
 const DAY_MS = 24 * HOUR_MS;
 
 test('challengers rotate through the methods, never the champion', () => {
-  assert.equal(nextChallenger('seasonal-naive'), 'ensemble');
-  assert.equal(nextChallenger('ensemble', 'ensemble'), 'holt-winters');
+  assert.equal(nextChallenger('seasonal-naive'), 'blend');
+  assert.equal(nextChallenger('blend', 'blend'), 'ensemble');
+  assert.equal(nextChallenger('blend', 'ensemble'), 'gbm');
+  assert.equal(nextChallenger('ensemble', 'ensemble'), 'gbm');
+  assert.equal(nextChallenger('ensemble', 'gbm'), 'holt-winters');
   assert.equal(nextChallenger('ensemble', 'holt-winters'), 'regression');
   assert.equal(nextChallenger('ensemble', 'regression'), 'seasonal-naive');
-  assert.equal(nextChallenger('ensemble', 'seasonal-naive'), 'holt-winters');
+  assert.equal(nextChallenger('ensemble', 'seasonal-naive'), 'blend');
+  // Under eight weeks of history the trees wait: the ensemble challenges first.
+  assert.equal(nextChallenger('seasonal-naive', undefined, 3 * 168), 'ensemble');
+  assert.equal(nextChallenger('ensemble', 'ensemble', 3 * 168), 'holt-winters');
 });
 
 test('champion and challenger are backtested on the same last week, then fitted on everything', () => {

@@ -11,7 +11,24 @@ import { HOUR_MS, type HourlySeries, MAX_HORIZON_HOURS, WEEK_HOURS } from '../..
 import { calendarFor, type StoredModel, TAIL_HOURS } from './forecast-refresh.ts';
 
 /** The methods a challenger is drawn from, in turn (the champion is skipped). */
-export const CHALLENGER_ROTATION = ['ensemble', 'holt-winters', 'regression', BASELINE_METHOD_ID] as const;
+export const CHALLENGER_ROTATION = [
+  'blend',
+  'ensemble',
+  'gbm',
+  'holt-winters',
+  'regression',
+  BASELINE_METHOD_ID,
+] as const;
+
+/**
+ * Observed hours a method needs before it is trained as a challenger: the trees read four weeks of profile
+ * lags and need weeks of rows after them, so `gbm` and `blend` wait for eight weeks; the others need what any
+ * training needs (`enoughHistory`).
+ */
+export const MIN_OBSERVED_HOURS: Readonly<Record<string, number>> = {
+  blend: 8 * WEEK_HOURS,
+  gbm: 8 * WEEK_HOURS,
+};
 /** A target's first champion: the baseline every other model has to beat. */
 export const FIRST_CHAMPION = BASELINE_METHOD_ID;
 
@@ -33,15 +50,29 @@ export interface TrainedModel {
   score: number;
 }
 
-/** The challenger after `previous` in the rotation that is not the champion. */
-export function nextChallenger(championId: string, previous?: string): string {
+/**
+ * The challenger after `previous` in the rotation that is not the champion and, when the history's observed hours
+ * are given, whose history needs they meet (so a young target gets the ensemble, an older one the blend).
+ */
+export function nextChallenger(
+  championId: string,
+  previous?: string,
+  observed = Number.POSITIVE_INFINITY,
+): string {
   const n = CHALLENGER_ROTATION.length;
   const start = previous ? CHALLENGER_ROTATION.indexOf(previous as never) + 1 : 0;
   for (let i = 0; i < n; i++) {
     const id = CHALLENGER_ROTATION[(start + i) % n]!;
-    if (id !== championId) return id;
+    if (id !== championId && observed >= (MIN_OBSERVED_HOURS[id] ?? 0)) return id;
   }
-  return CHALLENGER_ROTATION[0];
+  return BASELINE_METHOD_ID;
+}
+
+/** The challenger asked for, or the next one the history allows. */
+export function challengerFor(championId: string, requested: string, history: HourlySeries): string {
+  const observed = observedHours(history);
+  if (observed >= (MIN_OBSERVED_HOURS[requested] ?? 0)) return requested;
+  return nextChallenger(championId, requested, observed);
 }
 
 /** Hours holding a value. */

@@ -4,7 +4,8 @@
  * the latest hours and forecasts the next 168 — and expensive only when the registry policy says so:
  *
  * - a target without a registry record is trained once it has MIN_TRAINING_HOURS of data: the
- *   baseline as champion, the ensemble as shadow challenger, both backtested on the same week;
+ *   baseline as champion, the blend (ensemble + boosted trees) as shadow challenger where eight weeks of
+ *   history allow it, else the ensemble, both backtested on the same week;
  * - once a day, at a slot picked by a hash of the target (so a network's targets spread over the
  *   day), the policy is consulted (`decideRegistry`): the champion's forecast of a week ago is scored
  *   against what happened (live score → rollback, drift), the flow level is compared with the
@@ -31,6 +32,7 @@ import type { Logger } from '../../log.ts';
 import { fallbackForecast } from './fallback.ts';
 import { refreshForecast, type StoredModel } from './forecast-refresh.ts';
 import {
+  challengerFor,
   enoughHistory,
   FIRST_CHAMPION,
   nextChallenger,
@@ -147,7 +149,7 @@ async function train(
     dataEndMs: input.dataEndMs,
     timeZone: target.timeZone,
     unit: target.unit,
-    methodIds: [championId, challengerId],
+    methodIds: [championId, challengerFor(championId, challengerId, history)],
     trainedMs: input.dataEndMs,
   });
   const champion = trained.find((t) => t.methodId === championId) ?? trained[0];
