@@ -2,7 +2,7 @@
  * eval:leaks — the leak and burst detectors proven on L-Town (BattLeDIM 2020), a benchmark we did not write.
  *
  *   npm run eval:leaks -- [--from 2018-01-01] [--to 2018-02-12] [--schedule ../shared/data/ltown/leaks-2018.yaml]
- *                         [--inp ../shared/data/ltown/L-TOWN.inp] [--seed 1] [--step-hours 24]
+ *                         [--inp ../shared/data/ltown/L-TOWN.inp] [--seed 1] [--step-hours 24] [--leak-free]
  *
  * Generates 5-minute SCADA readings with EPANET (generate.ts; cached by its inputs' hash in
  * .data/eval-cache/), five weeks of warm-up before --from included, feeds them through the real cycle on a
@@ -28,6 +28,8 @@ const { values: args } = parseArgs({
     inp: { type: 'string', default: ltown('L-TOWN.inp') },
     seed: { type: 'string', default: '1' },
     'step-hours': { type: 'string', default: '24' },
+    /** The schedule's sensor layout without its leaks: every leak alarm is false (false alarms per week). */
+    'leak-free': { type: 'boolean', default: false },
   },
 });
 
@@ -78,7 +80,8 @@ export function printScore(s: LeakScore, outflowLps: Record<string, number>): vo
 
 async function main(): Promise<void> {
   const scheduleText = readFileSync(args.schedule, 'utf8');
-  const schedule = parseSchedule(scheduleText, args.schedule);
+  const parsed = parseSchedule(scheduleText, args.schedule);
+  const schedule = args['leak-free'] ? { ...parsed, leaks: [] } : parsed;
   const evalFromMs = scheduleTime(args.from.length === 10 ? `${args.from} 00:00` : args.from);
   const evalToMs = scheduleTime(args.to.length === 10 ? `${args.to} 00:00` : args.to);
   if (!(evalToMs > evalFromMs)) throw new Error('--to must be after --from');
@@ -93,7 +96,7 @@ async function main(): Promise<void> {
       seed,
       onProgress: (d, t) => process.stderr.write(`\rEPANET ${((100 * d) / t).toFixed(0)} %`),
     },
-    scheduleText,
+    args['leak-free'] ? `${scheduleText}\n# leak-free` : scheduleText,
   );
   const genS = (performance.now() - t0) / 1000;
   process.stderr.write(`\n${cached ? 'cached' : 'generated'} readings ${path} (${genS.toFixed(0)} s)\n`);
@@ -118,7 +121,7 @@ async function main(): Promise<void> {
     );
     const cycleS = (performance.now() - t1) / 1000;
     console.log(
-      `\n## L-Town ${day(evalFromMs)} → ${day(evalToMs)}, schedule ${args.schedule.split('/').pop()}, seed ${seed}: ` +
+      `\n## L-Town ${day(evalFromMs)} → ${day(evalToMs)}, schedule ${args.schedule.split('/').pop()}${args['leak-free'] ? ' WITHOUT its leaks' : ''}, seed ${seed}: ` +
         `${readings.sensors.length} sensors at 5 min, mean inflow ${readings.meanInflowLps.toFixed(1)} L/s; ` +
         `${run.runs} cycles of ${args['step-hours']} h (${run.readings.toLocaleString('en')} readings) in ${cycleS.toFixed(0)} s, ` +
         `EPANET ${cached ? 'cached' : `${genS.toFixed(0)} s`}\n`,
