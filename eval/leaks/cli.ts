@@ -3,6 +3,7 @@
  *
  *   npm run eval:leaks -- [--from 2018-01-01] [--to 2018-02-12] [--schedule ../shared/data/ltown/leaks-2018.yaml]
  *                         [--inp ../shared/data/ltown/L-TOWN.inp] [--seed 1] [--step-hours 24] [--leak-free]
+ *                         [--without pressure_residual] [--rescore]
  *
  * Generates 5-minute SCADA readings with EPANET (generate.ts; cached by its inputs' hash in
  * .data/eval-cache/), five weeks of warm-up before --from included, feeds them through the real cycle on a
@@ -14,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createTestDatabase } from '../../dev/peers/index.ts';
+import type { AnomalyPayload } from '../../shared/anomaly/listed.ts';
 import { cachedReadings } from './cache.ts';
 import { runThroughCycle } from './run.ts';
 import { parseSchedule, scheduleTime } from './schedule.ts';
@@ -30,6 +32,10 @@ const { values: args } = parseArgs({
     'step-hours': { type: 'string', default: '24' },
     /** The schedule's sensor layout without its leaks: every leak alarm is false (false alarms per week). */
     'leak-free': { type: 'boolean', default: false },
+    /** Score the anomalies a previous run with the same inputs saved, without running the cycle again. */
+    rescore: { type: 'boolean', default: false },
+    /** Also print the score without these anomaly types (what the system scored before they existed). */
+    without: { type: 'string' },
   },
 });
 
@@ -100,6 +106,26 @@ async function main(): Promise<void> {
   );
   const genS = (performance.now() - t0) / 1000;
   process.stderr.write(`\n${cached ? 'cached' : 'generated'} readings ${path} (${genS.toFixed(0)} s)\n`);
+  const saved = `${path}.anomalies-${evalFromMs}-${evalToMs}.json`;
+  const scoreAll = (anomalies: AnomalyPayload[]) => {
+    printScore(
+      scoreDetections(anomalies, schedule.leaks, readings, evalFromMs, evalToMs),
+      readings.leakOutflowLps,
+    );
+    if (!args.without) return;
+    const left = new Set(args.without.split(','));
+    console.log(`\n### The same run without ${[...left].join(', ')} alarms\n`);
+    const kept = anomalies.filter((a) => !left.has(a.type));
+    printScore(
+      scoreDetections(kept, schedule.leaks, readings, evalFromMs, evalToMs),
+      readings.leakOutflowLps,
+    );
+  };
+  if (args.rescore) {
+    console.log(`\n## L-Town ${day(evalFromMs)} → ${day(evalToMs)}, rescored from ${saved}\n`);
+    scoreAll(JSON.parse(readFileSync(saved, 'utf8')) as AnomalyPayload[]);
+    return;
+  }
   const db = await createTestDatabase();
   const t1 = performance.now();
   try {
@@ -115,10 +141,7 @@ async function main(): Promise<void> {
         ),
     });
     process.stderr.write('\n');
-    await writeFile(
-      `${path}.anomalies-${evalFromMs}-${evalToMs}.json`,
-      JSON.stringify(run.anomalies, null, 1),
-    );
+    await writeFile(saved, JSON.stringify(run.anomalies, null, 1));
     const cycleS = (performance.now() - t1) / 1000;
     console.log(
       `\n## L-Town ${day(evalFromMs)} → ${day(evalToMs)}, schedule ${args.schedule.split('/').pop()}${args['leak-free'] ? ' WITHOUT its leaks' : ''}, seed ${seed}: ` +
@@ -126,10 +149,7 @@ async function main(): Promise<void> {
         `${run.runs} cycles of ${args['step-hours']} h (${run.readings.toLocaleString('en')} readings) in ${cycleS.toFixed(0)} s, ` +
         `EPANET ${cached ? 'cached' : `${genS.toFixed(0)} s`}\n`,
     );
-    printScore(
-      scoreDetections(run.anomalies, schedule.leaks, readings, evalFromMs, evalToMs),
-      readings.leakOutflowLps,
-    );
+    scoreAll(run.anomalies);
   } finally {
     await db.drop();
   }
