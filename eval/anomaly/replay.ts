@@ -208,6 +208,10 @@ export function replayDistrict(
   const inlets = series('inlet');
   const outlets = series('outlet');
   const pressurePoints = series('pressure');
+  // The pressure-residual detector's hourly means, as the rollup reads them from agg_1h (hours before `now` only).
+  const pressureHourly = pressurePoints.flatMap((n) =>
+    n.pressure ? [{ nodeId: n.nodeId, hourly: rollUpSeries(n.pressure.fiveMinute, HOUR_MS) }] : [],
+  );
   const tenantId = district.nodes[0]?.info.tenantId ?? 'default';
   const districtTracker = new Tracker({ tenantId, nodeId: null, districtId: district.id }, lifecycle);
   // Nights depend only on data before their end: computed once, each cycle uses those already over.
@@ -242,6 +246,7 @@ export function replayDistrict(
       n.tracker.advance(conditions, now);
     }
     const leak = districtTracker.active('night_flow_leak');
+    const pressureLeak = districtTracker.active('pressure_residual');
     const conditions = detectDistrictConditions(
       {
         districtId: district.id,
@@ -251,6 +256,8 @@ export function replayDistrict(
         outlets,
         pressurePoints,
         ...(leak ? { leakFreeBeforeMs: leak.startMs } : {}),
+        pressureHourly,
+        ...(pressureLeak ? { pressureLeakFreeBeforeMs: pressureLeak.startMs } : {}),
       },
       config,
       nights,

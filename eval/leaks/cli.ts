@@ -2,7 +2,8 @@
  * eval:leaks — the leak and burst detectors proven on L-Town (BattLeDIM 2020), a benchmark we did not write.
  *
  *   npm run eval:leaks -- [--from 2018-01-01] [--to 2018-02-12] [--schedule ../shared/data/ltown/leaks-2018.yaml]
- *                         [--inp ../shared/data/ltown/L-TOWN.inp] [--seed 1] [--step-hours 24]
+ *                         [--inp ../shared/data/ltown/L-TOWN.inp] [--seed 1] [--step-hours 24] [--leak-free]
+ *                         [--without pressure_residual] [--rescore]
  *
  * Generates 5-minute SCADA readings with EPANET (generate.ts; cached by its inputs' hash in
  * .data/eval-cache/), five weeks of warm-up before --from included, feeds them through the real cycle on a
@@ -14,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createTestDatabase } from '../../dev/peers/index.ts';
+import type { AnomalyPayload } from '../../shared/anomaly/listed.ts';
 import { cachedReadings } from './cache.ts';
 import { runThroughCycle } from './run.ts';
 import { parseSchedule, scheduleTime } from './schedule.ts';
@@ -28,6 +30,12 @@ const { values: args } = parseArgs({
     inp: { type: 'string', default: ltown('L-TOWN.inp') },
     seed: { type: 'string', default: '1' },
     'step-hours': { type: 'string', default: '24' },
+    /** The schedule's sensor layout without its leaks: every leak alarm is false (false alarms per week). */
+    'leak-free': { type: 'boolean', default: false },
+    /** Score the anomalies a previous run with the same inputs saved, without running the cycle again. */
+    rescore: { type: 'boolean', default: false },
+    /** Also print the score without these anomaly types (what the system scored before they existed). */
+    without: { type: 'string' },
   },
 });
 
@@ -78,7 +86,8 @@ export function printScore(s: LeakScore, outflowLps: Record<string, number>): vo
 
 async function main(): Promise<void> {
   const scheduleText = readFileSync(args.schedule, 'utf8');
-  const schedule = parseSchedule(scheduleText, args.schedule);
+  const parsed = parseSchedule(scheduleText, args.schedule);
+  const schedule = args['leak-free'] ? { ...parsed, leaks: [] } : parsed;
   const evalFromMs = scheduleTime(args.from.length === 10 ? `${args.from} 00:00` : args.from);
   const evalToMs = scheduleTime(args.to.length === 10 ? `${args.to} 00:00` : args.to);
   if (!(evalToMs > evalFromMs)) throw new Error('--to must be after --from');
@@ -93,10 +102,30 @@ async function main(): Promise<void> {
       seed,
       onProgress: (d, t) => process.stderr.write(`\rEPANET ${((100 * d) / t).toFixed(0)} %`),
     },
-    scheduleText,
+    args['leak-free'] ? `${scheduleText}\n# leak-free` : scheduleText,
   );
   const genS = (performance.now() - t0) / 1000;
   process.stderr.write(`\n${cached ? 'cached' : 'generated'} readings ${path} (${genS.toFixed(0)} s)\n`);
+  const saved = `${path}.anomalies-${evalFromMs}-${evalToMs}.json`;
+  const scoreAll = (anomalies: AnomalyPayload[]) => {
+    printScore(
+      scoreDetections(anomalies, schedule.leaks, readings, evalFromMs, evalToMs),
+      readings.leakOutflowLps,
+    );
+    if (!args.without) return;
+    const left = new Set(args.without.split(','));
+    console.log(`\n### The same run without ${[...left].join(', ')} alarms\n`);
+    const kept = anomalies.filter((a) => !left.has(a.type));
+    printScore(
+      scoreDetections(kept, schedule.leaks, readings, evalFromMs, evalToMs),
+      readings.leakOutflowLps,
+    );
+  };
+  if (args.rescore) {
+    console.log(`\n## L-Town ${day(evalFromMs)} → ${day(evalToMs)}, rescored from ${saved}\n`);
+    scoreAll(JSON.parse(readFileSync(saved, 'utf8')) as AnomalyPayload[]);
+    return;
+  }
   const db = await createTestDatabase();
   const t1 = performance.now();
   try {
@@ -112,21 +141,15 @@ async function main(): Promise<void> {
         ),
     });
     process.stderr.write('\n');
-    await writeFile(
-      `${path}.anomalies-${evalFromMs}-${evalToMs}.json`,
-      JSON.stringify(run.anomalies, null, 1),
-    );
+    await writeFile(saved, JSON.stringify(run.anomalies, null, 1));
     const cycleS = (performance.now() - t1) / 1000;
     console.log(
-      `\n## L-Town ${day(evalFromMs)} → ${day(evalToMs)}, schedule ${args.schedule.split('/').pop()}, seed ${seed}: ` +
+      `\n## L-Town ${day(evalFromMs)} → ${day(evalToMs)}, schedule ${args.schedule.split('/').pop()}${args['leak-free'] ? ' WITHOUT its leaks' : ''}, seed ${seed}: ` +
         `${readings.sensors.length} sensors at 5 min, mean inflow ${readings.meanInflowLps.toFixed(1)} L/s; ` +
         `${run.runs} cycles of ${args['step-hours']} h (${run.readings.toLocaleString('en')} readings) in ${cycleS.toFixed(0)} s, ` +
         `EPANET ${cached ? 'cached' : `${genS.toFixed(0)} s`}\n`,
     );
-    printScore(
-      scoreDetections(run.anomalies, schedule.leaks, readings, evalFromMs, evalToMs),
-      readings.leakOutflowLps,
-    );
+    scoreAll(run.anomalies);
   } finally {
     await db.drop();
   }

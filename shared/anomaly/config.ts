@@ -6,6 +6,7 @@ import type { Metric, NodeKind } from '../domain/readings.ts';
 import { type BaselineConfig, DEFAULT_BASELINE } from './baseline.ts';
 import { type BurstConfig, DEFAULT_BURST } from './burst.ts';
 import { DEFAULT_NIGHT_FLOW, type NightFlowConfig } from './night-flow.ts';
+import { DEFAULT_PRESSURE_MODEL, type PressureModelConfig } from './pressure-model.ts';
 import type { FlatlineConfig, GapConfig, NegativeFlowConfig, RangeConfig } from './sensor-faults.ts';
 import { DEFAULT_SPIKES, type SpikeConfig } from './spikes.ts';
 import { DEFAULT_WATER_QUALITY, type WaterQualityConfig } from './water-quality.ts';
@@ -27,6 +28,8 @@ export interface NodeDetectorConfig {
 export interface DistrictDetectorConfig {
   burst: BurstConfig | null;
   nightFlow: NightFlowConfig | null;
+  /** Leaks by pressure residuals (each pressure point modelled from the district's others); needs 3+ points. */
+  pressureModel: PressureModelConfig | null;
   /** Baseline used to de-seasonalise the burst detector's series. */
   baseline: BaselineConfig;
 }
@@ -168,7 +171,12 @@ export const DEFAULT_ANOMALY_CONFIG: AnomalyConfig = {
       negativeFlow: NEGATIVE_FLOW,
     }),
   },
-  district: { burst: DEFAULT_BURST, nightFlow: DEFAULT_NIGHT_FLOW, baseline: flowBaseline },
+  district: {
+    burst: DEFAULT_BURST,
+    nightFlow: DEFAULT_NIGHT_FLOW,
+    pressureModel: DEFAULT_PRESSURE_MODEL,
+    baseline: flowBaseline,
+  },
 };
 
 export type Overrides<T> = {

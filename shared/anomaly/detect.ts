@@ -7,6 +7,7 @@ import { detectBaselineDeviation } from './baseline.ts';
 import { detectBurst, detectDistrictBurst } from './burst.ts';
 import { type AnomalyConfig, DEFAULT_ANOMALY_CONFIG } from './config.ts';
 import { detectNightFlowLeak, type NightFlow, netInflow, nightlyMinimumFlows } from './night-flow.ts';
+import { detectPressureResidualLeak } from './pressure-model.ts';
 import {
   detectFlatline,
   detectGaps,
@@ -87,8 +88,9 @@ export function detectNodeConditions(
 }
 
 /**
- * Every district-level condition at `input.nowMs`: bursts (summed inflow step with a pressure drop) and
- * leaks by minimum night flow. `nights` may be passed when the caller keeps them (one value per district and
+ * Every district-level condition at `input.nowMs`: bursts (summed inflow step with a pressure drop),
+ * leaks by minimum night flow and leaks by pressure residuals (when `input.pressureHourly` is given).
+ * `nights` may be passed when the caller keeps them (one value per district and
  * night); otherwise they are computed from the inlets' and outlets' 5-minute history.
  */
 export function detectDistrictConditions(
@@ -122,6 +124,15 @@ export function detectDistrictConditions(
         ...(input.inlets[0] ? { nodeId: input.inlets[0].nodeId } : {}),
       },
       nightFlow,
+    );
+    if (c) out.push(c);
+  }
+  if (cfg.pressureModel && input.pressureHourly) {
+    const c = detectPressureResidualLeak(
+      input.pressureHourly,
+      input.nowMs,
+      cfg.pressureModel,
+      input.pressureLeakFreeBeforeMs,
     );
     if (c) out.push(c);
   }

@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Metric } from '../domain/readings.ts';
-import { DAY_MS, MINUTE_MS } from './series.ts';
+import { DAY_MS, HOUR_MS, MINUTE_MS } from './series.ts';
 import {
   type AnomalyType,
   type Condition,
@@ -82,6 +82,7 @@ export const DEFAULT_LIFECYCLE: LifecycleConfig = {
     baseline_deviation: min(30),
     burst: 0,
     night_flow_leak: 0,
+    pressure_residual: 0,
     flatline: 0,
     out_of_range: 0,
     gap: 0,
@@ -94,6 +95,7 @@ export const DEFAULT_LIFECYCLE: LifecycleConfig = {
     baseline_deviation: min(60),
     burst: min(60),
     night_flow_leak: DAY_MS,
+    pressure_residual: 6 * HOUR_MS,
     flatline: min(60),
     out_of_range: min(60),
     gap: min(30),

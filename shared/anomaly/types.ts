@@ -26,6 +26,8 @@ export const ANOMALY_TYPES = [
   'burst',
   /** District minimum night flow has risen above its recent leak-free level for several nights. */
   'night_flow_leak',
+  /** A district pressure point reads lower than the district's other points predict, for long: a leak near it. */
+  'pressure_residual',
   /** Identical values for a long time (not a pump's true zero). */
   'flatline',
   /** Values outside the plausible range for the metric and kind, or impossible values rejected upstream. */
@@ -157,4 +159,11 @@ export interface DistrictCycleInput {
    * district's open leak, so the reference stays leak-free while the leak lasts).
    */
   leakFreeBeforeMs?: number;
+  /**
+   * Hourly means of the district's pressure points over the pressure model's reference window and lag
+   * (`PressureModelConfig`), for the pressure-residual detector; absent: that detector does not run.
+   */
+  pressureHourly?: readonly { nodeId: string; hourly: BucketSeries }[];
+  /** Start of the district's open pressure-residual anomaly: the model's reference window ends before it. */
+  pressureLeakFreeBeforeMs?: number;
 }

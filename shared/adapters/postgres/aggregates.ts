@@ -62,10 +62,20 @@ export async function readBuckets(
 ) {
   const buckets = [...new Set(bucketsMs)];
   if (buckets.length === 0) return [];
+  let lo = buckets[0]!;
+  let hi = lo;
+  for (const b of buckets) {
+    if (b < lo) lo = b;
+    if (b > hi) hi = b;
+  }
+  // The range bounds let PostgreSQL prune partitions when the statement runs (the array alone cannot):
+  // without them a day's batch probed every daily partition of agg_5m, 288 keys each (~0.6 s per node
+  // with 70 partitions; 2 ms with them).
   const found = await db.unsafe<AggRow[]>(
     `select ${selectColumns} from ${table}
-     where node_id = $1 and bucket = any(array(select to_timestamp(b / 1000.0) from unnest($2::float8[]) b))`,
-    [nodeId, buckets],
+     where node_id = $1 and bucket = any(array(select to_timestamp(b / 1000.0) from unnest($2::float8[]) b))
+       and bucket >= to_timestamp($3 / 1000.0) and bucket <= to_timestamp($4 / 1000.0)`,
+    [nodeId, buckets, lo, hi],
     // Prepared (one text per table): postgres.js then sends it without waiting on a Parse/Describe
     // round trip first, so a node batch's statements issued together pipeline (here and below).
     { prepare: true },

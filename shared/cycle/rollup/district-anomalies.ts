@@ -1,6 +1,7 @@
 /**
  * District anomalies in the rollup, once per run: bursts (the district's net inflow steps up while
- * pressure drops) and leaks by minimum night flow. Run after every node of the run is applied, so every
+ * pressure drops), leaks by minimum night flow, and leaks by pressure residuals (each pressure point against
+ * what the district's others predict; three weeks of hourly pressure partials read per rollup). Run after every node of the run is applied, so every
  * inlet, outlet and pressure point is in; at the same instants as the node detectors (each cycle
  * boundary since the previous rollup, and the run's end).
  *
@@ -76,7 +77,11 @@ export async function detectDistrictAnomalies(
 ): Promise<number> {
   const cfg = DEFAULT_ANOMALY_CONFIG.district;
   const nightCfg = cfg.nightFlow ?? DEFAULT_NIGHT_FLOW;
-  const watched = districts.filter((d) => d.nodes.some((n) => n.kind === 'inlet'));
+  const pressureCfg = cfg.pressureModel;
+  const modelled = (d: DistrictMeters) =>
+    pressureCfg !== null && d.nodes.filter((n) => n.kind === 'pressure').length > pressureCfg.minOthers;
+  // Districts with an inlet (bursts, night flow), or with enough pressure points to model each from the others.
+  const watched = districts.filter((d) => d.nodes.some((n) => n.kind === 'inlet') || modelled(d));
   if (watched.length === 0) return 0;
   const store = deps.stores.rollup;
   const previous = await store.readDistrictAnomaliesEvaluated(tenantId);
@@ -92,7 +97,14 @@ export async function detectDistrictAnomalies(
     d.nodes.filter((n) => ['inlet', 'outlet', 'pressure'].includes(n.kind)),
   );
   const meters = watched.flatMap((d) => d.nodes.filter((n) => n.kind === 'inlet' || n.kind === 'outlet'));
-  const [history, storedNights, stored, catchUp] = await Promise.all([
+  // The pressure model's window: its reference and lag before the first instant, in hourly partials.
+  const pressureFromMs = pressureCfg
+    ? instants[0]! - (pressureCfg.referenceHours + pressureCfg.lagHours + 1) * HOUR_MS
+    : nowMs;
+  const pressureIds = watched
+    .filter(modelled)
+    .flatMap((d) => d.nodes.filter((n) => n.kind === 'pressure').map((n) => n.id));
+  const [history, storedNights, stored, catchUp, pressureCells] = await Promise.all([
     store.readDetectorHistory(
       nodes.map((n) => n.id),
       [metricIndex('flow'), metricIndex('pressure')],
@@ -114,6 +126,9 @@ export async function detectDistrictAnomalies(
           nowMs - referenceDays * DAY_MS,
           nowMs,
         )
+      : null,
+    pressureIds.length > 0
+      ? deps.stores.forecasts.readHourly(pressureIds, 'pressure', pressureFromMs, nowMs)
       : null,
   ]);
 
@@ -155,11 +170,34 @@ export async function detectDistrictAnomalies(
     for (const n of fresh) byDate.set(n.date, { districtId: d.district.id, ...n });
     const nights = [...byDate.values()].sort((a, b) => a.endMs - b.endMs);
 
+    const pressureHourly =
+      pressureCells && modelled(d)
+        ? d.nodes
+            .filter((n) => n.kind === 'pressure')
+            .map((n) => ({
+              nodeId: n.id,
+              hourly: toBucketSeries(
+                (pressureCells.get(n.id) ?? []).map((c) => ({
+                  ...c,
+                  sumSq: Number.NaN,
+                  min: Number.NaN,
+                  max: Number.NaN,
+                  first: Number.NaN,
+                  last: Number.NaN,
+                })),
+                { fromMs: pressureFromMs, toMs: nowMs, stepMs: HOUR_MS },
+              ),
+            }))
+        : undefined;
+
     const subject = { tenantId, nodeId: null, districtId: d.district.id };
     let current = stored.filter((a) => a.districtId === d.district.id);
     for (const t of instants) {
       const leak = current.find(
         (a) => a.type === 'night_flow_leak' && a.status !== 'resolved' && a.status !== 'pending',
+      );
+      const pressureLeak = current.find(
+        (a) => a.type === 'pressure_residual' && a.status !== 'resolved' && a.status !== 'pending',
       );
       const conditions = detectDistrictConditions(
         {
@@ -170,6 +208,8 @@ export async function detectDistrictAnomalies(
           outlets,
           pressurePoints,
           ...(leak ? { leakFreeBeforeMs: leak.startMs } : {}),
+          ...(pressureHourly ? { pressureHourly } : {}),
+          ...(pressureLeak ? { pressureLeakFreeBeforeMs: pressureLeak.startMs } : {}),
         },
         DEFAULT_ANOMALY_CONFIG,
         nights,

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { gaussian, seededRandom } from '../domain/random.ts';
+import { demandShape } from './fixtures.ts';
+import {
+  DEFAULT_PRESSURE_MODEL,
+  detectPressureResidualLeak,
+  type PressureSeries,
+  pressureResiduals,
+} from './pressure-model.ts';
+import { DAY_MS, emptySeries, HOUR_MS } from './series.ts';
+
+const START = Date.UTC(2024, 0, 1);
+const DAYS = 35;
+
+/**
+ * Hourly pressures of a district: every point falls with the district's demand (head loss ~ Q^1.85, more at
+ * points farther from the source), with day-to-day demand variation and sensor noise. `leak(point, t)` is an
+ * extra drop in bar.
+ */
+function district(
+  points = 5,
+  leak: (point: number, t: number) => number = () => 0,
+  seed = 1,
+): PressureSeries[] {
+  const noise = gaussian(seededRandom(seed));
+  const days = gaussian(seededRandom(seed + 100));
+  const hours = DAYS * 24;
+  const dayFactor = Array.from({ length: DAYS }, () => 1 + 0.05 * days());
+  const series = Array.from({ length: points }, (_, p) => ({
+    nodeId: `P-${p}`,
+    hourly: emptySeries(START, HOUR_MS, hours),
+  }));
+  for (let h = 0; h < hours; h++) {
+    const t = START + h * HOUR_MS;
+    const q = demandShape(t) * dayFactor[Math.floor(h / 24)]!;
+    for (let p = 0; p < points; p++) {
+      const v = 5 - 0.3 * p - (0.2 + 0.1 * p) * q ** 1.85 + 0.003 * noise() - leak(p, t);
+      series[p]!.hourly.count[h] = 12;
+      series[p]!.hourly.sum[h] = 12 * v;
+    }
+  }
+  return series;
+}
+
+const LEAK_AT = START + 28 * DAY_MS + 10 * HOUR_MS;
+
+test('a leak-free district raises nothing over a week of hourly evaluations', () => {
+  const points = district();
+  let worst = 0;
+  for (let t = START + 28 * DAY_MS; t <= START + DAYS * DAY_MS; t += HOUR_MS) {
+    assert.equal(detectPressureResidualLeak(points, t), null, new Date(t).toISOString());
+    for (const r of pressureResiduals(points, t)) worst = Math.max(worst, r.cusum);
+  }
+  assert.ok(worst < DEFAULT_PRESSURE_MODEL.threshold / 2, `largest CUSUM ${worst}`);
+});
+
+test('a leak lowering one point by 0.03 bar is found within a day, at that point, dated to its start', () => {
+  const points = district(5, (p, t) => (p === 3 && t >= LEAK_AT ? 0.03 : p === 2 && t >= LEAK_AT ? 0.01 : 0));
+  assert.equal(detectPressureResidualLeak(points, LEAK_AT), null);
+  let found = null;
+  for (let t = LEAK_AT; t <= LEAK_AT + DAY_MS && !found; t += HOUR_MS)
+    found = detectPressureResidualLeak(points, t);
+  assert.ok(found, 'not detected within a day');
+  assert.equal(found.type, 'pressure_residual');
+  assert.equal(found.nodeId, 'P-3');
+  assert.ok(Math.abs(found.sinceMs! - LEAK_AT) <= 2 * HOUR_MS, new Date(found.sinceMs!).toISOString());
+  assert.ok((found.evidence.lastDayResidualBar as number) < -0.005, JSON.stringify(found.evidence));
+});
+
+test('the district-wide drop of a busy day is no leak: every point falls together', () => {
+  // Demand 30 % up for the last three days: all points drop, as the others predict.
+  const points = district(5, (p, t) =>
+    t >= START + 32 * DAY_MS ? (0.2 + 0.1 * p) * 0.3 * demandShape(t) ** 1.85 : 0,
+  );
+  for (let t = START + 32 * DAY_MS; t <= START + DAYS * DAY_MS; t += 6 * HOUR_MS) {
+    assert.equal(detectPressureResidualLeak(points, t), null, new Date(t).toISOString());
+  }
+});
+
+test('an open leak keeps the reference before it: the leak is not learnt as normal once the lag has passed', () => {
+  const leakAt = START + 22 * DAY_MS;
+  const points = district(5, (p, t) => (p === 1 && t >= leakAt ? 0.03 : 0));
+  const late = START + 34 * DAY_MS; // 12 days after the leak: past the 7-day lag, the sliding reference holds it
+  const sliding = detectPressureResidualLeak(points, late);
+  const frozen = detectPressureResidualLeak(points, late, DEFAULT_PRESSURE_MODEL, leakAt);
+  assert.ok(frozen, 'the frozen reference must still see the leak');
+  assert.equal(frozen.nodeId, 'P-1');
+  assert.ok(
+    sliding === null || (sliding.evidence.cusum as number) < (frozen.evidence.cusum as number),
+    'the sliding reference absorbs the leak',
+  );
+});
+
+test('fewer than three points, or too little reference, are not modelled', () => {
+  const two = district(2, (p, t) => (p === 0 && t >= LEAK_AT ? 0.1 : 0));
+  assert.deepEqual(pressureResiduals(two, LEAK_AT + DAY_MS), []);
+  const short = district(5).map((s) => ({
+    ...s,
+    hourly: { ...s.hourly, count: s.hourly.count.map((c, h) => (h < 20 * 24 ? 0 : c)) },
+  }));
+  assert.deepEqual(pressureResiduals(short, START + 29 * DAY_MS), []);
+});
