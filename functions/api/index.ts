@@ -11,9 +11,10 @@ import { apiDeps } from '../../shared/wiring/api.ts';
 import { startFunctionTracing } from '../../shared/wiring/telemetry.ts';
 
 const config = loadConfig();
+// Started beside the first request, not before it: requests that arrive while the SDK loads are not
+// traced (TRACING=cloud), and the cold start does not wait for it.
 export const tracing = startFunctionTracing(config, 'api');
 const app = once(async () => {
-  await tracing;
   const deps = await apiDeps(config);
   if (config.API_DEV_MODE) {
     // Local development only (off in the cloud): print an admin key of the default tenant.

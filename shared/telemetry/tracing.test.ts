@@ -14,7 +14,15 @@ import { requestLog } from '../api/middleware/request-log/index.ts';
 import { createLogger } from '../log.ts';
 import { flushTracing, inSpan, startTracing, stopTracing, tracingEnabled } from './tracing.ts';
 
-const exporter = new InMemorySpanExporter();
+/** The in-memory exporter, counting the flushes it is asked for. */
+class CountingExporter extends InMemorySpanExporter {
+  flushes = 0;
+  override forceFlush(): Promise<void> {
+    this.flushes += 1;
+    return super.forceFlush();
+  }
+}
+const exporter = new CountingExporter();
 const PROJECT = 'proj-1';
 
 before(async () => {
@@ -118,4 +126,14 @@ test("an API request with the caller's traceparent: a server span, child of it, 
   assert.equal(http.status, 200);
   assert.equal(http.userAgent, 'probe/1.0');
   assert.match(String(http.latency), /^\d+\.\d{5}s$/);
+});
+
+test('a throttled flush exports at most once per interval; an unthrottled one always', async () => {
+  await flushTracing();
+  const before = exporter.flushes;
+  await flushTracing({ minIntervalMs: 60_000 });
+  await flushTracing({ minIntervalMs: 60_000 });
+  assert.equal(exporter.flushes, before, 'within the interval of the last export: skipped');
+  await flushTracing();
+  assert.equal(exporter.flushes, before + 1);
 });

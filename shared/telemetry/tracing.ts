@@ -42,9 +42,21 @@ export function startTracing(options: TracingOptions): Promise<void> {
 /** True when spans are recorded (TRACING=cloud or a test exporter). */
 export const tracingEnabled = (): boolean => backend !== undefined;
 
-/** Exports the spans that ended (Cloud Run may throttle the CPU once a request or event is answered). */
-export async function flushTracing(): Promise<void> {
-  await backend?.flush();
+let lastFlush = 0;
+
+/**
+ * Exports the spans that ended (Cloud Run may throttle the CPU once a request or event is answered).
+ * With `minIntervalMs`, at most once per that interval: a burst of deliveries (a cycle's node batches on
+ * one instance) shares one export instead of one per delivery; what a skipped flush leaves goes with the
+ * next one or the batch processor's own timer (spans still batched when the instance stops are lost:
+ * the functions framework exits on SIGTERM at once).
+ */
+export async function flushTracing(options: { minIntervalMs?: number } = {}): Promise<void> {
+  if (!backend) return;
+  const now = Date.now();
+  if (options.minIntervalMs && now - lastFlush < options.minIntervalMs) return;
+  lastFlush = now;
+  await backend.flush();
 }
 
 /** Stops tracing (tests): exports what is pending and forgets the backend, so it can be started again. */

@@ -9,6 +9,8 @@ import { currentTraceparent, flushTracing, inSpan, type SpanAttributes } from '.
 import type { OutgoingMessage, PubSubCloudEvent } from './bus.ts';
 
 export const TRACEPARENT_ATTRIBUTE = 'traceparent';
+/** After node batches, at most one span export per instance per second (flushTracing); others always. */
+const NODE_FLUSH_INTERVAL_MS = 1000;
 
 /** The messages with the current span's `traceparent` added (a message that has one keeps it). */
 export function withTraceContext(messages: OutgoingMessage[]): OutgoingMessage[] {
@@ -37,8 +39,9 @@ function spanName(fn: string, attributes: Record<string, string>): string {
 
 /**
  * Runs a function's handler for one delivered message in a span, child of the message's trace context
- * (a root span when it has none, e.g. Cloud Scheduler's tick), then exports the finished spans: Cloud Run
- * may throttle the CPU once the delivery is answered.
+ * (a root span when it has none, e.g. Cloud Scheduler's tick), then exports the finished spans — after a
+ * node batch at most once a second per instance (a cycle's burst shares exports), after the dispatch and
+ * the rollup always: Cloud Run may throttle the CPU once the delivery is answered.
  */
 export async function inMessageSpan<T>(
   fn: string,
@@ -63,6 +66,7 @@ export async function inMessageSpan<T>(
       () => handler(),
     );
   } finally {
-    await flushTracing().catch(() => {});
+    const minIntervalMs = attributes.kind === 'node' ? NODE_FLUSH_INTERVAL_MS : 0;
+    await flushTracing({ minIntervalMs }).catch(() => {});
   }
 }
