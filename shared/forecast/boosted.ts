@@ -15,6 +15,9 @@
  * `blend`: the weighted mean of the ensemble and the trees, the weight (0, 0.1, …, 1) the one whose blend of their
  * replays over the same past origins (the last six weeks of the history, out of sample for both) erred least, so it
  * is chosen on past origins only; its intervals come from the blended replays.
+ *
+ * Longer than 400 lines because the trees' features, their fit with its out-of-sample replays and the blend that
+ * weighs them on those replays share one frame of the series and read best together.
  */
 import type { Calendar, LocalHour } from './calendar.ts';
 import { italianCalendar } from './calendar.ts';
