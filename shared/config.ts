@@ -98,6 +98,11 @@ export const sections = {
      * aggregates and served views only (what bench/analytics-overhead.ts compares against).
      */
     ANALYTICS_ENABLED: bool.default(true),
+    /**
+     * The holiday calendar of forecasts and consumption patterns (`parseHolidays`): e.g. `IT,06-24=San Giovanni`,
+     * or `01-01,12-25,easter+1,no-bridges`. Unset: Italian public holidays and bridge days.
+     */
+    HOLIDAYS: optionalString,
   }),
   api: z.object({
     PORT: int(1, 65_535).default(8080),

@@ -47,6 +47,7 @@ locals {
       MAX_MESSAGE_BYTES        = var.max_message_bytes
       MAX_DELIVERY_ATTEMPTS    = var.max_delivery_attempts
       ANALYTICS_ENABLED        = var.analytics_enabled
+      HOLIDAYS                 = var.holidays
     }
     aggregator = {
       LOG_LEVEL                = var.log_level
@@ -71,6 +72,7 @@ locals {
       MAX_MESSAGE_BYTES        = var.max_message_bytes
       MAX_DELIVERY_ATTEMPTS    = var.max_delivery_attempts
       ANALYTICS_ENABLED        = var.analytics_enabled
+      HOLIDAYS                 = var.holidays
     }
     api = {
       LOG_LEVEL                      = var.log_level

@@ -393,6 +393,18 @@ variable "functions" {
   }
 }
 
+variable "holidays" {
+  description = "Holiday calendar of forecasts and consumption patterns (HOLIDAYS), e.g. \"IT,06-24=San Giovanni\"; empty: Italian public holidays and bridge days."
+  type        = string
+  default     = ""
+  validation {
+    condition = alltrue([
+      for item in split(",", var.holidays) : can(regex("^\\s*(|(?i:it|no-bridges|easter([+-][0-9]{1,2})?)|[0-9]{2}-[0-9]{2}|[0-9]{4}-[0-9]{2}-[0-9]{2})(=[^,#]*)?\\s*$", item))
+    ])
+    error_message = "holidays: comma-separated IT, no-bridges, MM-DD, YYYY-MM-DD or easter+N / easter-N, each optionally =name."
+  }
+}
+
 variable "labels" {
   description = "Labels added to every resource that takes labels (besides app = name_prefix)."
   type        = map(string)

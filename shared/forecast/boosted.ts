@@ -12,9 +12,12 @@
  * of 5 L/s and one of 80. Rows are weighted by recency (half-life eight weeks) and follow the training mask.
  * Intervals rest on out-of-sample errors: trees fitted without the last six weeks, replayed over them.
  *
- * `blend`: the mean of the ensemble and the trees weighted by the inverse of their replayed mean absolute errors
- * over the same past origins (the last six weeks of the history, out of sample for both), so the weights are chosen
- * on past origins only; its intervals come from the blended replays.
+ * `blend`: the weighted mean of the ensemble and the trees, the weight (0, 0.1, …, 1) the one whose blend of their
+ * replays over the same past origins (the last six weeks of the history, out of sample for both) erred least, so it
+ * is chosen on past origins only; its intervals come from the blended replays.
+ *
+ * Longer than 400 lines because the trees' features, their fit with its out-of-sample replays and the blend that
+ * weighs them on those replays share one frame of the series and read best together.
  */
 import type { Calendar, LocalHour } from './calendar.ts';
 import { italianCalendar } from './calendar.ts';
@@ -365,12 +368,24 @@ export function fitBlend(
     options,
     ens.hindcasts.map((h) => h.origin),
   );
-  const errors = [maeOver(history.values, ens.hindcasts), maeOver(history.values, trees.hindcasts)];
-  const inverse = errors.map((e) => (Number.isFinite(e) && e > 0 ? 1 / e : Number.NaN));
-  const weights: [number, number] =
-    Number.isNaN(inverse[0]!) || Number.isNaN(inverse[1]!)
-      ? [0.5, 0.5]
-      : [inverse[0]! / (inverse[0]! + inverse[1]!), inverse[1]! / (inverse[0]! + inverse[1]!)];
+  // The trees' weight: the one of 0, 0.1, …, 1 whose blended replays err least (ties: the smaller weight), so a
+  // node where the trees do worse keeps the ensemble.
+  let weights: [number, number] = [1, 0];
+  let best = Number.POSITIVE_INFINITY;
+  for (let step = 0; step <= 10; step++) {
+    const w: [number, number] = [1 - step / 10, step / 10];
+    const mae = maeOver(
+      history.values,
+      ens.hindcasts.map((h, i) => ({
+        origin: h.origin,
+        mean: h.mean.map((v, k) => blendValues(v, trees.hindcasts[i]!.mean[k]!, w)),
+      })),
+    );
+    if (mae < best - 1e-12) {
+      best = mae;
+      weights = w;
+    }
+  }
   const hindcasts = ens.hindcasts.map((h, i) => ({
     origin: h.origin,
     mean: h.mean.map((v, k) => blendValues(v, trees.hindcasts[i]!.mean[k]!, weights)),
@@ -389,7 +404,7 @@ export function fitBlend(
 
 export const blend: ForecastMethod<BlendModel> = {
   id: 'blend',
-  description: 'the ensemble and the boosted trees, weighted by their replayed errors over past origins',
+  description: 'the ensemble and the boosted trees, weighted as their replays over past origins suit best',
   fit: (history, options) => fitBlend(history, options).model,
   forecast(model, horizonHours): Forecast {
     assertHorizon(horizonHours);

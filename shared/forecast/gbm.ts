@@ -33,20 +33,19 @@ export const DEFAULT_GBM_PARAMS: GbmParams = {
 };
 
 /**
- * Trees as flat arrays over all nodes: `feature[i]` is -1 at a leaf; an inner node sends x to `left[i]` when
- * x ≤ threshold[i] (or x is NaN and missingLeft[i] is 1), else to `right[i]`; `value[i]` is a leaf's output.
+ * Trees as flat arrays over all nodes in pre-order (a node, its left subtree, its right subtree), compact because
+ * every target stores one: `code[i]` is 0 at a leaf, else 1 + the feature (+ 128 when missing values go left);
+ * an inner node sends x to its left child i + 1 when x ≤ split[i] (or x is missing and goes left), else to
+ * i + 1 + leftSize[i]; at a leaf `split[i]` is its output. 10 bytes a node.
  */
 export interface GbmModel {
   kind: 'gbm-trees';
   features: number;
   base: number;
   roots: Float64Array;
-  feature: Float64Array;
-  threshold: Float64Array;
-  left: Float64Array;
-  right: Float64Array;
-  missingLeft: Uint8Array;
-  value: Float64Array;
+  code: Uint8Array;
+  leftSize: Uint8Array;
+  split: Float64Array;
 }
 
 /** Row-major design matrix: `x[r * features + f]`, NaN = missing. */
@@ -110,21 +109,15 @@ interface Split {
 }
 
 class TreeBuilder {
-  feature: number[] = [];
-  threshold: number[] = [];
-  left: number[] = [];
-  right: number[] = [];
-  missingLeft: number[] = [];
-  value: number[] = [];
+  code: number[] = [];
+  leftSize: number[] = [];
+  split: number[] = [];
 
   leaf(v: number): number {
-    this.feature.push(-1);
-    this.threshold.push(0);
-    this.left.push(-1);
-    this.right.push(-1);
-    this.missingLeft.push(0);
-    this.value.push(v);
-    return this.value.length - 1;
+    this.code.push(0);
+    this.leftSize.push(0);
+    this.split.push(v);
+    return this.split.length - 1;
   }
 }
 
@@ -136,6 +129,9 @@ export function fitGbm(
   params: GbmParams = DEFAULT_GBM_PARAMS,
 ): GbmModel {
   const { rows, features } = d;
+  // The compact tree layout: a feature index below 127, a left subtree under 256 nodes.
+  if (features > 126 || params.maxDepth > 7)
+    throw new RangeError('gradient boosting: at most 126 features, depth 7');
   const maxBins = Math.min(255, params.bins);
   const idx: number[] = [];
   let sw = 0;
@@ -247,12 +243,11 @@ export function fitGbm(
       for (let i = 0; i < hist.length; i++) large[i] = hist[i]! - small[i]!;
       [hl, hr] = l.length <= rr.length ? [small, large] : [large, small];
     }
-    const id = tree.leaf(0);
-    tree.feature[id] = sf;
-    tree.threshold[id] = edges[sf]![sb]!;
-    tree.missingLeft[id] = missingLeft ? 1 : 0;
-    tree.left[id] = grow(l, depth + 1, hl);
-    tree.right[id] = grow(rr, depth + 1, hr);
+    const id = tree.leaf(edges[sf]![sb]!);
+    tree.code[id] = 1 + sf + (missingLeft ? 128 : 0);
+    grow(l, depth + 1, hl);
+    tree.leftSize[id] = tree.split.length - id - 1;
+    grow(rr, depth + 1, hr);
     return id;
   };
 
@@ -266,12 +261,9 @@ export function fitGbm(
     features,
     base,
     roots: Float64Array.from(roots),
-    feature: Float64Array.from(tree.feature),
-    threshold: Float64Array.from(tree.threshold),
-    left: Float64Array.from(tree.left),
-    right: Float64Array.from(tree.right),
-    missingLeft: Uint8Array.from(tree.missingLeft),
-    value: Float64Array.from(tree.value),
+    code: Uint8Array.from(tree.code),
+    leftSize: Uint8Array.from(tree.leftSize),
+    split: Float64Array.from(tree.split),
   };
 }
 
@@ -280,12 +272,14 @@ export function predictGbm(model: GbmModel, x: ArrayLike<number>, offset = 0): n
   let s = model.base;
   for (let t = 0; t < model.roots.length; t++) {
     let i = model.roots[t]!;
-    while (model.feature[i]! >= 0) {
-      const v = x[offset + model.feature[i]!]!;
-      const left = Number.isNaN(v) ? model.missingLeft[i] === 1 : v <= model.threshold[i]!;
-      i = left ? model.left[i]! : model.right[i]!;
+    let code = model.code[i]!;
+    while (code !== 0) {
+      const v = x[offset + (code & 127) - 1]!;
+      const left = Number.isNaN(v) ? code >= 128 : v <= model.split[i]!;
+      i = left ? i + 1 : i + 1 + model.leftSize[i]!;
+      code = model.code[i]!;
     }
-    s += model.value[i]!;
+    s += model.split[i]!;
   }
   return s;
 }

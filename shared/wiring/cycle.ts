@@ -21,11 +21,14 @@ import { PartitionManager } from '../adapters/postgres/partitions.ts';
 import { requireMigrated } from '../adapters/postgres/schema-state.ts';
 import { type Config, loadConfig, requireDatabaseUrl } from '../config.ts';
 import type { AggregatorDeps, CycleSettings, CycleStores, DispatcherDeps } from '../cycle/deps.ts';
+import { configureHolidays } from '../cycle/forecasting/forecast-refresh.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { ReadingSource } from '../sources/source.ts';
 import { fanoutMessage } from '../webhooks/worker.ts';
 
 export function cycleSettings(config: Config): CycleSettings {
+  // The process's calendars (forecasts, patterns) take the configured holidays; a bad list fails here, at start.
+  configureHolidays(config.HOLIDAYS);
   return {
     tenantId: config.TENANT_ID,
     cycleMs: config.CYCLE_MINUTES * 60_000,

@@ -11,6 +11,7 @@ import type { Forecast, HourlySeries } from '../../forecast/types.ts';
 import { fallbackForecast } from './fallback.ts';
 import { refreshForecast } from './forecast-refresh.ts';
 import {
+  challengerFor,
   enoughHistory,
   FIRST_CHAMPION,
   nextChallenger,
@@ -36,7 +37,7 @@ export function firstForecast(
       dataEndMs: options.dataEndMs,
       timeZone: options.timeZone,
       unit: options.unit,
-      methodIds: [FIRST_CHAMPION, nextChallenger(FIRST_CHAMPION)],
+      methodIds: [FIRST_CHAMPION, challengerFor(FIRST_CHAMPION, nextChallenger(FIRST_CHAMPION), history)],
       trainedMs: options.dataEndMs,
     });
     const champion = trained.find((t) => t.methodId === FIRST_CHAMPION) ?? trained[0];

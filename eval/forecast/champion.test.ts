@@ -1,0 +1,54 @@
+/**
+ * The champion on real data, fast enough for CI: the blend against the ensemble and the seasonal naive on two
+ * DMAs of the BWDF data at two weekly origins before the evaluation year (July 2021), fitted exactly as
+ * `eval:forecast` fits them. Floors are the levels reached (eval/RESULTS.md has the whole year).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { type BlendModel, blend } from '../../shared/forecast/boosted.ts';
+import { italianCalendar } from '../../shared/forecast/calendar.ts';
+import { ensemble } from '../../shared/forecast/ensemble.ts';
+import { bwdfTotal } from '../../shared/forecast/score.ts';
+import { seasonalNaive } from '../../shared/forecast/seasonal-naive.ts';
+import { rollingOriginBacktest } from './backtest.ts';
+import { parseHourlyCsv, tableSeries } from './hourly-csv.ts';
+
+const dataDir = resolve(import.meta.dirname, '../../../shared/data/bwdf');
+const ORIGINS = [Date.parse('2021-07-11T22:00:00Z'), Date.parse('2021-07-18T22:00:00Z')];
+
+describe('the champion on BWDF weeks (July 2021)', () => {
+  it('the blend beats the seasonal naive by over 27 % and the ensemble by over 3 % (29.5 % and 4.1 % reached)', () => {
+    assert.ok(existsSync(resolve(dataDir, 'dma-inflows.csv')), `BWDF data missing at ${dataDir}`);
+    const inflows = parseHourlyCsv(readFileSync(resolve(dataDir, 'dma-inflows.csv'), 'utf8'));
+    const w = parseHourlyCsv(readFileSync(resolve(dataDir, 'weather.csv'), 'utf8'));
+    const weather = {
+      startMs: w.startMs,
+      airTemperature: tableSeries(w, 'air_temperature').values,
+      rainfall: tableSeries(w, 'rainfall_depth').values,
+    };
+    const totals = { 'seasonal-naive': 0, ensemble: 0, blend: 0 } as Record<string, number>;
+    for (const dma of ['dma_3', 'dma_9']) {
+      const outcomes = rollingOriginBacktest({
+        series: tableSeries(inflows, dma),
+        methods: [seasonalNaive, blend],
+        members: (id, model, h) =>
+          id === 'blend'
+            ? [{ methodId: 'ensemble', forecast: ensemble.forecast((model as BlendModel).ensemble, h) }]
+            : [],
+        originsMs: ORIGINS,
+        calendar: italianCalendar(),
+        weather,
+      });
+      for (const o of outcomes) totals[o.methodId]! += bwdfTotal(o.score);
+    }
+    const vsNaive = 1 - totals.blend! / totals['seasonal-naive']!;
+    const vsEnsemble = 1 - totals.blend! / totals.ensemble!;
+    console.log(
+      `blend vs seasonal naive ${(vsNaive * 100).toFixed(1)} %, vs ensemble ${(vsEnsemble * 100).toFixed(1)} %`,
+    );
+    assert.ok(vsNaive > 0.27, `blend vs seasonal naive: ${vsNaive}`);
+    assert.ok(vsEnsemble > 0.03, `blend vs ensemble: ${vsEnsemble}`);
+  });
+});
