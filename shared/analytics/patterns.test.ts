@@ -4,7 +4,7 @@ import { createCalendar } from '../forecast/calendar.ts';
 import { consumptionPattern, type HourlyFlow, spread } from './patterns.ts';
 
 const H = 3_600_000;
-const calendar = createCalendar({ timeZone: 'UTC', holidays: [], extraDates: ['2026-03-10'] });
+const calendar = createCalendar({ timeZone: 'UTC', holidays: [], extraDates: ['2026-03-10'], bridgeDays: false });
 
 /** 10 L/s on weekdays, 20 at weekends, 2 at night (02–04), from 2026-01-05 (a Monday). */
 function series(fromMs: number, toMs: number, scale = 1): HourlyFlow[] {
@@ -33,6 +33,9 @@ test('typical days by day type, the typical week, night share and month comparis
   // The configured one-off holiday (a Tuesday) counts as a holiday, not a weekday.
   assert.equal(p.typicalDay.holiday[12]?.n, 1);
   assert.equal(p.typicalDay.holiday[12]?.mean, 11);
+  // Counting bridge days, the Monday between the weekend and that Tuesday is a holiday too.
+  const withBridges = createCalendar({ timeZone: 'UTC', holidays: [], extraDates: ['2026-03-10'] });
+  assert.equal(consumptionPattern(hours, withBridges, end).typicalDay.holiday[12]?.n, 2);
   assert.equal(p.typicalWeek.length, 168);
   assert.equal(p.typicalWeek[5 * 24 + 12]?.p90, 22, 'Saturday noon');
   // Weekday: 2 night hours at 2 of a day total 22×10 + 4 = 224; weekend 22×20 + 4 = 444.

@@ -17,7 +17,6 @@ import type { DistrictMeters, PatternFlowRow, PatternStore, StoredPatterns } fro
 const DAY_MS = 86_400_000;
 /** How far back the month comparison looks (a year and a month). */
 const LOOKBACK_MS = 400 * DAY_MS;
-const HOLIDAYS = 'Italian public holidays (the forecasting calendar)';
 
 /** The end (exclusive) of the last complete local day before `nowMs`, and its label. */
 export function lastCompleteDay(nowMs: number, timezone: string): { label: string; endMs: number } {
@@ -64,7 +63,7 @@ export async function refreshPatterns(
       districtId: d.district.id,
       timezone: d.district.timezone,
       asOfDay: day.label,
-      holidays: HOLIDAYS,
+      holidays: calendar.description,
       unit: 'L/s',
       netInflow: consumptionPattern(net, calendar, day.endMs),
       byKind: kinds.map((kind) => {
@@ -82,11 +81,12 @@ export async function refreshPatterns(
     };
     stored.push({ tenantId, districtId: d.district.id, asOfDay: day.label, computedAtMs: day.endMs, body });
   }
+  const networkCalendar = calendarFor(timezone);
   const network = {
     districtId: null,
     timezone,
     asOfDay: day.label,
-    holidays: HOLIDAYS,
+    holidays: networkCalendar.description,
     unit: 'L/s',
     netInflow: consumptionPattern(
       sumByHour(
@@ -99,7 +99,7 @@ export async function refreshPatterns(
         })),
         () => 1,
       ),
-      calendarFor(timezone),
+      networkCalendar,
       day.endMs,
     ),
     byKind: [],
