@@ -4,7 +4,12 @@ import { createCalendar } from '../forecast/calendar.ts';
 import { consumptionPattern, type HourlyFlow, spread } from './patterns.ts';
 
 const H = 3_600_000;
-const calendar = createCalendar({ timeZone: 'UTC', holidays: [], extraDates: ['2026-03-10'], bridgeDays: false });
+const calendar = createCalendar({
+  timeZone: 'UTC',
+  holidays: [],
+  extraDates: ['2026-03-10'],
+  bridgeDays: false,
+});
 
 /** 10 L/s on weekdays, 20 at weekends, 2 at night (02–04), from 2026-01-05 (a Monday). */
 function series(fromMs: number, toMs: number, scale = 1): HourlyFlow[] {
