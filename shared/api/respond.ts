@@ -82,7 +82,7 @@ export function sendEntry(
     headers['Content-Encoding'] = 'gzip';
     return new Response(entry.gzip as Uint8Array<ArrayBuffer>, { status: 200, headers });
   }
-  return new Response(entry.body, { status: 200, headers });
+  return new Response(entry.raw, { status: 200, headers });
 }
 
 /**

@@ -47,7 +47,26 @@ export function fastGet<P extends ObjectSchema, Q extends ObjectSchema>(
   const paramKeys = params ? Object.keys(params.shape) : [];
   const fail = (error: z.ZodError, target: 'param' | 'query', c: Context<ApiEnv>) =>
     validationHook({ success: false, error, target, data: undefined } as never, c as never) as Response;
+  type Input = { param: z.output<P>; query: z.output<Q> };
+  // Parsing is a pure function of the raw values: the inputs that passed are kept (a bounded map,
+  // emptied when full), so a repeated read costs a lookup instead of two zod parses. Refusals are
+  // never kept. Handlers get the same (frozen) object each time and must not change it.
+  const seen = new Map<string, Input>();
   app.get(route.getRoutingPath(), (c) => {
+    let key = '';
+    // Each value length-prefixed: no two different inputs share a key.
+    for (const k of paramKeys) {
+      const v = c.req.param(k) ?? '';
+      key += `${v.length}:${v}`;
+    }
+    const rawQuery: Record<string, string> = {};
+    for (const k of queryKeys) {
+      const v = c.req.query(k);
+      if (v !== undefined) rawQuery[k] = v;
+      key += v === undefined ? '-' : `${v.length}:${v}`;
+    }
+    const known = seen.get(key);
+    if (known) return handler(c, known);
     let param: unknown = {};
     if (params) {
       const raw: Record<string, string | undefined> = {};
@@ -58,15 +77,16 @@ export function fastGet<P extends ObjectSchema, Q extends ObjectSchema>(
     }
     let q: unknown = {};
     if (query) {
-      const raw: Record<string, string> = {};
-      for (const k of queryKeys) {
-        const v = c.req.query(k);
-        if (v !== undefined) raw[k] = v;
-      }
-      const r = query.safeParse(raw);
+      const r = query.safeParse(rawQuery);
       if (!r.success) return fail(r.error, 'query', c);
       q = r.data;
     }
-    return handler(c, { param, query: q } as { param: z.output<P>; query: z.output<Q> });
+    const input = Object.freeze({ param: Object.freeze(param), query: Object.freeze(q) }) as Input;
+    if (seen.size >= VALIDATED_MAX) seen.clear();
+    seen.set(key, input);
+    return handler(c, input);
   });
 }
+
+/** Validated inputs kept per hot route (a few hundred bytes each). */
+const VALIDATED_MAX = 10_000;

@@ -24,8 +24,15 @@ import type { ApiSettings } from './settings.ts';
 
 export type Tier = 'memory' | 'redis' | 'postgres';
 
+const utf8 = new TextEncoder();
+
 export class CachedEntry {
-  readonly body: string;
+  /**
+   * The body's UTF-8 bytes, encoded once: a cached answer writes these to the socket as they are
+   * (a string body would be measured and encoded again on every response). Its own ArrayBuffer, so
+   * an entry never pins a shared pool slab.
+   */
+  readonly raw: Uint8Array<ArrayBuffer>;
   readonly etag: string;
   readonly storedAt: number;
   readonly bytes: number;
@@ -34,16 +41,21 @@ export class CachedEntry {
   #gzip: Uint8Array | undefined;
 
   constructor(body: string, storedAt: number, headers?: Record<string, string>) {
-    this.body = body;
+    this.raw = utf8.encode(body);
     this.headers = headers;
-    this.bytes = Buffer.byteLength(body);
-    this.etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
+    this.bytes = this.raw.byteLength;
+    this.etag = `"${createHash('sha1').update(this.raw).digest('base64url')}"`;
     this.storedAt = storedAt;
+  }
+
+  /** The body as text (decoded on demand: the hot path sends `raw`). */
+  get body(): string {
+    return Buffer.from(this.raw.buffer, this.raw.byteOffset, this.raw.byteLength).toString('utf8');
   }
 
   /** The body gzipped, computed once. */
   get gzip(): Uint8Array {
-    this.#gzip ??= gzipSync(this.body);
+    this.#gzip ??= gzipSync(this.raw);
     return this.#gzip;
   }
 }

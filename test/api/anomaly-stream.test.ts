@@ -287,6 +287,57 @@ describe('GET /api/v1/anomalies/stream', await peerGate('postgres', 'redis'), ()
     }
   });
 
+  test('idle streams of a tenant share one look at the log head instead of a read each per poll', async () => {
+    let reads = 0;
+    let heads = 0;
+    const real = stack.api.stores.events;
+    // The real event log, counted (a decorator, not a stand-in).
+    const events: typeof real = {
+      read: (...a) => {
+        reads++;
+        return real.read(...a);
+      },
+      head: (...a) => {
+        heads++;
+        return real.head(...a);
+      },
+    };
+    const counted = createApp({
+      ...stack.api,
+      stores: { ...stack.api.stores, events },
+      logger: createLogger({ level: 'error' }),
+      stream: { heartbeatMs: 300, pollMs: 200, pageSize: 50, writeTimeoutMs: 1000 },
+    });
+    const s2 = serve({ fetch: counted.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
+    await new Promise<void>((resolve) => s2.once('listening', () => resolve()));
+    const url = `http://127.0.0.1:${(s2.address() as AddressInfo).port}/api/v1/anomalies/stream`;
+    const streams = await Promise.all(
+      Array.from({ length: 10 }, () => openSse(url, { Authorization: `Bearer ${tokens[A]!.reader}` })),
+    );
+    try {
+      await Promise.all(streams.map(connected));
+      const heartbeats = (c: SseClient) => c.frames.filter((x) => x.comment === 'heartbeat').length;
+      // Every stream's first read done; from here on they are idle (nothing is written to the log).
+      await Promise.all(streams.map((c) => c.until('a heartbeat', () => heartbeats(c) >= 1)));
+      const reads0 = reads;
+      // Three more heartbeats each: at least 3 polls (200 ms) per stream, 30 or more in all.
+      await Promise.all(streams.map((c) => c.until('3 heartbeats', () => heartbeats(c) >= 4)));
+      assert.ok(reads - reads0 < 10, `${reads - reads0} log reads by 10 idle streams (one per poll: ≥ 30)`);
+      assert.ok(heads > 0, 'the head was asked');
+      // Still live: an event reaches every stream at once.
+      await open(A, 'an-shared-head');
+      for (const c of streams) {
+        await c.until('an-shared-head', () =>
+          c.events().some((e) => payload(e).anomaly.id === 'an-shared-head'),
+        );
+      }
+    } finally {
+      for (const c of streams) c.close();
+      s2.closeAllConnections();
+      await new Promise<void>((resolve) => s2.close(() => resolve()));
+    }
+  });
+
   test('a client that stops reading is dropped, not buffered for', async () => {
     const { port } = new URL(base);
     const socket = connect(Number(port), '127.0.0.1');

@@ -20,6 +20,7 @@ import {
   type EventPosition,
   encodePosition,
   eventType,
+  isBefore,
   renderEvent,
 } from '../../anomaly/events.ts';
 import type { RouteDeps } from '../context.ts';
@@ -101,6 +102,24 @@ export function anomalyStreamRoutes(deps: RouteDeps & { live: LiveChannel; strea
   const docs = newRouter();
   docs.openAPIRegistry.registerPath(streamRoute);
 
+  /**
+   * Idle streams share one look at each tenant's log head: a stream woken by its poll timer (not by a
+   * notification) reads its page only when the head is past its position, and the head is asked at most
+   * once per `headMaxAgeMs` per tenant however many streams are open — N idle streams cost one cheap
+   * query per interval, not N reads. A notification still makes every stream read at once.
+   */
+  const headMaxAgeMs = Math.max(1, Math.min(1000, s.pollMs / 2));
+  const heads = new Map<string, { at: number; head: Promise<EventPosition> }>();
+  const sharedHead = (tenantId: string): Promise<EventPosition> => {
+    const now = Date.now();
+    const seen = heads.get(tenantId);
+    if (seen && now - seen.at < headMaxAgeMs) return seen.head;
+    const head = pg(() => stores.events.head(tenantId));
+    heads.set(tenantId, { at: now, head });
+    head.catch(() => heads.delete(tenantId));
+    return head;
+  };
+
   const handle = async (c: Context<ApiEnv>): Promise<Response> => {
     const headers = StreamHeaders.safeParse({ 'last-event-id': c.req.header('last-event-id') });
     if (!headers.success) return invalid(headers.error, 'header', c);
@@ -135,10 +154,12 @@ export function anomalyStreamRoutes(deps: RouteDeps & { live: LiveChannel; strea
       try {
         await write(': connected\nretry: 3000\n\n');
         while (!stream.aborted && !stream.closed) {
+          const woken = notified;
           notified = false;
           let events: AnomalyEvent[] = [];
           try {
-            events = await pg(() => stores.events.read(tenantId, position!, s.pageSize));
+            const behind = woken || isBefore(position!, await sharedHead(tenantId));
+            if (behind) events = await pg(() => stores.events.read(tenantId, position!, s.pageSize));
           } catch (err) {
             // PostgreSQL down: keep the stream, heartbeat, and read again at the next poll.
             logger.debug('stream read failed', { event: 'api.stream_read_failed', err });
