@@ -5,8 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import postgres from 'postgres';
 import { createTestDatabase, peerGate, type TestDatabase } from '../dev/peers/index.ts';
-import { readBuckets, readBucketsSql, upsertPartials } from '../shared/adapters/postgres/aggregates.ts';
+import { readBuckets, upsertPartials } from '../shared/adapters/postgres/aggregates.ts';
 import { migrate } from '../shared/adapters/postgres/migrations.ts';
 import { PartitionManager } from '../shared/adapters/postgres/partitions.ts';
 import { aggregateReadings, DAY_MS } from '../shared/domain/aggregate.ts';
@@ -51,16 +52,33 @@ describe('reading a node batch’s stored partials', await peerGate('postgres'),
   });
 
   test('its generic plan keeps only the partitions of the buckets asked for', async () => {
+    // The statement readBuckets sends, as postgres.js sends it (captured, not copied).
+    const sent: string[] = [];
+    const client = postgres(db.url, { max: 1, onnotice: () => {}, debug: (_c, query) => sent.push(query) });
     const bucket = T0 + 20 * DAY_MS + 36_000_000;
-    const plan = await db.sql.begin(async (tx) => {
-      await tx`set local plan_cache_mode = force_generic_plan`;
-      await tx.unsafe(`prepare read_buckets(text, float8[], float8, float8) as ${readBucketsSql('agg_5m')}`);
-      const rows = await tx.unsafe<{ 'QUERY PLAN': string }[]>(
-        `explain (analyze, costs off, timing off, summary off) execute read_buckets('n1', array[${bucket}]::float8[], ${bucket}, ${bucket})`,
-      );
-      await tx.unsafe('deallocate read_buckets');
-      return rows.map((r) => r['QUERY PLAN']).join('\n');
-    });
+    let plan = '';
+    try {
+      await readBuckets(client, 'agg_5m', 'n1', [bucket]);
+      const statement = sent.find((q) => /from agg_5m/.test(q));
+      assert.ok(statement, sent.join('\n'));
+      const params =
+        (statement.match(/\$\d+/g) ?? []).length > 0
+          ? Math.max(...statement.match(/\$\d+/g)!.map((p) => Number(p.slice(1))))
+          : 0;
+      const types = ['text', 'float8[]', 'float8', 'float8'].slice(0, params);
+      const values = ["'n1'", `array[${bucket}]::float8[]`, String(bucket), String(bucket)].slice(0, params);
+      plan = await client.begin(async (tx) => {
+        await tx`set local plan_cache_mode = force_generic_plan`;
+        await tx.unsafe(`prepare read_buckets(${types.join(', ')}) as ${statement}`);
+        const rows = await tx.unsafe<{ 'QUERY PLAN': string }[]>(
+          `explain (analyze, costs off, timing off, summary off) execute read_buckets(${values.join(', ')})`,
+        );
+        await tx.unsafe('deallocate read_buckets');
+        return rows.map((r) => r['QUERY PLAN']).join('\n');
+      });
+    } finally {
+      await client.end({ timeout: 1 });
+    }
     const removed = Number(/Subplans Removed: (\d+)/.exec(plan)?.[1] ?? 0);
     assert.ok(removed >= DAYS - 1, `pruned ${removed} of ${DAYS} partitions:\n${plan}`);
   });
