@@ -27,6 +27,7 @@ import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { createLocalStack } from '../dev/local-stack.ts';
 import { startPeers } from '../dev/peers/start-peers.ts';
+import { runLocalTasks } from '../scripts/backfill.ts';
 import { upsertPartials } from '../shared/adapters/postgres/aggregates.ts';
 import { connect } from '../shared/adapters/postgres/client.ts';
 import { copyPartials, PartialCopyEncoder } from '../shared/adapters/postgres/copy.ts';
@@ -39,7 +40,6 @@ import { aggregateReadings, sketchBytes } from '../shared/domain/aggregate.ts';
 import { METRICS } from '../shared/domain/readings.ts';
 import { createSimulator, createSimulatorSource } from '../shared/simulator/index.ts';
 import { cycleStores } from '../shared/wiring/cycle.ts';
-import { runLocalTasks } from '../scripts/backfill.ts';
 
 const { values: args } = parseArgs({
   options: {

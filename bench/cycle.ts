@@ -20,10 +20,14 @@
  *       weeks for the champion), and the measured cycle ends at local midnight between a Sunday and a
  *       Monday (Europe/Rome), an hour after the warm-up: a new forecast hour, the day's patterns, the
  *       daily and weekly reports all fall in it (its batches hold an hour of readings, not 30 minutes).
+ *
+ * Longer than 400 lines because one run's procedure (peers, topics, the aggregator process, warm-up,
+ * the measured cycle) and its three ways of comparing runs read best in one place; the accounting is in
+ * lib/cycle-cpu.ts and the profile's steps in lib/cpu-steps.ts.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -34,7 +38,15 @@ import { loadConfig } from '../shared/config.ts';
 import { bulkBackfill } from '../shared/cycle/backfill/index.ts';
 import { dispatchCycle } from '../shared/cycle/dispatch/index.ts';
 import { dispatcherDeps } from '../shared/wiring/cycle.ts';
-import { cpuBySteps } from './lib/cpu-steps.ts';
+import { stepReport } from './lib/cpu-steps.ts';
+import {
+  aggregatorPort,
+  cpuByProcess,
+  heaviestStatements,
+  monotonicUs,
+  PG_BACKGROUND,
+  peakRssMiB,
+} from './lib/cycle-cpu.ts';
 import { startPushRelay } from './lib/push-relay.ts';
 
 const { values: args } = parseArgs({
@@ -70,100 +82,6 @@ if (Object.keys(peers.missing).length > 0) {
 }
 const admin = postgres(peers.env.TEST_DATABASE_URL!, { max: 1, onnotice: () => {} });
 const results: string[] = [];
-
-/** BENCH_PORT, or a port the OS says is free now. */
-async function aggregatorPort(): Promise<number> {
-  if (process.env.BENCH_PORT) return Number(process.env.BENCH_PORT);
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
-
-const PG_BACKGROUND = 'postgresql cluster, shared (WAL, checkpoints, autovacuum, ended sessions)';
-
-/**
- * CPU seconds used so far by the processes of this run, grouped by what they are. Other engineers' work
- * on the same machine (their PostgreSQL sessions, emulators, functions) is told apart: the aggregator is
- * our child's pid, the emulators are those listening on our ports, PostgreSQL is the backends connected
- * to this run's database (their process titles name it). What cannot be told apart is summed as shared:
- * the PostgreSQL cluster's own processes (WAL writer, checkpointer, autovacuum, and the reaped children
- * of everyone's sessions), and redis-server.
- */
-function cpuByProcess(ours: { aggregatorPid?: number; db: string; ports: string[] }): Map<string, number> {
-  const out = new Map<string, number>();
-  const tick = 100; // USER_HZ
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      // PostgreSQL's short-lived workers (autovacuum) are gone by the second look: the postmaster's
-      // reaped children's time (cutime, cstime) keeps them counted.
-      const postmaster = /^\/\S*postgres\s/.test(cmd);
-      const seconds =
-        (Number(fields[11]) +
-          Number(fields[12]) +
-          (postmaster ? Number(fields[13]) + Number(fields[14]) : 0)) /
-        tick;
-      const port = /--port=(\d+)/.exec(cmd)?.[1];
-      const ourPort = port !== undefined && ours.ports.includes(port);
-      const name =
-        Number(pid) === ours.aggregatorPid
-          ? 'aggregator'
-          : Number(pid) === process.pid
-            ? 'bench (dispatcher, push relay, upstash server)'
-            : ourPort && /pubsub/i.test(cmd) && /^java/.test(cmd)
-              ? 'pubsub emulator'
-              : ourPort && /firestore/i.test(cmd) && /^java/.test(cmd)
-                ? 'firestore emulator'
-                : /^postgres: /.test(cmd) && cmd.includes(` ${ours.db} `)
-                  ? 'postgresql'
-                  : postmaster ||
-                      /^postgres: .*(autovacuum|walwriter|checkpointer|background writer|logical replication)/.test(
-                        cmd,
-                      )
-                    ? PG_BACKGROUND
-                    : /redis-server/.test(cmd)
-                      ? 'redis (shared)'
-                      : 'other';
-      out.set(name, (out.get(name) ?? 0) + seconds);
-    } catch {
-      // The process ended meanwhile.
-    }
-  }
-  return out;
-}
-
-function peakRssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-}
-
-/** The statements that took most of PostgreSQL's time in `db` since the last reset, per node. */
-async function heaviestStatements(sql: postgres.Sql, db: string, nodes: number): Promise<string> {
-  const rows = await sql<{ ms: number; calls: number; query: string }[]>`
-    select total_exec_time + total_plan_time as ms, calls::int4, query
-    from pg_stat_statements s join pg_database d on d.oid = s.dbid
-    where d.datname = ${db} order by 1 desc limit 15`;
-  const total = rows.reduce((a, r) => a + r.ms, 0);
-  const [all] = await sql<{ ms: number; calls: number; kinds: number }[]>`
-    select coalesce(sum(total_exec_time + total_plan_time), 0)::float8 as ms,
-      coalesce(sum(calls), 0)::float8 as calls, count(*)::int4 as kinds
-    from pg_stat_statements s join pg_database d on d.oid = s.dbid where d.datname = ${db}`;
-  return [
-    `  all statements: ${((all?.ms ?? 0) / nodes).toFixed(3)} ms and ${((all?.calls ?? 0) / nodes).toFixed(1)} calls per node (${all?.kinds ?? 0} distinct)`,
-    `  heaviest statements (ms per node, calls per node, share of the top 15's ${total.toFixed(0)} ms):`,
-    ...rows.map(
-      (r) =>
-        `  ${(r.ms / nodes).toFixed(3).padStart(7)} ${(r.calls / nodes).toFixed(2).padStart(6)} ${((100 * r.ms) / total).toFixed(0).padStart(3)} %  ${r.query.replace(/\s+/g, ' ').slice(0, 110)}`,
-    ),
-  ].join('\n');
-}
 
 interface Measured {
   wallS: number;
@@ -387,32 +305,14 @@ async function measure(nodes: number, analytics: boolean, root = '.'): Promise<M
   if (args.steps && profileDir) {
     // The profile is written as the process exits.
     await childExited;
-    const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
-    if (file) {
-      const { byCategory, busyMs } = cpuBySteps(
-        join(profileDir, file),
-        join(root, 'dist/functions/aggregator/index.js'),
-        startedUs,
-        endedUs,
-      );
-      // Sampled main-thread time, as shares of the aggregator's measured CPU.
-      const aggregatorCpuMs = (cpuMap.get('aggregator') ?? 0) * 1000;
-      const share = (ms: number) => ((ms / busyMs) * aggregatorCpuMs) / nodes;
-      const top = [...byCategory].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]);
-      const stepLines = [
-        `  aggregator CPU per node by step (${nodes} nodes; ${(busyMs / 1000).toFixed(1)} s sampled busy, scaled to its ${(aggregatorCpuMs / 1000).toFixed(1)} s of CPU):`,
-        ...['forecast refresh', 'consumption patterns', 'KPI reports'].map(
-          (k) => `    ${k.padEnd(22)} ${share(byCategory.get(k) ?? 0).toFixed(3)} ms per node`,
-        ),
-        `    the rest, by module: ${top
-          .filter(([k]) => !['forecast refresh', 'consumption patterns', 'KPI reports'].includes(k))
-          .slice(0, 12)
-          .map(([k, v]) => `${k} ${share(v).toFixed(2)}`)
-          .join(', ')}`,
-      ];
-      for (const l of stepLines) console.log(l);
-      results.push(...stepLines);
-    }
+    const lines = stepReport(profileDir, join(root, 'dist/functions/aggregator/index.js'), {
+      fromUs: startedUs,
+      toUs: endedUs,
+      cpuMs: (cpuMap.get('aggregator') ?? 0) * 1000,
+      nodes,
+    });
+    for (const l of lines) console.log(l);
+    results.push(...lines);
     rmSync(profileDir, { recursive: true, force: true });
   }
   await pubsub.close();

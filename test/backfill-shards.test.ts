@@ -68,7 +68,10 @@ describe('bulk backfill in shards', await peerGate('postgres'), () => {
   test('three processes, one shard each, leave what one unsharded backfill leaves', async () => {
     const db = await createTestDatabase();
     dbs.push(db);
-    const outcomes = await runLocalTasks({ from: FROM, to: TO }, 3, { env: envFor(db) });
+    const outcomes = await runLocalTasks({ from: FROM, to: TO }, 3, {
+      env: envFor(db),
+      out: (l) => console.error(l),
+    });
     assert.deepEqual(
       outcomes.map((o) => [o.code, o.applied]),
       [

@@ -6,7 +6,8 @@
  * the refresh is the refresh's); samples with no such frame go to the module of the innermost bundle
  * frame, or to the library (node_modules) or V8 state they were in.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 interface ProfileNode {
   id: number;
@@ -110,4 +111,31 @@ export function cpuBySteps(
     if (c !== '(idle)') busyMs += ms;
   }
   return { byCategory, busyMs };
+}
+
+const STEP_NAMES = STEPS.map((s) => s.name);
+
+/**
+ * The report of an aggregator profile (the one `.cpuprofile` in `dir`) over [fromUs, toUs]: CPU ms per
+ * node of each step and of the rest by module, the sampled main-thread time scaled to the `cpuMs` the
+ * process used (from /proc).
+ */
+export function stepReport(
+  dir: string,
+  bundlePath: string,
+  w: { fromUs: number; toUs: number; cpuMs: number; nodes: number },
+): string[] {
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) return ['  (no CPU profile was written)'];
+  const { byCategory, busyMs } = cpuBySteps(join(dir, file), bundlePath, w.fromUs, w.toUs);
+  const share = (ms: number) => ((ms / busyMs) * w.cpuMs) / w.nodes;
+  const rest = [...byCategory]
+    .filter(([k]) => k !== '(idle)' && !STEP_NAMES.includes(k))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 12);
+  return [
+    `  aggregator CPU per node by step (${w.nodes} nodes; ${(busyMs / 1000).toFixed(1)} s sampled busy, scaled to its ${(w.cpuMs / 1000).toFixed(1)} s of CPU):`,
+    ...STEP_NAMES.map((k) => `    ${k.padEnd(22)} ${share(byCategory.get(k) ?? 0).toFixed(3)} ms per node`),
+    `    the rest, by module: ${rest.map(([k, v]) => `${k} ${share(v).toFixed(2)}`).join(', ')}`,
+  ];
 }

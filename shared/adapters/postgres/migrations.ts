@@ -370,10 +370,15 @@ export interface MigrateResult {
  * serialises migrators.
  */
 export async function migrate(sql: Sql, options: { to?: number } = {}): Promise<MigrateResult> {
-  await sql`create table if not exists schema_migrations (
-    version integer primary key,
-    name text not null,
-    applied_at timestamptz not null default now())`;
+  // Under the same lock as the migrations: two concurrent `create table if not exists` can both find no
+  // table and one then fails on the catalog's unique index (N backfill tasks starting on a new database).
+  await sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(7423001)`;
+    await tx`create table if not exists schema_migrations (
+      version integer primary key,
+      name text not null,
+      applied_at timestamptz not null default now())`;
+  });
   const timescale = await hasTimescale(sql);
   const applied: number[] = [];
   for (const m of MIGRATIONS.filter((x) => x.version <= (options.to ?? Number.POSITIVE_INFINITY))) {
