@@ -70,7 +70,7 @@ const PAIRS = args['compare-analytics'] ? Number(args['compare-analytics']) : 0;
 const TARGET_S: Record<number, number> = { 1000: 30, 10000: 300 };
 const HALF_HOUR = 30 * 60_000;
 // The aggregator's Node.js flags as Terraform deploys them (functions.aggregator.node_options).
-const NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS ?? '--max-old-space-size=128 --max-semi-space-size=16';
+const NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS ?? '--max-old-space-size=320 --max-semi-space-size=16';
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
 
 process.env.METADATA_SERVER_DETECTION = 'none';

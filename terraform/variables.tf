@@ -337,10 +337,11 @@ variable "functions" {
       max_instance_count               = optional(number, 12)
       timeout_seconds                  = optional(number, 300)
       pg_pool_max                      = optional(number, 4)
-      # Measured by bench:cycle: under a 128 MiB old space V8 shrinks the young generation and collects
-      # constantly; 16 MiB semi-spaces cut the aggregator's CPU per node by two thirds, and the instance
-      # stays within 256 MiB (peak 216 MiB at 1,000 nodes, 239 MiB at 10,000 per cycle).
-      node_options = optional(string, "--max-old-space-size=128 --max-semi-space-size=16")
+      # Measured by bench:cycle: 16 MiB semi-spaces cut the aggregator's CPU per node by two thirds. The old
+      # space is 320 MiB of the 512Mi instance: at 128 MiB the cycle in which every inlet trains its first
+      # forecast model (500 nodes, 22 days of history, 8+ deliveries at once) ran out of heap; at 320 MiB it
+      # peaked at 330 MiB resident (bench:cycle -- --nodes 500 --history-days 22).
+      node_options = optional(string, "--max-old-space-size=320 --max-semi-space-size=16")
     }), {})
     api = optional(object({
       available_cpu                    = optional(string, "1")
