@@ -157,7 +157,7 @@ async function measure(nodes: number, analytics: boolean, root = '.'): Promise<M
     },
   );
   const exited = new Promise<never>((_, reject) =>
-    child.on('exit', (code) => reject(new Error(`aggregator exited ${code}`))),
+    child.on('exit', (code, signal) => reject(new Error(`aggregator exited (${signal ?? `code ${code}`})`))),
   );
   exited.catch(() => {});
   for (let i = 0; ; i++) {
@@ -206,7 +206,8 @@ async function measure(nodes: number, analytics: boolean, root = '.'): Promise<M
       }
       if (r && r.status !== 'running') return r.status;
       if (++polls % 100 === 0) console.error(`  … ${runId}: ${r?.applied ?? 0} node batches applied`);
-      await new Promise((res) => setTimeout(res, 50));
+      // An aggregator that died (out of heap, say) ends the bench now instead of leaving it waiting.
+      await Promise.race([new Promise((res) => setTimeout(res, 50)), exited]);
     }
   };
   if (HISTORY_DAYS > 0) {
