@@ -318,6 +318,9 @@ describe('webhooks through the Pub/Sub emulator', await peerGate('postgres', 'pu
         .topic(topicName)
         .publishMessage({ data: Buffer.from('{"kind":"fanout"}'), attributes: { kind: 'fanout' } });
     let lastTick = 0;
+    // Within the test's own timeout, so that a delivery that never settles fails here, saying which one and
+    // which transactions of the cluster were open (an open one holds back every newer event: see READABLE
+    // in shared/adapters/postgres/anomaly-events.ts).
     const settled = (id: string, status: string) =>
       waitFor(
         `${id} ${status}`,
@@ -330,8 +333,13 @@ describe('webhooks through the Pub/Sub emulator', await peerGate('postgres', 'pu
           }
           return undefined;
         },
-        180_000,
-      );
+        90_000,
+      ).catch(async (err: Error) => {
+        const open = await db.sql`
+          select pid, datname, state, xact_start, backend_xid::text, left(query, 80) as query
+          from pg_stat_activity where backend_xid is not null and pid <> pg_backend_pid()`;
+        throw new Error(`${err.message}; transactions open in the cluster: ${JSON.stringify(open)}`);
+      });
     const okD = await settled(ok.subscription.id, 'delivered');
     const flakyD = await settled(flaky.subscription.id, 'delivered');
     const downD = await settled(down.subscription.id, 'dead');
