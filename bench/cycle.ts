@@ -284,6 +284,8 @@ async function measure(nodes: number, analytics: boolean, root = '.'): Promise<M
         : `FAIL (target ≤ ${target} s, ≤ 256 MiB)`
       : '',
   ].join(' ');
+  if (process.env.BENCH_CPU_PROF)
+    console.log(`  measured window (monotonic µs, for the profile): ${startedUs} ${endedUs}`);
   const cpuLine = `  CPU s during the cycle (2 cores = ${(2 * wallS).toFixed(0)} s): ${cpu.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; WAL of the whole cluster (others' too) ${(walBytes / 1024 / nodes).toFixed(1)} KiB per node (${(walFpi / nodes).toFixed(2)} full-page images)`;
   const perNode = (m: Map<string, number>) =>
     [...m]

@@ -38,6 +38,56 @@ describe('postgres client', await peerGate('postgres'), () => {
     assert.equal(sum?.s, 6);
   });
 
+  // The aggregator's pool (coalesceWrites): a node batch's pipelined statements, each over 1 KiB, were
+  // one socket write (a system call, a loopback send) each; corked for the turn they leave together.
+  test('with coalesceWrites, statements issued together leave in one write', async () => {
+    const writesOf = async (coalesceWrites: boolean) => {
+      const sockets = poolSockets({ coalesceWrites });
+      let writes = 0;
+      const pool = postgres(db.url, {
+        max: 1,
+        onnotice: () => {},
+        ...({
+          socket: (o: Parameters<ReturnType<typeof poolSockets>>[0]) => {
+            type Write = (this: Socket, ...args: unknown[]) => void;
+            const socket: Socket & { _write: Write; _writev: Write } = sockets(o) as never;
+            const write = socket._write;
+            const writev = socket._writev;
+            socket._write = function (this: Socket, ...args: unknown[]) {
+              writes++;
+              return write.apply(this, args);
+            };
+            socket._writev = function (this: Socket, ...args: unknown[]) {
+              writes++;
+              return writev.apply(this, args);
+            };
+            return socket;
+          },
+        } as object),
+      });
+      try {
+        const big = 'x'.repeat(2000);
+        const batch = () =>
+          pool.begin((tx) => Promise.all(Array.from({ length: 10 }, (_, i) => tx`select ${big + i} as s`)));
+        await batch(); // prepares the statement: the second batch pipelines, as the cycle's do
+        writes = 0;
+        const rows = await batch();
+        assert.deepEqual(
+          rows.map((r) => r[0]?.s),
+          Array.from({ length: 10 }, (_, i) => big + i),
+        );
+        return writes;
+      } finally {
+        await pool.end({ timeout: 1 });
+      }
+    };
+    const apart = await writesOf(false);
+    const together = await writesOf(true);
+    assert.ok(apart >= 10, `without: a write per statement (${apart})`);
+    // begin, the ten statements, commit: begin and commit are small and go on their own turns.
+    assert.ok(together <= 3, `with: the ten statements in one write (${together} writes in all)`);
+  });
+
   test('reconnects after the server ends the connection', async () => {
     const [{ pid }] = (await sql<{ pid: number }[]>`select pg_backend_pid() as pid`) as unknown as [
       { pid: number },

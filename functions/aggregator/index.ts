@@ -10,9 +10,12 @@ import { loadConfig } from '../../shared/config.ts';
 import { handleAggregatorEvent } from '../../shared/cycle/handlers.ts';
 import { once } from '../../shared/once.ts';
 import { outsideDomain } from '../../shared/outside-domain.ts';
+import { withoutRequestDomains } from '../../shared/request-domains.ts';
 import { aggregatorDeps } from '../../shared/wiring/cycle.ts';
 import { startFunctionTracing } from '../../shared/wiring/telemetry.ts';
 
+// No per-request Domain, so no async hook on every promise of the process: see shared/request-domains.ts.
+withoutRequestDomains();
 const config = loadConfig();
 export const tracing = startFunctionTracing(config, 'aggregator');
 const deps = once(() => aggregatorDeps(config));

@@ -47,13 +47,16 @@ const isDeadLetter = (event: PubSubCloudEvent) =>
   event.data?.message.attributes?.CloudPubSubDeadLetterSourceDeliveryCount !== undefined;
 
 async function handleNode(deps: AggregatorDeps, msg: NodeWorkMessage, attempt: number | undefined) {
-  const log = deps.logger.child({ runId: msg.runId, nodeId: msg.node.id, part: msg.part });
+  // The node's ids go with each line; no child logger per node (a pino child costs more than the
+  // debug line, which is off at the default level).
+  const ids = { runId: msg.runId, nodeId: msg.node.id, part: msg.part };
   const started = performance.now();
   try {
     const result = await applyNodeBatch(deps, msg);
     if (result.opened) await announce(deps, msg.tenantId);
     await refreshNodeViews(deps, msg.node);
-    log.debug('node aggregated', {
+    deps.logger.debug('node aggregated', {
+      ...ids,
       event: 'node.aggregated',
       applied: result.applied,
       readings: result.readings,
@@ -61,7 +64,12 @@ async function handleNode(deps: AggregatorDeps, msg: NodeWorkMessage, attempt: n
       durationMs: Math.round(performance.now() - started),
     });
   } catch (err) {
-    log.warn('node failed; the message will be redelivered', { event: 'node.failed', attempt, err });
+    deps.logger.warn('node failed; the message will be redelivered', {
+      ...ids,
+      event: 'node.failed',
+      attempt,
+      err,
+    });
     throw err;
   }
   const { completedRun } = await deps.coordinator.finishWork(

@@ -98,6 +98,22 @@ export const SERIES_HOURS = 168;
 export const seriesStart = (asOfMs: number): number =>
   Math.floor(asOfMs / HOUR) * HOUR - (SERIES_HOURS - 1) * HOUR;
 
+/**
+ * Hour starts as ISO text, remembered: every node's series names the same 168 hours (hourlySeries'
+ * own time, mostly this formatting, was 2.6 % of the aggregator's busy time in bench:cycle's profile
+ * with 22 days of history). Bounded: cleared past 4,096 hours.
+ */
+const hourText = new Map<number, string>();
+function isoHour(ms: number): string {
+  let t = hourText.get(ms);
+  if (t === undefined) {
+    if (hourText.size >= 4096) hourText.clear();
+    t = new Date(ms).toISOString();
+    hourText.set(ms, t);
+  }
+  return t;
+}
+
 /** Hourly points of the last 7 days per metric (the `timeseries:7d` hot key). */
 export function hourlySeries(
   asOfMs: number,
@@ -112,7 +128,7 @@ export function hourlySeries(
     const points = out[row.metric] ?? [];
     const empty = row.count === 0;
     points.push({
-      t: new Date(row.bucketMs).toISOString(),
+      t: isoHour(row.bucketMs),
       count: row.count,
       mean: empty ? null : row.sum / row.count,
       min: empty ? null : row.min,

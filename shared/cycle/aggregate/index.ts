@@ -39,7 +39,7 @@ import {
 import type { NodeQualityScores } from './node-quality.ts';
 import { logOpened } from './opened-log.ts';
 import type { NodeBatchTx, NodeState } from './store.ts';
-import { justScored } from './views.ts';
+import { inJsonbOrder, justScored, justWritten } from './views.ts';
 
 export { computeNodeView, type NodeView, refreshNodeViews } from './views.ts';
 
@@ -175,31 +175,37 @@ export async function applyNodeBatch(deps: AggregatorDeps, msg: NodeWorkMessage)
   // Partitions are DDL: create them outside the transaction, before it needs them.
   await store.ensurePartitions(aggregateReadings(valid).map((r) => r.bucketMs));
 
-  const result: NodeResult & { analytics?: { opened: Anomaly[]; quality: NodeQualityScores } } =
-    await store.inNodeTransaction(nodeId, async (tx) => {
-      let input = deps.settings.analytics ? analyticsInput(deps, msg, raw, msg.fromIngestMs) : null;
-      const reads = await readBatch(tx, input, valid);
-      const watermark = reads.watermarkMs ?? Number.NEGATIVE_INFINITY;
-      if (msg.toIngestMs <= watermark) return { applied: false, readings: 0, rejected: counts };
-      if (msg.fromIngestMs > watermark) {
-        throw new BatchOutOfOrderError(
-          `node ${nodeId}: batch starts at ${new Date(msg.fromIngestMs).toISOString()} but only data up to ${new Date(watermark).toISOString()} is applied`,
-        );
-      }
-      // Runs overlapped, part of the batch is applied already: the analytics start over from the real watermark.
-      if (input && watermark !== msg.fromIngestMs) {
-        input = analyticsInput(deps, msg, raw, watermark);
-        reads.analytics = await settleAnalytics(readNodeAnalytics(tx, input));
-      }
-      const computed = computeBatch(reads, valid, counts, watermark);
-      const opened = await writeBatch(tx, msg, counts, computed, input);
-      return {
-        applied: true,
-        readings: computed.fresh.length,
-        rejected: counts,
-        ...(computed.analytics ? { analytics: { opened, quality: computed.analytics.quality.scores } } : {}),
-      };
-    });
+  const result: NodeResult & {
+    analytics?: { opened: Anomaly[]; quality: NodeQualityScores };
+    latest?: StoredLatest | null;
+  } = await store.inNodeTransaction(nodeId, async (tx) => {
+    let input = deps.settings.analytics ? analyticsInput(deps, msg, raw, msg.fromIngestMs) : null;
+    const reads = await readBatch(tx, input, valid);
+    const watermark = reads.watermarkMs ?? Number.NEGATIVE_INFINITY;
+    if (msg.toIngestMs <= watermark) return { applied: false, readings: 0, rejected: counts };
+    if (msg.fromIngestMs > watermark) {
+      throw new BatchOutOfOrderError(
+        `node ${nodeId}: batch starts at ${new Date(msg.fromIngestMs).toISOString()} but only data up to ${new Date(watermark).toISOString()} is applied`,
+      );
+    }
+    // Runs overlapped, part of the batch is applied already: the analytics start over from the real watermark.
+    if (input && watermark !== msg.fromIngestMs) {
+      input = analyticsInput(deps, msg, raw, watermark);
+      reads.analytics = await settleAnalytics(readNodeAnalytics(tx, input));
+    }
+    const computed = computeBatch(reads, valid, counts, watermark);
+    const opened = await writeBatch(tx, msg, counts, computed, input);
+    return {
+      applied: true,
+      readings: computed.fresh.length,
+      rejected: counts,
+      latest: computed.latest,
+      ...(computed.analytics ? { analytics: { opened, quality: computed.analytics.quality.scores } } : {}),
+    };
+  });
+  // The node's refresh, next in the same handler, serves the committed latest row without reading it back.
+  if (result.latest)
+    justWritten.set(msg.node, { tsMs: result.latest.tsMs, body: inJsonbOrder(result.latest.body) });
   if (result.analytics) {
     // Logged once the transaction has committed: exactly once per anomaly (a replay applies nothing).
     const log = deps.logger.child({ runId: msg.runId });

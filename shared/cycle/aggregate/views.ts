@@ -27,6 +27,24 @@ export { latestPayload, nodeMetadata };
 
 /** Quality scores a batch just computed, keyed by its message's node object, for the refresh that follows. */
 export const justScored = new WeakMap<NodeInfo, NodeQualityScores>();
+/** The latest values a batch just committed (its node_latest row), for the refresh that follows. */
+export const justWritten = new WeakMap<NodeInfo, StoredLatest>();
+
+/**
+ * A latest body with its keys (and each value's) in the order PostgreSQL's jsonb keeps them (shorter
+ * keys first, then bytewise): what reading the row back gives, so whatever is built from it is the same.
+ */
+export function inJsonbOrder(body: LatestBody): LatestBody {
+  const keys = Object.keys(body).sort((a, b) =>
+    a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0,
+  );
+  const out: LatestBody = {};
+  for (const k of keys) {
+    const v = body[k]!;
+    out[k] = { ts: v.ts, value: v.value };
+  }
+  return out;
+}
 
 export interface NodeView {
   asOfMs: number;
@@ -40,14 +58,16 @@ export interface NodeView {
 type ViewRows = Record<'5m' | '1h' | '1d', PartialRow[]>;
 
 /**
- * Reads what a node's views are computed from: its latest reading time, then the stored partials of
- * the windows ending there (their bounds depend on it). Null when the node has no reading yet.
+ * Reads what a node's views are computed from: its latest reading time (unless the caller has the
+ * stored row: `known`), then the stored partials of the windows ending there (their bounds depend
+ * on it). Null when the node has no reading yet.
  */
 export async function readNodeView(
   store: Pick<AggregateStore, 'readLatest' | 'readNodeSince'>,
   nodeId: string,
+  known?: StoredLatest,
 ): Promise<{ latest: StoredLatest; rows: ViewRows } | null> {
-  const latest = await store.readLatest(nodeId);
+  const latest = known ?? (await store.readLatest(nodeId));
   if (!latest) return null;
   const asOfMs = latest.tsMs;
   const [r5m, r1h, r1d] = await Promise.all([
@@ -120,9 +140,12 @@ export async function refreshNodeViews(deps: AggregatorDeps, node: NodeInfo): Pr
   const analytics = deps.settings.analytics;
   const scored = justScored.get(node);
   justScored.delete(node);
-  // Read: the view's inputs, and the quality scores unless the batch just computed them.
+  const written = justWritten.get(node);
+  justWritten.delete(node);
+  // Read: the view's inputs (the latest row unless the batch just wrote it), and the quality scores
+  // unless the batch just computed them.
   const [read, quality] = await Promise.all([
-    readNodeView(store, node.id),
+    readNodeView(store, node.id, written),
     analytics ? (scored ?? store.readNodeQuality(node.id)) : null,
   ]);
   // Compute.
