@@ -33,6 +33,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PubSub } from '@google-cloud/pubsub';
 import postgres from 'postgres';
+import { deleteKeysWithPrefix } from '../dev/peers/index.ts';
 import { startPeers } from '../dev/peers/start-peers.ts';
 import { loadConfig } from '../shared/config.ts';
 import { bulkBackfill } from '../shared/cycle/backfill/index.ts';
@@ -80,8 +81,21 @@ if (Object.keys(peers.missing).length > 0) {
   console.error('missing peers:', peers.missing);
   process.exit(1);
 }
+// deleteKeysWithPrefix reaches Redis through this variable.
+process.env.TEST_REDIS_URL = peers.env.TEST_REDIS_URL;
 const admin = postgres(peers.env.TEST_DATABASE_URL!, { max: 1, onnotice: () => {} });
 const results: string[] = [];
+
+/**
+ * The Redis key prefixes of this bench's runs (the aggregator writes each node's hot keys under its
+ * run's `bench-N-T:`): deleted after each run and, should a run fail, before the bench exits.
+ */
+const redisPrefixes = new Set<string>();
+async function deleteRunKeys(prefix: string): Promise<number> {
+  const deleted = await deleteKeysWithPrefix(prefix);
+  redisPrefixes.delete(prefix);
+  return deleted;
+}
 
 interface Measured {
   wallS: number;
@@ -111,6 +125,7 @@ async function measure(nodes: number, analytics: boolean, root = '.'): Promise<M
     PG_POOL_MAX: '8',
     ANALYTICS_ENABLED: String(analytics),
   };
+  redisPrefixes.add(env.REDIS_KEY_PREFIX!);
   Object.assign(process.env, env);
   const config = loadConfig(env);
   const deps = await dispatcherDeps(config);
@@ -322,6 +337,8 @@ async function measure(nodes: number, analytics: boolean, root = '.'): Promise<M
   await sql.end();
   await deps.sql.end();
   await admin.unsafe(`drop database ${db} with (force)`);
+  const keys = await deleteRunKeys(env.REDIS_KEY_PREFIX!);
+  console.log(`  (${keys} Redis keys of the run, ${env.REDIS_KEY_PREFIX}*, deleted)`);
   return { wallS, nodesS, peak, cpu: cpuMap, cpuNodes: cpuNodeMap };
 }
 
@@ -375,54 +392,59 @@ async function againstBaseline(nodes: number, baseline: string, pairs: number) {
   results.push(...lines);
 }
 
-for (const nodes of sizes) {
-  if (args.baseline) {
-    await againstBaseline(nodes, args.baseline, Number(args.pairs));
-    continue;
-  }
-  if (PAIRS === 0) {
-    await measure(nodes, true);
-    continue;
-  }
-  // Two runs first, not counted: the emulators' JVMs are still compiling their hot paths (their CPU
-  // per cycle falls by half over the first runs). Then off and on alternate, the order swapped every
-  // pair (off on, on off, …), so whatever else speeds up or loads the machine meets both alike.
-  console.log('(two warm-up runs, not counted)');
-  await measure(nodes, false);
-  await measure(nodes, true);
-  const runs: Record<'off' | 'on', Measured[]> = { off: [], on: [] };
-  for (let i = 0; i < PAIRS; i++) {
-    for (const analytics of i % 2 ? [true, false] : [false, true]) {
-      runs[analytics ? 'on' : 'off'].push(await measure(nodes, analytics));
+try {
+  for (const nodes of sizes) {
+    if (args.baseline) {
+      await againstBaseline(nodes, args.baseline, Number(args.pairs));
+      continue;
     }
+    if (PAIRS === 0) {
+      await measure(nodes, true);
+      continue;
+    }
+    // Two runs first, not counted: the emulators' JVMs are still compiling their hot paths (their CPU
+    // per cycle falls by half over the first runs). Then off and on alternate, the order swapped every
+    // pair (off on, on off, …), so whatever else speeds up or loads the machine meets both alike.
+    console.log('(two warm-up runs, not counted)');
+    await measure(nodes, false);
+    await measure(nodes, true);
+    const runs: Record<'off' | 'on', Measured[]> = { off: [], on: [] };
+    for (let i = 0; i < PAIRS; i++) {
+      for (const analytics of i % 2 ? [true, false] : [false, true]) {
+        runs[analytics ? 'on' : 'off'].push(await measure(nodes, analytics));
+      }
+    }
+    const figure = (what: string, of: (m: Measured) => number, unit: string) => {
+      const off = median(runs.off.map(of));
+      const on = median(runs.on.map(of));
+      // The paired estimate: each pair's own ratio (drift between pairs cancels), their median.
+      const paired = median(runs.on.map((m, i) => of(m) / of(runs.off[i]!)));
+      return `  ${what.padEnd(37)} off ${off.toFixed(2)} ${unit}  on ${on.toFixed(2)} ${unit}  ratio ${(on / off).toFixed(2)}  paired ${paired.toFixed(2)}`;
+    };
+    const perNodeMs = (s: number) => (s * 1000) / nodes;
+    const cpuOf = (m: Measured, who: string) => m.cpuNodes.get(who) ?? 0;
+    const lines = [
+      `${nodes} nodes, analytics off vs on (median of ${PAIRS} interleaved pairs; goal: on ≤ 1.20 × off per node)`,
+      '  until every node batch is applied (the rollup, once per cycle, after it):',
+      figure('wall time per node', (m) => perNodeMs(m.nodesS), 'ms'),
+      figure('aggregator CPU per node', (m) => perNodeMs(cpuOf(m, 'aggregator')), 'ms'),
+      figure('PostgreSQL CPU per node', (m) => perNodeMs(cpuOf(m, 'postgresql')), 'ms'),
+      figure('PostgreSQL background CPU per node', (m) => perNodeMs(cpuOf(m, PG_BACKGROUND)), 'ms'),
+      figure(
+        'aggregator + PostgreSQL CPU per node',
+        (m) => perNodeMs(cpuOf(m, 'aggregator') + cpuOf(m, 'postgresql')),
+        'ms',
+      ),
+      '  the whole cycle, rollup included:',
+      figure('wall time', (m) => m.wallS, 's'),
+      figure('rollup', (m) => m.wallS - m.nodesS, 's'),
+    ];
+    for (const l of lines) console.log(l);
+    results.push(...lines);
   }
-  const figure = (what: string, of: (m: Measured) => number, unit: string) => {
-    const off = median(runs.off.map(of));
-    const on = median(runs.on.map(of));
-    // The paired estimate: each pair's own ratio (drift between pairs cancels), their median.
-    const paired = median(runs.on.map((m, i) => of(m) / of(runs.off[i]!)));
-    return `  ${what.padEnd(37)} off ${off.toFixed(2)} ${unit}  on ${on.toFixed(2)} ${unit}  ratio ${(on / off).toFixed(2)}  paired ${paired.toFixed(2)}`;
-  };
-  const perNodeMs = (s: number) => (s * 1000) / nodes;
-  const cpuOf = (m: Measured, who: string) => m.cpuNodes.get(who) ?? 0;
-  const lines = [
-    `${nodes} nodes, analytics off vs on (median of ${PAIRS} interleaved pairs; goal: on ≤ 1.20 × off per node)`,
-    '  until every node batch is applied (the rollup, once per cycle, after it):',
-    figure('wall time per node', (m) => perNodeMs(m.nodesS), 'ms'),
-    figure('aggregator CPU per node', (m) => perNodeMs(cpuOf(m, 'aggregator')), 'ms'),
-    figure('PostgreSQL CPU per node', (m) => perNodeMs(cpuOf(m, 'postgresql')), 'ms'),
-    figure('PostgreSQL background CPU per node', (m) => perNodeMs(cpuOf(m, PG_BACKGROUND)), 'ms'),
-    figure(
-      'aggregator + PostgreSQL CPU per node',
-      (m) => perNodeMs(cpuOf(m, 'aggregator') + cpuOf(m, 'postgresql')),
-      'ms',
-    ),
-    '  the whole cycle, rollup included:',
-    figure('wall time', (m) => m.wallS, 's'),
-    figure('rollup', (m) => m.wallS - m.nodesS, 's'),
-  ];
-  for (const l of lines) console.log(l);
-  results.push(...lines);
+} finally {
+  // A run that failed left its keys: delete them too.
+  for (const prefix of redisPrefixes) await deleteRunKeys(prefix).catch(() => {});
 }
 
 await admin.end();

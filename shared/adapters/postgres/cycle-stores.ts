@@ -9,7 +9,13 @@
 import { anomalyPayload } from '../../anomaly/listed.ts';
 import type { RetentionCutoffs } from '../../cycle/maintenance/store.ts';
 import type { PartialRow } from '../../domain/aggregate.ts';
-import { mergePartials, readBuckets, readNodeSince, upsertPartials } from './aggregates.ts';
+import {
+  mergePartials,
+  readBatchBuckets,
+  readNodeViewRows,
+  upsertPartials,
+  type ViewBounds,
+} from './aggregates.ts';
 import {
   countActive,
   purgeDistrictNights,
@@ -104,8 +110,8 @@ function nodeBatchTx(tx: TransactionSql, nodeId: string) {
     readWatermark: () => readWatermark(tx, nodeId),
     readNodeState: (spec: Parameters<typeof readNodeState>[1]) => readNodeState(tx, spec),
     readTimezone: (districtId: string) => readDistrictTimezone(tx, districtId),
-    readBuckets: (table: TimeSeriesTable, bucketsMs: Iterable<number>) =>
-      readBuckets(tx, table, nodeId, bucketsMs),
+    readBatchBuckets: (bucketsMs: Parameters<typeof readBatchBuckets>[2]) =>
+      readBatchBuckets(tx, nodeId, bucketsMs),
     mergePartials: (table: TimeSeriesTable, delta: PartialRow[], stored?: PartialRow[]) =>
       mergePartials(tx, table, nodeId, delta, stored),
     readLatest: () => readLatest(tx, nodeId),
@@ -208,8 +214,7 @@ export function postgresCycleStores(sql: Sql, partitions: PartitionManager) {
         return result;
       }) as Promise<T>,
     readLatest: (nodeId: string) => readLatest(sql, nodeId),
-    readNodeSince: (table: TimeSeriesTable, nodeId: string, fromMs: number, sketchFromMs?: number) =>
-      readNodeSince(sql, table, nodeId, fromMs, sketchFromMs),
+    readNodeViewRows: (nodeId: string, bounds: ViewBounds) => readNodeViewRows(sql, nodeId, bounds),
     readNodeQuality: (nodeId: string) => readNodeQuality(sql, nodeId),
     writeWindows: (nodeId: string, asOfMs: number, windows: { range: string; body: unknown }[]) =>
       writeWindows(sql, nodeId, asOfMs, windows),

@@ -94,15 +94,20 @@ async function readBatch(
   const read = analytics ? readNodeAnalytics(tx, analytics) : null;
   const buckets = (size: number) => valid.map((r) => bucketStart(r.ts, size));
   const some = valid.length > 0;
-  const [watermarkMs, stored5m, stored1h, stored1d, latest, settled] = await Promise.all([
+  const [watermarkMs, stored, latest, settled] = await Promise.all([
     read ? read.state.then((s) => s.watermarkMs) : tx.readWatermark(),
-    tx.readBuckets('agg_5m', buckets(BUCKET_MS)),
-    some ? tx.readBuckets('agg_1h', buckets(HOUR_MS)) : [],
-    some ? tx.readBuckets('agg_1d', buckets(DAY_MS)) : [],
+    tx.readBatchBuckets({ agg_5m: buckets(BUCKET_MS), agg_1h: buckets(HOUR_MS), agg_1d: buckets(DAY_MS) }),
     some ? tx.readLatest() : null,
     read ? settleAnalytics(read) : null,
   ]);
-  return { watermarkMs, stored5m, stored1h, stored1d, latest, analytics: settled };
+  return {
+    watermarkMs,
+    stored5m: stored.agg_5m,
+    stored1h: stored.agg_1h,
+    stored1d: stored.agg_1d,
+    latest,
+    analytics: settled,
+  };
 }
 
 /** Compute phase (pure): what the batch adds over the stored state, and the analytics' results. */
@@ -172,8 +177,9 @@ export async function applyNodeBatch(deps: AggregatorDeps, msg: NodeWorkMessage)
   const raw = decodeReadings(msg);
   const { valid, counts } = cleanReadings(raw, msg.toIngestMs);
   const store = deps.stores.aggregate;
-  // Partitions are DDL: create them outside the transaction, before it needs them.
-  await store.ensurePartitions(aggregateReadings(valid).map((r) => r.bucketMs));
+  // Partitions are DDL: create them outside the transaction, before it needs them (partitions are
+  // days or months: the days of the readings say which).
+  await store.ensurePartitions([...new Set(valid.map((r) => bucketStart(r.ts, DAY_MS)))]);
 
   const result: NodeResult & {
     analytics?: { opened: Anomaly[]; quality: NodeQualityScores };

@@ -75,7 +75,10 @@ export interface NodeBatchTx {
   readNodeState(spec: NodeStateSpec): Promise<NodeState>;
   readTimezone(districtId: string): Promise<string | null>;
   /** The node's stored partials of a table in the given buckets (none read when there are none). */
-  readBuckets(table: PartialTable, bucketsMs: Iterable<number>): Promise<PartialRow[]>;
+  /** The node's stored partials of each table in the given buckets, in one statement (none for a table given none). */
+  readBatchBuckets(
+    bucketsMs: Record<PartialTable, Iterable<number>>,
+  ): Promise<Record<PartialTable, PartialRow[]>>;
   mergePartials(table: PartialTable, delta: PartialRow[], stored?: PartialRow[]): Promise<unknown>;
   readLatest(): Promise<StoredLatest | null>;
   writeLatest(tsMs: number, body: LatestBody): Promise<void>;
@@ -102,12 +105,14 @@ export interface AggregateStore {
   inNodeTransaction<T>(nodeId: string, work: (tx: NodeBatchTx) => Promise<T>): Promise<T>;
   // The node's served views, after the batch.
   readLatest(nodeId: string): Promise<StoredLatest | null>;
-  readNodeSince(
-    table: PartialTable,
+  /**
+   * The node's partials its views are computed from, each table's rows ordered by metric and bucket;
+   * hourly rows before `h1FullFromMs` carry count, sum, min and max only (the rest NaN, sketch empty).
+   */
+  readNodeViewRows(
     nodeId: string,
-    fromMs: number,
-    sketchFromMs?: number,
-  ): Promise<PartialRow[]>;
+    bounds: { m5FromMs: number; h1FromMs: number; h1FullFromMs: number; d1FromMs: number },
+  ): Promise<Record<'5m' | '1h' | '1d', PartialRow[]>>;
   readNodeQuality(nodeId: string): Promise<unknown | null>;
   writeWindows(nodeId: string, asOfMs: number, windows: { range: string; body: unknown }[]): Promise<void>;
 }

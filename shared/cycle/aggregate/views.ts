@@ -63,20 +63,21 @@ type ViewRows = Record<'5m' | '1h' | '1d', PartialRow[]>;
  * on it). Null when the node has no reading yet.
  */
 export async function readNodeView(
-  store: Pick<AggregateStore, 'readLatest' | 'readNodeSince'>,
+  store: Pick<AggregateStore, 'readLatest' | 'readNodeViewRows'>,
   nodeId: string,
   known?: StoredLatest,
 ): Promise<{ latest: StoredLatest; rows: ViewRows } | null> {
   const latest = known ?? (await store.readLatest(nodeId));
   if (!latest) return null;
   const asOfMs = latest.tsMs;
-  const [r5m, r1h, r1d] = await Promise.all([
-    store.readNodeSince('agg_5m', nodeId, lookbackStart(asOfMs, '5m')),
-    // 168 hours for the series; sketches only where a window needs quantiles.
-    store.readNodeSince('agg_1h', nodeId, seriesStart(asOfMs), lookbackStart(asOfMs, '1h')),
-    store.readNodeSince('agg_1d', nodeId, lookbackStart(asOfMs, '1d')),
-  ]);
-  return { latest, rows: { '5m': r5m, '1h': r1h, '1d': r1d } };
+  const rows = await store.readNodeViewRows(nodeId, {
+    m5FromMs: lookbackStart(asOfMs, '5m'),
+    // 168 hours for the series; whole rows (sketches too) only where a window needs them.
+    h1FromMs: seriesStart(asOfMs),
+    h1FullFromMs: lookbackStart(asOfMs, '1h'),
+    d1FromMs: lookbackStart(asOfMs, '1d'),
+  });
+  return { latest, rows };
 }
 
 /** A node's served views from its stored partials (pure: deterministic for a given stored state). */
@@ -93,7 +94,7 @@ export function nodeView(latest: StoredLatest, rows: ViewRows): NodeView {
 
 /** Recomputes a node's served views from stored partials. */
 export async function computeNodeView(
-  store: Pick<AggregateStore, 'readLatest' | 'readNodeSince'>,
+  store: Pick<AggregateStore, 'readLatest' | 'readNodeViewRows'>,
   nodeId: string,
 ): Promise<NodeView | null> {
   const read = await readNodeView(store, nodeId);
