@@ -33,7 +33,6 @@ import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { createLocalStack } from '../dev/local-stack.ts';
 import { startPeers } from '../dev/peers/start-peers.ts';
-import { startUpstashServer } from '../dev/peers/upstash-server.ts';
 import { postgresKeyStore } from '../shared/adapters/postgres/api-stores.ts';
 import { createKey } from '../shared/api/auth/keys.ts';
 import { loadConfig } from '../shared/config.ts';
@@ -42,6 +41,7 @@ import { cpuOf, type Host, startInFramework, startOnNodeServer } from './lib/hos
 import { h2loadAvailable, type LoadSpec, runAutocannon, runH2load } from './lib/load.ts';
 import { runMissMode } from './lib/miss-mode.ts';
 import { type OpenStreams, openStreams, startTokenIssuer } from './lib/read-variants.ts';
+import { startUpstashProcess } from './lib/upstash-process.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -108,8 +108,9 @@ const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
 const dbName = `bench_api_${Date.now()}`;
 await admin.unsafe(`create database ${dbName}`);
 const databaseUrl = adminUrl.replace(/\/[^/]*$/, `/${dbName}`);
-// Upstash's own server keeps client connections open; the harness's default (1 s) is for tests.
-const upstash = await startUpstashServer({ redisUrl: peers.env.TEST_REDIS_URL!, keepAliveTimeoutMs: 60_000 });
+// Upstash is a server of its own: the harness in its own process on core 1 (not in this one's event
+// loop, which the load shares), keeping client connections open like Upstash's own server.
+const upstash = await startUpstashProcess(peers.env.TEST_REDIS_URL!, '1');
 const prefix = `bench:${Date.now()}:`;
 const idp = await startTokenIssuer('default');
 const children: ChildProcess[] = [];
@@ -220,7 +221,6 @@ try {
       clients: Number(args.clients),
       requests: Number(args.requests),
       prefix,
-      upstash,
       elapsed,
     });
     process.exitCode = code;
@@ -360,7 +360,7 @@ try {
         durationS: 3,
       });
     }
-    const upstash0 = { conns: upstash.connectionsAccepted, requests: upstash.requestsServed };
+    const upstash0 = await upstash.stats();
     const results = new Map<string, Measured[]>();
     const keep = (k: string, m: Measured) => results.set(k, [...(results.get(k) ?? []), m]);
     for (const endpoint of endpoints) {
@@ -383,8 +383,9 @@ try {
       }
     }
     const perThousand = (n: number) => ((n * 1000) / Math.max(1, deployedRequests)).toFixed(3);
-    const upstashConns = upstash.connectionsAccepted - upstash0.conns;
-    const upstashRequests = upstash.requestsServed - upstash0.requests;
+    const upstash1 = await upstash.stats();
+    const upstashConns = upstash1.connectionsAccepted - upstash0.connectionsAccepted;
+    const upstashRequests = upstash1.requestsServed - upstash0.requestsServed;
 
     const { lines: table, allPass: tablePass } = apiTable({
       endpoints,
