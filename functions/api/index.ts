@@ -10,7 +10,7 @@
  */
 import * as ff from '@google-cloud/functions-framework';
 import { getRequestListener } from '@hono/node-server';
-import { createApp } from '../../shared/api/app.ts';
+import { type ApiApp, createApp } from '../../shared/api/app.ts';
 import { ApiProblem, problemAsResponse } from '../../shared/api/problem.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { createLogger } from '../../shared/log.ts';
@@ -36,16 +36,24 @@ const app = once(async () => {
 const hostLogger = createLogger({ level: config.LOG_LEVEL, base: { function: 'api' } });
 
 // The host's env ({ incoming, outgoing }) lets the app read Node's parsed request headers directly.
-const listener = getRequestListener(async (request, env) => {
-  try {
-    return await (await app()).fetch(request, env);
-  } catch (err) {
-    hostLogger.error('request failed outside the app', { event: 'api.host_error', err });
-    return problemAsResponse(
-      new ApiProblem(500, 'Internal Server Error', 'The request could not be completed.'),
-      new URL(request.url).pathname,
-    );
-  }
+const failed = (request: Request, err: unknown) => {
+  hostLogger.error('request failed outside the app', { event: 'api.host_error', err });
+  return problemAsResponse(
+    new ApiProblem(500, 'Internal Server Error', 'The request could not be completed.'),
+    new URL(request.url).pathname,
+  );
+};
+/** The app once it has started: requests then go straight to it (no promise of ours per request). */
+let ready: ApiApp | undefined;
+const listener = getRequestListener((request, env) => {
+  if (ready) return ready.fetch(request, env);
+  return app().then(
+    (started) => {
+      ready = started;
+      return started.fetch(request, env);
+    },
+    (err: unknown) => failed(request, err),
+  );
 });
 
 /** The HTTP function: the app, run outside the framework's per-request domain. */

@@ -64,6 +64,23 @@ describe('functions/api in the functions framework', await peerGate('postgres'),
     assert.match(((await invalid.json()) as { detail: string }).detail, /note/);
   });
 
+  test('an event stream opens and streams through the framework host', async () => {
+    const abort = new AbortController();
+    const res = await fetch(`${base}/api/v1/anomalies/stream`, {
+      headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+      signal: abort.signal,
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    assert.match(new TextDecoder().decode(first.value), /^: connected/);
+    abort.abort();
+    await reader.cancel().catch(() => {});
+    // The host goes on serving after the client went away.
+    assert.equal((await fetch(`${base}/health`)).status, 200);
+  });
+
   test('an error thrown while handling a request (outside the framework domain) is a problem+json 500', async () => {
     // The fault: the table the acknowledge route writes is gone (PostgreSQL answers 42P01, which is
     // neither "unavailable" nor a problem the route expects), so the route throws.
