@@ -137,8 +137,13 @@ async function cleanup() {
   );
   await admin.unsafe(`drop database if exists ${dbName} with (force)`);
   await admin.end();
+  // deleteKeysWithPrefix reads the Redis peer from the environment (it threw, silently, and every run
+  // left its keys behind until this set it).
+  process.env.TEST_REDIS_URL ??= peers.env.TEST_REDIS_URL;
   const { deleteKeysWithPrefix } = await import('../dev/peers/index.ts');
-  await deleteKeysWithPrefix(prefix).catch(() => {});
+  await deleteKeysWithPrefix(prefix).catch((err: unknown) =>
+    console.warn(`⚠ Redis keys ${prefix}* left:`, err),
+  );
   await upstash.close();
   await idp.close();
   await peers.stop();
