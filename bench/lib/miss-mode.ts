@@ -1,5 +1,6 @@
 /**
- * bench:api --miss — the miss path: a fresh API instance (empty memory tier) under a Zipf mix over
+ * bench:api --miss — the miss path: a fresh API instance as deployed (the built bundle in the functions
+ * framework's server; empty memory tier) under a Zipf mix over
  * every node and every read endpoint, from a few concurrent clients (closed loop). Two phases:
  * **redis** (hot keys as the cycle wrote them) and **postgres** (the hot keys deleted first, so first
  * touches go to PostgreSQL and fill Redis). Per tier (X-Cache-Tier): share of answers, p50/p99 as the
