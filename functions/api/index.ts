@@ -8,12 +8,9 @@ import { createApp } from '../../shared/api/app.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { once } from '../../shared/once.ts';
 import { apiDeps } from '../../shared/wiring/api.ts';
-import { startFunctionTracing } from '../../shared/wiring/telemetry.ts';
+import { tracingAfterFirstResponse } from '../../shared/wiring/telemetry.ts';
 
 const config = loadConfig();
-// Started beside the first request, not before it: requests that arrive while the SDK loads are not
-// traced (TRACING=cloud), and the cold start does not wait for it.
-export const tracing = startFunctionTracing(config, 'api');
 const app = once(async () => {
   const deps = await apiDeps(config);
   if (config.API_DEV_MODE) {
@@ -26,6 +23,14 @@ const app = once(async () => {
 });
 
 // The host's env ({ incoming, outgoing }) lets the app read Node's parsed request headers directly.
-export const api = getRequestListener(async (request, env) => (await app()).fetch(request, env));
+// Tracing (TRACING=cloud) starts once the first response has been sent: the cold start does not wait
+// for the SDK, and requests answered while it loads are not traced.
+const served = tracingAfterFirstResponse(
+  config,
+  'api',
+  getRequestListener(async (request, env) => (await app()).fetch(request, env)),
+);
+export const api = served.listener;
+export const tracing = served.tracing;
 
 ff.http('api', api);
