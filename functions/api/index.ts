@@ -17,12 +17,9 @@ import { createLogger } from '../../shared/log.ts';
 import { once } from '../../shared/once.ts';
 import { outsideDomain } from '../../shared/outside-domain.ts';
 import { apiDeps } from '../../shared/wiring/api.ts';
-import { startFunctionTracing } from '../../shared/wiring/telemetry.ts';
+import { tracingAfterFirstResponse } from '../../shared/wiring/telemetry.ts';
 
 const config = loadConfig();
-// Started beside the first request, not before it: requests that arrive while the SDK loads are not
-// traced (TRACING=cloud), and the cold start does not wait for it.
-export const tracing = startFunctionTracing(config, 'api');
 const app = once(async () => {
   const deps = await apiDeps(config);
   if (config.API_DEV_MODE) {
@@ -56,7 +53,12 @@ const listener = getRequestListener((request, env) => {
   );
 });
 
+// Tracing (TRACING=cloud) starts once the first response has been sent: the cold start does not wait
+// for the SDK, and requests answered while it loads are not traced.
+const served = tracingAfterFirstResponse(config, 'api', listener);
+export const tracing = served.tracing;
+
 /** The HTTP function: the app, run outside the framework's per-request domain. */
-export const api: ff.HttpFunction = (req, res) => outsideDomain(() => listener(req, res));
+export const api: ff.HttpFunction = (req, res) => outsideDomain(() => served.listener(req, res));
 
 ff.http('api', api);
