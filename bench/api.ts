@@ -2,38 +2,46 @@
  * bench:api — the read path as deployed, side by side with a bare Hono server returning the same
  * bytes from memory, in one run, interleaved rounds (A/B) so a shared machine's noise hits both.
  *
- * Rows: **deployed** (the app as shared/wiring/api.ts builds it in the cloud: Upstash protocol — the
- * harness's server over the real Redis, with a long keep-alive like Upstash's own — real PostgreSQL,
- * API keys and rate limits on, a token issuer trusted), **token** (the same server, the same read
+ * Rows: **deployed** (the built bundle of functions/api — `npm run build`, dist/functions/api, what
+ * Terraform deploys — served by the functions framework's own server as Cloud Run runs it, with the
+ * cloud's configuration: Upstash protocol — the harness's server over the real Redis, with a long
+ * keep-alive like Upstash's own — real PostgreSQL, API keys and rate limits on, a token issuer trusted),
+ * **bare-ff** (the bare app below, served by the functions framework: the host's own ceiling), **token** (the same server, the same read
  * authenticated by an OIDC bearer token of a local JWKS issuer instead of a key), **streams** (the same
  * server while `--streams` anomaly-stream subscribers are open), **in-process** (no Redis: the
- * in-process cache and limiter), **bare**. Token and streams must cost the read nothing measurable:
+ * in-process cache and limiter; on @hono/node-server, not the deployed host), **bare** (a bare Hono app
+ * on @hono/node-server returning the same bytes: the ratio reference of the targets). Token and streams must cost the read nothing measurable:
  * their CPU per request is shown beside the keys row's (≤ 1.1× passes).
  * Every server runs in its own process on core 0; the generator (h2load, else autocannon with a
- * warning) on core 1, with the Upstash-protocol server in this process (core 1 too).
- * `--miss` measures the miss path instead (bench/lib/miss-mode.ts).
+ * warning) on core 1, with the Upstash-protocol server in this process (core 1 too). CPU per request
+ * is each server process's own (/proc), and the bench prints where the deployed read's goes: host
+ * (bare-ff − bare) and app (deployed − bare-ff).
+ * `--miss` measures the miss path instead (bench/lib/miss-mode.ts), through the deployed host.
  *
  *   npm run bench:api
  *   npm run bench:api -- --nodes 1000 --duration 8 --rounds 2 --connections 64,256 --log info
  *   npm run bench:api -- --rows deployed,token,streams --streams 256 --only metrics
  *   npm run bench:api -- --miss --nodes 10000
+ *   npm run bench:api -- --baseline ../other-checkout   (its API bundle as the row `baseline`)
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { createLocalStack } from '../dev/local-stack.ts';
 import { startPeers } from '../dev/peers/start-peers.ts';
-import { startUpstashServer } from '../dev/peers/upstash-server.ts';
 import { postgresKeyStore } from '../shared/adapters/postgres/api-stores.ts';
 import { createKey } from '../shared/api/auth/keys.ts';
 import { loadConfig } from '../shared/config.ts';
 import { apiTable, type Measured, mean } from './lib/api-table.ts';
+import { cpuOf, type Host, startInFramework, startOnNodeServer } from './lib/hosts.ts';
 import { h2loadAvailable, type LoadSpec, runAutocannon, runH2load } from './lib/load.ts';
 import { runMissMode } from './lib/miss-mode.ts';
 import { type OpenStreams, openStreams, startTokenIssuer } from './lib/read-variants.ts';
+import { startUpstashProcess } from './lib/upstash-process.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -47,11 +55,13 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     /** Only these endpoints (comma-separated names: metrics, dashboard). */
     only: { type: 'string', default: 'metrics,dashboard' },
-    /** Only these rows (deployed, token, streams, inprocess). */
-    rows: { type: 'string', default: 'deployed,token,streams,inprocess' },
+    /** Only these rows (bare-ff, deployed, token, streams, inprocess); bare always runs. */
+    rows: { type: 'string', default: 'bare-ff,deployed,token,streams,inprocess' },
     /** Open anomaly-stream subscribers during the streams row. */
     streams: { type: 'string', default: '256' },
     miss: { type: 'boolean', default: false },
+    /** Another checkout (with node_modules): its API bundle, built there, runs as the row `baseline`. */
+    baseline: { type: 'string' },
     /** Miss mode: concurrent clients and requests per phase. */
     clients: { type: 'string', default: '8' },
     requests: { type: 'string', default: '20000' },
@@ -77,6 +87,15 @@ for (const name of ['postgres', 'redis'] as const) {
     process.exit(1);
   }
 }
+// The deployed bundle, built now from this tree (`npm run build api`: dist/functions/api).
+const BUNDLE = fileURLToPath(new URL('../dist/functions/api', import.meta.url));
+execFileSync(process.execPath, [fileURLToPath(new URL('../scripts/build.ts', import.meta.url)), 'api'], {
+  stdio: 'ignore',
+});
+const BASELINE_BUNDLE = args.baseline ? join(args.baseline, 'dist/functions/api') : undefined;
+if (args.baseline) {
+  execFileSync(process.execPath, ['scripts/build.ts', 'api'], { cwd: args.baseline, stdio: 'ignore' });
+}
 const useH2load = h2loadAvailable();
 if (!useH2load && !args.miss) {
   console.warn(
@@ -89,68 +108,70 @@ const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
 const dbName = `bench_api_${Date.now()}`;
 await admin.unsafe(`create database ${dbName}`);
 const databaseUrl = adminUrl.replace(/\/[^/]*$/, `/${dbName}`);
-// Upstash's own server keeps client connections open; the harness's default (1 s) is for tests.
-const upstash = await startUpstashServer({ redisUrl: peers.env.TEST_REDIS_URL!, keepAliveTimeoutMs: 60_000 });
+// Upstash is a server of its own: the harness in its own process on core 1 (not in this one's event
+// loop, which the load shares), keeping client connections open like Upstash's own server.
+const upstash = await startUpstashProcess(peers.env.TEST_REDIS_URL!, '1');
 const prefix = `bench:${Date.now()}:`;
 const idp = await startTokenIssuer('default');
 const children: ChildProcess[] = [];
 const scratch = mkdtempSync(join(tmpdir(), 'bench-api-'));
 
 async function cleanup() {
-  for (const child of children) child.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 300));
+  // Each server exits on SIGTERM (the framework's own handler too), writing its profile if asked.
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          const timer = setTimeout(() => {
+            child.kill('SIGKILL');
+            resolve();
+          }, 10_000);
+          child.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
   await admin.unsafe(`drop database if exists ${dbName} with (force)`);
   await admin.end();
+  // deleteKeysWithPrefix reads the Redis peer from the environment (it threw, silently, and every run
+  // left its keys behind until this set it).
+  process.env.TEST_REDIS_URL ??= peers.env.TEST_REDIS_URL;
   const { deleteKeysWithPrefix } = await import('../dev/peers/index.ts');
-  await deleteKeysWithPrefix(prefix).catch(() => {});
+  await deleteKeysWithPrefix(prefix).catch((err: unknown) =>
+    console.warn(`⚠ Redis keys ${prefix}* left:`, err),
+  );
   await upstash.close();
   await idp.close();
   await peers.stop();
   rmSync(scratch, { recursive: true, force: true });
 }
 
-const servers = new Map<number, ChildProcess>();
-
+const hosts = new Map<number, Host>();
+const keepHost = (h: Host) => {
+  hosts.set(h.port, h);
+  return h.port;
+};
 /** CPU time (µs) a server process has used so far. */
-function cpuOf(port: number): Promise<number> {
-  const child = servers.get(port)!;
-  return new Promise((resolve) => {
-    const onMessage = (m: unknown) => {
-      const cpu = (m as { cpu?: number }).cpu;
-      if (cpu === undefined) return;
-      child.off('message', onMessage);
-      resolve(cpu);
-    };
-    child.on('message', onMessage);
-    child.send('cpu');
-  });
-}
-
-/** Starts a server script on core 0 and waits for the port it reports. */
-function startServer(script: string, argv: string[], env: Record<string, string>, profileDir?: string) {
-  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const child = spawn('taskset', ['-c', '0', process.execPath, ...nodeArgs, script, ...argv], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  children.push(child);
-  return new Promise<number>((resolve, reject) => {
-    child.once('message', (m) => {
-      const port = (m as { port: number }).port;
-      servers.set(port, child);
-      resolve(port);
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-  });
-}
+const cpuOfPort = (port: number) => cpuOf(hosts.get(port)!.pid);
+/** The API as deployed: the built bundle (dist/functions/api) in the functions framework's server. */
+const startDeployedApi = (env: Record<string, string>, profileDir?: string, source = BUNDLE) =>
+  startInFramework(
+    'deployed',
+    { source, target: 'api', env, readyPath: '/health', profileDir },
+    children,
+  ).then(keepHost);
 
 const shuffled = <T>(items: T[], n: number): T[] =>
   Array.from({ length: n }, () => items[Math.floor(Math.random() * items.length)]!);
 
 async function measure(port: number, spec: Omit<LoadSpec, 'port'>): Promise<Measured> {
-  const cpu0 = await cpuOf(port);
+  const cpu0 = cpuOfPort(port);
   const r = await (useH2load ? runH2load : runAutocannon)({ ...spec, port });
-  const cpu = (await cpuOf(port)) - cpu0;
+  const cpu = cpuOfPort(port) - cpu0;
   return { ...r, cpuUs: cpu / Math.max(1, r.requests) };
 }
 
@@ -200,12 +221,11 @@ try {
     const code = await runMissMode({
       nodes,
       auth,
-      startApi: () => startServer('bench/lib/api-server.ts', [], deployedEnv),
-      stop: (port) => servers.get(port)?.kill('SIGTERM'),
+      startApi: () => startDeployedApi(deployedEnv),
+      stop: (port) => hosts.get(port)?.child.kill('SIGTERM'),
       clients: Number(args.clients),
       requests: Number(args.requests),
       prefix,
-      upstash,
       elapsed,
     });
     process.exitCode = code;
@@ -222,10 +242,7 @@ try {
     }
     const apis: Row[] = [];
     const onDeployed = ['deployed', 'token', 'streams'].filter((r) => rowNames.includes(r));
-    const deployedPort =
-      onDeployed.length > 0
-        ? await startServer('bench/lib/api-server.ts', [], deployedEnv, profile('deployed'))
-        : 0;
+    const deployedPort = onDeployed.length > 0 ? await startDeployedApi(deployedEnv, profile('deployed')) : 0;
     const streamsN = Number(args.streams);
     const streamsSeen: OpenStreams[] = [];
     for (const name of onDeployed) {
@@ -246,15 +263,26 @@ try {
         });
       }
     }
+    if (BASELINE_BUNDLE) {
+      apis.push({
+        name: 'baseline',
+        headers: auth,
+        port: await startDeployedApi(deployedEnv, profile('baseline'), BASELINE_BUNDLE),
+      });
+    }
     if (rowNames.includes('inprocess'))
       apis.push({
         name: 'in-process',
         headers: auth,
-        port: await startServer(
-          'bench/lib/api-server.ts',
-          [],
-          { DATABASE_URL: databaseUrl, TENANT_ID: 'default', LOG_LEVEL: args.log, PG_POOL_MAX: '8' },
-          profile('inprocess'),
+        port: keepHost(
+          await startOnNodeServer(
+            'in-process',
+            'bench/lib/api-server.ts',
+            [],
+            { DATABASE_URL: databaseUrl, TENANT_ID: 'default', LOG_LEVEL: args.log, PG_POOL_MAX: '8' },
+            children,
+            profile('inprocess'),
+          ),
         ),
       });
     const metrics: Record<string, string> = {};
@@ -276,7 +304,36 @@ try {
     }
     const bodiesFile = join(scratch, 'bodies.json');
     writeFileSync(bodiesFile, JSON.stringify({ metrics, dashboard }));
-    const barePort = await startServer('bench/lib/bare-server.ts', [bodiesFile], {}, profile('bare'));
+    const barePort = keepHost(
+      await startOnNodeServer(
+        'bare',
+        'bench/lib/bare-server.ts',
+        [bodiesFile],
+        {},
+        children,
+        profile('bare'),
+      ),
+    );
+    // The host's own ceiling: the same bare app in the functions framework's server.
+    if (rowNames.includes('bare-ff')) {
+      apis.unshift({
+        name: 'bare-ff',
+        headers: auth,
+        port: keepHost(
+          await startInFramework(
+            'bare-ff',
+            {
+              source: 'bench/lib/bare-function.ts',
+              target: 'bare',
+              env: { BENCH_BODIES: bodiesFile },
+              readyPath: '/api/v1/dashboard/summary',
+              profileDir: profile('bare-ff'),
+            },
+            children,
+          ),
+        ),
+      });
+    }
     console.log(
       `▸ servers up on core 0 (api log level ${args.log}); metrics body ~${metrics[nodes[0]!]!.length} B — ${elapsed()}`,
     );
@@ -308,7 +365,7 @@ try {
         durationS: 3,
       });
     }
-    const upstash0 = { conns: upstash.connectionsAccepted, requests: upstash.requestsServed };
+    const upstash0 = await upstash.stats();
     const results = new Map<string, Measured[]>();
     const keep = (k: string, m: Measured) => results.set(k, [...(results.get(k) ?? []), m]);
     for (const endpoint of endpoints) {
@@ -322,7 +379,7 @@ try {
             const done = await api.around?.();
             const m = await measure(api.port, { ...spec, headers: api.headers });
             done?.();
-            if (api.port === deployedPort) deployedRequests += m.requests;
+            if (api.port === deployedPort || api.name === 'baseline') deployedRequests += m.requests;
             if (m.errors + m.non2xx > 0) console.log(`  ${api.name}: answers other than 200:`, m.statuses);
             keep(`${endpoint.name}|${connections}|${api.name}`, m);
           }
@@ -331,8 +388,9 @@ try {
       }
     }
     const perThousand = (n: number) => ((n * 1000) / Math.max(1, deployedRequests)).toFixed(3);
-    const upstashConns = upstash.connectionsAccepted - upstash0.conns;
-    const upstashRequests = upstash.requestsServed - upstash0.requests;
+    const upstash1 = await upstash.stats();
+    const upstashConns = upstash1.connectionsAccepted - upstash0.connectionsAccepted;
+    const upstashRequests = upstash1.requestsServed - upstash0.requestsServed;
 
     const { lines: table, allPass: tablePass } = apiTable({
       endpoints,
@@ -346,6 +404,26 @@ try {
         'targets: deployed ≥ 0.5× bare throughput, p99 ≤ 2× bare; token and streams rows the same, and CPU per request ≤ 1.1× the keys (deployed) row',
     );
     for (const l of table) console.log(l);
+    // Where the deployed read's CPU goes: the host (bare in the framework − bare on node-server) and
+    // our app (deployed − bare in the framework).
+    const cpuOfRow = (k: string) => {
+      const ms = results.get(k);
+      return ms ? mean(ms, (m) => m.cpuUs) : undefined;
+    };
+    for (const endpoint of endpoints) {
+      for (const connections of CONNECTIONS) {
+        const k = (row: string) => cpuOfRow(`${endpoint.name}|${connections}|${row}`);
+        const [bare, bareFf, deployed, inProcess] = [k('bare'), k('bare-ff'), k('deployed'), k('in-process')];
+        const parts = [`bare (node-server) ${bare?.toFixed(0)}`];
+        if (bareFf !== undefined)
+          parts.push(`bare in the framework ${bareFf.toFixed(0)} (host +${(bareFf - bare!).toFixed(0)})`);
+        if (deployed !== undefined && bareFf !== undefined) {
+          parts.push(`ours in the framework ${deployed.toFixed(0)} (app +${(deployed - bareFf).toFixed(0)})`);
+        }
+        if (inProcess !== undefined) parts.push(`ours in-process on node-server ${inProcess.toFixed(0)}`);
+        console.log(`CPU µs per request, ${endpoint.name} @ ${connections}: ${parts.join(' · ')}`);
+      }
+    }
     const gen = [...results.entries()].filter(([k]) => k.endsWith('|bare')).flatMap(([, ms]) => ms);
     if (useH2load) {
       const busy = Math.max(...gen.map((m) => m.generatorBusy ?? 0));
@@ -356,7 +434,7 @@ try {
     if (deployedPort) {
       console.log(
         `deployed server → Upstash: ${upstashRequests} requests (${perThousand(upstashRequests)} per 1,000 API requests), ` +
-          `${upstashConns} connections opened (${perThousand(upstashConns)} per 1,000) over ${deployedRequests} API requests (deployed, token and streams rows)`,
+          `${upstashConns} connections opened (${perThousand(upstashConns)} per 1,000) over ${deployedRequests} API requests (deployed, token, streams and baseline rows)`,
       );
     }
     if (streamsSeen.length > 0) {

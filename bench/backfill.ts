@@ -262,6 +262,7 @@ ${lines.join('\n')}`);
 // 1. The bulk backfill, end to end (the simulator generates inside the timed run).
 const bulkUrl = await newDb('bench_bulk');
 const bulkStorage = await storageAt(bulkUrl, 4);
+const bulkCpu0 = cpuOf([process.pid], 'bench_bulk');
 const bulk = await bulkBackfill(
   {
     ...bulkStorage,
@@ -276,6 +277,7 @@ const bulk = await bulkBackfill(
   },
 );
 process.stderr.write('\n');
+const bulkCpu1 = cpuOf([process.pid], 'bench_bulk');
 await bulkStorage.sql.end();
 
 // 2. Optionally, the same backfill through the cycle code (6-hour windows, per-node merge-upserts).
@@ -362,7 +364,8 @@ const perSecond = (n: number, s: number) => `${fmt(n / s)} rows/s`;
 console.log(`\nbench:backfill (${new Date().toISOString()}, load average at start ${load})
 bulk       ${days} d × ${nodes} nodes: ${fmt(bulk.readings)} readings in ${seconds.toFixed(1)} s = ${fmt(rate)} readings/s  ${rate >= 1e6 ? 'PASS' : 'FAIL'} (target ≥ 1,000,000/s)
            source generation included: the simulator took ${sourceSeconds.toFixed(1)} s of it (without it ≈ ${fmt(bulk.readings / (seconds - sourceSeconds))} readings/s; PostgreSQL kept ingesting meanwhile, so that is an upper bound)
-           wrote ${fmt(bulk.copied['5m'])} 5m + ${fmt(bulk.copied['1h'])} 1h + ${fmt(bulk.copied['1d'])} 1d partials by binary COPY (${fmt(written / seconds)} rows/s overall), merged ${fmt(merged)}; rejected ${fmt(bulk.rejected.received - bulk.rejected.accepted)} of ${fmt(bulk.rejected.received)} received (${fmt(bulk.rejected.duplicates)} duplicates)${
+           CPU µs per reading: this process (backfill and simulator) ${(((bulkCpu1.node - bulkCpu0.node) * 1e6) / bulk.readings).toFixed(2)}, PostgreSQL (this database's backends) ${(((bulkCpu1.postgres - bulkCpu0.postgres) * 1e6) / bulk.readings).toFixed(2)}
+           wrote ${fmt(bulk.copied['5m'])} 5m + ${fmt(bulk.copied['1h'])} 1h + ${fmt(bulk.copied['1d'])} 1d partials by binary COPY into each partition (${fmt(written / seconds)} rows/s overall), merged ${fmt(merged)}; rejected ${fmt(bulk.rejected.received - bulk.rejected.accepted)} of ${fmt(bulk.rejected.received)} received (${fmt(bulk.rejected.duplicates)} duplicates)${
              perCycle
                ? `\nper-cycle  same backfill through the cycle code: ${fmt(perCycle.readings)} readings dispatched in ${perCycle.seconds.toFixed(1)} s = ${fmt(perCycle.readings / perCycle.seconds)}/s (bulk: ${fmt(bulk.received / seconds)} received/s, ${(bulk.received / seconds / (perCycle.readings / perCycle.seconds)).toFixed(0)}× faster)`
                : ''

@@ -45,9 +45,9 @@ export async function startEmbeddedPostgres(options: {
         store.inNodesTransaction(nodeIds, (tx) =>
           work({
             ...tx,
-            async copyPartials(table, chunks, format) {
+            async copyPartials(target, chunks, format) {
               const blob = new Blob([...chunks] as BlobPart[]);
-              await db.query(copyStatement(table, '/dev/blob', format), [], { blob });
+              await db.query(copyStatement(target.name, '/dev/blob', format), [], { blob });
             },
           }),
         ),

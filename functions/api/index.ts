@@ -1,19 +1,25 @@
 /**
  * The HTTP API in the functions framework: the same Hono app that runs locally on
  * @hono/node-server. It loads no BigQuery or Pub/Sub client.
+ *
+ * Each request is handled outside the framework's per-request Node `domain` (shared/outside-domain.ts):
+ * inside it every promise the request makes is tagged with the domain and given a destroy hook, which
+ * cost more CPU per cached read than the rest of the app (bench:api, `--cpu-prof`). Errors still end
+ * as problems: Hono's onError answers whatever a route throws (problem+json 500), and anything thrown
+ * outside the app (it failed to start) is answered here with the same 500 problem.
  */
 import * as ff from '@google-cloud/functions-framework';
 import { getRequestListener } from '@hono/node-server';
-import { createApp } from '../../shared/api/app.ts';
+import { type ApiApp, createApp } from '../../shared/api/app.ts';
+import { ApiProblem, problemAsResponse } from '../../shared/api/problem.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { createLogger } from '../../shared/log.ts';
 import { once } from '../../shared/once.ts';
+import { outsideDomain } from '../../shared/outside-domain.ts';
 import { apiDeps } from '../../shared/wiring/api.ts';
-import { startFunctionTracing } from '../../shared/wiring/telemetry.ts';
+import { tracingAfterFirstResponse } from '../../shared/wiring/telemetry.ts';
 
 const config = loadConfig();
-// Started beside the first request, not before it: requests that arrive while the SDK loads are not
-// traced (TRACING=cloud), and the cold start does not wait for it.
-export const tracing = startFunctionTracing(config, 'api');
 const app = once(async () => {
   const deps = await apiDeps(config);
   if (config.API_DEV_MODE) {
@@ -24,8 +30,35 @@ const app = once(async () => {
   }
   return createApp(deps);
 });
+const hostLogger = createLogger({ level: config.LOG_LEVEL, base: { function: 'api' } });
 
 // The host's env ({ incoming, outgoing }) lets the app read Node's parsed request headers directly.
-export const api = getRequestListener(async (request, env) => (await app()).fetch(request, env));
+const failed = (request: Request, err: unknown) => {
+  hostLogger.error('request failed outside the app', { event: 'api.host_error', err });
+  return problemAsResponse(
+    new ApiProblem(500, 'Internal Server Error', 'The request could not be completed.'),
+    new URL(request.url).pathname,
+  );
+};
+/** The app once it has started: requests then go straight to it (no promise of ours per request). */
+let ready: ApiApp | undefined;
+const listener = getRequestListener((request, env) => {
+  if (ready) return ready.fetch(request, env);
+  return app().then(
+    (started) => {
+      ready = started;
+      return started.fetch(request, env);
+    },
+    (err: unknown) => failed(request, err),
+  );
+});
+
+// Tracing (TRACING=cloud) starts once the first response has been sent: the cold start does not wait
+// for the SDK, and requests answered while it loads are not traced.
+const served = tracingAfterFirstResponse(config, 'api', listener);
+export const tracing = served.tracing;
+
+/** The HTTP function: the app, run outside the framework's per-request domain. */
+export const api: ff.HttpFunction = (req, res) => outsideDomain(() => served.listener(req, res));
 
 ff.http('api', api);

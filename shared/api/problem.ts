@@ -120,20 +120,37 @@ export class ApiProblem extends Error {
   }
 }
 
-export function problemResponse(c: Context, problem: ApiProblem): Response {
+/** The problem document (RFC 9457) of `problem`, for the request path `instance`. */
+function problemBody(problem: ApiProblem, instance: string): string {
   const slug = problem.type ?? DEFAULT_TYPES[problem.status];
-  const body = {
+  return JSON.stringify({
     type: slug ? problemTypeUri(slug) : 'about:blank',
     title: problem.title,
     status: problem.status,
     detail: problem.message,
-    instance: c.req.path,
+    instance,
     ...problem.extra,
-  };
+  });
+}
+
+/**
+ * A problem as a plain Response, for the host when the app itself could not answer (it failed to
+ * start, or threw outside Hono's own error handling).
+ */
+export function problemAsResponse(problem: ApiProblem, instance: string): Response {
+  return new Response(problemBody(problem, instance), {
+    status: problem.status,
+    headers: { ...problem.headers, 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store' },
+  });
+}
+
+export function problemResponse(c: Context, problem: ApiProblem): Response {
   for (const [k, v] of Object.entries(problem.headers)) c.header(k, v);
   // A problem is never cached, and never carries the ETag or encoding of a value it replaced.
   c.header('ETag', undefined);
   c.header('Content-Encoding', undefined);
   c.header('Cache-Control', 'no-store');
-  return c.body(JSON.stringify(body), problem.status, { 'Content-Type': 'application/problem+json' });
+  return c.body(problemBody(problem, c.req.path), problem.status, {
+    'Content-Type': 'application/problem+json',
+  });
 }

@@ -1,6 +1,7 @@
 /**
  * The API in its cloud host: functions/api registered with the functions framework, served by the
- * framework's own HTTP stack (getTestServer), against a real PostgreSQL. Same app, same answers.
+ * framework's own HTTP stack (getTestServer), against a real PostgreSQL. Same app, same answers; the
+ * handler runs outside the framework's per-request domain, and errors still end as problems.
  */
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
@@ -61,5 +62,46 @@ describe('functions/api in the functions framework', await peerGate('postgres'),
     const invalid = await post({ note: 5 });
     assert.equal(invalid.status, 400);
     assert.match(((await invalid.json()) as { detail: string }).detail, /note/);
+  });
+
+  test('an event stream opens and streams through the framework host', async () => {
+    const abort = new AbortController();
+    const res = await fetch(`${base}/api/v1/anomalies/stream`, {
+      headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+      signal: abort.signal,
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    assert.match(new TextDecoder().decode(first.value), /^: connected/);
+    abort.abort();
+    await reader.cancel().catch(() => {});
+    // The host goes on serving after the client went away.
+    assert.equal((await fetch(`${base}/health`)).status, 200);
+  });
+
+  test('an error thrown while handling a request (outside the framework domain) is a problem+json 500', async () => {
+    // The fault: the table the acknowledge route writes is gone (PostgreSQL answers 42P01, which is
+    // neither "unavailable" nor a problem the route expects), so the route throws.
+    await db.sql`alter table anomalies rename to anomalies_moved_away`;
+    try {
+      const res = await fetch(`${base}/api/v1/anomalies/x/acknowledge`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ note: 'n' }),
+      });
+      assert.equal(res.status, 500);
+      assert.equal(res.headers.get('content-type'), 'application/problem+json');
+      const problem = (await res.json()) as { status: number; type: string; instance: string };
+      assert.equal(problem.status, 500);
+      assert.equal(problem.type, '/docs/problems#internal-error');
+      assert.equal(problem.instance, '/api/v1/anomalies/x/acknowledge');
+      assert.ok(res.headers.get('x-request-id'), 'the request id that finds the error in the logs');
+      // The host is still serving (the framework did not crash the instance).
+      assert.equal((await fetch(`${base}/health`)).status, 200);
+    } finally {
+      await db.sql`alter table anomalies_moved_away rename to anomalies`;
+    }
   });
 });

@@ -193,7 +193,11 @@ function ForecastPanel(props: { node: NodeInfo }) {
         what="the forecast"
         missing={<p class="muted">The server has no forecasts yet.</p>}
         notFound={
-          <p class="muted">No forecast for this node: forecasts are made for inlet meters and districts.</p>
+          <p class="muted">
+            {props.node.kind === 'inlet'
+              ? 'No forecast for this inlet meter yet: the next cycle issues one.'
+              : 'No forecast for this node: forecasts are made for inlet meters and districts.'}
+          </p>
         }
       >
         {(f) => (

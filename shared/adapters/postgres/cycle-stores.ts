@@ -7,6 +7,7 @@
  */
 
 import { anomalyPayload } from '../../anomaly/listed.ts';
+import type { CopyTarget } from '../../cycle/backfill/store.ts';
 import type { RetentionCutoffs } from '../../cycle/maintenance/store.ts';
 import type { PartialRow } from '../../domain/aggregate.ts';
 import {
@@ -39,7 +40,7 @@ import {
   writeWatermarks,
 } from './bulk.ts';
 import type { Sql, TransactionSql } from './client.ts';
-import { copyPartials, PartialCopyEncoder } from './copy.ts';
+import { copyPartials, copyTarget, PartialCopyEncoder } from './copy.ts';
 import {
   latestEfficiencyLabel,
   readBilled,
@@ -140,8 +141,8 @@ function backfillTx(tx: TransactionSql) {
       readStoredKeys(tx, table, nodeIds, fromMs, toMs),
     readPartials: (table: TimeSeriesTable, keys: Parameters<typeof readPartials>[2]) =>
       readPartials(tx, table, keys),
-    copyPartials: (table: TimeSeriesTable, chunks: Iterable<Uint8Array>, format: 'binary' | 'text') =>
-      copyPartials(tx, table, chunks, format),
+    copyPartials: (target: CopyTarget, chunks: Iterable<Uint8Array>, format: 'binary' | 'text') =>
+      copyPartials(tx, target.name, chunks, format),
     upsertPartials: (table: TimeSeriesTable, rows: Parameters<typeof upsertPartials>[2]) =>
       upsertPartials(tx, table, rows),
     readLatestMany: (nodeIds: readonly string[]) => readLatestMany(tx, nodeIds),
@@ -275,11 +276,16 @@ export function postgresCycleStores(sql: Sql, partitions: PartitionManager) {
       for (const table of AGGREGATE_TABLES) await partitions.ensure(table, daysMs);
     },
     createEncoder: (format: 'binary' | 'text') => new PartialCopyEncoder(format),
+    copyTarget: (table: TimeSeriesTable, bucketMs: number) => copyTarget(partitions, table, bucketMs),
     inNodesTransaction: <T>(
       nodeIds: readonly string[],
       work: (tx: ReturnType<typeof backfillTx>) => Promise<T>,
     ) =>
       sql.begin(async (tx) => {
+        // This transaction only: its commit does not wait for the WAL flush. Safe for the backfill: a
+        // crash can lose only the last chunks' commits, each whole (watermarks with their partials,
+        // never one without the other), and a rerun re-applies exactly those nodes.
+        await tx`set local synchronous_commit = off`;
         await lockNodes(tx, nodeIds);
         return work(backfillTx(tx));
       }) as Promise<T>,

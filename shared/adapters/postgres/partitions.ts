@@ -11,7 +11,7 @@ export type TimeSeriesTable = keyof typeof TIME_SERIES_TABLES;
 
 const DAY_MS = 86_400_000;
 
-function partitionBounds(table: TimeSeriesTable, ms: number): { name: string; from: Date; to: Date } {
+export function partitionBounds(table: TimeSeriesTable, ms: number): { name: string; from: Date; to: Date } {
   const d = new Date(ms);
   if (TIME_SERIES_TABLES[table].partition === 'day') {
     const from = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
@@ -27,7 +27,8 @@ function partitionBounds(table: TimeSeriesTable, ms: number): { name: string; fr
 export class PartitionManager {
   private readonly known = new Set<string>();
   private readonly sql: Sql;
-  private readonly timescale: boolean;
+  /** With Timescale the tables are hypertables: no native partitions to create or write into. */
+  readonly timescale: boolean;
 
   constructor(sql: Sql, timescale: boolean) {
     this.sql = sql;

@@ -1,11 +1,12 @@
 /**
  * One chunk of the bulk backfill, in one transaction holding its nodes' locks: read (the watermarks,
  * checked against the plan; the stored partials the new readings land in; the nodes' latest values),
- * aggregate and COPY the new rows as they are built (5-minute rows stream node by node), then every
- * other write issued together (the merged rows, latest values, watermarks, applied batches).
+ * aggregate and COPY the new rows into their partitions, day by day (5-minute rows stream node by
+ * node as they are built), then every other write issued together (the merged rows, latest values, watermarks, applied batches).
  */
 import {
   bucketStart,
+  DAY_MS,
   mergeInto,
   type PartialRow,
   partialKey,
@@ -20,10 +21,17 @@ import {
 } from '../../domain/bulk-aggregate.ts';
 import type { CleanColumns } from '../../domain/columns.ts';
 import type { LatestBody } from '../../domain/payloads.ts';
-import { METRICS } from '../../domain/readings.ts';
+import { METRICS, type Metric } from '../../domain/readings.ts';
 import type { PartialTable } from '../aggregate/store.ts';
-import { mergeLatest, type PlannedNode, touches } from './plan.ts';
-import type { BackfillStore, BackfillTx, BatchRecord, CopyFormat, PartialEncoder } from './store.ts';
+import { daysOf, mergeLatest, type PlannedNode, touches } from './plan.ts';
+import type {
+  BackfillStore,
+  BackfillTx,
+  BatchRecord,
+  CopyFormat,
+  CopyTarget,
+  PartialEncoder,
+} from './store.ts';
 
 export const TABLES: Record<Resolution, PartialTable> = { '5m': 'agg_5m', '1h': 'agg_1h', '1d': 'agg_1d' };
 const RES = ['5m', '1h', '1d'] as const;
@@ -77,13 +85,81 @@ async function readStored(tx: BackfillTx, input: ChunkInput, ids: string[]): Pro
   return stored;
 }
 
+/** The first index whose time is ≥ t. */
+function lowerBound(ts: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = ts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ts[mid]! < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** A node's clean readings of one UTC day [dayMs, dayMs + 1 day), as views (no copy). */
+function dayOf(clean: CleanColumns, dayMs: number): CleanColumns {
+  const lo = lowerBound(clean.ts, dayMs);
+  const hi = lowerBound(clean.ts, dayMs + DAY_MS);
+  const values: CleanColumns['values'] = {};
+  for (const [metric, column] of Object.entries(clean.values) as [Metric, Float64Array][]) {
+    values[metric] = column.subarray(lo, hi);
+  }
+  return {
+    nodeId: clean.nodeId,
+    counts: clean.counts,
+    length: hi - lo,
+    ts: clean.ts.subarray(lo, hi),
+    values,
+  };
+}
+
+/** Adds a day's summary of a node to what its earlier days summed up (days come in order). */
+function addDay(summaries: Map<string, NodeSummary>, id: string, day: NodeSummary): void {
+  const sum = summaries.get(id);
+  if (!sum) {
+    summaries.set(id, day);
+    return;
+  }
+  sum.readings += day.readings;
+  sum.minTs ??= day.minTs;
+  if (day.maxTs !== null) sum.maxTs = day.maxTs;
+  Object.assign(sum.latest, day.latest);
+}
+
+/** Encoders of the 1h and 1d rows, one per COPY target (partition), written after the 5-minute rows. */
+function coarseEncoders(store: Pick<BackfillStore, 'createEncoder' | 'copyTarget'>, format: CopyFormat) {
+  type Part = { resolution: '1h' | '1d'; target: CopyTarget; encoder: PartialEncoder };
+  const parts = new Map<string, Part>();
+  const current: Partial<Record<'1h' | '1d', Part>> = {};
+  return {
+    encoderOf(resolution: '1h' | '1d', bucketMs: number): PartialEncoder {
+      let part = current[resolution];
+      if (!part || bucketMs < part.target.fromMs || bucketMs >= part.target.toMs) {
+        const target = store.copyTarget(TABLES[resolution], bucketMs);
+        part = parts.get(`${resolution}:${target.name}`);
+        if (!part) {
+          part = { resolution, target, encoder: store.createEncoder(format) };
+          parts.set(`${resolution}:${target.name}`, part);
+        }
+        current[resolution] = part;
+      }
+      return part.encoder;
+    },
+    parts: () => [...parts.values()],
+  };
+}
+
 /**
- * Aggregates the chunk node by node and COPYs the rows whose key is new (5-minute rows stream as they are
- * built; 1h and 1d follow); rows whose key is stored are merged into the stored row instead.
+ * Aggregates the chunk and COPYs the rows whose key is new; rows whose key is stored are merged into
+ * the stored row instead. Day by day: one COPY into the day's 5-minute partition, its rows streamed
+ * node by node as they are built (PostgreSQL ingests while the next node aggregates); the 1h and 1d
+ * rows follow, one COPY per partition. A UTC day holds whole 5-minute, hour and day buckets, so a
+ * node's day aggregates on its own, in the same order as the whole range would.
  */
 async function aggregateAndCopy(
   tx: BackfillTx,
-  store: Pick<BackfillStore, 'createEncoder'>,
+  store: Pick<BackfillStore, 'createEncoder' | 'copyTarget'>,
   aggregator: NodeAggregator,
   input: ChunkInput,
   ids: string[],
@@ -98,38 +174,44 @@ async function aggregateAndCopy(
     );
   }
   const mergeNodes = new Set(Object.values(stored).flatMap((m) => [...m.values()].map((r) => r.nodeId)));
-  const encoders: Record<Resolution, PartialEncoder> = {
-    '5m': store.createEncoder(input.format),
-    '1h': store.createEncoder(input.format),
-    '1d': store.createEncoder(input.format),
-  };
+  const coarse = coarseEncoders(store, input.format);
   const merged: Record<Resolution, PartialRow[]> = { '5m': [], '1h': [], '1d': [] };
   const summaries = new Map<string, NodeSummary>();
-  function* fiveMinuteData(): Generator<Uint8Array> {
-    for (const id of ids) {
-      const mayMerge = mergeNodes.has(id);
-      const summary = aggregator.aggregate(input.cleaned.get(id)!, (resolution, metric, bucketMs, p) => {
-        const existing = mayMerge
-          ? stored[resolution].get(partialKey(id, METRICS[metric]!, bucketMs))
-          : undefined;
-        if (existing) {
-          mergeInto(existing, builderToRow(id, metric, bucketMs, p));
-          merged[resolution].push(existing);
-        } else {
-          encoders[resolution].add(id, metric, bucketMs, p, p.bins, p.seen);
-        }
-      });
-      summaries.set(id, summary);
-      yield* encoders['5m'].drain();
+  const copied = { '5m': 0, '1h': 0, '1d': 0 };
+  for (const day of daysOf(input.minTs, input.maxTs)) {
+    const nodes = ids.map((id) => dayOf(input.cleaned.get(id)!, day)).filter((clean) => clean.length > 0);
+    if (nodes.length === 0) continue;
+    const fiveMinute = store.createEncoder(input.format);
+    function* data(): Generator<Uint8Array> {
+      for (const clean of nodes) {
+        const id = clean.nodeId;
+        const mayMerge = mergeNodes.has(id);
+        const summary = aggregator.aggregate(clean, (resolution, metric, bucketMs, p) => {
+          const existing = mayMerge
+            ? stored[resolution].get(partialKey(id, METRICS[metric]!, bucketMs))
+            : undefined;
+          if (existing) {
+            mergeInto(existing, builderToRow(id, metric, bucketMs, p));
+            merged[resolution].push(existing);
+          } else if (resolution === '5m') {
+            fiveMinute.add(id, metric, bucketMs, p, p.bins, p.seen);
+          } else {
+            coarse.encoderOf(resolution, bucketMs).add(id, metric, bucketMs, p, p.bins, p.seen);
+          }
+        });
+        addDay(summaries, id, summary);
+        yield* fiveMinute.drain();
+      }
+      yield* fiveMinute.end();
     }
-    yield* encoders['5m'].end();
+    await tx.copyPartials(store.copyTarget(TABLES['5m'], day), data(), input.format);
+    copied['5m'] += fiveMinute.rows;
   }
-  await tx.copyPartials('agg_5m', fiveMinuteData(), input.format);
-  for (const resolution of ['1h', '1d'] as const) {
-    if (encoders[resolution].rows > 0)
-      await tx.copyPartials(TABLES[resolution], encoders[resolution].end(), input.format);
+  for (const { resolution, target, encoder } of coarse.parts()) {
+    if (encoder.rows === 0) continue;
+    await tx.copyPartials(target, encoder.end(), input.format);
+    copied[resolution] += encoder.rows;
   }
-  const copied = { '5m': encoders['5m'].rows, '1h': encoders['1h'].rows, '1d': encoders['1d'].rows };
   return { summaries, merged, copied };
 }
 
@@ -149,7 +231,7 @@ function batchRecords(ids: string[], input: ChunkInput, summaries: Map<string, N
 
 /** Applies one chunk in one transaction (see the top of this file). */
 export function writeChunk(
-  store: Pick<BackfillStore, 'inNodesTransaction' | 'createEncoder'>,
+  store: Pick<BackfillStore, 'inNodesTransaction' | 'createEncoder' | 'copyTarget'>,
   aggregator: NodeAggregator,
   input: ChunkInput,
 ): Promise<ChunkOutcome> {

@@ -33,6 +33,17 @@ export interface PartialEncoder {
   end(): Uint8Array[];
 }
 
+/**
+ * Where COPY writes a table's rows: the storage's own name for it (PostgreSQL: the native partition,
+ * so no row is routed through the partitioned parent; with Timescale, the table) and the bucket
+ * range [fromMs, toMs) it holds.
+ */
+export interface CopyTarget {
+  name: string;
+  fromMs: number;
+  toMs: number;
+}
+
 export interface PartialKey {
   nodeId: string;
   metric: Metric;
@@ -59,8 +70,8 @@ export interface BackfillTx {
     toMs: number,
   ): Promise<PartialKey[]>;
   readPartials(table: PartialTable, keys: readonly PartialKey[]): Promise<PartialRow[]>;
-  /** Bulk-loads new rows (their keys must not be stored yet). */
-  copyPartials(table: PartialTable, chunks: Iterable<Uint8Array>, format: CopyFormat): Promise<void>;
+  /** Bulk-loads new rows into a target (`copyTarget`) that holds all their buckets; their keys must not be stored yet. */
+  copyPartials(target: CopyTarget, chunks: Iterable<Uint8Array>, format: CopyFormat): Promise<void>;
   upsertPartials(table: PartialTable, rows: PartialRow[]): Promise<void>;
   readLatestMany(nodeIds: readonly string[]): Promise<Map<string, LatestBody>>;
   writeLatestMany(rows: readonly (StoredLatest & { nodeId: string })[]): Promise<void>;
@@ -73,6 +84,8 @@ export interface BackfillStore extends Pick<DispatchStore, 'upsertNetwork' | 'lo
   /** Creates the 5m/1h/1d partitions of these days (DDL: before the transactions that need them). */
   ensurePartitions(daysMs: number[]): Promise<void>;
   createEncoder(format: CopyFormat): PartialEncoder;
+  /** Where COPY writes the table's rows of this bucket (its partitions exist: `ensurePartitions`). */
+  copyTarget(table: PartialTable, bucketMs: number): CopyTarget;
   /** Runs `work` in one transaction holding every node's lock (taken first, inside). */
   inNodesTransaction<T>(nodeIds: readonly string[], work: (tx: BackfillTx) => Promise<T>): Promise<T>;
 }

@@ -3,9 +3,10 @@
  * middleware hop costs on the hot path (a cached read is a few microseconds), so the three checks
  * share one.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler, Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { authenticateRequest, type KeyVerifier } from '../../auth/authenticate.ts';
+import type { Principal } from '../../auth/keys.ts';
 import type { TokenVerifier } from '../../auth/tokens.ts';
 import type { ApiEnv } from '../../env.ts';
 import { ApiProblem, problemResponse } from '../../problem.ts';
@@ -59,13 +60,22 @@ export const apiGate = ({
     });
   const limitBody = limiterOf(bodyLimitBytes);
   const routeLimits = new Map(Object.entries(routeBodyLimits).map(([path, max]) => [path, limiterOf(max)]));
-  return async function apiGate(c, next) {
+  // Only requests that may carry a body: touching the body of a GET costs a full Request object.
+  const pass = (c: Context<ApiEnv>, next: Next) =>
+    c.req.method === 'GET' || c.req.method === 'HEAD'
+      ? next()
+      : (routeLimits.get(c.req.path) ?? limitBody)(c, next);
+  const counted = (c: Context<ApiEnv>, next: Next, principal: Principal) => {
+    // Synchronous while the key holds leased tokens.
+    const counting = countRequest(c, limiter, principal);
+    return counting ? counting.then(() => pass(c, next)) : pass(c, next);
+  };
+  // Not an async function: a cached key and a leased token make no promise of the gate's own (in the
+  // functions framework's process every promise pays an async-hook init and a destroy hook).
+  return function apiGate(c, next) {
     const principal = authenticateRequest(c, verifier, tokens);
-    // Synchronous while the key holds leased tokens: no await on the hot path.
-    const counted = countRequest(c, limiter, principal instanceof Promise ? await principal : principal);
-    if (counted) await counted;
-    // Only requests that may carry a body: touching the body of a GET costs a full Request object.
-    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
-    return (routeLimits.get(c.req.path) ?? limitBody)(c, next);
+    return principal instanceof Promise
+      ? principal.then((p) => counted(c, next, p))
+      : counted(c, next, principal);
   };
 };

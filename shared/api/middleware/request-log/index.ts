@@ -104,22 +104,22 @@ export const requestLog = ({
     } else {
       lines.info('request', fields);
     }
-    return { status, route: c.req.routePath };
   }
 
-  return async function requestLog(c, next) {
+  return function requestLog(c, next) {
     const t0 = performance.now();
     const parent = incomingTraceParent(
       requestHeader(c, 'traceparent'),
       requestHeader(c, 'x-cloud-trace-context'),
     );
-    // No caller's context and no tracing: nothing to scope (the common local case costs nothing).
-    if (!parent && !tracingEnabled()) {
+    // No caller's context and no tracing: nothing to scope (the common local case costs nothing), and
+    // no promise of this function's own around the request's (in the functions framework's process
+    // every promise pays an async-hook init and a destroy hook).
+    if (!parent && !tracingEnabled()) return handle(c, next, t0);
+    return inSpan(c.req.method, { parent, kind: 'server' }, async (span) => {
       await handle(c, next, t0);
-      return;
-    }
-    await inSpan(c.req.method, { parent, kind: 'server' }, async (span) => {
-      const { status, route } = await handle(c, next, t0);
+      const status = c.res.status;
+      const route = c.req.routePath;
       span.setName(`${c.req.method} ${route}`);
       span.setAttributes({
         'http.request.method': c.req.method,
