@@ -17,7 +17,7 @@
  * logs it and exits), as `outsideDomain` already had it for the aggregator's work. Errors of the
  * function's promise still become a 500 (Pub/Sub redelivers) and returning still acks.
  *
- * For a process that serves only such functions (the aggregator's instances). Idempotent.
+ * For a process that serves only such functions (the aggregator's and the API's instances). Idempotent.
  */
 import domain from 'node:domain';
 import { EventEmitter } from 'node:events';
