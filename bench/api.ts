@@ -13,7 +13,7 @@
  * on @hono/node-server returning the same bytes: the ratio reference of the targets). Token and streams must cost the read nothing measurable:
  * their CPU per request is shown beside the keys row's (≤ 1.1× passes).
  * Every server runs in its own process on core 0; the generator (h2load, else autocannon with a
- * warning) on core 1, with the Upstash-protocol server in this process (core 1 too). CPU per request
+ * warning) on core 1, with the Upstash-protocol server in a process of its own (core 1 too). CPU per request
  * is each server process's own (/proc), and the bench prints where the deployed read's goes: host
  * (bare-ff − bare) and app (deployed − bare-ff).
  * `--miss` measures the miss path instead (bench/lib/miss-mode.ts), through the deployed host.
@@ -23,6 +23,9 @@
  *   npm run bench:api -- --rows deployed,token,streams --streams 256 --only metrics
  *   npm run bench:api -- --miss --nodes 10000
  *   npm run bench:api -- --baseline ../other-checkout   (its API bundle as the row `baseline`)
+ *
+ * Longer than 400 lines because one run's procedure (peers, the backfill, every server row, the
+ * interleaved rounds and the summary lines) reads best top to bottom; its parts live in bench/lib/.
  */
 import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

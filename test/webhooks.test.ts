@@ -134,9 +134,7 @@ describe('webhooks through the Pub/Sub emulator', await peerGate('postgres', 'pu
       WEBHOOK_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
       WEBHOOK_TIMEOUT_MS: '5000',
       TOPIC_WEBHOOK_DELIVERIES: topicName,
-      // The worker's warnings (each failed attempt, each dead letter) go to the test's output: when a
-      // delivery does not settle, they say which attempts ran.
-      LOG_LEVEL: 'warning',
+      LOG_LEVEL: 'warning', // the worker's failed attempts and dead letters, in the test's output
       PG_POOL_MAX: '2',
     };
     storage = await openStorage(
@@ -341,9 +339,7 @@ describe('webhooks through the Pub/Sub emulator', await peerGate('postgres', 'pu
           select pid, datname, state, xact_start, backend_xid::text, left(query, 80) as query
           from pg_stat_activity where backend_xid is not null and pid <> pg_backend_pid()`;
         const rows = await db.sql`select * from webhook_deliveries where subscription_id = ${id}`;
-        throw new Error(
-          `${err.message}; its deliveries: ${JSON.stringify(rows)}; transactions open in the cluster: ${JSON.stringify(open)}`,
-        );
+        throw new Error(`${err.message}; deliveries: ${JSON.stringify(rows)}; open: ${JSON.stringify(open)}`);
       });
     const okD = await settled(ok.subscription.id, 'delivered');
     const flakyD = await settled(flaky.subscription.id, 'delivered');
