@@ -3,7 +3,7 @@
  *
  *   npm run eval:leaks -- [--from 2018-01-01] [--to 2018-02-12] [--schedule ../shared/data/ltown/leaks-2018.yaml]
  *                         [--inp ../shared/data/ltown/L-TOWN.inp] [--seed 1] [--step-hours 24] [--leak-free]
- *                         [--without pressure_residual] [--rescore] [--checkpoint-days 7]
+ *                         [--without pressure_residual] [--rescore [--anomalies FILE]] [--checkpoint-days 7]
  *
  * Generates 5-minute SCADA readings with EPANET (generate.ts; cached by its inputs' hash in
  * .data/eval-cache/), five weeks of warm-up before --from included, feeds them through the real cycle on a
@@ -39,6 +39,8 @@ const { values: args } = parseArgs({
     /** Also print the score without these anomaly types (what the system scored before they existed). */
     without: { type: 'string' },
     'checkpoint-days': { type: 'string', default: '7' },
+    /** With --rescore: the saved anomalies to score (a run's file or checkpoint kept under another name). */
+    anomalies: { type: 'string' },
   },
 });
 
@@ -126,18 +128,20 @@ async function main(): Promise<void> {
   };
   const partial = `${saved}.partial.json`;
   if (args.rescore) {
-    if (!existsSync(saved) && existsSync(partial)) {
+    const file = args.anomalies ?? (!existsSync(saved) && existsSync(partial) ? partial : null);
+    const kept = file ? (JSON.parse(readFileSync(file, 'utf8')) as unknown) : null;
+    if (file && kept && !Array.isArray(kept)) {
       // A run stopped before --to: score the span it completed.
-      const p = JSON.parse(readFileSync(partial, 'utf8')) as { toMs: number; anomalies: AnomalyPayload[] };
+      const p = kept as { toMs: number; anomalies: AnomalyPayload[] };
       console.log(
-        `\n## L-Town ${day(evalFromMs)} → ${day(p.toMs)} (a run to ${day(evalToMs)} stopped there), rescored from ${partial}\n`,
+        `\n## L-Town ${day(evalFromMs)} → ${day(p.toMs)} (a run to ${day(evalToMs)} stopped there), rescored from ${file}\n`,
       );
       evalToMs = p.toMs;
       scoreAll(p.anomalies);
       return;
     }
-    console.log(`\n## L-Town ${day(evalFromMs)} → ${day(evalToMs)}, rescored from ${saved}\n`);
-    scoreAll(JSON.parse(readFileSync(saved, 'utf8')) as AnomalyPayload[]);
+    console.log(`\n## L-Town ${day(evalFromMs)} → ${day(evalToMs)}, rescored from ${file ?? saved}\n`);
+    scoreAll((kept ?? JSON.parse(readFileSync(saved, 'utf8'))) as AnomalyPayload[]);
     return;
   }
   const db = await createTestDatabase();
