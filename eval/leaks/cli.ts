@@ -3,15 +3,17 @@
  *
  *   npm run eval:leaks -- [--from 2018-01-01] [--to 2018-02-12] [--schedule ../shared/data/ltown/leaks-2018.yaml]
  *                         [--inp ../shared/data/ltown/L-TOWN.inp] [--seed 1] [--step-hours 24] [--leak-free]
- *                         [--without pressure_residual] [--rescore]
+ *                         [--without pressure_residual] [--rescore [--anomalies FILE]] [--checkpoint-days 7]
  *
  * Generates 5-minute SCADA readings with EPANET (generate.ts; cached by its inputs' hash in
  * .data/eval-cache/), five weeks of warm-up before --from included, feeds them through the real cycle on a
  * fresh PostgreSQL database (run.ts; DATABASE_URL's server, or the local one) and scores the anomalies
  * the system opened against the schedule (score.ts). Prints per leak: detected or not, by what, the delay,
  * the water saved; then true positives, repeats, false alarms per week and the competition's score.
+ * Every `--checkpoint-days` simulated days the anomalies so far are saved beside the cache
+ * (`….partial.json`): `--rescore` of a run stopped early scores the span it completed.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createTestDatabase } from '../../dev/peers/index.ts';
@@ -36,6 +38,9 @@ const { values: args } = parseArgs({
     rescore: { type: 'boolean', default: false },
     /** Also print the score without these anomaly types (what the system scored before they existed). */
     without: { type: 'string' },
+    'checkpoint-days': { type: 'string', default: '7' },
+    /** With --rescore: the saved anomalies to score (a run's file or checkpoint kept under another name). */
+    anomalies: { type: 'string' },
   },
 });
 
@@ -89,7 +94,7 @@ async function main(): Promise<void> {
   const parsed = parseSchedule(scheduleText, args.schedule);
   const schedule = args['leak-free'] ? { ...parsed, leaks: [] } : parsed;
   const evalFromMs = scheduleTime(args.from.length === 10 ? `${args.from} 00:00` : args.from);
-  const evalToMs = scheduleTime(args.to.length === 10 ? `${args.to} 00:00` : args.to);
+  let evalToMs = scheduleTime(args.to.length === 10 ? `${args.to} 00:00` : args.to);
   if (!(evalToMs > evalFromMs)) throw new Error('--to must be after --from');
   const seed = Number(args.seed);
   const t0 = performance.now();
@@ -121,9 +126,22 @@ async function main(): Promise<void> {
       readings.leakOutflowLps,
     );
   };
+  const partial = `${saved}.partial.json`;
   if (args.rescore) {
-    console.log(`\n## L-Town ${day(evalFromMs)} → ${day(evalToMs)}, rescored from ${saved}\n`);
-    scoreAll(JSON.parse(readFileSync(saved, 'utf8')) as AnomalyPayload[]);
+    const file = args.anomalies ?? (!existsSync(saved) && existsSync(partial) ? partial : null);
+    const kept = file ? (JSON.parse(readFileSync(file, 'utf8')) as unknown) : null;
+    if (file && kept && !Array.isArray(kept)) {
+      // A run stopped before --to: score the span it completed.
+      const p = kept as { toMs: number; anomalies: AnomalyPayload[] };
+      console.log(
+        `\n## L-Town ${day(evalFromMs)} → ${day(p.toMs)} (a run to ${day(evalToMs)} stopped there), rescored from ${file}\n`,
+      );
+      evalToMs = p.toMs;
+      scoreAll(p.anomalies);
+      return;
+    }
+    console.log(`\n## L-Town ${day(evalFromMs)} → ${day(evalToMs)}, rescored from ${file ?? saved}\n`);
+    scoreAll((kept ?? JSON.parse(readFileSync(saved, 'utf8'))) as AnomalyPayload[]);
     return;
   }
   const db = await createTestDatabase();
@@ -135,6 +153,11 @@ async function main(): Promise<void> {
       evalFromMs,
       evalToMs,
       stepMs: Number(args['step-hours']) * 3_600_000,
+      checkpointRuns: Math.max(
+        1,
+        Math.round((Number(args['checkpoint-days']) * 24) / Number(args['step-hours'])),
+      ),
+      onCheckpoint: (anomalies, toMs) => writeFile(partial, JSON.stringify({ toMs, anomalies })),
       onProgress: (d, t) =>
         process.stderr.write(
           `\rcycles ${((100 * d) / t).toFixed(0)} % (${((performance.now() - t1) / 1000).toFixed(0)} s)`,

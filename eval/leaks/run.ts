@@ -25,12 +25,30 @@ export interface CycleRunOptions {
   evalToMs: number;
   stepMs?: number;
   onProgress?: (doneMs: number, totalMs: number) => void;
+  /** Every this many cycles, the anomalies so far are handed to `onCheckpoint` (a long run stopped early still scores). */
+  checkpointRuns?: number;
+  onCheckpoint?: (anomalies: AnomalyPayload[], toMs: number) => Promise<void>;
 }
 
 export interface CycleRunResult {
   anomalies: AnomalyPayload[];
   runs: number;
   readings: number;
+}
+
+/** Every anomaly of the tenant, as `/anomalies` lists them (all statuses). */
+async function listAnomalies(stack: Awaited<ReturnType<typeof createLocalStack>>): Promise<AnomalyPayload[]> {
+  const anomalies: AnomalyPayload[] = [];
+  let after: readonly [number, string] | null = null;
+  const statuses = ['open', 'acknowledged', 'resolved'];
+  for (;;) {
+    const page = await stack.api.stores.anomalies.list(TENANT, { statuses }, 1000, after);
+    for (const { startedUs: _key, ...a } of page) anomalies.push(a);
+    if (page.length < 1000) break;
+    const last = page[page.length - 1]!;
+    after = [last.startedUs, last.id];
+  }
+  return anomalies;
 }
 
 export async function runThroughCycle(options: CycleRunOptions): Promise<CycleRunResult> {
@@ -62,17 +80,11 @@ export async function runThroughCycle(options: CycleRunOptions): Promise<CycleRu
       runs++;
       readings += r.readings;
       options.onProgress?.(t - options.evalFromMs, total);
+      if (options.onCheckpoint && options.checkpointRuns && runs % options.checkpointRuns === 0) {
+        await options.onCheckpoint(await listAnomalies(stack), t);
+      }
     }
-    const anomalies: AnomalyPayload[] = [];
-    let after: readonly [number, string] | null = null;
-    const statuses = ['open', 'acknowledged', 'resolved'];
-    for (;;) {
-      const page = await stack.api.stores.anomalies.list(TENANT, { statuses }, 1000, after);
-      for (const { startedUs: _key, ...a } of page) anomalies.push(a);
-      if (page.length < 1000) break;
-      const last = page[page.length - 1]!;
-      after = [last.startedUs, last.id];
-    }
+    const anomalies = await listAnomalies(stack);
     return { anomalies, runs, readings };
   } finally {
     await stack.close();

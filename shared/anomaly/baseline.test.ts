@@ -71,7 +71,7 @@ test('without enough weeks of history there is no baseline and no condition', ()
 });
 
 test('with maxZeroShare, a flow switched on and off has no baseline', () => {
-  // A pump filling a tank: 12 L/s when on, a true zero when off, its timing set by the tank's level.
+  // A pump filling a tank: 12 L/s when on, off otherwise, its timing set by the tank's level.
   // In its last day it runs without a pause (the tank drains faster): still no baseline deviation.
   const onOff = (t: number) => (t >= END - DAY_MS || Math.floor(t / (97 * MINUTE_MS)) % 3 !== 0 ? 12 : 0);
   const fiveMinute = seriesOf(T0, END, onOff);
@@ -90,4 +90,31 @@ test('with maxZeroShare, a flow switched on and off has no baseline', () => {
       maxZeroShare: 0.2,
     }),
   );
+});
+
+test('a metered pump never reads an exact zero: its noisy stops and its look-back still make it a switched flow', () => {
+  // As the aggregator hands it over: the recent day in 5-minute buckets, the baseline's weeks in hours.
+  // The meter's noise (±0.03 L/s) on a stopped pump; in the recent day the pump runs without a pause.
+  const noise = gaussian(seededRandom(5));
+  // Off every night until 08:00 (a cheap-tariff schedule turned round), but on all of the last night.
+  const onOff = (t: number) => (t >= END - DAY_MS || (t % DAY_MS) / HOUR_MS >= 8 ? 12 : 0) + 0.03 * noise();
+  const all = seriesOf(T0, END, onOff);
+  const recent = seriesOf(END - 2 * DAY_MS, END, onOff);
+  const h: MetricHistory = { fiveMinute: recent, hourly: rollUpSeries(all, HOUR_MS) };
+  const cfg = { ...DEFAULT_BASELINE, maxZeroShare: 0.2 };
+  let fired = 0;
+  for (let now = END - DAY_MS + 2 * HOUR_MS; now <= END - DAY_MS + 8 * HOUR_MS; now += 30 * MINUTE_MS) {
+    if (detectBaselineDeviation(h, 'flow', 'UTC', now, cfg)) fired++;
+  }
+  assert.equal(fired, 0);
+  // Without the gate the same day is a deviation (the pump runs where it used to pause): the gate is what holds it.
+  let ungated = 0;
+  for (let now = END - DAY_MS + 2 * HOUR_MS; now <= END - DAY_MS + 8 * HOUR_MS; now += 30 * MINUTE_MS) {
+    if (detectBaselineDeviation(h, 'flow', 'UTC', now, DEFAULT_BASELINE)) ungated++;
+  }
+  assert.ok(ungated > 0, 'the scenario has deviations to gate');
+  // A district's flow with quiet nights is not a switched flow: its nights are far above 5 % of its day.
+  const start = END - 2 * DAY_MS + 2 * HOUR_MS;
+  const rising = flowHistory((t) => (t >= start ? 3 : 0));
+  assert.ok(detectBaselineDeviation(rising, 'flow', 'UTC', start + 2 * HOUR_MS, cfg));
 });

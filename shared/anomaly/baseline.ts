@@ -16,7 +16,7 @@
 import { type LocalClock, localClock } from '../domain/local-time.ts';
 import type { Metric } from '../domain/readings.ts';
 import { HOUR_MS, historyMeanOver, MINUTE_MS, meanOver } from './series.ts';
-import { gradeBy, MAD_TO_SIGMA, medianOfRange } from './stats.ts';
+import { gradeBy, MAD_TO_SIGMA, medianOfRange, quantile } from './stats.ts';
 import { type Condition, type MetricHistory, SEVERITIES, type Severity } from './types.ts';
 
 export interface BaselineConfig {
@@ -42,10 +42,19 @@ export interface BaselineConfig {
   /** |z| from which each severity applies (the sustained minimum over the window is graded). */
   severityZ: Partial<Record<Severity, number>>;
   /**
-   * Off when more than this share of the recent 5-minute means are exactly zero: a flow switched on and off
-   * (a pump filling a tank, a cycling valve) follows its control, not habits. Absent: always on.
+   * Off when the flow was switched off (its minimum at or near zero, within the noise floor) in more than
+   * this share of the buckets it is judged on and its baseline is built from (the recent 5-minute buckets
+   * and the look-back's hours): a flow switched on and off (a pump filling a tank, a cycling valve) follows
+   * its control, not habits. Absent: always on.
    */
   maxZeroShare?: number;
+  /**
+   * "Near zero" for `maxZeroShare`: at most this share of the flow's typical running level (the 90th
+   * percentile of its bucket means), or `minScale`, whichever is larger. 0.05: a meter's noise on a
+   * stopped pump (±0.03 L/s on L-Town's) is far below it, a district's quiet night (a third or more of its
+   * day) far above. Default 0.05.
+   */
+  zeroLevelRel?: number;
 }
 
 export const DEFAULT_BASELINE: BaselineConfig = {
@@ -123,20 +132,33 @@ export function baselineModel(h: MetricHistory, timezone: string, cfg: BaselineC
   };
 }
 
-/** Seasonal baseline deviation of `metric` at `nowMs`, or null. */
-/** Share of the 5-minute buckets with data whose mean is exactly zero. */
-function zeroShare(h: MetricHistory): number {
-  const { count, sum } = h.fiveMinute;
-  let seen = 0;
-  let zero = 0;
-  for (let i = 0; i < count.length; i++) {
-    if (count[i]! === 0) continue;
-    seen++;
-    if (sum[i]! === 0) zero++;
+/**
+ * Share of the buckets with data (the recent 5-minute ones and the look-back's hours) in which the flow was
+ * switched off: its minimum within the noise floor of zero. A metered pump never reads an exact zero (its
+ * meter's noise), and in the last day alone it may run without a pause (the tank drains faster), so the
+ * look-back's hours count too: a pump that was off in a fifth of them is a switched flow all the same.
+ */
+export function offShare(h: MetricHistory, cfg: BaselineConfig): number {
+  const lows: number[] = [];
+  const means: number[] = [];
+  for (const s of [h.fiveMinute, h.hourly]) {
+    if (!s) continue;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.count[i]!;
+      if (c === 0) continue;
+      const mean = s.sum[i]! / c;
+      means.push(mean);
+      lows.push(Number.isFinite(s.min[i]!) ? s.min[i]! : mean);
+    }
   }
-  return seen === 0 ? 0 : zero / seen;
+  if (lows.length === 0) return 0;
+  const level = Math.max(cfg.minScale, (cfg.zeroLevelRel ?? 0.05) * Math.abs(quantile(means, 0.9)));
+  let off = 0;
+  for (const v of lows) if (Math.abs(v) <= level) off++;
+  return off / lows.length;
 }
 
+/** Seasonal baseline deviation of `metric` at `nowMs`, or null. */
 export function detectBaselineDeviation(
   h: MetricHistory,
   metric: Metric,
@@ -144,7 +166,7 @@ export function detectBaselineDeviation(
   nowMs: number,
   cfg: BaselineConfig = DEFAULT_BASELINE,
 ): Condition | null {
-  if (cfg.maxZeroShare !== undefined && zeroShare(h) > cfg.maxZeroShare) return null;
+  if (cfg.maxZeroShare !== undefined && offShare(h, cfg) > cfg.maxZeroShare) return null;
   const model = baselineModel(h, timezone, cfg);
   const window = cfg.windowMinutes * MINUTE_MS;
   let minAbsZ = Number.POSITIVE_INFINITY;

@@ -32,6 +32,11 @@ export interface DistrictDetectorConfig {
   pressureModel: PressureModelConfig | null;
   /** Baseline used to de-seasonalise the burst detector's series. */
   baseline: BaselineConfig;
+  /**
+   * Seasonal baseline of the district's net inflow (inlets less metered outlets), which replaces the inlets'
+   * own flow baselines for inlets in a district; null: off (and then no inlet of a district has one).
+   */
+  netInflowBaseline: BaselineConfig | null;
 }
 
 export interface AnomalyConfig {
@@ -176,6 +181,7 @@ export const DEFAULT_ANOMALY_CONFIG: AnomalyConfig = {
     nightFlow: DEFAULT_NIGHT_FLOW,
     pressureModel: DEFAULT_PRESSURE_MODEL,
     baseline: flowBaseline,
+    netInflowBaseline: flowBaseline,
   },
 };
 

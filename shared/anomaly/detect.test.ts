@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { gaussian, seededRandom } from '../domain/random.ts';
 import type { Metric, Reading } from '../domain/readings.ts';
+import { detectBaselineDeviation } from './baseline.ts';
 import { DEFAULT_ANOMALY_CONFIG, withOverrides } from './config.ts';
 import { detectDistrictConditions, detectNodeConditions } from './detect.ts';
 import { demandShape, nodeOf, readingsOf, seriesOf } from './fixtures.ts';
-import { HOUR_MS, MINUTE_MS } from './series.ts';
+import { HOUR_MS, MINUTE_MS, rollUpSeries } from './series.ts';
 import type { MetricHistory, NodeCycleInput } from './types.ts';
 
 const T0 = Date.UTC(2024, 3, 1);
@@ -113,4 +114,75 @@ test('district: a leak needs nights, a burst needs pressure points', () => {
     pressurePoints: [],
   });
   assert.deepEqual(conditions, []);
+});
+
+describe('an inlet of a district is judged on the net inflow, by the district detector', () => {
+  const W0 = Date.UTC(2024, 0, 1); // a Monday
+  const END = W0 + 5 * 7 * 24 * HOUR_MS;
+  const LEAK = END - 2 * 24 * HOUR_MS + 2 * HOUR_MS; // 02:00, two days before the end
+  const z = gaussian(seededRandom(21));
+  // A pump behind the inlet fills a tank at night (00:00–06:00), 15 L/s; in the last night it also runs all evening.
+  const pump = (t: number) => {
+    const h = (t % (24 * HOUR_MS)) / HOUR_MS;
+    return h < 6 || (t >= END - 24 * HOUR_MS && h >= 18) ? 15 : 0;
+  };
+  const history = (fn: (t: number) => number): MetricHistory => {
+    const fiveMinute = seriesOf(W0, END, fn, 5 * MINUTE_MS);
+    return { fiveMinute, hourly: rollUpSeries(fiveMinute, HOUR_MS) };
+  };
+  const district = (leakLps: number) => {
+    const demand = new Map<number, number>();
+    const use = (t: number) => {
+      if (!demand.has(t)) demand.set(t, 20 * demandShape(t) + 0.3 * z());
+      return demand.get(t)!;
+    };
+    const inletFlow = history((t) => use(t) + pump(t) + (t >= LEAK ? leakLps : 0));
+    const outletFlow = history(pump);
+    return { inletFlow, outletFlow };
+  };
+  const judge = (d: ReturnType<typeof district>, nowMs: number) =>
+    detectDistrictConditions(
+      {
+        districtId: 'd1',
+        timezone: 'UTC',
+        nowMs,
+        inlets: [{ nodeId: 'inlet-1', flow: d.inletFlow }],
+        outlets: [{ nodeId: 'outlet-1', flow: d.outletFlow }],
+        pressurePoints: [],
+      },
+      withOverrides(DEFAULT_ANOMALY_CONFIG, { district: { nightFlow: null, burst: null } }),
+    );
+  const eveningOfTheLastDay = [19, 20, 21, 22, 23].map((h) => END - 24 * HOUR_MS + h * HOUR_MS);
+
+  test('water passing through to a tank is no deviation of the district, and the inlet has no baseline of its own', () => {
+    const d = district(0);
+    for (const t of eveningOfTheLastDay) assert.deepEqual(judge(d, t), [], new Date(t).toISOString());
+    // The inlet's own baseline would see the pump's extra evening (what L-Town's inlets raised as false alarms).
+    const own = detectBaselineDeviation(d.inletFlow, 'flow', 'UTC', eveningOfTheLastDay[2]!);
+    assert.ok(own, 'the inlet alone deviates');
+    const node = nodeOf('inlet');
+    const input: NodeCycleInput = {
+      node,
+      timezone: 'UTC',
+      fromMs: eveningOfTheLastDay[2]! - 30 * MINUTE_MS,
+      nowMs: eveningOfTheLastDay[2]!,
+      readings: [],
+      history: { flow: d.inletFlow },
+      lastReadingMs: eveningOfTheLastDay[2]! - MINUTE_MS,
+    };
+    assert.ok(!types(input).includes('baseline_deviation:flow'), 'in a district: judged by the district');
+    assert.ok(
+      types({ ...input, node: { ...node, districtId: null } }).includes('baseline_deviation:flow'),
+      'a stand-alone inlet keeps its own baseline',
+    );
+  });
+
+  test('a leak raising the net inflow is a baseline deviation of the district, named after its inlet', () => {
+    const d = district(4);
+    const found = judge(d, LEAK + 3 * HOUR_MS);
+    assert.equal(found.length, 1, JSON.stringify(found));
+    assert.equal(found[0]!.type, 'baseline_deviation');
+    assert.equal(found[0]!.nodeId, 'inlet-1');
+    assert.equal(found[0]!.evidence.netInflow, true);
+  });
 });

@@ -3,7 +3,7 @@
  * This is what the aggregator calls; the conditions then go through the lifecycle (`lifecycle.ts`).
  */
 import { type Metric, PHYSICAL_LIMITS } from '../domain/readings.ts';
-import { detectBaselineDeviation } from './baseline.ts';
+import { type BaselineConfig, detectBaselineDeviation } from './baseline.ts';
 import { detectBurst, detectDistrictBurst } from './burst.ts';
 import { type AnomalyConfig, DEFAULT_ANOMALY_CONFIG } from './config.ts';
 import { detectNightFlowLeak, type NightFlow, netInflow, nightlyMinimumFlows } from './night-flow.ts';
@@ -56,7 +56,11 @@ export function detectNodeConditions(
     if (range) push(detectOutOfRange(valid.v, input.rejected?.[metric] ?? rejected, metric, nowMs, range));
     if (!h) continue;
     const baseline = cfg.baseline[metric];
-    if (baseline) push(detectBaselineDeviation(h, metric, input.timezone, nowMs, baseline));
+    // An inlet's flow in a district is judged by the district detector, on the district's net inflow (its
+    // inlets less its metered outlets): one inlet alone may carry water passing through (a pump filling a
+    // tank behind it) or a neighbour inlet's share. Here only stand-alone inlets, as for bursts.
+    const byDistrict = metric === 'flow' && input.node.kind === 'inlet' && input.node.districtId !== null;
+    if (baseline && !byDistrict) push(detectBaselineDeviation(h, metric, input.timezone, nowMs, baseline));
     const flatline = cfg.flatline[metric];
     if (flatline) push(detectFlatline(h.fiveMinute, metric, nowMs, flatline));
     const spikes = cfg.spikes[metric];
@@ -88,6 +92,41 @@ export function detectNodeConditions(
 }
 
 /**
+ * The district's net inflow (inlets less metered outlets) against its seasonal baseline: what each inlet's
+ * own baseline judged before, without the water that only passes through. Named after the first inlet.
+ */
+export function detectNetInflowDeviation(input: DistrictCycleInput, cfg: BaselineConfig): Condition | null {
+  const inlets = input.inlets.flatMap((n) => (n.flow ? [n.flow] : []));
+  if (inlets.length === 0) return null;
+  const outlets = (input.outlets ?? []).flatMap((n) => (n.flow ? [n.flow] : []));
+  const fiveMinute = netInflow(
+    inlets.map((h) => h.fiveMinute),
+    outlets.map((h) => h.fiveMinute),
+  );
+  if (!fiveMinute) return null;
+  const hourly = [...inlets, ...outlets].every((h) => h.hourly)
+    ? netInflow(
+        inlets.map((h) => h.hourly!),
+        outlets.map((h) => h.hourly!),
+      )
+    : null;
+  const c = detectBaselineDeviation(
+    { fiveMinute, ...(hourly ? { hourly } : {}) },
+    'flow',
+    input.timezone,
+    input.nowMs,
+    cfg,
+  );
+  if (!c) return null;
+  const first = input.inlets.find((n) => n.flow)!;
+  return {
+    ...c,
+    nodeId: first.nodeId,
+    evidence: { ...c.evidence, netInflow: true, inlets: inlets.length, outlets: outlets.length },
+  };
+}
+
+/**
  * Every district-level condition at `input.nowMs`: bursts (summed inflow step with a pressure drop),
  * leaks by minimum night flow and leaks by pressure residuals (when `input.pressureHourly` is given).
  * `nights` may be passed when the caller keeps them (one value per district and
@@ -102,6 +141,10 @@ export function detectDistrictConditions(
   const out: Condition[] = [];
   if (cfg.burst) {
     const c = detectDistrictBurst(input, cfg.burst, cfg.baseline);
+    if (c) out.push(c);
+  }
+  if (cfg.netInflowBaseline) {
+    const c = detectNetInflowDeviation(input, cfg.netInflowBaseline);
     if (c) out.push(c);
   }
   const nightFlow = cfg.nightFlow;

@@ -1,5 +1,6 @@
 /**
- * District anomalies in the rollup, once per run: bursts (the district's net inflow steps up while
+ * District anomalies in the rollup, once per run: the net inflow against its seasonal baseline (which judges
+ * the inlets of a district in place of their own baselines), bursts (the district's net inflow steps up while
  * pressure drops), leaks by minimum night flow, and leaks by pressure residuals (each pressure point against
  * what the district's others predict; three weeks of hourly pressure partials read per rollup). Run after every node of the run is applied, so every
  * inlet, outlet and pressure point is in; at the same instants as the node detectors (each cycle
@@ -109,7 +110,8 @@ export async function detectDistrictAnomalies(
       nodes.map((n) => n.id),
       [metricIndex('flow'), metricIndex('pressure')],
       { fromMs, toMs: nowMs },
-      baselineHours(instants, cfg.baseline.weeks, 'burst'),
+      // The burst detector's level and the net inflow's seasonal baseline (its evaluation points and scale).
+      baselineHours(instants, cfg.baseline.weeks, 'both'),
     ),
     store.readNights(
       watched.map((d) => d.district.id),
