@@ -1,10 +1,12 @@
 /**
  * The global trees of a tenant: one gradient-boosted model fitted on the hourly histories of all its forecast
  * targets (district inlets and districts), each in units of its own level (`shared/forecast/global.ts`). A step of
- * its own, not part of a target's refresh: fitting costs about 0.09 ms per training row and fit (two fits: the
- * trees and their six-week holdout), ≈ 6,000 rows per target-year, so ≈ 1 s of CPU per target on this machine
- * (10 BWDF districts: 10.8 s). Run weekly in the background; each target's training then takes them through
- * `ForecastDeps.globalTrees`, and its stored `global-blend` model keeps a copy (refresh needs nothing else).
+ * its own, not part of a target's refresh: it costs ≈ 0.2 ms of CPU per training row (both fits: the trees and
+ * their six-week holdout), ≈ 6,000 rows per target-year, so ≈ 1–1.3 s per target on this machine (10 BWDF
+ * districts, 61k rows: 10.8 s; 4 synthetic targets, 7k rows: 1.5 s). Meant to run weekly as a step of its own;
+ * each target's training takes them through `ForecastDeps.globalTrees`, and its stored `global-blend` model keeps a
+ * copy of the trees (its refresh costs what the blend's does and needs nothing else). Not wired into the
+ * aggregator or the rollup yet (their callers own `ForecastDeps`): without the trees the rotation skips the method.
  */
 import { fitGlobalTrees, type GlobalSeries } from '../../forecast/global.ts';
 import { trainingMask } from '../../forecast/sampling.ts';
