@@ -9,7 +9,7 @@
  * `global-blend`, is fitted per DMA, and its members (holt-winters, regression, ensemble, global-gbm) are scored from
  * inside it, fitted on exactly the same data. `--local` adds the per-DMA trees (`gbm`) and their `blend`.
  * `--before` ends the file at a date, so hyper-parameters can be chosen on origins before the evaluation year.
- * `--part k/m` runs every m-th origin from the k-th and `--save` writes its outcomes; `--merge a.json,b.json`
+ * `--part k/m` runs every m-th origin from the k-th (`k1,k2/m`: from each) and `--save` writes its outcomes; `--merge a.json,b.json`
  * prints the table of saved parts (so a run can use both cores).
  *
  *   node eval/forecast/cli.ts [--dma dma_3,dma_5] [--weeks 52] [--before 2021-07-25] [--local]
@@ -140,9 +140,11 @@ if (args.merge) {
   for (const file of args.merge.split(','))
     outcomes.push(...(JSON.parse(readFileSync(file, 'utf8')) as Outcome[]));
 } else {
-  const [k, m] = (args.part ?? '1/1').split('/').map(Number) as [number, number];
-  if (!(Number.isInteger(k) && Number.isInteger(m) && k >= 1 && k <= m)) {
-    console.error(`--part must be k/m with 1 ≤ k ≤ m, got ${args.part}`);
+  const [ks = '', mRaw = ''] = (args.part ?? '1/1').split('/');
+  const m = Number(mRaw);
+  const parts = ks.split(',').map(Number);
+  if (!(Number.isInteger(m) && parts.every((k) => Number.isInteger(k) && k >= 1 && k <= m))) {
+    console.error(`--part must be k/m or k1,k2/m with 1 ≤ k ≤ m, got ${args.part}`);
     process.exit(2);
   }
   const seriesOf = new Map(
@@ -152,7 +154,9 @@ if (args.merge) {
       return [dma, { startMs: full.startMs, values: full.values.slice(0, Math.floor(keep)) }];
     }),
   );
-  const origins = rollingOrigins(seriesOf.get(dmas[0]!)!, weeks).filter((_, i) => i % m === k - 1);
+  const origins = rollingOrigins(seriesOf.get(dmas[0]!)!, weeks).filter((_, i) =>
+    parts.includes((i % m) + 1),
+  );
   const methods = [seasonalNaive, globalBlend, ...(args.local ? [blend] : [])];
   for (const originMs of origins) {
     // The global trees: every DMA's data before the origin (each with its training-window sampling).
