@@ -8,6 +8,7 @@ import { intervalCoverage } from '../../shared/forecast/intervals.ts';
 import { DEFAULT_SAMPLING, type SamplingPolicy, trainingMask } from '../../shared/forecast/sampling.ts';
 import { type BwdfScore, scoreBwdf } from '../../shared/forecast/score.ts';
 import {
+  type FitOptions,
   type Forecast,
   type ForecastMethod,
   HOUR_MS,
@@ -32,6 +33,8 @@ export interface BacktestInput {
    * Further forecasts read from a fitted model (e.g. a combination's members), scored as methods of their own:
    * each member is then fitted once, inside the combination, on exactly the same data.
    */
+  /** Further fit options per origin (e.g. the global trees fitted on every series before it). */
+  optionsAt?: (originMs: number, methodId: string) => Partial<FitOptions>;
   members?: (
     methodId: string,
     model: unknown,
@@ -80,6 +83,7 @@ export function rollingOriginBacktest(input: BacktestInput): BacktestOutcome[] {
     const trainingMaskOption = sampling ? trainingMask(history.startMs, cut, originMs, sampling) : undefined;
     for (const method of methods) {
       const model = method.fit(history, {
+        ...input.optionsAt?.(originMs, method.id),
         ...(input.calendar ? { calendar: input.calendar } : {}),
         ...(input.weather ? { weather: input.weather } : {}),
         ...(trainingMaskOption ? { trainingMask: trainingMaskOption } : {}),

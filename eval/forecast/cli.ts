@@ -5,26 +5,32 @@
  * and method — the mean over the weeks and, beside it, the worst week (its total and its date) — the average, and
  * the champion (best on average) against the seasonal-naive baseline.
  *
- * The blend (the champion) is fitted once per origin; its members (holt-winters, regression, ensemble, gbm) are
- * scored from inside it, fitted on exactly the same data. `--before` ends the file at a date, so hyper-parameters
- * can be chosen on origins before the evaluation year.
+ * At each origin the global trees are fitted once on every DMA's data before it (`fitGlobalTrees`); the champion,
+ * `global-blend`, is fitted per DMA, and its members (holt-winters, regression, ensemble, global-gbm) are scored from
+ * inside it, fitted on exactly the same data. `--local` adds the per-DMA trees (`gbm`) and their `blend`.
+ * `--before` ends the file at a date, so hyper-parameters can be chosen on origins before the evaluation year.
+ * `--part k/m` runs every m-th origin from the k-th (`k1,k2/m`: from each) and `--save` writes its outcomes; `--merge a.json,b.json`
+ * prints the table of saved parts (so a run can use both cores).
  *
- *   node eval/forecast/cli.ts [--dma dma_3,dma_5] [--weeks 52] [--before 2021-07-25]
+ *   node eval/forecast/cli.ts [--dma dma_3,dma_5] [--weeks 52] [--before 2021-07-25] [--local]
+ *                             [--part 1/2 --save part1.json] [--merge part1.json,part2.json]
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type BlendModel, blend, GBM_FORECAST_PARAMS } from '../../shared/forecast/boosted.ts';
+import { type BlendModel, blend, GBM_FORECAST_PARAMS, gbm } from '../../shared/forecast/boosted.ts';
 import { italianCalendar } from '../../shared/forecast/calendar.ts';
 import { ensemble } from '../../shared/forecast/ensemble.ts';
+import { fitGlobalTrees, GLOBAL_GBM_PARAMS, globalBlend } from '../../shared/forecast/global.ts';
 import { holtWinters } from '../../shared/forecast/holt-winters.ts';
-import { BASELINE_METHOD_ID, FORECAST_METHODS } from '../../shared/forecast/methods.ts';
+import { BASELINE_METHOD_ID } from '../../shared/forecast/methods.ts';
 import { regression } from '../../shared/forecast/regression.ts';
+import { trainingMask } from '../../shared/forecast/sampling.ts';
 import { type BwdfScore, bwdfTotal, meanScore } from '../../shared/forecast/score.ts';
 import { seasonalNaive } from '../../shared/forecast/seasonal-naive.ts';
-import type { WeatherSeries } from '../../shared/forecast/types.ts';
-import { rollingOriginBacktest, rollingOrigins } from './backtest.ts';
+import type { GlobalTrees, WeatherSeries } from '../../shared/forecast/types.ts';
+import { type BacktestOutcome, rollingOriginBacktest, rollingOrigins } from './backtest.ts';
 import { parseHourlyCsv, tableSeries } from './hourly-csv.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -39,6 +45,13 @@ const { values: args } = parseArgs({
     before: { type: 'string' },
     /** Tuning only: overrides of the trees' hyper-parameters, e.g. `trees=300,learningRate=0.05,halfLifeWeeks=4`. */
     gbm: { type: 'string' },
+    /** Tuning only: the same for the global trees. */
+    global: { type: 'string' },
+    local: { type: 'boolean', default: false },
+    part: { type: 'string' },
+    save: { type: 'string' },
+    merge: { type: 'string' },
+    'keep-forecasts': { type: 'boolean', default: false },
   },
 });
 
@@ -85,51 +98,125 @@ const mean = (xs: number[]): number => {
   return ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : Number.NaN;
 };
 
-for (const item of args.gbm ? args.gbm.split(',') : []) {
-  const [key = '', raw = ''] = item.split('=');
-  const value = Number(raw);
-  if (!Number.isFinite(value)) throw new RangeError(`--gbm ${item}: not a number`);
-  if (key === 'halfLifeWeeks') GBM_FORECAST_PARAMS.halfLifeHours = value * 168;
-  else if (key in GBM_FORECAST_PARAMS.trees)
-    (GBM_FORECAST_PARAMS.trees as unknown as Record<string, number>)[key] = value;
-  else throw new RangeError(`--gbm ${item}: unknown hyper-parameter`);
-}
+const override = (spec: string | undefined, params: typeof GBM_FORECAST_PARAMS, flag: string) => {
+  for (const item of spec ? spec.split(',') : []) {
+    const [key = '', raw = ''] = item.split('=');
+    const value = Number(raw);
+    if (!Number.isFinite(value)) throw new RangeError(`--${flag} ${item}: not a number`);
+    if (key === 'halfLifeWeeks') params.halfLifeHours = value * 168;
+    else if (key in params.trees) (params.trees as unknown as Record<string, number>)[key] = value;
+    else throw new RangeError(`--${flag} ${item}: unknown hyper-parameter`);
+  }
+};
+override(args.gbm, GBM_FORECAST_PARAMS, 'gbm');
+override(args.global, GLOBAL_GBM_PARAMS, 'global');
 const beforeMs = args.before ? Date.parse(`${args.before}T00:00:00Z`) : Number.POSITIVE_INFINITY;
 if (Number.isNaN(beforeMs)) {
   console.error(`--before must be a date YYYY-MM-DD, got ${args.before}`);
   process.exit(2);
 }
-/** Members scored from inside the blend, each as its own method would forecast. */
+/** Members scored from inside the blends, each as its own method would forecast. */
 const blendMembers = (methodId: string, model: unknown, horizon: number) => {
-  if (methodId !== blend.id) return [];
   const m = model as BlendModel;
-  return [
-    { methodId: holtWinters.id, forecast: holtWinters.forecast(m.ensemble.holtWinters, horizon) },
-    { methodId: regression.id, forecast: regression.forecast(m.ensemble.regression, horizon) },
-    { methodId: ensemble.id, forecast: ensemble.forecast(m.ensemble, horizon) },
-    { methodId: 'gbm', forecast: FORECAST_METHODS.find((x) => x.id === 'gbm')!.forecast(m.gbm, horizon) },
-  ];
+  if (methodId === globalBlend.id) {
+    return [
+      { methodId: holtWinters.id, forecast: holtWinters.forecast(m.ensemble.holtWinters, horizon) },
+      { methodId: regression.id, forecast: regression.forecast(m.ensemble.regression, horizon) },
+      { methodId: ensemble.id, forecast: ensemble.forecast(m.ensemble, horizon) },
+      { methodId: 'global-gbm', forecast: gbm.forecast(m.gbm, horizon) },
+    ];
+  }
+  if (methodId === blend.id) return [{ methodId: gbm.id, forecast: gbm.forecast(m.gbm, horizon) }];
+  return [];
 };
+/** What a run scores: one record per DMA, model and origin (what `--save` writes and `--merge` reads). */
+type Outcome = Pick<BacktestOutcome, 'methodId' | 'originMs' | 'score' | 'coverage80' | 'coverage95'> & {
+  dma: string;
+  /** The point forecast (with `--save --keep-forecasts`, for studying combinations on past origins). */
+  mean?: number[];
+};
+let outcomes: Outcome[] = [];
+if (args.merge) {
+  for (const file of args.merge.split(','))
+    outcomes.push(...(JSON.parse(readFileSync(file, 'utf8')) as Outcome[]));
+} else {
+  const [ks = '', mRaw = ''] = (args.part ?? '1/1').split('/');
+  const m = Number(mRaw);
+  const parts = ks.split(',').map(Number);
+  if (!(Number.isInteger(m) && parts.every((k) => Number.isInteger(k) && k >= 1 && k <= m))) {
+    console.error(`--part must be k/m or k1,k2/m with 1 ≤ k ≤ m, got ${args.part}`);
+    process.exit(2);
+  }
+  const seriesOf = new Map(
+    dmas.map((dma) => {
+      const full = tableSeries(inflows, dma);
+      const keep = Math.min(full.values.length, Math.max(0, (beforeMs - full.startMs) / 3_600_000));
+      return [dma, { startMs: full.startMs, values: full.values.slice(0, Math.floor(keep)) }];
+    }),
+  );
+  const origins = rollingOrigins(seriesOf.get(dmas[0]!)!, weeks).filter((_, i) =>
+    parts.includes((i % m) + 1),
+  );
+  const methods = [seasonalNaive, globalBlend, ...(args.local ? [blend] : [])];
+  for (const originMs of origins) {
+    // The global trees: every DMA's data before the origin (each with its training-window sampling).
+    const global: GlobalTrees = fitGlobalTrees(
+      [...seriesOf.values()].map((s) => {
+        const cut = (originMs - s.startMs) / 3_600_000;
+        return {
+          history: { startMs: s.startMs, values: s.values.slice(0, cut) },
+          trainingMask: trainingMask(s.startMs, cut, originMs),
+        };
+      }),
+      { calendar, ...(weather ? { weather } : {}) },
+    );
+    for (const dma of dmas) {
+      const mine = rollingOriginBacktest({
+        series: seriesOf.get(dma)!,
+        methods,
+        members: blendMembers,
+        originsMs: [originMs],
+        optionsAt: (_, id) => (id === globalBlend.id ? { globalTrees: global } : {}),
+        calendar,
+        ...(weather ? { weather } : {}),
+      });
+      for (const o of mine) {
+        const { methodId, score, coverage80, coverage95 } = o;
+        outcomes.push({
+          dma,
+          methodId,
+          originMs,
+          score,
+          coverage80,
+          coverage95,
+          ...(args['keep-forecasts'] ? { mean: Array.from(o.forecast.mean) } : {}),
+        });
+      }
+    }
+    process.stderr.write(
+      `${new Date(originMs).toISOString().slice(0, 10)} done (${((performance.now() - started) / 1000).toFixed(1)} s)\n`,
+    );
+  }
+  if (args.save) writeFileSync(args.save, JSON.stringify(outcomes));
+}
+outcomes = outcomes.filter((o) => dmas.includes(o.dma));
+const methodIds = [
+  BASELINE_METHOD_ID,
+  holtWinters.id,
+  regression.id,
+  ensemble.id,
+  ...(outcomes.some((o) => o.methodId === gbm.id) ? [gbm.id, blend.id] : []),
+  'global-gbm',
+  globalBlend.id,
+];
 const originsByDma = new Map<string, number[]>();
-const outcomesByDma = new Map<string, ReturnType<typeof rollingOriginBacktest>>();
-
 for (const dma of dmas) {
-  const full = tableSeries(inflows, dma);
-  const keep = Math.min(full.values.length, Math.max(0, (beforeMs - full.startMs) / 3_600_000));
-  const series = { startMs: full.startMs, values: full.values.slice(0, Math.floor(keep)) };
-  const originsMs = rollingOrigins(series, weeks);
-  originsByDma.set(dma, originsMs);
-  const outcomes = rollingOriginBacktest({
-    series,
-    methods: [seasonalNaive, blend],
-    members: blendMembers,
-    originsMs,
-    calendar,
-    ...(weather ? { weather } : {}),
-  });
-  outcomesByDma.set(dma, outcomes);
-  for (const method of FORECAST_METHODS) {
-    const mine = outcomes.filter((o) => o.methodId === method.id);
+  originsByDma.set(
+    dma,
+    [...new Set(outcomes.filter((o) => o.dma === dma).map((o) => o.originMs))].sort((a, b) => a - b),
+  );
+  for (const methodId of methodIds) {
+    const mine = outcomes.filter((o) => o.dma === dma && o.methodId === methodId);
     const scored = mine.filter((o) => !Number.isNaN(bwdfTotal(o.score)));
     const worst = scored.reduce<(typeof mine)[number] | null>(
       (w, o) => (w === null || bwdfTotal(o.score) > bwdfTotal(w.score) ? o : w),
@@ -138,13 +225,12 @@ for (const dma of dmas) {
     rows.push({
       worst: worst ? { score: worst.score, originMs: worst.originMs } : null,
       dma,
-      methodId: method.id,
+      methodId,
       score: meanScore(mine.map((o) => o.score)),
       coverage80: mean(mine.map((o) => o.coverage80)),
       coverage95: mean(mine.map((o) => o.coverage95)),
     });
   }
-  process.stderr.write(`${dma} done (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
 }
 
 const f = (x: number, digits = 2): string => (Number.isNaN(x) ? 'n/a' : x.toFixed(digits));
@@ -195,8 +281,9 @@ for (const r of rows) {
 }
 // The average over DMAs of each score, and of the per-DMA relative improvement (DMAs differ tenfold in flow, so
 // averaging relative figures keeps the big ones from drowning the small ones).
-const averages = FORECAST_METHODS.map((method) => {
-  const mine = rows.filter((r) => r.methodId === method.id);
+const averages = methodIds.map((id) => {
+  const method = { id };
+  const mine = rows.filter((r) => r.methodId === id);
   const score = meanScore(mine.map((r) => r.score));
   const relative = mean(mine.map((r) => improvement(bwdfTotal(r.score), baselineOf(r.dma))));
   return {
@@ -231,12 +318,12 @@ const line = (cells: string[]): string =>
 const allOrigins = [...originsByDma.values()].flat();
 const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 console.log(
-  `BWDF rolling-origin backtest: ${weeks} weekly origins (${day(Math.min(...allOrigins))} → ${day(Math.max(...allOrigins))}), 168 h ahead, flows in L/s; total = sum of the three scores; ` +
+  `BWDF rolling-origin backtest: ${new Set(allOrigins).size} weekly origins (${day(Math.min(...allOrigins))} → ${day(Math.max(...allOrigins))}), 168 h ahead, flows in L/s; total = sum of the three scores; ` +
     'vs naive = reduction of the total against seasonal naive; cov = share of actual hours inside the 80 %/95 % intervals.',
 );
 if (weather) {
   console.log(
-    'The regression sees the observed weather of each forecast week in place of a weather forecast (optimistic).',
+    'The regression and the trees see the observed weather of each forecast week in place of a weather forecast (optimistic).',
   );
 }
 console.log(line(header));
@@ -256,21 +343,21 @@ console.log(
     `MAE d2-7 ${f(champion.score.maeDays2to7)} vs ${f(averages[0]!.score.maeDays2to7)} L/s).`,
 );
 // The champion against the current ensemble on the same origins: margin on the mean total, weeks won.
+const CHAMPION = globalBlend.id;
 console.log('');
 console.log(
-  'blend (champion) against the ensemble on the same origins (margin = reduction of the mean total):',
+  `${CHAMPION} (champion) against the ensemble on the same origins (margin = reduction of the mean total):`,
 );
 const margins: number[] = [];
 let won = 0;
 let weeksTotal = 0;
 for (const dma of dmas) {
-  const outcomes = outcomesByDma.get(dma)!;
   const totalOf = (id: string, originMs: number) =>
-    bwdfTotal(outcomes.find((o) => o.methodId === id && o.originMs === originMs)!.score);
+    bwdfTotal(outcomes.find((o) => o.dma === dma && o.methodId === id && o.originMs === originMs)!.score);
   let w = 0;
   let c = 0;
   for (const originMs of originsByDma.get(dma)!) {
-    const a = totalOf('blend', originMs);
+    const a = totalOf(CHAMPION, originMs);
     const b = totalOf('ensemble', originMs);
     if (Number.isNaN(a) || Number.isNaN(b)) continue;
     c++;
@@ -279,12 +366,14 @@ for (const dma of dmas) {
   won += w;
   weeksTotal += c;
   const e = bwdfTotal(rows.find((r) => r.dma === dma && r.methodId === 'ensemble')!.score);
-  const b = bwdfTotal(rows.find((r) => r.dma === dma && r.methodId === 'blend')!.score);
+  const b = bwdfTotal(rows.find((r) => r.dma === dma && r.methodId === CHAMPION)!.score);
   margins.push((e - b) / e);
   console.log(
-    `  ${dma.padEnd(8)} ensemble ${f(e)}  blend ${f(b)}  margin ${pct((e - b) / e)}  weeks won ${w}/${c}`,
+    `  ${dma.padEnd(8)} ensemble ${f(e)}  ${CHAMPION} ${f(b)}  margin ${pct((e - b) / e)}  weeks won ${w}/${c}`,
   );
 }
-console.log(`  average margin ${pct(mean(margins))}; blend better in ${won} of ${weeksTotal} DMA-weeks`);
+console.log(
+  `  average margin ${pct(mean(margins))}; ${CHAMPION} better in ${won} of ${weeksTotal} DMA-weeks`,
+);
 console.log(`took ${((performance.now() - started) / 1000).toFixed(1)} s`);
 if (!(champion.relative > 0)) process.exitCode = 1;

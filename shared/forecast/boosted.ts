@@ -22,7 +22,7 @@
 import type { Calendar, LocalHour } from './calendar.ts';
 import { italianCalendar } from './calendar.ts';
 import { type EnsembleModel, ensemble, fitEnsemble } from './ensemble.ts';
-import { DEFAULT_GBM_PARAMS, type Design, fitGbm, type GbmModel, type GbmParams, predictGbm } from './gbm.ts';
+import { DEFAULT_GBM_PARAMS, fitGbm, type GbmModel, type GbmParams, predictGbm } from './gbm.ts';
 import {
   buildResidualModel,
   forecastStartMs,
@@ -69,6 +69,8 @@ export const GBM_FEATURES = [
   'recentDev',
   'shift',
   'trend',
+  'lastHourDev',
+  'last6hDev',
 ] as const;
 const P = GBM_FEATURES.length;
 
@@ -99,7 +101,7 @@ export interface GbmForecastModel {
 }
 
 /** Flow and calendar of one series, indexable up to 168 h past its end. */
-interface Frame {
+export interface Frame {
   y: Float64Array;
   n: number;
   local: LocalHour[];
@@ -109,7 +111,7 @@ interface Frame {
   scale: number;
 }
 
-function frameOf(
+export function frameOf(
   history: HourlySeries,
   calendar: Calendar,
   weather: WeatherSeries | undefined,
@@ -177,7 +179,9 @@ function fillRow(f: Frame, t: number, o: number, out: Float64Array, at: number):
   const cx = f.ctx[t]!;
   const level = meanRange(f, o - WEEK_HOURS, o) / s;
   const month = meanRange(f, o - 4 * WEEK_HOURS, o) / s;
-  const profile = profileAt(f, t, o) / s;
+  const trend = level / month;
+  // The profile scaled by how the last week stands against the last four (a level shift carries into the forecast).
+  const profile = (profileAt(f, t, o) / s) * (Number.isFinite(trend) && trend > 0 ? trend : 1);
   const base = Number.isNaN(profile) ? (Number.isNaN(level) ? month : level) : profile;
   const lastWeek = t - WEEK_HOURS >= 0 && t - WEEK_HOURS < o ? f.y[t - WEEK_HOURS]! / s : Number.NaN;
   const lastDayIndex = o - DAY_HOURS + ((t - o) % DAY_HOURS);
@@ -212,22 +216,42 @@ function fillRow(f: Frame, t: number, o: number, out: Float64Array, at: number):
   out[at + 16] = lastDay - base;
   out[at + 17] = profileDays ? (lastDayMean - profileDay / profileDays) / s : Number.NaN;
   out[at + 18] = ((lastDayMean - dayWeekBefore) / s) * Math.exp(-lead / DAY_HOURS);
-  out[at + 19] = level / month;
+  out[at + 19] = trend;
+  // How the last hours before the origin sat against their own profile: what an AR term carries into day 1.
+  let dev6 = 0;
+  let devs = 0;
+  for (let i = o - 6; i < o; i++) {
+    if (i < 0) continue;
+    const d = f.y[i]! / s - profileAt(f, i, o) / s;
+    if (!Number.isNaN(d)) {
+      dev6 += d;
+      devs++;
+    }
+  }
+  out[at + 20] = o >= 1 ? f.y[o - 1]! / s - profileAt(f, o - 1, o) / s : Number.NaN;
+  out[at + 21] = devs ? dev6 / devs : Number.NaN;
   return base;
 }
 
-function scaleOf(y: Float64Array): number {
+export function scaleOf(y: Float64Array): number {
   const m = median(y.subarray(Math.max(0, y.length - 8 * WEEK_HOURS)));
   return Number.isFinite(m) && Math.abs(m) > 1e-6 ? Math.abs(m) : 1;
 }
 
-/** Trees fitted on the target hours before `end` (kept by the mask), or undefined with too few rows. */
-function fitTrees(
+/** Training rows of one frame: the target hours before `end` kept by the mask, their features, targets, weights. */
+export interface Rows {
+  rows: number;
+  x: Float64Array;
+  target: Float64Array;
+  weight: Float64Array;
+}
+
+export function collectRows(
   f: Frame,
   mask: Uint8Array | undefined,
   end: number,
   params: GbmForecastParams,
-): GbmModel | undefined {
+): Rows {
   const targets: number[] = [];
   const origins: number[] = [];
   for (let t = Math.max(WEEK_HOURS, end - params.lookbackHours); t < end; t++) {
@@ -238,7 +262,6 @@ function fitTrees(
     targets.push(t);
     origins.push(o);
   }
-  if (targets.length < MIN_ROWS) return undefined;
   const x = new Float64Array(targets.length * P);
   const target = new Float64Array(targets.length);
   const weight = new Float64Array(targets.length);
@@ -248,12 +271,42 @@ function fitTrees(
     target[r] = f.y[t]! / f.scale - base;
     weight[r] = Number.isNaN(base) ? 0 : Math.exp((-Math.LN2 * (end - t)) / params.halfLifeHours);
   }
-  const design: Design = { rows: targets.length, features: P, x };
-  return fitGbm(design, target, weight, params.trees);
+  return { rows: targets.length, x, target, weight };
+}
+
+/** Trees fitted on the rows of several frames at once (one frame: one series' trees), or undefined with too few. */
+export function fitOnRows(parts: readonly Rows[], params: GbmForecastParams): GbmModel | undefined {
+  const rows = parts.reduce((n, p) => n + p.rows, 0);
+  if (rows < MIN_ROWS) return undefined;
+  if (parts.length === 1) {
+    const p = parts[0]!;
+    return fitGbm({ rows, features: P, x: p.x }, p.target, p.weight, params.trees);
+  }
+  const x = new Float64Array(rows * P);
+  const target = new Float64Array(rows);
+  const weight = new Float64Array(rows);
+  let at = 0;
+  for (const p of parts) {
+    x.set(p.x, at * P);
+    target.set(p.target, at);
+    weight.set(p.weight, at);
+    at += p.rows;
+  }
+  return fitGbm({ rows, features: P, x }, target, weight, params.trees);
+}
+
+/** Trees fitted on the target hours before `end` (kept by the mask), or undefined with too few rows. */
+function fitTrees(
+  f: Frame,
+  mask: Uint8Array | undefined,
+  end: number,
+  params: GbmForecastParams,
+): GbmModel | undefined {
+  return fitOnRows([collectRows(f, mask, end, params)], params);
 }
 
 /** The point forecast of `trees` from origin `o` (an index of the frame) for `horizon` hours. */
-function forecastFrom(f: Frame, trees: GbmModel, o: number, horizon: number): Float64Array {
+export function forecastFrom(f: Frame, trees: GbmModel, o: number, horizon: number): Float64Array {
   const out = new Float64Array(horizon);
   const row = new Float64Array(P);
   for (let k = 0; k < horizon; k++) {
@@ -266,6 +319,8 @@ function forecastFrom(f: Frame, trees: GbmModel, o: number, horizon: number): Fl
 /**
  * Fits the trees on the whole history and returns, besides the model, out-of-sample replays at `replayOrigins`
  * (indices into the history; by default daily over the last six weeks) from trees fitted before the first of them.
+ * With `options.globalTrees` (trees fitted across many series, `fitGlobalTrees`) nothing is fitted here: the
+ * series is forecast by those trees, and replayed only from origins at or after their holdout's end.
  */
 export function fitBoosted(
   history: HourlySeries,
@@ -277,20 +332,32 @@ export function fitBoosted(
   const calendar = options.calendar ?? italianCalendar();
   const f = frameOf(history, calendar, options.weather, scaleOf(history.values));
   const n = f.n;
-  const trees = fitTrees(f, options.trainingMask, n, params);
+  const given = options.globalTrees;
+  if (given && given.dataEndMs > forecastStartMs(history)) {
+    throw new RangeError('gbm: the global trees were fitted on data after the end of this history');
+  }
+  const trees = given ? given.trees : fitTrees(f, options.trainingMask, n, params);
   if (!trees) throw new RangeError('gbm: the history holds too few values to train on');
-  const origins =
-    replayOrigins ?? hindcastOrigins(n, n - params.holdoutHours, params.holdoutHours / DAY_HOURS);
+  let origins = replayOrigins ?? hindcastOrigins(n, n - params.holdoutHours, params.holdoutHours / DAY_HOURS);
+  if (given) {
+    const holdoutEnd = (given.holdoutEndMs - history.startMs) / HOUR_MS;
+    origins = origins.filter((o) => o >= holdoutEnd);
+  }
   const firstOrigin = origins.length ? Math.min(...origins) : n;
   // The replays read nothing at or after their first origin: trees and scale from the hours before it.
   const before = frameOf(
     history,
     calendar,
     options.weather,
-    scaleOf(history.values.subarray(0, firstOrigin)),
+    scaleOf(
+      history.values.subarray(0, given ? (given.holdoutEndMs - history.startMs) / HOUR_MS : firstOrigin),
+    ),
   );
-  const holdout =
-    firstOrigin > WEEK_HOURS ? fitTrees(before, options.trainingMask, firstOrigin, params) : undefined;
+  const holdout = given
+    ? given.holdout
+    : firstOrigin > WEEK_HOURS
+      ? fitTrees(before, options.trainingMask, firstOrigin, params)
+      : undefined;
   const hindcasts: Hindcast[] = origins.map((origin) => ({
     origin,
     mean: holdout
@@ -343,7 +410,7 @@ export function blendValues(a: number, b: number, weights: readonly [number, num
   return a * weights[0] + b * weights[1];
 }
 
-function maeOver(y: Float64Array, hindcasts: readonly Hindcast[]): number {
+export function maeOver(y: Float64Array, hindcasts: readonly Hindcast[]): number {
   let s = 0;
   let c = 0;
   for (const h of hindcasts) {
@@ -368,28 +435,27 @@ export function fitBlend(
     options,
     ens.hindcasts.map((h) => h.origin),
   );
+  // Only the origins both replayed (the global trees replay from their holdout's end on).
+  const treesAt = new Map(trees.hindcasts.map((h) => [h.origin, h.mean]));
+  const shared = ens.hindcasts.filter((h) => treesAt.has(h.origin));
+  const blended = (w: readonly [number, number]): Hindcast[] =>
+    shared.map((h) => ({
+      origin: h.origin,
+      mean: h.mean.map((v, k) => blendValues(v, treesAt.get(h.origin)![k]!, w)),
+    }));
   // The trees' weight: the one of 0, 0.1, …, 1 whose blended replays err least (ties: the smaller weight), so a
   // node where the trees do worse keeps the ensemble.
   let weights: [number, number] = [1, 0];
   let best = Number.POSITIVE_INFINITY;
   for (let step = 0; step <= 10; step++) {
     const w: [number, number] = [1 - step / 10, step / 10];
-    const mae = maeOver(
-      history.values,
-      ens.hindcasts.map((h, i) => ({
-        origin: h.origin,
-        mean: h.mean.map((v, k) => blendValues(v, trees.hindcasts[i]!.mean[k]!, w)),
-      })),
-    );
+    const mae = maeOver(history.values, blended(w));
     if (mae < best - 1e-12) {
       best = mae;
       weights = w;
     }
   }
-  const hindcasts = ens.hindcasts.map((h, i) => ({
-    origin: h.origin,
-    mean: h.mean.map((v, k) => blendValues(v, trees.hindcasts[i]!.mean[k]!, weights)),
-  }));
+  const hindcasts = shared.length ? blended(weights) : ens.hindcasts;
   return {
     model: {
       kind: 'blend',

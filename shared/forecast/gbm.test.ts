@@ -32,6 +32,29 @@ describe('gradient-boosted trees', () => {
   const ones = new Float64Array(train.d.rows).fill(1);
   const model = fitGbm(train.d, train.y, ones);
 
+  it('weigh gradients as hessians: rows of tiny weight (old rows under a recency weight) barely count', () => {
+    // Every row twice: once as it is (weight 1), once 10 higher (weight 0.001). The fit follows the first.
+    const n = train.d.rows;
+    const x = new Float64Array(2 * n * 4);
+    x.set(train.d.x, 0);
+    x.set(train.d.x, n * 4);
+    const y = new Float64Array(2 * n);
+    const w = new Float64Array(2 * n);
+    for (let r = 0; r < n; r++) {
+      y[r] = train.y[r]!;
+      y[n + r] = train.y[r]! + 10;
+      w[r] = 1;
+      w[n + r] = 0.001;
+    }
+    const m = fitGbm({ rows: 2 * n, features: 4, x }, y, w);
+    const a = mae(test.d, m, test.truth);
+    assert.ok(a < 1.2 * mae(test.d, model, test.truth) + 0.02, `MAE ${a}`);
+    // Weights are relative: all 0.01 fits what all 1 fits.
+    const small = fitGbm(train.d, train.y, new Float64Array(n).fill(0.01));
+    const b = mae(test.d, small, test.truth);
+    assert.ok(Math.abs(b - mae(test.d, model, test.truth)) < 0.01, `MAE ${b} with weights 0.01`);
+  });
+
   it('learn a step and an interaction out of sample (a mean forecast is far worse)', () => {
     const meanY = train.y.reduce((a, b) => a + b, 0) / train.y.length;
     const flat = test.truth.reduce((a, t) => a + Math.abs(t - meanY), 0) / test.truth.length;

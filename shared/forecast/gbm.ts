@@ -125,7 +125,7 @@ class TreeBuilder {
 export function fitGbm(
   d: Design,
   y: ArrayLike<number>,
-  w: ArrayLike<number>,
+  weights: ArrayLike<number>,
   params: GbmParams = DEFAULT_GBM_PARAMS,
 ): GbmModel {
   const { rows, features } = d;
@@ -133,6 +133,7 @@ export function fitGbm(
   if (features > 126 || params.maxDepth > 7)
     throw new RangeError('gradient boosting: at most 126 features, depth 7');
   const maxBins = Math.min(255, params.bins);
+  let w: ArrayLike<number> = weights;
   const idx: number[] = [];
   let sw = 0;
   let swy = 0;
@@ -144,6 +145,12 @@ export function fitGbm(
     }
   }
   if (idx.length === 0 || !(sw > 0)) throw new RangeError('gradient boosting: no rows to train on');
+  // Weights are relative: scaled to a mean of 1 over the rows kept, so `minLeafWeight` and `lambda` mean what they
+  // mean with unit weights (a count of rows, a penalty against row counts) whatever the recency weighting.
+  const scale = idx.length / sw;
+  const wn = new Float64Array(rows);
+  for (const r of idx) wn[r] = w[r]! * scale;
+  w = wn;
   const { bin, edges } = binDesign(d, maxBins);
   const base = swy / sw;
   const pred = new Float64Array(rows).fill(base);
@@ -253,7 +260,12 @@ export function fitGbm(
 
   const all = Uint32Array.from(idx);
   for (let t = 0; t < params.trees; t++) {
-    for (let m = 0; m < all.length; m++) grad[all[m]!] = pred[all[m]!]! - y[all[m]!]!;
+    // Weighted squared loss: gradient w·(pred − y), hessian w. (An unweighted gradient over weighted hessians
+    // scales every Newton step by 1 / mean weight: with recency weights near 0.01 the boosting diverged.)
+    for (let m = 0; m < all.length; m++) {
+      const r = all[m]!;
+      grad[r] = w[r]! * (pred[r]! - y[r]!);
+    }
     roots.push(grow(all, 0, histogram(all)));
   }
   return {

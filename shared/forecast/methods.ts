@@ -1,6 +1,7 @@
 /** Every forecasting method, by id: what a registry entry's `modelId` names. */
 import { blend, gbm } from './boosted.ts';
 import { ensemble } from './ensemble.ts';
+import { globalBlend } from './global.ts';
 import { holtWinters } from './holt-winters.ts';
 import { regression } from './regression.ts';
 import { seasonalNaive } from './seasonal-naive.ts';
@@ -17,11 +18,17 @@ export const FORECAST_METHODS: readonly ForecastMethod[] = [
   blend as ForecastMethod,
 ];
 
+/**
+ * Methods that forecast a series with trees fitted across many series: `fit` needs `options.globalTrees`
+ * (`fitGlobalTrees`) and refuses without them (a RangeError, as a method refuses too short a history).
+ */
+export const GLOBAL_FORECAST_METHODS: readonly ForecastMethod[] = [globalBlend as ForecastMethod];
+
 export function forecastMethod(id: string): ForecastMethod {
-  const method = FORECAST_METHODS.find((m) => m.id === id);
+  const method = [...FORECAST_METHODS, ...GLOBAL_FORECAST_METHODS].find((m) => m.id === id);
   if (!method)
     throw new RangeError(
-      `unknown forecast method ${id}; known: ${FORECAST_METHODS.map((m) => m.id).join(', ')}`,
+      `unknown forecast method ${id}; known: ${[...FORECAST_METHODS, ...GLOBAL_FORECAST_METHODS].map((m) => m.id).join(', ')}`,
     );
   return method;
 }

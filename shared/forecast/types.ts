@@ -3,6 +3,7 @@
  * Everything in `shared/forecast` is pure and deterministic: no I/O, no clocks, no randomness.
  */
 import type { Calendar } from './calendar.ts';
+import type { GbmModel } from './gbm.ts';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_HOURS = 24;
@@ -48,6 +49,25 @@ export interface FitOptions {
    * the history. Left-out hours can still serve as inputs (lags, recent level).
    */
   trainingMask?: Uint8Array;
+  /** Trees fitted across many series (`fitGlobalTrees`): the models that use trees take them instead of fitting. */
+  globalTrees?: GlobalTrees;
+}
+
+/**
+ * Gradient-boosted trees fitted on the rows of many series at once, each series in units of its own level (see
+ * `global.ts`), and the same trees fitted without the last weeks (`holdout`), for out-of-sample replays.
+ */
+export interface GlobalTrees {
+  kind: 'global-trees';
+  trees: GbmModel;
+  /** Fitted on the target hours before `holdoutEndMs` only (undefined when too few). */
+  holdout: GbmModel | undefined;
+  /** End (exclusive) of the latest data any series contributed. */
+  dataEndMs: number;
+  holdoutEndMs: number;
+  /** Series and training rows the trees rest on. */
+  series: number;
+  rows: number;
 }
 
 /** A forecasting method: `fit` learns from a history, `forecast` continues it right after its last hour. */

@@ -8,7 +8,8 @@
  *   next 168 hours are recomputed at the new origin, the coefficients kept;
  * - ensemble: both members, combined with the fitted weights;
  * - gbm: the trees' features (lags, profile, calendar of the next 168 hours) are recomputed at the new origin;
- * - blend: the ensemble and the trees as above, combined with the fitted weights.
+ * - blend: the ensemble and the trees as above, combined with the fitted weights;
+ * - global-blend: the same, the trees being the global ones it was fitted with (a copy is stored with it).
  * Each method's module owns its step forward (`advanceHoltWinters`, `regressionFrom`);
  * `forecast-refresh.test.ts` holds refresh and fit to each other: refreshed with no new data, every
  * method reproduces its own forecast exactly. Weather is not used (none is stored).
@@ -143,7 +144,8 @@ export function refreshForecast(stored: StoredModel, recent: HourlySeries, endMs
       const model = stored.model as GbmForecastModel;
       return withIntervals(endMs, boostedFrom(model, y, calendar), model.residuals);
     }
-    case 'blend': {
+    case 'blend':
+    case 'global-blend': {
       const model = stored.model as BlendModel;
       const a = ensembleFrom(model.ensemble, y, endMs, calendar);
       const b = boostedFrom(model.gbm, y, calendar);

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { forecastMethod } from '../../forecast/methods.ts';
 import { syntheticDemand } from '../../forecast/synthetic.ts';
 import { HOUR_MS, WEEK_HOURS } from '../../forecast/types.ts';
-import { TAIL_HOURS } from './forecast-refresh.ts';
-import { enoughHistory, nextChallenger, trainModels } from './forecast-training.ts';
+import { refreshForecast, TAIL_HOURS } from './forecast-refresh.ts';
+import { challengerFor, enoughHistory, nextChallenger, trainModels } from './forecast-training.ts';
 import { slotDue, slotOffsetMs } from './forecaster.ts';
+import { trainGlobalTrees } from './global-trees.ts';
 
 const DAY_MS = 24 * HOUR_MS;
 
@@ -20,6 +22,10 @@ test('challengers rotate through the methods, never the champion', () => {
   // Under eight weeks of history the trees wait: the ensemble challenges first.
   assert.equal(nextChallenger('seasonal-naive', undefined, 3 * 168), 'ensemble');
   assert.equal(nextChallenger('ensemble', 'ensemble', 3 * 168), 'holt-winters');
+  // Where the tenant has global trees, the global blend comes first.
+  assert.equal(nextChallenger('seasonal-naive', undefined, Number.POSITIVE_INFINITY, true), 'global-blend');
+  assert.equal(nextChallenger('ensemble', 'seasonal-naive', Number.POSITIVE_INFINITY, true), 'global-blend');
+  assert.equal(nextChallenger('global-blend', 'seasonal-naive', Number.POSITIVE_INFINITY, true), 'blend');
 });
 
 test('champion and challenger are backtested on the same last week, then fitted on everything', () => {
@@ -62,4 +68,43 @@ test('each target has one decision slot a day, spread by its id', () => {
   assert.equal(slotDue('d01', slot, slot + DAY_MS), true);
   // A day-long batch always passes one.
   assert.equal(slotDue('d01', t + 3_600_000, t + 3_600_000 + DAY_MS), true);
+});
+
+test('with the tenant global trees, the global blend enters the rotation and is backtested out of sample', () => {
+  const weeks = 10;
+  const targets = [6, 20, 45].map((level, i) =>
+    syntheticDemand({ hours: weeks * WEEK_HOURS, level, noise: level * 0.05, seed: 21 + i, levelWalk: 0.01 }),
+  );
+  const end = targets[0]!.startMs + weeks * WEEK_HOURS * HOUR_MS;
+  const global = trainGlobalTrees(targets, end, 'Europe/Rome');
+  assert.ok(global && global.series === 3 && global.dataEndMs === end);
+  assert.equal(trainGlobalTrees(targets.slice(0, 1), end, 'Europe/Rome'), undefined, 'one target: no peers');
+  // Without trees the rotation passes the global blend by; with them it is the first challenger.
+  assert.equal(challengerFor('seasonal-naive', 'global-blend', targets[1]!, false), 'blend');
+  assert.equal(challengerFor('seasonal-naive', 'global-blend', targets[1]!, true), 'global-blend');
+  const input = {
+    history: targets[1]!,
+    dataEndMs: end,
+    timeZone: 'Europe/Rome',
+    unit: 'L/s',
+    methodIds: ['seasonal-naive', 'global-blend'],
+    trainedMs: end,
+  };
+  const trained = trainModels({ ...input, globalTrees: global });
+  assert.deepEqual(
+    trained.map((t) => t.methodId),
+    ['seasonal-naive', 'global-blend'],
+  );
+  // The backtest week used the trees as they stood six weeks back: a real score, better than the weekly naive.
+  assert.ok(Number.isFinite(trained[1]!.score) && trained[1]!.score < trained[0]!.score);
+  // Without the trees the method is no candidate (it says so), the others train as before.
+  assert.deepEqual(
+    trainModels(input).map((t) => t.methodId),
+    ['seasonal-naive'],
+  );
+  // Stored with a copy of the trees, it refreshes on its own, reproducing its forecast.
+  const stored = trained[1]!.stored;
+  const direct = forecastMethod('global-blend').forecast(stored.model, 168);
+  const refreshed = refreshForecast(stored, { startMs: end, values: new Float64Array(0) }, end);
+  assert.deepEqual(Array.from(refreshed.mean), Array.from(direct.mean));
 });

@@ -4,14 +4,22 @@
  * The champion's and the challenger's backtests come from the same week, so the registry can compare
  * them (`decideRegistry`). Pure: the caller brings the history and stores the results.
  */
+import { earlierTrees } from '../../forecast/global.ts';
 import { BASELINE_METHOD_ID, forecastMethod } from '../../forecast/methods.ts';
 import { trainingMask } from '../../forecast/sampling.ts';
 import { type BwdfScore, bwdfTotal, scoreBwdf } from '../../forecast/score.ts';
-import { HOUR_MS, type HourlySeries, MAX_HORIZON_HOURS, WEEK_HOURS } from '../../forecast/types.ts';
+import {
+  type GlobalTrees,
+  HOUR_MS,
+  type HourlySeries,
+  MAX_HORIZON_HOURS,
+  WEEK_HOURS,
+} from '../../forecast/types.ts';
 import { calendarFor, type StoredModel, TAIL_HOURS } from './forecast-refresh.ts';
 
 /** The methods a challenger is drawn from, in turn (the champion is skipped). */
 export const CHALLENGER_ROTATION = [
+  'global-blend',
   'blend',
   'ensemble',
   'gbm',
@@ -50,29 +58,42 @@ export interface TrainedModel {
   score: number;
 }
 
+/** Methods that need global trees (fitted across the tenant's targets) to be trained at all. */
+export const NEEDS_GLOBAL_TREES: ReadonlySet<string> = new Set(['global-blend']);
+
 /**
  * The challenger after `previous` in the rotation that is not the champion and, when the history's observed hours
- * are given, whose history needs they meet (so a young target gets the ensemble, an older one the blend).
+ * are given, whose history needs they meet (so a young target gets the ensemble, an older one the blend); methods
+ * that need global trees only when `global` says some are available.
  */
 export function nextChallenger(
   championId: string,
   previous?: string,
   observed = Number.POSITIVE_INFINITY,
+  global = false,
 ): string {
   const n = CHALLENGER_ROTATION.length;
   const start = previous ? CHALLENGER_ROTATION.indexOf(previous as never) + 1 : 0;
   for (let i = 0; i < n; i++) {
     const id = CHALLENGER_ROTATION[(start + i) % n]!;
-    if (id !== championId && observed >= (MIN_OBSERVED_HOURS[id] ?? 0)) return id;
+    if (id === championId || observed < (MIN_OBSERVED_HOURS[id] ?? 0)) continue;
+    if (NEEDS_GLOBAL_TREES.has(id) && !global) continue;
+    return id;
   }
   return BASELINE_METHOD_ID;
 }
 
-/** The challenger asked for, or the next one the history allows. */
-export function challengerFor(championId: string, requested: string, history: HourlySeries): string {
+/** The challenger asked for, or the next one the history (and the global trees' presence) allows. */
+export function challengerFor(
+  championId: string,
+  requested: string,
+  history: HourlySeries,
+  global = false,
+): string {
   const observed = observedHours(history);
-  if (observed >= (MIN_OBSERVED_HOURS[requested] ?? 0)) return requested;
-  return nextChallenger(championId, requested, observed);
+  if (observed >= (MIN_OBSERVED_HOURS[requested] ?? 0) && (global || !NEEDS_GLOBAL_TREES.has(requested)))
+    return requested;
+  return nextChallenger(championId, requested, observed, global);
 }
 
 /** Hours holding a value. */
@@ -102,13 +123,22 @@ export interface TrainingInput {
   methodIds: readonly string[];
   /** When it is trained (the data's clock, so replays agree). */
   trainedMs: number;
+  /** Trees fitted across the tenant's targets (`trainGlobalTrees`), for the methods that need them. */
+  globalTrees?: GlobalTrees;
 }
 
-function fitAndForecast(methodId: string, history: HourlySeries, originMs: number, timeZone: string) {
+function fitAndForecast(
+  methodId: string,
+  history: HourlySeries,
+  originMs: number,
+  timeZone: string,
+  globalTrees: GlobalTrees | undefined,
+) {
   const method = forecastMethod(methodId);
   const model = method.fit(history, {
     calendar: calendarFor(timeZone),
     trainingMask: trainingMask(history.startMs, history.values.length, originMs),
+    ...(globalTrees ? { globalTrees } : {}),
   });
   return { model, forecast: method.forecast(model, MAX_HORIZON_HOURS) };
 }
@@ -129,11 +159,13 @@ export function trainModels(input: TrainingInput): TrainedModel[] {
     let backtest: BwdfScore = { maeDay1: Number.NaN, maxAeDay1: Number.NaN, maeDays2to7: Number.NaN };
     try {
       if (cut > 0) {
+        // The backtest week must be out of sample for the global trees too: those as they stood six weeks back.
         const { forecast } = fitAndForecast(
           methodId,
           backtestHistory,
           dataEndMs - WEEK_HOURS * HOUR_MS,
           timeZone,
+          input.globalTrees && earlierTrees(input.globalTrees),
         );
         backtest = scoreBwdf(actual, forecast.mean);
       }
@@ -142,7 +174,7 @@ export function trainModels(input: TrainingInput): TrainedModel[] {
     }
     let model: unknown;
     try {
-      model = fitAndForecast(methodId, history, dataEndMs, timeZone).model;
+      model = fitAndForecast(methodId, history, dataEndMs, timeZone, input.globalTrees).model;
     } catch (err) {
       // Too little data for this method (it says so with a RangeError): it is not a candidate now.
       if (!(err instanceof RangeError)) throw err;

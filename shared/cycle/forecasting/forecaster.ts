@@ -27,7 +27,13 @@ import {
   type RegistryState,
 } from '../../forecast/registry-policy.ts';
 import { bwdfTotal, scoreBwdf } from '../../forecast/score.ts';
-import { type Forecast, HOUR_MS, type HourlySeries, WEEK_HOURS } from '../../forecast/types.ts';
+import {
+  type Forecast,
+  type GlobalTrees,
+  HOUR_MS,
+  type HourlySeries,
+  WEEK_HOURS,
+} from '../../forecast/types.ts';
 import type { Logger } from '../../log.ts';
 import { fallbackForecast } from './fallback.ts';
 import { refreshForecast, type StoredModel } from './forecast-refresh.ts';
@@ -63,6 +69,11 @@ export interface ForecastDeps {
   logger: Logger;
   /** Trainings still allowed in this invocation (shared by its targets); unlimited when absent. */
   trainingBudget?: { left: number };
+  /**
+   * The tenant's global trees fitted on data before `endMs` (`trainGlobalTrees`), or undefined: without them the
+   * methods that need them (`global-blend`) are left out of the rotation.
+   */
+  globalTrees?: (endMs: number) => Promise<GlobalTrees | undefined>;
 }
 
 export interface ForecastInput {
@@ -144,13 +155,18 @@ async function train(
   }
   const history = await input.loadHistory();
   if (!enoughHistory(history)) return null;
+  const globalTrees = await deps.globalTrees?.(input.dataEndMs);
+  if (globalTrees && globalTrees.dataEndMs > input.dataEndMs) {
+    throw new RangeError('global trees fitted on data after the training time');
+  }
   const trained = trainModels({
     history,
     dataEndMs: input.dataEndMs,
     timeZone: target.timeZone,
     unit: target.unit,
-    methodIds: [championId, challengerFor(championId, challengerId, history)],
+    methodIds: [championId, challengerFor(championId, challengerId, history, globalTrees !== undefined)],
     trainedMs: input.dataEndMs,
+    ...(globalTrees ? { globalTrees } : {}),
   });
   const champion = trained.find((t) => t.methodId === championId) ?? trained[0];
   if (!champion) return null;
@@ -218,7 +234,9 @@ async function decide(
 ): Promise<{ record: RegistryRecord; trained: boolean; actions: string[] } | null> {
   const now = input.dataEndMs;
   if (!record) {
-    const t = await train(deps, target, input, FIRST_CHAMPION, nextChallenger(FIRST_CHAMPION));
+    // The rotation's first (the global blend when global trees exist; `challengerFor` moves on when not).
+    const first = nextChallenger(FIRST_CHAMPION, undefined, Number.POSITIVE_INFINITY, true);
+    const t = await train(deps, target, input, FIRST_CHAMPION, first);
     if (!t) return null;
     const state: RegistryState = {
       champion: entryOf(t.champion),
@@ -256,7 +274,7 @@ async function decide(
       target,
       input,
       championId,
-      nextChallenger(championId, state.challenger?.modelId),
+      nextChallenger(championId, state.challenger?.modelId, Number.POSITIVE_INFINITY, true),
     );
     if (t) {
       trained = true;
