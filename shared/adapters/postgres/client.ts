@@ -42,8 +42,9 @@ export interface PoolOptions {
  * With `coalesceWrites`, what the pool writes in one turn of the event loop leaves in one system
  * call: postgres.js writes each statement of 1 KiB or more at once (a node batch's pipelined
  * statements were about fifteen `write` calls, each a loopback send that also wakes the server),
- * so the socket is corked at a turn's first write and uncorked once the turn's ticks and microtasks
- * have run (one `writev`). Nothing waits longer than that turn. Not for TLS: there postgres.js
+ * so the socket is corked at its first write and uncorked on the next tick (one `writev` for what
+ * was written synchronously till then; a write from a later promise callback starts a new cork).
+ * Nothing waits longer than that tick. Not for TLS: there postgres.js
  * writes to the TLS socket wrapped around this one.
  */
 export function poolSockets(options: { coalesceWrites?: boolean } = {}) {
@@ -62,7 +63,7 @@ export function poolSockets(options: { coalesceWrites?: boolean } = {}) {
   };
 }
 
-/** Corks `socket` at the first write of a turn and uncorks it when the turn's ticks have run. */
+/** Corks `socket` at a write and uncorks it on the next tick. */
 function coalesceWrites(socket: net.Socket): void {
   const write = socket.write;
   let corked = false;
