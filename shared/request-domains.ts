@@ -3,9 +3,9 @@
  * `domain.create()`, then `d.run(() => process.nextTick(() => execute(req, res)))`). Constructing
  * the first Domain turns on the domain module's async hook for the rest of the process: from then
  * on every promise, wherever it is made, gets an init hook and a destroy hook (a weak reference the
- * garbage collector must process) — `outsideDomain` keeps the aggregator's promises out of the
- * request's domain, but not out of that bookkeeping. In bench:cycle's profile of the aggregator it
- * was still about 7 % of the busy time (`registerDestroyHook`, `promiseInitHookWithDestroyTracking`,
+ * garbage collector must process), and the promises made inside a request's domain also enter and
+ * exit it around each continuation. In bench:cycle's profile of the aggregator, run outside the
+ * request's domain, that bookkeeping was still about 7 % of the busy time (`registerDestroyHook`, `promiseInitHookWithDestroyTracking`,
  * `emitHook`), and more in the collector.
  *
  * `withoutRequestDomains()` makes `domain.create()` return a request scope that does what the
@@ -14,7 +14,7 @@
  * callback) returns `cb`. No Domain is constructed, so the async hook stays off. What is given up:
  * an exception thrown from a bare callback of a request's work is no longer turned into that
  * request's crash response; it reaches the process's uncaught-exception handling (the framework
- * logs it and exits), as `outsideDomain` already had it for the aggregator's work. Errors of the
+ * logs it and exits). Errors of the
  * function's promise still become a 500 (Pub/Sub redelivers) and returning still acks.
  *
  * For a process that serves only such functions (the aggregator's and the API's instances). Idempotent.

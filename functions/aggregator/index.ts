@@ -9,7 +9,6 @@ import { inMessageSpan } from '../../shared/adapters/bus/trace.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { handleAggregatorEvent } from '../../shared/cycle/handlers.ts';
 import { once } from '../../shared/once.ts';
-import { outsideDomain } from '../../shared/outside-domain.ts';
 import { withoutRequestDomains } from '../../shared/request-domains.ts';
 import { aggregatorDeps } from '../../shared/wiring/cycle.ts';
 import { startFunctionTracing } from '../../shared/wiring/telemetry.ts';
@@ -25,7 +24,4 @@ export async function aggregator(event: PubSubCloudEvent): Promise<void> {
   await inMessageSpan('aggregator', event, async () => handleAggregatorEvent(await deps(), event));
 }
 
-// Outside the framework's per-request domain: see shared/outside-domain.ts.
-ff.cloudEvent('aggregator', (event: ff.CloudEvent<unknown>) =>
-  outsideDomain(() => aggregator(event as PubSubCloudEvent)),
-);
+ff.cloudEvent('aggregator', (event: ff.CloudEvent<unknown>) => aggregator(event as PubSubCloudEvent));

@@ -2,10 +2,9 @@
  * The HTTP API in the functions framework: the same Hono app that runs locally on
  * @hono/node-server. It loads no BigQuery or Pub/Sub client.
  *
- * The framework's per-request Node `domain` is replaced by a plain request scope (shared/request-domains.ts)
- * and each request runs outside it (shared/outside-domain.ts): with a real domain every promise of the
- * process is tagged and given a destroy hook, which cost more CPU per cached read than the rest of the
- * app (bench:api, `--cpu-prof`; 720 → 444 µs per cached read as deployed, load 9). Errors still end
+ * The framework's per-request Node `domain` is replaced by a plain request scope (shared/request-domains.ts):
+ * with a real domain every promise of the process is tagged and given a destroy hook, which cost more
+ * CPU per cached read than the rest of the app (bench:api, `--cpu-prof`; 720 → 444 µs per cached read as deployed, load 9). Errors still end
  * as problems: Hono's onError answers whatever a route throws (problem+json 500), and anything thrown
  * outside the app (it failed to start) is answered here with the same 500 problem.
  */
@@ -16,7 +15,6 @@ import { ApiProblem, problemAsResponse } from '../../shared/api/problem.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { createLogger } from '../../shared/log.ts';
 import { once } from '../../shared/once.ts';
-import { outsideDomain } from '../../shared/outside-domain.ts';
 import { withoutRequestDomains } from '../../shared/request-domains.ts';
 import { apiDeps } from '../../shared/wiring/api.ts';
 import { tracingAfterFirstResponse } from '../../shared/wiring/telemetry.ts';
@@ -63,7 +61,7 @@ const listener = getRequestListener((request, env) => {
 const served = tracingAfterFirstResponse(config, 'api', listener);
 export const tracing = served.tracing;
 
-/** The HTTP function: the app, run outside the framework's per-request domain. */
-export const api: ff.HttpFunction = (req, res) => outsideDomain(() => served.listener(req, res));
+/** The HTTP function: the app. */
+export const api: ff.HttpFunction = served.listener;
 
 ff.http('api', api);
