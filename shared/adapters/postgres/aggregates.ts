@@ -226,28 +226,6 @@ export async function upsertPartials(db: Db, table: TimeSeriesTable, rows: Parti
   );
 }
 
-/**
- * A node's partials of one table with buckets at or after `fromMs`. Sketches are read only for
- * buckets at or after `sketchFromMs` (default: all); older rows carry an empty sketch — enough for
- * series that need counts, sums and extremes but no quantiles.
- */
-export async function readNodeSince(
-  db: Db,
-  table: TimeSeriesTable,
-  nodeId: string,
-  fromMs: number,
-  sketchFromMs: number = fromMs,
-): Promise<PartialRow[]> {
-  const rows = await db.unsafe<AggRow[]>(
-    `select ${selectColumns.replace('sketch, seen', 'case when bucket >= to_timestamp($3 / 1000.0) then sketch end as sketch, seen')}
-     from ${table} where node_id = $1 and bucket >= to_timestamp($2 / 1000.0)
-     order by metric, bucket`,
-    [nodeId, fromMs, sketchFromMs],
-    { prepare: true },
-  );
-  return rows.map(rowToPartial);
-}
-
 /** Where a node's view reads start (`readNodeViewRows`). */
 export interface ViewBounds {
   m5FromMs: number;
