@@ -3,7 +3,8 @@
  * (median of several runs; target ≤ 250 ms), and which npm packages the import loads: the API bundle
  * must load neither the BigQuery nor the Pub/Sub client.
  *
- * Bundles come from `npm run build` (dist/functions/<name>/index.js; built now if missing).
+ * Bundles come from `npm run build` (dist/functions/<name>/, the file its package.json's "main" names;
+ * built now if missing).
  * Each bundle is measured with TRACING=off (the baseline: nothing of OpenTelemetry loads) and, beside
  * it, TRACING=cloud, where the import also waits for the function's tracing to start (the SDK and
  * the Cloud Trace exporter imported, the provider made) — for the event-driven functions, which start
@@ -29,6 +30,7 @@ import { createServer } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { bundleEntry } from './lib/cpu-steps.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -84,8 +86,8 @@ const env = {
 const rows: string[][] = [];
 let pass = true;
 for (const name of readdirSync(dist).sort()) {
-  const bundle = join(dist, name, 'index.js');
-  if (!existsSync(bundle)) continue;
+  if (!existsSync(join(dist, name, 'package.json'))) continue;
+  const bundle = bundleEntry(join(dist, name));
   for (const tracing of ['off', 'cloud'] as const) {
     const times: number[] = [];
     const cpu: number[] = [];
@@ -195,7 +197,7 @@ const firstRows: string[][] = [];
 const medianOf = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const rangeOf = (xs: number[]) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)} ms`;
 for (const name of HTTP_FUNCTIONS) {
-  if (!existsSync(join(dist, name, 'index.js'))) continue;
+  if (!existsSync(join(dist, name, 'package.json'))) continue;
   for (const tracing of ['off', 'cloud'] as const) {
     const ours: { ms: number; cpuMs: number }[] = [];
     const base: { ms: number; cpuMs: number }[] = [];

@@ -39,7 +39,7 @@ import { loadConfig } from '../shared/config.ts';
 import { bulkBackfill } from '../shared/cycle/backfill/index.ts';
 import { dispatchCycle } from '../shared/cycle/dispatch/index.ts';
 import { dispatcherDeps } from '../shared/wiring/cycle.ts';
-import { stepReport } from './lib/cpu-steps.ts';
+import { bundleEntry, stepReport } from './lib/cpu-steps.ts';
 import {
   aggregatorPort,
   cpuByProcess,
@@ -323,7 +323,7 @@ async function measure(nodes: number, analytics: boolean, root = '.'): Promise<M
   if (args.steps && profileDir) {
     // The profile is written as the process exits.
     await childExited;
-    const lines = stepReport(profileDir, join(root, 'dist/functions/aggregator/index.js'), {
+    const lines = stepReport(profileDir, bundleEntry(join(root, 'dist/functions/aggregator')), {
       fromUs: startedUs,
       toUs: endedUs,
       cpuMs: (cpuMap.get('aggregator') ?? 0) * 1000,

@@ -1,13 +1,20 @@
 /**
  * `npm run build [-- name...]`: one deployable bundle per function.
  *
- * For every functions/<name>/index.ts, esbuild writes dist/functions/<name>/index.js: ESM for Node 24,
- * our own code (shared/) inlined, npm packages left as imports. Beside it go a package.json listing only
- * the packages that bundle imports (taken from esbuild's metafile, at the versions the root lockfile
- * installed) and a package-lock.json pruned from the root one, so Cloud Build's `npm ci` installs
- * exactly the tree the tests ran against. Terraform zips each folder and deploys it (terraform/functions.tf).
- * A package we patch (patches/, applied by patch-package at install) is inlined instead, as patched:
- * the function's own install would fetch it unpatched.
+ * For every functions/<name>/index.ts, esbuild writes dist/functions/<name>/index.mjs: ESM for Node 24,
+ * our own code (shared/) and the npm packages it uses inlined, except the few that must stay packages
+ * (KEPT_EXTERNAL). Beside it go a package.json listing only the packages that bundle still imports (taken
+ * from esbuild's metafile, at the versions the root lockfile installed) and a package-lock.json pruned
+ * from the root one, so Cloud Build's `npm ci` installs exactly the tree the tests ran against. Terraform
+ * zips each folder and deploys it (terraform/functions.tf). A package we patch (patches/, applied by
+ * patch-package at install) is inlined from the root's node_modules, where the patch is applied.
+ *
+ * Why inlined (issue 14, bench:cold-start): Node's ESM loader resolves, reads and links every module
+ * file on its own (package.json scope lookups, stats): the API's import loaded about 350 of them, which
+ * cost more of its cold start than running them. One bundle file (and a few lazy chunks) is one load.
+ * Why `.mjs`: the functions framework decides whether the entry is an ES module by the extension first;
+ * for `.js` it imports read-package-up (normalize-package-data, spdx-*: about 40 modules) to read the
+ * "type" of package.json. Cloud Run functions start the file package.json's "main" names.
  */
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
@@ -51,7 +58,7 @@ export interface FunctionManifest {
   version: string;
   private: true;
   type: 'module';
-  main: 'index.js';
+  main: typeof ENTRY_FILE;
   engines: { node: string };
   dependencies: Record<string, string>;
 }
@@ -73,6 +80,9 @@ export interface Bundle {
   bytes: number;
   dependencies: Record<string, string>;
 }
+
+/** The file each bundle starts from (package.json's "main"). */
+export const ENTRY_FILE = 'index.mjs';
 
 /** The npm package an import specifier names, or undefined for Node built-ins. */
 export function packageNameOf(specifier: string): string | undefined {
@@ -107,21 +117,63 @@ export function patchedPackages(root: string): string[] {
 }
 
 /**
- * Leaves npm packages as imports (what `packages: 'external'` does) except the patched ones, which
- * esbuild then bundles from the root's node_modules, where the patch is applied.
+ * npm packages that stay imports (installed by the function's own `npm ci`), everything else is inlined:
+ * - the functions framework: its entry (main.js, what Cloud Run runs) and the function must share one
+ *   registry of functions, so the bundle imports the installed framework, never a copy of it;
+ * - Google's clients and OpenTelemetry, which no function needs to answer its first request (they load
+ *   behind import(): the BigQuery sink's first write, tracing after the first response): google-gax reads
+ *   its protos from files beside it, and OpenTelemetry's API is a process-wide singleton its SDK packages
+ *   must share with whoever registers the provider.
  */
-function externalUnlessPatched(patched: string[]): Plugin {
+export const KEPT_EXTERNAL: readonly (string | RegExp)[] = [
+  '@google-cloud/functions-framework',
+  /^@google-cloud\//,
+  'google-auth-library',
+  /^@opentelemetry\//,
+];
+
+export function keptExternal(name: string): boolean {
+  return KEPT_EXTERNAL.some((rule) => (typeof rule === 'string' ? rule === name : rule.test(name)));
+}
+
+/** Leaves the KEPT_EXTERNAL packages as imports (never a patched one, which is inlined as patched). */
+function externalPackages(patched: string[]): Plugin {
   const inline = new Set(patched);
   return {
-    name: 'external-unless-patched',
+    name: 'external-packages',
     setup(b) {
       b.onResolve({ filter: /^[^./]/ }, (args) => {
         const name = packageNameOf(args.path);
-        if (!name || inline.has(name)) return undefined;
+        if (!name || inline.has(name) || !keptExternal(name)) return undefined;
         return { path: args.path, external: true };
       });
     },
   };
+}
+
+/**
+ * Inlined CommonJS packages call `require` for Node built-ins; in an ES module there is none unless the
+ * module makes one (esbuild's own shim would throw "Dynamic require of … is not supported").
+ */
+const REQUIRE_BANNER =
+  "import { createRequire as __wnmCreateRequire } from 'node:module';\nconst require = __wnmCreateRequire(import.meta.url);";
+
+/**
+ * Packages our own code imports (inlined or not): each must be a dependency of the root package.json,
+ * never a devDependency, whether the bundle carries it or the function installs it.
+ */
+export function directPackages(metafile: Metafile): string[] {
+  const names = new Set<string>();
+  for (const [input, { imports }] of Object.entries(metafile.inputs)) {
+    if (input.includes('node_modules/')) continue;
+    for (const imported of imports) {
+      const specifier = imported.original ?? imported.path;
+      if (/^[./]/.test(specifier) || specifier.startsWith('node:')) continue;
+      const name = packageNameOf(specifier);
+      if (name) names.add(name);
+    }
+  }
+  return [...names].sort();
 }
 
 /** Packages the bundle imports at run time (external imports in esbuild's metafile). */
@@ -220,24 +272,31 @@ export async function buildFunctions(options: BuildOptions = {}): Promise<Bundle
       // inlines the dynamically imported module and hoists its package imports to the top.
       splitting: true,
       chunkNames: 'chunks/[name]-[hash]',
+      outExtension: { '.js': '.mjs' },
+      banner: { js: REQUIRE_BANNER },
       bundle: true,
       platform: 'node',
       format: 'esm',
       target: 'node24',
-      plugins: [externalUnlessPatched(patchedPackages(root))],
+      plugins: [externalPackages(patchedPackages(root))],
+      // Packages resolve from the repo's node_modules, wherever the entry is (a test builds one in /tmp).
+      nodePaths: [join(root, 'node_modules')],
       metafile: true,
       legalComments: 'none',
       logLevel: 'warning',
     });
 
-    const dependencies: Record<string, string> = {};
-    for (const pkg of importedPackages(result.metafile)) {
+    const imported = importedPackages(result.metafile);
+    for (const pkg of new Set([...directPackages(result.metafile), ...imported])) {
       if (!rootPackage.dependencies?.[pkg]) {
         const where = rootPackage.devDependencies?.[pkg] ? 'a devDependency' : 'not a dependency';
         throw new Error(
           `functions/${name} imports ${pkg}, which is ${where} of the root package.json: add it to "dependencies".`,
         );
       }
+    }
+    const dependencies: Record<string, string> = {};
+    for (const pkg of imported) {
       const installed = lock.packages[`node_modules/${pkg}`]?.version;
       if (!installed) throw new Error(`${pkg} is not in package-lock.json: run npm install.`);
       dependencies[pkg] = installed;
@@ -248,7 +307,7 @@ export async function buildFunctions(options: BuildOptions = {}): Promise<Bundle
       version: rootPackage.version,
       private: true,
       type: 'module',
-      main: 'index.js',
+      main: ENTRY_FILE,
       engines: { node: rootPackage.engines?.node ?? '24' },
       dependencies,
     };
@@ -260,7 +319,7 @@ export async function buildFunctions(options: BuildOptions = {}): Promise<Bundle
     for (const [from, to] of Object.entries(FUNCTION_ASSETS[name] ?? {})) copyFileSync(from, join(dir, to));
     // The operator console the API serves under /console (shared/api/console.ts looks beside itself first).
     if (name === 'api') await buildConsole({ outDir: join(dir, 'console') });
-    bundles.push({ name, dir, bytes: statSync(join(dir, 'index.js')).size, dependencies });
+    bundles.push({ name, dir, bytes: statSync(join(dir, ENTRY_FILE)).size, dependencies });
   }
   return bundles;
 }
@@ -276,7 +335,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY . .
 USER node
-ENTRYPOINT ["node", "index.js"]
+ENTRYPOINT ["node", "${ENTRY_FILE}"]
 `;
 
 export async function buildJobs(options: BuildOptions = {}): Promise<Bundle[]> {
@@ -301,7 +360,7 @@ if (import.meta.main) {
   for (const b of bundles) {
     const kib = (b.bytes / 1024).toFixed(0);
     console.log(
-      `${relative(REPO, b.dir)}/index.js  ${kib} KiB  imports: ${Object.keys(b.dependencies).join(', ')}`,
+      `${relative(REPO, b.dir)}/${ENTRY_FILE}  ${kib} KiB  imports: ${Object.keys(b.dependencies).join(', ')}`,
     );
   }
 }

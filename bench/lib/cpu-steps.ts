@@ -21,6 +21,12 @@ interface Profile {
   timeDeltas: number[];
 }
 
+/** The entry file of a built function folder (package.json's "main": index.mjs since issue 14, else index.js). */
+export function bundleEntry(dir: string): string {
+  const { main } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { main?: string };
+  return join(dir, main ?? 'index.js');
+}
+
 /** Steps the analytics issue asks a cost for, each as the source modules that are its own. */
 export const STEPS: { name: string; modules: RegExp }[] = [
   {
@@ -76,7 +82,7 @@ export function cpuBySteps(
     const stack: ProfileNode[] = [];
     for (let id: number | undefined = leaf; id !== undefined; id = parent.get(id)) stack.push(byId.get(id)!);
     const modules = stack.map((n) =>
-      n.callFrame.url.endsWith('/index.js') && n.callFrame.url.includes('/dist/')
+      /\/index\.m?js$/.test(n.callFrame.url) && n.callFrame.url.includes('/dist/')
         ? moduleAt(map, n.callFrame.lineNumber)
         : undefined,
     );

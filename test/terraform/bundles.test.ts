@@ -5,14 +5,21 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { getFunction } from '@google-cloud/functions-framework/testing';
-import { buildFunctions, functionNames, packageNameOf, patchedPackages } from '../../scripts/build.ts';
+import {
+  buildFunctions,
+  ENTRY_FILE,
+  functionNames,
+  keptExternal,
+  packageNameOf,
+  patchedPackages,
+} from '../../scripts/build.ts';
 import { FUNCTION_SECTIONS } from '../../shared/config.ts';
 import { loadTerraform } from './config.ts';
 import { staticKeys } from './references.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Which of `packages` the bundle in `dir` imports statically from index.js (following static chunk imports only). */
+/** Which of `packages` the bundle in `dir` imports statically from its entry (following static chunk imports only). */
 function staticallyLoadedPackages(dir: string, packages: string[]): string[] {
   const found = new Set<string>();
   const seen = new Set<string>();
@@ -29,7 +36,7 @@ function staticallyLoadedPackages(dir: string, packages: string[]): string[] {
       else if (packages.some((p) => spec === p || spec.startsWith(`${p}/`))) found.add(spec);
     }
   };
-  visit('index.js');
+  visit(ENTRY_FILE);
   return [...found];
 }
 const rootPackage = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));
@@ -71,22 +78,25 @@ describe('npm run build (scripts/build.ts)', () => {
     assert.equal(packageNameOf('fs'), undefined);
   });
 
-  test('bundles a function: shared code inlined, packages external, a minimal package.json and lockfile', async () => {
+  test('bundles a function: shared code and npm packages inlined, the framework and the lazy clients external, a minimal package.json and lockfile', async () => {
     writeDemoFunction('demo');
     const outDir = join(work, 'dist');
     const [bundle] = await buildFunctions({ functionsDir: join(work, 'functions'), outDir, names: ['demo'] });
     const dir = join(outDir, 'demo');
     assert.equal(bundle?.dir, dir);
 
-    const code = readFileSync(join(dir, 'index.js'), 'utf8');
+    // .mjs: the framework knows an ES module by its extension, without reading package.json's "type".
+    assert.equal(ENTRY_FILE, 'index.mjs');
+    const code = readFileSync(join(dir, ENTRY_FILE), 'utf8');
     assert.match(code, /hello \$\{who\}/, 'the local helper is inlined');
     assert.match(code, /function createLogger/, 'shared code is inlined');
-    assert.match(code, /from "hono"/, 'npm packages stay imports');
-    assert.doesNotMatch(code, /require\(/);
+    assert.doesNotMatch(code, /from "hono"/, 'hono is inlined');
+    assert.doesNotMatch(code, /from "pino"/, 'pino (CommonJS) is inlined');
+    assert.match(code, /from "@google-cloud\/functions-framework"/, 'the framework stays an import');
 
     const manifest = readJson(join(dir, 'package.json'));
-    // shared/log.ts writes with pino; the tracing SDK is imported only when TRACING=cloud, but is
-    // shipped so that it can be.
+    // Only what the bundle still imports: the framework (one registry with its entry), and the tracing
+    // SDK that shared/log.ts's tracing may import when TRACING=cloud — shipped so that it can be.
     const shipped = [
       '@google-cloud/functions-framework',
       '@opentelemetry/api',
@@ -94,28 +104,34 @@ describe('npm run build (scripts/build.ts)', () => {
       '@opentelemetry/resources',
       '@opentelemetry/sdk-trace',
       'google-auth-library',
-      'hono',
-      'pino',
     ];
     assert.deepEqual(
       manifest.dependencies,
       Object.fromEntries(shipped.map((p) => [p, rootPackage.dependencies[p]])),
     );
+    assert.ok(Object.keys(manifest.dependencies).every(keptExternal));
     assert.equal(manifest.type, 'module');
-    assert.equal(manifest.main, 'index.js');
+    assert.equal(manifest.main, ENTRY_FILE);
     assert.equal(manifest.engines.node, rootPackage.engines.node);
 
     const lock = readJson(join(dir, 'package-lock.json'));
     assert.deepEqual(lock.packages[''].dependencies, manifest.dependencies);
     assert.ok(lock.packages['node_modules/express'], 'the framework’s own dependencies are locked');
-    for (const tool of ['esbuild', 'typescript', '@biomejs/biome', 'zod']) {
-      assert.equal(lock.packages[`node_modules/${tool}`], undefined, `${tool} is not shipped`);
+    for (const tool of ['esbuild', 'typescript', '@biomejs/biome', 'zod', 'hono', 'pino']) {
+      assert.equal(lock.packages[`node_modules/${tool}`], undefined, `${tool} is not installed`);
     }
     assert.ok(Object.values(lock.packages).every((p) => !(p as { dev?: boolean }).dev));
 
-    // The bundle runs on this Node (24) and registers its function with the framework.
-    symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'), 'dir');
-    await import(pathToFileURL(join(dir, 'index.js')).href);
+    // The bundle runs on this Node (24) with only the framework installed beside it (no hono, no pino:
+    // inlined, CommonJS ones included) and registers its function with the framework.
+    const modules = join(dir, 'node_modules');
+    mkdirSync(join(modules, '@google-cloud'), { recursive: true });
+    symlinkSync(
+      join(REPO, 'node_modules/@google-cloud/functions-framework'),
+      join(modules, '@google-cloud/functions-framework'),
+      'dir',
+    );
+    await import(pathToFileURL(join(dir, ENTRY_FILE)).href);
     assert.equal(typeof getFunction('demo'), 'function');
   });
 
@@ -151,6 +167,13 @@ describe('the repo’s functions', () => {
         '@google-cloud/functions-framework' in b.dependencies,
         `${b.name} registers with the framework`,
       );
+      // Everything else is inlined: the function installs only the framework and the lazy clients.
+      assert.deepEqual(
+        Object.keys(b.dependencies).filter((p) => !keptExternal(p)),
+        [],
+        `${b.name}: installs only what must stay a package`,
+      );
+      assert.equal(readJson(join(b.dir, 'package.json')).main, ENTRY_FILE);
       for (const [pkg, version] of Object.entries(b.dependencies)) {
         assert.equal(
           version,
@@ -163,7 +186,7 @@ describe('the repo’s functions', () => {
     assert.deepEqual(patchedPackages(REPO), ['postgres']);
     for (const b of bundles) {
       assert.equal('postgres' in b.dependencies, false, `${b.name}: postgres is inlined`);
-      const code = readFileSync(join(b.dir, 'index.js'), 'utf8');
+      const code = readFileSync(join(b.dir, ENTRY_FILE), 'utf8');
       assert.match(code, /chunk = nextWriteTimer = null/, `${b.name}: carries the patched postgres.js`);
     }
     const api = bundles.find((b) => b.name === 'api')!;
