@@ -1,5 +1,5 @@
 # The Cloud Run functions (2nd gen), deployed from the bundles `npm run build` writes to
-# dist/functions/<name>/ (index.js and a package.json listing only what that bundle imports).
+# dist/functions/<name>/ (index.mjs and a package.json listing only the packages that bundle still imports).
 #
 # Each bundle is zipped and uploaded under a name made of its content hash, so a code change is a new
 # object and redeploys the function, and an unchanged bundle deploys nothing.

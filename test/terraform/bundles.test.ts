@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { getFunction } from '@google-cloud/functions-framework/testing';
+import { freePort } from '../../dev/peers/processes.ts';
 import {
   buildFunctions,
   ENTRY_FILE,
@@ -208,5 +210,75 @@ describe('the repo’s functions', () => {
     assert.deepEqual(staticallyLoadedPackages(api.dir, ['@google-cloud/functions-framework']), [
       '@google-cloud/functions-framework',
     ]);
+  });
+
+  test('the API bundle answers through the functions framework with only its package.json’s packages installed', async () => {
+    const [api] = await buildFunctions({ outDir: join(work, 'api-only'), names: ['api'] });
+    assert.ok(api);
+    // node_modules holding just what package.json lists (each a link to the root's install): an import
+    // the manifest forgot would not resolve here, as it would not after Cloud Build's `npm ci`.
+    for (const pkg of Object.keys(api.dependencies)) {
+      mkdirSync(join(api.dir, 'node_modules', pkg, '..'), { recursive: true });
+      symlinkSync(join(REPO, 'node_modules', pkg), join(api.dir, 'node_modules', pkg), 'dir');
+    }
+    const port = await freePort();
+    // What Cloud Run runs: the function's own framework on the folder (package.json's main: index.mjs),
+    // configured as in production (Upstash, so the cache and limiter's lazy chunks load with the app).
+    const child = spawn(
+      process.execPath,
+      [
+        join(api.dir, 'node_modules/@google-cloud/functions-framework/build/src/main.js'),
+        '--target=api',
+        '--signature-type=http',
+        `--port=${port}`,
+        `--source=${api.dir}`,
+      ],
+      {
+        cwd: api.dir,
+        env: {
+          PATH: process.env.PATH ?? '',
+          LOG_LEVEL: 'error',
+          TRACING: 'off',
+          DATABASE_URL: 'postgres://test@127.0.0.1:9/none',
+          UPSTASH_REDIS_REST_URL: 'http://127.0.0.1:9',
+          UPSTASH_REDIS_REST_TOKEN: 'test',
+          METADATA_SERVER_DETECTION: 'none',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        child.once('exit', (code) => reject(new Error(`the framework exited (${code}): ${stderr}`)));
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('URL:')) resolve();
+        });
+      });
+      const base = `http://127.0.0.1:${port}`;
+      const health = await fetch(`${base}/health`);
+      assert.equal(health.status, 200);
+      assert.equal(((await health.json()) as { status: string }).status, 'ok');
+      // The OpenAPI document: every route's zod schema, through the inlined zod and zod-openapi.
+      const doc = await fetch(`${base}/openapi.json`);
+      assert.equal(doc.status, 200);
+      const paths = Object.keys(((await doc.json()) as { paths: Record<string, unknown> }).paths);
+      assert.ok(paths.includes('/api/v1/nodes/{id}/metrics'), paths.join(', '));
+      // The API gate: no key, a problem+json 401.
+      const denied = await fetch(`${base}/api/v1/nodes`);
+      assert.equal(denied.status, 401);
+      assert.match(denied.headers.get('content-type') ?? '', /application\/problem\+json/);
+      assert.equal(stderr, '', 'nothing logged at ERROR');
+    } finally {
+      child.removeAllListeners('exit');
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill();
+      await exited;
+    }
   });
 });
