@@ -8,12 +8,16 @@
  * for some servers, the test harness's before) had every request open a new connection — a TCP (and,
  * in the cloud, TLS) handshake per Redis command. Here the threshold is 500 ms.
  */
-import { Agent, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
+import type { Agent as UndiciAgent } from 'undici';
+// The Agent and the dispatcher setter alone, not undici's index: the API loads this on its first
+// request (Upstash configured), and the index is three times the code (bench:cold-start, issue 14).
+import Agent from 'undici/lib/dispatcher/agent.js';
+import { getGlobalDispatcher, setGlobalDispatcher } from 'undici/lib/global.js';
 
-let installed: Agent | undefined;
+let installed: UndiciAgent | undefined;
 
 /** Installs the keep-alive agent once per process (later calls keep the first one). */
-export function useKeepAliveAgent(options: { connections: number }): Agent {
+export function useKeepAliveAgent(options: { connections: number }): UndiciAgent {
   if (installed && getGlobalDispatcher() === installed) return installed;
   installed = new Agent({
     connections: options.connections,
