@@ -4,7 +4,8 @@
  * (the API gate); this one only counts 401s, so a client with a valid key is never slowed by it.
  */
 import type { MiddlewareHandler } from 'hono';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+// The in-memory limiter alone: the package's index loads every store it supports (cold start, issue 14).
+import RateLimiterMemory from 'rate-limiter-flexible/lib/RateLimiterMemory.js';
 import type { ApiEnv } from '../../env.ts';
 import { ApiProblem } from '../../problem.ts';
 
