@@ -176,6 +176,44 @@ export function directPackages(metafile: Metafile): string[] {
   return [...names].sort();
 }
 
+/**
+ * The installed folders (relative to the root, e.g. `node_modules/hono`) of the npm packages whose code the
+ * bundle carries: every metafile input under a node_modules folder, taken up to its package's name.
+ */
+export function inlinedPackageDirs(metafile: Metafile): string[] {
+  const dirs = new Set<string>();
+  for (const input of Object.keys(metafile.inputs)) {
+    const at = input.lastIndexOf('node_modules/');
+    if (at === -1) continue;
+    const name = packageNameOf(input.slice(at + 'node_modules/'.length));
+    if (name) dirs.add(`${input.slice(0, at)}node_modules/${name}`);
+  }
+  return [...dirs].sort();
+}
+
+/**
+ * The notices of the packages a bundle carries (name, version, license and its LICENSE file's text):
+ * inlining copies their code into our archive, and their licenses (MIT, ISC, Apache-2.0, BSD) ask that
+ * the notice travel with the copy. esbuild's legal comments hold only the few marked `@license`.
+ */
+export function thirdPartyNotices(root: string, dirs: string[]): string {
+  const sections: string[] = [];
+  for (const dir of dirs) {
+    const abs = join(root, dir);
+    const pkg = JSON.parse(readFileSync(join(abs, 'package.json'), 'utf8')) as {
+      name?: string;
+      version?: string;
+      license?: string;
+    };
+    const licenseFile = readdirSync(abs).find((f) => /^(licen[cs]e|copying|notice)(\.|$)/i.test(f));
+    const text = licenseFile
+      ? readFileSync(join(abs, licenseFile), 'utf8').trim()
+      : '(no license file in the package)';
+    sections.push(`${pkg.name}@${pkg.version} — ${pkg.license ?? 'license not stated'}\n\n${text}`);
+  }
+  return `${sections.join(`\n\n${'-'.repeat(72)}\n\n`)}\n`;
+}
+
 /** Packages the bundle imports at run time (external imports in esbuild's metafile). */
 export function importedPackages(metafile: Metafile): string[] {
   const names = new Set<string>();
@@ -315,6 +353,10 @@ export async function buildFunctions(options: BuildOptions = {}): Promise<Bundle
     writeFileSync(
       join(dir, 'package-lock.json'),
       `${JSON.stringify(pruneLockfile(lock, manifest), null, 2)}\n`,
+    );
+    writeFileSync(
+      join(dir, 'THIRD_PARTY_NOTICES.txt'),
+      thirdPartyNotices(process.cwd(), inlinedPackageDirs(result.metafile)),
     );
     for (const [from, to] of Object.entries(FUNCTION_ASSETS[name] ?? {})) copyFileSync(from, join(dir, to));
     // The operator console the API serves under /console (shared/api/console.ts looks beside itself first).
