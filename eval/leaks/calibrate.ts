@@ -11,9 +11,9 @@
  * Prints per area the largest CUSUM reached and its quantiles. With `--leaky` the schedule's leaks are kept
  * (to see what the chosen level would catch; not used to choose it).
  *
- * With `--balance`, the same for area C's water balance (eval/leaks/balance.ts: pump − tank storage − Σ AMR),
- * a study of the signal the system cannot yet form (C's supply is A's outlet and A's tank): its hourly
- * spread, the CUSUM level its noise reaches and, with `--leaky`, when the level would catch C's leaks.
+ * With `--balance`, the same for area C's water balance (the system's detector, shared/anomaly/water-balance.ts,
+ * on the hourly series eval/leaks/balance.ts builds: pump − tank storage − Σ AMR): its hourly spread, the
+ * CUSUM level its noise reaches and, with `--leaky`, when the level would catch C's leaks.
  * With `--inflow`, the same for district A's net-inflow CUSUM (shared/anomaly/inflow-cusum.ts).
  */
 import { readFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ import {
 } from '../../shared/anomaly/pressure-model.ts';
 import { emptySeries } from '../../shared/anomaly/series.ts';
 import type { BucketSeries } from '../../shared/anomaly/types.ts';
-import { areaCBalance, balanceCusum, DEFAULT_BALANCE } from './balance.ts';
+import { areaCBalanceInput, balanceCusum, DEFAULT_BALANCE } from './balance.ts';
 import { cachedReadings } from './cache.ts';
 import { type GeneratedReadings, STEP_MS } from './generate.ts';
 import { DEFAULT_INFLOW_CUSUM, inflowCusum } from './inflow-cusum.ts';
@@ -57,7 +57,10 @@ export function hourlyPressures(readings: GeneratedReadings): Map<string, Pressu
 
 const hourText = (ms: number) => new Date(ms).toISOString().slice(0, 13).replace('T', ' ');
 
-type CusumAt = (t: number, leakFreeBeforeMs: number) => { cusum: number; sigma: number } | null;
+type CusumAt = (
+  t: number,
+  leakFreeBeforeMs: number,
+) => { cusum: number; sigma: number; sinceMs?: number } | null;
 
 /**
  * A district-level CUSUM evaluated hourly as the rollup does, with the lifecycle's freeze (an alarm's
@@ -90,7 +93,8 @@ function studyCusum(
     sigma = r.sigma;
     if (r.cusum > worst.cusum) worst = { cusum: r.cusum, atMs: t };
     if (alarmFrom === null && r.cusum >= cfg.threshold) {
-      alarmFrom = t;
+      // The lifecycle's anomaly starts where the detector says the rise began (its `sinceMs`), else now.
+      alarmFrom = r.sinceMs ?? t;
       alarms.push(t);
     } else if (alarmFrom !== null && r.cusum < cfg.threshold) alarmFrom = null;
   }
@@ -167,7 +171,7 @@ async function main(): Promise<void> {
   const threshold = args.threshold ? { threshold: Number(args.threshold) } : {};
   if (args.balance) {
     const bcfg = { ...DEFAULT_BALANCE, ...k, ...threshold };
-    const b = areaCBalance(readings);
+    const b = areaCBalanceInput(readings);
     const title = `area C water balance (PUMP_1 − tank storage − Σ ${readings.sensors.filter((x) => x.kind === 'amr').length} AMR)`;
     const at: CusumAt = (t, free) => balanceCusum(b, t, bcfg, free);
     studyCusum(title, at, ['C'], readings, parsed.leaks, fromMs, toMs, args.leaky, bcfg);

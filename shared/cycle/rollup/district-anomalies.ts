@@ -2,7 +2,10 @@
  * District anomalies in the rollup, once per run: the net inflow against its seasonal baseline (which judges
  * the inlets of a district in place of their own baselines), bursts (the district's net inflow steps up while
  * pressure drops), leaks by minimum night flow, and leaks by pressure residuals (each pressure point against
- * what the district's others predict; three weeks of hourly pressure partials read per rollup). Run after every node of the run is applied, so every
+ * what the district's others predict; three weeks of hourly pressure partials read per rollup), and leaks by
+ * the water balance where the district's customers are metered (supply — its inlets and the outlets of other
+ * districts declared as feeding it — less its outlets, its tanks' storage and its customer meters; three weeks
+ * of hourly partials of those meters per rollup). Run after every node of the run is applied, so every
  * inlet, outlet and pressure point is in; at the same instants as the node detectors (each cycle
  * boundary since the previous rollup, and the run's end).
  *
@@ -14,6 +17,7 @@ import {
   type Anomaly,
   type AnomalyStatus,
   advanceAnomalies,
+  type BucketSeries,
   DEFAULT_ANOMALY_CONFIG,
   DEFAULT_NIGHT_FLOW,
   type DistrictNodeSeries,
@@ -23,6 +27,7 @@ import {
   nightlyMinimumFlows,
   type Transition,
   toBucketSeries,
+  type WaterBalanceInput,
 } from '../../anomaly/index.ts';
 import { DAY_MS, HOUR_MS } from '../../domain/aggregate.ts';
 import { metricIndex } from '../../domain/readings.ts';
@@ -82,7 +87,15 @@ export async function detectDistrictAnomalies(
   const modelled = (d: DistrictMeters) =>
     pressureCfg !== null && d.nodes.filter((n) => n.kind === 'pressure').length > pressureCfg.minOthers;
   // Districts with an inlet (bursts, night flow), or with enough pressure points to model each from the others.
-  const watched = districts.filter((d) => d.nodes.some((n) => n.kind === 'inlet') || modelled(d));
+  const balanceCfg = cfg.waterBalance;
+  // A water balance needs customer meters and a metered supply (inlets, feeders from elsewhere, or tanks).
+  const balanced = (d: DistrictMeters) =>
+    balanceCfg !== null &&
+    d.nodes.filter((n) => n.kind === 'customer').length >= Math.max(1, balanceCfg.minCustomers) &&
+    (d.nodes.some((n) => n.kind === 'inlet' || n.kind === 'tank') || (d.feeders ?? []).length > 0);
+  const watched = districts.filter(
+    (d) => d.nodes.some((n) => n.kind === 'inlet') || modelled(d) || balanced(d),
+  );
   if (watched.length === 0) return 0;
   const store = deps.stores.rollup;
   const previous = await store.readDistrictAnomaliesEvaluated(tenantId);
@@ -105,7 +118,17 @@ export async function detectDistrictAnomalies(
   const pressureIds = watched
     .filter(modelled)
     .flatMap((d) => d.nodes.filter((n) => n.kind === 'pressure').map((n) => n.id));
-  const [history, storedNights, stored, catchUp, pressureCells] = await Promise.all([
+  // The balance's window: its reference and lag before the first instant, and an hour either side.
+  const balanceFromMs = balanceCfg
+    ? instants[0]! - (balanceCfg.referenceHours + balanceCfg.lagHours + 3) * HOUR_MS
+    : nowMs;
+  const balanceIds = watched
+    .filter(balanced)
+    .flatMap((d) => [
+      ...d.nodes.filter((n) => ['inlet', 'outlet', 'tank', 'customer'].includes(n.kind)).map((n) => n.id),
+      ...(d.feeders ?? []).map((n) => n.id),
+    ]);
+  const [history, storedNights, stored, catchUp, pressureCells, balanceRows] = await Promise.all([
     store.readDetectorHistory(
       nodes.map((n) => n.id),
       [metricIndex('flow'), metricIndex('pressure')],
@@ -132,7 +155,35 @@ export async function detectDistrictAnomalies(
     pressureIds.length > 0
       ? deps.stores.forecasts.readHourly(pressureIds, 'pressure', pressureFromMs, nowMs)
       : null,
+    balanceIds.length > 0
+      ? store.readHourlyMetrics(
+          [...new Set(balanceIds)],
+          [metricIndex('flow'), metricIndex('volume')],
+          balanceFromMs,
+          nowMs,
+        )
+      : null,
   ]);
+  const balanceCells = new Map<
+    string,
+    { bucketMs: number; count: number; sum: number; first: number; last: number }[]
+  >();
+  for (const r of balanceRows ?? []) {
+    const key = `${r.nodeId}\u0000${r.metric}`;
+    const cells = balanceCells.get(key) ?? [];
+    if (cells.length === 0) balanceCells.set(key, cells);
+    cells.push({ ...r, first: r.first ?? Number.NaN, last: r.last ?? Number.NaN });
+  }
+  const hourlyOf = (id: string, metric: 'flow' | 'volume'): BucketSeries =>
+    toBucketSeries(
+      (balanceCells.get(`${id}\u0000${metricIndex(metric)}`) ?? []).map((c) => ({
+        ...c,
+        sumSq: Number.NaN,
+        min: Number.NaN,
+        max: Number.NaN,
+      })),
+      { fromMs: balanceFromMs, toMs: nowMs, stepMs: HOUR_MS },
+    );
 
   const newNights: StoredNight[] = [];
   const transitions: Transition[] = [];
@@ -192,6 +243,20 @@ export async function detectDistrictAnomalies(
             }))
         : undefined;
 
+    const waterBalance: WaterBalanceInput | undefined = balanced(d)
+      ? (() => {
+          const of = (kind: string) => d.nodes.filter((n) => n.kind === kind).map((n) => n.id);
+          const supplyIds = [...of('inlet'), ...(d.feeders ?? []).map((n) => n.id)];
+          return {
+            supply: supplyIds.map((id) => hourlyOf(id, 'flow')),
+            outflow: of('outlet').map((id) => hourlyOf(id, 'flow')),
+            tanks: of('tank').map((id) => hourlyOf(id, 'volume')),
+            customers: of('customer').map((id) => hourlyOf(id, 'flow')),
+            ...(supplyIds[0] ? { nodeId: supplyIds[0] } : {}),
+          };
+        })()
+      : undefined;
+
     const subject = { tenantId, nodeId: null, districtId: d.district.id };
     let current = stored.filter((a) => a.districtId === d.district.id);
     for (const t of instants) {
@@ -200,6 +265,9 @@ export async function detectDistrictAnomalies(
       );
       const pressureLeak = current.find(
         (a) => a.type === 'pressure_residual' && a.status !== 'resolved' && a.status !== 'pending',
+      );
+      const balanceLeak = current.find(
+        (a) => a.type === 'water_balance' && a.status !== 'resolved' && a.status !== 'pending',
       );
       const conditions = detectDistrictConditions(
         {
@@ -212,6 +280,8 @@ export async function detectDistrictAnomalies(
           ...(leak ? { leakFreeBeforeMs: leak.startMs } : {}),
           ...(pressureHourly ? { pressureHourly } : {}),
           ...(pressureLeak ? { pressureLeakFreeBeforeMs: pressureLeak.startMs } : {}),
+          ...(waterBalance ? { waterBalance } : {}),
+          ...(balanceLeak ? { balanceLeakFreeBeforeMs: balanceLeak.startMs } : {}),
         },
         DEFAULT_ANOMALY_CONFIG,
         nights,
