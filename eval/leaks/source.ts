@@ -33,6 +33,11 @@ interface Served {
 const INLETS = new Set(['p227', 'p235']);
 /** Outlets of A that supply another area: the pump fills the tank T1, which feeds C. */
 const FEEDS: Record<string, string> = { PUMP_1: 'C' };
+/**
+ * The district whose storage a tank is: T1, filled by the pump from A, supplies C by gravity (the generator's
+ * topology puts its node on A's side of the pipes). C's water balance counts its storage.
+ */
+const TANK_DISTRICT: Record<string, string> = { T1: 'C' };
 
 function nodeOf(s: SensorSeries, tenantId: string): Served {
   const v = s.values;
@@ -62,7 +67,7 @@ function nodeOf(s: SensorSeries, tenantId: string): Served {
     }
     case 'level':
       return {
-        info: info(`L-${s.id}`, 'tank', s.area, ['pressure', 'volume']),
+        info: info(`L-${s.id}`, 'tank', TANK_DISTRICT[s.id] ?? s.area, ['pressure', 'volume']),
         metrics: { pressure: (i) => headToBar(v[i]!), volume: (i) => tankVolume(v[i]!) },
       };
     case 'amr':
