@@ -59,6 +59,7 @@ export type { WaterBalanceConfig, WaterBalanceCusum, WaterBalanceInput } from '.
 export {
   DEFAULT_WATER_BALANCE,
   detectWaterBalanceLeak,
+  detectWaterBalanceStepUp,
   hourlyWaterBalance,
   waterBalanceCusum,
 } from './water-balance.ts';

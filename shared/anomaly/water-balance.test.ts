@@ -9,6 +9,7 @@ import type { BucketSeries } from './types.ts';
 import {
   DEFAULT_WATER_BALANCE,
   detectWaterBalanceLeak,
+  detectWaterBalanceStepUp,
   hourlyWaterBalance,
   type WaterBalanceInput,
   waterBalanceCusum,
@@ -25,9 +26,14 @@ const LEAK_FROM = START + 28 * DAY_MS + 5 * HOUR_MS;
  * pattern with 1 % meter noise, the tank's level reads 5 mm of noise, and `leakLps` leaks from LEAK_FROM.
  * Simulated by the minute, read every 5 minutes, laid out as the hourly partials the rollup reads.
  */
-function tankFed(leakLps: number, seed = 1): WaterBalanceInput {
+function tankFed(
+  leakLps: number,
+  seed = 1,
+  days = DAYS,
+  second: { fromMs: number; lps: number } | null = null,
+): WaterBalanceInput {
   const z = gaussian(seededRandom(seed));
-  const hours = DAYS * 24;
+  const hours = days * 24;
   const per = HOUR_MS / STEP_MS;
   const pump = emptySeries(START, HOUR_MS, hours);
   const tank = emptySeries(START, HOUR_MS, hours);
@@ -42,7 +48,7 @@ function tankFed(leakLps: number, seed = 1): WaterBalanceInput {
     const t = START + i * STEP_MS;
     const h = Math.floor(i / per);
     const demand = 0.6 * demandShape(t); // L/s per customer
-    const leak = t >= LEAK_FROM ? leakLps : 0;
+    const leak = (t >= LEAK_FROM ? leakLps : 0) + (second && t >= second.fromMs ? second.lps : 0);
     if (level < 3) on = true;
     if (level > 4) on = false;
     const q = on ? 30 : 0;
@@ -152,4 +158,31 @@ test('the district detectors run it where customers are metered, and not without
     ),
     [],
   );
+});
+
+test("a second leak while the first one's anomaly is open steps the balance up again; a steady first leak does not", () => {
+  const secondFrom = LEAK_FROM + 26 * DAY_MS;
+  const days = 28 + 26 + 4;
+  const two = tankFed(0.5, 1, days, { fromMs: secondFrom, lps: 0.5 });
+  const first = detectWaterBalanceLeak(two, LEAK_FROM + DAY_MS);
+  assert.ok(first, 'the first leak is caught');
+  const openSince = first.sinceMs!;
+  // The frozen reference keeps the first anomaly alive throughout; it cannot tell a second leak.
+  assert.ok(detectWaterBalanceLeak(two, secondFrom + 2 * DAY_MS, DEFAULT_WATER_BALANCE, openSince));
+  // Within three weeks of the first, the ordinary reference still holds leak-free days: no step-up yet.
+  assert.equal(detectWaterBalanceStepUp(two, LEAK_FROM + 20 * DAY_MS, openSince), null);
+  // After that, nothing while only the first leak runs …
+  for (let t = openSince + 22 * DAY_MS; t < secondFrom; t += 6 * HOUR_MS) {
+    assert.equal(detectWaterBalanceStepUp(two, t, openSince), null, new Date(t).toISOString());
+  }
+  // … and the second leak within a day.
+  let stepped: number | null = null;
+  for (let t = secondFrom; t <= secondFrom + 2 * DAY_MS && stepped === null; t += HOUR_MS) {
+    const c = detectWaterBalanceStepUp(two, t, openSince);
+    if (c) {
+      assert.equal(c.evidence.stepUp, true);
+      stepped = t;
+    }
+  }
+  assert.ok(stepped !== null && stepped - secondFrom <= DAY_MS, `stepped up at ${stepped}`);
 });

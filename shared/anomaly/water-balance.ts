@@ -21,6 +21,9 @@
  * S ← max(0, S + (b − level)/σ − k). A leak holds at S ≥ `threshold`.
  * `k` and `threshold` are set on a leak-free simulation for a false-alarm budget (eval/leaks/calibrate.ts
  * `--balance`), not on the leaks the evaluation scores.
+ *
+ * A second leak while the first one's anomaly is open: `detectWaterBalanceStepUp` (the rollup then resolves
+ * the open anomaly as superseded and opens a new one, whose reference holds the first leak).
  */
 import { round } from './baseline.ts';
 import { HOUR_MS } from './series.ts';
@@ -215,4 +218,27 @@ export function detectWaterBalanceLeak(
 ): Condition | null {
   const c = waterBalanceCusum(input, nowMs, cfg, leakFreeBeforeMs);
   return c && c.cusum >= cfg.threshold ? conditionOf(c, nowMs, cfg, input) : null;
+}
+
+/**
+ * A second leak on top of an open balance anomaly that began at `openSinceMs`: the balance against the
+ * ordinary reference — once that reference lies wholly after the open anomaly's start, so it holds the
+ * first leak's level — rises again past the threshold. Null otherwise. Without it, the open anomaly (whose
+ * reference is frozen before the first leak) would absorb every later leak of the district. A leak that
+ * keeps growing for weeks also steps up against a reference three weeks old: it is announced again.
+ */
+export function detectWaterBalanceStepUp(
+  input: WaterBalanceInput,
+  nowMs: number,
+  openSinceMs: number,
+  cfg: WaterBalanceConfig = DEFAULT_WATER_BALANCE,
+): Condition | null {
+  const blockMs = cfg.blockHours * HOUR_MS;
+  const endMs = Math.floor(nowMs / blockMs) * blockMs;
+  const refStart = endMs - (cfg.lagHours + cfg.referenceHours) * HOUR_MS;
+  if (refStart < openSinceMs) return null;
+  const c = waterBalanceCusum(input, nowMs, cfg);
+  if (!c || c.cusum < cfg.threshold) return null;
+  const found = conditionOf(c, nowMs, cfg, input);
+  return { ...found, evidence: { ...found.evidence, stepUp: true } };
 }

@@ -22,9 +22,11 @@ import {
   DEFAULT_NIGHT_FLOW,
   type DistrictNodeSeries,
   detectDistrictConditions,
+  detectWaterBalanceStepUp,
   type NightFlow,
   netInflow,
   nightlyMinimumFlows,
+  resolveAnomaly,
   type Transition,
   toBucketSeries,
   type WaterBalanceInput,
@@ -36,6 +38,9 @@ import { baselineHours, evaluationInstants, historiesOf } from '../aggregate/nod
 import { logOpened } from '../aggregate/opened-log.ts';
 import type { AggregatorDeps } from '../deps.ts';
 import type { DistrictMeters, StoredNight } from './store.ts';
+
+/** Who resolved a water-balance anomaly that a second rise of the balance superseded. */
+const SUPERSEDED_BY = 'superseded';
 
 /** The burst detector's look-back (six hours and the half hour before them), with a margin. */
 const BURST_LOOKBACK_MS = 7 * HOUR_MS;
@@ -266,9 +271,26 @@ export async function detectDistrictAnomalies(
       const pressureLeak = current.find(
         (a) => a.type === 'pressure_residual' && a.status !== 'resolved' && a.status !== 'pending',
       );
-      const balanceLeak = current.find(
+      let balanceLeak = current.find(
         (a) => a.type === 'water_balance' && a.status !== 'resolved' && a.status !== 'pending',
       );
+      // A second leak while the balance's anomaly is open: the balance steps up again against a reference
+      // that holds the first. The open anomaly is resolved as superseded, and the ordinary detection below
+      // (its reference no longer frozen) opens a new one.
+      if (balanceLeak && waterBalance && cfg.waterBalance) {
+        const step = detectWaterBalanceStepUp(waterBalance, t, balanceLeak.startMs, cfg.waterBalance);
+        if (step) {
+          const closed = resolveAnomaly(
+            balanceLeak,
+            SUPERSEDED_BY,
+            t,
+            `the balance rose again by ${step.evidence.lastDayRiseLps} L/s against a reference holding this leak: a new water_balance anomaly follows`,
+          );
+          current = current.map((a) => (a.id === closed.id ? closed : a));
+          latestById.set(closed.id, closed);
+          balanceLeak = undefined;
+        }
+      }
       const conditions = detectDistrictConditions(
         {
           districtId: d.district.id,
