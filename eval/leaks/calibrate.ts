@@ -25,6 +25,7 @@ import {
 } from '../../shared/anomaly/pressure-model.ts';
 import { emptySeries } from '../../shared/anomaly/series.ts';
 import type { BucketSeries } from '../../shared/anomaly/types.ts';
+import { detectWaterBalanceStepUp } from '../../shared/anomaly/water-balance.ts';
 import { areaCBalanceInput, balanceCusum, DEFAULT_BALANCE } from './balance.ts';
 import { cachedReadings } from './cache.ts';
 import { type GeneratedReadings, STEP_MS } from './generate.ts';
@@ -76,6 +77,8 @@ function studyCusum(
   toMs: number,
   leaky: boolean,
   cfg: { k: number; threshold: number },
+  /** A second rise while an alarm is open (the balance's step-up): the start of a new alarm, or null. */
+  stepUpAt?: (t: number, openSinceMs: number) => number | null,
 ): void {
   const watched = leaky ? leaks.filter((l) => areas.includes(readings.leakArea[l.pipe] ?? '')) : [];
   console.log(
@@ -87,6 +90,14 @@ function studyCusum(
   let alarmFrom: number | null = null;
   const alarms: number[] = [];
   for (let t = fromMs; t <= toMs; t += HOUR_MS) {
+    if (alarmFrom !== null && stepUpAt) {
+      const since = stepUpAt(t, alarmFrom);
+      if (since !== null) {
+        // The open alarm is superseded: a new one, whose reference holds the first leak.
+        alarmFrom = since;
+        alarms.push(t);
+      }
+    }
     const r = cusumAt(t, alarmFrom ?? Number.POSITIVE_INFINITY);
     if (!r) continue;
     maxima.push(r.cusum);
@@ -174,7 +185,8 @@ async function main(): Promise<void> {
     const b = areaCBalanceInput(readings);
     const title = `area C water balance (PUMP_1 − tank storage − Σ ${readings.sensors.filter((x) => x.kind === 'amr').length} AMR)`;
     const at: CusumAt = (t, free) => balanceCusum(b, t, bcfg, free);
-    studyCusum(title, at, ['C'], readings, parsed.leaks, fromMs, toMs, args.leaky, bcfg);
+    const step = (t: number, since: number) => detectWaterBalanceStepUp(b, t, since, bcfg)?.sinceMs ?? null;
+    studyCusum(title, at, ['C'], readings, parsed.leaks, fromMs, toMs, args.leaky, bcfg, step);
     return;
   }
   if (args.inflow) {
