@@ -187,6 +187,7 @@ export function detectDistrictConditions(
       input.nowMs,
       cfg.waterBalance,
       input.balanceLeakFreeBeforeMs,
+      input.waterBalanceReference,
     );
     if (c) out.push(c);
   }

@@ -175,6 +175,8 @@ export interface DistrictCycleInput {
   waterBalance?: WaterBalanceInput;
   /** Start of the district's open water-balance anomaly: the balance's reference window ends before it. */
   balanceLeakFreeBeforeMs?: number;
+  /** The same series over that frozen reference window, when `waterBalance` does not reach back to it. */
+  waterBalanceReference?: WaterBalanceInput;
 }
 
 /** A district's hourly series for its balance (flows in L/s, volumes in m³; hourly partials with first and last). */

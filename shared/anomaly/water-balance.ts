@@ -17,8 +17,8 @@
  * but the boundaries telescope: over a block of hours only its two ends count. So the detector works on
  * means of `blockHours`-hour blocks (aligned on the clock, so successive cycles see the same blocks). The blocks' median and robust spread
  * are learned on a reference window ending `lagHours` before now (or before the district's open balance
- * anomaly: a leak never becomes its own reference); the blocks after it feed a one-sided CUSUM of rises:
- * S ← max(0, S + (b − level)/σ − k). A leak holds at S ≥ `threshold`.
+ * anomaly: a leak never becomes its own reference); the blocks of the last `lagHours` feed a one-sided
+ * CUSUM of rises: S ← max(0, S + (b − level)/σ − k). A leak holds at S ≥ `threshold`.
  * `k` and `threshold` are set on a leak-free simulation for a false-alarm budget (eval/leaks/calibrate.ts
  * `--balance`), not on the leaks the evaluation scores.
  *
@@ -133,6 +133,7 @@ export function waterBalanceCusum(
   nowMs: number,
   cfg: WaterBalanceConfig = DEFAULT_WATER_BALANCE,
   leakFreeBeforeMs = Number.POSITIVE_INFINITY,
+  reference: WaterBalanceInput = input,
 ): WaterBalanceCusum | null {
   if (input.customers.length < cfg.minCustomers) return null;
   if (input.supply.length === 0 && input.tanks.length === 0) return null;
@@ -141,32 +142,41 @@ export function waterBalanceCusum(
   const endMs = floorBlock(nowMs);
   const refEnd = floorBlock(Math.min(endMs - cfg.lagHours * HOUR_MS, leakFreeBeforeMs));
   const refStart = refEnd - floorBlock(cfg.referenceHours * HOUR_MS);
-  const hours: number[] = [];
-  for (let t = refStart; t < endMs; t += HOUR_MS) hours.push(t);
-  const b = hourlyWaterBalance(input, hours);
-  // Block means: the tanks' boundary volumes telescope, so a block's storage rests on its two ends only.
-  const blocks: { t: number; v: number }[] = [];
-  for (let i = 0; i < hours.length; i += cfg.blockHours) {
-    let sum = 0;
-    let n = 0;
-    for (let j = i; j < i + cfg.blockHours && j < hours.length; j++) {
-      if (Number.isFinite(b[j]!)) {
-        sum += b[j]!;
-        n++;
+  // The CUSUM runs over the last `lagHours` (after the reference when it is not frozen): a frozen reference
+  // may lie months back, and only its own window and the recent hours are read.
+  const cusumFrom = Math.max(refEnd, floorBlock(endMs - cfg.lagHours * HOUR_MS));
+  const blocksOf = (series: WaterBalanceInput, from: number, to: number) => {
+    const hours: number[] = [];
+    for (let t = from; t < to; t += HOUR_MS) hours.push(t);
+    const b = hourlyWaterBalance(series, hours);
+    // Block means: the tanks' boundary volumes telescope, so a block's storage rests on its two ends only.
+    const out: { t: number; v: number }[] = [];
+    for (let i = 0; i < hours.length; i += cfg.blockHours) {
+      let sum = 0;
+      let n = 0;
+      for (let j = i; j < i + cfg.blockHours && j < hours.length; j++) {
+        if (Number.isFinite(b[j]!)) {
+          sum += b[j]!;
+          n++;
+        }
       }
+      out.push({ t: hours[i]!, v: n * 2 > cfg.blockHours ? sum / n : Number.NaN });
     }
-    blocks.push({ t: hours[i]!, v: n * 2 > cfg.blockHours ? sum / n : Number.NaN });
-  }
-  const ref = blocks.filter((x) => x.t < refEnd && Number.isFinite(x.v)).map((x) => x.v);
+    return out;
+  };
+  const ref = blocksOf(reference, refStart, refEnd)
+    .filter((x) => Number.isFinite(x.v))
+    .map((x) => x.v);
+  const blocks = blocksOf(input, cusumFrom, endMs);
   if (ref.length * cfg.blockHours < cfg.minReferenceHours) return null;
   const level = median(ref);
   const sigma = Math.max(cfg.minSigmaLps, MAD_TO_SIGMA * median(ref.map((v) => Math.abs(v - level))));
   let s = 0;
-  let since = refEnd;
+  let since = cusumFrom;
   let day = 0;
   let dayN = 0;
   for (const { t, v } of blocks) {
-    if (t < refEnd || !Number.isFinite(v)) continue;
+    if (!Number.isFinite(v)) continue;
     const next = Math.max(0, s + (v - level) / sigma - cfg.k);
     if (s === 0 && next > 0) since = t;
     s = next;
@@ -215,8 +225,9 @@ export function detectWaterBalanceLeak(
   nowMs: number,
   cfg: WaterBalanceConfig = DEFAULT_WATER_BALANCE,
   leakFreeBeforeMs?: number,
+  reference?: WaterBalanceInput,
 ): Condition | null {
-  const c = waterBalanceCusum(input, nowMs, cfg, leakFreeBeforeMs);
+  const c = waterBalanceCusum(input, nowMs, cfg, leakFreeBeforeMs, reference);
   return c && c.cusum >= cfg.threshold ? conditionOf(c, nowMs, cfg, input) : null;
 }
 

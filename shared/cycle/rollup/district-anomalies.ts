@@ -37,7 +37,7 @@ import type { Logger } from '../../log.ts';
 import { baselineHours, evaluationInstants, historiesOf } from '../aggregate/node-anomalies.ts';
 import { logOpened } from '../aggregate/opened-log.ts';
 import type { AggregatorDeps } from '../deps.ts';
-import type { DistrictMeters, StoredNight } from './store.ts';
+import type { DistrictMeters, HourlyMetricRow, StoredNight } from './store.ts';
 
 /** Who resolved a water-balance anomaly that a second rise of the balance superseded. */
 const SUPERSEDED_BY = 'superseded';
@@ -169,26 +169,71 @@ export async function detectDistrictAnomalies(
         )
       : null,
   ]);
-  const balanceCells = new Map<
-    string,
-    { bucketMs: number; count: number; sum: number; first: number; last: number }[]
-  >();
-  for (const r of balanceRows ?? []) {
-    const key = `${r.nodeId}\u0000${r.metric}`;
-    const cells = balanceCells.get(key) ?? [];
-    if (cells.length === 0) balanceCells.set(key, cells);
-    cells.push({ ...r, first: r.first ?? Number.NaN, last: r.last ?? Number.NaN });
+  const cellsOf = (rows: readonly HourlyMetricRow[]) => {
+    const out = new Map<
+      string,
+      { bucketMs: number; count: number; sum: number; first: number; last: number }[]
+    >();
+    for (const r of rows) {
+      const key = `${r.nodeId}\u0000${r.metric}`;
+      const cells = out.get(key) ?? [];
+      if (cells.length === 0) out.set(key, cells);
+      cells.push({ ...r, first: r.first ?? Number.NaN, last: r.last ?? Number.NaN });
+    }
+    return out;
+  };
+  const seriesOf =
+    (cells: ReturnType<typeof cellsOf>, fromMs: number, toMs: number) =>
+    (id: string, metric: 'flow' | 'volume'): BucketSeries =>
+      toBucketSeries(
+        (cells.get(`${id}\u0000${metricIndex(metric)}`) ?? []).map((c) => ({
+          ...c,
+          sumSq: Number.NaN,
+          min: Number.NaN,
+          max: Number.NaN,
+        })),
+        { fromMs, toMs, stepMs: HOUR_MS },
+      );
+  const hourlyOf = seriesOf(cellsOf(balanceRows ?? []), balanceFromMs, nowMs);
+  const balanceInput = (d: DistrictMeters, of: (id: string, metric: 'flow' | 'volume') => BucketSeries) => {
+    const ids = (kind: string) => d.nodes.filter((n) => n.kind === kind).map((n) => n.id);
+    const supplyIds = [...ids('inlet'), ...(d.feeders ?? []).map((n) => n.id)];
+    return {
+      supply: supplyIds.map((id) => of(id, 'flow')),
+      outflow: ids('outlet').map((id) => of(id, 'flow')),
+      tanks: ids('tank').map((id) => of(id, 'volume')),
+      customers: ids('customer').map((id) => of(id, 'flow')),
+      ...(supplyIds[0] ? { nodeId: supplyIds[0] } : {}),
+    };
+  };
+  // An open balance anomaly freezes the reference before its start, which may lie before the window read
+  // above: that reference window is read on its own (the CUSUM itself runs over the recent hours only).
+  const frozenReference = new Map<string, WaterBalanceInput>();
+  if (balanceCfg) {
+    for (const d of watched.filter(balanced)) {
+      const open = stored.find(
+        (a) =>
+          a.districtId === d.district.id &&
+          a.type === 'water_balance' &&
+          (a.status === 'open' || a.status === 'acknowledged'),
+      );
+      if (!open) continue;
+      const refFrom = open.startMs - (balanceCfg.referenceHours + balanceCfg.blockHours + 2) * HOUR_MS;
+      if (refFrom >= balanceFromMs) continue;
+      const refTo = open.startMs + 2 * HOUR_MS;
+      const ids = [
+        ...d.nodes.filter((n) => ['inlet', 'outlet', 'tank', 'customer'].includes(n.kind)).map((n) => n.id),
+        ...(d.feeders ?? []).map((n) => n.id),
+      ];
+      const rows = await store.readHourlyMetrics(
+        ids,
+        [metricIndex('flow'), metricIndex('volume')],
+        refFrom,
+        refTo,
+      );
+      frozenReference.set(open.id, balanceInput(d, seriesOf(cellsOf(rows), refFrom, refTo)));
+    }
   }
-  const hourlyOf = (id: string, metric: 'flow' | 'volume'): BucketSeries =>
-    toBucketSeries(
-      (balanceCells.get(`${id}\u0000${metricIndex(metric)}`) ?? []).map((c) => ({
-        ...c,
-        sumSq: Number.NaN,
-        min: Number.NaN,
-        max: Number.NaN,
-      })),
-      { fromMs: balanceFromMs, toMs: nowMs, stepMs: HOUR_MS },
-    );
 
   const newNights: StoredNight[] = [];
   const transitions: Transition[] = [];
@@ -248,19 +293,7 @@ export async function detectDistrictAnomalies(
             }))
         : undefined;
 
-    const waterBalance: WaterBalanceInput | undefined = balanced(d)
-      ? (() => {
-          const of = (kind: string) => d.nodes.filter((n) => n.kind === kind).map((n) => n.id);
-          const supplyIds = [...of('inlet'), ...(d.feeders ?? []).map((n) => n.id)];
-          return {
-            supply: supplyIds.map((id) => hourlyOf(id, 'flow')),
-            outflow: of('outlet').map((id) => hourlyOf(id, 'flow')),
-            tanks: of('tank').map((id) => hourlyOf(id, 'volume')),
-            customers: of('customer').map((id) => hourlyOf(id, 'flow')),
-            ...(supplyIds[0] ? { nodeId: supplyIds[0] } : {}),
-          };
-        })()
-      : undefined;
+    const waterBalance: WaterBalanceInput | undefined = balanced(d) ? balanceInput(d, hourlyOf) : undefined;
 
     const subject = { tenantId, nodeId: null, districtId: d.district.id };
     let current = stored.filter((a) => a.districtId === d.district.id);
@@ -304,6 +337,9 @@ export async function detectDistrictAnomalies(
           ...(pressureLeak ? { pressureLeakFreeBeforeMs: pressureLeak.startMs } : {}),
           ...(waterBalance ? { waterBalance } : {}),
           ...(balanceLeak ? { balanceLeakFreeBeforeMs: balanceLeak.startMs } : {}),
+          ...(balanceLeak && frozenReference.has(balanceLeak.id)
+            ? { waterBalanceReference: frozenReference.get(balanceLeak.id)! }
+            : {}),
         },
         DEFAULT_ANOMALY_CONFIG,
         nights,
