@@ -87,6 +87,7 @@ function studyCusum(
   const maxima: number[] = [];
   let worst = { cusum: 0, atMs: 0 };
   let sigma = 0;
+  let minShare = Number.POSITIVE_INFINITY;
   let alarmFrom: number | null = null;
   const alarms: number[] = [];
   for (let t = fromMs; t <= toMs; t += HOUR_MS) {
@@ -102,6 +103,9 @@ function studyCusum(
     if (!r) continue;
     maxima.push(r.cusum);
     sigma = r.sigma;
+    if ('meteredShare' in r && typeof r.meteredShare === 'number') {
+      minShare = Math.min(minShare, r.meteredShare);
+    }
     if (r.cusum > worst.cusum) worst = { cusum: r.cusum, atMs: t };
     if (alarmFrom === null && r.cusum >= cfg.threshold) {
       // The lifecycle's anomaly starts where the detector says the rise began (its `sinceMs`), else now.
@@ -112,7 +116,7 @@ function studyCusum(
   const sorted = [...maxima].sort((x, y) => x - y);
   const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(1);
   console.log(
-    `σ ${sigma.toFixed(3)} L/s (at the end); CUSUM per hour median ${q(0.5)}, p99 ${q(0.99)}, ` +
+    `σ ${sigma.toFixed(3)} L/s (at the end)${Number.isFinite(minShare) ? `, smallest metered share ${minShare.toFixed(3)}` : ''}; CUSUM per hour median ${q(0.5)}, p99 ${q(0.99)}, ` +
       `max ${worst.cusum.toFixed(1)} at ${hourText(worst.atMs)}; ${alarms.length} alarm(s) at the level` +
       (alarms.length > 0 ? `: ${alarms.map(hourText).join(', ')}` : ''),
   );

@@ -151,6 +151,9 @@ test('the district detectors run it where customers are metered, and not without
     ['water_balance'],
   );
   assert.equal(waterBalanceCusum({ ...leaky, customers: [] }, nowMs), null);
+  // Two sample meters of twenty customers: the balance would be the demand, not a level. Not judged.
+  assert.ok((waterBalanceCusum(leaky, nowMs)?.meteredShare ?? 0) > 0.9);
+  assert.equal(waterBalanceCusum({ ...leaky, customers: leaky.customers.slice(0, 2) }, nowMs), null);
   assert.deepEqual(
     detectDistrictConditions(
       { ...base, waterBalance: leaky },

@@ -41,6 +41,12 @@ export interface WaterBalanceConfig {
   minReferenceHours: number;
   /** Fewest customer meters: without them the balance is the net inflow, with all of the demand's pattern. */
   minCustomers: number;
+  /**
+   * Smallest share of the district's water (supply − outflow − storage) its customer meters measured over
+   * the reference window. Below it the consumption is mostly unmetered, and the balance is the demand with
+   * its daily and weekly walk, not a level a leak steps up from (a few sample meters do not make a balance).
+   */
+  minMeteredShare: number;
   /** Hours per block: the CUSUM runs on block means of the hourly balance (a multiple of 24 divides days evenly). */
   blockHours: number;
   /** CUSUM allowance, in σ of a block mean: drifts smaller than this are not accumulated. */
@@ -65,6 +71,7 @@ export const DEFAULT_WATER_BALANCE: WaterBalanceConfig = {
   lagHours: 7 * 24,
   minReferenceHours: 7 * 24,
   minCustomers: 1,
+  minMeteredShare: 0.5,
   blockHours: 6,
   k: 0.5,
   threshold: 4,
@@ -113,6 +120,8 @@ export function hourlyWaterBalance(input: WaterBalanceInput, hours: readonly num
 }
 
 export interface WaterBalanceCusum {
+  /** Share of the district's water its customer meters measured over the reference window. */
+  meteredShare: number;
   /** CUSUM of rises at the last hour with a balance before now, σ·hours. */
   cusum: number;
   /** The reference's median balance and robust spread, L/s. */
@@ -164,9 +173,20 @@ export function waterBalanceCusum(
     }
     return out;
   };
-  const ref = blocksOf(reference, refStart, refEnd)
-    .filter((x) => Number.isFinite(x.v))
-    .map((x) => x.v);
+  const refBlocks = blocksOf(reference, refStart, refEnd);
+  const ref = refBlocks.filter((x) => Number.isFinite(x.v)).map((x) => x.v);
+  // The customers' share of the district's water over the reference's complete hours.
+  let metered = 0;
+  let unmetered = 0;
+  for (let t = refStart; t < refEnd; t += HOUR_MS) {
+    const b = hourlyWaterBalance(reference, [t])[0]!;
+    if (!Number.isFinite(b)) continue;
+    const used = sumAt(reference.customers, t);
+    metered += used;
+    unmetered += b;
+  }
+  const meteredShare = metered + unmetered > 0 ? metered / (metered + unmetered) : 0;
+  if (meteredShare < cfg.minMeteredShare) return null;
   const blocks = blocksOf(input, cusumFrom, endMs);
   if (ref.length * cfg.blockHours < cfg.minReferenceHours) return null;
   const level = median(ref);
@@ -185,7 +205,14 @@ export function waterBalanceCusum(
       dayN++;
     }
   }
-  return { cusum: s, level, sigma, lastDayRiseLps: dayN > 0 ? day / dayN : 0, sinceMs: since };
+  return {
+    cusum: s,
+    level,
+    sigma,
+    lastDayRiseLps: dayN > 0 ? day / dayN : 0,
+    sinceMs: since,
+    meteredShare,
+  };
 }
 
 function conditionOf(
@@ -215,6 +242,7 @@ function conditionOf(
       supplyMeters: input.supply.length,
       tanks: input.tanks.length,
       customerMeters: input.customers.length,
+      meteredShare: round(c.meteredShare, 3),
     },
   };
 }
