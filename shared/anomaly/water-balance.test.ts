@@ -189,3 +189,39 @@ test("a second leak while the first one's anomaly is open steps the balance up a
   }
   assert.ok(stepped !== null && stepped - secondFrom <= DAY_MS, `stepped up at ${stepped}`);
 });
+
+test('a frozen reference older than the recent series is read apart: the rollup passes it on its own', () => {
+  const leaky = tankFed(0.5);
+  const cfg = DEFAULT_WATER_BALANCE;
+  const nowMs = START + DAYS * DAY_MS;
+  // The recent hours only (what the rollup reads every time: here the last 8 days).
+  const from = nowMs - 8 * DAY_MS;
+  const cut = (s: BucketSeries): BucketSeries => {
+    const i = (from - s.startMs) / s.stepMs;
+    const part = (a: Float64Array) => a.slice(i);
+    return {
+      startMs: from,
+      stepMs: s.stepMs,
+      length: s.length - i,
+      count: part(s.count),
+      sum: part(s.sum),
+      sumSq: part(s.sumSq),
+      min: part(s.min),
+      max: part(s.max),
+      first: part(s.first),
+      last: part(s.last),
+    };
+  };
+  const recent = {
+    ...leaky,
+    supply: leaky.supply.map(cut),
+    tanks: leaky.tanks.map(cut),
+    customers: leaky.customers.map(cut),
+  };
+  // Frozen before the leak, the recent series alone hold no reference: nothing can be judged …
+  assert.equal(waterBalanceCusum(recent, nowMs, cfg, LEAK_FROM), null);
+  // … with the reference window passed apart, the leak still holds.
+  const found = detectWaterBalanceLeak(recent, nowMs, cfg, LEAK_FROM, leaky);
+  assert.ok(found, 'the leak holds against the frozen reference');
+  assert.ok(Math.abs((found.evidence.lastDayRiseLps as number) - 0.5) < 0.1, JSON.stringify(found.evidence));
+});
