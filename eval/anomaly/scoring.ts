@@ -38,7 +38,7 @@ export const classOf = (d: Pick<Detection, 'type' | 'metric'>): string =>
 
 /** For each event type: its primary detector class first, then the others that also detect it. */
 export const DETECTABLE_BY: Record<string, readonly string[]> = {
-  leak: ['night_flow_leak', 'pressure_residual'],
+  leak: ['night_flow_leak', 'pressure_residual', 'water_balance'],
   burst: ['burst'],
   flatline: ['flatline'],
   gap: ['gap', 'silent'],

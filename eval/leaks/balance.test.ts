@@ -1,12 +1,12 @@
 /**
- * Area C's water balance (balance.ts) on a tank-fed area built by hand: a pump filling a tank on and off,
+ * Area C's water balance (balance.ts, through shared/anomaly/water-balance.ts) on a tank-fed area built by hand: a pump filling a tank on and off,
  * customers drawing from it, every customer metered — the balance is the leak, and its CUSUM rises
  * only once a leak runs.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gaussian, seededRandom } from '../../shared/domain/random.ts';
-import { areaCBalance, balanceCusum, DEFAULT_BALANCE } from './balance.ts';
+import { areaCBalance, areaCBalanceInput, balanceCusum, DEFAULT_BALANCE } from './balance.ts';
 import { type GeneratedReadings, type SensorSeries, STEP_MS, tankVolume } from './generate.ts';
 
 const HOUR_MS = 3_600_000;
@@ -74,9 +74,9 @@ test('the balance of a tank-fed area is its leak: near zero before, the leak aft
 });
 
 test('its CUSUM stays low without a leak and crosses the level within a day of a 0.5 L/s leak', () => {
-  const cfg = { ...DEFAULT_BALANCE, k: 0.5, threshold: 7 };
-  const quiet = areaCBalance(tankFedArea(0));
-  const leaky = areaCBalance(tankFedArea(0.5));
+  const cfg = DEFAULT_BALANCE;
+  const quiet = areaCBalanceInput(tankFedArea(0));
+  const leaky = areaCBalanceInput(tankFedArea(0.5));
   let quietMax = 0;
   let caught: number | null = null;
   for (let t = START + 22 * 86_400_000; t <= START + DAYS * 86_400_000; t += HOUR_MS) {

@@ -11,9 +11,9 @@
  * Prints per area the largest CUSUM reached and its quantiles. With `--leaky` the schedule's leaks are kept
  * (to see what the chosen level would catch; not used to choose it).
  *
- * With `--balance`, the same for area C's water balance (eval/leaks/balance.ts: pump − tank storage − Σ AMR),
- * a study of the signal the system cannot yet form (C's supply is A's outlet and A's tank): its hourly
- * spread, the CUSUM level its noise reaches and, with `--leaky`, when the level would catch C's leaks.
+ * With `--balance`, the same for area C's water balance (the system's detector, shared/anomaly/water-balance.ts,
+ * on the hourly series eval/leaks/balance.ts builds: pump − tank storage − Σ AMR): its hourly spread, the
+ * CUSUM level its noise reaches and, with `--leaky`, when the level would catch C's leaks.
  * With `--inflow`, the same for district A's net-inflow CUSUM (shared/anomaly/inflow-cusum.ts).
  */
 import { readFileSync } from 'node:fs';
@@ -25,7 +25,8 @@ import {
 } from '../../shared/anomaly/pressure-model.ts';
 import { emptySeries } from '../../shared/anomaly/series.ts';
 import type { BucketSeries } from '../../shared/anomaly/types.ts';
-import { areaCBalance, balanceCusum, DEFAULT_BALANCE } from './balance.ts';
+import { detectWaterBalanceStepUp } from '../../shared/anomaly/water-balance.ts';
+import { areaCBalanceInput, balanceCusum, DEFAULT_BALANCE } from './balance.ts';
 import { cachedReadings } from './cache.ts';
 import { type GeneratedReadings, STEP_MS } from './generate.ts';
 import { DEFAULT_INFLOW_CUSUM, inflowCusum } from './inflow-cusum.ts';
@@ -57,7 +58,10 @@ export function hourlyPressures(readings: GeneratedReadings): Map<string, Pressu
 
 const hourText = (ms: number) => new Date(ms).toISOString().slice(0, 13).replace('T', ' ');
 
-type CusumAt = (t: number, leakFreeBeforeMs: number) => { cusum: number; sigma: number } | null;
+type CusumAt = (
+  t: number,
+  leakFreeBeforeMs: number,
+) => { cusum: number; sigma: number; sinceMs?: number } | null;
 
 /**
  * A district-level CUSUM evaluated hourly as the rollup does, with the lifecycle's freeze (an alarm's
@@ -73,6 +77,8 @@ function studyCusum(
   toMs: number,
   leaky: boolean,
   cfg: { k: number; threshold: number },
+  /** A second rise while an alarm is open (the balance's step-up): the start of a new alarm, or null. */
+  stepUpAt?: (t: number, openSinceMs: number) => number | null,
 ): void {
   const watched = leaky ? leaks.filter((l) => areas.includes(readings.leakArea[l.pipe] ?? '')) : [];
   console.log(
@@ -81,23 +87,36 @@ function studyCusum(
   const maxima: number[] = [];
   let worst = { cusum: 0, atMs: 0 };
   let sigma = 0;
+  let minShare = Number.POSITIVE_INFINITY;
   let alarmFrom: number | null = null;
   const alarms: number[] = [];
   for (let t = fromMs; t <= toMs; t += HOUR_MS) {
+    if (alarmFrom !== null && stepUpAt) {
+      const since = stepUpAt(t, alarmFrom);
+      if (since !== null) {
+        // The open alarm is superseded: a new one, whose reference holds the first leak.
+        alarmFrom = since;
+        alarms.push(t);
+      }
+    }
     const r = cusumAt(t, alarmFrom ?? Number.POSITIVE_INFINITY);
     if (!r) continue;
     maxima.push(r.cusum);
     sigma = r.sigma;
+    if ('meteredShare' in r && typeof r.meteredShare === 'number') {
+      minShare = Math.min(minShare, r.meteredShare);
+    }
     if (r.cusum > worst.cusum) worst = { cusum: r.cusum, atMs: t };
     if (alarmFrom === null && r.cusum >= cfg.threshold) {
-      alarmFrom = t;
+      // The lifecycle's anomaly starts where the detector says the rise began (its `sinceMs`), else now.
+      alarmFrom = r.sinceMs ?? t;
       alarms.push(t);
     } else if (alarmFrom !== null && r.cusum < cfg.threshold) alarmFrom = null;
   }
   const sorted = [...maxima].sort((x, y) => x - y);
   const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(1);
   console.log(
-    `σ ${sigma.toFixed(3)} L/s (at the end); CUSUM per hour median ${q(0.5)}, p99 ${q(0.99)}, ` +
+    `σ ${sigma.toFixed(3)} L/s (at the end)${Number.isFinite(minShare) ? `, smallest metered share ${minShare.toFixed(3)}` : ''}; CUSUM per hour median ${q(0.5)}, p99 ${q(0.99)}, ` +
       `max ${worst.cusum.toFixed(1)} at ${hourText(worst.atMs)}; ${alarms.length} alarm(s) at the level` +
       (alarms.length > 0 ? `: ${alarms.map(hourText).join(', ')}` : ''),
   );
@@ -167,10 +186,11 @@ async function main(): Promise<void> {
   const threshold = args.threshold ? { threshold: Number(args.threshold) } : {};
   if (args.balance) {
     const bcfg = { ...DEFAULT_BALANCE, ...k, ...threshold };
-    const b = areaCBalance(readings);
+    const b = areaCBalanceInput(readings);
     const title = `area C water balance (PUMP_1 − tank storage − Σ ${readings.sensors.filter((x) => x.kind === 'amr').length} AMR)`;
     const at: CusumAt = (t, free) => balanceCusum(b, t, bcfg, free);
-    studyCusum(title, at, ['C'], readings, parsed.leaks, fromMs, toMs, args.leaky, bcfg);
+    const step = (t: number, since: number) => detectWaterBalanceStepUp(b, t, since, bcfg)?.sinceMs ?? null;
+    studyCusum(title, at, ['C'], readings, parsed.leaks, fromMs, toMs, args.leaky, bcfg, step);
     return;
   }
   if (args.inflow) {

@@ -3,8 +3,9 @@
  * the simulator through — so they go through the real cycle (dispatch → aggregate → rollup), not a side path.
  *
  * The registry follows the competition's sensor layout and L-Town's areas: district A (fed by the two
- * reservoirs: inlets p227 and p235; the pump PUMP_1 that fills the tank is its outlet), B (behind PRV-3,
- * unmetered: its pressure sensor only) and C (fed by the tank T1; the 82 AMR customer meters). Each reading
+ * reservoirs: inlets p227 and p235; the pump PUMP_1 that fills the tank is its outlet, registered as feeding C),
+ * B (behind PRV-3, unmetered: its pressure sensor only) and C (the tank T1 it is fed by; the 82 AMR customer
+ * meters): C's water balance is the pump's flow less the tank's storage less the AMR meters. Each reading
  * arrives a minute after its time. Node ids say what they are: `P-n54` pressure, `F-p227` flow, `L-T1`
  * tank, `AMR-n1` customer meter.
  */
@@ -30,6 +31,13 @@ interface Served {
 }
 
 const INLETS = new Set(['p227', 'p235']);
+/** Outlets of A that supply another area: the pump fills the tank T1, which feeds C. */
+const FEEDS: Record<string, string> = { PUMP_1: 'C' };
+/**
+ * The district whose storage a tank is: T1, filled by the pump from A, supplies C by gravity (the generator's
+ * topology puts its node on A's side of the pipes). C's water balance counts its storage.
+ */
+const TANK_DISTRICT: Record<string, string> = { T1: 'C' };
 
 function nodeOf(s: SensorSeries, tenantId: string): Served {
   const v = s.values;
@@ -51,11 +59,15 @@ function nodeOf(s: SensorSeries, tenantId: string): Served {
       };
     case 'flow': {
       const kind = INLETS.has(s.id) ? 'inlet' : 'outlet';
-      return { info: info(`F-${s.id}`, kind, 'A', ['flow']), metrics: { flow: (i) => v[i]! } };
+      const feeds = FEEDS[s.id];
+      return {
+        info: { ...info(`F-${s.id}`, kind, 'A', ['flow']), ...(feeds ? { feedsDistrictId: feeds } : {}) },
+        metrics: { flow: (i) => v[i]! },
+      };
     }
     case 'level':
       return {
-        info: info(`L-${s.id}`, 'tank', s.area, ['pressure', 'volume']),
+        info: info(`L-${s.id}`, 'tank', TANK_DISTRICT[s.id] ?? s.area, ['pressure', 'volume']),
         metrics: { pressure: (i) => headToBar(v[i]!), volume: (i) => tankVolume(v[i]!) },
       };
     case 'amr':

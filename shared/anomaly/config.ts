@@ -9,6 +9,7 @@ import { DEFAULT_NIGHT_FLOW, type NightFlowConfig } from './night-flow.ts';
 import { DEFAULT_PRESSURE_MODEL, type PressureModelConfig } from './pressure-model.ts';
 import type { FlatlineConfig, GapConfig, NegativeFlowConfig, RangeConfig } from './sensor-faults.ts';
 import { DEFAULT_SPIKES, type SpikeConfig } from './spikes.ts';
+import { DEFAULT_WATER_BALANCE, type WaterBalanceConfig } from './water-balance.ts';
 import { DEFAULT_WATER_QUALITY, type WaterQualityConfig } from './water-quality.ts';
 
 export interface NodeDetectorConfig {
@@ -30,6 +31,11 @@ export interface DistrictDetectorConfig {
   nightFlow: NightFlowConfig | null;
   /** Leaks by pressure residuals (each pressure point modelled from the district's others); needs 3+ points. */
   pressureModel: PressureModelConfig | null;
+  /**
+   * Leaks by the district's water balance (supply less outlets, tank storage and customer meters); needs
+   * customer meters and a metered supply (inlets, or outlets of other districts declared as feeding it).
+   */
+  waterBalance: WaterBalanceConfig | null;
   /** Baseline used to de-seasonalise the burst detector's series. */
   baseline: BaselineConfig;
   /**
@@ -180,6 +186,7 @@ export const DEFAULT_ANOMALY_CONFIG: AnomalyConfig = {
     burst: DEFAULT_BURST,
     nightFlow: DEFAULT_NIGHT_FLOW,
     pressureModel: DEFAULT_PRESSURE_MODEL,
+    waterBalance: DEFAULT_WATER_BALANCE,
     baseline: flowBaseline,
     netInflowBaseline: flowBaseline,
   },

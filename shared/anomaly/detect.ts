@@ -18,6 +18,7 @@ import {
 import { DAY_MS, lastDataBefore } from './series.ts';
 import { detectSpikes } from './spikes.ts';
 import type { BucketSeries, Condition, DistrictCycleInput, NodeCycleInput } from './types.ts';
+import { detectWaterBalanceLeak } from './water-balance.ts';
 import { detectWaterQuality } from './water-quality.ts';
 
 const impossible = (v: number, metric: Metric): boolean => {
@@ -128,7 +129,8 @@ export function detectNetInflowDeviation(input: DistrictCycleInput, cfg: Baselin
 
 /**
  * Every district-level condition at `input.nowMs`: bursts (summed inflow step with a pressure drop),
- * leaks by minimum night flow and leaks by pressure residuals (when `input.pressureHourly` is given).
+ * leaks by minimum night flow, leaks by pressure residuals (when `input.pressureHourly` is given) and by
+ * the water balance (when `input.waterBalance` is given).
  * `nights` may be passed when the caller keeps them (one value per district and
  * night); otherwise they are computed from the inlets' and outlets' 5-minute history.
  */
@@ -176,6 +178,16 @@ export function detectDistrictConditions(
       input.nowMs,
       cfg.pressureModel,
       input.pressureLeakFreeBeforeMs,
+    );
+    if (c) out.push(c);
+  }
+  if (cfg.waterBalance && input.waterBalance) {
+    const c = detectWaterBalanceLeak(
+      input.waterBalance,
+      input.nowMs,
+      cfg.waterBalance,
+      input.balanceLeakFreeBeforeMs,
+      input.waterBalanceReference,
     );
     if (c) out.push(c);
   }

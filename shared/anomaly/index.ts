@@ -55,5 +55,13 @@ export type {
   Severity,
 } from './types.ts';
 export { ANOMALY_TYPES, maxSeverity, SEVERITIES, severityRank } from './types.ts';
+export type { WaterBalanceConfig, WaterBalanceCusum, WaterBalanceInput } from './water-balance.ts';
+export {
+  DEFAULT_WATER_BALANCE,
+  detectWaterBalanceLeak,
+  detectWaterBalanceStepUp,
+  hourlyWaterBalance,
+  waterBalanceCusum,
+} from './water-balance.ts';
 export type { QualityLimit, WaterQualityConfig } from './water-quality.ts';
 export { DEFAULT_WATER_QUALITY, detectWaterQuality } from './water-quality.ts';

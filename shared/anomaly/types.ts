@@ -28,6 +28,8 @@ export const ANOMALY_TYPES = [
   'night_flow_leak',
   /** A district pressure point reads lower than the district's other points predict, for long: a leak near it. */
   'pressure_residual',
+  /** The district's water balance (supply − outlets − tank storage − customer meters) has stepped up: a leak. */
+  'water_balance',
   /** Identical values for a long time (not a pump's true zero). */
   'flatline',
   /** Values outside the plausible range for the metric and kind, or impossible values rejected upstream. */
@@ -166,4 +168,27 @@ export interface DistrictCycleInput {
   pressureHourly?: readonly { nodeId: string; hourly: BucketSeries }[];
   /** Start of the district's open pressure-residual anomaly: the model's reference window ends before it. */
   pressureLeakFreeBeforeMs?: number;
+  /**
+   * Hourly series of the district's water balance over its reference window and lag (`WaterBalanceConfig`):
+   * supply, own outlets, tank volumes, customer meters; absent: that detector does not run.
+   */
+  waterBalance?: WaterBalanceInput;
+  /** Start of the district's open water-balance anomaly: the balance's reference window ends before it. */
+  balanceLeakFreeBeforeMs?: number;
+  /** The same series over that frozen reference window, when `waterBalance` does not reach back to it. */
+  waterBalanceReference?: WaterBalanceInput;
+}
+
+/** A district's hourly series for its balance (flows in L/s, volumes in m³; hourly partials with first and last). */
+export interface WaterBalanceInput {
+  /** The district's inlets and the outlets of other districts declared as feeding it. */
+  supply: readonly BucketSeries[];
+  /** The district's own metered outlets. */
+  outflow: readonly BucketSeries[];
+  /** Volume of each tank in the district. */
+  tanks: readonly BucketSeries[];
+  /** Flow of each customer meter in the district. */
+  customers: readonly BucketSeries[];
+  /** The node the condition names (the first supply meter). */
+  nodeId?: string;
 }

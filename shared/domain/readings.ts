@@ -61,6 +61,11 @@ export interface NodeInfo {
   latitude: number | null;
   longitude: number | null;
   metrics: readonly Metric[];
+  /**
+   * The district this node's water goes to, when it is not its own: an outlet (a pump, a valve) whose flow
+   * supplies another district. That district's water balance counts it as supply. Absent or null: none.
+   */
+  feedsDistrictId?: string | null;
 }
 
 export interface DistrictInfo {

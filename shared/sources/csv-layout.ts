@@ -11,6 +11,7 @@ export class CsvFormatError extends Error {
 const TIME_COLUMNS = ['timestamp', 'reading_time', 'ts'];
 const NODE_COLUMNS = ['node_id', 'node'];
 const DISTRICT_COLUMNS = ['district_id', 'district'];
+const FEEDS_COLUMNS = ['feeds_district_id', 'feeds_district'];
 
 export interface Layout {
   shape: 'wide' | 'long';
@@ -20,6 +21,8 @@ export interface Layout {
   ingestAt: number;
   kindAt: number;
   districtAt: number;
+  /** The district a node's water goes to when not its own (an outlet feeding another district); -1: none. */
+  feedsAt: number;
   /** Index into METRICS of each value column, and where that column is. */
   metricOf: number[];
   metricAt: number[];
@@ -33,7 +36,15 @@ export function readHeader(header: string[], path: string): Layout {
   const nodeAt = find(NODE_COLUMNS);
   if (timeAt < 0)
     throw new CsvFormatError(`${path}: no time column (${TIME_COLUMNS.join(', ')}) in the header`);
-  const layout = { width: header.length, timeAt, nodeAt, ingestAt: -1, kindAt: -1, districtAt: -1 };
+  const layout = {
+    width: header.length,
+    timeAt,
+    nodeAt,
+    ingestAt: -1,
+    kindAt: -1,
+    districtAt: -1,
+    feedsAt: -1,
+  };
   if (nodeAt < 0) {
     const nodes = header.slice(1);
     if (timeAt !== 0 || nodes.length === 0) {
@@ -56,6 +67,7 @@ export function readHeader(header: string[], path: string): Layout {
     ingestAt: lower.indexOf('ingestion_time'),
     kindAt: lower.indexOf('kind'),
     districtAt: find(DISTRICT_COLUMNS),
+    feedsAt: find(FEEDS_COLUMNS),
     metricOf: [] as number[],
     metricAt: [] as number[],
   };
@@ -69,6 +81,14 @@ export function readHeader(header: string[], path: string): Layout {
   if (long.metricOf.length === 0) {
     throw new CsvFormatError(`${path}: a long file needs a metric column (${METRICS.join(', ')})`);
   }
-  const used = new Set([timeAt, nodeAt, long.ingestAt, long.kindAt, long.districtAt, ...long.metricAt]);
+  const used = new Set([
+    timeAt,
+    nodeAt,
+    long.ingestAt,
+    long.kindAt,
+    long.districtAt,
+    long.feedsAt,
+    ...long.metricAt,
+  ]);
   return { ...long, ignoredColumns: header.filter((_, i) => !used.has(i)) };
 }

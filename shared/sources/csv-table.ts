@@ -48,6 +48,8 @@ export interface NodeEntry {
   id: string;
   kind: NodeKind | undefined;
   district: string | null | undefined;
+  /** `feeds_district_id`: the district this node supplies when it is not its own. */
+  feeds?: string;
   /** Bit i set when METRICS[i] has a value for this node somewhere in the file. */
   metricMask: number;
 }
@@ -152,6 +154,7 @@ export async function loadTable(input: Readable, path: string, strict: boolean) 
     const entry = nodes[at]!;
     if (entry.kind === undefined && kind !== '') entry.kind = kind as NodeKind;
     if (entry.district === undefined && l.districtAt >= 0) entry.district = record[l.districtAt] || undefined;
+    if (entry.feeds === undefined && l.feedsAt >= 0 && record[l.feedsAt]) entry.feeds = record[l.feedsAt];
     push(at, t, ingestedAt, lineBytes);
     return undefined;
   };

@@ -78,6 +78,25 @@ describe('wide CSV', () => {
 });
 
 describe('long CSV', () => {
+  test('an outlet that feeds another district (feeds_district_id)', async () => {
+    const source = await openCsvSource(fixture('readings-feeds.csv'));
+    assert.deepEqual(source.report.ignoredColumns, []);
+    const network = await source.network();
+    assert.deepEqual(
+      network.nodes.map((n) => [n.id, n.kind, n.districtId, n.feedsDistrictId ?? null]),
+      [
+        ['in-a', 'inlet', 'A', null],
+        ['pump-1', 'outlet', 'A', 'C'],
+        ['tank-c', 'tank', 'C', null],
+        ['amr-c1', 'customer', 'C', null],
+      ],
+    );
+    assert.deepEqual(
+      network.districts.map((d) => d.id),
+      ['A', 'C'],
+    );
+  });
+
   test('quoted fields, kinds, districts and absent metrics', async () => {
     const source = await openCsvSource(fixture('readings-long.csv'));
     assert.equal(source.report.shape, 'long');

@@ -8,7 +8,9 @@
  * - LONG: `node_id` (or `node`), `timestamp` (or `reading_time` / `ts`), optional `ingestion_time`,
  *   `kind` and `district_id` (or `district`), and metric columns named as in METRICS. An empty metric
  *   cell is an absent metric; an empty or missing ingestion time means "ingested when read". Without
- *   a district column, inlet nodes are their own district and other nodes have none.
+ *   a district column, inlet nodes are their own district and other nodes have none. An optional
+ *   `feeds_district_id` names the district an outlet's water supplies (a pump filling another district's
+ *   tank): that district's water balance counts it as supply.
  *
  * Times are ISO 8601 with `Z`, `UTC` or an offset (also BigQuery's export style
  * `2021-01-01 00:00:00 UTC`), or epoch numbers: below 1e11 seconds, below 1e14 milliseconds, else
@@ -64,9 +66,21 @@ function networkOf(table: ReadingTable, tenantId: string, timezone: string): Net
     const kind = n.kind ?? 'inlet';
     const districtId = n.district !== undefined ? n.district : kind === 'inlet' ? n.id : null;
     const metrics = METRICS.filter((_, m) => n.metricMask & (1 << m));
-    return { id: n.id, tenantId, districtId, kind, name: n.id, latitude: null, longitude: null, metrics };
+    return {
+      id: n.id,
+      tenantId,
+      districtId,
+      kind,
+      name: n.id,
+      latitude: null,
+      longitude: null,
+      metrics,
+      ...(n.feeds ? { feedsDistrictId: n.feeds } : {}),
+    };
   });
-  const districtIds = [...new Set(nodes.map((n) => n.districtId).filter((d) => d !== null))];
+  const districtIds = [
+    ...new Set(nodes.flatMap((n) => [n.districtId, n.feedsDistrictId ?? null]).filter((d) => d !== null)),
+  ];
   const districts: DistrictInfo[] = districtIds.map((id) => ({
     id,
     tenantId,

@@ -19,6 +19,8 @@ const TYPES = [
   'baseline_deviation',
   'burst',
   'night_flow_leak',
+  'pressure_residual',
+  'water_balance',
   'flatline',
   'out_of_range',
   'gap',

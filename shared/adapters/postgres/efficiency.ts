@@ -34,8 +34,10 @@ export async function readHourlyMetrics(
   toMs: number,
 ): Promise<HourlyMetricRow[]> {
   if (nodeIds.length === 0 || toMs <= fromMs) return [];
-  const rows = await db.unsafe<{ node_id: string; metric: number; ms: number; count: number; sum: number }[]>(
-    `select node_id, metric, ${ms('bucket')} as ms, count, sum from agg_1h
+  const rows = await db.unsafe<
+    { node_id: string; metric: number; ms: number; count: number; sum: number; first: number; last: number }[]
+  >(
+    `select node_id, metric, ${ms('bucket')} as ms, count, sum, first, last from agg_1h
      where node_id = any($1::text[]) and metric = any($2::int2[])
        and bucket >= to_timestamp($3 / 1000.0) and bucket < to_timestamp($4 / 1000.0)`,
     [[...nodeIds], [...metrics], fromMs, toMs],
@@ -46,6 +48,8 @@ export async function readHourlyMetrics(
     bucketMs: r.ms,
     count: r.count,
     sum: r.sum,
+    first: r.first,
+    last: r.last,
   }));
 }
 

@@ -99,4 +99,14 @@ export const LATER_MIGRATIONS: Migration[] = [
       `insert into webhook_fanout (singleton, tx, event_id) values (true, '0', 0) on conflict do nothing`,
     ],
   },
+  {
+    version: 8,
+    name: 'outlets that feed another district',
+    statements: () => [
+      // The district a node's water goes to when it is not its own: an outlet (a pump, a valve) supplying
+      // another district, which counts it as supply in its water balance (shared/anomaly/water-balance.ts).
+      'alter table nodes add column if not exists feeds_district_id text references districts(id)',
+      'create index if not exists nodes_feeds on nodes (feeds_district_id) where feeds_district_id is not null',
+    ],
+  },
 ];

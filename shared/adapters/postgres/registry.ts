@@ -36,15 +36,17 @@ export async function upsertNetwork(db: Db, network: Network): Promise<void> {
   const n = network.nodes;
   if (n.length > 0) {
     await db`
-      insert into nodes (id, tenant_id, district_id, kind, name, latitude, longitude, metrics)
-      select id, tenant_id, district_id, kind, name, latitude, longitude, string_to_array(metrics, ',')
+      insert into nodes (id, tenant_id, district_id, kind, name, latitude, longitude, metrics, feeds_district_id)
+      select id, tenant_id, district_id, kind, name, latitude, longitude, string_to_array(metrics, ','), feeds_district_id
       from unnest(
         ${n.map((x) => x.id)}::text[], ${n.map((x) => x.tenantId)}::text[], ${n.map((x) => x.districtId) as string[]}::text[],
         ${n.map((x) => x.kind)}::text[], ${n.map((x) => x.name)}::text[], ${n.map((x) => x.latitude) as number[]}::float8[],
-        ${n.map((x) => x.longitude) as number[]}::float8[], ${n.map((x) => x.metrics.join(','))}::text[])
-        as t(id, tenant_id, district_id, kind, name, latitude, longitude, metrics)
+        ${n.map((x) => x.longitude) as number[]}::float8[], ${n.map((x) => x.metrics.join(','))}::text[],
+        ${n.map((x) => x.feedsDistrictId ?? null) as string[]}::text[])
+        as t(id, tenant_id, district_id, kind, name, latitude, longitude, metrics, feeds_district_id)
       on conflict (id) do update set district_id = excluded.district_id, kind = excluded.kind, name = excluded.name,
-        latitude = excluded.latitude, longitude = excluded.longitude, metrics = excluded.metrics, updated_at = now()
+        latitude = excluded.latitude, longitude = excluded.longitude, metrics = excluded.metrics,
+        feeds_district_id = excluded.feeds_district_id, updated_at = now()
       where nodes.tenant_id = excluded.tenant_id`;
   }
 }
@@ -58,6 +60,7 @@ interface NodeRow {
   latitude: number | null;
   longitude: number | null;
   metrics: string[];
+  feeds_district_id?: string | null;
 }
 
 export const nodeFromRow = (r: NodeRow): NodeInfo => ({
@@ -69,6 +72,7 @@ export const nodeFromRow = (r: NodeRow): NodeInfo => ({
   latitude: r.latitude,
   longitude: r.longitude,
   metrics: r.metrics as Metric[],
+  ...(r.feeds_district_id ? { feedsDistrictId: r.feeds_district_id } : {}),
 });
 
 /** A districts row. */
@@ -99,7 +103,7 @@ export async function loadNetwork(db: Db, tenantId: string): Promise<Network> {
     DistrictRow[]
   >`select * from districts where tenant_id = ${tenantId} order by id`;
   const nodes = await db<NodeRow[]>`
-    select id, tenant_id, district_id, kind, name, latitude, longitude, metrics
+    select id, tenant_id, district_id, kind, name, latitude, longitude, metrics, feeds_district_id
     from nodes where tenant_id = ${tenantId} order by id`;
   return {
     tenantId,
@@ -134,7 +138,7 @@ export async function ensureTenant(db: Db, tenantId: string): Promise<void> {
 /** The node if it belongs to the tenant. */
 export async function findNode(db: Db, tenantId: string, id: string): Promise<NodeInfo | null> {
   const rows = await db<NodeRow[]>`
-    select id, tenant_id, district_id, kind, name, latitude, longitude, metrics
+    select id, tenant_id, district_id, kind, name, latitude, longitude, metrics, feeds_district_id
     from nodes where id = ${id} and tenant_id = ${tenantId}`;
   const row = rows[0];
   return row ? nodeFromRow(row) : null;
@@ -150,7 +154,7 @@ export async function findDistrict(db: Db, tenantId: string, id: string): Promis
 export async function listNodes(db: Db, tenantId: string, page: NodePage): Promise<NodeInfo[]> {
   const { after, kind, districtId } = page;
   const rows = await db<NodeRow[]>`
-    select id, tenant_id, district_id, kind, name, latitude, longitude, metrics from nodes
+    select id, tenant_id, district_id, kind, name, latitude, longitude, metrics, feeds_district_id from nodes
     where tenant_id = ${tenantId}
       ${after !== null ? db`and id > ${after}` : db``}
       ${kind ? db`and kind = ${kind}` : db``}
@@ -229,7 +233,10 @@ export async function oldestWatermarkMs(db: Db): Promise<number | null> {
 
 // Read by the rollup's water balance
 
-/** Districts with their metered nodes (all of a tenant's, or the ones named). */
+/**
+ * Districts with their metered nodes (all of a tenant's, or the ones named), and the nodes of other districts
+ * (or of none) declared as feeding each (`feeds_district_id`).
+ */
 export async function districtMeters(
   db: Db,
   tenantId: string,
@@ -239,12 +246,21 @@ export async function districtMeters(
     select id, tenant_id, name, timezone, mains_length_km, connections, private_pipe_km, avg_pressure_m
     from districts where tenant_id = ${tenantId}
     ${districtIds ? db`and id = any(${[...districtIds]}::text[])` : db``} order by id`;
-  const nodes = await db<{ id: string; kind: NodeKind; district_id: string }[]>`
-    select id, kind, district_id from nodes
-    where tenant_id = ${tenantId} and district_id is not null
-    ${districtIds ? db`and district_id = any(${[...districtIds]}::text[])` : db``} order by id`;
+  const nodes = await db<
+    { id: string; kind: NodeKind; district_id: string | null; feeds_district_id: string | null }[]
+  >`
+    select id, kind, district_id, feeds_district_id from nodes
+    where tenant_id = ${tenantId} and (district_id is not null or feeds_district_id is not null)
+    ${
+      districtIds
+        ? db`and (district_id = any(${[...districtIds]}::text[]) or feeds_district_id = any(${[...districtIds]}::text[]))`
+        : db``
+    } order by id`;
   return districts.map((d) => ({
     district: districtFromRow(d),
     nodes: nodes.filter((n) => n.district_id === d.id).map((n) => ({ id: n.id, kind: n.kind })),
+    feeders: nodes
+      .filter((n) => n.feeds_district_id === d.id && n.district_id !== d.id)
+      .map((n) => ({ id: n.id, kind: n.kind })),
   }));
 }

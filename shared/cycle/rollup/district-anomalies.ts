@@ -2,7 +2,10 @@
  * District anomalies in the rollup, once per run: the net inflow against its seasonal baseline (which judges
  * the inlets of a district in place of their own baselines), bursts (the district's net inflow steps up while
  * pressure drops), leaks by minimum night flow, and leaks by pressure residuals (each pressure point against
- * what the district's others predict; three weeks of hourly pressure partials read per rollup). Run after every node of the run is applied, so every
+ * what the district's others predict; three weeks of hourly pressure partials read per rollup), and leaks by
+ * the water balance where the district's customers are metered (supply — its inlets and the outlets of other
+ * districts declared as feeding it — less its outlets, its tanks' storage and its customer meters; three weeks
+ * of hourly partials of those meters per rollup). Run after every node of the run is applied, so every
  * inlet, outlet and pressure point is in; at the same instants as the node detectors (each cycle
  * boundary since the previous rollup, and the run's end).
  *
@@ -14,15 +17,19 @@ import {
   type Anomaly,
   type AnomalyStatus,
   advanceAnomalies,
+  type BucketSeries,
   DEFAULT_ANOMALY_CONFIG,
   DEFAULT_NIGHT_FLOW,
   type DistrictNodeSeries,
   detectDistrictConditions,
+  detectWaterBalanceStepUp,
   type NightFlow,
   netInflow,
   nightlyMinimumFlows,
+  resolveAnomaly,
   type Transition,
   toBucketSeries,
+  type WaterBalanceInput,
 } from '../../anomaly/index.ts';
 import { DAY_MS, HOUR_MS } from '../../domain/aggregate.ts';
 import { metricIndex } from '../../domain/readings.ts';
@@ -30,7 +37,10 @@ import type { Logger } from '../../log.ts';
 import { baselineHours, evaluationInstants, historiesOf } from '../aggregate/node-anomalies.ts';
 import { logOpened } from '../aggregate/opened-log.ts';
 import type { AggregatorDeps } from '../deps.ts';
-import type { DistrictMeters, StoredNight } from './store.ts';
+import type { DistrictMeters, HourlyMetricRow, StoredNight } from './store.ts';
+
+/** Who resolved a water-balance anomaly that a second rise of the balance superseded. */
+const SUPERSEDED_BY = 'superseded';
 
 /** The burst detector's look-back (six hours and the half hour before them), with a margin. */
 const BURST_LOOKBACK_MS = 7 * HOUR_MS;
@@ -82,7 +92,15 @@ export async function detectDistrictAnomalies(
   const modelled = (d: DistrictMeters) =>
     pressureCfg !== null && d.nodes.filter((n) => n.kind === 'pressure').length > pressureCfg.minOthers;
   // Districts with an inlet (bursts, night flow), or with enough pressure points to model each from the others.
-  const watched = districts.filter((d) => d.nodes.some((n) => n.kind === 'inlet') || modelled(d));
+  const balanceCfg = cfg.waterBalance;
+  // A water balance needs customer meters and a metered supply (inlets, feeders from elsewhere, or tanks).
+  const balanced = (d: DistrictMeters) =>
+    balanceCfg !== null &&
+    d.nodes.filter((n) => n.kind === 'customer').length >= Math.max(1, balanceCfg.minCustomers) &&
+    (d.nodes.some((n) => n.kind === 'inlet' || n.kind === 'tank') || (d.feeders ?? []).length > 0);
+  const watched = districts.filter(
+    (d) => d.nodes.some((n) => n.kind === 'inlet') || modelled(d) || balanced(d),
+  );
   if (watched.length === 0) return 0;
   const store = deps.stores.rollup;
   const previous = await store.readDistrictAnomaliesEvaluated(tenantId);
@@ -105,7 +123,17 @@ export async function detectDistrictAnomalies(
   const pressureIds = watched
     .filter(modelled)
     .flatMap((d) => d.nodes.filter((n) => n.kind === 'pressure').map((n) => n.id));
-  const [history, storedNights, stored, catchUp, pressureCells] = await Promise.all([
+  // The balance's window: its reference and lag before the first instant, and an hour either side.
+  const balanceFromMs = balanceCfg
+    ? instants[0]! - (balanceCfg.referenceHours + balanceCfg.lagHours + 3) * HOUR_MS
+    : nowMs;
+  const balanceIds = watched
+    .filter(balanced)
+    .flatMap((d) => [
+      ...d.nodes.filter((n) => ['inlet', 'outlet', 'tank', 'customer'].includes(n.kind)).map((n) => n.id),
+      ...(d.feeders ?? []).map((n) => n.id),
+    ]);
+  const [history, storedNights, stored, catchUp, pressureCells, balanceRows] = await Promise.all([
     store.readDetectorHistory(
       nodes.map((n) => n.id),
       [metricIndex('flow'), metricIndex('pressure')],
@@ -132,7 +160,80 @@ export async function detectDistrictAnomalies(
     pressureIds.length > 0
       ? deps.stores.forecasts.readHourly(pressureIds, 'pressure', pressureFromMs, nowMs)
       : null,
+    balanceIds.length > 0
+      ? store.readHourlyMetrics(
+          [...new Set(balanceIds)],
+          [metricIndex('flow'), metricIndex('volume')],
+          balanceFromMs,
+          nowMs,
+        )
+      : null,
   ]);
+  const cellsOf = (rows: readonly HourlyMetricRow[]) => {
+    const out = new Map<
+      string,
+      { bucketMs: number; count: number; sum: number; first: number; last: number }[]
+    >();
+    for (const r of rows) {
+      const key = `${r.nodeId}\u0000${r.metric}`;
+      const cells = out.get(key) ?? [];
+      if (cells.length === 0) out.set(key, cells);
+      cells.push({ ...r, first: r.first ?? Number.NaN, last: r.last ?? Number.NaN });
+    }
+    return out;
+  };
+  const seriesOf =
+    (cells: ReturnType<typeof cellsOf>, fromMs: number, toMs: number) =>
+    (id: string, metric: 'flow' | 'volume'): BucketSeries =>
+      toBucketSeries(
+        (cells.get(`${id}\u0000${metricIndex(metric)}`) ?? []).map((c) => ({
+          ...c,
+          sumSq: Number.NaN,
+          min: Number.NaN,
+          max: Number.NaN,
+        })),
+        { fromMs, toMs, stepMs: HOUR_MS },
+      );
+  const hourlyOf = seriesOf(cellsOf(balanceRows ?? []), balanceFromMs, nowMs);
+  const balanceInput = (d: DistrictMeters, of: (id: string, metric: 'flow' | 'volume') => BucketSeries) => {
+    const ids = (kind: string) => d.nodes.filter((n) => n.kind === kind).map((n) => n.id);
+    const supplyIds = [...ids('inlet'), ...(d.feeders ?? []).map((n) => n.id)];
+    return {
+      supply: supplyIds.map((id) => of(id, 'flow')),
+      outflow: ids('outlet').map((id) => of(id, 'flow')),
+      tanks: ids('tank').map((id) => of(id, 'volume')),
+      customers: ids('customer').map((id) => of(id, 'flow')),
+      ...(supplyIds[0] ? { nodeId: supplyIds[0] } : {}),
+    };
+  };
+  // An open balance anomaly freezes the reference before its start, which may lie before the window read
+  // above: that reference window is read on its own (the CUSUM itself runs over the recent hours only).
+  const frozenReference = new Map<string, WaterBalanceInput>();
+  if (balanceCfg) {
+    for (const d of watched.filter(balanced)) {
+      const open = stored.find(
+        (a) =>
+          a.districtId === d.district.id &&
+          a.type === 'water_balance' &&
+          (a.status === 'open' || a.status === 'acknowledged'),
+      );
+      if (!open) continue;
+      const refFrom = open.startMs - (balanceCfg.referenceHours + balanceCfg.blockHours + 2) * HOUR_MS;
+      if (refFrom >= balanceFromMs) continue;
+      const refTo = open.startMs + 2 * HOUR_MS;
+      const ids = [
+        ...d.nodes.filter((n) => ['inlet', 'outlet', 'tank', 'customer'].includes(n.kind)).map((n) => n.id),
+        ...(d.feeders ?? []).map((n) => n.id),
+      ];
+      const rows = await store.readHourlyMetrics(
+        ids,
+        [metricIndex('flow'), metricIndex('volume')],
+        refFrom,
+        refTo,
+      );
+      frozenReference.set(open.id, balanceInput(d, seriesOf(cellsOf(rows), refFrom, refTo)));
+    }
+  }
 
   const newNights: StoredNight[] = [];
   const transitions: Transition[] = [];
@@ -192,6 +293,8 @@ export async function detectDistrictAnomalies(
             }))
         : undefined;
 
+    const waterBalance: WaterBalanceInput | undefined = balanced(d) ? balanceInput(d, hourlyOf) : undefined;
+
     const subject = { tenantId, nodeId: null, districtId: d.district.id };
     let current = stored.filter((a) => a.districtId === d.district.id);
     for (const t of instants) {
@@ -201,6 +304,26 @@ export async function detectDistrictAnomalies(
       const pressureLeak = current.find(
         (a) => a.type === 'pressure_residual' && a.status !== 'resolved' && a.status !== 'pending',
       );
+      let balanceLeak = current.find(
+        (a) => a.type === 'water_balance' && a.status !== 'resolved' && a.status !== 'pending',
+      );
+      // A second leak while the balance's anomaly is open: the balance steps up again against a reference
+      // that holds the first. The open anomaly is resolved as superseded, and the ordinary detection below
+      // (its reference no longer frozen) opens a new one.
+      if (balanceLeak && waterBalance && cfg.waterBalance) {
+        const step = detectWaterBalanceStepUp(waterBalance, t, balanceLeak.startMs, cfg.waterBalance);
+        if (step) {
+          const closed = resolveAnomaly(
+            balanceLeak,
+            SUPERSEDED_BY,
+            t,
+            `the balance rose again by ${step.evidence.lastDayRiseLps} L/s against a reference holding this leak: a new water_balance anomaly follows`,
+          );
+          current = current.map((a) => (a.id === closed.id ? closed : a));
+          latestById.set(closed.id, closed);
+          balanceLeak = undefined;
+        }
+      }
       const conditions = detectDistrictConditions(
         {
           districtId: d.district.id,
@@ -212,6 +335,11 @@ export async function detectDistrictAnomalies(
           ...(leak ? { leakFreeBeforeMs: leak.startMs } : {}),
           ...(pressureHourly ? { pressureHourly } : {}),
           ...(pressureLeak ? { pressureLeakFreeBeforeMs: pressureLeak.startMs } : {}),
+          ...(waterBalance ? { waterBalance } : {}),
+          ...(balanceLeak ? { balanceLeakFreeBeforeMs: balanceLeak.startMs } : {}),
+          ...(balanceLeak && frozenReference.has(balanceLeak.id)
+            ? { waterBalanceReference: frozenReference.get(balanceLeak.id)! }
+            : {}),
         },
         DEFAULT_ANOMALY_CONFIG,
         nights,

@@ -36,6 +36,8 @@ export interface WindowFigures {
 export interface DistrictMeters {
   district: DistrictInfo;
   nodes: { id: string; kind: NodeKind }[];
+  /** Nodes outside the district whose flow supplies it (an outlet declared as feeding it). */
+  feeders?: { id: string; kind: NodeKind }[];
 }
 
 export interface HourlyMetricRow {
@@ -44,6 +46,9 @@ export interface HourlyMetricRow {
   bucketMs: number;
   count: number;
   sum: number;
+  /** The hour's first and last readings. */
+  first?: number;
+  last?: number;
 }
 
 export interface BilledRow {
