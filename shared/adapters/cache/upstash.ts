@@ -6,7 +6,7 @@
  */
 import { Redis } from '@upstash/redis';
 import { groupCommit } from '../group-commit.ts';
-import { type CacheEntry, CacheError, type HotCache } from './cache.ts';
+import { type CacheEntry, CacheError, type HotCache, jsonTextOf } from './cache.ts';
 
 /** One write's SET commands: key, JSON text, TTL in seconds. */
 type Sets = { key: string; text: string; ttlSeconds: number }[];
@@ -48,7 +48,7 @@ export class UpstashCache implements HotCache {
     if (entries.length === 0) return;
     const sets = entries.map((e) => ({
       key: this.prefix + e.key,
-      text: JSON.stringify(e.value),
+      text: jsonTextOf(e.value),
       ttlSeconds: e.ttlSeconds,
     }));
     try {
