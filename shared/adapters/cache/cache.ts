@@ -1,9 +1,22 @@
 /** The hot tier: values the API reads, written once per node per cycle in one round trip. */
 export interface CacheEntry {
   key: string;
+  /** Stored as its JSON text; a `JsonText` is that text already (serialized once for another store too). */
   value: unknown;
   ttlSeconds: number;
 }
+
+/** A value's JSON text, made once by a caller that also writes it elsewhere. */
+export class JsonText {
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+}
+
+/** The JSON text an entry's value is stored as. */
+export const jsonTextOf = (value: unknown): string =>
+  value instanceof JsonText ? value.text : JSON.stringify(value);
 
 export interface HotCache {
   readonly name: 'memory' | 'upstash';

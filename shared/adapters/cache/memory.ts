@@ -1,5 +1,5 @@
 /** The embedded default of the hot tier: an in-process map with TTLs (one process runs everything). */
-import type { CacheEntry, HotCache } from './cache.ts';
+import { type CacheEntry, type HotCache, jsonTextOf } from './cache.ts';
 
 export class MemoryCache implements HotCache {
   readonly name = 'memory' as const;
@@ -13,7 +13,7 @@ export class MemoryCache implements HotCache {
   async write(entries: CacheEntry[]): Promise<void> {
     const t = this.now();
     for (const e of entries)
-      this.data.set(e.key, { text: JSON.stringify(e.value), expiresAt: t + e.ttlSeconds * 1000 });
+      this.data.set(e.key, { text: jsonTextOf(e.value), expiresAt: t + e.ttlSeconds * 1000 });
   }
 
   async getRaw(key: string): Promise<string | null> {

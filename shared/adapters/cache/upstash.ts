@@ -1,9 +1,17 @@
 /**
  * Upstash Redis over its REST protocol (@upstash/redis): billed per command, so a node's keys go
- * in one pipeline (one HTTP round trip). Values are stored as JSON text.
+ * in one pipeline (one HTTP round trip), and writes that arrive while another's pipeline is in flight
+ * go together in the next (`group-commit.ts`: an aggregator handling several nodes at a time sends
+ * one request per group, up to 1 MiB of values). Values are stored as JSON text.
  */
 import { Redis } from '@upstash/redis';
-import { type CacheEntry, CacheError, type HotCache } from './cache.ts';
+import { groupCommit } from '../group-commit.ts';
+import { type CacheEntry, CacheError, type HotCache, jsonTextOf } from './cache.ts';
+
+/** One write's SET commands: key, JSON text, TTL in seconds. */
+type Sets = { key: string; text: string; ttlSeconds: number }[];
+/** A pipeline's values stay under Upstash's request size limits (1 MiB is the smallest plan's). */
+const MAX_PIPELINE_BYTES = 1 << 20;
 
 export class UpstashCache implements HotCache {
   readonly name = 'upstash' as const;
@@ -24,12 +32,27 @@ export class UpstashCache implements HotCache {
     this.prefix = options.prefix ?? '';
   }
 
+  private readonly writeGrouped = groupCommit<Sets, void>({
+    maxItems: 64,
+    maxWeight: MAX_PIPELINE_BYTES,
+    weight: (sets) => sets.reduce((n, s) => n + s.text.length, 0),
+    flush: async (writes) => {
+      const p = this.redis.pipeline();
+      for (const sets of writes) for (const s of sets) p.set(s.key, s.text, { ex: s.ttlSeconds });
+      await p.exec();
+      return writes.map(() => undefined);
+    },
+  });
+
   async write(entries: CacheEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const p = this.redis.pipeline();
-    for (const e of entries) p.set(this.prefix + e.key, JSON.stringify(e.value), { ex: e.ttlSeconds });
+    const sets = entries.map((e) => ({
+      key: this.prefix + e.key,
+      text: jsonTextOf(e.value),
+      ttlSeconds: e.ttlSeconds,
+    }));
     try {
-      await p.exec();
+      await this.writeGrouped(sets);
     } catch (err) {
       throw new CacheError(`Upstash pipeline of ${entries.length} writes failed`, { cause: err });
     }

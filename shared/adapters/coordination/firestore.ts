@@ -14,10 +14,13 @@
  * `completedRun`, even when two items finish at the same moment. Every step after the batch is
  * idempotent and runs again on a redelivery, so a finisher that crashed (or met a Firestore error)
  * after its batch still completes the run when Pub/Sub redelivers its message; the claimant's own
- * redelivery gets `completedRun` again (the network rollup it triggers is idempotent).
+ * redelivery gets `completedRun` again (the network rollup it triggers is idempotent). Items that
+ * finish while another's batch is in flight share one batch and one read of their shards (see
+ * `finishGrouped`): an instance handling several messages at a time makes two requests per group.
  */
 import { createHash } from 'node:crypto';
 import { FieldValue, Firestore } from '@google-cloud/firestore';
+import { groupCommit } from '../group-commit.ts';
 import type { Coordinator, RunPlan, RunProgress, WorkOutcome } from './coordinator.ts';
 
 const ITEMS_PER_SHARD = 100;
@@ -30,6 +33,26 @@ export const shardCountFor = (items: number) =>
 export const shardOf = (key: string, shards: number) =>
   createHash('sha1').update(key).digest().readUInt32BE(0) % shards;
 const docId = (key: string) => encodeURIComponent(key).replaceAll('.', '%2E');
+/** Items per group commit: each is one write of the batch, with one per shard (Firestore allows 500). */
+const MAX_GROUP = 200;
+
+/** One item on its way to being recorded. */
+interface Finishing {
+  runRef: FirebaseFirestore.DocumentReference;
+  shards: number;
+  shard: number;
+  shardRef: FirebaseFirestore.DocumentReference;
+  itemRef: FirebaseFirestore.DocumentReference;
+  workKey: string;
+  outcome: WorkOutcome;
+}
+/** An item recorded whose shard was then seen full. */
+type FinishedShard = Finishing & { full: true };
+/** What recording an item gives: its shard seen full, or not (null); a promise of it for an item alone. */
+type Recorded = FinishedShard | null | Promise<FinishedShard | null>;
+
+const isFull = (counts: FirebaseFirestore.DocumentSnapshot) =>
+  (counts.get('finished') as number) >= (counts.get('expected') as number);
 
 export class FirestoreCoordinator implements Coordinator {
   readonly name = 'firestore' as const;
@@ -99,41 +122,90 @@ export class FirestoreCoordinator implements Coordinator {
     return shards;
   }
 
+  /**
+   * Items finishing while another group's commit is in flight leave together (`group-commit.ts`): one
+   * batch creates every item of the group and increments each of their shards by its count, then one
+   * read brings those shards back — two requests per group instead of two per item. A group whose batch
+   * fails (an item that exists already — a redelivery —, or any other error) is atomic, so nothing of
+   * it was written: each of its items then takes the path of one item alone (`finishOne`).
+   */
+  private readonly finishGrouped = groupCommit<Finishing, Recorded>({
+    maxItems: MAX_GROUP,
+    flush: async (items) => {
+      const batch = this.db.batch();
+      const increments = new Map<string, { ref: FirebaseFirestore.DocumentReference; n: number }>();
+      for (const it of items) {
+        batch.create(it.itemRef, { key: it.workKey, outcome: it.outcome, atMs: Date.now() });
+        const inc = increments.get(it.shardRef.path);
+        if (inc) inc.n += 1;
+        else increments.set(it.shardRef.path, { ref: it.shardRef, n: 1 });
+      }
+      for (const { ref, n } of increments.values()) batch.update(ref, { finished: FieldValue.increment(n) });
+      try {
+        await batch.commit();
+      } catch {
+        // Each item settles on its own (a promise per item: one failing fails only its caller).
+        return items.map((it) => this.finishOne(it));
+      }
+      // Read after our own commit: the group whose commit was last sees the shard full.
+      const refs = [...increments.values()].map((i) => i.ref);
+      const snaps = await this.db.getAll(...refs);
+      const full = new Map(snaps.map((s) => [s.ref.path, isFull(s)]));
+      return items.map((it) => (full.get(it.shardRef.path) ? { ...it, full: true } : null));
+    },
+  });
+
   async finishWork(runId: string, workKey: string, outcome: WorkOutcome): Promise<{ completedRun: boolean }> {
     const shards = await this.shardsOf(runId);
     if (shards === undefined) return { completedRun: false };
     const runRef = this.run(runId);
     const shard = shardOf(workKey, shards);
-    const shardRef = runRef.collection('shards').doc(String(shard));
-    const itemRef = runRef.collection('items').doc(docId(workKey));
+    const finishing: Finishing = {
+      runRef,
+      shards,
+      shard,
+      shardRef: runRef.collection('shards').doc(String(shard)),
+      itemRef: runRef.collection('items').doc(docId(workKey)),
+      workKey,
+      outcome,
+    };
+    const full = await this.finishGrouped(finishing);
+    if (!full) return { completedRun: false };
+    return this.completeShard(full);
+  }
+
+  /** One item alone: the path of a redelivered item (and of the items of a group whose batch failed). */
+  private async finishOne(it: Finishing): Promise<FinishedShard | null> {
     // One atomic batch, no reads: create the item (fails if it exists, so a redelivery never counts
     // twice) and increment its shard server-side (no transaction retries on a busy shard).
     try {
       await this.db
         .batch()
-        .create(itemRef, { key: workKey, outcome, atMs: Date.now() })
-        .update(shardRef, { finished: FieldValue.increment(1) })
+        .create(it.itemRef, { key: it.workKey, outcome: it.outcome, atMs: Date.now() })
+        .update(it.shardRef, { finished: FieldValue.increment(1) })
         .commit();
     } catch (err) {
       if ((err as { code?: number }).code !== ALREADY_EXISTS) throw err;
       // Counted already; a later success overrides an earlier failure. Then carry on: the first
       // delivery may have stopped anywhere below.
-      if (outcome === 'done') {
+      if (it.outcome === 'done') {
         await this.db.runTransaction(async (tx) => {
-          const item = await tx.get(itemRef);
-          if (item.get('outcome') === 'failed') tx.update(itemRef, { outcome });
+          const item = await tx.get(it.itemRef);
+          if (item.get('outcome') === 'failed') tx.update(it.itemRef, { outcome: it.outcome });
         });
       }
     }
     // Read after our own commit: the finisher whose commit was last sees the shard full.
-    const counts = await shardRef.get();
-    if ((counts.get('finished') as number) < (counts.get('expected') as number))
-      return { completedRun: false };
-    await this.createOnce(runRef.collection('fullShards').doc(String(shard)));
+    return isFull(await it.shardRef.get()) ? { ...it, full: true } : null;
+  }
+
+  /** The item's shard is full: mark it, and whoever sees every shard full claims the fan-in. */
+  private async completeShard(it: FinishedShard): Promise<{ completedRun: boolean }> {
+    await this.createOnce(it.runRef.collection('fullShards').doc(String(it.shard)));
     // Counted after our own marker: whoever lists last sees every marker.
-    const full = await runRef.collection('fullShards').select().get();
-    if (full.size < shards) return { completedRun: false };
-    return { completedRun: await this.claimFanIn(runRef, workKey) };
+    const full = await it.runRef.collection('fullShards').select().get();
+    if (full.size < it.shards) return { completedRun: false };
+    return { completedRun: await this.claimFanIn(it.runRef, it.workKey) };
   }
 
   /** The fan-in claim: true for the one caller that created it, and again for that caller's redelivery. */

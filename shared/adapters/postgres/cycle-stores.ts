@@ -217,7 +217,7 @@ export function postgresCycleStores(sql: Sql, partitions: PartitionManager) {
     readLatest: (nodeId: string) => readLatest(sql, nodeId),
     readNodeViewRows: (nodeId: string, bounds: ViewBounds) => readNodeViewRows(sql, nodeId, bounds),
     readNodeQuality: (nodeId: string) => readNodeQuality(sql, nodeId),
-    writeWindows: (nodeId: string, asOfMs: number, windows: { range: string; body: unknown }[]) =>
+    writeWindows: (nodeId: string, asOfMs: number, windows: { range: string; json: string }[]) =>
       writeWindows(sql, nodeId, asOfMs, windows),
   };
   const rollup = {

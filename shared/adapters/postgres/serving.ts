@@ -19,17 +19,24 @@ export async function writeLatest(db: Db, nodeId: string, tsMs: number, body: La
     on conflict (node_id) do update set ts = excluded.ts, body = excluded.body`;
 }
 
+/**
+ * A node's window rows, each body given as its JSON text (`json`, made once for the hot key too). They
+ * travel as one JSON object keyed by range: one text parameter (`::text` first: typed jsonb,
+ * postgres.js would serialize the text again as a JSON string), not a text[] whose every quote
+ * postgres.js would escape.
+ */
 export async function writeWindows(
   db: Db,
   nodeId: string,
   asOfMs: number,
-  windows: { range: string; body: unknown }[],
+  windows: { range: string; json: string }[],
 ): Promise<void> {
   if (windows.length === 0) return;
+  const byRange = `{${windows.map((w) => `${JSON.stringify(w.range)}:${w.json}`).join(',')}}`;
   await db`
     insert into node_window_metrics (node_id, range, as_of, body)
-    select ${nodeId}, r, to_timestamp(${asOfMs} / 1000.0), b::jsonb
-    from unnest(${windows.map((w) => w.range)}::text[], ${windows.map((w) => JSON.stringify(w.body))}::text[]) as t(r, b)
+    select ${nodeId}, key, to_timestamp(${asOfMs} / 1000.0), value
+    from jsonb_each(${byRange}::text::jsonb)
     on conflict (node_id, range) do update set as_of = excluded.as_of, body = excluded.body`;
 }
 

@@ -114,5 +114,6 @@ export interface AggregateStore {
     bounds: { m5FromMs: number; h1FromMs: number; h1FullFromMs: number; d1FromMs: number },
   ): Promise<Record<'5m' | '1h' | '1d', PartialRow[]>>;
   readNodeQuality(nodeId: string): Promise<unknown | null>;
-  writeWindows(nodeId: string, asOfMs: number, windows: { range: string; body: unknown }[]): Promise<void>;
+  /** Each window's body as its JSON text. */
+  writeWindows(nodeId: string, asOfMs: number, windows: { range: string; json: string }[]): Promise<void>;
 }

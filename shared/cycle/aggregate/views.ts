@@ -4,7 +4,7 @@
  * pure), write (the window rows and the forecast in PostgreSQL, then every hot key in one cache pipeline).
  */
 
-import type { CacheEntry } from '../../adapters/cache/cache.ts';
+import { type CacheEntry, JsonText } from '../../adapters/cache/cache.ts';
 import { MemoryModelRegistry } from '../../adapters/coordination/model-registry.ts';
 import type { PartialRow } from '../../domain/aggregate.ts';
 import { keys } from '../../domain/keys.ts';
@@ -15,6 +15,7 @@ import {
   hourlySeries,
   lookbackStart,
   RANGE_NAMES,
+  type Range,
   seriesStart,
 } from '../../domain/windows.ts';
 import type { AggregatorDeps } from '../deps.ts';
@@ -103,11 +104,12 @@ export async function computeNodeView(
 
 export const windowPayload = (nodeId: string, w: NodeView['windows'][number]) => ({ nodeId, ...w });
 
-/** The node's hot keys (pure). */
+/** The node's hot keys (pure); `windowTexts`: the windows' payloads as JSON text, in `view.windows`' order. */
 function hotEntries(
   node: NodeInfo,
   ttlSeconds: number,
   view: NodeView | null,
+  windowTexts: { range: Range; json: string }[],
   quality: unknown,
   forecastPayload: unknown,
 ): CacheEntry[] {
@@ -116,8 +118,8 @@ function hotEntries(
   const entries = [entry(keys.nodeMetadata(t, node.id), nodeMetadata(node))];
   if (view) {
     entries.push(entry(keys.nodeLatest(t, node.id), latestPayload(node.id, view.asOfMs, view.latest)));
-    for (const w of view.windows) {
-      entries.push(entry(keys.nodeMetrics(t, node.id, w.range), windowPayload(node.id, w)));
+    for (const w of windowTexts) {
+      entries.push(entry(keys.nodeMetrics(t, node.id, w.range), new JsonText(w.json)));
     }
     entries.push(
       entry(keys.nodeTimeseries7d(t, node.id), {
@@ -151,14 +153,15 @@ export async function refreshNodeViews(deps: AggregatorDeps, node: NodeInfo): Pr
   ]);
   // Compute.
   const view = read ? nodeView(read.latest, read.rows) : null;
+  // Each window's payload serialized once: the same text goes to PostgreSQL and to its hot key.
+  const windowTexts = (view?.windows ?? []).map((w) => ({
+    range: w.range,
+    json: JSON.stringify(windowPayload(node.id, w)),
+  }));
   // Write: the window rows with the forecast (its own read, compute and write), then the hot keys.
   const [, forecast] = view
     ? await Promise.all([
-        store.writeWindows(
-          node.id,
-          view.asOfMs,
-          view.windows.map((w) => ({ range: w.range, body: windowPayload(node.id, w) })),
-        ),
+        store.writeWindows(node.id, view.asOfMs, windowTexts),
         analytics && isForecastNode(node)
           ? forecastNode(
               { store: deps.stores.forecasts, models: deps.models ?? processModels, logger: deps.logger },
@@ -172,7 +175,7 @@ export async function refreshNodeViews(deps: AggregatorDeps, node: NodeInfo): Pr
   // Best effort: PostgreSQL has the node's state; keys Redis misses are rewritten by the next refresh.
   await writeHotKeys(
     deps,
-    hotEntries(node, deps.settings.cacheTtlSeconds, view, quality, forecast?.payload),
+    hotEntries(node, deps.settings.cacheTtlSeconds, view, windowTexts, quality, forecast?.payload),
     'node',
   );
   return view;
