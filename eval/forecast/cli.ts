@@ -19,17 +19,32 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type BlendModel, blend, GBM_FORECAST_PARAMS, gbm } from '../../shared/forecast/boosted.ts';
+import { type BlendModel, blend, blendOf, GBM_FORECAST_PARAMS, gbm } from '../../shared/forecast/boosted.ts';
 import { italianCalendar } from '../../shared/forecast/calendar.ts';
 import { ensemble } from '../../shared/forecast/ensemble.ts';
 import { fitGlobalTrees, GLOBAL_GBM_PARAMS, globalBlend } from '../../shared/forecast/global.ts';
 import { holtWinters } from '../../shared/forecast/holt-winters.ts';
+import { buildResidualModel, withIntervals } from '../../shared/forecast/intervals.ts';
 import { BASELINE_METHOD_ID } from '../../shared/forecast/methods.ts';
 import { regression } from '../../shared/forecast/regression.ts';
 import { trainingMask } from '../../shared/forecast/sampling.ts';
 import { type BwdfScore, bwdfTotal, meanScore } from '../../shared/forecast/score.ts';
 import { seasonalNaive } from '../../shared/forecast/seasonal-naive.ts';
-import type { GlobalTrees, WeatherSeries } from '../../shared/forecast/types.ts';
+import {
+  chooseWeights,
+  fitStack,
+  STACK_BUCKET_ENDS,
+  stack,
+  stackOf,
+  stackValues,
+} from '../../shared/forecast/stack.ts';
+import type {
+  Forecast,
+  ForecastMethod,
+  GlobalTrees,
+  HourlySeries,
+  WeatherSeries,
+} from '../../shared/forecast/types.ts';
 import { type BacktestOutcome, rollingOriginBacktest, rollingOrigins } from './backtest.ts';
 import { parseHourlyCsv, tableSeries } from './hourly-csv.ts';
 
@@ -48,6 +63,10 @@ const { values: args } = parseArgs({
     /** Tuning only: the same for the global trees. */
     global: { type: 'string' },
     local: { type: 'boolean', default: false },
+    /** Fit the stack (and score every part of it: members, blends, other weightings) in place of the global blend. */
+    stack: { type: 'boolean', default: false },
+    /** The model whose margin over the ensemble is printed (default: global-blend, or stack with --stack). */
+    champion: { type: 'string' },
     part: { type: 'string' },
     save: { type: 'string' },
     merge: { type: 'string' },
@@ -127,7 +146,70 @@ const blendMembers = (methodId: string, model: unknown, horizon: number) => {
     ];
   }
   if (methodId === blend.id) return [{ methodId: gbm.id, forecast: gbm.forecast(m.gbm, horizon) }];
+  if (methodId === stack.id) return (model as StackEval).parts;
   return [];
+};
+/**
+ * The stack fitted once per DMA and origin, with every part of it scored as a method of its own: its members, the
+ * two-member blends (exactly as `blend` and `global-blend` choose their weights, from the same fits) and other
+ * weightings of the same replays (one weight for all leads; the ensemble and the series' own trees only; equal
+ * weights).
+ */
+type StackEval = { fit: ReturnType<typeof fitStack>; parts: { methodId: string; forecast: Forecast }[] };
+const stackEval: ForecastMethod<StackEval> = {
+  id: stack.id,
+  description: stack.description,
+  fit(history: HourlySeries, options) {
+    const fit = fitStack(history, options);
+    const { ensemble: ens, trees } = fit.members;
+    const h = 168;
+    const parts: { methodId: string; forecast: Forecast }[] = [
+      { methodId: holtWinters.id, forecast: holtWinters.forecast(ens.model.holtWinters, h) },
+      { methodId: regression.id, forecast: regression.forecast(ens.model.regression, h) },
+      { methodId: ensemble.id, forecast: ensemble.forecast(ens.model, h) },
+      { methodId: gbm.id, forecast: gbm.forecast(trees[0]!.model, h) },
+      { methodId: blend.id, forecast: blend.forecast(blendOf(history, ens, trees[0]!).model, h) },
+    ];
+    const ensMean = parts[2]!.forecast.mean;
+    /** The members' combination with weights per lead bucket: chosen (`stackOf`), one mix for all leads, or equal. */
+    const variant = (id: string, members: number[], rule: 'bucket' | 'one' | 'equal' = 'bucket') => {
+      const hs = [ens.hindcasts, ...trees.map((t) => t.hindcasts)].filter((_, i) => members.includes(i));
+      const means = [ensMean, ...trees.map((t) => t.model.mean)].filter((_, i) => members.includes(i));
+      const replays = hs.map((x) => new Map(x.map((c) => [c.origin, c.mean])));
+      let { weights, hindcasts } = stackOf(history.values, hs);
+      if (rule !== 'bucket') {
+        const w =
+          rule === 'one'
+            ? chooseWeights(history.values, replays, 0, STACK_BUCKET_ENDS[STACK_BUCKET_ENDS.length - 1]!)
+            : hs.map(() => 1 / hs.length);
+        weights = weights.map(() => w);
+        hindcasts = hindcasts.map((c) => ({
+          origin: c.origin,
+          mean: stackValues(
+            replays.map((r) => r.get(c.origin)!),
+            weights,
+          ),
+        }));
+      }
+      const mean = stackValues(means, weights);
+      parts.push({
+        methodId: id,
+        forecast: withIntervals(fit.model.trees[0]!.startMs, mean, buildResidualModel(history, hindcasts)),
+      });
+    };
+    variant('stack-local', [0, 1]);
+    if (trees[1]) {
+      parts.push({ methodId: 'global-gbm', forecast: gbm.forecast(trees[1].model, h) });
+      parts.push({
+        methodId: globalBlend.id,
+        forecast: blend.forecast(blendOf(history, ens, trees[1]).model, h),
+      });
+      variant('stack-1w', [0, 1, 2], 'one');
+      variant('stack-eq', [0, 1, 2], 'equal');
+    }
+    return { fit, parts };
+  },
+  forecast: (model, horizonHours) => stack.forecast(model.fit.model, horizonHours),
 };
 /** What a run scores: one record per DMA, model and origin (what `--save` writes and `--merge` reads). */
 type Outcome = Pick<BacktestOutcome, 'methodId' | 'originMs' | 'score' | 'coverage80' | 'coverage95'> & {
@@ -157,7 +239,13 @@ if (args.merge) {
   const origins = rollingOrigins(seriesOf.get(dmas[0]!)!, weeks).filter((_, i) =>
     parts.includes((i % m) + 1),
   );
-  const methods = [seasonalNaive, globalBlend, ...(args.local ? [blend] : [])];
+  const methods: ForecastMethod[] = args.stack
+    ? [seasonalNaive as ForecastMethod, stackEval as ForecastMethod]
+    : [
+        seasonalNaive as ForecastMethod,
+        globalBlend as ForecastMethod,
+        ...(args.local ? [blend as ForecastMethod] : []),
+      ];
   for (const originMs of origins) {
     // The global trees: every DMA's data before the origin (each with its training-window sampling).
     const global: GlobalTrees = fitGlobalTrees(
@@ -176,7 +264,7 @@ if (args.merge) {
         methods,
         members: blendMembers,
         originsMs: [originMs],
-        optionsAt: (_, id) => (id === globalBlend.id ? { globalTrees: global } : {}),
+        optionsAt: (_, id) => (id === globalBlend.id || id === stack.id ? { globalTrees: global } : {}),
         calendar,
         ...(weather ? { weather } : {}),
       });
@@ -200,14 +288,24 @@ if (args.merge) {
   if (args.save) writeFileSync(args.save, JSON.stringify(outcomes));
 }
 outcomes = outcomes.filter((o) => dmas.includes(o.dma));
-const methodIds = [
+const ORDER = [
   BASELINE_METHOD_ID,
   holtWinters.id,
   regression.id,
   ensemble.id,
-  ...(outcomes.some((o) => o.methodId === gbm.id) ? [gbm.id, blend.id] : []),
+  gbm.id,
+  blend.id,
   'global-gbm',
   globalBlend.id,
+  'stack-local',
+  'stack-eq',
+  'stack-1w',
+  stack.id,
+];
+const present = new Set(outcomes.map((o) => o.methodId));
+const methodIds = [
+  ...ORDER.filter((id) => present.has(id)),
+  ...[...present].filter((id) => !ORDER.includes(id)),
 ];
 const originsByDma = new Map<string, number[]>();
 for (const dma of dmas) {
@@ -343,7 +441,7 @@ console.log(
     `MAE d2-7 ${f(champion.score.maeDays2to7)} vs ${f(averages[0]!.score.maeDays2to7)} L/s).`,
 );
 // The champion against the current ensemble on the same origins: margin on the mean total, weeks won.
-const CHAMPION = globalBlend.id;
+const CHAMPION = args.champion ?? (present.has(stack.id) ? stack.id : globalBlend.id);
 console.log('');
 console.log(
   `${CHAMPION} (champion) against the ensemble on the same origins (margin = reduction of the mean total):`,
