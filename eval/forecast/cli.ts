@@ -8,11 +8,16 @@
  * At each origin the global trees are fitted once on every DMA's data before it (`fitGlobalTrees`); the champion,
  * `global-blend`, is fitted per DMA, and its members (holt-winters, regression, ensemble, global-gbm) are scored from
  * inside it, fitted on exactly the same data. `--local` adds the per-DMA trees (`gbm`) and their `blend`.
+ * `--stack` fits the `stack` instead (once per DMA and origin) and scores every part of it from that one fit: its
+ * members (holt-winters, regression, ensemble, gbm, global-gbm), `blend` and `global-blend` (their weights chosen as
+ * those methods choose them, on the same replays), and other weightings (`stack-local`: the ensemble and the DMA's
+ * own trees only, what the cycle fits without global trees; `stack-1w`: one mix for all leads; `stack-eq`: equal
+ * weights). `--champion id` picks the model whose margin over the ensemble is printed.
  * `--before` ends the file at a date, so hyper-parameters can be chosen on origins before the evaluation year.
  * `--part k/m` runs every m-th origin from the k-th (`k1,k2/m`: from each) and `--save` writes its outcomes; `--merge a.json,b.json`
  * prints the table of saved parts (so a run can use both cores).
  *
- *   node eval/forecast/cli.ts [--dma dma_3,dma_5] [--weeks 52] [--before 2021-07-25] [--local]
+ *   node eval/forecast/cli.ts [--dma dma_3,dma_5] [--weeks 52] [--before 2021-07-25] [--local | --stack]
  *                             [--part 1/2 --save part1.json] [--merge part1.json,part2.json]
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -172,7 +177,12 @@ const stackEval: ForecastMethod<StackEval> = {
     ];
     const ensMean = parts[2]!.forecast.mean;
     /** The members' combination with weights per lead bucket: chosen (`stackOf`), one mix for all leads, or equal. */
-    const variant = (id: string, members: number[], rule: 'bucket' | 'one' | 'equal' = 'bucket') => {
+    const variant = (
+      id: string,
+      members: number[],
+      rule: 'bucket' | 'one' | 'equal' = 'bucket',
+      calibrate = false,
+    ) => {
       const hs = [ens.hindcasts, ...trees.map((t) => t.hindcasts)].filter((_, i) => members.includes(i));
       const means = [ensMean, ...trees.map((t) => t.model.mean)].filter((_, i) => members.includes(i));
       const replays = hs.map((x) => new Map(x.map((c) => [c.origin, c.mean])));
@@ -194,10 +204,23 @@ const stackEval: ForecastMethod<StackEval> = {
       const mean = stackValues(means, weights);
       parts.push({
         methodId: id,
-        forecast: withIntervals(fit.model.trees[0]!.startMs, mean, buildResidualModel(history, hindcasts)),
+        forecast: withIntervals(
+          fit.model.trees[0]!.startMs,
+          mean,
+          buildResidualModel(history, hindcasts, { calibrate }),
+        ),
       });
     };
     variant('stack-local', [0, 1]);
+    variant('stack-local-cal', [0, 1], 'bucket', true);
+    parts.push({
+      methodId: 'ensemble-cal',
+      forecast: withIntervals(
+        fit.model.trees[0]!.startMs,
+        ensMean,
+        buildResidualModel(history, ens.hindcasts, { calibrate: true }),
+      ),
+    });
     if (trees[1]) {
       parts.push({ methodId: 'global-gbm', forecast: gbm.forecast(trees[1].model, h) });
       parts.push({
@@ -297,7 +320,9 @@ const ORDER = [
   blend.id,
   'global-gbm',
   globalBlend.id,
+  'ensemble-cal',
   'stack-local',
+  'stack-local-cal',
   'stack-eq',
   'stack-1w',
   stack.id,
