@@ -19,39 +19,29 @@
  *
  *   node eval/forecast/cli.ts [--dma dma_3,dma_5] [--weeks 52] [--before 2021-07-25] [--local | --stack]
  *                             [--part 1/2 --save part1.json] [--merge part1.json,part2.json]
+ *
+ * Longer than 400 lines because a run, the merge of saved parts and the table with the champion's margin share
+ * one set of options and records and read best as one script (the stack's parts are in stack-parts.ts).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type BlendModel, blend, blendOf, GBM_FORECAST_PARAMS, gbm } from '../../shared/forecast/boosted.ts';
+import { type BlendModel, blend, GBM_FORECAST_PARAMS, gbm } from '../../shared/forecast/boosted.ts';
 import { italianCalendar } from '../../shared/forecast/calendar.ts';
 import { ensemble } from '../../shared/forecast/ensemble.ts';
 import { fitGlobalTrees, GLOBAL_GBM_PARAMS, globalBlend } from '../../shared/forecast/global.ts';
 import { holtWinters } from '../../shared/forecast/holt-winters.ts';
-import { buildResidualModel, withIntervals } from '../../shared/forecast/intervals.ts';
 import { BASELINE_METHOD_ID } from '../../shared/forecast/methods.ts';
 import { regression } from '../../shared/forecast/regression.ts';
 import { trainingMask } from '../../shared/forecast/sampling.ts';
 import { type BwdfScore, bwdfTotal, meanScore } from '../../shared/forecast/score.ts';
 import { seasonalNaive } from '../../shared/forecast/seasonal-naive.ts';
-import {
-  chooseWeights,
-  fitStack,
-  STACK_BUCKET_ENDS,
-  stack,
-  stackOf,
-  stackValues,
-} from '../../shared/forecast/stack.ts';
-import type {
-  Forecast,
-  ForecastMethod,
-  GlobalTrees,
-  HourlySeries,
-  WeatherSeries,
-} from '../../shared/forecast/types.ts';
+import { stack } from '../../shared/forecast/stack.ts';
+import type { ForecastMethod, GlobalTrees, WeatherSeries } from '../../shared/forecast/types.ts';
 import { type BacktestOutcome, rollingOriginBacktest, rollingOrigins } from './backtest.ts';
 import { parseHourlyCsv, tableSeries } from './hourly-csv.ts';
+import { type StackEval, stackEval } from './stack-parts.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const dataDir = resolve(repoRoot, '../shared/data/bwdf');
@@ -153,86 +143,6 @@ const blendMembers = (methodId: string, model: unknown, horizon: number) => {
   if (methodId === blend.id) return [{ methodId: gbm.id, forecast: gbm.forecast(m.gbm, horizon) }];
   if (methodId === stack.id) return (model as StackEval).parts;
   return [];
-};
-/**
- * The stack fitted once per DMA and origin, with every part of it scored as a method of its own: its members, the
- * two-member blends (exactly as `blend` and `global-blend` choose their weights, from the same fits) and other
- * weightings of the same replays (one weight for all leads; the ensemble and the series' own trees only; equal
- * weights).
- */
-type StackEval = { fit: ReturnType<typeof fitStack>; parts: { methodId: string; forecast: Forecast }[] };
-const stackEval: ForecastMethod<StackEval> = {
-  id: stack.id,
-  description: stack.description,
-  fit(history: HourlySeries, options) {
-    const fit = fitStack(history, options);
-    const { ensemble: ens, trees } = fit.members;
-    const h = 168;
-    const parts: { methodId: string; forecast: Forecast }[] = [
-      { methodId: holtWinters.id, forecast: holtWinters.forecast(ens.model.holtWinters, h) },
-      { methodId: regression.id, forecast: regression.forecast(ens.model.regression, h) },
-      { methodId: ensemble.id, forecast: ensemble.forecast(ens.model, h) },
-      { methodId: gbm.id, forecast: gbm.forecast(trees[0]!.model, h) },
-      { methodId: blend.id, forecast: blend.forecast(blendOf(history, ens, trees[0]!).model, h) },
-    ];
-    const ensMean = parts[2]!.forecast.mean;
-    /** The members' combination with weights per lead bucket: chosen (`stackOf`), one mix for all leads, or equal. */
-    const variant = (
-      id: string,
-      members: number[],
-      rule: 'bucket' | 'one' | 'equal' = 'bucket',
-      calibrate = false,
-    ) => {
-      const hs = [ens.hindcasts, ...trees.map((t) => t.hindcasts)].filter((_, i) => members.includes(i));
-      const means = [ensMean, ...trees.map((t) => t.model.mean)].filter((_, i) => members.includes(i));
-      const replays = hs.map((x) => new Map(x.map((c) => [c.origin, c.mean])));
-      let { weights, hindcasts } = stackOf(history.values, hs);
-      if (rule !== 'bucket') {
-        const w =
-          rule === 'one'
-            ? chooseWeights(history.values, replays, 0, STACK_BUCKET_ENDS[STACK_BUCKET_ENDS.length - 1]!)
-            : hs.map(() => 1 / hs.length);
-        weights = weights.map(() => w);
-        hindcasts = hindcasts.map((c) => ({
-          origin: c.origin,
-          mean: stackValues(
-            replays.map((r) => r.get(c.origin)!),
-            weights,
-          ),
-        }));
-      }
-      const mean = stackValues(means, weights);
-      parts.push({
-        methodId: id,
-        forecast: withIntervals(
-          fit.model.trees[0]!.startMs,
-          mean,
-          buildResidualModel(history, hindcasts, { calibrate }),
-        ),
-      });
-    };
-    variant('stack-local', [0, 1]);
-    variant('stack-local-cal', [0, 1], 'bucket', true);
-    parts.push({
-      methodId: 'ensemble-cal',
-      forecast: withIntervals(
-        fit.model.trees[0]!.startMs,
-        ensMean,
-        buildResidualModel(history, ens.hindcasts, { calibrate: true }),
-      ),
-    });
-    if (trees[1]) {
-      parts.push({ methodId: 'global-gbm', forecast: gbm.forecast(trees[1].model, h) });
-      parts.push({
-        methodId: globalBlend.id,
-        forecast: blend.forecast(blendOf(history, ens, trees[1]).model, h),
-      });
-      variant('stack-1w', [0, 1, 2], 'one');
-      variant('stack-eq', [0, 1, 2], 'equal');
-    }
-    return { fit, parts };
-  },
-  forecast: (model, horizonHours) => stack.forecast(model.fit.model, horizonHours),
 };
 /** What a run scores: one record per DMA, model and origin (what `--save` writes and `--merge` reads). */
 type Outcome = Pick<BacktestOutcome, 'methodId' | 'originMs' | 'score' | 'coverage80' | 'coverage95'> & {
