@@ -9,7 +9,7 @@
  *   npm run bench:forecast-refresh [-- --dma dma_3 --rounds 15 --refreshes 24]
  *
  * Data: a BWDF district inflow (../shared/data/bwdf), fitted on the year before 2022-06-26 without weather (as
- * the cycle trains); the stack is fitted without global trees (the cycle has none yet) and, separately, with them.
+ * the cycle trains); the global blend with global trees fitted on the ten districts (the cycle has none yet).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -64,9 +64,7 @@ const variants: { label: string; methodId: string; global: boolean }[] = [
   { label: 'seasonal-naive', methodId: 'seasonal-naive', global: false },
   { label: 'ensemble', methodId: 'ensemble', global: false },
   { label: 'blend', methodId: 'blend', global: false },
-  { label: 'stack (own trees)', methodId: 'stack', global: false },
   { label: 'global-blend', methodId: 'global-blend', global: true },
-  { label: 'stack (own + global)', methodId: 'stack', global: true },
 ];
 const stored = variants.map((v) => {
   const model = forecastMethod(v.methodId).fit(history, { ...options, ...(v.global ? { globalTrees } : {}) });

@@ -37,10 +37,10 @@ import { regression } from '../../shared/forecast/regression.ts';
 import { trainingMask } from '../../shared/forecast/sampling.ts';
 import { type BwdfScore, bwdfTotal, meanScore } from '../../shared/forecast/score.ts';
 import { seasonalNaive } from '../../shared/forecast/seasonal-naive.ts';
-import { stack } from '../../shared/forecast/stack.ts';
 import type { ForecastMethod, GlobalTrees, WeatherSeries } from '../../shared/forecast/types.ts';
 import { type BacktestOutcome, rollingOriginBacktest, rollingOrigins } from './backtest.ts';
 import { parseHourlyCsv, tableSeries } from './hourly-csv.ts';
+import { stack } from './stack.ts';
 import { type StackEval, stackEval } from './stack-parts.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

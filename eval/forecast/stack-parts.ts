@@ -4,15 +4,8 @@ import { globalBlend } from '../../shared/forecast/global.ts';
 import { holtWinters } from '../../shared/forecast/holt-winters.ts';
 import { buildResidualModel, withIntervals } from '../../shared/forecast/intervals.ts';
 import { regression } from '../../shared/forecast/regression.ts';
-import {
-  chooseWeights,
-  fitStack,
-  STACK_BUCKET_ENDS,
-  stack,
-  stackOf,
-  stackValues,
-} from '../../shared/forecast/stack.ts';
 import type { Forecast, ForecastMethod, HourlySeries } from '../../shared/forecast/types.ts';
+import { chooseWeights, fitStack, STACK_BUCKET_ENDS, stack, stackOf, stackValues } from './stack.ts';
 
 /**
  * The stack fitted once per DMA and origin, with every part of it scored as a method of its own: its members, the

@@ -5,7 +5,6 @@ import { globalBlend } from './global.ts';
 import { holtWinters } from './holt-winters.ts';
 import { regression } from './regression.ts';
 import { seasonalNaive } from './seasonal-naive.ts';
-import { stack } from './stack.ts';
 import type { ForecastMethod } from './types.ts';
 
 export const BASELINE_METHOD_ID = seasonalNaive.id;
@@ -17,7 +16,6 @@ export const FORECAST_METHODS: readonly ForecastMethod[] = [
   ensemble as ForecastMethod,
   gbm as ForecastMethod,
   blend as ForecastMethod,
-  stack as ForecastMethod,
 ];
 
 /**

@@ -9,9 +9,7 @@
  * - ensemble: both members, combined with the fitted weights;
  * - gbm: the trees' features (lags, profile, calendar of the next 168 hours) are recomputed at the new origin;
  * - blend: the ensemble and the trees as above, combined with the fitted weights;
- * - global-blend: the same, the trees being the global ones it was fitted with (a copy is stored with it);
- * - stack: the ensemble and each of its trees (its own, the global ones when it had them) as above, combined with
- *   the fitted weights of each lead bucket.
+ * - global-blend: the same, the trees being the global ones it was fitted with (a copy is stored with it).
  * Each method's module owns its step forward (`advanceHoltWinters`, `regressionFrom`);
  * `forecast-refresh.test.ts` holds refresh and fit to each other: refreshed with no new data, every
  * method reproduces its own forecast exactly. Weather is not used (none is stored).
@@ -28,7 +26,6 @@ import {
 import { withIntervals } from '../../forecast/intervals.ts';
 import { type RegressionModel, regressionFrom } from '../../forecast/regression.ts';
 import { type SeasonalNaiveModel, seasonalNaive } from '../../forecast/seasonal-naive.ts';
-import { type StackModel, stackValues } from '../../forecast/stack.ts';
 import {
   type Forecast,
   HOUR_MS,
@@ -153,12 +150,6 @@ export function refreshForecast(stored: StoredModel, recent: HourlySeries, endMs
       const a = ensembleFrom(model.ensemble, y, endMs, calendar);
       const b = boostedFrom(model.gbm, y, calendar);
       const mean = a.map((v, k) => blendValues(v, b[k]!, model.weights));
-      return withIntervals(endMs, mean, model.residuals);
-    }
-    case 'stack': {
-      const model = stored.model as StackModel;
-      const a = ensembleFrom(model.ensemble, y, endMs, calendar);
-      const mean = stackValues([a, ...model.trees.map((t) => boostedFrom(t, y, calendar))], model.weights);
       return withIntervals(endMs, mean, model.residuals);
     }
     default:

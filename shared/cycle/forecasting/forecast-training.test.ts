@@ -11,23 +11,21 @@ import { trainGlobalTrees } from './global-trees.ts';
 const DAY_MS = 24 * HOUR_MS;
 
 test('challengers rotate through the methods, never the champion', () => {
-  assert.equal(nextChallenger('seasonal-naive'), 'stack');
-  assert.equal(nextChallenger('stack', 'stack'), 'blend');
+  assert.equal(nextChallenger('seasonal-naive'), 'blend');
   assert.equal(nextChallenger('blend', 'blend'), 'ensemble');
   assert.equal(nextChallenger('blend', 'ensemble'), 'gbm');
   assert.equal(nextChallenger('ensemble', 'ensemble'), 'gbm');
   assert.equal(nextChallenger('ensemble', 'gbm'), 'holt-winters');
   assert.equal(nextChallenger('ensemble', 'holt-winters'), 'regression');
   assert.equal(nextChallenger('ensemble', 'regression'), 'seasonal-naive');
-  assert.equal(nextChallenger('ensemble', 'seasonal-naive'), 'stack');
+  assert.equal(nextChallenger('ensemble', 'seasonal-naive'), 'blend');
   // Under eight weeks of history the trees wait: the ensemble challenges first.
   assert.equal(nextChallenger('seasonal-naive', undefined, 3 * 168), 'ensemble');
   assert.equal(nextChallenger('ensemble', 'ensemble', 3 * 168), 'holt-winters');
-  // Where the tenant has global trees, the stack takes them and the global blend follows it.
-  assert.equal(nextChallenger('seasonal-naive', undefined, Number.POSITIVE_INFINITY, true), 'stack');
-  assert.equal(nextChallenger('ensemble', 'stack', Number.POSITIVE_INFINITY, true), 'global-blend');
-  assert.equal(nextChallenger('global-blend', 'seasonal-naive', Number.POSITIVE_INFINITY, true), 'stack');
-  assert.equal(nextChallenger('stack', 'global-blend', Number.POSITIVE_INFINITY, true), 'blend');
+  // Where the tenant has global trees, the global blend comes first.
+  assert.equal(nextChallenger('seasonal-naive', undefined, Number.POSITIVE_INFINITY, true), 'global-blend');
+  assert.equal(nextChallenger('ensemble', 'seasonal-naive', Number.POSITIVE_INFINITY, true), 'global-blend');
+  assert.equal(nextChallenger('global-blend', 'seasonal-naive', Number.POSITIVE_INFINITY, true), 'blend');
 });
 
 test('champion and challenger are backtested on the same last week, then fitted on everything', () => {

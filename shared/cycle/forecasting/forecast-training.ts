@@ -19,7 +19,6 @@ import { calendarFor, type StoredModel, TAIL_HOURS } from './forecast-refresh.ts
 
 /** The methods a challenger is drawn from, in turn (the champion is skipped). */
 export const CHALLENGER_ROTATION = [
-  'stack',
   'global-blend',
   'blend',
   'ensemble',
@@ -31,11 +30,10 @@ export const CHALLENGER_ROTATION = [
 
 /**
  * Observed hours a method needs before it is trained as a challenger: the trees read four weeks of profile
- * lags and need weeks of rows after them, so `gbm`, `blend` and `stack` wait for eight weeks; the others need what
- * any training needs (`enoughHistory`).
+ * lags and need weeks of rows after them, so `gbm` and `blend` wait for eight weeks; the others need what any
+ * training needs (`enoughHistory`).
  */
 export const MIN_OBSERVED_HOURS: Readonly<Record<string, number>> = {
-  stack: 8 * WEEK_HOURS,
   blend: 8 * WEEK_HOURS,
   gbm: 8 * WEEK_HOURS,
 };

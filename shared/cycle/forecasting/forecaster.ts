@@ -4,8 +4,8 @@
  * the latest hours and forecasts the next 168 — and expensive only when the registry policy says so:
  *
  * - a target without a registry record is trained once it has MIN_TRAINING_HOURS of data: the
- *   baseline as champion, the stack (ensemble + boosted trees, weighted per lead) as shadow challenger
- *   where eight weeks of history allow it, else the ensemble, both backtested on the same week;
+ *   baseline as champion, the blend (ensemble + boosted trees) as shadow challenger where eight weeks of
+ *   history allow it, else the ensemble, both backtested on the same week;
  * - once a day, at a slot picked by a hash of the target (so a network's targets spread over the
  *   day), the policy is consulted (`decideRegistry`): the champion's forecast of a week ago is scored
  *   against what happened (live score → rollback, drift), the flow level is compared with the
@@ -234,7 +234,7 @@ async function decide(
 ): Promise<{ record: RegistryRecord; trained: boolean; actions: string[] } | null> {
   const now = input.dataEndMs;
   if (!record) {
-    // The rotation's first (the stack where eight weeks allow; `challengerFor` moves on when not).
+    // The rotation's first (the global blend when global trees exist; `challengerFor` moves on when not).
     const first = nextChallenger(FIRST_CHAMPION, undefined, Number.POSITIVE_INFINITY, true);
     const t = await train(deps, target, input, FIRST_CHAMPION, first);
     if (!t) return null;

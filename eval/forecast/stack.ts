@@ -1,4 +1,7 @@
 /**
+ * A study, not in the library (eval/RESULTS.md, 2026-12-07): it did not beat the ensemble on the evaluation year
+ * (−0.5 % with the series' own trees, −1.2 % with the global trees too, 13 origins), so the cycle does not train it.
+ *
  * `stack`: a per-series combination of the ensemble, the series' own boosted trees and, where they exist, the
  * global trees (fitted across the tenant's series), the weights chosen on out-of-sample replays before the origin
  * — the last six weeks of the history, replayed daily by every member — and chosen separately for day 1 (where the
@@ -9,16 +12,21 @@
  * Nothing is read at or after the origin: the members' replays are out of sample (the trees' replays come from
  * trees fitted before the first replay origin, the global trees' from their holdout fit).
  */
-import { fitBoosted, type GbmForecastModel } from './boosted.ts';
-import { type EnsembleModel, ensemble, fitEnsemble } from './ensemble.ts';
-import { buildResidualModel, type Hindcast, type ResidualModel, withIntervals } from './intervals.ts';
+import { fitBoosted, type GbmForecastModel } from '../../shared/forecast/boosted.ts';
+import { type EnsembleModel, ensemble, fitEnsemble } from '../../shared/forecast/ensemble.ts';
+import {
+  buildResidualModel,
+  type Hindcast,
+  type ResidualModel,
+  withIntervals,
+} from '../../shared/forecast/intervals.ts';
 import {
   assertHorizon,
   DAY_HOURS,
   type FitOptions,
   type ForecastMethod,
   type HourlySeries,
-} from './types.ts';
+} from '../../shared/forecast/types.ts';
 
 /** Lead buckets with weights of their own (upper bounds, inclusive, in hours): day 1 and days 2–7. */
 export const STACK_BUCKET_ENDS = [DAY_HOURS, 7 * DAY_HOURS] as const;

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { maeOver } from './boosted.ts';
-import { createCalendar } from './calendar.ts';
-import { fitGlobalTrees } from './global.ts';
+import { maeOver } from '../../shared/forecast/boosted.ts';
+import { createCalendar } from '../../shared/forecast/calendar.ts';
+import { fitGlobalTrees } from '../../shared/forecast/global.ts';
+import { syntheticDemand } from '../../shared/forecast/synthetic.ts';
+import { WEEK_HOURS } from '../../shared/forecast/types.ts';
 import { chooseWeights, combineValues, fitStack, stack, stackOf, tenthMixes } from './stack.ts';
-import { syntheticDemand } from './synthetic.ts';
-import { WEEK_HOURS } from './types.ts';
 
 describe('stack: weights per lead bucket chosen on replays', () => {
   it('mixes in tenths: 66 for three members, each summing to 1, the first member whole first', () => {
