@@ -3,7 +3,7 @@
  * hours, the other knows the calendar and the weather). Weights are proportional to the inverse mean absolute
  * error of each member's replayed forecasts over the last weeks of the history, so the member that suits the
  * node counts more. The seasonal naive stays out: on the BWDF data adding it made the mean worse. The ensemble's
- * intervals come from its own replayed errors, their widths calibrated on the newer half of the replays.
+ * intervals come from its own replayed errors.
  */
 import { fitHoltWinters, forecastFromState, type HoltWintersModel } from './holt-winters.ts';
 import { buildResidualModel, type Hindcast, type ResidualModel, withIntervals } from './intervals.ts';
@@ -82,9 +82,7 @@ export function fitEnsemble(
     holtWinters: hw.model,
     regression: reg.model,
     weights,
-    // Calibrated widths (split-conformal on its replays): on the BWDF origins before the evaluation year the 80 %/95 %
-    // bands held 78 %/92 % of the hours, calibrated 80 %/93 % (dma_2 57 % → 72 %); on the year 82 %/95 % either way.
-    residuals: buildResidualModel(history, hindcasts, { calibrate: true }),
+    residuals: buildResidualModel(history, hindcasts),
   };
   return { model, hindcasts };
 }
