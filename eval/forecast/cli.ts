@@ -8,12 +8,20 @@
  * At each origin the global trees are fitted once on every DMA's data before it (`fitGlobalTrees`); the champion,
  * `global-blend`, is fitted per DMA, and its members (holt-winters, regression, ensemble, global-gbm) are scored from
  * inside it, fitted on exactly the same data. `--local` adds the per-DMA trees (`gbm`) and their `blend`.
+ * `--stack` fits the `stack` instead (once per DMA and origin) and scores every part of it from that one fit: its
+ * members (holt-winters, regression, ensemble, gbm, global-gbm), `blend` and `global-blend` (their weights chosen as
+ * those methods choose them, on the same replays), and other weightings (`stack-local`: the ensemble and the DMA's
+ * own trees only, what the cycle fits without global trees; `stack-1w`: one mix for all leads; `stack-eq`: equal
+ * weights). `--champion id` picks the model whose margin over the ensemble is printed.
  * `--before` ends the file at a date, so hyper-parameters can be chosen on origins before the evaluation year.
  * `--part k/m` runs every m-th origin from the k-th (`k1,k2/m`: from each) and `--save` writes its outcomes; `--merge a.json,b.json`
  * prints the table of saved parts (so a run can use both cores).
  *
- *   node eval/forecast/cli.ts [--dma dma_3,dma_5] [--weeks 52] [--before 2021-07-25] [--local]
+ *   node eval/forecast/cli.ts [--dma dma_3,dma_5] [--weeks 52] [--before 2021-07-25] [--local | --stack]
  *                             [--part 1/2 --save part1.json] [--merge part1.json,part2.json]
+ *
+ * Longer than 400 lines because a run, the merge of saved parts and the table with the champion's margin share
+ * one set of options and records and read best as one script (the stack's parts are in stack-parts.ts).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -29,9 +37,11 @@ import { regression } from '../../shared/forecast/regression.ts';
 import { trainingMask } from '../../shared/forecast/sampling.ts';
 import { type BwdfScore, bwdfTotal, meanScore } from '../../shared/forecast/score.ts';
 import { seasonalNaive } from '../../shared/forecast/seasonal-naive.ts';
-import type { GlobalTrees, WeatherSeries } from '../../shared/forecast/types.ts';
+import type { ForecastMethod, GlobalTrees, WeatherSeries } from '../../shared/forecast/types.ts';
 import { type BacktestOutcome, rollingOriginBacktest, rollingOrigins } from './backtest.ts';
 import { parseHourlyCsv, tableSeries } from './hourly-csv.ts';
+import { stack } from './stack.ts';
+import { type StackEval, stackEval } from './stack-parts.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const dataDir = resolve(repoRoot, '../shared/data/bwdf');
@@ -48,6 +58,10 @@ const { values: args } = parseArgs({
     /** Tuning only: the same for the global trees. */
     global: { type: 'string' },
     local: { type: 'boolean', default: false },
+    /** Fit the stack (and score every part of it: members, blends, other weightings) in place of the global blend. */
+    stack: { type: 'boolean', default: false },
+    /** The model whose margin over the ensemble is printed (default: global-blend, or stack with --stack). */
+    champion: { type: 'string' },
     part: { type: 'string' },
     save: { type: 'string' },
     merge: { type: 'string' },
@@ -127,6 +141,7 @@ const blendMembers = (methodId: string, model: unknown, horizon: number) => {
     ];
   }
   if (methodId === blend.id) return [{ methodId: gbm.id, forecast: gbm.forecast(m.gbm, horizon) }];
+  if (methodId === stack.id) return (model as StackEval).parts;
   return [];
 };
 /** What a run scores: one record per DMA, model and origin (what `--save` writes and `--merge` reads). */
@@ -157,7 +172,13 @@ if (args.merge) {
   const origins = rollingOrigins(seriesOf.get(dmas[0]!)!, weeks).filter((_, i) =>
     parts.includes((i % m) + 1),
   );
-  const methods = [seasonalNaive, globalBlend, ...(args.local ? [blend] : [])];
+  const methods: ForecastMethod[] = args.stack
+    ? [seasonalNaive as ForecastMethod, stackEval as ForecastMethod]
+    : [
+        seasonalNaive as ForecastMethod,
+        globalBlend as ForecastMethod,
+        ...(args.local ? [blend as ForecastMethod] : []),
+      ];
   for (const originMs of origins) {
     // The global trees: every DMA's data before the origin (each with its training-window sampling).
     const global: GlobalTrees = fitGlobalTrees(
@@ -176,7 +197,7 @@ if (args.merge) {
         methods,
         members: blendMembers,
         originsMs: [originMs],
-        optionsAt: (_, id) => (id === globalBlend.id ? { globalTrees: global } : {}),
+        optionsAt: (_, id) => (id === globalBlend.id || id === stack.id ? { globalTrees: global } : {}),
         calendar,
         ...(weather ? { weather } : {}),
       });
@@ -200,14 +221,26 @@ if (args.merge) {
   if (args.save) writeFileSync(args.save, JSON.stringify(outcomes));
 }
 outcomes = outcomes.filter((o) => dmas.includes(o.dma));
-const methodIds = [
+const ORDER = [
   BASELINE_METHOD_ID,
   holtWinters.id,
   regression.id,
   ensemble.id,
-  ...(outcomes.some((o) => o.methodId === gbm.id) ? [gbm.id, blend.id] : []),
+  gbm.id,
+  blend.id,
   'global-gbm',
   globalBlend.id,
+  'ensemble-cal',
+  'stack-local',
+  'stack-local-cal',
+  'stack-eq',
+  'stack-1w',
+  stack.id,
+];
+const present = new Set(outcomes.map((o) => o.methodId));
+const methodIds = [
+  ...ORDER.filter((id) => present.has(id)),
+  ...[...present].filter((id) => !ORDER.includes(id)),
 ];
 const originsByDma = new Map<string, number[]>();
 for (const dma of dmas) {
@@ -343,7 +376,7 @@ console.log(
     `MAE d2-7 ${f(champion.score.maeDays2to7)} vs ${f(averages[0]!.score.maeDays2to7)} L/s).`,
 );
 // The champion against the current ensemble on the same origins: margin on the mean total, weeks won.
-const CHAMPION = globalBlend.id;
+const CHAMPION = args.champion ?? (present.has(stack.id) ? stack.id : globalBlend.id);
 console.log('');
 console.log(
   `${CHAMPION} (champion) against the ensemble on the same origins (margin = reduction of the mean total):`,

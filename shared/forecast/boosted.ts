@@ -435,6 +435,15 @@ export function fitBlend(
     options,
     ens.hindcasts.map((h) => h.origin),
   );
+  return blendOf(history, ens, trees);
+}
+
+/** The blend of a fitted ensemble and fitted trees, each with its replays (`fitEnsemble`, `fitBoosted`). */
+export function blendOf(
+  history: HourlySeries,
+  ens: { model: EnsembleModel; hindcasts: Hindcast[] },
+  trees: { model: GbmForecastModel; hindcasts: Hindcast[] },
+): { model: BlendModel; hindcasts: Hindcast[] } {
   // Only the origins both replayed (the global trees replay from their holdout's end on).
   const treesAt = new Map(trees.hindcasts.map((h) => [h.origin, h.mean]));
   const shared = ens.hindcasts.filter((h) => treesAt.has(h.origin));

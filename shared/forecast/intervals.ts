@@ -66,12 +66,14 @@ export function hindcastOrigins(length: number, firstOrigin: number, count = 56,
 export function buildResidualModel(
   history: { startMs: number; values: Float64Array },
   hindcasts: readonly Hindcast[],
+  options: { calibrate?: boolean } = {},
 ): ResidualModel {
   const y = history.values;
   const h0 = absoluteHour(history.startMs);
   const leads: number[] = [];
   const errors: number[] = [];
   const hours: number[] = [];
+  const origins: number[] = [];
   for (const hc of hindcasts) {
     for (let k = 0; k < hc.mean.length; k++) {
       const t = hc.origin + k;
@@ -81,8 +83,10 @@ export function buildResidualModel(
       leads.push(k + 1);
       errors.push(e);
       hours.push((h0 + t) % 24);
+      origins.push(hc.origin);
     }
   }
+  const fromHindcasts = errors.length >= MIN_PER_BUCKET * 2;
   if (errors.length < MIN_PER_BUCKET * 2) {
     for (let t = 168; t < y.length; t++) {
       const e = (y[t] as number) - (y[t - 168] as number);
@@ -120,24 +124,80 @@ export function buildResidualModel(
     count: errors.length,
   };
   const scaled = errors.map((e, i) => e / hourScale[hours[i]!]!);
+  Object.assign(model, bucketQuantiles(scaled, leads));
+  if (options.calibrate && fromHindcasts) calibrate(model, scaled, leads, origins);
+  return model;
+}
+
+/** Quantiles of scaled errors per lead bucket (pooling leads where a bucket has too few), widening with lead. */
+function bucketQuantiles(
+  scaled: readonly number[],
+  leads: readonly number[],
+): Pick<ResidualModel, 'q025' | 'q10' | 'q90' | 'q975'> {
+  const out = { q025: [] as number[], q10: [] as number[], q90: [] as number[], q975: [] as number[] };
   let lo = 0;
   for (const end of BUCKET_ENDS) {
     let inBucket = scaled.filter((_, i) => leads[i]! > lo && leads[i]! <= end);
     // Too few errors at this lead: pool every lead up to the bucket's end.
     if (inBucket.length < MIN_PER_BUCKET) inBucket = scaled.filter((_, i) => leads[i]! <= end);
-    if (inBucket.length < MIN_PER_BUCKET) inBucket = scaled;
+    if (inBucket.length < MIN_PER_BUCKET) inBucket = [...scaled];
     inBucket.sort((a, b) => a - b);
     // No error at all to learn from (a history shorter than a week): the width is unknown, not zero.
     const q = (p: number): number => (inBucket.length ? quantileSorted(inBucket, p) : Number.NaN);
-    const at = model.q10.length;
+    const at = out.q10.length;
     // Uncertainty does not shrink with lead time: each bucket is at least as wide as the one before.
-    model.q025.push(Math.min(q(0.025), at ? model.q025[at - 1]! : 0));
-    model.q10.push(Math.min(q(0.1), at ? model.q10[at - 1]! : 0));
-    model.q90.push(Math.max(q(0.9), at ? model.q90[at - 1]! : 0));
-    model.q975.push(Math.max(q(0.975), at ? model.q975[at - 1]! : 0));
+    out.q025.push(Math.min(q(0.025), at ? out.q025[at - 1]! : 0));
+    out.q10.push(Math.min(q(0.1), at ? out.q10[at - 1]! : 0));
+    out.q90.push(Math.max(q(0.9), at ? out.q90[at - 1]! : 0));
+    out.q975.push(Math.max(q(0.975), at ? out.q975[at - 1]! : 0));
     lo = end;
   }
-  return model;
+  return out;
+}
+
+/** The factors a calibrated model's widths may take (a narrower band is allowed, down to 0.8). */
+const CALIBRATION_FACTORS = Array.from({ length: 33 }, (_, i) => 0.8 + i * 0.05);
+
+/**
+ * Split-conformal calibration of the widths (in place): quantiles from the errors of the older half of the replay
+ * origins, checked on the newer half; each band (80 %, 95 %) is then scaled by the smallest factor (0.8 … 2.4) whose
+ * band held its share of the newer errors. So a series whose errors grew lately (a level shift, a change of habits)
+ * gets wider bands, one whose errors shrank narrower ones, from its own recent replays only.
+ */
+function calibrate(model: ResidualModel, scaled: number[], leads: number[], origins: number[]): void {
+  const sorted = [...new Set(origins)].sort((a, b) => a - b);
+  if (sorted.length < 4) return;
+  const split = sorted[Math.floor(sorted.length / 2)]!;
+  const older = scaled.map((_, i) => i).filter((i) => origins[i]! < split);
+  const newer = scaled.map((_, i) => i).filter((i) => origins[i]! >= split);
+  if (older.length < MIN_PER_BUCKET * 2 || newer.length < MIN_PER_BUCKET) return;
+  const q = bucketQuantiles(
+    older.map((i) => scaled[i]!),
+    older.map((i) => leads[i]!),
+  );
+  const bucketOf = (lead: number): number => {
+    let b = 0;
+    while (b < BUCKET_ENDS.length - 1 && lead > BUCKET_ENDS[b]!) b++;
+    return b;
+  };
+  const factor = (lo: number[], hi: number[], share: number): number => {
+    for (const f of CALIBRATION_FACTORS) {
+      let inside = 0;
+      for (const i of newer) {
+        const b = bucketOf(leads[i]!);
+        if (scaled[i]! >= f * lo[b]! && scaled[i]! <= f * hi[b]!) inside++;
+      }
+      if (inside >= share * newer.length) return f;
+    }
+    return CALIBRATION_FACTORS[CALIBRATION_FACTORS.length - 1]!;
+  };
+  const f80 = factor(q.q10, q.q90, 0.8);
+  const f95 = factor(q.q025, q.q975, 0.95);
+  model.q10 = model.q10.map((v) => v * f80);
+  model.q90 = model.q90.map((v) => v * f80);
+  // The 95 % band stays around the 80 % one.
+  model.q025 = model.q025.map((v, b) => Math.min(v * f95, model.q10[b]!));
+  model.q975 = model.q975.map((v, b) => Math.max(v * f95, model.q90[b]!));
 }
 
 /** Wraps a point forecast starting at `startMs` in the intervals of a residual model. */

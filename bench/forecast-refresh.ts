@@ -1,0 +1,114 @@
+/**
+ * bench:forecast-refresh — CPU of one forecast refresh (`refreshForecast`: the stored model moved to a new hour
+ * and the next 168 hours forecast, what the cycle does for every target each hour) per method, the methods side
+ * by side in the same run: rounds alternate between them, each round refreshing every method's stored model
+ * (decoded from its stored JSON, as the cycle reads it) at the same new hours. CPU time (process.cpuUsage), not
+ * wall time; the median over rounds and the ratio to the seasonal naive (the champion of the cycle's own
+ * `bench:cycle --steps` run, whose refresh it reports per node).
+ *
+ *   npm run bench:forecast-refresh [-- --dma dma_3 --rounds 15 --refreshes 24]
+ *
+ * Data: a BWDF district inflow (../shared/data/bwdf), fitted on the year before 2022-06-26 without weather (as
+ * the cycle trains); the global blend with global trees fitted on the ten districts (the cycle has none yet).
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { parseHourlyCsv, tableSeries } from '../eval/forecast/hourly-csv.ts';
+import {
+  calendarFor,
+  refreshForecast,
+  type StoredModel,
+  TAIL_HOURS,
+} from '../shared/cycle/forecasting/forecast-refresh.ts';
+import { decodeModel, encodeModel } from '../shared/cycle/forecasting/model-codec.ts';
+import { fitGlobalTrees } from '../shared/forecast/global.ts';
+import { forecastMethod } from '../shared/forecast/methods.ts';
+import { trainingMask } from '../shared/forecast/sampling.ts';
+import { HOUR_MS, WEEK_HOURS } from '../shared/forecast/types.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    dma: { type: 'string', default: 'dma_3' },
+    rounds: { type: 'string', default: '15' },
+    refreshes: { type: 'string', default: '24' },
+  },
+});
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const inflows = parseHourlyCsv(
+  readFileSync(resolve(repoRoot, '../shared/data/bwdf/dma-inflows.csv'), 'utf8'),
+);
+const TZ = 'Europe/Rome';
+const originMs = Date.parse('2022-06-26T22:00:00Z');
+const series = tableSeries(inflows, args.dma);
+const cut = (originMs - series.startMs) / HOUR_MS;
+const history = {
+  startMs: originMs - 52 * WEEK_HOURS * HOUR_MS,
+  values: series.values.slice(cut - 52 * WEEK_HOURS, cut),
+};
+const options = {
+  calendar: calendarFor(TZ),
+  trainingMask: trainingMask(history.startMs, history.values.length, originMs),
+};
+const globalTrees = fitGlobalTrees(
+  [...inflows.columns.keys()].map((dma) => {
+    const s = tableSeries(inflows, dma);
+    const c = (originMs - s.startMs) / HOUR_MS;
+    return { history: { startMs: s.startMs, values: s.values.slice(0, c) } };
+  }),
+  { calendar: calendarFor(TZ) },
+);
+
+const variants: { label: string; methodId: string; global: boolean }[] = [
+  { label: 'seasonal-naive', methodId: 'seasonal-naive', global: false },
+  { label: 'ensemble', methodId: 'ensemble', global: false },
+  { label: 'blend', methodId: 'blend', global: false },
+  { label: 'global-blend', methodId: 'global-blend', global: true },
+];
+const stored = variants.map((v) => {
+  const model = forecastMethod(v.methodId).fit(history, { ...options, ...(v.global ? { globalTrees } : {}) });
+  const s: StoredModel = {
+    methodId: v.methodId,
+    model,
+    tail: { startMs: originMs - TAIL_HOURS * HOUR_MS, values: history.values.slice(-TAIL_HOURS) },
+    timeZone: TZ,
+    trainedMs: originMs,
+    dataToMs: originMs,
+    unit: 'L/s',
+  };
+  const json = JSON.stringify(encodeModel(s));
+  return { ...v, stored: decodeModel<StoredModel>(JSON.parse(json)), bytes: json.length };
+});
+
+const refreshes = Number(args.refreshes);
+const rounds = Number(args.rounds);
+const samples = variants.map(() => [] as number[]);
+for (let r = 0; r < rounds; r++) {
+  for (let i = 0; i < stored.length; i++) {
+    // Each round starts with the next method, so none always runs first (or last).
+    const at = (i + r) % stored.length;
+    const v = stored[at]!;
+    const before = process.cpuUsage();
+    for (let h = 1; h <= refreshes; h++) {
+      const endMs = originMs + h * HOUR_MS;
+      refreshForecast(v.stored, { startMs: originMs, values: series.values.slice(cut, cut + h) }, endMs);
+    }
+    const used = process.cpuUsage(before);
+    samples[at]!.push((used.user + used.system) / 1000 / refreshes);
+  }
+}
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+const base = median(samples[0]!);
+console.log(
+  `forecast refresh CPU per call (median of ${rounds} rounds × ${refreshes} refreshes, ${args.dma}, methods alternating)`,
+);
+for (let i = 0; i < variants.length; i++) {
+  const m = median(samples[i]!);
+  console.log(
+    `  ${variants[i]!.label.padEnd(22)} ${m.toFixed(3)} ms  ×${(m / base).toFixed(2)} of seasonal-naive  stored ${(stored[i]!.bytes / 1024).toFixed(0)} KB`,
+  );
+}
