@@ -15,6 +15,8 @@
  * Why `.mjs`: the functions framework decides whether the entry is an ES module by the extension first;
  * for `.js` it imports read-package-up (normalize-package-data, spdx-*: about 40 modules) to read the
  * "type" of package.json. Cloud Run functions start the file package.json's "main" names.
+ * Longer than 400 lines because it is one pipeline (bundle, manifest, pruned lockfile, notices) whose
+ * steps are exported one by one for their tests.
  */
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';

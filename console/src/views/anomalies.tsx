@@ -4,6 +4,8 @@
  * for roles that may (a reader sees no such buttons). Live: each event of the anomaly stream is put in
  * (or taken out of) the list by the filters, without a request; while the stream is down the list is
  * polled every 30 s with ETag revalidation (a 304 costs nothing).
+ * Longer than 400 lines because the inbox, its filters, its live stream and the evidence panel share
+ * one state; split, they would pass it through props at every level.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, allNodes, api, call, given, nodeHistory } from '../api.ts';
