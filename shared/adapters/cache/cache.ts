@@ -3,6 +3,8 @@ export interface CacheEntry {
   key: string;
   value: unknown;
   ttlSeconds: number;
+  /** `value` as JSON text, when the caller already has it (stored as is; else `value` is serialized). */
+  json?: string;
 }
 
 export interface HotCache {

@@ -13,7 +13,7 @@ export class MemoryCache implements HotCache {
   async write(entries: CacheEntry[]): Promise<void> {
     const t = this.now();
     for (const e of entries)
-      this.data.set(e.key, { text: JSON.stringify(e.value), expiresAt: t + e.ttlSeconds * 1000 });
+      this.data.set(e.key, { text: e.json ?? JSON.stringify(e.value), expiresAt: t + e.ttlSeconds * 1000 });
   }
 
   async getRaw(key: string): Promise<string | null> {
