@@ -245,6 +245,7 @@ try {
       ],
       stop: (port) => hosts.get(port)?.child.kill('SIGTERM'),
       cpuOf: cpuOfPort,
+      harnessCpu: () => cpuOf(upstash.pid),
       clients: Number(args.clients),
       requests: Number(args.requests),
       rounds: Number(args.rounds ?? (BASELINE_BUNDLE ? 2 : 1)),

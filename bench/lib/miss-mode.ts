@@ -30,6 +30,8 @@ export interface MissModeOptions {
   stop: (port: number) => void;
   /** CPU time (µs) the API process serving `port` has used so far. */
   cpuOf: (port: number) => number;
+  /** CPU time (µs) the Upstash-protocol server's process has used so far (is it a bottleneck?). */
+  harnessCpu: () => number;
   clients: number;
   requests: number;
   /** Rounds of every phase × variant, the variants' order rotated each round. */
@@ -216,6 +218,8 @@ export async function runMissMode(o: MissModeOptions): Promise<number> {
   const perRound = new Map<string, Sample[][]>();
   /** The API process's CPU µs per request, per variant and phase, each round's. */
   const cpu = new Map<string, number[]>();
+  /** The Upstash-protocol server's share of a core during each phase. */
+  const harness: number[] = [];
   const fills: string[] = [];
   let fillsOk = true;
   for (let round = 0; round < o.rounds; round++) {
@@ -229,8 +233,13 @@ export async function runMissMode(o: MissModeOptions): Promise<number> {
         else await deleteKeys(redisUrl, o.prefix);
         const port = await variant.startApi();
         const cpu0 = o.cpuOf(port);
+        const harness0 = o.harnessCpu();
+        const wall0 = performance.now();
         const samples = await phase(o, port, name === 'redis' ? 1 : 2);
         const cpuUs = o.cpuOf(port) - cpu0;
+        const wallMs = performance.now() - wall0;
+        const apiBusy = cpuUs / 1000 / wallMs;
+        const harnessBusy = (o.harnessCpu() - harness0) / 1000 / wallMs;
         // Fills of Redis run in the background after the answers: let them land before the instance is
         // stopped (a stopped instance loses the fills still under way, which would count as missing).
         if (name === 'postgres') await settled(() => countKeys(redisUrl, o.prefix));
@@ -248,8 +257,9 @@ export async function runMissMode(o: MissModeOptions): Promise<number> {
             `${variant.name} round ${round + 1}: ${read} distinct hot keys read from PostgreSQL, ${refilled} in Redis after (${refilled >= read ? 'all landed' : `${read - refilled} missing`})`,
           );
         }
+        harness.push(harnessBusy);
         console.log(
-          `  round ${round + 1}, ${variant.name}, phase ${name}: ${samples.length} requests — ${o.elapsed()}`,
+          `  round ${round + 1}, ${variant.name}, phase ${name}: ${samples.length} requests, the API at ${apiBusy.toFixed(2)} of a core, the Upstash server at ${harnessBusy.toFixed(2)} — ${o.elapsed()}`,
         );
       }
     }
@@ -322,6 +332,9 @@ export async function runMissMode(o: MissModeOptions): Promise<number> {
     );
     console.log(`API process CPU µs per request, ${name} phase (each round): ${parts.join(' · ')}`);
   }
+  console.log(
+    `Upstash-protocol server (own process, core 1): at most ${Math.max(...harness).toFixed(2)} of a core during a phase (median ${pct(harness, 0.5).toFixed(2)})`,
+  );
   if (o.variants.length > 1) {
     const [ours, base] = o.variants as [MissVariant, MissVariant];
     for (const [name, tier] of [
