@@ -33,6 +33,8 @@ const FIRST_CHUNK_BYTES = 1 << 16;
  */
 const spareChunks: Uint8Array[] = [];
 const MAX_SPARE_CHUNKS = 8;
+/** Full-size chunks taken from the spares instead of allocated (for tests and studies). */
+export const copyChunkStats = { reused: 0 };
 
 /** Gives a chunk `copyPartials` has written back for reuse (only a whole full-size chunk is kept). */
 function recycleChunk(chunk: Uint8Array): void {
@@ -147,7 +149,9 @@ export class PartialCopyEncoder {
     if (this.at + size <= this.chunk.length) return;
     if (this.at > 0) this.ready.push(this.chunk.subarray(0, this.at));
     const bytes = Math.max(this.nextBytes, size);
-    this.chunk = (bytes === CHUNK_BYTES ? spareChunks.pop() : undefined) ?? new Uint8Array(bytes);
+    const spare = bytes === CHUNK_BYTES ? spareChunks.pop() : undefined;
+    if (spare) copyChunkStats.reused += 1;
+    this.chunk = spare ?? new Uint8Array(bytes);
     this.nextBytes = Math.min(CHUNK_BYTES, this.nextBytes * 2);
     this.view = new DataView(this.chunk.buffer);
     this.at = 0;
