@@ -22,6 +22,7 @@
  *   npm run bench:api -- --nodes 1000 --duration 8 --rounds 2 --connections 64,256 --log info
  *   npm run bench:api -- --rows deployed,token,streams --streams 256 --only metrics
  *   npm run bench:api -- --miss --nodes 10000
+ *   npm run bench:api -- --miss --nodes 2000 --baseline ../other-checkout --rounds 2   (paired, alternating)
  *   npm run bench:api -- --baseline ../other-checkout   (its API bundle as the row `baseline`)
  *
  * Longer than 400 lines because one run's procedure (peers, the backfill, every server row, the
@@ -51,7 +52,8 @@ const { values: args } = parseArgs({
     nodes: { type: 'string' },
     hours: { type: 'string', default: '3' },
     duration: { type: 'string', default: '8' },
-    rounds: { type: 'string', default: '2' },
+    /** Interleaved rounds (default 2; in miss mode 1, or 2 with a baseline). */
+    rounds: { type: 'string' },
     connections: { type: 'string', default: '64,256' },
     log: { type: 'string', default: 'info' },
     /** Write CPU profiles of the servers into this folder. */
@@ -68,10 +70,15 @@ const { values: args } = parseArgs({
     /** Miss mode: concurrent clients and requests per phase. */
     clients: { type: 'string', default: '8' },
     requests: { type: 'string', default: '20000' },
+    /** Miss mode: write each phase's samples (JSON) to files starting with this path. */
+    samples: { type: 'string' },
+    /** NODE_OPTIONS of the deployed API's processes (e.g. --max-semi-space-size=…, a GC study). */
+    'node-options': { type: 'string' },
   },
 });
 const NODES = Number(args.nodes ?? (args.miss ? 10_000 : 1000));
 const DURATION = Number(args.duration);
+const ROUNDS = Number(args.rounds ?? 2);
 const CONNECTIONS = args.connections.split(',').map(Number);
 const HOUR = 3_600_000;
 const t0 = performance.now();
@@ -218,18 +225,33 @@ try {
     UPSTASH_REDIS_REST_TOKEN: upstash.token,
     REDIS_KEY_PREFIX: prefix,
     ...idp.env,
+    ...(args['node-options'] ? { NODE_OPTIONS: args['node-options'] } : {}),
   };
 
   if (args.miss) {
     const code = await runMissMode({
       nodes,
       auth,
-      startApi: () => startDeployedApi(deployedEnv),
+      variants: [
+        { name: 'ours', startApi: () => startDeployedApi(deployedEnv, args.profile) },
+        ...(BASELINE_BUNDLE
+          ? [
+              {
+                name: 'baseline',
+                startApi: () => startDeployedApi(deployedEnv, args.profile, BASELINE_BUNDLE),
+              },
+            ]
+          : []),
+      ],
       stop: (port) => hosts.get(port)?.child.kill('SIGTERM'),
+      cpuOf: cpuOfPort,
+      harnessCpu: () => cpuOf(upstash.pid),
       clients: Number(args.clients),
       requests: Number(args.requests),
+      rounds: Number(args.rounds ?? (BASELINE_BUNDLE ? 2 : 1)),
       prefix,
       elapsed,
+      dump: args.samples,
     });
     process.exitCode = code;
   } else {
@@ -373,7 +395,7 @@ try {
     const keep = (k: string, m: Measured) => results.set(k, [...(results.get(k) ?? []), m]);
     for (const endpoint of endpoints) {
       for (const connections of CONNECTIONS) {
-        for (let round = 0; round < Number(args.rounds); round++) {
+        for (let round = 0; round < ROUNDS; round++) {
           const spec = { ...base, paths: endpoint.paths, connections };
           keep(`${endpoint.name}|${connections}|bare`, await measure(barePort, { ...spec, headers: auth }));
           // The API rows in a rotated order each round: a row that comes first pays what a server does
@@ -403,7 +425,7 @@ try {
     });
     let allPass = tablePass;
     console.log(
-      `\nbench:api — ${nodes.length} nodes, ${DURATION} s × ${args.rounds} interleaved rounds, generator ${useH2load ? 'h2load' : 'autocannon (ratios compressed)'}, load average ${loadText(loadAtStart)} at start, ${loadText(loadavg())} at end (the bench adds ~2); ` +
+      `\nbench:api — ${nodes.length} nodes, ${DURATION} s × ${ROUNDS} interleaved rounds, generator ${useH2load ? 'h2load' : 'autocannon (ratios compressed)'}, load average ${loadText(loadAtStart)} at start, ${loadText(loadavg())} at end (the bench adds ~2); ` +
         'targets: deployed ≥ 0.5× bare throughput, p99 ≤ 2× bare; token and streams rows the same, and CPU per request ≤ 1.1× the keys (deployed) row',
     );
     for (const l of table) console.log(l);

@@ -9,7 +9,7 @@ import { createLocalStack } from '../dev/local-stack.ts';
 import { createTestDatabase, peerGate, type TestDatabase } from '../dev/peers/index.ts';
 import { upsertPartials } from '../shared/adapters/postgres/aggregates.ts';
 import type { Sql } from '../shared/adapters/postgres/client.ts';
-import { copyPartials, PartialCopyEncoder } from '../shared/adapters/postgres/copy.ts';
+import { copyChunkStats, copyPartials, PartialCopyEncoder } from '../shared/adapters/postgres/copy.ts';
 import { loadConfig } from '../shared/config.ts';
 import {
   BulkBackfillConflictError,
@@ -235,6 +235,43 @@ describe('bulk backfill', await peerGate('postgres'), () => {
       assert.equal(viaCopy?.length, rows.length);
       assert.deepEqual(differences(viaCopy, viaUpsert), [], format);
     }
+  });
+
+  test('a COPY of several MiB, its written chunks reused while it streams, stores every row once', async () => {
+    const db = await database();
+    const storage = await storageOf(db);
+    const sim = createSimulator({ seed: SEED, nodes: NODES });
+    const base = aggregateReadings(sim.readings(T0, T0 + 3 * HOUR_MS));
+    // The same rows under 16 node ids each: enough bytes for several full-size (1 MiB) chunks.
+    const rows = Array.from({ length: 16 }, (_, k) =>
+      base.map((r) => ({ ...r, nodeId: `${r.nodeId}-${k}` })),
+    ).flat();
+    await storage.partitions.ensure(
+      'agg_5m',
+      rows.map((r) => r.bucketMs),
+    );
+    const viaUpsert = async () => {
+      await db.sql`truncate agg_5m`;
+      await upsertPartials(db.sql, 'agg_5m', rows);
+      return (await tableState(db.sql))['agg_5m'];
+    };
+    const expected = await viaUpsert();
+    await db.sql`truncate agg_5m`;
+    const reused = copyChunkStats.reused;
+    const encoder = new PartialCopyEncoder('binary');
+    // As the backfill streams: rows added while PostgreSQL takes the chunks finished so far.
+    function* data(): Generator<Uint8Array> {
+      for (const [i, r] of rows.entries()) {
+        encoder.add(r.nodeId, METRICS.indexOf(r.metric), r.bucketMs, r, sketchBytes(r), r.seen ?? null);
+        if (i % 500 === 0) yield* encoder.drain();
+      }
+      yield* encoder.end();
+    }
+    await db.sql.begin((tx) => copyPartials(tx, 'agg_5m', data()));
+    assert.ok(copyChunkStats.reused > reused, 'written chunks were reused during the COPY');
+    const viaCopy = (await tableState(db.sql))['agg_5m'];
+    assert.equal(viaCopy?.length, rows.length);
+    assert.deepEqual(differences(viaCopy, expected), []);
   });
 
   test('invalid readings are counted, not aggregated', async () => {

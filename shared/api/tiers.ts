@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { LRUCache } from 'lru-cache';
-import type { HotCache } from '../adapters/cache/cache.ts';
+import { type HotCache, JsonText } from '../adapters/cache/cache.ts';
 import type { Logger } from '../log.ts';
 import { createTierBreakers, isBreakerError, type TierBreakers, TierOpen } from './breakers.ts';
 import type { ApiSettings } from './settings.ts';
@@ -280,7 +280,7 @@ export class TieredReader {
       if (hotFailed) {
         this.fills.attempted++;
         this.fills.skipped++;
-      } else this.fill(spec.hotKey, value);
+      } else this.fill(spec.hotKey, value, spec.encode ? undefined : text);
     }
     return { entry: this.remember(spec.key, text, spec.headers?.(value)), tier: 'postgres' };
   }
@@ -295,13 +295,16 @@ export class TieredReader {
    * longer deadline than a read's. (On an overloaded machine, bench:api --miss saw 590 of 4,068 fills
    * not land with the 0.5 s read deadline: timed out, or skipped while the breaker was open.)
    */
-  private fill(hotKey: string, value: unknown): void {
+  private fill(hotKey: string, value: unknown, json: string | undefined): void {
     this.fills.attempted++;
     if (this.breakers.redis.isOpen) {
       this.fills.skipped++;
       return;
     }
-    const entries = [{ key: hotKey, value, ttlSeconds: this.ttlSeconds }];
+    // The JSON text the answer was made of, when it is the value's JSON: not serialized a second time.
+    const entries = [
+      { key: hotKey, value: json === undefined ? value : new JsonText(json), ttlSeconds: this.ttlSeconds },
+    ];
     const write = () => withDeadline(this.hot.write(entries), FILL_DEADLINE_MS);
     write()
       .catch(() => {

@@ -92,6 +92,16 @@ describe('API endpoints', await peerGate('postgres', 'redis'), () => {
     assert.equal(plain.headers.get('content-encoding'), null);
   });
 
+  test('a problem under 1 KB goes out as it is, with its length, even when the client accepts gzip', async () => {
+    const res = await get('/api/v1/predictions/nothing-here', { headers: { 'accept-encoding': 'gzip, br' } });
+    assert.equal(res.status, 404);
+    assert.equal(res.headers.get('content-encoding'), null);
+    const body = Buffer.from(await res.arrayBuffer());
+    assert.ok(body.length < 1024);
+    assert.equal(res.headers.get('content-length'), String(body.length));
+    assert.equal((JSON.parse(body.toString('utf8')) as { status: number }).status, 404);
+  });
+
   test('/nodes pages partition the registry: no duplicates, stable order, Link to the next page', async () => {
     const expected = w.mainNodes;
     for (const limit of [1, 3, 5, 100]) {

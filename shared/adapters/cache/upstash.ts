@@ -28,6 +28,9 @@ export class UpstashCache implements HotCache {
       enableTelemetry: false,
       // The API answers from PostgreSQL when Redis is down: fail fast instead of retrying for seconds.
       retry: { retries: 1, backoff: () => 50 },
+      // A lone GET (the API's read) is one REST call: auto-pipelining built a Pipeline per command to
+      // batch concurrent ones, which cost more CPU per read than it saved (bench:api --miss profile).
+      enableAutoPipelining: false,
     });
     this.prefix = options.prefix ?? '';
   }
