@@ -96,7 +96,11 @@ describe('npm run build (scripts/build.ts)', () => {
     assert.doesNotMatch(code, /from "pino"/, 'pino (CommonJS) is inlined');
     assert.match(code, /from "@google-cloud\/functions-framework"/, 'the framework stays an import');
     const notices = readFileSync(join(dir, 'THIRD_PARTY_NOTICES.txt'), 'utf8');
-    assert.match(notices, /^hono@\d+\.\d+\.\d+ — MIT\n\nMIT License/m, 'the inlined hono carries its license');
+    assert.match(
+      notices,
+      /^hono@\d+\.\d+\.\d+ — MIT\n\nMIT License/m,
+      'the inlined hono carries its license',
+    );
     assert.match(notices, /^pino@\d+\.\d+\.\d+ — MIT$/m);
     assert.doesNotMatch(notices, /functions-framework@/, 'an installed package is not a copy of ours');
 
