@@ -10,9 +10,11 @@
  * How: on hourly means, each pressure point is modelled from the mean of the district's other points by a
  * quadratic least-squares fit (head loss grows faster than linearly with flow) learned on a reference window
  * that ends `lagHours` before now and before any open leak of the district (so a leak never teaches the model
- * its own signature). The residual of every hour after the reference, in units of the reference residuals'
- * robust spread, feeds a one-sided CUSUM for drops: S ← max(0, S − r/σ − k). A leak holds when some point's
- * S reaches `threshold`; the condition names the point with the highest S (where the leak most likely is).
+ * its own signature). The residual of every hour of the last `lagHours` (after the reference when it is not
+ * frozen), in units of the reference residuals' robust spread, feeds a one-sided CUSUM for drops:
+ * S ← max(0, S − r/σ − k) (an open leak's frozen reference may lie weeks back: it may come in series of its
+ * own). A leak holds when some point's S reaches `threshold`; the condition names the point with the highest
+ * S (where the leak most likely is).
  * `k` and `threshold` are set on a leak-free simulation for a false-alarm budget (eval/leaks/calibrate.ts),
  * not on the leaks the evaluation scores.
  */
@@ -120,22 +122,32 @@ function fitQuadratic(x: readonly number[], y: readonly number[]): ((v: number) 
 }
 
 /**
- * Each modelled point's CUSUM of drops at `nowMs` (hours [referenceEnd, nowMs)). The reference window ends
- * `lagHours` before the last full hour, or at `leakFreeBeforeMs` if that is earlier.
+ * Each modelled point's CUSUM of drops at `nowMs`. The reference window ends `lagHours` before the last full
+ * hour, or at `leakFreeBeforeMs` if that is earlier; it is read from `reference` (the same points, matched
+ * by node id: an open leak's frozen reference may lie before what `points` hold). The CUSUM runs over the
+ * last `lagHours`, from the reference's end when that is later.
  */
 export function pressureResiduals(
   points: readonly PressureSeries[],
   nowMs: number,
   cfg: PressureModelConfig = DEFAULT_PRESSURE_MODEL,
   leakFreeBeforeMs = Number.POSITIVE_INFINITY,
+  reference: readonly PressureSeries[] = points,
 ): PressureResidual[] {
   if (points.length < cfg.minOthers + 1) return [];
   const endMs = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
   const refEnd = Math.min(endMs - cfg.lagHours * HOUR_MS, Math.floor(leakFreeBeforeMs / HOUR_MS) * HOUR_MS);
   const refStart = refEnd - cfg.referenceHours * HOUR_MS;
+  const cusumFrom = Math.max(refEnd, endMs - cfg.lagHours * HOUR_MS);
+  const refById = new Map(reference.map((r) => [r.nodeId, r.hourly]));
   const hours: number[] = [];
-  for (let t = refStart; t < endMs; t += HOUR_MS) hours.push(t);
-  const values = points.map((p) => hours.map((t) => at(p.hourly, t)));
+  for (let t = refStart; t < refEnd; t += HOUR_MS) hours.push(t);
+  const refCount = hours.length;
+  for (let t = cusumFrom; t < endMs; t += HOUR_MS) hours.push(t);
+  const values = points.map((p) => {
+    const ref = refById.get(p.nodeId);
+    return hours.map((t, h) => (h < refCount ? (ref ? at(ref, t) : Number.NaN) : at(p.hourly, t)));
+  });
   const total = hours.map((_, h) => {
     let s = 0;
     let n = 0;
@@ -147,7 +159,6 @@ export function pressureResiduals(
     }
     return { s, n };
   });
-  const refCount = Math.round((refEnd - refStart) / HOUR_MS);
   const out: PressureResidual[] = [];
   for (let p = 0; p < points.length; p++) {
     const own = values[p]!;
@@ -175,7 +186,7 @@ export function pressureResiduals(
       MAD_TO_SIGMA * median(residuals.map((r) => Math.abs(r - center))),
     );
     let s = 0;
-    let since = refEnd;
+    let since = cusumFrom;
     let lastDay = 0;
     let lastDayN = 0;
     for (let h = refCount; h < hours.length; h++) {
@@ -207,8 +218,9 @@ export function detectPressureResidualLeak(
   nowMs: number,
   cfg: PressureModelConfig = DEFAULT_PRESSURE_MODEL,
   leakFreeBeforeMs?: number,
+  reference?: readonly PressureSeries[],
 ): Condition | null {
-  const residuals = pressureResiduals(points, nowMs, cfg, leakFreeBeforeMs);
+  const residuals = pressureResiduals(points, nowMs, cfg, leakFreeBeforeMs, reference);
   const above = residuals.filter((r) => r.cusum >= cfg.threshold);
   if (above.length === 0) return null;
   const worst = above.reduce((a, b) => (b.cusum > a.cusum ? b : a));
