@@ -178,6 +178,7 @@ export function detectDistrictConditions(
       input.nowMs,
       cfg.pressureModel,
       input.pressureLeakFreeBeforeMs,
+      input.pressureReference,
     );
     if (c) out.push(c);
   }

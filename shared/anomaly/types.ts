@@ -168,6 +168,8 @@ export interface DistrictCycleInput {
   pressureHourly?: readonly { nodeId: string; hourly: BucketSeries }[];
   /** Start of the district's open pressure-residual anomaly: the model's reference window ends before it. */
   pressureLeakFreeBeforeMs?: number;
+  /** The same points over that frozen reference window, when `pressureHourly` does not reach back to it. */
+  pressureReference?: readonly { nodeId: string; hourly: BucketSeries }[];
   /**
    * Hourly series of the district's water balance over its reference window and lag (`WaterBalanceConfig`):
    * supply, own outlets, tank volumes, customer meters; absent: that detector does not run.

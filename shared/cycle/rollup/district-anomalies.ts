@@ -12,6 +12,13 @@
  * Each local night's minimum net inflow is computed once, when the night is over, and kept per district
  * (district_nights): the night-flow detector compares the latest nights with four weeks of them without
  * reading four weeks of 5-minute data every cycle.
+ *
+ * An open pressure-residual or water-balance anomaly freezes its detector's reference before its start
+ * (a leak never becomes its own reference). Once that lies before the three weeks read, the reference
+ * window alone is read apart, so a long-open leak neither runs short of reference nor resolves and reopens.
+ *
+ * Longer than 400 lines because the rollup's district detectors share one read of each series and one
+ * lifecycle pass per instant: split up, each would read the districts' anomalies and meters again.
  */
 import {
   type Anomaly,
@@ -76,6 +83,29 @@ function hourlyNights(
   const net = netInflow(series('inlet'), series('outlet'));
   const cfg = DEFAULT_ANOMALY_CONFIG.district.nightFlow ?? DEFAULT_NIGHT_FLOW;
   return net ? nightlyMinimumFlows(net, d.district.timezone, fromMs, toMs, cfg) : [];
+}
+
+/** The pressure points' hourly means over [fromMs, toMs) from their hourly partials. */
+function pressureSeriesOf(
+  ids: readonly string[],
+  cells: Map<string, { bucketMs: number; count: number; sum: number }[]>,
+  fromMs: number,
+  toMs: number,
+): { nodeId: string; hourly: BucketSeries }[] {
+  return ids.map((id) => ({
+    nodeId: id,
+    hourly: toBucketSeries(
+      (cells.get(id) ?? []).map((c) => ({
+        ...c,
+        sumSq: Number.NaN,
+        min: Number.NaN,
+        max: Number.NaN,
+        first: Number.NaN,
+        last: Number.NaN,
+      })),
+      { fromMs, toMs, stepMs: HOUR_MS },
+    ),
+  }));
 }
 
 /** Runs the district detectors and lifecycle; returns how many anomalies opened. */
@@ -234,6 +264,25 @@ export async function detectDistrictAnomalies(
       frozenReference.set(open.id, balanceInput(d, seriesOf(cellsOf(rows), refFrom, refTo)));
     }
   }
+  // The same for an open pressure-residual anomaly: its model's reference window, read on its own.
+  const pressureReference = new Map<string, { nodeId: string; hourly: BucketSeries }[]>();
+  if (pressureCfg) {
+    for (const d of watched.filter(modelled)) {
+      const open = stored.find(
+        (a) =>
+          a.districtId === d.district.id &&
+          a.type === 'pressure_residual' &&
+          (a.status === 'open' || a.status === 'acknowledged'),
+      );
+      if (!open) continue;
+      const refFrom = open.startMs - (pressureCfg.referenceHours + 1) * HOUR_MS;
+      if (refFrom >= pressureFromMs) continue;
+      const refTo = open.startMs + HOUR_MS;
+      const ids = d.nodes.filter((n) => n.kind === 'pressure').map((n) => n.id);
+      const cells = await deps.stores.forecasts.readHourly(ids, 'pressure', refFrom, refTo);
+      pressureReference.set(open.id, pressureSeriesOf(ids, cells, refFrom, refTo));
+    }
+  }
 
   const newNights: StoredNight[] = [];
   const transitions: Transition[] = [];
@@ -275,22 +324,12 @@ export async function detectDistrictAnomalies(
 
     const pressureHourly =
       pressureCells && modelled(d)
-        ? d.nodes
-            .filter((n) => n.kind === 'pressure')
-            .map((n) => ({
-              nodeId: n.id,
-              hourly: toBucketSeries(
-                (pressureCells.get(n.id) ?? []).map((c) => ({
-                  ...c,
-                  sumSq: Number.NaN,
-                  min: Number.NaN,
-                  max: Number.NaN,
-                  first: Number.NaN,
-                  last: Number.NaN,
-                })),
-                { fromMs: pressureFromMs, toMs: nowMs, stepMs: HOUR_MS },
-              ),
-            }))
+        ? pressureSeriesOf(
+            d.nodes.filter((n) => n.kind === 'pressure').map((n) => n.id),
+            pressureCells,
+            pressureFromMs,
+            nowMs,
+          )
         : undefined;
 
     const waterBalance: WaterBalanceInput | undefined = balanced(d) ? balanceInput(d, hourlyOf) : undefined;
@@ -335,6 +374,9 @@ export async function detectDistrictAnomalies(
           ...(leak ? { leakFreeBeforeMs: leak.startMs } : {}),
           ...(pressureHourly ? { pressureHourly } : {}),
           ...(pressureLeak ? { pressureLeakFreeBeforeMs: pressureLeak.startMs } : {}),
+          ...(pressureLeak && pressureReference.has(pressureLeak.id)
+            ? { pressureReference: pressureReference.get(pressureLeak.id)! }
+            : {}),
           ...(waterBalance ? { waterBalance } : {}),
           ...(balanceLeak ? { balanceLeakFreeBeforeMs: balanceLeak.startMs } : {}),
           ...(balanceLeak && frozenReference.has(balanceLeak.id)
