@@ -1,0 +1,138 @@
+/**
+ * The rollup's district detectors against real PostgreSQL: an open pressure-residual anomaly whose frozen
+ * reference (the two weeks before it started) lies before the three weeks of hourly pressure the rollup
+ * reads. Its reference window is read apart, so the anomaly stays open while the point still reads low.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createTestDatabase, peerGate, type TestDatabase } from '../dev/peers/index.ts';
+import { MemoryCache } from '../shared/adapters/cache/memory.ts';
+import { MemoryCoordinator } from '../shared/adapters/coordination/memory.ts';
+import { upsertPartials } from '../shared/adapters/postgres/aggregates.ts';
+import { connect } from '../shared/adapters/postgres/client.ts';
+import { migrate } from '../shared/adapters/postgres/migrations.ts';
+import { PartitionManager } from '../shared/adapters/postgres/partitions.ts';
+import type { Anomaly } from '../shared/anomaly/index.ts';
+import { loadConfig } from '../shared/config.ts';
+import type { AggregatorDeps } from '../shared/cycle/deps.ts';
+import { detectDistrictAnomalies } from '../shared/cycle/rollup/district-anomalies.ts';
+import type { DistrictMeters } from '../shared/cycle/rollup/store.ts';
+import { aggregateReadings, DAY_MS, HOUR_MS, rollUp } from '../shared/domain/aggregate.ts';
+import { gaussian, seededRandom } from '../shared/domain/random.ts';
+import type { Reading } from '../shared/domain/readings.ts';
+import { silentLogger } from '../shared/log.ts';
+import { cycleSettings, cycleStores } from '../shared/wiring/cycle.ts';
+import { RecordingBus } from './lib/delivery.ts';
+
+const T0 = Date.UTC(2026, 0, 5);
+const DAYS = 50;
+const LEAK_AT = T0 + 20 * DAY_MS; // 30 days before now: its reference [6, 20) days lies before the read
+const NOW = T0 + DAYS * DAY_MS;
+const POINTS = 5;
+const TENANT = 'tf';
+
+/** Hourly pressures of five points falling with the district's demand; point 1 reads 0.03 bar low from LEAK_AT. */
+function readings(): Reading[] {
+  const noise = gaussian(seededRandom(11));
+  const days = gaussian(seededRandom(12));
+  const dayFactor = Array.from({ length: DAYS }, () => 1 + 0.05 * days());
+  const out: Reading[] = [];
+  for (let h = 0; h < DAYS * 24; h++) {
+    const t = T0 + h * HOUR_MS;
+    const hour = (h % 24) + 1;
+    const q = (0.6 + 0.4 * Math.sin(((hour - 7) / 24) * 2 * Math.PI)) * dayFactor[Math.floor(h / 24)]!;
+    for (let p = 0; p < POINTS; p++) {
+      const v =
+        5 - 0.3 * p - (0.2 + 0.1 * p) * q ** 1.85 + 0.003 * noise() - (p === 1 && t >= LEAK_AT ? 0.03 : 0);
+      out.push({
+        nodeId: `tf-p${p}`,
+        ts: t + 30 * 60_000,
+        ingestedAt: t + 31 * 60_000,
+        values: { pressure: v },
+      });
+    }
+  }
+  return out;
+}
+
+const district: DistrictMeters = {
+  district: {
+    id: 'tf-d1',
+    tenantId: TENANT,
+    name: 'F',
+    timezone: 'UTC',
+    mainsLengthKm: null,
+    connections: null,
+    privatePipeKm: null,
+    avgPressureM: null,
+  },
+  nodes: Array.from({ length: POINTS }, (_, p) => ({ id: `tf-p${p}`, kind: 'pressure' as const })),
+};
+
+describe('an open pressure-residual anomaly older than the rollup’s read', await peerGate('postgres'), () => {
+  let db: TestDatabase;
+  let sql: ReturnType<typeof connect>;
+  let deps: AggregatorDeps;
+
+  before(async () => {
+    db = await createTestDatabase();
+    sql = connect(db.url, { max: 2 });
+    const { timescale } = await migrate(sql);
+    const partitions = new PartitionManager(sql, timescale);
+    await partitions.ensure(
+      'agg_1h',
+      Array.from({ length: DAYS }, (_, d) => T0 + d * DAY_MS),
+    );
+    await sql`insert into tenants (id, name) values (${TENANT}, ${TENANT})`;
+    await sql`insert into districts (id, tenant_id, name) values ('tf-d1', ${TENANT}, 'F')`;
+    await upsertPartials(sql, 'agg_1h', rollUp(aggregateReadings(readings()), HOUR_MS));
+    const settings = cycleSettings(loadConfig({ LOG_LEVEL: 'error' }));
+    deps = {
+      stores: cycleStores(sql, partitions),
+      cache: new MemoryCache(),
+      bus: new RecordingBus(),
+      coordinator: new MemoryCoordinator(),
+      logger: silentLogger,
+      settings: { ...settings, tenantId: TENANT },
+    };
+    // Opened a day after the leak, last seen six hours ago: absent now, it would be resolved.
+    const open: Anomaly = {
+      id: 'tf-pressure-1',
+      tenantId: TENANT,
+      nodeId: 'tf-p1',
+      districtId: 'tf-d1',
+      type: 'pressure_residual',
+      metric: 'pressure',
+      status: 'open',
+      severity: 'major',
+      peakSeverity: 'major',
+      startMs: LEAK_AT,
+      firstSeenMs: LEAK_AT + DAY_MS,
+      lastSeenMs: NOW - 6 * HOUR_MS,
+      openedAtMs: LEAK_AT + DAY_MS,
+      acknowledgedAtMs: null,
+      acknowledgedBy: null,
+      resolvedAtMs: null,
+      resolvedBy: null,
+      endMs: null,
+      evidence: { cusum: 300 },
+      peakEvidence: { cusum: 300 },
+      note: null,
+    };
+    await deps.stores.rollup.writeDistrictTransitions([{ kind: 'opened', anomaly: open }], new Map());
+  });
+  after(async () => {
+    await sql?.end();
+    await db?.drop();
+  });
+
+  test('stays open against its frozen reference (seen again now); nothing new opens', async () => {
+    const opened = await detectDistrictAnomalies(deps, TENANT, [district], NOW, silentLogger);
+    assert.equal(opened, 0);
+    const rows = await sql<{ id: string; status: string; node_id: string; last_seen_at: Date }[]>`
+      select id, status, node_id, last_seen_at from anomalies where district_id = 'tf-d1' order by id`;
+    assert.equal(rows.length, 1, JSON.stringify(rows));
+    assert.equal(rows[0]!.status, 'open', 'resolved: the reference ran short');
+    assert.equal(rows[0]!.last_seen_at.getTime(), NOW, 'seen again now');
+  });
+});
