@@ -1,7 +1,8 @@
 /**
  * The rollup's district detectors against real PostgreSQL: an open pressure-residual anomaly whose frozen
  * reference (the two weeks before it started) lies before the three weeks of hourly pressure the rollup
- * reads. Its reference window is read apart, so the anomaly stays open while the point still reads low.
+ * reads, and an open night-flow leak whose reference nights lie before the five weeks of nights it reads.
+ * Each reference is read apart, so the anomaly stays open while the leak lasts (before: it resolved).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -134,5 +135,105 @@ describe('an open pressure-residual anomaly older than the rollup’s read', awa
     assert.equal(rows.length, 1, JSON.stringify(rows));
     assert.equal(rows[0]!.status, 'open', 'resolved: the reference ran short');
     assert.equal(rows[0]!.last_seen_at.getTime(), NOW, 'seen again now');
+  });
+});
+
+describe('an open night-flow leak older than the nights the rollup reads', await peerGate('postgres'), () => {
+  const tenant = 'tn';
+  const nightsKept = 60;
+  const leakNight = 25; // 35 nights before now: its reference nights lie before the five weeks read
+  const now = T0 + (nightsKept - 1) * DAY_MS + 6 * HOUR_MS;
+  const inletDistrict: DistrictMeters = {
+    district: { ...district.district, id: 'tn-d1', tenantId: tenant },
+    nodes: [{ id: 'tn-in', kind: 'inlet' }],
+  };
+  let db: TestDatabase;
+  let sql: ReturnType<typeof connect>;
+  let deps: AggregatorDeps;
+
+  before(async () => {
+    db = await createTestDatabase();
+    sql = connect(db.url, { max: 2 });
+    const { timescale } = await migrate(sql);
+    await sql`insert into tenants (id, name) values (${tenant}, ${tenant})`;
+    await sql`insert into districts (id, tenant_id, name) values ('tn-d1', ${tenant}, 'N')`;
+    const settings = cycleSettings(loadConfig({ LOG_LEVEL: 'error' }));
+    deps = {
+      stores: cycleStores(sql, new PartitionManager(sql, timescale)),
+      cache: new MemoryCache(),
+      bus: new RecordingBus(),
+      coordinator: new MemoryCoordinator(),
+      logger: silentLogger,
+      settings: { ...settings, tenantId: tenant },
+    };
+    // Nightly minimum flows of 5 L/s, 1.5 L/s more from the leak's night on.
+    const noise = gaussian(seededRandom(21));
+    await deps.stores.rollup.writeNights(
+      tenant,
+      Array.from({ length: nightsKept }, (_, d) => {
+        const day = T0 + d * DAY_MS;
+        return {
+          districtId: 'tn-d1',
+          date: new Date(day).toISOString().slice(0, 10),
+          startMs: day + 2 * HOUR_MS,
+          endMs: day + 5 * HOUR_MS,
+          atMs: day + 3 * HOUR_MS,
+          mnf: 5 + 0.1 * noise() + (d >= leakNight ? 1.5 : 0),
+        };
+      }),
+    );
+    // The detectors last ran half an hour ago (no catch-up of nights from the meters' partials).
+    await deps.stores.rollup.saveDistrictAnomaliesEvaluated(tenant, now - 30 * 60_000);
+    const leakAt = T0 + leakNight * DAY_MS + 3 * HOUR_MS;
+    await deps.stores.rollup.writeDistrictTransitions(
+      [
+        {
+          kind: 'opened',
+          anomaly: {
+            id: 'tn-night-1',
+            tenantId: tenant,
+            nodeId: 'tn-in',
+            districtId: 'tn-d1',
+            type: 'night_flow_leak',
+            metric: 'flow',
+            status: 'open',
+            severity: 'major',
+            peakSeverity: 'major',
+            startMs: leakAt,
+            firstSeenMs: leakAt + 3 * DAY_MS,
+            // Last seen a day ago: absent now, it would be resolved.
+            lastSeenMs: now - DAY_MS,
+            openedAtMs: leakAt + 3 * DAY_MS,
+            acknowledgedAtMs: null,
+            acknowledgedBy: null,
+            resolvedAtMs: null,
+            resolvedBy: null,
+            endMs: null,
+            evidence: { riseLps: 1.5 },
+            peakEvidence: { riseLps: 1.5 },
+            note: null,
+          },
+        },
+      ],
+      new Map(),
+    );
+  });
+  after(async () => {
+    await sql?.end();
+    await db?.drop();
+  });
+
+  test('stays open against the nights before it (seen again now); nothing new opens', async () => {
+    const opened = await detectDistrictAnomalies(deps, tenant, [inletDistrict], now, silentLogger);
+    assert.equal(opened, 0);
+    const rows = await sql<
+      { id: string; status: string; last_seen_at: Date; evidence: { referenceLps: number } }[]
+    >`
+      select id, status, last_seen_at, evidence from anomalies where district_id = 'tn-d1' order by id`;
+    assert.equal(rows.length, 1, JSON.stringify(rows));
+    assert.equal(rows[0]!.status, 'open', 'resolved: the reference nights ran short');
+    assert.equal(rows[0]!.last_seen_at.getTime(), now, 'seen again now');
+    // The reference is the nights before the leak (about 5 L/s), not the leak's own.
+    assert.ok(Math.abs(rows[0]!.evidence.referenceLps - 5) < 0.3, JSON.stringify(rows[0]!.evidence));
   });
 });

@@ -13,9 +13,10 @@
  * (district_nights): the night-flow detector compares the latest nights with four weeks of them without
  * reading four weeks of 5-minute data every cycle.
  *
- * An open pressure-residual or water-balance anomaly freezes its detector's reference before its start
- * (a leak never becomes its own reference). Once that lies before the three weeks read, the reference
- * window alone is read apart, so a long-open leak neither runs short of reference nor resolves and reopens.
+ * An open night-flow, pressure-residual or water-balance anomaly freezes its detector's reference before its
+ * start (a leak never becomes its own reference). Once that lies before what is read every time (the nights
+ * of five weeks, three weeks of hourly partials), it is read apart, so a long-open leak neither runs short of
+ * reference nor resolves (and, for the latter two, reopens).
  *
  * Longer than 400 lines because the rollup's district detectors share one read of each series and one
  * lifecycle pass per instant: split up, each would read the districts' anomalies and meters again.
@@ -264,6 +265,20 @@ export async function detectDistrictAnomalies(
       frozenReference.set(open.id, balanceInput(d, seriesOf(cellsOf(rows), refFrom, refTo)));
     }
   }
+  // An open night-flow leak keeps its reference nights before its start: once they lie before the nights
+  // read above, the district's nights are read from there (a row a night).
+  const olderNights: StoredNight[] = [];
+  for (const d of watched) {
+    const open = stored.find(
+      (a) =>
+        a.districtId === d.district.id &&
+        a.type === 'night_flow_leak' &&
+        (a.status === 'open' || a.status === 'acknowledged'),
+    );
+    const sinceMs = open ? open.startMs - (nightCfg.referenceNights + 2) * DAY_MS : Number.POSITIVE_INFINITY;
+    if (sinceMs >= nowMs - referenceDays * DAY_MS) continue;
+    olderNights.push(...(await store.readNights([d.district.id], sinceMs)));
+  }
   // The same for an open pressure-residual anomaly: its model's reference window, read on its own.
   const pressureReference = new Map<string, { nodeId: string; hourly: BucketSeries }[]>();
   if (pressureCfg) {
@@ -317,7 +332,7 @@ export async function detectDistrictAnomalies(
         })();
     for (const n of fresh) newNights.push({ districtId: d.district.id, ...n });
     const byDate = new Map(
-      storedNights.filter((n) => n.districtId === d.district.id).map((n) => [n.date, n]),
+      [...olderNights, ...storedNights].filter((n) => n.districtId === d.district.id).map((n) => [n.date, n]),
     );
     for (const n of fresh) byDate.set(n.date, { districtId: d.district.id, ...n });
     const nights = [...byDate.values()].sort((a, b) => a.endMs - b.endMs);
