@@ -63,3 +63,29 @@ test('a flush that throws fails its whole group, not the next; a promise per ite
   assert.equal(await b, 2);
   await assert.rejects(c, /item 3/);
 });
+
+test('a flush that never settles holds back the calls behind it only until stallMs, then they leave without it', async () => {
+  const flushed: number[][] = [];
+  const commit = groupCommit<number, string>({
+    maxItems: 10,
+    stallMs: 20,
+    flush: async (items) => {
+      flushed.push(items);
+      // The first peer request is black-holed: it never answers.
+      if (flushed.length === 1) await new Promise(() => {});
+      return items.map((i) => `r${i}`);
+    },
+  });
+  const stuck = commit(1);
+  const later = [commit(2), commit(3)];
+  assert.deepEqual(flushed, [[1]], 'queued behind the first flush while it is young');
+  assert.deepEqual(await Promise.all(later), ['r2', 'r3']);
+  assert.deepEqual(flushed, [[1], [2, 3]], 'they left together, without the stuck one');
+  assert.equal(await commit(4), 'r4', 'and later calls are not held by it either');
+  let settled = false;
+  void stuck.then(() => {
+    settled = true;
+  });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(settled, false, 'the stuck call still waits for its own flush');
+});

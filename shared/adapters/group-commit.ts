@@ -7,12 +7,19 @@
  *
  * Groups are cut at `maxItems` items and at `maxWeight` (the sum of `weight(item)`; a group always
  * takes at least one item).
+ *
+ * A flush that has not settled after `stallMs` stops holding the others back: the calls queued behind
+ * it leave in a flush of their own. A peer that stops answering mid-request (a black-holed connection
+ * waits for the client's own timeout, minutes for undici) then stalls only the group it holds, not
+ * every later call of the process. The stalled flush still settles its own group whenever it ends.
  */
 export interface GroupCommitOptions<T, R> {
   flush: (items: T[]) => Promise<R[]>;
   maxItems: number;
   maxWeight?: number;
   weight?: (item: T) => number;
+  /** After this long in flight, a flush no longer holds back the calls queued behind it (default 2 s). */
+  stallMs?: number;
 }
 
 interface Waiting<T, R> {
@@ -22,9 +29,16 @@ interface Waiting<T, R> {
 }
 
 export function groupCommit<T, R>(options: GroupCommitOptions<T, R>): (item: T) => Promise<R> {
-  const { flush, maxItems, maxWeight = Number.POSITIVE_INFINITY, weight = () => 0 } = options;
+  const {
+    flush,
+    maxItems,
+    maxWeight = Number.POSITIVE_INFINITY,
+    weight = () => 0,
+    stallMs = 2_000,
+  } = options;
   const queue: Waiting<T, R>[] = [];
-  let inFlight = false;
+  /** Drains whose flush is in flight and not stalled: a new call leaves at once only when there is none. */
+  let holding = 0;
 
   const take = (): Waiting<T, R>[] => {
     let n = 0;
@@ -39,25 +53,40 @@ export function groupCommit<T, R>(options: GroupCommitOptions<T, R>): (item: T) 
   };
 
   const drain = async () => {
-    inFlight = true;
+    holding += 1;
+    let held = true;
+    const letGo = () => {
+      if (!held) return;
+      held = false;
+      holding -= 1;
+    };
     try {
-      while (queue.length > 0) {
+      while (held && queue.length > 0) {
         const group = take();
+        const stall = setTimeout(() => {
+          letGo();
+          if (holding === 0 && queue.length > 0) void drain();
+        }, stallMs);
+        stall.unref();
         try {
           const results = await flush(group.map((w) => w.item));
           for (const [i, w] of group.entries()) w.resolve(results[i]!);
         } catch (err) {
           for (const w of group) w.reject(err);
+        } finally {
+          clearTimeout(stall);
         }
       }
     } finally {
-      inFlight = false;
+      letGo();
+      // Calls that queued while this drain was stalled, with no other drain to take them.
+      if (holding === 0 && queue.length > 0) void drain();
     }
   };
 
   return (item: T) =>
     new Promise<R>((resolve, reject) => {
       queue.push({ item, resolve, reject });
-      if (!inFlight) void drain();
+      if (holding === 0) void drain();
     });
 }
