@@ -30,11 +30,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bundleEntry } from './lib/cpu-steps.ts';
+import { freePort } from './lib/hosts.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -162,16 +162,8 @@ const FIRST_ANSWER_CONFIGS = ['off', 'cloud', 'cloud+upstash'] as const;
 const UPSTASH_ENV = { UPSTASH_REDIS_REST_URL: 'http://127.0.0.1:9', UPSTASH_REDIS_REST_TOKEN: 'bench' };
 
 /** A port for the framework: BENCH_PORT, else one the kernel hands out. */
-async function freePort(): Promise<number> {
-  if (process.env.BENCH_PORT) return Number(process.env.BENCH_PORT);
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+async function frameworkPort(): Promise<number> {
+  return process.env.BENCH_PORT ? Number(process.env.BENCH_PORT) : freePort();
 }
 
 /** CPU ms a process has used so far (user + system). */
@@ -190,7 +182,7 @@ async function firstRequest(
   name: string,
   tracing: (typeof FIRST_ANSWER_CONFIGS)[number],
 ): Promise<{ ms: number; cpuMs: number }> {
-  const port = await freePort();
+  const port = await frameworkPort();
   const main = join(checkout, 'node_modules/@google-cloud/functions-framework/build/src/main.js');
   const dist = join(checkout, 'dist/functions');
   const t0 = performance.now();

@@ -30,6 +30,24 @@ level_sensors: [T1]
 amrs: []
 `;
 
+/** Three weeks of warm-up and the scenario's days of L-Town (cached by their inputs), run through the real cycle. */
+async function runScenario(scheduleText: string, evalFromMs: number, evalToMs: number) {
+  const schedule = parseSchedule(scheduleText);
+  const { readings } = await cachedReadings(
+    {
+      inpText: readFileSync(INP, 'utf8'),
+      schedule,
+      fromMs: evalFromMs - 21 * 86_400_000,
+      toMs: evalToMs,
+      seed: 7,
+    },
+    scheduleText,
+  );
+  const db = await createTestDatabase();
+  const run = await runThroughCycle({ databaseUrl: db.url, readings, evalFromMs, evalToMs, stepMs: DAY_MS });
+  return { schedule, readings, db, anomalies: run.anomalies };
+}
+
 describe('parseSchedule', () => {
   test('reads the competition file: 14 leaks and the sensor layout', (t) => {
     const file = new URL('../../../shared/data/ltown/leaks-2018.yaml', import.meta.url).pathname;
@@ -75,27 +93,10 @@ describe('one abrupt leak in L-Town through the real cycle', await peerGate('pos
       if (process.env.CI === 'true') assert.fail(`L-Town data is MISSING at ${INP}`);
       return;
     }
-    const schedule = parseSchedule(SCHEDULE);
-    ({ readings } = await cachedReadings(
-      {
-        inpText: readFileSync(INP, 'utf8'),
-        schedule,
-        fromMs: evalFromMs - 21 * 86_400_000,
-        toMs: evalToMs,
-        seed: 7,
-      },
-      SCHEDULE,
-    ));
-    db = await createTestDatabase();
-    const run = await runThroughCycle({
-      databaseUrl: db.url,
-      readings,
-      evalFromMs,
-      evalToMs,
-      stepMs: DAY_MS,
-    });
-    score = scoreDetections(run.anomalies, schedule.leaks, readings, evalFromMs, evalToMs);
-    pressureAlarms = run.anomalies.filter((a) => a.type === 'pressure_residual');
+    const scenario = await runScenario(SCHEDULE, evalFromMs, evalToMs);
+    ({ readings, db } = scenario);
+    score = scoreDetections(scenario.anomalies, scenario.schedule.leaks, readings, evalFromMs, evalToMs);
+    pressureAlarms = scenario.anomalies.filter((a) => a.type === 'pressure_residual');
   });
   after(() => db?.drop());
 
@@ -154,27 +155,10 @@ flow_sensors: [PUMP_1]
 level_sensors: [T1]
 amrs: [${amrs.join(', ')}]
 `;
-    const schedule = parseSchedule(text);
-    ({ readings } = await cachedReadings(
-      {
-        inpText: readFileSync(INP, 'utf8'),
-        schedule,
-        fromMs: evalFromMs - 21 * 86_400_000,
-        toMs: evalToMs,
-        seed: 7,
-      },
-      text,
-    ));
-    db = await createTestDatabase();
-    const run = await runThroughCycle({
-      databaseUrl: db.url,
-      readings,
-      evalFromMs,
-      evalToMs,
-      stepMs: DAY_MS,
-    });
-    allAlarms = run.anomalies;
-    balanceAlarms = run.anomalies.filter((a) => a.type === 'water_balance');
+    const scenario = await runScenario(text, evalFromMs, evalToMs);
+    ({ readings, db } = scenario);
+    allAlarms = scenario.anomalies;
+    balanceAlarms = scenario.anomalies.filter((a) => a.type === 'water_balance');
   });
   after(() => db?.drop());
 

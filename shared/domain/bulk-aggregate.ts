@@ -127,8 +127,8 @@ export interface StoredSeen {
   seen?: Uint8Array | undefined;
 }
 
-/** The first index whose time is ≥ t. */
-function lowerBound(ts: Float64Array, t: number): number {
+/** The first index whose time is ≥ t (times ascending). */
+export function lowerBound(ts: Float64Array, t: number): number {
   let lo = 0;
   let hi = ts.length;
   while (lo < hi) {

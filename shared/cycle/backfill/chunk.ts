@@ -16,6 +16,7 @@ import {
 import {
   builderToRow,
   dropSeen,
+  lowerBound,
   type NodeAggregator,
   type NodeSummary,
 } from '../../domain/bulk-aggregate.ts';
@@ -83,18 +84,6 @@ async function readStored(tx: BackfillTx, input: ChunkInput, ids: string[]): Pro
     stored[resolution] = new Map(rows[i]!.map((r) => [partialKey(r.nodeId, r.metric, r.bucketMs), r]));
   });
   return stored;
-}
-
-/** The first index whose time is ≥ t. */
-function lowerBound(ts: Float64Array, t: number): number {
-  let lo = 0;
-  let hi = ts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (ts[mid]! < t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** A node's clean readings of one UTC day [dayMs, dayMs + 1 day), as views (no copy). */

@@ -237,17 +237,20 @@ export async function detectDistrictAnomalies(
       ...(supplyIds[0] ? { nodeId: supplyIds[0] } : {}),
     };
   };
+  /** The district's open (or acknowledged) anomaly of a type: its reference is frozen before its start. */
+  const openOf = (districtId: string, type: Anomaly['type']) =>
+    stored.find(
+      (a) =>
+        a.districtId === districtId &&
+        a.type === type &&
+        (a.status === 'open' || a.status === 'acknowledged'),
+    );
   // An open balance anomaly freezes the reference before its start, which may lie before the window read
   // above: that reference window is read on its own (the CUSUM itself runs over the recent hours only).
   const frozenReference = new Map<string, WaterBalanceInput>();
   if (balanceCfg) {
     for (const d of watched.filter(balanced)) {
-      const open = stored.find(
-        (a) =>
-          a.districtId === d.district.id &&
-          a.type === 'water_balance' &&
-          (a.status === 'open' || a.status === 'acknowledged'),
-      );
+      const open = openOf(d.district.id, 'water_balance');
       if (!open) continue;
       const refFrom = open.startMs - (balanceCfg.referenceHours + balanceCfg.blockHours + 2) * HOUR_MS;
       if (refFrom >= balanceFromMs) continue;
@@ -269,12 +272,7 @@ export async function detectDistrictAnomalies(
   // read above, the district's nights are read from there (a row a night).
   const olderNights: StoredNight[] = [];
   for (const d of watched) {
-    const open = stored.find(
-      (a) =>
-        a.districtId === d.district.id &&
-        a.type === 'night_flow_leak' &&
-        (a.status === 'open' || a.status === 'acknowledged'),
-    );
+    const open = openOf(d.district.id, 'night_flow_leak');
     const sinceMs = open ? open.startMs - (nightCfg.referenceNights + 2) * DAY_MS : Number.POSITIVE_INFINITY;
     if (sinceMs >= nowMs - referenceDays * DAY_MS) continue;
     olderNights.push(...(await store.readNights([d.district.id], sinceMs)));
@@ -283,12 +281,7 @@ export async function detectDistrictAnomalies(
   const pressureReference = new Map<string, { nodeId: string; hourly: BucketSeries }[]>();
   if (pressureCfg) {
     for (const d of watched.filter(modelled)) {
-      const open = stored.find(
-        (a) =>
-          a.districtId === d.district.id &&
-          a.type === 'pressure_residual' &&
-          (a.status === 'open' || a.status === 'acknowledged'),
-      );
+      const open = openOf(d.district.id, 'pressure_residual');
       if (!open) continue;
       const refFrom = open.startMs - (pressureCfg.referenceHours + 1) * HOUR_MS;
       if (refFrom >= pressureFromMs) continue;
