@@ -240,7 +240,7 @@ describe('npm start on embedded defaults', () => {
       await page.evaluate(() => (location.hash = '#/node/d01-inlet-1'));
       await page.getByRole('img', { name: /Flow forecast of/ }).waitFor({ timeout: 60_000 });
       await page.evaluate(() => (location.hash = '#/efficiency'));
-      await page.getByRole('rowheader', { name: 'network' }).waitFor({ timeout: 60_000 });
+      await page.getByRole('rowheader', { name: 'network', exact: true }).waitFor({ timeout: 60_000 });
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();
