@@ -346,8 +346,10 @@ describe('GET /api/v1/anomalies/stream', await peerGate('postgres', 'redis'), ()
       `GET /api/v1/anomalies/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tokens[A]!.reader}\r\nAccept: text/event-stream\r\n\r\n`,
     );
     socket.pause(); // never reads again
-    // Far more events than socket buffers hold (fixtures written by the cycle's own store port).
-    const big = { text: 'x'.repeat(4000) };
+    // Far more events than socket buffers hold (fixtures written by the cycle's own store port): ~16 MB, where
+    // the kernel may take ~4 MB on the sending side (tcp_wmem's maximum) besides the paused receiver's buffer —
+    // 4 KB per event (~4 MB in all) was sometimes taken whole, and then no write ever waited.
+    const big = { text: 'x'.repeat(16_000) };
     for (let batch = 0; batch < 10; batch++) {
       await stack.storage.stores.rollup.writeDistrictTransitions(
         Array.from({ length: 100 }, (_, i) => ({
