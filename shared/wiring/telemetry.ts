@@ -14,6 +14,7 @@ export function startFunctionTracing(config: Config, fn: string): Promise<void> 
     mode: config.TRACING,
     projectId: config.GOOGLE_CLOUD_PROJECT,
     serviceName: fn,
+    otlpUrl: config.TRACE_OTLP_URL,
   }).catch((err: unknown) => {
     createLogger({ level: config.LOG_LEVEL, base: { function: fn } }).error(
       'tracing could not start; running without spans',
