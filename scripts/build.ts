@@ -122,16 +122,20 @@ export function patchedPackages(root: string): string[] {
  * npm packages that stay imports (installed by the function's own `npm ci`), everything else is inlined:
  * - the functions framework: its entry (main.js, what Cloud Run runs) and the function must share one
  *   registry of functions, so the bundle imports the installed framework, never a copy of it;
- * - Google's clients and OpenTelemetry, which no function needs to answer its first request (they load
- *   behind import(): the BigQuery sink's first write, tracing after the first response): google-gax reads
- *   its protos from files beside it, and OpenTelemetry's API is a process-wide singleton its SDK packages
- *   must share with whoever registers the provider.
+ * - Google's clients, which no function needs to answer its first request (they load behind import():
+ *   the BigQuery sink's first write, the Cloud Trace exporter's first export): google-gax reads its protos
+ *   from files beside it.
+ * OpenTelemetry is inlined (issue 14, bench:cold-start with TRACING=cloud, the deployed default: loading
+ * its ~140 module files from node_modules cost the aggregator about 120 ms of CPU at start, and took its
+ * cold start over 250 ms). Its API's globals (tracer provider, context manager, propagator) live on
+ * `globalThis[Symbol.for('opentelemetry.js.api.1')]`, shared by every copy of API 1.x, so the inlined copy
+ * and the one Google's clients load from node_modules (Pub/Sub even its own, nested, as before) still
+ * see one registration; and our SDK registers none (otel.ts uses its provider directly).
  */
 export const KEPT_EXTERNAL: readonly (string | RegExp)[] = [
   '@google-cloud/functions-framework',
   /^@google-cloud\//,
   'google-auth-library',
-  /^@opentelemetry\//,
 ];
 
 export function keptExternal(name: string): boolean {

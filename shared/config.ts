@@ -27,6 +27,8 @@ export const sections = {
     LOG_LEVEL: z.enum(['debug', 'info', 'warning', 'error']).default('info'),
     /** cloud: spans of requests and of the cycle go to Cloud Trace (OpenTelemetry, loaded only then); off: none. */
     TRACING: z.enum(['off', 'cloud']).default('off'),
+    /** Where TRACING=cloud sends its spans (OTLP over HTTP): Cloud Trace's endpoint unless a test points it at a receiver. */
+    TRACE_OTLP_URL: z.url().optional(),
     GOOGLE_CLOUD_PROJECT: optionalString,
     /** The tenant whose data this deployment processes (and serves to requests without a key's tenant). */
     TENANT_ID: z

@@ -18,7 +18,7 @@ export const CLOUD_TRACE_OTLP_URL = 'https://telemetry.googleapis.com/v1/traces'
  * Default Credentials, a fresh token per export), imported at its first export instead of at start: the
  * batch processor's first export comes after the first request has been answered.
  */
-function lazyCloudTraceExporter(): SpanExporter {
+function lazyCloudTraceExporter(url: string): SpanExporter {
   let exporter: Promise<SpanExporter> | undefined;
   const load = () => {
     exporter ??= Promise.all([
@@ -27,7 +27,7 @@ function lazyCloudTraceExporter(): SpanExporter {
     ]).then(([{ OTLPTraceExporter }, { GoogleAuth }]) => {
       const auth = new GoogleAuth({ scopes: 'https://www.googleapis.com/auth/cloud-platform' });
       return new OTLPTraceExporter({
-        url: CLOUD_TRACE_OTLP_URL,
+        url,
         headers: async () => {
           const out: Record<string, string> = {};
           (await auth.getRequestHeaders()).forEach((value, key) => {
@@ -59,7 +59,7 @@ export async function openTelemetryBackend(options: TracingOptions): Promise<Tra
   ]);
   const given = options.exporter as SpanExporter | undefined;
   const batch = given === undefined;
-  const exporter = given ?? lazyCloudTraceExporter();
+  const exporter = given ?? lazyCloudTraceExporter(options.otlpUrl ?? CLOUD_TRACE_OTLP_URL);
   const provider = new sdk.TracerProvider({
     // gcp.project_id: the project the Telemetry API stores the spans in.
     resource: resourceFromAttributes({

@@ -38,6 +38,8 @@ export interface TracingOptions {
   projectId?: string | undefined;
   /** service.name of the spans (the function). */
   serviceName: string;
+  /** The OTLP/HTTP endpoint of mode cloud (default: Cloud Trace's, CLOUD_TRACE_OTLP_URL in otel.ts). */
+  otlpUrl?: string | undefined;
   /**
    * An OpenTelemetry SpanExporter to use instead of Cloud Trace's (tests: InMemorySpanExporter); spans
    * are then exported one by one as they end. Typed loosely so this module loads nothing of OpenTelemetry.

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -8,6 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { getFunction } from '@google-cloud/functions-framework/testing';
 import { freePort } from '../../dev/peers/processes.ts';
 import {
+  type Bundle,
   buildFunctions,
   ENTRY_FILE,
   functionNames,
@@ -41,6 +45,75 @@ function staticallyLoadedPackages(dir: string, packages: string[]): string[] {
   visit(ENTRY_FILE);
   return [...found];
 }
+/**
+ * node_modules holding just what the bundle's package.json lists (each a link to the root's install): an
+ * import the manifest forgot would not resolve here, as it would not after Cloud Build's `npm ci`.
+ */
+function installDeclaredPackages(bundle: Bundle): void {
+  for (const pkg of Object.keys(bundle.dependencies)) {
+    mkdirSync(join(bundle.dir, 'node_modules', pkg, '..'), { recursive: true });
+    symlinkSync(join(REPO, 'node_modules', pkg), join(bundle.dir, 'node_modules', pkg), 'dir');
+  }
+}
+
+/**
+ * What Cloud Run runs: the function's own framework on the folder (package.json's main: index.mjs), with
+ * only `env` (and a PATH), resolved once it says it serves.
+ */
+async function startFramework(
+  dir: string,
+  target: string,
+  env: Record<string, string>,
+): Promise<{ url: string; stderr: () => string; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      join(dir, 'node_modules/@google-cloud/functions-framework/build/src/main.js'),
+      `--target=${target}`,
+      '--signature-type=http',
+      `--port=${port}`,
+      `--source=${dir}`,
+    ],
+    {
+      cwd: dir,
+      env: {
+        PATH: process.env.PATH ?? '',
+        LOG_LEVEL: 'error',
+        DATABASE_URL: 'postgres://test@127.0.0.1:9/none',
+        METADATA_SERVER_DETECTION: 'none',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const stop = async () => {
+    child.removeAllListeners('exit');
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill();
+    await exited;
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.once('exit', (code) => reject(new Error(`the framework exited (${code}): ${stderr}`)));
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('URL:')) resolve();
+      });
+    });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `http://127.0.0.1:${port}`, stderr: () => stderr, stop };
+}
+
 const rootPackage = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));
 const work = mkdtempSync(join(tmpdir(), 'wnm-bundles-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -102,19 +175,16 @@ describe('npm run build (scripts/build.ts)', () => {
       'the inlined hono carries its license',
     );
     assert.match(notices, /^pino@\d+\.\d+\.\d+ — MIT$/m);
+    for (const otel of ['api', 'sdk-trace', 'exporter-trace-otlp-proto']) {
+      assert.match(notices, new RegExp(`^@opentelemetry/${otel}@\\d+\\.\\d+\\.\\d+ — Apache-2\\.0$`, 'm'));
+    }
     assert.doesNotMatch(notices, /functions-framework@/, 'an installed package is not a copy of ours');
 
     const manifest = readJson(join(dir, 'package.json'));
-    // Only what the bundle still imports: the framework (one registry with its entry), and the tracing
-    // SDK that shared/log.ts's tracing may import when TRACING=cloud — shipped so that it can be.
-    const shipped = [
-      '@google-cloud/functions-framework',
-      '@opentelemetry/api',
-      '@opentelemetry/exporter-trace-otlp-proto',
-      '@opentelemetry/resources',
-      '@opentelemetry/sdk-trace',
-      'google-auth-library',
-    ];
+    // Only what the bundle still imports: the framework (one registry with its entry), and Google's auth
+    // client, which the Cloud Trace exporter of shared/log.ts's tracing imports when TRACING=cloud (the
+    // OpenTelemetry SDK and exporter are inlined, in a chunk loaded only then).
+    const shipped = ['@google-cloud/functions-framework', 'google-auth-library'];
     assert.deepEqual(
       manifest.dependencies,
       Object.fromEntries(shipped.map((p) => [p, rootPackage.dependencies[p]])),
@@ -223,52 +293,15 @@ describe('the repo’s functions', () => {
   test('the API bundle answers through the functions framework with only its package.json’s packages installed', async () => {
     const [api] = await buildFunctions({ outDir: join(work, 'api-only'), names: ['api'] });
     assert.ok(api);
-    // node_modules holding just what package.json lists (each a link to the root's install): an import
-    // the manifest forgot would not resolve here, as it would not after Cloud Build's `npm ci`.
-    for (const pkg of Object.keys(api.dependencies)) {
-      mkdirSync(join(api.dir, 'node_modules', pkg, '..'), { recursive: true });
-      symlinkSync(join(REPO, 'node_modules', pkg), join(api.dir, 'node_modules', pkg), 'dir');
-    }
-    const port = await freePort();
-    // What Cloud Run runs: the function's own framework on the folder (package.json's main: index.mjs),
-    // configured as in production (Upstash, so the cache and limiter's lazy chunks load with the app).
-    const child = spawn(
-      process.execPath,
-      [
-        join(api.dir, 'node_modules/@google-cloud/functions-framework/build/src/main.js'),
-        '--target=api',
-        '--signature-type=http',
-        `--port=${port}`,
-        `--source=${api.dir}`,
-      ],
-      {
-        cwd: api.dir,
-        env: {
-          PATH: process.env.PATH ?? '',
-          LOG_LEVEL: 'error',
-          TRACING: 'off',
-          DATABASE_URL: 'postgres://test@127.0.0.1:9/none',
-          UPSTASH_REDIS_REST_URL: 'http://127.0.0.1:9',
-          UPSTASH_REDIS_REST_TOKEN: 'test',
-          METADATA_SERVER_DETECTION: 'none',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
+    installDeclaredPackages(api);
+    // Configured as in production (Upstash, so the cache and limiter's lazy chunks load with the app).
+    const framework = await startFramework(api.dir, 'api', {
+      TRACING: 'off',
+      UPSTASH_REDIS_REST_URL: 'http://127.0.0.1:9',
+      UPSTASH_REDIS_REST_TOKEN: 'test',
     });
     try {
-      await new Promise<void>((resolve, reject) => {
-        let out = '';
-        child.once('exit', (code) => reject(new Error(`the framework exited (${code}): ${stderr}`)));
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          if (out.includes('URL:')) resolve();
-        });
-      });
-      const base = `http://127.0.0.1:${port}`;
+      const base = framework.url;
       const health = await fetch(`${base}/health`);
       assert.equal(health.status, 200);
       assert.equal(((await health.json()) as { status: string }).status, 'ok');
@@ -281,12 +314,72 @@ describe('the repo’s functions', () => {
       const denied = await fetch(`${base}/api/v1/nodes`);
       assert.equal(denied.status, 401);
       assert.match(denied.headers.get('content-type') ?? '', /application\/problem\+json/);
-      assert.equal(stderr, '', 'nothing logged at ERROR');
+      assert.equal(framework.stderr(), '', 'nothing logged at ERROR');
     } finally {
-      child.removeAllListeners('exit');
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill();
-      await exited;
+      await framework.stop();
+    }
+  });
+  test('with TRACING=cloud the API bundle’s request spans reach the OTLP endpoint, with the function’s identity', async () => {
+    const [api] = await buildFunctions({ outDir: join(work, 'api-traced'), names: ['api'] });
+    assert.ok(api);
+    installDeclaredPackages(api);
+    // One loopback server stands in for Cloud Run's metadata server (the function's access token) and
+    // for Cloud Trace's OTLP endpoint (what the exporter posts).
+    const exports: { authorization: string | undefined; body: Buffer }[] = [];
+    const receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const path = new URL(req.url ?? '/', 'http://receiver').pathname;
+        if (path.endsWith('/service-accounts/default/token')) {
+          res.setHeader('metadata-flavor', 'Google');
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify({ access_token: 'function-token', expires_in: 3600, token_type: 'Bearer' }));
+        } else if (req.method === 'POST' && path === '/v1/traces') {
+          exports.push({ authorization: req.headers.authorization, body: Buffer.concat(chunks) });
+          res.setHeader('content-type', 'application/x-protobuf');
+          res.end();
+        } else {
+          res.statusCode = 404;
+          res.setHeader('metadata-flavor', 'Google');
+          res.end();
+        }
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const at = `127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    const framework = await startFramework(api.dir, 'api', {
+      TRACING: 'cloud',
+      TRACE_OTLP_URL: `http://${at}/v1/traces`,
+      GCE_METADATA_HOST: at,
+      METADATA_SERVER_DETECTION: 'assume-present',
+    });
+    try {
+      // The API's tracing starts once its first response has been sent; then every request is a span,
+      // child of the caller's traceparent. The batch processor exports on its own timer (5 s).
+      const traceId = randomBytes(16).toString('hex');
+      const traced = () => exports.some((e) => e.body.includes(Buffer.from(traceId, 'hex')));
+      for (let i = 0; i < 200 && !traced(); i++) {
+        const res = await fetch(`${framework.url}/health`, {
+          headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+        });
+        assert.equal(res.status, 200);
+        await res.arrayBuffer();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const sent = exports.find((e) => e.body.includes(Buffer.from(traceId, 'hex')));
+      assert.ok(
+        sent,
+        `no export carried the request's trace (${exports.length} exports): ${framework.stderr()}`,
+      );
+      assert.equal(sent.authorization, 'Bearer function-token');
+      // OTLP protobuf: the resource's service.name and the server span's name travel as plain strings.
+      assert.ok(sent.body.includes('service.name') && sent.body.includes('api'));
+      assert.ok(sent.body.includes('GET'));
+      assert.equal(framework.stderr(), '', 'nothing logged at ERROR');
+    } finally {
+      await framework.stop();
+      await new Promise((resolve) => receiver.close(resolve));
     }
   });
 });

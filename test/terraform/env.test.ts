@@ -14,6 +14,7 @@ const NOT_SET_IN_THE_CLOUD: Record<string, string> = {
   COORDINATION_BACKEND: 'defaults to firestore when GOOGLE_CLOUD_PROJECT is set',
   BUS_BACKEND: 'defaults to pubsub when GOOGLE_CLOUD_PROJECT is set',
   BIGQUERY_API_ENDPOINT: 'only tests point BigQuery at a loopback server',
+  TRACE_OTLP_URL: 'only tests point the span exporter at a loopback receiver; the cloud uses Cloud Trace',
   SIMULATOR_SEED: 'the simulator stands in for BigQuery locally; the cloud reads BigQuery',
   SIMULATOR_NODES: 'the simulator stands in for BigQuery locally; the cloud reads BigQuery',
   PORT: 'reserved: Cloud Run sets it for every instance',
