@@ -4,6 +4,7 @@
  * after ordinary cycles it merges the buckets they wrote; bad input is counted, never aggregated.
  */
 import assert from 'node:assert/strict';
+import { Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createLocalStack } from '../dev/local-stack.ts';
 import { createTestDatabase, peerGate, type TestDatabase } from '../dev/peers/index.ts';
@@ -272,6 +273,50 @@ describe('bulk backfill', await peerGate('postgres'), () => {
     const viaCopy = (await tableState(db.sql))['agg_5m'];
     assert.equal(viaCopy?.length, rows.length);
     assert.deepEqual(differences(viaCopy, expected), []);
+  });
+
+  test('COPY hands each chunk to the socket as it is, not a copy of it (patched postgres.js)', async () => {
+    const db = await database();
+    const storage = await storageOf(db);
+    const sim = createSimulator({ seed: SEED, nodes: NODES });
+    const rows = aggregateReadings(sim.readings(T0, T0 + 6 * HOUR_MS));
+    await storage.partitions.ensure(
+      'agg_5m',
+      rows.map((r) => r.bucketMs),
+    );
+    const yielded: Uint8Array[] = [];
+    function* data(): Generator<Uint8Array> {
+      const encoder = new PartialCopyEncoder('binary');
+      for (const r of rows) {
+        encoder.add(r.nodeId, METRICS.indexOf(r.metric), r.bucketMs, r, sketchBytes(r), r.seen ?? null);
+        for (const chunk of encoder.drain()) yield yielded[yielded.push(chunk) - 1]!;
+      }
+      for (const chunk of encoder.end()) yield yielded[yielded.push(chunk) - 1]!;
+    }
+    // The stream hands the socket a Buffer view of the chunk: the same memory, another object.
+    const same = (a: Uint8Array, b: Uint8Array) =>
+      a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.length === b.length;
+    const onSocket: Uint8Array[] = [];
+    const write = Socket.prototype.write;
+    Socket.prototype.write = function (this: Socket, chunk: unknown, ...rest: unknown[]) {
+      if (chunk instanceof Uint8Array) onSocket.push(chunk);
+      return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as typeof write;
+    try {
+      await db.sql.begin((tx) => copyPartials(tx, 'agg_5m', data()));
+    } finally {
+      Socket.prototype.write = write;
+    }
+    assert.ok(yielded.length > 1, 'the rows span several chunks');
+    // Without the patch postgres.js concatenates header and chunk into a new buffer for each chunk.
+    assert.deepEqual(
+      yielded
+        .filter((chunk) => !onSocket.some((written) => same(written, chunk)))
+        .map((chunk) => chunk.length),
+      [],
+    );
+    const [stored] = await db.sql<{ n: number }[]>`select count(*)::int as n from agg_5m`;
+    assert.equal(stored?.n, rows.length);
   });
 
   test('invalid readings are counted, not aggregated', async () => {

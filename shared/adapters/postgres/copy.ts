@@ -27,9 +27,12 @@ const FIRST_CHUNK_BYTES = 1 << 16;
 
 /**
  * Full-size chunks PostgreSQL has taken (the COPY stream's write callback ran), for the next chunks
- * to reuse. postgres.js copies each chunk into its own message as it writes it, so a written chunk
- * is free: without the reuse a backfill allocated a fresh 1 MiB buffer per MiB of COPY data, and
- * those buffers (memory outside V8's heap) set off most of its full garbage collections.
+ * to reuse. postgres.js (patched: patches/postgres+3.4.9.patch) hands each chunk to the socket as it
+ * is, behind its 5-byte CopyData header in the same writev, and the callback runs once the socket
+ * has written it, so a written chunk is free: without the reuse a backfill allocated a fresh 1 MiB
+ * buffer per MiB of COPY data, and those buffers (memory outside V8's heap) set off most of its full
+ * garbage collections. Unpatched, postgres.js also copied every chunk into a new message buffer
+ * (Buffer.concat): about 0.15 µs of the process's CPU per reading in bench:backfill.
  */
 const spareChunks: Uint8Array[] = [];
 const MAX_SPARE_CHUNKS = 8;
