@@ -13,7 +13,6 @@ import { getRequestListener } from '@hono/node-server';
 import { type ApiApp, createApp } from '../../shared/api/app.ts';
 import { ApiProblem, problemAsResponse } from '../../shared/api/problem.ts';
 import { loadConfig } from '../../shared/config.ts';
-import { scavengeOnMainThreadWhenAlone } from '../../shared/gc-threads.ts';
 import { createLogger } from '../../shared/log.ts';
 import { once } from '../../shared/once.ts';
 import { withoutRequestDomains } from '../../shared/request-domains.ts';
@@ -23,8 +22,6 @@ import { tracingAfterFirstResponse } from '../../shared/wiring/telemetry.ts';
 // No Node Domain per request at all (shared/request-domains.ts, as the aggregator): the first Domain
 // the framework constructed turned on an async hook that every promise of the process then paid for.
 withoutRequestDomains();
-// One CPU (1 vCPU): young-generation collections on the main thread alone (shared/gc-threads.ts).
-scavengeOnMainThreadWhenAlone();
 const config = loadConfig();
 const app = once(async () => {
   const deps = await apiDeps(config);
