@@ -30,13 +30,9 @@ const utf8 = new TextEncoder();
 const gzipOffLoop = promisify(gzipCallback);
 
 /**
- * Bodies from this size up are gzipped on libuv's thread pool: compressing one on the event loop held
- * every other request of the instance for its whole duration — a history answer (up to ~750 buckets per
- * metric, a few hundred KiB) took milliseconds to tens of milliseconds of gzipSync on this machine, and
- * a Redis read that came back meanwhile waited behind it. Below it the compression costs less than the
- * hop to a worker thread (1.5 KiB: ~0.1 ms either way; 14 KiB: 0.25 ms in place against ~1.5 ms of
- * wall time through the pool; from ~40 KiB on, in place costs more than the pool's wall time: gz2
- * micro-benchmark in the commit that introduced it, loaded machine).
+ * Bodies from this size up are gzipped on the thread pool: on the event loop a history answer (a few
+ * hundred KiB) held every request of the instance for ms to tens of ms. Below it, in place is cheaper
+ * than the hop (14 KiB: 0.25 vs ~1.5 ms wall; from ~40 KiB in place costs more: commit 161c028).
  */
 export const OFF_LOOP_GZIP_BYTES = 32 * 1024;
 
@@ -67,10 +63,7 @@ export class CachedEntry {
     return Buffer.from(this.raw.buffer, this.raw.byteOffset, this.raw.byteLength).toString('utf8');
   }
 
-  /**
-   * The body gzipped, computed once: in place for a small body, on the thread pool for a large one
-   * (a promise then, shared by the requests that ask while it runs; a failure is not kept).
-   */
+  /** The body gzipped, once: in place when small, else on the pool (one shared promise; a failure is not kept). */
   gzip(): Uint8Array | Promise<Uint8Array> {
     if (this.#gzip !== undefined) return this.#gzip;
     if (this.bytes < OFF_LOOP_GZIP_BYTES) {
