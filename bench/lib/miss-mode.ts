@@ -32,6 +32,8 @@ export interface MissModeOptions {
   cpuOf: (port: number) => number;
   /** CPU time (µs) the Upstash-protocol server's process has used so far (is it a bottleneck?). */
   harnessCpu: () => number;
+  /** Connections the Upstash-protocol server has accepted so far (are they reused?). */
+  harnessConnections: () => Promise<number>;
   clients: number;
   requests: number;
   /** Rounds of every phase × variant, the variants' order rotated each round. */
@@ -221,6 +223,8 @@ export async function runMissMode(o: MissModeOptions): Promise<number> {
   /** The Upstash-protocol server's share of a core during each phase. */
   const harness: number[] = [];
   const fills: string[] = [];
+  /** Upstash connections opened per 1,000 requests, per variant and phase, each round's. */
+  const connections = new Map<string, number[]>();
   let fillsOk = true;
   for (let round = 0; round < o.rounds; round++) {
     const order = [
@@ -234,12 +238,14 @@ export async function runMissMode(o: MissModeOptions): Promise<number> {
         const port = await variant.startApi();
         const cpu0 = o.cpuOf(port);
         const harness0 = o.harnessCpu();
+        const connections0 = await o.harnessConnections();
         const wall0 = performance.now();
         const samples = await phase(o, port, name === 'redis' ? 1 : 2);
         const cpuUs = o.cpuOf(port) - cpu0;
         const wallMs = performance.now() - wall0;
         const apiBusy = cpuUs / 1000 / wallMs;
         const harnessBusy = (o.harnessCpu() - harness0) / 1000 / wallMs;
+        const opened = (await o.harnessConnections()) - connections0;
         // Fills of Redis run in the background after the answers: let them land before the instance is
         // stopped (a stopped instance loses the fills still under way, which would count as missing).
         if (name === 'postgres') await settled(() => countKeys(redisUrl, o.prefix));
@@ -249,6 +255,7 @@ export async function runMissMode(o: MissModeOptions): Promise<number> {
         pooled.set(k, [...(pooled.get(k) ?? []), ...samples]);
         perRound.set(k, [...(perRound.get(k) ?? []), samples]);
         cpu.set(k, [...(cpu.get(k) ?? []), cpuUs / samples.length]);
+        connections.set(k, [...(connections.get(k) ?? []), (1000 * opened) / samples.length]);
         if (name === 'postgres') {
           const read = new Set(samples.filter((s) => s.hot && s.tier === 'postgres').map((s) => s.path)).size;
           const refilled = await countKeys(redisUrl, o.prefix);
@@ -331,6 +338,16 @@ export async function runMissMode(o: MissModeOptions): Promise<number> {
           .join(', ')}`,
     );
     console.log(`API process CPU µs per request, ${name} phase (each round): ${parts.join(' · ')}`);
+    const opened = o.variants.map(
+      (v) =>
+        `${v.name} ${connections
+          .get(`${v.name}|${name}`)!
+          .map((x) => x.toFixed(2))
+          .join(', ')}`,
+    );
+    console.log(
+      `Upstash connections opened per 1,000 requests, ${name} phase (each round): ${opened.join(' · ')}`,
+    );
   }
   console.log(
     `Upstash-protocol server (own process, core 1): at most ${Math.max(...harness).toFixed(2)} of a core during a phase (median ${pct(harness, 0.5).toFixed(2)})`,

@@ -3,11 +3,12 @@ import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { ApiEnv } from './env.ts';
 import { acceptsGzip, etagMatches, sendEntry } from './respond.ts';
-import { CachedEntry } from './tiers.ts';
+import { CachedEntry, OFF_LOOP_GZIP_BYTES } from './tiers.ts';
 
 test('If-None-Match matches strong and weak forms, lists and *', () => {
   const etag = '"abc"';
@@ -54,4 +55,58 @@ test('a cached entry is sent as its stored UTF-8 bytes: the same body, length an
   } finally {
     server.close();
   }
+});
+
+/** A JSON body of about `bytes` bytes, like a history answer's points. */
+const jsonOf = (bytes: number) => {
+  const points: string[] = [];
+  for (let i = 0, length = 0; length < bytes; i++) {
+    points.push(JSON.stringify({ t: i, mean: (i * 7919) % 1000 }));
+    length += points.at(-1)!.length + 1;
+  }
+  return `{"points":[${points.join(',')}]}`;
+};
+
+test('a small body is gzipped in place; a large one on the thread pool, once, while the event loop turns', async () => {
+  const small = new CachedEntry(jsonOf(2000), Date.now());
+  const inPlace = small.gzip();
+  assert.ok(inPlace instanceof Uint8Array, 'under the threshold: the bytes at once');
+  assert.equal(small.gzip(), inPlace, 'computed once');
+
+  const text = jsonOf(4 * OFF_LOOP_GZIP_BYTES);
+  const large = new CachedEntry(text, Date.now());
+  let turned = false;
+  setImmediate(() => {
+    turned = true;
+  });
+  const pending = large.gzip();
+  assert.ok(pending instanceof Promise, 'over the threshold: compressed off the event loop');
+  assert.equal(large.gzip(), pending, 'requests asking meanwhile share the one compression');
+  const bytes = await pending;
+  assert.ok(turned, 'the event loop ran other callbacks while the body was compressed');
+  assert.equal(gunzipSync(bytes).toString('utf8'), text);
+  assert.equal(large.gzip(), bytes, 'then kept: later answers send the stored bytes at once');
+});
+
+test('a large entry goes out gzipped (same ETag) to a client that accepts it, and as it is to one that does not', async () => {
+  const text = jsonOf(2 * OFF_LOOP_GZIP_BYTES);
+  const entry = new CachedEntry(text, Date.now());
+  const app = new Hono<ApiEnv>();
+  app.get('/x', (c) => {
+    c.set('out', {});
+    return sendEntry(c, entry, { maxAgeSeconds: 15 });
+  });
+  const [a, b] = await Promise.all([
+    app.request('/x', { headers: { 'accept-encoding': 'gzip' } }),
+    app.request('/x', { headers: { 'accept-encoding': 'gzip, br' } }),
+  ]);
+  for (const res of [a, b]) {
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-encoding'), 'gzip');
+    assert.equal(res.headers.get('etag'), entry.etag);
+    assert.equal(gunzipSync(Buffer.from(await res.arrayBuffer())).toString('utf8'), text);
+  }
+  const plain = await app.request('/x');
+  assert.equal(plain.headers.get('content-encoding'), null);
+  assert.equal(await plain.text(), text);
 });

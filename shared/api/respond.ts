@@ -48,13 +48,14 @@ export interface SendOptions {
 
 /**
  * Sends a cached entry as one Response with one plain header record (see headers.ts): the security
- * headers, the headers gathered by middleware (`c.var.out`), and the entry's own.
+ * headers, the headers gathered by middleware (`c.var.out`), and the entry's own. Synchronous, except
+ * while a large body's gzip bytes are being made on the thread pool (CachedEntry.gzip).
  */
 export function sendEntry(
   c: Context<ApiEnv>,
   entry: CachedEntry,
   options: SendOptions & { stale?: boolean; tier?: string; timing?: string },
-): Response {
+): Response | Promise<Response> {
   const headers: Record<string, string> = {
     ...API_SECURITY_HEADERS,
     ...c.get('out'),
@@ -80,7 +81,10 @@ export function sendEntry(
   headers['Content-Type'] = options.contentType ?? JSON_TYPE;
   if (entry.bytes >= GZIP_THRESHOLD && acceptsGzip(requestHeader(c, 'accept-encoding'))) {
     headers['Content-Encoding'] = 'gzip';
-    return new Response(entry.gzip as Uint8Array<ArrayBuffer>, { status: 200, headers });
+    const gzipped = entry.gzip();
+    const send = (bytes: Uint8Array) =>
+      new Response(bytes as Uint8Array<ArrayBuffer>, { status: 200, headers });
+    return gzipped instanceof Uint8Array ? send(gzipped) : gzipped.then(send);
   }
   return new Response(entry.raw, { status: 200, headers });
 }
