@@ -34,6 +34,9 @@ describe('array literals as parameters', await peerGate('postgres'), () => {
       n!.a,
       numbers.map((x) => (Object.is(x, -0) ? 0 : x)),
     );
+    const [withNull] = await db.sql<{ a: (number | null)[] }[]>`
+      select to_json(${numberArray([1, null, 2])}::text::int4[]) as a`;
+    assert.deepEqual(withNull!.a, [1, null, 2]);
     const [inf] = await db.sql<{ a: string }[]>`
       select ${numberArray([Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])}::text::float8[]::text as a`;
     assert.equal(inf!.a, '{Infinity,-Infinity}');
