@@ -6,6 +6,7 @@
 import { emptyPartial, mergeInto, type PartialRow, partialKey, sketchBytes } from '../../domain/aggregate.ts';
 import { METRICS, type Metric } from '../../domain/readings.ts';
 import { encodeSketch, newSketch } from '../../domain/sketch.ts';
+import { numberArray, textArray } from './array-literal.ts';
 import type { Sql, TransactionSql } from './client.ts';
 import type { TimeSeriesTable } from './partitions.ts';
 
@@ -199,28 +200,30 @@ export async function upsertPartials(db: Db, table: TimeSeriesTable, rows: Parti
     `insert into ${table} (node_id, metric, bucket, count, sum, m2, min, max, first_ts, first, last_ts, last, sketch, seen)
      select n, m, to_timestamp(b / 1000.0), c, s, m2, mn, mx, to_timestamp(ft / 1000.0), f, to_timestamp(lt / 1000.0), l,
             decode(sk, 'base64'), decode(sn, 'base64')
-     from unnest($1::text[], $2::int2[], $3::float8[], $4::int4[], $5::float8[], $6::float8[], $7::float8[],
-                 $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::text[], $14::text[])
+     from unnest($1::text::text[], $2::text::int2[], $3::text::float8[], $4::text::int4[], $5::text::float8[],
+                 $6::text::float8[], $7::text::float8[], $8::text::float8[], $9::text::float8[], $10::text::float8[],
+                 $11::text::float8[], $12::text::float8[], $13::text::text[], $14::text::text[])
           as t(n, m, b, c, s, m2, mn, mx, ft, f, lt, l, sk, sn)
      on conflict (node_id, metric, bucket) do update set
        count = excluded.count, sum = excluded.sum, m2 = excluded.m2, min = excluded.min, max = excluded.max,
        first_ts = excluded.first_ts, first = excluded.first, last_ts = excluded.last_ts, last = excluded.last,
        sketch = excluded.sketch, seen = excluded.seen`,
+    // Each column as one array literal (array-literal.ts): the statement casts them.
     [
-      col.node,
-      col.metric,
-      col.bucket,
-      col.count,
-      col.sum,
-      col.m2,
-      col.min,
-      col.max,
-      col.firstTs,
-      col.first,
-      col.lastTs,
-      col.last,
-      col.sketch,
-      col.seen,
+      textArray(col.node),
+      numberArray(col.metric),
+      numberArray(col.bucket),
+      numberArray(col.count),
+      numberArray(col.sum),
+      numberArray(col.m2),
+      numberArray(col.min),
+      numberArray(col.max),
+      numberArray(col.firstTs),
+      numberArray(col.first),
+      numberArray(col.lastTs),
+      numberArray(col.last),
+      textArray(col.sketch),
+      textArray(col.seen),
     ],
     { prepare: true },
   );

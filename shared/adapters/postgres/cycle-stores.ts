@@ -70,7 +70,7 @@ import {
   districtMeters,
   ensureWatermarks,
   loadNetwork,
-  lockNode,
+  lockNodeForBatch,
   readDistrictTimezone,
   readWatermark,
   upsertNetwork,
@@ -208,7 +208,7 @@ export function postgresCycleStores(sql: Sql, partitions: PartitionManager) {
     inNodeTransaction: <T>(nodeId: string, work: (tx: ReturnType<typeof nodeBatchTx>) => Promise<T>) =>
       sql.begin(async (tx) => {
         // Not awaited alone: the batch's reads pipeline behind it (the server runs them once it holds).
-        const locked = lockNode(tx, nodeId);
+        const locked = lockNodeForBatch(tx, nodeId);
         locked.catch(() => {});
         const result = await work(nodeBatchTx(tx, nodeId));
         await locked;

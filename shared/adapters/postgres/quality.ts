@@ -8,6 +8,7 @@ import { emptyQuality, type FlatRuns, type QualityCounters } from '../../analyti
 import type { QualityBuckets, QualityResolution } from '../../cycle/aggregate/store.ts';
 import type { NodeQualityRow } from '../../cycle/rollup/store.ts';
 import type { Metric } from '../../domain/readings.ts';
+import { numberArray, textArray } from './array-literal.ts';
 import type { Sql, TransactionSql } from './client.ts';
 
 type Db = Sql | TransactionSql;
@@ -43,22 +44,50 @@ const WRITE_COLUMNS: ReadonlyArray<{
   array: string;
   store: (v: string) => string;
   value: (c: QualityCounters) => unknown;
+  /** The column's values as one array-literal parameter (array-literal.ts). */
+  literal: (values: never[]) => string;
 }> = [
   ...COUNT_COLUMNS.map(([field, column]) => ({
     column,
     array: 'int4[]',
     store: (v: string) => v,
     value: (c: QualityCounters) => c[field],
+    literal: numberArray,
   })),
-  { column: 'min_ts', array: 'float8[]', store: (v) => `to_timestamp(${v} / 1000.0)`, value: (c) => c.minTs },
-  { column: 'max_ts', array: 'float8[]', store: (v) => `to_timestamp(${v} / 1000.0)`, value: (c) => c.maxTs },
-  { column: 'ingest_delay_sum_ms', array: 'float8[]', store: (v) => v, value: (c) => c.ingestDelaySumMs },
-  { column: 'flatline_max_run', array: 'int2[]', store: (v) => v, value: (c) => c.flatlineMaxRun },
+  {
+    column: 'min_ts',
+    array: 'float8[]',
+    store: (v) => `to_timestamp(${v} / 1000.0)`,
+    value: (c) => c.minTs,
+    literal: numberArray,
+  },
+  {
+    column: 'max_ts',
+    array: 'float8[]',
+    store: (v) => `to_timestamp(${v} / 1000.0)`,
+    value: (c) => c.maxTs,
+    literal: numberArray,
+  },
+  {
+    column: 'ingest_delay_sum_ms',
+    array: 'float8[]',
+    store: (v) => v,
+    value: (c) => c.ingestDelaySumMs,
+    literal: numberArray,
+  },
+  {
+    column: 'flatline_max_run',
+    array: 'int2[]',
+    store: (v) => v,
+    value: (c) => c.flatlineMaxRun,
+    literal: numberArray,
+  },
   {
     column: 'flat',
     array: 'text[]',
     store: (v) => `${v}::jsonb`,
     value: (c) => JSON.stringify(encodeFlat(c.flat)),
+    literal: textArray,
   },
 ];
 
@@ -114,11 +143,11 @@ export function countersFromDoc(doc: unknown): QualityCounters {
 const COUNTER_UPSERTS = RESOLUTIONS.map((res, r) => {
   const first = 2 + r * (1 + WRITE_COLUMNS.length);
   const names = WRITE_COLUMNS.map((col) => col.column);
-  const inputs = WRITE_COLUMNS.map((col, c) => `$${first + 1 + c}::${col.array}`);
+  const inputs = WRITE_COLUMNS.map((col, c) => `$${first + 1 + c}::text::${col.array}`);
   return `${res} as (
        insert into ${QUALITY_TABLES[res]} (node_id, bucket, ${names.join(', ')})
        select $1, to_timestamp(b / 1000.0), ${WRITE_COLUMNS.map((col) => col.store(`t.${col.column}`)).join(', ')}
-       from unnest($${first}::float8[], ${inputs.join(', ')}) as t(b, ${names.join(', ')})
+       from unnest($${first}::text::float8[], ${inputs.join(', ')}) as t(b, ${names.join(', ')})
        on conflict (node_id, bucket) do update set ${names.map((n) => `${n} = excluded.${n}`).join(', ')}
        returning 1)`;
 }).join(',\n');
@@ -128,7 +157,10 @@ function counterParams(nodeId: string, changed: QualityBuckets): unknown[] {
   const params: unknown[] = [nodeId];
   for (const res of RESOLUTIONS) {
     const counters = [...changed[res].values()];
-    params.push([...changed[res].keys()], ...WRITE_COLUMNS.map((col) => counters.map(col.value)));
+    params.push(
+      numberArray([...changed[res].keys()]),
+      ...WRITE_COLUMNS.map((col) => col.literal(counters.map(col.value) as never[])),
+    );
   }
   return params;
 }

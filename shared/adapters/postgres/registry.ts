@@ -180,9 +180,20 @@ export async function existingNodeIds(db: Db, tenantId: string, ids: readonly st
 
 // Read and written by the cycle
 
-/** Serialises a node's batches: held until the transaction ends. */
-export async function lockNode(tx: TransactionSql, nodeId: string): Promise<void> {
-  await tx`select pg_advisory_xact_lock(hashtextextended(${nodeId}, 0))`;
+/**
+ * Serialises a node's batches: the node's lock, held until the transaction ends, and generic plans for
+ * the rest of the transaction, in one statement (`set_config(…, true)` is SET LOCAL). The batch's
+ * statements are prepared; left to choose (`auto`), PostgreSQL re-planned the node-state read and the
+ * stored-bucket read at every execution (their generic plans are costed over every daily partition of
+ * agg_5m, pruned only when they run): about 1 ms of planning per node. Their generic plans are index
+ * scans on the node's key, as the custom ones. Measured by replaying a logged bench:cycle's statements
+ * (backend CPU per execution; 100 nodes, 22 days of history): node-state read 1.15–1.50 → 0.59–0.88 ms,
+ * stored buckets 0.51–0.63 → 0.28–0.35 ms.
+ */
+export async function lockNodeForBatch(tx: TransactionSql, nodeId: string): Promise<void> {
+  await tx`
+    select pg_advisory_xact_lock(hashtextextended(${nodeId}, 0)),
+           set_config('plan_cache_mode', 'force_generic_plan', true)`;
 }
 
 export async function readWatermark(db: Db, nodeId: string): Promise<number | null> {
