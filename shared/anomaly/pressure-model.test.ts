@@ -180,10 +180,15 @@ function rollUp(points: PressureSeries[], fromMs: number, toMs: number) {
   let anomalies: Anomaly[] = [];
   const opened: { t: number; nodeId: string | null }[] = [];
   for (let t = fromMs; t <= toMs; t += 3 * HOUR_MS) {
-    const recent = points.map((p) => ({ ...p, hourly: slice(p.hourly, t - readMs, t) }));
     const excluded = anomalies
       .filter((a) => a.status === 'resolved' && a.resolvedBy !== 'superseded')
       .map((a) => ({ fromMs: a.startMs, toMs: a.endMs! }));
+    // Read back further by the excluded spans' length: earlier hours take their place.
+    const extraMs = excluded.reduce((a, x) => a + x.toMs - x.fromMs + HOUR_MS, 0);
+    const recent = points.map((p) => ({
+      ...p,
+      hourly: slice(p.hourly, Math.max(p.hourly.startMs, t - readMs - extraMs), t),
+    }));
     let open = anomalies.find((a) => a.status === 'open' || a.status === 'acknowledged');
     const step = open ? detectPressureStepUp(recent, t, open, cfg, excluded) : null;
     if (open && step) {
@@ -194,7 +199,11 @@ function rollUp(points: PressureSeries[], fromMs: number, toMs: number) {
     const reference = open
       ? points.map((p) => ({
           ...p,
-          hourly: slice(p.hourly, open.startMs - (cfg.referenceHours + 1) * HOUR_MS, open.startMs + HOUR_MS),
+          hourly: slice(
+            p.hourly,
+            Math.max(p.hourly.startMs, open.startMs - (cfg.referenceHours + 1) * HOUR_MS - extraMs),
+            open.startMs + HOUR_MS,
+          ),
         }))
       : undefined;
     const c =
@@ -259,4 +268,24 @@ test('a leak that only grows at its own point is not announced again', () => {
   const { anomalies, opened } = rollUp(points, START + 21 * DAY_MS, START + 70 * DAY_MS);
   assert.equal(opened.length, 1, `opened: ${at(opened)}`);
   assert.equal(anomalies[0]!.status, 'open');
+});
+
+test('after a long leak is repaired the model is not blind: a new leak at another point days later is caught', () => {
+  // P-1 leaks 25 days; its anomaly resolves after the repair. Three weeks of reference after that would
+  // hold no hour outside it: earlier hours, before the leak, take their place.
+  const leakAt = START + 22 * DAY_MS + 10 * HOUR_MS;
+  const repaired = START + 47 * DAY_MS;
+  const second = START + 57 * DAY_MS + 4 * HOUR_MS;
+  const points = district(
+    5,
+    (p, t) => (p === 1 && t >= leakAt && t < repaired ? 0.03 : p === 3 && t >= second ? 0.03 : 0),
+    4,
+    62,
+  );
+  const { anomalies, opened } = rollUp(points, START + 21 * DAY_MS, START + 62 * DAY_MS);
+  assert.equal(anomalies[0]!.status, 'resolved');
+  assert.ok(anomalies[0]!.resolvedAtMs! < second, 'the first anomaly resolved before the second leak');
+  assert.equal(opened.length, 2, `opened: ${at(opened)}`);
+  assert.equal(opened[1]!.nodeId, 'P-3');
+  assert.ok(opened[1]!.t >= second && opened[1]!.t - second <= DAY_MS, at(opened));
 });

@@ -20,6 +20,8 @@
  * end) are left out of the reference. A leak's hours in the reference would teach the model that the
  * leak's point reads low, and so that the others' mean runs low: once repaired, the mean rises and every
  * other point reads lower than predicted — a false drop, for as long as the reference holds the leak.
+ * Earlier hours take the excluded ones' place (so the model is not blind for weeks after a long leak), and
+ * the CUSUM does not judge a past leak's hours again.
  *
  * A second leak while one is open (`detectPressureStepUp`): the open anomaly's frozen reference would absorb
  * it, so once the ordinary reference lies wholly after the open anomaly's start (it then holds the first
@@ -148,7 +150,7 @@ export interface PressureModelContext {
   leakFreeBeforeMs?: number;
   /** The points over that frozen reference window, when `points` do not reach back to it (matched by node id). */
   reference?: readonly PressureSeries[];
-  /** The district's past leaks (resolved pressure-residual anomalies): their hours are left out of the reference. */
+  /** The district's past leaks (resolved pressure-residual anomalies): their hours are left out of the reference, earlier ones taken instead. */
   excluded?: readonly Span[];
 }
 
@@ -173,10 +175,22 @@ export function pressureResiduals(
   const refById = new Map(reference.map((r) => [r.nodeId, r.hourly]));
   // An hour overlapping a past leak's span is left out (the span's ends are within the hour or on it).
   const leaky = (t: number) => excluded.some((x) => t + HOUR_MS > x.fromMs && t <= x.toMs);
+  // The reference's hours: the latest `referenceHours` before its end outside past leaks — earlier hours
+  // take an excluded one's place, so the model is not blind for weeks after a long leak (as far back as the
+  // reference's series reach).
   const hours: number[] = [];
-  for (let t = refStart; t < refEnd; t += HOUR_MS) if (!leaky(t)) hours.push(t);
+  if (excluded.length === 0) {
+    for (let t = refStart; t < refEnd; t += HOUR_MS) hours.push(t);
+  } else {
+    const earliest = Math.min(...reference.map((r) => r.hourly.startMs));
+    for (let t = refEnd - HOUR_MS; t >= earliest && hours.length < cfg.referenceHours; t -= HOUR_MS) {
+      if (!leaky(t)) hours.push(t);
+    }
+    hours.reverse();
+  }
   const refCount = hours.length;
-  for (let t = cusumFrom; t < endMs; t += HOUR_MS) hours.push(t);
+  // A past leak's hours are not judged again either: they were its anomaly's.
+  for (let t = cusumFrom; t < endMs; t += HOUR_MS) if (!leaky(t)) hours.push(t);
   const values = points.map((p) => {
     const ref = refById.get(p.nodeId);
     return hours.map((t, h) => (h < refCount ? (ref ? at(ref, t) : Number.NaN) : at(p.hourly, t)));

@@ -283,6 +283,7 @@ export async function detectDistrictAnomalies(
   // The district's past leaks seen by the pressure model (resolved anomalies, not superseded ones: their
   // leak still runs), left out of its reference: a repaired leak's hours would make the repair read as drops.
   const pressureExcluded = new Map<string, { fromMs: number; toMs: number }[]>();
+  const pressureExtended = new Map<string, { nodeId: string; hourly: BucketSeries }[]>();
   if (pressureCfg) {
     const opens = watched.flatMap((d) => openOf(d.district.id, 'pressure_residual') ?? []);
     const since = Math.min(
@@ -302,12 +303,20 @@ export async function detectDistrictAnomalies(
       pressureExcluded.set(a.districtId, spans);
     }
     for (const d of watched.filter(modelled)) {
+      const spans = pressureExcluded.get(d.district.id) ?? [];
+      // The model takes earlier hours in place of excluded ones: read back as far as they reach.
+      const extraMs = spans.reduce((a, x) => a + x.toMs - x.fromMs + HOUR_MS, 0);
+      const ids = d.nodes.filter((n) => n.kind === 'pressure').map((n) => n.id);
+      if (extraMs > 0) {
+        const from = pressureFromMs - extraMs;
+        const cells = await deps.stores.forecasts.readHourly(ids, 'pressure', from, nowMs);
+        pressureExtended.set(d.district.id, pressureSeriesOf(ids, cells, from, nowMs));
+      }
       const open = openOf(d.district.id, 'pressure_residual');
       if (!open) continue;
-      const refFrom = open.startMs - (pressureCfg.referenceHours + 1) * HOUR_MS;
-      if (refFrom >= pressureFromMs) continue;
+      const refFrom = open.startMs - (pressureCfg.referenceHours + 1) * HOUR_MS - extraMs;
+      if (refFrom >= pressureFromMs - extraMs) continue;
       const refTo = open.startMs + HOUR_MS;
-      const ids = d.nodes.filter((n) => n.kind === 'pressure').map((n) => n.id);
       const cells = await deps.stores.forecasts.readHourly(ids, 'pressure', refFrom, refTo);
       pressureReference.set(open.id, pressureSeriesOf(ids, cells, refFrom, refTo));
     }
@@ -352,14 +361,15 @@ export async function detectDistrictAnomalies(
     const nights = [...byDate.values()].sort((a, b) => a.endMs - b.endMs);
 
     const pressureHourly =
-      pressureCells && modelled(d)
+      pressureExtended.get(d.district.id) ??
+      (pressureCells && modelled(d)
         ? pressureSeriesOf(
             d.nodes.filter((n) => n.kind === 'pressure').map((n) => n.id),
             pressureCells,
             pressureFromMs,
             nowMs,
           )
-        : undefined;
+        : undefined);
 
     const waterBalance: WaterBalanceInput | undefined = balanced(d) ? balanceInput(d, hourlyOf) : undefined;
     const excluded = pressureExcluded.get(d.district.id) ?? [];
