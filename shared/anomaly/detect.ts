@@ -173,13 +173,13 @@ export function detectDistrictConditions(
     if (c) out.push(c);
   }
   if (cfg.pressureModel && input.pressureHourly) {
-    const c = detectPressureResidualLeak(
-      input.pressureHourly,
-      input.nowMs,
-      cfg.pressureModel,
-      input.pressureLeakFreeBeforeMs,
-      input.pressureReference,
-    );
+    const c = detectPressureResidualLeak(input.pressureHourly, input.nowMs, cfg.pressureModel, {
+      ...(input.pressureLeakFreeBeforeMs !== undefined
+        ? { leakFreeBeforeMs: input.pressureLeakFreeBeforeMs }
+        : {}),
+      ...(input.pressureReference ? { reference: input.pressureReference } : {}),
+      ...(input.pressureExcluded ? { excluded: input.pressureExcluded } : {}),
+    });
     if (c) out.push(c);
   }
   if (cfg.waterBalance && input.waterBalance) {

@@ -35,7 +35,12 @@ export type { ListedAnomaly } from './listed.ts';
 export type { NightFlow, NightFlowConfig } from './night-flow.ts';
 export { DEFAULT_NIGHT_FLOW, detectNightFlowLeak, netInflow, nightlyMinimumFlows } from './night-flow.ts';
 export type { PressureModelConfig, PressureResidual, PressureSeries } from './pressure-model.ts';
-export { DEFAULT_PRESSURE_MODEL, detectPressureResidualLeak, pressureResiduals } from './pressure-model.ts';
+export {
+  DEFAULT_PRESSURE_MODEL,
+  detectPressureResidualLeak,
+  detectPressureStepUp,
+  pressureResiduals,
+} from './pressure-model.ts';
 export type { FlatlineConfig, GapConfig, NegativeFlowConfig, RangeConfig } from './sensor-faults.ts';
 export { detectFlatline, detectGaps, detectNegativeFlow, detectOutOfRange } from './sensor-faults.ts';
 export { emptySeries, rollUpSeries, toBucketSeries } from './series.ts';

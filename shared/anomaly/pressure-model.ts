@@ -15,6 +15,21 @@
  * S ← max(0, S − r/σ − k) (an open leak's frozen reference may lie weeks back: it may come in series of its
  * own). A leak holds when some point's S reaches `threshold`; the condition names the point with the highest
  * S (where the leak most likely is).
+ *
+ * After a repair: the hours of the district's past leaks (its resolved pressure-residual anomalies, start to
+ * end) are left out of the reference. A leak's hours in the reference would teach the model that the
+ * leak's point reads low, and so that the others' mean runs low: once repaired, the mean rises and every
+ * other point reads lower than predicted — a false drop, for as long as the reference holds the leak.
+ * Earlier hours take the excluded ones' place (so the model is not blind for weeks after a long leak), and
+ * the CUSUM does not judge a past leak's hours again.
+ *
+ * A second leak while one is open (`detectPressureStepUp`): the open anomaly's frozen reference would absorb
+ * it, so once the ordinary reference lies wholly after the open anomaly's start (it then holds the first
+ * leak), a drop against it at another point than the open anomaly's is a new leak. At the open anomaly's own
+ * point it is the same leak grown (an incipient leak keeps growing for weeks), not announced again. Nor is
+ * it while the open anomaly's point rises against that reference: that is the first leak repaired (its
+ * point recovers by the leak's whole drop, the others' mean by a share of it: the repair shows there first),
+ * and the others' drops are the repair seen through their mean, not a leak.
  * `k` and `threshold` are set on a leak-free simulation for a false-alarm budget (eval/leaks/calibrate.ts),
  * not on the leaks the evaluation scores.
  */
@@ -61,8 +76,10 @@ export interface PressureSeries {
 
 export interface PressureResidual {
   nodeId: string;
-  /** CUSUM at the last hour before now, in σ·hours. */
+  /** CUSUM of drops at the last hour before now, in σ·hours. */
   cusum: number;
+  /** The same CUSUM for rises (a repaired leak's point reads higher than a reference holding the leak). */
+  riseCusum: number;
   /** Mean residual of the last 24 hours, bar (negative: lower than predicted). */
   lastDayResidualBar: number;
   sigmaBar: number;
@@ -121,29 +138,59 @@ function fitQuadratic(x: readonly number[], y: readonly number[]): ((v: number) 
   };
 }
 
+/** A span of time [fromMs, toMs]. */
+export interface Span {
+  fromMs: number;
+  toMs: number;
+}
+
+/** What the district's anomalies tell the model about its reference. */
+export interface PressureModelContext {
+  /** Start of the district's open pressure-residual anomaly: the reference window ends before it. */
+  leakFreeBeforeMs?: number;
+  /** The points over that frozen reference window, when `points` do not reach back to it (matched by node id). */
+  reference?: readonly PressureSeries[];
+  /** The district's past leaks (resolved pressure-residual anomalies): their hours are left out of the reference, earlier ones taken instead. */
+  excluded?: readonly Span[];
+}
+
 /**
  * Each modelled point's CUSUM of drops at `nowMs`. The reference window ends `lagHours` before the last full
- * hour, or at `leakFreeBeforeMs` if that is earlier; it is read from `reference` (the same points, matched
- * by node id: an open leak's frozen reference may lie before what `points` hold). The CUSUM runs over the
- * last `lagHours`, from the reference's end when that is later.
+ * hour, or at `leakFreeBeforeMs` if that is earlier, less the `excluded` hours; it is read from `reference`
+ * (the same points, matched by node id: an open leak's frozen reference may lie before what `points` hold).
+ * The CUSUM runs over the last `lagHours`, from the reference's end when that is later.
  */
 export function pressureResiduals(
   points: readonly PressureSeries[],
   nowMs: number,
   cfg: PressureModelConfig = DEFAULT_PRESSURE_MODEL,
-  leakFreeBeforeMs = Number.POSITIVE_INFINITY,
-  reference: readonly PressureSeries[] = points,
+  context: PressureModelContext = {},
 ): PressureResidual[] {
   if (points.length < cfg.minOthers + 1) return [];
+  const { leakFreeBeforeMs = Number.POSITIVE_INFINITY, reference = points, excluded = [] } = context;
   const endMs = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
   const refEnd = Math.min(endMs - cfg.lagHours * HOUR_MS, Math.floor(leakFreeBeforeMs / HOUR_MS) * HOUR_MS);
   const refStart = refEnd - cfg.referenceHours * HOUR_MS;
   const cusumFrom = Math.max(refEnd, endMs - cfg.lagHours * HOUR_MS);
   const refById = new Map(reference.map((r) => [r.nodeId, r.hourly]));
+  // An hour overlapping a past leak's span is left out (the span's ends are within the hour or on it).
+  const leaky = (t: number) => excluded.some((x) => t + HOUR_MS > x.fromMs && t <= x.toMs);
+  // The reference's hours: the latest `referenceHours` before its end outside past leaks — earlier hours
+  // take an excluded one's place, so the model is not blind for weeks after a long leak (as far back as the
+  // reference's series reach).
   const hours: number[] = [];
-  for (let t = refStart; t < refEnd; t += HOUR_MS) hours.push(t);
+  if (excluded.length === 0) {
+    for (let t = refStart; t < refEnd; t += HOUR_MS) hours.push(t);
+  } else {
+    const earliest = Math.min(...reference.map((r) => r.hourly.startMs));
+    for (let t = refEnd - HOUR_MS; t >= earliest && hours.length < cfg.referenceHours; t -= HOUR_MS) {
+      if (!leaky(t)) hours.push(t);
+    }
+    hours.reverse();
+  }
   const refCount = hours.length;
-  for (let t = cusumFrom; t < endMs; t += HOUR_MS) hours.push(t);
+  // A past leak's hours are not judged again either: they were its anomaly's.
+  for (let t = cusumFrom; t < endMs; t += HOUR_MS) if (!leaky(t)) hours.push(t);
   const values = points.map((p) => {
     const ref = refById.get(p.nodeId);
     return hours.map((t, h) => (h < refCount ? (ref ? at(ref, t) : Number.NaN) : at(p.hourly, t)));
@@ -186,6 +233,7 @@ export function pressureResiduals(
       MAD_TO_SIGMA * median(residuals.map((r) => Math.abs(r - center))),
     );
     let s = 0;
+    let rise = 0;
     let since = cusumFrom;
     let lastDay = 0;
     let lastDayN = 0;
@@ -196,6 +244,7 @@ export function pressureResiduals(
       const next = Math.max(0, s - r / sigma - cfg.k);
       if (s === 0 && next > 0) since = hours[h]!;
       s = next;
+      rise = Math.max(0, rise + r / sigma - cfg.k);
       if (hours[h]! >= endMs - 24 * HOUR_MS) {
         lastDay += r;
         lastDayN++;
@@ -204,6 +253,7 @@ export function pressureResiduals(
     out.push({
       nodeId: points[p]!.nodeId,
       cusum: s,
+      riseCusum: rise,
       lastDayResidualBar: lastDayN > 0 ? lastDay / lastDayN : 0,
       sigmaBar: sigma,
       sinceMs: since,
@@ -217,10 +267,43 @@ export function detectPressureResidualLeak(
   points: readonly PressureSeries[],
   nowMs: number,
   cfg: PressureModelConfig = DEFAULT_PRESSURE_MODEL,
-  leakFreeBeforeMs?: number,
-  reference?: readonly PressureSeries[],
+  context: PressureModelContext = {},
 ): Condition | null {
-  const residuals = pressureResiduals(points, nowMs, cfg, leakFreeBeforeMs, reference);
+  return conditionOf(pressureResiduals(points, nowMs, cfg, context), nowMs, cfg);
+}
+
+/**
+ * A second leak on top of the district's open pressure-residual anomaly, which began at `open.startMs` at
+ * the point `open.nodeId`: once the ordinary reference lies wholly after that start (so it holds the first
+ * leak), some other point drops past the threshold against it. Null otherwise — for drops at the open
+ * anomaly's own point, which are the first leak grown, and while that point rises past the threshold
+ * (the first leak repaired). `excluded` as in `pressureResiduals`.
+ */
+export function detectPressureStepUp(
+  points: readonly PressureSeries[],
+  nowMs: number,
+  open: { startMs: number; nodeId: string | null },
+  cfg: PressureModelConfig = DEFAULT_PRESSURE_MODEL,
+  excluded: readonly Span[] = [],
+): Condition | null {
+  const endMs = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
+  if (endMs - (cfg.lagHours + cfg.referenceHours) * HOUR_MS < open.startMs) return null;
+  const residuals = pressureResiduals(points, nowMs, cfg, { excluded });
+  const own = residuals.find((r) => r.nodeId === open.nodeId);
+  if (own && own.riseCusum >= cfg.threshold) return null;
+  const found = conditionOf(
+    residuals.filter((r) => r.nodeId !== open.nodeId),
+    nowMs,
+    cfg,
+  );
+  return found ? { ...found, evidence: { ...found.evidence, stepUp: true } } : null;
+}
+
+function conditionOf(
+  residuals: readonly PressureResidual[],
+  nowMs: number,
+  cfg: PressureModelConfig,
+): Condition | null {
   const above = residuals.filter((r) => r.cusum >= cfg.threshold);
   if (above.length === 0) return null;
   const worst = above.reduce((a, b) => (b.cusum > a.cusum ? b : a));

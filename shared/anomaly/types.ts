@@ -170,6 +170,8 @@ export interface DistrictCycleInput {
   pressureLeakFreeBeforeMs?: number;
   /** The same points over that frozen reference window, when `pressureHourly` does not reach back to it. */
   pressureReference?: readonly { nodeId: string; hourly: BucketSeries }[];
+  /** The district's past leaks (resolved pressure-residual anomalies): left out of the model's reference. */
+  pressureExcluded?: readonly { fromMs: number; toMs: number }[];
   /**
    * Hourly series of the district's water balance over its reference window and lag (`WaterBalanceConfig`):
    * supply, own outlets, tank volumes, customer meters; absent: that detector does not run.

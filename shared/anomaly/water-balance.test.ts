@@ -27,7 +27,7 @@ const LEAK_FROM = START + 28 * DAY_MS + 5 * HOUR_MS;
  * Simulated by the minute, read every 5 minutes, laid out as the hourly partials the rollup reads.
  */
 function tankFed(
-  leakLps: number,
+  leakLps: number | ((t: number) => number),
   seed = 1,
   days = DAYS,
   second: { fromMs: number; lps: number } | null = null,
@@ -48,7 +48,8 @@ function tankFed(
     const t = START + i * STEP_MS;
     const h = Math.floor(i / per);
     const demand = 0.6 * demandShape(t); // L/s per customer
-    const leak = (t >= LEAK_FROM ? leakLps : 0) + (second && t >= second.fromMs ? second.lps : 0);
+    const first = typeof leakLps === 'number' ? leakLps : leakLps(t);
+    const leak = (t >= LEAK_FROM ? first : 0) + (second && t >= second.fromMs ? second.lps : 0);
     if (level < 3) on = true;
     if (level > 4) on = false;
     const q = on ? 30 : 0;
@@ -224,4 +225,33 @@ test('a frozen reference older than the recent series is read apart: the rollup 
   const found = detectWaterBalanceLeak(recent, nowMs, cfg, LEAK_FROM, leaky);
   assert.ok(found, 'the leak holds against the frozen reference');
   assert.ok(Math.abs((found.evidence.lastDayRiseLps as number) - 0.5) < 0.1, JSON.stringify(found.evidence));
+});
+
+test('a leak that keeps growing is not a second leak; a second leak on top of a growing one is', () => {
+  // Incipient: 0.2 L/s at its start, growing by 0.03 L/s a day for 30 days, then level (as BattLeDIM's).
+  const growing = (t: number) => 0.2 + 0.03 * Math.min(30, (t - LEAK_FROM) / DAY_MS);
+  const days = 28 + 45;
+  const one = tankFed(growing, 2, days);
+  const first = detectWaterBalanceLeak(one, LEAK_FROM + 2 * DAY_MS);
+  assert.ok(first, 'the first leak is caught');
+  const openSince = first.sinceMs!;
+  const end = START + days * DAY_MS;
+  // Against a plain level the growth steps up (what announced BattLeDIM's p257 again, 21 days on) …
+  let plain = 0;
+  for (let t = openSince + 21 * DAY_MS; t < end; t += 6 * HOUR_MS) {
+    plain = Math.max(plain, waterBalanceCusum(one, t)?.cusum ?? 0);
+  }
+  assert.ok(plain >= DEFAULT_WATER_BALANCE.threshold, `plain level's CUSUM ${plain}`);
+  // … carried on at the reference's own rise, it does not, growing or levelled off.
+  for (let t = openSince + 21 * DAY_MS; t < end; t += 6 * HOUR_MS) {
+    assert.equal(detectWaterBalanceStepUp(one, t, openSince), null, new Date(t).toISOString());
+  }
+  // A second leak of 0.5 L/s while the first still grows: a step beyond the rise, caught within two days.
+  const secondFrom = LEAK_FROM + 25 * DAY_MS;
+  const two = tankFed(growing, 2, days, { fromMs: secondFrom, lps: 0.5 });
+  let stepped: number | null = null;
+  for (let t = secondFrom; t <= secondFrom + 3 * DAY_MS && stepped === null; t += HOUR_MS) {
+    if (detectWaterBalanceStepUp(two, t, openSince)) stepped = t;
+  }
+  assert.ok(stepped !== null && stepped - secondFrom <= 2 * DAY_MS, `stepped up at ${stepped}`);
 });

@@ -143,6 +143,7 @@ export function waterBalanceCusum(
   cfg: WaterBalanceConfig = DEFAULT_WATER_BALANCE,
   leakFreeBeforeMs = Number.POSITIVE_INFINITY,
   reference: WaterBalanceInput = input,
+  followRise = false,
 ): WaterBalanceCusum | null {
   if (input.customers.length < cfg.minCustomers) return null;
   if (input.supply.length === 0 && input.tanks.length === 0) return null;
@@ -189,19 +190,32 @@ export function waterBalanceCusum(
   if (meteredShare < cfg.minMeteredShare) return null;
   const blocks = blocksOf(input, cusumFrom, endMs);
   if (ref.length * cfg.blockHours < cfg.minReferenceHours) return null;
-  const level = median(ref);
-  const sigma = Math.max(cfg.minSigmaLps, MAD_TO_SIGMA * median(ref.map((v) => Math.abs(v - level))));
+  // With `followRise`, a reference still rising (a leak growing) is carried on at its own rate.
+  const valid = refBlocks.filter((x) => Number.isFinite(x.v));
+  const slope = followRise ? Math.max(0, theilSen(valid)) : 0;
+  const mid = (refStart + refEnd) / 2;
+  const trend = (t: number) => slope * (t - mid);
+  const detrended = valid.map((x) => x.v - trend(x.t));
+  const level = median(detrended);
+  const sigma = Math.max(cfg.minSigmaLps, MAD_TO_SIGMA * median(detrended.map((v) => Math.abs(v - level))));
+  // The slope is known to a standard error σ/√Σ(tᵢ − mid)², and its error is common to every block it is
+  // carried on to: it would add up in the CUSUM as a drift. So the rise is carried on at the fastest rate
+  // the reference supports — its slope plus two standard errors — and a new leak must step beyond that.
+  const spreadT = valid.reduce((a, x) => a + (x.t - mid) ** 2, 0);
+  const carried = slope > 0 ? slope + (2 * sigma) / Math.sqrt(spreadT) : 0;
   let s = 0;
   let since = cusumFrom;
   let day = 0;
   let dayN = 0;
   for (const { t, v } of blocks) {
     if (!Number.isFinite(v)) continue;
-    const next = Math.max(0, s + (v - level) / sigma - cfg.k);
+    const rise = v - trend(t) - level;
+    const beyond = rise - (carried - slope) * Math.max(0, t - mid);
+    const next = Math.max(0, s + beyond / sigma - cfg.k);
     if (s === 0 && next > 0) since = t;
     s = next;
     if (t >= endMs - 24 * HOUR_MS) {
-      day += v - level;
+      day += rise;
       dayN++;
     }
   }
@@ -213,6 +227,17 @@ export function waterBalanceCusum(
     sinceMs: since,
     meteredShare,
   };
+}
+
+/** Theil–Sen slope (L/s per ms) of block means: the median of the pairwise slopes, robust to odd blocks. */
+function theilSen(blocks: readonly { t: number; v: number }[]): number {
+  const slopes: number[] = [];
+  for (let i = 0; i < blocks.length; i++) {
+    for (let j = i + 1; j < blocks.length; j++) {
+      slopes.push((blocks[j]!.v - blocks[i]!.v) / (blocks[j]!.t - blocks[i]!.t));
+    }
+  }
+  return slopes.length > 0 ? median(slopes) : 0;
 }
 
 function conditionOf(
@@ -263,8 +288,11 @@ export function detectWaterBalanceLeak(
  * A second leak on top of an open balance anomaly that began at `openSinceMs`: the balance against the
  * ordinary reference — once that reference lies wholly after the open anomaly's start, so it holds the
  * first leak's level — rises again past the threshold. Null otherwise. Without it, the open anomaly (whose
- * reference is frozen before the first leak) would absorb every later leak of the district. A leak that
- * keeps growing for weeks also steps up against a reference three weeks old: it is announced again.
+ * reference is frozen before the first leak) would absorb every later leak of the district.
+ * A leak that keeps growing (an incipient leak grows for weeks before it levels off) would also step up
+ * against a reference of three weeks ago: so the reference's own rise (its Theil–Sen slope, when positive)
+ * is carried on over the recent blocks, and only a rise beyond that — a new leak's step — counts. A grown
+ * leak that has levelled off stays below the carried-on rise; a reference no longer rising is level again.
  */
 export function detectWaterBalanceStepUp(
   input: WaterBalanceInput,
@@ -276,7 +304,7 @@ export function detectWaterBalanceStepUp(
   const endMs = Math.floor(nowMs / blockMs) * blockMs;
   const refStart = endMs - (cfg.lagHours + cfg.referenceHours) * HOUR_MS;
   if (refStart < openSinceMs) return null;
-  const c = waterBalanceCusum(input, nowMs, cfg);
+  const c = waterBalanceCusum(input, nowMs, cfg, Number.POSITIVE_INFINITY, input, true);
   if (!c || c.cusum < cfg.threshold) return null;
   const found = conditionOf(c, nowMs, cfg, input);
   return { ...found, evidence: { ...found.evidence, stepUp: true } };

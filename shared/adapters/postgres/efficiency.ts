@@ -13,13 +13,14 @@ type Db = Sql | TransactionSql;
 
 const ms = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
 
-/** The span of reading times each district's nodes received in a run. */
+/** The span of reading times each district's nodes received in a run (an outlet feeding another district touches both). */
 export async function touchedSpans(db: Db, runId: string): Promise<TouchedSpan[]> {
   const rows = await db.unsafe<{ district_id: string; min_ms: number; max_ms: number }[]>(
-    `select n.district_id, ${ms('min(b.min_ts)')} as min_ms, ${ms('max(b.max_ts)')} as max_ms
+    `select d.id as district_id, ${ms('min(b.min_ts)')} as min_ms, ${ms('max(b.max_ts)')} as max_ms
      from applied_batches b join nodes n on n.id = b.node_id
-     where b.run_id = $1 and n.district_id is not null and b.min_ts is not null
-     group by n.district_id order by n.district_id`,
+       cross join lateral (values (n.district_id), (n.feeds_district_id)) d(id)
+     where b.run_id = $1 and d.id is not null and b.min_ts is not null
+     group by d.id order by d.id`,
     [runId],
   );
   return rows.map((r) => ({ districtId: r.district_id, minMs: r.min_ms, maxMs: r.max_ms }));

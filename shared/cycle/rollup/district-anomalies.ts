@@ -30,6 +30,7 @@ import {
   DEFAULT_NIGHT_FLOW,
   type DistrictNodeSeries,
   detectDistrictConditions,
+  detectPressureStepUp,
   detectWaterBalanceStepUp,
   type NightFlow,
   netInflow,
@@ -47,7 +48,7 @@ import { logOpened } from '../aggregate/opened-log.ts';
 import type { AggregatorDeps } from '../deps.ts';
 import type { DistrictMeters, HourlyMetricRow, StoredNight } from './store.ts';
 
-/** Who resolved a water-balance anomaly that a second rise of the balance superseded. */
+/** Who resolved a water-balance or pressure-residual anomaly that a second leak superseded. */
 const SUPERSEDED_BY = 'superseded';
 
 /** The burst detector's look-back (six hours and the half hour before them), with a margin. */
@@ -279,14 +280,43 @@ export async function detectDistrictAnomalies(
   }
   // The same for an open pressure-residual anomaly: its model's reference window, read on its own.
   const pressureReference = new Map<string, { nodeId: string; hourly: BucketSeries }[]>();
+  // The district's past leaks seen by the pressure model (resolved anomalies, not superseded ones: their
+  // leak still runs), left out of its reference: a repaired leak's hours would make the repair read as drops.
+  const pressureExcluded = new Map<string, { fromMs: number; toMs: number }[]>();
+  const pressureExtended = new Map<string, { nodeId: string; hourly: BucketSeries }[]>();
   if (pressureCfg) {
+    const opens = watched.flatMap((d) => openOf(d.district.id, 'pressure_residual') ?? []);
+    const since = Math.min(
+      pressureFromMs,
+      ...opens.map((a) => a.startMs - pressureCfg.referenceHours * HOUR_MS),
+    );
+    const past = await store.readDistrictAnomalies(
+      watched.filter(modelled).map((d) => d.district.id),
+      since,
+    );
+    for (const a of past) {
+      if (a.type !== 'pressure_residual' || a.status !== 'resolved' || a.resolvedBy === SUPERSEDED_BY)
+        continue;
+      if (a.districtId === null) continue;
+      const spans = pressureExcluded.get(a.districtId) ?? [];
+      spans.push({ fromMs: a.startMs, toMs: a.endMs ?? a.resolvedAtMs ?? a.lastSeenMs });
+      pressureExcluded.set(a.districtId, spans);
+    }
     for (const d of watched.filter(modelled)) {
+      const spans = pressureExcluded.get(d.district.id) ?? [];
+      // The model takes earlier hours in place of excluded ones: read back as far as they reach.
+      const extraMs = spans.reduce((a, x) => a + x.toMs - x.fromMs + HOUR_MS, 0);
+      const ids = d.nodes.filter((n) => n.kind === 'pressure').map((n) => n.id);
+      if (extraMs > 0) {
+        const from = pressureFromMs - extraMs;
+        const cells = await deps.stores.forecasts.readHourly(ids, 'pressure', from, nowMs);
+        pressureExtended.set(d.district.id, pressureSeriesOf(ids, cells, from, nowMs));
+      }
       const open = openOf(d.district.id, 'pressure_residual');
       if (!open) continue;
-      const refFrom = open.startMs - (pressureCfg.referenceHours + 1) * HOUR_MS;
-      if (refFrom >= pressureFromMs) continue;
+      const refFrom = open.startMs - (pressureCfg.referenceHours + 1) * HOUR_MS - extraMs;
+      if (refFrom >= pressureFromMs - extraMs) continue;
       const refTo = open.startMs + HOUR_MS;
-      const ids = d.nodes.filter((n) => n.kind === 'pressure').map((n) => n.id);
       const cells = await deps.stores.forecasts.readHourly(ids, 'pressure', refFrom, refTo);
       pressureReference.set(open.id, pressureSeriesOf(ids, cells, refFrom, refTo));
     }
@@ -331,16 +361,18 @@ export async function detectDistrictAnomalies(
     const nights = [...byDate.values()].sort((a, b) => a.endMs - b.endMs);
 
     const pressureHourly =
-      pressureCells && modelled(d)
+      pressureExtended.get(d.district.id) ??
+      (pressureCells && modelled(d)
         ? pressureSeriesOf(
             d.nodes.filter((n) => n.kind === 'pressure').map((n) => n.id),
             pressureCells,
             pressureFromMs,
             nowMs,
           )
-        : undefined;
+        : undefined);
 
     const waterBalance: WaterBalanceInput | undefined = balanced(d) ? balanceInput(d, hourlyOf) : undefined;
+    const excluded = pressureExcluded.get(d.district.id) ?? [];
 
     const subject = { tenantId, nodeId: null, districtId: d.district.id };
     let current = stored.filter((a) => a.districtId === d.district.id);
@@ -348,7 +380,7 @@ export async function detectDistrictAnomalies(
       const leak = current.find(
         (a) => a.type === 'night_flow_leak' && a.status !== 'resolved' && a.status !== 'pending',
       );
-      const pressureLeak = current.find(
+      let pressureLeak = current.find(
         (a) => a.type === 'pressure_residual' && a.status !== 'resolved' && a.status !== 'pending',
       );
       let balanceLeak = current.find(
@@ -371,7 +403,24 @@ export async function detectDistrictAnomalies(
           balanceLeak = undefined;
         }
       }
-      const conditions = detectDistrictConditions(
+      // The same for the pressure model: a drop at another point than the open anomaly's, against a
+      // reference that holds the first leak, is a second leak (at the same point: the first one grown).
+      let pressureStep: ReturnType<typeof detectPressureStepUp> = null;
+      if (pressureLeak && pressureHourly && pressureCfg) {
+        pressureStep = detectPressureStepUp(pressureHourly, t, pressureLeak, pressureCfg, excluded);
+        if (pressureStep) {
+          const closed = resolveAnomaly(
+            pressureLeak,
+            SUPERSEDED_BY,
+            t,
+            `${pressureStep.nodeId} dropped against a reference holding this leak: a new pressure_residual anomaly follows`,
+          );
+          current = current.map((a) => (a.id === closed.id ? closed : a));
+          latestById.set(closed.id, closed);
+          pressureLeak = undefined;
+        }
+      }
+      const found = detectDistrictConditions(
         {
           districtId: d.district.id,
           timezone: d.district.timezone,
@@ -385,6 +434,7 @@ export async function detectDistrictAnomalies(
           ...(pressureLeak && pressureReference.has(pressureLeak.id)
             ? { pressureReference: pressureReference.get(pressureLeak.id)! }
             : {}),
+          ...(excluded.length > 0 ? { pressureExcluded: excluded } : {}),
           ...(waterBalance ? { waterBalance } : {}),
           ...(balanceLeak ? { balanceLeakFreeBeforeMs: balanceLeak.startMs } : {}),
           ...(balanceLeak && frozenReference.has(balanceLeak.id)
@@ -394,6 +444,10 @@ export async function detectDistrictAnomalies(
         DEFAULT_ANOMALY_CONFIG,
         nights,
       );
+      // The new anomaly after a pressure step-up is the step-up's: the second leak's point, not the worst.
+      const conditions = pressureStep
+        ? [...found.filter((c) => c.type !== 'pressure_residual'), pressureStep]
+        : found;
       const result = advanceAnomalies(subject, current, conditions, t);
       for (const tr of result.transitions) {
         if (tr.kind === 'discarded') {

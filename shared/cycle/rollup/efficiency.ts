@@ -4,7 +4,8 @@
  * reading times), never the whole history.
  *
  * A day is computed from the hourly partials of the district's meters: system input volume from the
- * inlets' minus the outlets' flow (hourly mean × 1 h), authorised consumption from billed volumes
+ * inlets' (and the outlets of other districts registered as feeding it: `feedsDistrictId`) minus the
+ * outlets' flow (hourly mean × 1 h), authorised consumption from billed volumes
  * entered for the period (billed_consumption, prorated) or else from the customer meter groups, the
  * minimum night flow from the hourly net inflow, the night-day factor from the pressure points' hourly
  * profile. A month is added up from its stored days' inputs. A period still in progress is computed
@@ -92,7 +93,11 @@ export function balanceInputs(
     if (list) list.push(r);
     else byNode.set(key, [r]);
   }
-  const of = (kind: string) => meters.nodes.filter((n) => n.kind === kind);
+  // Another district's outlet that feeds this one is part of its system input, as an inlet is.
+  const of = (kind: string) => [
+    ...meters.nodes.filter((n) => n.kind === kind),
+    ...(kind === 'inlet' ? (meters.feeders ?? []) : []),
+  ];
   const flows = (kind: string) =>
     of(kind).map((n) => meterInput(n.id, byNode.get(`${n.id}|${FLOW}`) ?? [], period));
   // Net inflow per hour, where every inlet and outlet reported.
@@ -277,7 +282,8 @@ export async function updateEfficiency(
   if (work.length === 0) return { labels: { day: [], month: [] }, rows: 0 };
   const from = Math.min(...work.map((w) => w.day.start));
   const to = Math.max(...work.map((w) => w.cut.end));
-  const nodeIds = [...new Set(work.flatMap((w) => w.meters.nodes.map((n) => n.id)))];
+  const nodesOf = (m: DistrictMeters) => [...m.nodes, ...(m.feeders ?? [])];
+  const nodeIds = [...new Set(work.flatMap((w) => nodesOf(w.meters).map((n) => n.id)))];
   const hourly = await store.readHourlyMetrics(nodeIds, [FLOW, PRESSURE], from, to);
   const rowsOf = new Map<string, HourlyMetricRow[]>();
   for (const r of hourly) {
@@ -310,7 +316,7 @@ export async function updateEfficiency(
     body,
   });
   for (const w of work) {
-    const rows = w.meters.nodes.flatMap((n) => rowsOf.get(n.id) ?? []);
+    const rows = nodesOf(w.meters).flatMap((n) => rowsOf.get(n.id) ?? []);
     const inputs = balanceInputs(w.meters, w.cut, rows);
     const balance = balanceOf(w.meters, w.cut, inputs, billedOf(w.meters.district.id), w.cut !== w.day);
     out.push(row(w.meters.district.id, 'day', w.day.label, balance));
