@@ -14,11 +14,14 @@ import { RANGE_NAMES } from '../../shared/domain/windows.ts';
 import { createLogger } from '../../shared/log.ts';
 import { type ApiWorld, createApiWorld, MAIN, withKey } from './fixtures.ts';
 
-/** Polls until `check` holds (no fixed sleep), failing after `ms`. */
-async function until(check: () => Promise<boolean>, what: string, ms = 10_000) {
+/**
+ * Polls until `check` holds (no fixed sleep). The deadline only guards against a hang: a fill may take
+ * its 5 s deadline and a retry on a loaded machine, so it is well above that and below the test timeout.
+ */
+async function until(check: () => Promise<boolean>, what: () => Promise<string>, ms = 60_000) {
   const deadline = Date.now() + ms;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${await what()}`);
     await new Promise((r) => setImmediate(r));
   }
 }
@@ -94,7 +97,10 @@ describe('the miss path', await peerGate('postgres', 'redis'), () => {
       );
       return values.filter((v) => v === null).length;
     };
-    await until(async () => (await missing()) === 0, `${await missing()} of ${expected.length} fills`);
+    await until(
+      async () => (await missing()) === 0,
+      async () => `${await missing()} of ${expected.length} fills`,
+    );
   });
 
   test('a fill that fails is retried, then logged as a warning (not lost at debug level)', async () => {
@@ -108,7 +114,10 @@ describe('the miss path', await peerGate('postgres', 'redis'), () => {
     const res = await app.request(`/api/v1/nodes/${node}/metrics?range=1h`, withKey(w.tokens.reader));
     assert.equal(res.status, 200);
     assert.match(res.headers.get('server-timing') ?? '', /redis;desc="miss".*postgres;desc="hit"/);
-    await until(async () => lines.some((l) => l.event === 'api.fill_failed'), 'the fill warning');
+    await until(
+      async () => lines.some((l) => l.event === 'api.fill_failed'),
+      async () => 'the fill warning',
+    );
     // The fault took effect: the key is not in Redis.
     assert.equal(await cache().getRaw(key), null);
     const warning = lines.find((l) => l.event === 'api.fill_failed')!;
