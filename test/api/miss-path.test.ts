@@ -77,7 +77,10 @@ describe('the miss path', await peerGate('postgres', 'redis'), () => {
   });
 
   test('after a burst of concurrent misses every hot key is back in Redis', async () => {
-    const app = w.app();
+    // Deadlines wide enough that a loaded machine cannot time a read out: a timed-out Redis read (or the
+    // breaker it opens) skips its fill by design, and that is not what this test is about — fills lost to
+    // concurrency (the issue saw 184 of 987 keys after a loaded run).
+    const app = w.app({ redisTimeoutMs: 10_000, postgresTimeoutMs: 10_000 });
     const hotKeys = w.mainNodes.flatMap((id) => RANGE_NAMES.map((r) => [id, r] as const));
     await cache().del(hotKeys.map(([id, r]) => keys.nodeMetrics(MAIN, id, r)));
     const answered = await Promise.all(
