@@ -59,6 +59,24 @@ const BURST_LOOKBACK_MS = 7 * HOUR_MS;
  */
 const NIGHTS_CATCH_UP_MS = 3 * DAY_MS;
 
+/** A node's hourly series over [fromMs, toMs) from its hourly partials' counts and sums. */
+function hourlySeriesOf(
+  cells: Map<string, { bucketMs: number; count: number; sum: number }[]>,
+  id: string,
+  fromMs: number,
+  toMs: number,
+): BucketSeries {
+  const partials = (cells.get(id) ?? []).map((c) => ({
+    ...c,
+    sumSq: Number.NaN,
+    min: Number.NaN,
+    max: Number.NaN,
+    first: Number.NaN,
+    last: Number.NaN,
+  }));
+  return toBucketSeries(partials, { fromMs, toMs, stepMs: HOUR_MS });
+}
+
 /** A district's nights over a span from the hourly partials of its meters (the first rollup's catch-up). */
 function hourlyNights(
   d: DistrictMeters,
@@ -67,21 +85,7 @@ function hourlyNights(
   toMs: number,
 ): NightFlow[] {
   const series = (kind: string) =>
-    d.nodes
-      .filter((n) => n.kind === kind)
-      .map((n) =>
-        toBucketSeries(
-          (cells.get(n.id) ?? []).map((c) => ({
-            ...c,
-            sumSq: Number.NaN,
-            min: Number.NaN,
-            max: Number.NaN,
-            first: Number.NaN,
-            last: Number.NaN,
-          })),
-          { fromMs, toMs, stepMs: HOUR_MS },
-        ),
-      );
+    d.nodes.filter((n) => n.kind === kind).map((n) => hourlySeriesOf(cells, n.id, fromMs, toMs));
   const net = netInflow(series('inlet'), series('outlet'));
   const cfg = DEFAULT_ANOMALY_CONFIG.district.nightFlow ?? DEFAULT_NIGHT_FLOW;
   return net ? nightlyMinimumFlows(net, d.district.timezone, fromMs, toMs, cfg) : [];
@@ -96,17 +100,7 @@ function pressureSeriesOf(
 ): { nodeId: string; hourly: BucketSeries }[] {
   return ids.map((id) => ({
     nodeId: id,
-    hourly: toBucketSeries(
-      (cells.get(id) ?? []).map((c) => ({
-        ...c,
-        sumSq: Number.NaN,
-        min: Number.NaN,
-        max: Number.NaN,
-        first: Number.NaN,
-        last: Number.NaN,
-      })),
-      { fromMs, toMs, stepMs: HOUR_MS },
-    ),
+    hourly: hourlySeriesOf(cells, id, fromMs, toMs),
   }));
 }
 
