@@ -15,7 +15,7 @@ import {
   type Stats,
   summarize,
 } from './aggregate.ts';
-import type { Metric } from './readings.ts';
+import { METRICS, type Metric } from './readings.ts';
 
 export const RANGES = {
   '1h': { resolution: '5m', buckets: 12 },
@@ -55,15 +55,22 @@ export function windowBounds(range: Range, asOfMs: number): { fromMs: number; to
   return { fromMs: toMs - buckets * size, toMs };
 }
 
-/** Rolls the stored partials of one node up into one window. */
+/**
+ * Rolls the stored partials of one node up into one window. `prefix`: each metric's partials of the
+ * window's buckets before those in `rowsByResolution` already merged, in bucket order (a node's settled
+ * view state): the rows' merges continue from them. Metrics come in METRICS order.
+ */
 export function computeWindow(
   range: Range,
   asOfMs: number,
   rowsByResolution: Record<Resolution, PartialRow[]>,
+  prefix?: ReadonlyMap<Metric, PartialAggregate>,
 ): WindowMetrics {
   const { resolution } = RANGES[range];
   const { fromMs, toMs } = windowBounds(range, asOfMs);
+  // Copies: the merges below change their partials in place (an encoded sketch is replaced, not changed).
   const perMetric = new Map<Metric, PartialAggregate>();
+  if (prefix) for (const [metric, p] of prefix) perMetric.set(metric, { ...p });
   for (const row of rowsByResolution[resolution]) {
     if (row.bucketMs < fromMs || row.bucketMs >= toMs) continue;
     let p = perMetric.get(row.metric);
@@ -74,7 +81,10 @@ export function computeWindow(
     mergeInto(p, row);
   }
   const metrics: Partial<Record<Metric, Stats>> = {};
-  for (const [metric, p] of perMetric) metrics[metric] = summarize(p);
+  for (const metric of METRICS) {
+    const p = perMetric.get(metric);
+    if (p) metrics[metric] = summarize(p);
+  }
   return {
     range,
     from: new Date(fromMs).toISOString(),

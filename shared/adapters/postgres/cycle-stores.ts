@@ -10,13 +10,7 @@ import { anomalyPayload } from '../../anomaly/listed.ts';
 import type { CopyTarget } from '../../cycle/backfill/store.ts';
 import type { RetentionCutoffs } from '../../cycle/maintenance/store.ts';
 import type { PartialRow } from '../../domain/aggregate.ts';
-import {
-  mergePartials,
-  readBatchBuckets,
-  readNodeViewRows,
-  upsertPartials,
-  type ViewBounds,
-} from './aggregates.ts';
+import { mergePartials, readBatchBuckets, upsertPartials } from './aggregates.ts';
 import {
   countActive,
   purgeDistrictNights,
@@ -98,6 +92,14 @@ import {
   writeSnapshot,
   writeWindows,
 } from './serving.ts';
+import {
+  deleteAllViewStates,
+  deleteViewStates,
+  readNodeViewInputs,
+  readViewStateDay,
+  rebuildViewState,
+  type ViewBounds,
+} from './view-state.ts';
 import { purgeFinishedDeliveries } from './webhooks.ts';
 
 type Db = Sql | TransactionSql;
@@ -116,6 +118,8 @@ function nodeBatchTx(tx: TransactionSql, nodeId: string) {
     mergePartials: (table: TimeSeriesTable, delta: PartialRow[], stored?: PartialRow[]) =>
       mergePartials(tx, table, nodeId, delta, stored),
     readLatest: () => readLatest(tx, nodeId),
+    readViewStateDay: () => readViewStateDay(tx, nodeId),
+    rebuildViewState: (latestMs: number) => rebuildViewState(tx, nodeId, latestMs),
     writeLatest: (tsMs: number, body: Parameters<typeof writeLatest>[3]) =>
       writeLatest(tx, nodeId, tsMs, body),
     writeWatermark: (toMs: number) => writeWatermark(tx, nodeId, toMs),
@@ -148,6 +152,7 @@ function backfillTx(tx: TransactionSql) {
     readLatestMany: (nodeIds: readonly string[]) => readLatestMany(tx, nodeIds),
     writeLatestMany: (rows: Parameters<typeof writeLatestMany>[1]) => writeLatestMany(tx, rows),
     writeWatermarks: (nodeIds: readonly string[], toMs: number) => writeWatermarks(tx, nodeIds, toMs),
+    deleteViewStates: (nodeIds: readonly string[]) => deleteViewStates(tx, nodeIds),
     recordBatches: (runId: string, rows: Parameters<typeof recordBatches>[2]) =>
       recordBatches(tx, runId, rows),
   };
@@ -215,7 +220,7 @@ export function postgresCycleStores(sql: Sql, partitions: PartitionManager) {
         return result;
       }) as Promise<T>,
     readLatest: (nodeId: string) => readLatest(sql, nodeId),
-    readNodeViewRows: (nodeId: string, bounds: ViewBounds) => readNodeViewRows(sql, nodeId, bounds),
+    readNodeViewInputs: (nodeId: string, bounds: ViewBounds) => readNodeViewInputs(sql, nodeId, bounds),
     readNodeQuality: (nodeId: string) => readNodeQuality(sql, nodeId),
     writeWindows: (nodeId: string, asOfMs: number, windows: { range: string; json: string }[]) =>
       writeWindows(sql, nodeId, asOfMs, windows),
@@ -296,6 +301,8 @@ export function postgresCycleStores(sql: Sql, partitions: PartitionManager) {
       for (const table of Object.keys(TIME_SERIES_TABLES) as TimeSeriesTable[]) {
         dropped.push(...(await partitions.dropOlderThan(table, beforeMs)));
       }
+      // The settled view states may hold partials of dropped partitions: rebuilt from what is left.
+      if (dropped.length > 0) await deleteAllViewStates(sql);
       return dropped;
     },
     // One purge per owner module, one statement at a time (retention is no hot path; the log stays readable).

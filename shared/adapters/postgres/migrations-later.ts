@@ -109,4 +109,16 @@ export const LATER_MIGRATIONS: Migration[] = [
       'create index if not exists nodes_feeds on nodes (feeds_district_id) where feeds_district_id is not null',
     ],
   },
+  {
+    version: 9,
+    name: 'settled view state',
+    statements: () => [
+      // Per node, what its views need of the days before its latest reading's (view-state.ts): the cycle's
+      // view read then reads that day's rows only.
+      `create table if not exists node_view_state (
+         node_id text primary key,
+         day timestamptz not null,
+         body bytea not null)`,
+    ],
+  },
 ];

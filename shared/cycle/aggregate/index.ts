@@ -25,6 +25,7 @@ import {
 import { cleanReadings, type RejectCounts } from '../../domain/clean.ts';
 import type { StoredLatest } from '../../domain/payloads.ts';
 import type { Reading } from '../../domain/readings.ts';
+import { dayOf } from '../../domain/view-state.ts';
 import type { AggregatorDeps } from '../deps.ts';
 import { decodeReadings, type NodeWorkMessage } from '../messages.ts';
 import { dropSeen, mergeLatest, readingSpan, storedIn } from './batch.ts';
@@ -63,6 +64,8 @@ interface BatchReads {
   stored1h: PartialRow[];
   stored1d: PartialRow[];
   latest: StoredLatest | null;
+  /** The day of the node's settled view state (null without one). */
+  viewDay: number | null;
   analytics: { read: NodeAnalyticsRead; state: NodeState; timezone: string } | null;
 }
 
@@ -94,10 +97,11 @@ async function readBatch(
   const read = analytics ? readNodeAnalytics(tx, analytics) : null;
   const buckets = (size: number) => valid.map((r) => bucketStart(r.ts, size));
   const some = valid.length > 0;
-  const [watermarkMs, stored, latest, settled] = await Promise.all([
+  const [watermarkMs, stored, latest, viewDay, settled] = await Promise.all([
     read ? read.state.then((s) => s.watermarkMs) : tx.readWatermark(),
     tx.readBatchBuckets({ agg_5m: buckets(BUCKET_MS), agg_1h: buckets(HOUR_MS), agg_1d: buckets(DAY_MS) }),
     some ? tx.readLatest() : null,
+    some ? tx.readViewStateDay() : null,
     read ? settleAnalytics(read) : null,
   ]);
   return {
@@ -106,6 +110,7 @@ async function readBatch(
     stored1h: stored.agg_1h,
     stored1d: stored.agg_1d,
     latest,
+    viewDay,
     analytics: settled,
   };
 }
@@ -136,6 +141,7 @@ function computeBatch(reads: BatchReads, valid: Reading[], counts: RejectCounts,
       { table: 'agg_1d', delta: p1d, stored: storedIn(reads.stored1d, p1d) },
     ] as const,
     latest,
+    viewDay: reads.viewDay,
     analytics,
     span: readingSpan(fresh),
   };
@@ -169,7 +175,25 @@ async function writeBatch(
     }),
   );
   const [found] = await Promise.all([opened ?? [], ...writes]);
+  // After the merges (it reads them): the node's settled view state, when the batch made it stale.
+  if (computed.latest && settledStale(computed.viewDay, computed.latest.tsMs, computed.merges)) {
+    await tx.rebuildViewState(computed.latest.tsMs);
+  }
   return found;
+}
+
+/**
+ * Whether a batch leaves the node's settled view state (`domain/view-state.ts`) stale: it is missing,
+ * of another day than the latest reading's, or the batch merged into an hour or a day before that day.
+ */
+function settledStale(
+  viewDay: number | null,
+  latestMs: number,
+  merges: ReturnType<typeof computeBatch>['merges'],
+): boolean {
+  const day = dayOf(latestMs);
+  if (viewDay !== day) return true;
+  return merges.some((m) => m.table !== 'agg_5m' && m.delta.some((r) => r.bucketMs < day));
 }
 
 export async function applyNodeBatch(deps: AggregatorDeps, msg: NodeWorkMessage): Promise<NodeResult> {

@@ -9,6 +9,7 @@ import type { QualityCounters } from '../../analytics/quality.ts';
 import type { Anomaly, AnomalyStatus, DetectorBucket, Transition } from '../../anomaly/index.ts';
 import type { PartialRow } from '../../domain/aggregate.ts';
 import type { LatestBody, StoredLatest } from '../../domain/payloads.ts';
+import type { SettledView } from '../../domain/view-state.ts';
 
 export type QualityResolution = 'm5' | 'h1' | 'd1';
 export type QualityBuckets = Record<QualityResolution, Map<number, QualityCounters>>;
@@ -81,6 +82,10 @@ export interface NodeBatchTx {
   ): Promise<Record<PartialTable, PartialRow[]>>;
   mergePartials(table: PartialTable, delta: PartialRow[], stored?: PartialRow[]): Promise<unknown>;
   readLatest(): Promise<StoredLatest | null>;
+  /** The day of the node's settled view state (null without one). */
+  readViewStateDay(): Promise<number | null>;
+  /** Rebuilds the node's settled view state for the day of `latestMs` from the stored partials. */
+  rebuildViewState(latestMs: number): Promise<void>;
   writeLatest(tsMs: number, body: LatestBody): Promise<void>;
   writeWatermark(toMs: number): Promise<void>;
   /** The batch in applied_batches; a second record of the same (run, node, part) does nothing. */
@@ -108,11 +113,13 @@ export interface AggregateStore {
   /**
    * The node's partials its views are computed from, each table's rows ordered by metric and bucket;
    * hourly rows before `h1FullFromMs` carry count, sum, min and max only (the rest NaN, sketch empty).
+   * With the node's settled state of `dayMs` (`settled`), the rows it holds are not read: hourly rows
+   * start at `h1FullFromMs` and daily rows at `dayMs`.
    */
-  readNodeViewRows(
+  readNodeViewInputs(
     nodeId: string,
-    bounds: { m5FromMs: number; h1FromMs: number; h1FullFromMs: number; d1FromMs: number },
-  ): Promise<Record<'5m' | '1h' | '1d', PartialRow[]>>;
+    bounds: { m5FromMs: number; h1FromMs: number; h1FullFromMs: number; d1FromMs: number; dayMs: number },
+  ): Promise<{ rows: Record<'5m' | '1h' | '1d', PartialRow[]>; settled: SettledView | null }>;
   readNodeQuality(nodeId: string): Promise<unknown | null>;
   /** Each window's body as its JSON text. */
   writeWindows(nodeId: string, asOfMs: number, windows: { range: string; json: string }[]): Promise<void>;

@@ -10,6 +10,7 @@ import type { PartialRow } from '../../domain/aggregate.ts';
 import { keys } from '../../domain/keys.ts';
 import { type LatestBody, latestPayload, nodeMetadata, type StoredLatest } from '../../domain/payloads.ts';
 import type { NodeInfo } from '../../domain/readings.ts';
+import { dayOf, hourlyRows, type SettledView } from '../../domain/view-state.ts';
 import {
   computeWindow,
   hourlySeries,
@@ -57,37 +58,53 @@ export interface NodeView {
 }
 
 type ViewRows = Record<'5m' | '1h' | '1d', PartialRow[]>;
+/** What the views are computed from: the rows, and the daily ranges' folds of the days before today. */
+export interface ViewInputs {
+  latest: StoredLatest;
+  rows: ViewRows;
+  prefixes?: SettledView['prefixes'];
+}
 
 /**
  * Reads what a node's views are computed from: its latest reading time (unless the caller has the
  * stored row: `known`), then the stored partials of the windows ending there (their bounds depend
- * on it). Null when the node has no reading yet.
+ * on it) — with the node's settled state of that day, only the rows it does not hold.
+ * Null when the node has no reading yet.
  */
 export async function readNodeView(
-  store: Pick<AggregateStore, 'readLatest' | 'readNodeViewRows'>,
+  store: Pick<AggregateStore, 'readLatest' | 'readNodeViewInputs'>,
   nodeId: string,
   known?: StoredLatest,
-): Promise<{ latest: StoredLatest; rows: ViewRows } | null> {
+): Promise<ViewInputs | null> {
   const latest = known ?? (await store.readLatest(nodeId));
   if (!latest) return null;
   const asOfMs = latest.tsMs;
-  const rows = await store.readNodeViewRows(nodeId, {
+  const h1FullFromMs = lookbackStart(asOfMs, '1h');
+  const { rows, settled } = await store.readNodeViewInputs(nodeId, {
     m5FromMs: lookbackStart(asOfMs, '5m'),
     // 168 hours for the series; whole rows (sketches too) only where a window needs them.
     h1FromMs: seriesStart(asOfMs),
-    h1FullFromMs: lookbackStart(asOfMs, '1h'),
+    h1FullFromMs,
     d1FromMs: lookbackStart(asOfMs, '1d'),
+    dayMs: dayOf(asOfMs),
   });
-  return { latest, rows };
+  if (!settled) return { latest, rows };
+  return {
+    latest,
+    rows: { ...rows, '1h': hourlyRows(settled, asOfMs, h1FullFromMs, rows['1h']) },
+    prefixes: settled.prefixes,
+  };
 }
 
 /** A node's served views from its stored partials (pure: deterministic for a given stored state). */
-export function nodeView(latest: StoredLatest, rows: ViewRows): NodeView {
+export function nodeView({ latest, rows, prefixes }: ViewInputs): NodeView {
   const asOfMs = latest.tsMs;
   return {
     asOfMs,
     latest: latest.body,
-    windows: RANGE_NAMES.map((range) => computeWindow(range, asOfMs, rows)),
+    windows: RANGE_NAMES.map((range) =>
+      computeWindow(range, asOfMs, rows, prefixes?.[range as keyof SettledView['prefixes']]),
+    ),
     timeseries7d: hourlySeries(asOfMs, rows['1h']),
     hourly: rows['1h'],
   };
@@ -95,11 +112,11 @@ export function nodeView(latest: StoredLatest, rows: ViewRows): NodeView {
 
 /** Recomputes a node's served views from stored partials. */
 export async function computeNodeView(
-  store: Pick<AggregateStore, 'readLatest' | 'readNodeViewRows'>,
+  store: Pick<AggregateStore, 'readLatest' | 'readNodeViewInputs'>,
   nodeId: string,
 ): Promise<NodeView | null> {
   const read = await readNodeView(store, nodeId);
-  return read ? nodeView(read.latest, read.rows) : null;
+  return read ? nodeView(read) : null;
 }
 
 export const windowPayload = (nodeId: string, w: NodeView['windows'][number]) => ({ nodeId, ...w });
@@ -152,7 +169,7 @@ export async function refreshNodeViews(deps: AggregatorDeps, node: NodeInfo): Pr
     analytics ? (scored ?? store.readNodeQuality(node.id)) : null,
   ]);
   // Compute.
-  const view = read ? nodeView(read.latest, read.rows) : null;
+  const view = read ? nodeView(read) : null;
   // Each window's payload serialized once: the same text goes to PostgreSQL and to its hot key.
   const windowTexts = (view?.windows ?? []).map((w) => ({
     range: w.range,

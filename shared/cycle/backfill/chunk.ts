@@ -266,6 +266,7 @@ export function writeChunk(
     }
     // Write: everything but the COPY, issued together.
     writes.push(tx.writeWatermarks(ids, input.toMs));
+    if (stored) writes.push(tx.deleteViewStates(withData));
     writes.push(tx.recordBatches(input.runId, batchRecords(ids, input, outcome.summaries)));
     await Promise.all(writes);
     return outcome;

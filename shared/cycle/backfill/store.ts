@@ -76,6 +76,8 @@ export interface BackfillTx {
   readLatestMany(nodeIds: readonly string[]): Promise<Map<string, LatestBody>>;
   writeLatestMany(rows: readonly (StoredLatest & { nodeId: string })[]): Promise<void>;
   writeWatermarks(nodeIds: readonly string[], toMs: number): Promise<void>;
+  /** Forgets the nodes' settled view states (the chunk writes their partials outside a node batch). */
+  deleteViewStates(nodeIds: readonly string[]): Promise<void>;
   recordBatches(runId: string, rows: readonly BatchRecord[]): Promise<void>;
 }
 
