@@ -17,11 +17,11 @@ const DAY0 = Date.UTC(2026, 2, 1);
 const byMetricAndBucket = (a: PartialRow, b: PartialRow) =>
   METRICS.indexOf(a.metric) - METRICS.indexOf(b.metric) || a.bucketMs - b.bucketMs;
 
-/** A node's stored partials: readings every 30 minutes over 35 days, some metrics on some days only. */
+/** A node's stored partials: readings every 45 minutes over 35 days, some metrics on some days only. */
 function stored(values: number[], asOfMs: number) {
   const readings: Reading[] = [];
   let i = 0;
-  for (let ts = DAY0; ts <= asOfMs; ts += 30 * 60_000, i++) {
+  for (let ts = DAY0; ts <= asOfMs; ts += 45 * 60_000, i++) {
     const v = values[i % values.length]!;
     const day = Math.floor((ts - DAY0) / DAY_MS);
     readings.push({
@@ -102,7 +102,7 @@ describe('settled view state', () => {
           );
         },
       ),
-      { numRuns: 6 },
+      { numRuns: 3 },
     );
   });
 
