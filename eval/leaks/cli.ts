@@ -131,12 +131,15 @@ async function main(): Promise<void> {
     const file = args.anomalies ?? (!existsSync(saved) && existsSync(partial) ? partial : null);
     const kept = file ? (JSON.parse(readFileSync(file, 'utf8')) as unknown) : null;
     if (file && kept && !Array.isArray(kept)) {
-      // A run stopped before --to: score the span it completed.
+      // A run's checkpoint: score the span it completed, up to --to (a longer run can be scored on a
+      // shorter span, with --anomalies naming its checkpoint).
       const p = kept as { toMs: number; anomalies: AnomalyPayload[] };
-      console.log(
-        `\n## L-Town ${day(evalFromMs)} → ${day(p.toMs)} (a run to ${day(evalToMs)} stopped there), rescored from ${file}\n`,
-      );
-      evalToMs = p.toMs;
+      const how =
+        p.toMs < evalToMs
+          ? `(a run to ${day(evalToMs)} stopped there)`
+          : `(of a checkpoint at ${day(p.toMs)})`;
+      evalToMs = Math.min(p.toMs, evalToMs);
+      console.log(`\n## L-Town ${day(evalFromMs)} → ${day(evalToMs)} ${how}, rescored from ${file}\n`);
       scoreAll(p.anomalies);
       return;
     }
