@@ -55,14 +55,15 @@ const dur = (ms: number | null) =>
 
 export function printScore(s: LeakScore, outflowLps: Record<string, number>): void {
   console.log(
-    '| leak | area | type | start | end | mean outflow | detected | delay | by | volume m³ | saved m³ |',
+    '| leak | area | type | start | end | mean outflow | detected | delay | by | outflow then | volume m³ | saved m³ |',
   );
-  console.log('|---|---|---|---|---|---:|---|---:|---|---:|---:|');
+  console.log('|---|---|---|---|---|---:|---|---:|---|---:|---:|---:|');
   for (const o of s.leaks) {
     const l = o.leak;
     console.log(
       `| ${l.pipe} | ${o.area} | ${l.kind} | ${day(l.startMs)} | ${day(l.endMs)} | ` +
         `${(outflowLps[l.pipe] ?? 0).toFixed(2)} L/s | ${o.detectedAtMs === null ? 'no' : day(o.detectedAtMs)} | ${dur(o.delayMs)} | ${o.by ?? '—'} | ` +
+        `${o.outflowAtDetectionLps === null ? '—' : `${o.outflowAtDetectionLps.toFixed(2)} L/s`} | ` +
         `${o.volumeM3.toFixed(0)} | ${o.savedM3.toFixed(0)} |`,
     );
   }
