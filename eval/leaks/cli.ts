@@ -55,14 +55,15 @@ const dur = (ms: number | null) =>
 
 export function printScore(s: LeakScore, outflowLps: Record<string, number>): void {
   console.log(
-    '| leak | area | type | start | end | mean outflow | detected | delay | by | volume m³ | saved m³ |',
+    '| leak | area | type | start | end | mean outflow | detected | delay | by | outflow then | volume m³ | saved m³ |',
   );
-  console.log('|---|---|---|---|---|---:|---|---:|---|---:|---:|');
+  console.log('|---|---|---|---|---|---:|---|---:|---|---:|---:|---:|');
   for (const o of s.leaks) {
     const l = o.leak;
     console.log(
       `| ${l.pipe} | ${o.area} | ${l.kind} | ${day(l.startMs)} | ${day(l.endMs)} | ` +
         `${(outflowLps[l.pipe] ?? 0).toFixed(2)} L/s | ${o.detectedAtMs === null ? 'no' : day(o.detectedAtMs)} | ${dur(o.delayMs)} | ${o.by ?? '—'} | ` +
+        `${o.outflowAtDetectionLps === null ? '—' : `${o.outflowAtDetectionLps.toFixed(2)} L/s`} | ` +
         `${o.volumeM3.toFixed(0)} | ${o.savedM3.toFixed(0)} |`,
     );
   }
@@ -131,12 +132,15 @@ async function main(): Promise<void> {
     const file = args.anomalies ?? (!existsSync(saved) && existsSync(partial) ? partial : null);
     const kept = file ? (JSON.parse(readFileSync(file, 'utf8')) as unknown) : null;
     if (file && kept && !Array.isArray(kept)) {
-      // A run stopped before --to: score the span it completed.
+      // A run's checkpoint: score the span it completed, up to --to (a longer run can be scored on a
+      // shorter span, with --anomalies naming its checkpoint).
       const p = kept as { toMs: number; anomalies: AnomalyPayload[] };
-      console.log(
-        `\n## L-Town ${day(evalFromMs)} → ${day(p.toMs)} (a run to ${day(evalToMs)} stopped there), rescored from ${file}\n`,
-      );
-      evalToMs = p.toMs;
+      const how =
+        p.toMs < evalToMs
+          ? `(a run to ${day(evalToMs)} stopped there)`
+          : `(of a checkpoint at ${day(p.toMs)})`;
+      evalToMs = Math.min(p.toMs, evalToMs);
+      console.log(`\n## L-Town ${day(evalFromMs)} → ${day(evalToMs)} ${how}, rescored from ${file}\n`);
       scoreAll(p.anomalies);
       return;
     }

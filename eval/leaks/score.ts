@@ -37,6 +37,12 @@ export interface LeakOutcome {
   /** Detection time − start. */
   delayMs: number | null;
   by: string | null;
+  /**
+   * The leak's outflow (L/s) when the alarm credited to it opened. Alarms are credited to the earliest
+   * undetected leak running in the alarm's district, without localisation: a tiny outflow here says the
+   * alarm was likely another leak's, or noise.
+   */
+  outflowAtDetectionLps: number | null;
   /** Leak volume in the evaluated span, and the part after the detection (saved), m³. */
   volumeM3: number;
   savedM3: number;
@@ -83,6 +89,7 @@ export function scoreDetections(
     detectedAtMs: null,
     delayMs: null,
     by: null,
+    outflowAtDetectionLps: null,
     volumeM3: volume(leak, leak.startMs),
     savedM3: 0,
   }));
@@ -117,6 +124,8 @@ export function scoreDetections(
       fresh.delayMs = atMs - fresh.leak.startMs;
       fresh.by = `${a.type} ${a.nodeId ?? a.districtId}`;
       fresh.savedM3 = volume(fresh.leak, atMs);
+      const step = Math.floor((atMs - data.startMs) / STEP_MS);
+      fresh.outflowAtDetectionLps = data.leakSeries[fresh.leak.pipe]?.[step] ?? null;
       truePositives++;
       tally(a, 0);
     } else if (running.length > 0) {
