@@ -28,6 +28,7 @@ export {
   DEFAULT_LIFECYCLE,
   isExpired,
   RETENTION_AFTER_RESOLVED_MS,
+  reopenLookbackMs,
   resolveAnomaly,
   retentionUntilMs,
 } from './lifecycle.ts';

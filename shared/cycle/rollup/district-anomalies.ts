@@ -35,6 +35,7 @@ import {
   type NightFlow,
   netInflow,
   nightlyMinimumFlows,
+  reopenLookbackMs,
   resolveAnomaly,
   type Transition,
   toBucketSeries,
@@ -171,9 +172,10 @@ export async function detectDistrictAnomalies(
       watched.map((d) => d.district.id),
       nowMs - referenceDays * DAY_MS,
     ),
+    // Resolved ones as far back as the lifecycle may re-open them (a leak's flickering flow anomaly).
     store.readDistrictAnomalies(
       watched.map((d) => d.district.id),
-      instants[0]! - deps.settings.cycleMs,
+      instants[0]! - Math.max(deps.settings.cycleMs, reopenLookbackMs()),
     ),
     previous === null
       ? deps.stores.forecasts.readHourly(
