@@ -17,6 +17,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Metric } from '../domain/readings.ts';
+import { continuesDeviation } from './baseline.ts';
+import { continuesNightFlowLeak } from './night-flow.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from './series.ts';
 import {
   type AnomalyType,
@@ -26,8 +28,6 @@ import {
   type Severity,
   severityRank,
 } from './types.ts';
-import { continuesDeviation } from './baseline.ts';
-import { continuesNightFlowLeak } from './night-flow.ts';
 
 export const ANOMALY_STATUSES = ['pending', 'open', 'acknowledged', 'resolved'] as const;
 export type AnomalyStatus = (typeof ANOMALY_STATUSES)[number];
