@@ -1,18 +1,23 @@
 /**
  * Replays a district's history through the detectors and the lifecycle the way the aggregator runs them:
  * every `cycleMs` (30 minutes), each node gets the raw readings of the cycle and its 5-minute history up to
- * the cycle's end; the district gets its inlets, outlets and pressure points. Used by `eval:anomalies`
- * and its floor test. Late data is not modelled: every reading is there by the end of its cycle.
+ * the cycle's end; the district gets its inlets, outlets and pressure points, through the rollup's own
+ * per-instant code (`advanceDistrictInstant`: second leaks superseding, past leaks' hours out of the
+ * pressure model, resolved anomalies re-opened). Used by `eval:anomalies` and its floor test. Late data is
+ * not modelled: every reading is there by the end of its cycle.
  */
 
 import { type AnomalyConfig, DEFAULT_ANOMALY_CONFIG } from '../../shared/anomaly/config.ts';
-import { detectDistrictConditions, detectNodeConditions } from '../../shared/anomaly/detect.ts';
+import { detectNodeConditions } from '../../shared/anomaly/detect.ts';
+import { advanceDistrictInstant, pressureExcludedSpans } from '../../shared/anomaly/district-instant.ts';
 import {
   type Anomaly,
   type AnomalySubject,
   advanceAnomalies,
   DEFAULT_LIFECYCLE,
   type LifecycleConfig,
+  reopenLookbackMs,
+  type Transition,
 } from '../../shared/anomaly/lifecycle.ts';
 import { DEFAULT_NIGHT_FLOW, netInflow, nightlyMinimumFlows } from '../../shared/anomaly/night-flow.ts';
 import {
@@ -130,11 +135,16 @@ function readingsOf(node: RawNode, a: number, b: number): Reading[] {
   return out;
 }
 
-/** Tracks one subject's anomalies through the lifecycle and keeps every one that opened. */
+/**
+ * Tracks one subject's anomalies through the lifecycle and keeps every one that opened. Resolved ones stay
+ * as long as the lifecycle may re-open them, as the cycle reads them back; past pressure leaks' spans are
+ * kept apart (the rollup reads them for the pressure model's reference).
+ */
 class Tracker {
-  private state: Anomaly[] = [];
+  state: Anomaly[] = [];
   readonly opened = new Map<string, Anomaly>();
-  private readonly subject: AnomalySubject;
+  readonly pastPressureLeaks: Anomaly[] = [];
+  readonly subject: AnomalySubject;
   private readonly lifecycle: LifecycleConfig;
 
   constructor(subject: AnomalySubject, lifecycle: LifecycleConfig) {
@@ -150,12 +160,17 @@ class Tracker {
       nowMs,
       this.lifecycle,
     );
-    for (const t of transitions) if (t.anomaly.openedAtMs !== null) this.opened.set(t.anomaly.id, t.anomaly);
-    this.state = anomalies.filter((a) => a.status !== 'resolved');
+    this.apply(anomalies, transitions, nowMs);
   }
 
-  active(type: Anomaly['type']): Anomaly | undefined {
-    return this.state.find((a) => a.type === type && a.status !== 'pending');
+  apply(anomalies: Anomaly[], transitions: readonly Transition[], nowMs: number): void {
+    for (const t of transitions) {
+      if (t.anomaly.openedAtMs !== null) this.opened.set(t.anomaly.id, t.anomaly);
+      if (t.kind === 'resolved' && t.anomaly.type === 'pressure_residual')
+        this.pastPressureLeaks.push(t.anomaly);
+    }
+    const keepFrom = nowMs - reopenLookbackMs(this.lifecycle);
+    this.state = anomalies.filter((a) => a.status !== 'resolved' || a.lastSeenMs >= keepFrom);
   }
 }
 
@@ -213,6 +228,9 @@ export function replayDistrict(
     n.pressure ? [{ nodeId: n.nodeId, hourly: rollUpSeries(n.pressure.fiveMinute, HOUR_MS) }] : [],
   );
   const tenantId = district.nodes[0]?.info.tenantId ?? 'default';
+  // The rollup reads resolved pressure anomalies last seen within the model's reference and lag.
+  const model = config.district.pressureModel;
+  const pressureLookbackMs = model ? (model.referenceHours + model.lagHours + 1) * HOUR_MS : 0;
   const districtTracker = new Tracker({ tenantId, nodeId: null, districtId: district.id }, lifecycle);
   // Nights depend only on data before their end: computed once, each cycle uses those already over.
   const net = netInflow(
@@ -245,24 +263,22 @@ export function replayDistrict(
       );
       n.tracker.advance(conditions, now);
     }
-    const leak = districtTracker.active('night_flow_leak');
-    const pressureLeak = districtTracker.active('pressure_residual');
-    const conditions = detectDistrictConditions(
+    const { anomalies, transitions } = advanceDistrictInstant(
+      districtTracker.subject,
+      districtTracker.state,
+      now,
       {
-        districtId: district.id,
-        timezone: tz,
-        nowMs: now,
-        inlets,
-        outlets,
-        pressurePoints,
-        ...(leak ? { leakFreeBeforeMs: leak.startMs } : {}),
-        pressureHourly,
-        ...(pressureLeak ? { pressureLeakFreeBeforeMs: pressureLeak.startMs } : {}),
+        input: { districtId: district.id, timezone: tz, inlets, outlets, pressurePoints, pressureHourly },
+        nights,
+        // As the rollup reads them: the past leaks resolved before this run (here, this cycle).
+        excluded: pressureExcludedSpans(
+          districtTracker.pastPressureLeaks.filter((a) => a.lastSeenMs >= now - pressureLookbackMs),
+        ),
       },
       config,
-      nights,
+      lifecycle,
     );
-    districtTracker.advance(conditions, now);
+    districtTracker.apply(anomalies, transitions, now);
   }
   return [...nodes.map((n) => n.tracker), districtTracker].flatMap((t) =>
     [...t.opened.values()].map(toDetection),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gaussian, seededRandom } from '../domain/random.ts';
-import { DEFAULT_BASELINE, detectBaselineDeviation } from './baseline.ts';
+import { continuesDeviation, DEFAULT_BASELINE, detectBaselineDeviation } from './baseline.ts';
 import { demandShape, seriesOf } from './fixtures.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS, rollUpSeries, WEEK_MS } from './series.ts';
 import type { MetricHistory } from './types.ts';
@@ -117,4 +117,18 @@ test('a metered pump never reads an exact zero: its noisy stops and its look-bac
   const start = END - 2 * DAY_MS + 2 * HOUR_MS;
   const rising = flowHistory((t) => (t >= start ? 3 : 0));
   assert.ok(detectBaselineDeviation(rising, 'flow', 'UTC', start + 2 * HOUR_MS, cfg));
+});
+
+test('a deviation continues an earlier one unless it adds a clear step (or goes the other way)', () => {
+  // The earlier anomaly: 3 L/s above its baseline at its peak, 2 L/s at its last sighting (half-learned).
+  const previous = {
+    peakEvidence: { value: 23, baseline: 20, scale: 0.5 },
+    evidence: { value: 17, baseline: 15, scale: 0.5 },
+  };
+  const now = (excess: number) => ({ evidence: { value: 30 + excess, baseline: 30, scale: 0.5 } });
+  assert.equal(continuesDeviation(previous, now(2.5)), true, 'the same leak, seen again');
+  assert.equal(continuesDeviation(previous, now(4.9)), true, 'less than 4 scales beyond the peak');
+  assert.equal(continuesDeviation(previous, now(5.1)), false, 'a second leak: 4 scales (2 L/s) beyond');
+  assert.equal(continuesDeviation(previous, now(-3)), false, 'below the baseline: another issue');
+  assert.equal(continuesDeviation(previous, { evidence: { z: 5 } }), false, 'no level to compare');
 });

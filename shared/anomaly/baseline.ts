@@ -17,7 +17,7 @@ import { type LocalClock, localClock } from '../domain/local-time.ts';
 import type { Metric } from '../domain/readings.ts';
 import { HOUR_MS, historyMeanOver, MINUTE_MS, meanOver } from './series.ts';
 import { gradeBy, MAD_TO_SIGMA, medianOfRange, quantile } from './stats.ts';
-import { type Condition, type MetricHistory, SEVERITIES, type Severity } from './types.ts';
+import { type Condition, type Evidence, type MetricHistory, SEVERITIES, type Severity } from './types.ts';
 
 export interface BaselineConfig {
   /** Look-back in weeks for each hour-of-week slot. 4: a month of habits, short enough to follow seasons. */
@@ -212,3 +212,27 @@ export const round = (v: number, digits = 4): number => {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
 };
+
+const excessOf = (e: Evidence): number =>
+  typeof e.value === 'number' && typeof e.baseline === 'number' ? e.value - e.baseline : Number.NaN;
+
+/**
+ * Whether a deviation is an earlier one's issue again (the lifecycle's re-open rule): the same direction,
+ * and its excess over the baseline no clear step beyond the earlier one's (its latest or peak sighting) —
+ * less than `stepZ` of today's scale more. A second leak that adds a clear step is a new anomaly; the same
+ * leak seen again, as the baseline half-learns it, is not.
+ */
+export function continuesDeviation(
+  previous: { evidence: Evidence; peakEvidence: Evidence },
+  c: Pick<Condition, 'evidence'>,
+  stepZ = DEFAULT_BASELINE.zThreshold,
+): boolean {
+  const now = excessOf(c.evidence);
+  const scale = c.evidence.scale;
+  if (!Number.isFinite(now) || typeof scale !== 'number') return false;
+  const before = [excessOf(previous.evidence), excessOf(previous.peakEvidence)].filter(
+    (x) => Number.isFinite(x) && Math.sign(x) === Math.sign(now),
+  );
+  if (before.length === 0) return false;
+  return Math.abs(now) - Math.max(...before.map(Math.abs)) < stepZ * scale;
+}

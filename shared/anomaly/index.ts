@@ -10,6 +10,7 @@ export { DEFAULT_BURST, detectBurst, detectDistrictBurst } from './burst.ts';
 export type { AnomalyConfig, DistrictDetectorConfig, NodeDetectorConfig, Overrides } from './config.ts';
 export { DEFAULT_ANOMALY_CONFIG, withOverrides } from './config.ts';
 export { detectDistrictConditions, detectNodeConditions } from './detect.ts';
+export { advanceDistrictInstant, pressureExcludedSpans, SUPERSEDED_BY } from './district-instant.ts';
 export type {
   Anomaly,
   AnomalyStatus,
@@ -28,6 +29,7 @@ export {
   DEFAULT_LIFECYCLE,
   isExpired,
   RETENTION_AFTER_RESOLVED_MS,
+  reopenLookbackMs,
   resolveAnomaly,
   retentionUntilMs,
 } from './lifecycle.ts';

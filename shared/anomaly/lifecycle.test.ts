@@ -187,3 +187,87 @@ test('retention: resolved + 30 days', () => {
   assert.equal(isExpired(resolved, at(1) + 29 * DAY_MS), false);
   assert.equal(isExpired(resolved, at(1) + 30 * DAY_MS), true);
 });
+
+/** A district's net inflow 4 L/s above its baseline of 20 L/s (scale 0.8 L/s), plus `step` L/s. */
+const deviation = (k: number, step = 0, sign = 1): Condition => ({
+  type: 'baseline_deviation',
+  metric: 'flow',
+  severity: 'warning',
+  observedAtMs: at(k),
+  evidence: { value: 20 + sign * (4 + step), baseline: 20, scale: 0.8, z: (sign * (4 + step)) / 0.8 },
+});
+const district = { tenantId: 't1', nodeId: null, districtId: 'd1' };
+/** A deviation held for cycles 0–2, then clear: resolved at cycle 4 (60 minutes clear). */
+function resolvedDeviation() {
+  let state: Anomaly[] = [];
+  for (let k = 0; k < 5; k++)
+    state = advanceAnomalies(district, state, k < 3 ? [deviation(k)] : [], at(k)).anomalies;
+  assert.deepEqual(
+    state.map((a) => [a.status, a.resolvedBy]),
+    [['resolved', 'auto']],
+  );
+  return state;
+}
+
+test('a flow deviation back within a week at the same level re-opens the same anomaly, not a new alarm', () => {
+  const resolved = resolvedDeviation();
+  // Three days later (a day's peak hid the leak meanwhile), the same excess again.
+  const k = 3 * 48;
+  const r = advanceAnomalies(district, resolved, [deviation(k, 0.5)], at(k));
+  assert.deepEqual(
+    r.transitions.map((t) => t.kind),
+    ['reopened'],
+  );
+  assert.equal(r.anomalies.length, 1);
+  const a = r.anomalies[0]!;
+  assert.equal(a.id, resolved[0]!.id);
+  assert.equal(a.status, 'open');
+  assert.equal(a.openedAtMs, at(1), 'its first opening is kept: an operator was told then');
+  assert.equal(a.lastSeenMs, at(k));
+  assert.equal(a.resolvedAtMs, null);
+  assert.equal(a.endMs, null);
+  // And it resolves again once clear.
+  const later = advanceAnomalies(district, r.anomalies, [], at(k + 2));
+  assert.deepEqual(
+    later.transitions.map((t) => t.kind),
+    ['resolved'],
+  );
+});
+
+test('a flow deviation with a clear step beyond the resolved one, the other way, or too late, is a new anomaly', () => {
+  const resolved = resolvedDeviation();
+  const k = 3 * 48;
+  // A second leak: 4 scales (3.2 L/s) more than the first one's excess.
+  const step = advanceAnomalies(district, resolved, [deviation(k, 3.3)], at(k));
+  assert.deepEqual(
+    step.transitions.map((t) => t.kind),
+    ['pending'],
+  );
+  // Below the baseline: another issue (a closed valve, say), not the leak seen again.
+  const down = advanceAnomalies(district, resolved, [deviation(k, 0, -1)], at(k));
+  assert.deepEqual(
+    down.transitions.map((t) => t.kind),
+    ['pending'],
+  );
+  // Eight days after the last sighting: a new alarm.
+  const late = 8 * 48;
+  const r = advanceAnomalies(district, resolved, [deviation(late)], at(late));
+  assert.deepEqual(
+    r.transitions.map((t) => t.kind),
+    ['pending'],
+  );
+  // Resolved by an operator (repaired): its return is a new alarm too.
+  const byOperator = [{ ...resolved[0]!, resolvedBy: 'ana' }];
+  const again = advanceAnomalies(district, byOperator, [deviation(k)], at(k));
+  assert.deepEqual(
+    again.transitions.map((t) => t.kind),
+    ['pending'],
+  );
+});
+
+test('without a re-open rule, a returning deviation is a new anomaly (as flatlines are)', () => {
+  const resolved = resolvedDeviation();
+  const k = 3 * 48;
+  const r = advanceAnomalies(district, resolved, [deviation(k)], at(k), { ...DEFAULT_LIFECYCLE, reopen: {} });
+  assert.equal(r.anomalies.length, 2);
+});

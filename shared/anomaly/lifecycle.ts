@@ -8,9 +8,17 @@
  * acknowledged, each cycle's condition UPDATES it (last seen, current and peak severity, evidence), never
  * duplicates it. Ids are a hash of the key and the cycle it was first seen in, so replaying a cycle finds
  * the same anomaly, and applying the same cycle twice changes nothing the second time.
+ *
+ * A leak's flow anomalies flicker: the condition clears for a few hours (a day's peak hides the excess, the
+ * baseline half-learns the leak) and comes back while the same leak runs. Where `reopen` says so, a
+ * condition that comes back within `withinMs` of the last sighting of an auto-resolved anomaly of its key,
+ * and that its `sameIssue` judges no clear step beyond it, re-opens that anomaly (same id, its first
+ * opening kept) instead of raising a new alarm for the same thing.
  */
 import { createHash } from 'node:crypto';
 import type { Metric } from '../domain/readings.ts';
+import { continuesDeviation } from './baseline.ts';
+import { continuesNightFlowLeak } from './night-flow.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from './series.ts';
 import {
   type AnomalyType,
@@ -65,6 +73,15 @@ export interface LifecycleConfig {
   clearMs: Record<AnomalyType, number>;
   /** Escalation of an acknowledged anomaly puts it back to open, so the operator sees it again. */
   reopenOnEscalation: boolean;
+  /** Types whose auto-resolved anomalies a returning condition re-opens (absent: always a new anomaly). */
+  reopen: Partial<Record<AnomalyType, ReopenRule>>;
+}
+
+export interface ReopenRule {
+  /** How long after its last sighting an auto-resolved anomaly may be re-opened. */
+  withinMs: number;
+  /** Whether the condition is the resolved anomaly's issue again (false: a new step, a new anomaly). */
+  sameIssue: (previous: Pick<Anomaly, 'evidence' | 'peakEvidence'>, c: Condition) => boolean;
 }
 
 const min = (m: number) => m * MINUTE_MS;
@@ -107,12 +124,29 @@ export const DEFAULT_LIFECYCLE: LifecycleConfig = {
     water_quality: min(60),
   },
   reopenOnEscalation: true,
+  // A week: the baselines' own period, so a deviation that only shows on some days of the week (a weekend's
+  // low demand uncovering it) is still the one seen last week. Past that, a new alarm.
+  reopen: {
+    baseline_deviation: { withinMs: 7 * DAY_MS, sameIssue: continuesDeviation },
+    night_flow_leak: { withinMs: 7 * DAY_MS, sameIssue: continuesNightFlowLeak },
+  },
 };
+
+/** How far back resolved anomalies must be read for `reopen` (0 when no type re-opens). */
+export const reopenLookbackMs = (cfg: LifecycleConfig = DEFAULT_LIFECYCLE): number =>
+  Math.max(0, ...Object.values(cfg.reopen).map((r) => r.withinMs));
 
 /** Anomalies are kept until resolved + 30 days (PRODUCT.md). */
 export const RETENTION_AFTER_RESOLVED_MS = 30 * DAY_MS;
 
-export type TransitionKind = 'pending' | 'opened' | 'updated' | 'escalated' | 'resolved' | 'discarded';
+export type TransitionKind =
+  | 'pending'
+  | 'opened'
+  | 'updated'
+  | 'escalated'
+  | 'reopened'
+  | 'resolved'
+  | 'discarded';
 
 export interface Transition {
   kind: TransitionKind;
@@ -262,6 +296,13 @@ export function advanceAnomalies(
     anomalies.push(a);
   }
   for (const c of pending.values()) {
+    const again = reopenable(subject, anomalies, c, cfg);
+    if (again) {
+      const next = reopened(again, c);
+      anomalies[anomalies.indexOf(again)] = next;
+      transitions.push({ kind: 'reopened', anomaly: next });
+      continue;
+    }
     const a = newAnomaly(subject, c, nowMs, cfg.holdMs[c.type]);
     // The same key first seen in this very cycle, already resolved by an operator: do not resurrect it.
     if (current.some((x) => x.id === a.id)) continue;
@@ -269,6 +310,47 @@ export function advanceAnomalies(
     transitions.push({ kind: a.status === 'open' ? 'opened' : 'pending', anomaly: a });
   }
   return { anomalies, transitions };
+}
+
+/** The latest auto-resolved anomaly of the condition's key, recent enough and judged the same issue. */
+function reopenable(
+  subject: AnomalySubject,
+  anomalies: readonly Anomaly[],
+  c: Condition,
+  cfg: LifecycleConfig,
+): Anomaly | undefined {
+  const rule = cfg.reopen[c.type];
+  if (!rule) return undefined;
+  const key = anomalyKey(subject, c.type, c.metric);
+  return anomalies
+    .filter(
+      (a) =>
+        a.status === 'resolved' &&
+        a.resolvedBy === 'auto' &&
+        a.openedAtMs !== null &&
+        anomalyKey(subject, a.type, a.metric) === key &&
+        c.observedAtMs - a.lastSeenMs <= rule.withinMs &&
+        c.observedAtMs > a.lastSeenMs,
+    )
+    .sort((x, y) => y.lastSeenMs - x.lastSeenMs)
+    .find((a) => rule.sameIssue(a, c));
+}
+
+/** A resolved anomaly open again with this cycle's sighting; its first opening and start are kept. */
+function reopened(a: Anomaly, c: Condition): Anomaly {
+  const escalated = severityRank(c.severity) > severityRank(a.peakSeverity);
+  return {
+    ...a,
+    status: 'open',
+    severity: c.severity,
+    peakSeverity: maxSeverity(a.peakSeverity, c.severity),
+    lastSeenMs: Math.max(a.lastSeenMs, c.observedAtMs),
+    resolvedAtMs: null,
+    resolvedBy: null,
+    endMs: null,
+    evidence: c.evidence,
+    peakEvidence: escalated ? c.evidence : a.peakEvidence,
+  };
 }
 
 export class AnomalyTransitionError extends Error {

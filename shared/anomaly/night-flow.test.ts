@@ -3,7 +3,13 @@ import { test } from 'node:test';
 import { localClock } from '../domain/local-time.ts';
 import { gaussian, seededRandom } from '../domain/random.ts';
 import { demandShape, seriesOf } from './fixtures.ts';
-import { DEFAULT_NIGHT_FLOW, detectNightFlowLeak, netInflow, nightlyMinimumFlows } from './night-flow.ts';
+import {
+  continuesNightFlowLeak,
+  DEFAULT_NIGHT_FLOW,
+  detectNightFlowLeak,
+  netInflow,
+  nightlyMinimumFlows,
+} from './night-flow.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from './series.ts';
 
 const TZ = 'Europe/Rome';
@@ -120,4 +126,16 @@ test('net inflow subtracts outlets and needs every meter', () => {
   const net = netInflow([a, b], [out])!;
   assert.equal(net.sum[0], 11);
   assert.equal(net.count[11], 0);
+});
+
+test('a night-flow leak continues an earlier one unless its nights rise a threshold beyond it', () => {
+  const previous = {
+    peakEvidence: { lowestRecentLps: 7.5, thresholdLps: 0.8 },
+    evidence: { lowestRecentLps: 7.2, thresholdLps: 0.8 },
+  };
+  const now = (lps: number) => ({ evidence: { lowestRecentLps: lps, thresholdLps: 0.8 } });
+  assert.equal(continuesNightFlowLeak(previous, now(7.4)), true, 'the same leak, seen again');
+  assert.equal(continuesNightFlowLeak(previous, now(8.2)), true, 'grown, by less than the threshold');
+  assert.equal(continuesNightFlowLeak(previous, now(8.4)), false, 'a second leak: a threshold beyond');
+  assert.equal(continuesNightFlowLeak(previous, { evidence: { riseLps: 2 } }), false, 'no level to compare');
 });

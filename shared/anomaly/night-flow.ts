@@ -18,7 +18,7 @@ import { localClock } from '../domain/local-time.ts';
 import { round } from './baseline.ts';
 import { DAY_MS, emptySeries, HOUR_MS, MINUTE_MS, meanOver } from './series.ts';
 import { diffSigma, gradeBy, quantile } from './stats.ts';
-import { type BucketSeries, type Condition, SEVERITIES, type Severity } from './types.ts';
+import { type BucketSeries, type Condition, type Evidence, SEVERITIES, type Severity } from './types.ts';
 
 export interface NightFlowConfig {
   /** Local night window [startHour, endHour): 02:00–05:00 is when demand is lowest almost everywhere. */
@@ -216,4 +216,21 @@ export function detectNightFlowLeak(
       latestNight: latest.date,
     },
   };
+}
+
+/**
+ * Whether a night-flow leak is an earlier one's issue again (the lifecycle's re-open rule): the recent
+ * nights' minimum no higher above the earlier anomaly's (its latest or peak sighting) than today's
+ * threshold. A night minimum is comparable from night to night, whatever the reference did meanwhile.
+ */
+export function continuesNightFlowLeak(
+  previous: { evidence: Evidence; peakEvidence: Evidence },
+  c: Pick<Condition, 'evidence'>,
+): boolean {
+  const level = (e: Evidence) => (typeof e.lowestRecentLps === 'number' ? e.lowestRecentLps : Number.NaN);
+  const now = level(c.evidence);
+  const need = c.evidence.thresholdLps;
+  const before = Math.max(level(previous.evidence), level(previous.peakEvidence));
+  if (!Number.isFinite(now) || !Number.isFinite(before) || typeof need !== 'number') return false;
+  return now - before < need;
 }

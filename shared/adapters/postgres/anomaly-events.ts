@@ -33,7 +33,8 @@ export const payloadOf = (a: string) => `jsonb_build_object(
  * pre-images, same statement snapshot) and `ins` (inserted rows). Pending anomalies are invisible to
  * the API and make no event; an update that changes neither status nor severity (a sighting) neither.
  * An anomaly that opened and resolved within one batch (a backfill's long window) gets both events,
- * opened first, so a consumer never sees a resolution of something it never saw open.
+ * opened first, so a consumer never sees a resolution of something it never saw open. An auto-resolved
+ * anomaly the lifecycle re-opens (its condition back, the same issue) is an update back to open.
  */
 export const CYCLE_EVENTS_CTE = `insert into anomaly_events (tenant_id, anomaly_id, kind, payload)
   select tenant_id, id, kind, payload from (
@@ -41,8 +42,8 @@ export const CYCLE_EVENTS_CTE = `insert into anomaly_events (tenant_id, anomaly_
     from upd u join old o on o.id = u.id
     cross join lateral (values
       (1, 'opened', o.status = 'pending' and u.status <> 'pending' and u.opened_at is not null),
-      (2, 'updated', u.status in ('open', 'acknowledged') and o.status in ('open', 'acknowledged')
-         and (u.status <> o.status or u.severity <> o.severity)),
+      (2, 'updated', u.status in ('open', 'acknowledged') and (o.status = 'resolved'
+         or o.status in ('open', 'acknowledged') and (u.status <> o.status or u.severity <> o.severity))),
       (3, 'resolved', u.status = 'resolved' and o.status <> 'resolved' and u.opened_at is not null)
     ) as k(ord, kind, yes)
     where k.yes

@@ -24,18 +24,16 @@
 import {
   type Anomaly,
   type AnomalyStatus,
-  advanceAnomalies,
+  advanceDistrictInstant,
   type BucketSeries,
   DEFAULT_ANOMALY_CONFIG,
   DEFAULT_NIGHT_FLOW,
   type DistrictNodeSeries,
-  detectDistrictConditions,
-  detectPressureStepUp,
-  detectWaterBalanceStepUp,
   type NightFlow,
   netInflow,
   nightlyMinimumFlows,
-  resolveAnomaly,
+  pressureExcludedSpans,
+  reopenLookbackMs,
   type Transition,
   toBucketSeries,
   type WaterBalanceInput,
@@ -47,9 +45,6 @@ import { baselineHours, evaluationInstants, historiesOf } from '../aggregate/nod
 import { logOpened } from '../aggregate/opened-log.ts';
 import type { AggregatorDeps } from '../deps.ts';
 import type { DistrictMeters, HourlyMetricRow, StoredNight } from './store.ts';
-
-/** Who resolved a water-balance or pressure-residual anomaly that a second leak superseded. */
-const SUPERSEDED_BY = 'superseded';
 
 /** The burst detector's look-back (six hours and the half hour before them), with a margin. */
 const BURST_LOOKBACK_MS = 7 * HOUR_MS;
@@ -171,9 +166,10 @@ export async function detectDistrictAnomalies(
       watched.map((d) => d.district.id),
       nowMs - referenceDays * DAY_MS,
     ),
+    // Resolved ones as far back as the lifecycle may re-open them (a leak's flickering flow anomaly).
     store.readDistrictAnomalies(
       watched.map((d) => d.district.id),
-      instants[0]! - deps.settings.cycleMs,
+      instants[0]! - Math.max(deps.settings.cycleMs, reopenLookbackMs()),
     ),
     previous === null
       ? deps.stores.forecasts.readHourly(
@@ -288,13 +284,9 @@ export async function detectDistrictAnomalies(
       watched.filter(modelled).map((d) => d.district.id),
       since,
     );
-    for (const a of past) {
-      if (a.type !== 'pressure_residual' || a.status !== 'resolved' || a.resolvedBy === SUPERSEDED_BY)
-        continue;
-      if (a.districtId === null) continue;
-      const spans = pressureExcluded.get(a.districtId) ?? [];
-      spans.push({ fromMs: a.startMs, toMs: a.endMs ?? a.resolvedAtMs ?? a.lastSeenMs });
-      pressureExcluded.set(a.districtId, spans);
+    for (const d of watched) {
+      const spans = pressureExcludedSpans(past.filter((a) => a.districtId === d.district.id));
+      if (spans.length > 0) pressureExcluded.set(d.district.id, spans);
     }
     for (const d of watched.filter(modelled)) {
       const spans = pressureExcluded.get(d.district.id) ?? [];
@@ -371,78 +363,21 @@ export async function detectDistrictAnomalies(
     const subject = { tenantId, nodeId: null, districtId: d.district.id };
     let current = stored.filter((a) => a.districtId === d.district.id);
     for (const t of instants) {
-      const leak = current.find(
-        (a) => a.type === 'night_flow_leak' && a.status !== 'resolved' && a.status !== 'pending',
-      );
-      let pressureLeak = current.find(
-        (a) => a.type === 'pressure_residual' && a.status !== 'resolved' && a.status !== 'pending',
-      );
-      let balanceLeak = current.find(
-        (a) => a.type === 'water_balance' && a.status !== 'resolved' && a.status !== 'pending',
-      );
-      // A second leak while the balance's anomaly is open: the balance steps up again against a reference
-      // that holds the first. The open anomaly is resolved as superseded, and the ordinary detection below
-      // (its reference no longer frozen) opens a new one.
-      if (balanceLeak && waterBalance && cfg.waterBalance) {
-        const step = detectWaterBalanceStepUp(waterBalance, t, balanceLeak.startMs, cfg.waterBalance);
-        if (step) {
-          const closed = resolveAnomaly(
-            balanceLeak,
-            SUPERSEDED_BY,
-            t,
-            `the balance rose again by ${step.evidence.lastDayRiseLps} L/s against a reference holding this leak: a new water_balance anomaly follows`,
-          );
-          current = current.map((a) => (a.id === closed.id ? closed : a));
-          latestById.set(closed.id, closed);
-          balanceLeak = undefined;
-        }
-      }
-      // The same for the pressure model: a drop at another point than the open anomaly's, against a
-      // reference that holds the first leak, is a second leak (at the same point: the first one grown).
-      let pressureStep: ReturnType<typeof detectPressureStepUp> = null;
-      if (pressureLeak && pressureHourly && pressureCfg) {
-        pressureStep = detectPressureStepUp(pressureHourly, t, pressureLeak, pressureCfg, excluded);
-        if (pressureStep) {
-          const closed = resolveAnomaly(
-            pressureLeak,
-            SUPERSEDED_BY,
-            t,
-            `${pressureStep.nodeId} dropped against a reference holding this leak: a new pressure_residual anomaly follows`,
-          );
-          current = current.map((a) => (a.id === closed.id ? closed : a));
-          latestById.set(closed.id, closed);
-          pressureLeak = undefined;
-        }
-      }
-      const found = detectDistrictConditions(
-        {
+      const result = advanceDistrictInstant(subject, current, t, {
+        input: {
           districtId: d.district.id,
           timezone: d.district.timezone,
-          nowMs: t,
           inlets,
           outlets,
           pressurePoints,
-          ...(leak ? { leakFreeBeforeMs: leak.startMs } : {}),
           ...(pressureHourly ? { pressureHourly } : {}),
-          ...(pressureLeak ? { pressureLeakFreeBeforeMs: pressureLeak.startMs } : {}),
-          ...(pressureLeak && pressureReference.has(pressureLeak.id)
-            ? { pressureReference: pressureReference.get(pressureLeak.id)! }
-            : {}),
-          ...(excluded.length > 0 ? { pressureExcluded: excluded } : {}),
           ...(waterBalance ? { waterBalance } : {}),
-          ...(balanceLeak ? { balanceLeakFreeBeforeMs: balanceLeak.startMs } : {}),
-          ...(balanceLeak && frozenReference.has(balanceLeak.id)
-            ? { waterBalanceReference: frozenReference.get(balanceLeak.id)! }
-            : {}),
         },
-        DEFAULT_ANOMALY_CONFIG,
         nights,
-      );
-      // The new anomaly after a pressure step-up is the step-up's: the second leak's point, not the worst.
-      const conditions = pressureStep
-        ? [...found.filter((c) => c.type !== 'pressure_residual'), pressureStep]
-        : found;
-      const result = advanceAnomalies(subject, current, conditions, t);
+        excluded,
+        pressureReference,
+        balanceReference: frozenReference,
+      });
       for (const tr of result.transitions) {
         if (tr.kind === 'discarded') {
           latestById.delete(tr.anomaly.id);
