@@ -37,12 +37,11 @@ import { parseArgs } from 'node:util';
 import { type BlendModel, blend, GBM_FORECAST_PARAMS, gbm } from '../../shared/forecast/boosted.ts';
 import { italianCalendar } from '../../shared/forecast/calendar.ts';
 import { ensemble } from '../../shared/forecast/ensemble.ts';
-import { fitGlobalTrees, GLOBAL_GBM_PARAMS, globalBlend } from '../../shared/forecast/global.ts';
+import { GLOBAL_GBM_PARAMS, globalBlend } from '../../shared/forecast/global.ts';
 import { holtWinters } from '../../shared/forecast/holt-winters.ts';
 import { intervalCoverage } from '../../shared/forecast/intervals.ts';
 import { BASELINE_METHOD_ID } from '../../shared/forecast/methods.ts';
 import { regression } from '../../shared/forecast/regression.ts';
-import { trainingMask } from '../../shared/forecast/sampling.ts';
 import { type BwdfScore, bwdfTotal, meanScore, scoreBwdf } from '../../shared/forecast/score.ts';
 import { seasonalNaive } from '../../shared/forecast/seasonal-naive.ts';
 import {
@@ -50,11 +49,15 @@ import {
   type GlobalTrees,
   HOUR_MS,
   MAX_HORIZON_HOURS,
-  WEEK_HOURS,
   type WeatherSeries,
 } from '../../shared/forecast/types.ts';
-import { type BacktestOutcome, rollingOriginBacktest, rollingOrigins } from './backtest.ts';
-import { historyBefore, RegistryReplay, trainDeployed } from './deployed.ts';
+import {
+  type BacktestOutcome,
+  globalTreesBefore,
+  rollingOriginBacktest,
+  rollingOrigins,
+} from './backtest.ts';
+import { replayDeployed } from './deployed.ts';
 import { parseHourlyCsv, tableSeries } from './hourly-csv.ts';
 import { stack } from './stack.ts';
 import { type StackEval, stackEval } from './stack-parts.ts';
@@ -212,24 +215,12 @@ if (args.merge) {
     );
     process.exit(2);
   }
-  // Deployed: per DMA, week by week from two warm-up weeks before the first origin (not scored), so the registry
-  // has left its first champion (the baseline) and `cycle-7d` has last week's champion at every scored origin.
   for (const dma of deployed ? dmas : []) {
     const series = seriesOf.get(dma)!;
-    const registry = new RegistryReplay();
-    const warmUp = [2, 1]
-      .map((w) => origins[0]! - w * WEEK_HOURS * HOUR_MS)
-      .filter((ms) => ms > series.startMs);
-    for (const originMs of [...warmUp, ...origins]) {
-      const history = historyBefore(series, originMs);
-      const models = trainDeployed(history, originMs, calendar.timeZone);
-      const step = registry.step(history, originMs, models);
-      if (warmUp.includes(originMs)) continue;
-      const actual = series.values.subarray(history.values.length, history.values.length + MAX_HORIZON_HOURS);
-      const forecasts = [...models].map(([methodId, m]) => ({ methodId, forecast: m.forecast }));
-      if (step) forecasts.push({ methodId: 'cycle', forecast: step.serving.forecast });
-      if (step?.weekOld) forecasts.push({ methodId: 'cycle-7d', forecast: step.weekOld });
-      for (const { methodId, forecast } of forecasts) {
+    for (const { originMs, forecasts } of replayDeployed(series, origins, calendar.timeZone)) {
+      const cut = (originMs - series.startMs) / HOUR_MS;
+      const actual = series.values.subarray(cut, cut + MAX_HORIZON_HOURS);
+      for (const { methodId, forecast, servedBy } of forecasts) {
         outcomes.push({
           dma,
           methodId,
@@ -237,7 +228,7 @@ if (args.merge) {
           score: scoreBwdf(actual, forecast.mean),
           coverage80: intervalCoverage(actual, forecast.lo80, forecast.hi80),
           coverage95: intervalCoverage(actual, forecast.lo95, forecast.hi95),
-          ...(methodId === 'cycle' && step ? { servedBy: step.serving.trained.methodId } : {}),
+          ...(servedBy ? { servedBy } : {}),
           ...(args['keep-forecasts'] ? { mean: Array.from(forecast.mean) } : {}),
         });
       }
@@ -246,16 +237,10 @@ if (args.merge) {
   }
   for (const originMs of deployed ? [] : origins) {
     // The global trees: every DMA's data before the origin (each with its training-window sampling).
-    const global: GlobalTrees = fitGlobalTrees(
-      [...seriesOf.values()].map((s) => {
-        const cut = (originMs - s.startMs) / 3_600_000;
-        return {
-          history: { startMs: s.startMs, values: s.values.slice(0, cut) },
-          trainingMask: trainingMask(s.startMs, cut, originMs),
-        };
-      }),
-      { calendar, ...(weather ? { weather } : {}) },
-    );
+    const global: GlobalTrees = globalTreesBefore([...seriesOf.values()], originMs, {
+      calendar,
+      ...(weather ? { weather } : {}),
+    });
     for (const dma of dmas) {
       const mine = rollingOriginBacktest({
         series: seriesOf.get(dma)!,

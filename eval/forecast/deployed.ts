@@ -176,3 +176,47 @@ export class RegistryReplay {
     return { serving, weekOld };
   }
 }
+
+export interface DeployedForecasts {
+  originMs: number;
+  /** Every trained method's, then `cycle` (the registry's champion; `servedBy` names it) and `cycle-7d`. */
+  forecasts: { methodId: string; forecast: Forecast; servedBy?: string }[];
+}
+
+/**
+ * One series replayed through the cycle at each origin (consecutive weeks), from two warm-up weeks before the first
+ * (not returned), so the registry has left its first champion (the baseline) and `cycle-7d` has last week's
+ * champion at every returned origin. Each origin reads the series only before it.
+ */
+export function replayDeployed(
+  series: HourlySeries,
+  originsMs: readonly number[],
+  timeZone: string,
+  methodIds: readonly string[] = DEPLOYED_METHOD_IDS,
+): DeployedForecasts[] {
+  const registry = new RegistryReplay();
+  const first = originsMs[0];
+  if (first === undefined) return [];
+  const warmUp = [2, 1].map((w) => first - w * WEEK_HOURS * HOUR_MS).filter((ms) => ms > series.startMs);
+  const out: DeployedForecasts[] = [];
+  for (const originMs of [...warmUp, ...originsMs]) {
+    const history = historyBefore(series, originMs);
+    const models = trainDeployed(history, originMs, timeZone, methodIds);
+    const step = registry.step(history, originMs, models);
+    if (warmUp.includes(originMs)) continue;
+    const forecasts: DeployedForecasts['forecasts'] = [...models].map(([methodId, m]) => ({
+      methodId,
+      forecast: m.forecast,
+    }));
+    if (step) {
+      forecasts.push({
+        methodId: 'cycle',
+        forecast: step.serving.forecast,
+        servedBy: step.serving.trained.methodId,
+      });
+    }
+    if (step?.weekOld) forecasts.push({ methodId: 'cycle-7d', forecast: step.weekOld });
+    out.push({ originMs, forecasts });
+  }
+  return out;
+}
