@@ -215,12 +215,18 @@ if (args.merge) {
     );
     process.exit(2);
   }
-  for (const dma of deployed ? dmas : []) {
-    const series = seriesOf.get(dma)!;
-    for (const { originMs, forecasts } of replayDeployed(series, origins, calendar.timeZone)) {
+  // Deployed: every DMA's replay advanced a week at a time, saved after each week (a cut run keeps its weeks).
+  const replays = deployed
+    ? dmas.map((dma) => ({ dma, replay: replayDeployed(seriesOf.get(dma)!, origins, calendar.timeZone) }))
+    : [];
+  for (const originMs of deployed ? origins : []) {
+    for (const { dma, replay } of replays) {
+      const series = seriesOf.get(dma)!;
+      const week = replay.next();
+      if (week.done || week.value.originMs !== originMs) throw new Error(`${dma}: no replay at ${originMs}`);
       const cut = (originMs - series.startMs) / HOUR_MS;
       const actual = series.values.subarray(cut, cut + MAX_HORIZON_HOURS);
-      for (const { methodId, forecast, servedBy } of forecasts) {
+      for (const { methodId, forecast, servedBy } of week.value.forecasts) {
         outcomes.push({
           dma,
           methodId,
@@ -233,7 +239,10 @@ if (args.merge) {
         });
       }
     }
-    process.stderr.write(`${dma} done (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
+    if (args.save) writeFileSync(args.save, JSON.stringify(outcomes));
+    process.stderr.write(
+      `${new Date(originMs).toISOString().slice(0, 10)} done (${((performance.now() - started) / 1000).toFixed(1)} s)\n`,
+    );
   }
   for (const originMs of deployed ? [] : origins) {
     // The global trees: every DMA's data before the origin (each with its training-window sampling).

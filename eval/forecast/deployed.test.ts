@@ -45,7 +45,7 @@ const flatReplay = (r: DeployedForecasts[]) =>
 
 describe('nothing after a forecast origin is read', () => {
   it('the deployed replay: every method, the cycle and the week-old cycle bit-identical whatever follows the last origin', () => {
-    const replay = replayDeployed(series, origins, 'Europe/Rome');
+    const replay = [...replayDeployed(series, origins, 'Europe/Rome')];
     assert.deepEqual(
       replay.map((o) => o.forecasts.map((f) => f.methodId)),
       origins.map(() => [
@@ -59,10 +59,12 @@ describe('nothing after a forecast origin is read', () => {
         'cycle-7d',
       ]),
     );
-    const after = replayDeployed(perturbedFrom(series, origins[1]!), origins, 'Europe/Rome');
+    const after = [...replayDeployed(perturbedFrom(series, origins[1]!), origins, 'Europe/Rome')];
     assert.deepEqual(flatReplay(after), flatReplay(replay));
     // Not vacuous: the last day before the origin does change the last origin's forecasts.
-    const before = replayDeployed(perturbedFrom(series, origins[1]! - 24 * HOUR_MS), origins, 'Europe/Rome');
+    const before = [
+      ...replayDeployed(perturbedFrom(series, origins[1]! - 24 * HOUR_MS), origins, 'Europe/Rome'),
+    ];
     assert.deepEqual(flatReplay(before)[0], flatReplay(replay)[0]);
     assert.notDeepEqual(flatReplay(before)[1], flatReplay(replay)[1]);
   });

@@ -185,20 +185,20 @@ export interface DeployedForecasts {
 
 /**
  * One series replayed through the cycle at each origin (consecutive weeks), from two warm-up weeks before the first
- * (not returned), so the registry has left its first champion (the baseline) and `cycle-7d` has last week's
- * champion at every returned origin. Each origin reads the series only before it.
+ * (not yielded), so the registry has left its first champion (the baseline) and `cycle-7d` has last week's
+ * champion at every yielded origin. Lazy, an origin at a time (a run can go through its series in step and save as it
+ * goes). Each origin reads the series only before it.
  */
-export function replayDeployed(
+export function* replayDeployed(
   series: HourlySeries,
   originsMs: readonly number[],
   timeZone: string,
   methodIds: readonly string[] = DEPLOYED_METHOD_IDS,
-): DeployedForecasts[] {
+): Generator<DeployedForecasts> {
   const registry = new RegistryReplay();
   const first = originsMs[0];
-  if (first === undefined) return [];
+  if (first === undefined) return;
   const warmUp = [2, 1].map((w) => first - w * WEEK_HOURS * HOUR_MS).filter((ms) => ms > series.startMs);
-  const out: DeployedForecasts[] = [];
   for (const originMs of [...warmUp, ...originsMs]) {
     const history = historyBefore(series, originMs);
     const models = trainDeployed(history, originMs, timeZone, methodIds);
@@ -216,7 +216,6 @@ export function replayDeployed(
       });
     }
     if (step?.weekOld) forecasts.push({ methodId: 'cycle-7d', forecast: step.weekOld });
-    out.push({ originMs, forecasts });
+    yield { originMs, forecasts };
   }
-  return out;
 }
