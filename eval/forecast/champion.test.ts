@@ -40,9 +40,9 @@ describe('as deployed, on BWDF weeks (July 2021, no weather)', () => {
     }
     const vs = (id: string, base: string) => 1 - totals[id]! / totals[base]!;
     console.log(
-      Object.keys(totals)
+      `${Object.keys(totals)
         .map((id) => `${id} vs seasonal naive ${(vs(id, 'seasonal-naive') * 100).toFixed(1)} %`)
-        .join('; ') + `; cycle vs ensemble ${(vs('cycle', 'ensemble') * 100).toFixed(1)} %`,
+        .join('; ')}; cycle vs ensemble ${(vs('cycle', 'ensemble') * 100).toFixed(1)} %`,
     );
     // Without weather the regression falls far behind (9.9 % here) and the registry serves the trees (gbm 29.8 %).
     assert.ok(
