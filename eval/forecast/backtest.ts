@@ -4,6 +4,7 @@
  * truth fell inside the 80 % and 95 % intervals.
  */
 import type { Calendar } from '../../shared/forecast/calendar.ts';
+import { fitGlobalTrees } from '../../shared/forecast/global.ts';
 import { intervalCoverage } from '../../shared/forecast/intervals.ts';
 import { DEFAULT_SAMPLING, type SamplingPolicy, trainingMask } from '../../shared/forecast/sampling.ts';
 import { type BwdfScore, scoreBwdf } from '../../shared/forecast/score.ts';
@@ -11,6 +12,7 @@ import {
   type FitOptions,
   type Forecast,
   type ForecastMethod,
+  type GlobalTrees,
   HOUR_MS,
   type HourlySeries,
   MAX_HORIZON_HOURS,
@@ -105,4 +107,22 @@ export function rollingOriginBacktest(input: BacktestInput): BacktestOutcome[] {
     }
   }
   return outcomes;
+}
+
+/** The global trees at an origin: every series' hours before it, each with its training-window sampling. */
+export function globalTreesBefore(
+  series: readonly HourlySeries[],
+  originMs: number,
+  options: Pick<FitOptions, 'calendar' | 'weather'>,
+): GlobalTrees {
+  return fitGlobalTrees(
+    series.map((s) => {
+      const cut = (originMs - s.startMs) / HOUR_MS;
+      return {
+        history: { startMs: s.startMs, values: s.values.slice(0, cut) },
+        trainingMask: trainingMask(s.startMs, cut, originMs),
+      };
+    }),
+    options,
+  );
 }

@@ -1,8 +1,10 @@
 /**
- * The champion candidates on real data, fast enough for CI: the blend and the global blend against the ensemble
- * and the seasonal naive on two DMAs of the BWDF data at two weekly origins before the evaluation year (July 2021),
- * fitted exactly as `eval:forecast` fits them (the global trees here on four DMAs, not ten, to keep it short).
- * Floors are the levels reached (eval/RESULTS.md has the whole year).
+ * The champion candidates on real data, fast enough for CI, on two DMAs of the BWDF data at two weekly origins before
+ * the evaluation year (July 2021). First as deployed (`eval:forecast`'s headline, no weather): the cycle's models and
+ * its registry replayed over these weeks. Then under the BWDF protocol (observed weather, a study): the blend and the
+ * global blend against the ensemble and the seasonal naive, fitted exactly as `eval:forecast --weather observed` fits
+ * them (the global trees here on four DMAs, not ten, to keep it short). Floors are the levels reached
+ * (eval/RESULTS.md has the year).
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -13,15 +15,50 @@ import { italianCalendar } from '../../shared/forecast/calendar.ts';
 import { ensemble } from '../../shared/forecast/ensemble.ts';
 import { fitGlobalTrees, globalBlend } from '../../shared/forecast/global.ts';
 import { trainingMask } from '../../shared/forecast/sampling.ts';
-import { bwdfTotal } from '../../shared/forecast/score.ts';
+import { bwdfTotal, scoreBwdf } from '../../shared/forecast/score.ts';
 import { seasonalNaive } from '../../shared/forecast/seasonal-naive.ts';
 import { rollingOriginBacktest } from './backtest.ts';
+import { replayDeployed } from './deployed.ts';
 import { parseHourlyCsv, tableSeries } from './hourly-csv.ts';
 
 const dataDir = resolve(import.meta.dirname, '../../../shared/data/bwdf');
 const ORIGINS = [Date.parse('2021-07-11T22:00:00Z'), Date.parse('2021-07-18T22:00:00Z')];
 
-describe('the champion on BWDF weeks (July 2021)', () => {
+describe('as deployed, on BWDF weeks (July 2021, no weather)', () => {
+  it('the cycle (its models, refresh and registry) beats the seasonal naive by over 27 %, and a week-old champion refreshed by over 20 % (29.0 % and 23.2 % reached)', () => {
+    const inflows = parseHourlyCsv(readFileSync(resolve(dataDir, 'dma-inflows.csv'), 'utf8'));
+    const totals: Record<string, number> = {};
+    for (const dma of ['dma_3', 'dma_9']) {
+      const series = tableSeries(inflows, dma);
+      for (const { originMs, forecasts } of replayDeployed(series, ORIGINS, 'Europe/Rome')) {
+        const cut = (originMs - series.startMs) / 3_600_000;
+        const actual = series.values.subarray(cut, cut + 168);
+        for (const f of forecasts) {
+          totals[f.methodId] = (totals[f.methodId] ?? 0) + bwdfTotal(scoreBwdf(actual, f.forecast.mean));
+        }
+      }
+    }
+    const vs = (id: string, base: string) => 1 - totals[id]! / totals[base]!;
+    console.log(
+      `${Object.keys(totals)
+        .map((id) => `${id} vs seasonal naive ${(vs(id, 'seasonal-naive') * 100).toFixed(1)} %`)
+        .join('; ')}; cycle vs ensemble ${(vs('cycle', 'ensemble') * 100).toFixed(1)} %`,
+    );
+    // Without weather the regression falls far behind (9.9 % here) and the registry serves the trees (gbm 29.8 %).
+    assert.ok(
+      vs('cycle', 'seasonal-naive') > 0.27,
+      `cycle vs seasonal naive: ${vs('cycle', 'seasonal-naive')}`,
+    );
+    // No floor against the ensemble: the registry's pick gains 12.5 % on these two weeks but loses 5.5 % over the
+    // 16 weeks from 2021-07-25 (eval/RESULTS.md, 2026-12-07 08:00); this slice flatters it.
+    assert.ok(
+      vs('cycle-7d', 'seasonal-naive') > 0.2,
+      `cycle-7d vs naive: ${vs('cycle-7d', 'seasonal-naive')}`,
+    );
+  });
+});
+
+describe('BWDF protocol (observed weather): the champion on BWDF weeks (July 2021)', () => {
   it('the blend beats the seasonal naive by over 27 % and the ensemble by over 2.5 % (28.6 % and 3.0 % reached)', () => {
     assert.ok(existsSync(resolve(dataDir, 'dma-inflows.csv')), `BWDF data missing at ${dataDir}`);
     const inflows = parseHourlyCsv(readFileSync(resolve(dataDir, 'dma-inflows.csv'), 'utf8'));
@@ -56,7 +93,7 @@ describe('the champion on BWDF weeks (July 2021)', () => {
   });
 });
 
-describe('the global blend on BWDF weeks (July 2021)', () => {
+describe('BWDF protocol (observed weather): the global blend on BWDF weeks (July 2021)', () => {
   it('global trees over four DMAs: the global blend beats the seasonal naive by over 24 % and stays within 2.5 % of the ensemble (25.4 % and −1.5 % reached: it does not win here)', () => {
     const inflows = parseHourlyCsv(readFileSync(resolve(dataDir, 'dma-inflows.csv'), 'utf8'));
     const w = parseHourlyCsv(readFileSync(resolve(dataDir, 'weather.csv'), 'utf8'));

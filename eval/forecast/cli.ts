@@ -5,7 +5,14 @@
  * and method — the mean over the weeks and, beside it, the worst week (its total and its date) — the average, and
  * the champion (best on average) against the seasonal-naive baseline.
  *
- * At each origin the global trees are fitted once on every DMA's data before it (`fitGlobalTrees`); the champion,
+ * `--weather none` (the default) is the headline: the deployed configuration (deployed.ts) — every method the cycle
+ * trains, trained and refreshed by the cycle's code without weather, and `cycle`, the forecast of the model the
+ * registry policy leaves serving week by week (`cycle-7d`: last week's champion refreshed to the origin). Split a
+ * run with `--dma` (the registry replay needs consecutive weeks), not `--part`.
+ * `--weather observed` is the BWDF protocol, a study: the regression and the trees see the observed weather of each
+ * forecast week as a perfect weather forecast (read after the origin, which no deployment can), as below.
+ *
+ * With `--weather observed` (or `--local`/`--stack`), at each origin the global trees are fitted once on every DMA's data before it (`fitGlobalTrees`); the champion,
  * `global-blend`, is fitted per DMA, and its members (holt-winters, regression, ensemble, global-gbm) are scored from
  * inside it, fitted on exactly the same data. `--local` adds the per-DMA trees (`gbm`) and their `blend`.
  * `--stack` fits the `stack` instead (once per DMA and origin) and scores every part of it from that one fit: its
@@ -30,15 +37,27 @@ import { parseArgs } from 'node:util';
 import { type BlendModel, blend, GBM_FORECAST_PARAMS, gbm } from '../../shared/forecast/boosted.ts';
 import { italianCalendar } from '../../shared/forecast/calendar.ts';
 import { ensemble } from '../../shared/forecast/ensemble.ts';
-import { fitGlobalTrees, GLOBAL_GBM_PARAMS, globalBlend } from '../../shared/forecast/global.ts';
+import { GLOBAL_GBM_PARAMS, globalBlend } from '../../shared/forecast/global.ts';
 import { holtWinters } from '../../shared/forecast/holt-winters.ts';
+import { intervalCoverage } from '../../shared/forecast/intervals.ts';
 import { BASELINE_METHOD_ID } from '../../shared/forecast/methods.ts';
 import { regression } from '../../shared/forecast/regression.ts';
-import { trainingMask } from '../../shared/forecast/sampling.ts';
-import { type BwdfScore, bwdfTotal, meanScore } from '../../shared/forecast/score.ts';
+import { type BwdfScore, bwdfTotal, meanScore, scoreBwdf } from '../../shared/forecast/score.ts';
 import { seasonalNaive } from '../../shared/forecast/seasonal-naive.ts';
-import type { ForecastMethod, GlobalTrees, WeatherSeries } from '../../shared/forecast/types.ts';
-import { type BacktestOutcome, rollingOriginBacktest, rollingOrigins } from './backtest.ts';
+import {
+  type ForecastMethod,
+  type GlobalTrees,
+  HOUR_MS,
+  MAX_HORIZON_HOURS,
+  type WeatherSeries,
+} from '../../shared/forecast/types.ts';
+import {
+  type BacktestOutcome,
+  globalTreesBefore,
+  rollingOriginBacktest,
+  rollingOrigins,
+} from './backtest.ts';
+import { replayDeployed } from './deployed.ts';
 import { parseHourlyCsv, tableSeries } from './hourly-csv.ts';
 import { stack } from './stack.ts';
 import { type StackEval, stackEval } from './stack-parts.ts';
@@ -65,6 +84,8 @@ const { values: args } = parseArgs({
     part: { type: 'string' },
     save: { type: 'string' },
     merge: { type: 'string' },
+    /** `none`: the deployed configuration (the cycle has no weather); `observed`: the BWDF protocol (a study). */
+    weather: { type: 'string', default: 'none' },
     'keep-forecasts': { type: 'boolean', default: false },
   },
 });
@@ -81,10 +102,17 @@ if (!Number.isInteger(weeks) || weeks < 1) {
   process.exit(2);
 }
 
+if (args.weather !== 'none' && args.weather !== 'observed') {
+  console.error(`--weather must be none or observed, got ${args.weather}`);
+  process.exit(2);
+}
+const deployed = args.weather === 'none' && !args.stack && !args.local;
 const started = performance.now();
 const inflows = parseHourlyCsv(readFileSync(inflowsPath, 'utf8'));
 let weather: WeatherSeries | undefined;
-if (existsSync(weatherPath)) {
+if (args.weather === 'none') {
+  // The cycle has no weather source: nothing reads it.
+} else if (existsSync(weatherPath)) {
   const table = parseHourlyCsv(readFileSync(weatherPath, 'utf8'));
   weather = {
     startMs: table.startMs,
@@ -149,6 +177,8 @@ type Outcome = Pick<BacktestOutcome, 'methodId' | 'originMs' | 'score' | 'covera
   dma: string;
   /** The point forecast (with `--save --keep-forecasts`, for studying combinations on past origins). */
   mean?: number[];
+  /** `cycle` only: the method that served. */
+  servedBy?: string;
 };
 let outcomes: Outcome[] = [];
 if (args.merge) {
@@ -179,18 +209,47 @@ if (args.merge) {
         globalBlend as ForecastMethod,
         ...(args.local ? [blend as ForecastMethod] : []),
       ];
-  for (const originMs of origins) {
-    // The global trees: every DMA's data before the origin (each with its training-window sampling).
-    const global: GlobalTrees = fitGlobalTrees(
-      [...seriesOf.values()].map((s) => {
-        const cut = (originMs - s.startMs) / 3_600_000;
-        return {
-          history: { startMs: s.startMs, values: s.values.slice(0, cut) },
-          trainingMask: trainingMask(s.startMs, cut, originMs),
-        };
-      }),
-      { calendar, ...(weather ? { weather } : {}) },
+  if (deployed && m > 1) {
+    console.error(
+      '--part splits the weeks, which the registry replay needs in a row: split the DMAs with --dma',
     );
+    process.exit(2);
+  }
+  // Deployed: every DMA's replay advanced a week at a time, saved after each week (a cut run keeps its weeks).
+  const replays = deployed
+    ? dmas.map((dma) => ({ dma, replay: replayDeployed(seriesOf.get(dma)!, origins, calendar.timeZone) }))
+    : [];
+  for (const originMs of deployed ? origins : []) {
+    for (const { dma, replay } of replays) {
+      const series = seriesOf.get(dma)!;
+      const week = replay.next();
+      if (week.done || week.value.originMs !== originMs) throw new Error(`${dma}: no replay at ${originMs}`);
+      const cut = (originMs - series.startMs) / HOUR_MS;
+      const actual = series.values.subarray(cut, cut + MAX_HORIZON_HOURS);
+      for (const { methodId, forecast, servedBy } of week.value.forecasts) {
+        outcomes.push({
+          dma,
+          methodId,
+          originMs,
+          score: scoreBwdf(actual, forecast.mean),
+          coverage80: intervalCoverage(actual, forecast.lo80, forecast.hi80),
+          coverage95: intervalCoverage(actual, forecast.lo95, forecast.hi95),
+          ...(servedBy ? { servedBy } : {}),
+          ...(args['keep-forecasts'] ? { mean: Array.from(forecast.mean) } : {}),
+        });
+      }
+    }
+    if (args.save) writeFileSync(args.save, JSON.stringify(outcomes));
+    process.stderr.write(
+      `${new Date(originMs).toISOString().slice(0, 10)} done (${((performance.now() - started) / 1000).toFixed(1)} s)\n`,
+    );
+  }
+  for (const originMs of deployed ? [] : origins) {
+    // The global trees: every DMA's data before the origin (each with its training-window sampling).
+    const global: GlobalTrees = globalTreesBefore([...seriesOf.values()], originMs, {
+      calendar,
+      ...(weather ? { weather } : {}),
+    });
     for (const dma of dmas) {
       const mine = rollingOriginBacktest({
         series: seriesOf.get(dma)!,
@@ -236,6 +295,8 @@ const ORDER = [
   'stack-eq',
   'stack-1w',
   stack.id,
+  'cycle-7d',
+  'cycle',
 ];
 const present = new Set(outcomes.map((o) => o.methodId));
 const methodIds = [
@@ -356,7 +417,11 @@ console.log(
 );
 if (weather) {
   console.log(
-    'The regression and the trees see the observed weather of each forecast week in place of a weather forecast (optimistic).',
+    'BWDF protocol (a study, not what is deployed): the regression and the trees see the observed weather of each forecast week in place of a weather forecast (optimistic).',
+  );
+} else if (present.has('cycle')) {
+  console.log(
+    "Deployed configuration: no weather; each method trained and refreshed by the cycle's code; cycle = the model the registry policy serves week by week, cycle-7d = last week's champion refreshed to the origin.",
   );
 }
 console.log(line(header));
@@ -376,7 +441,8 @@ console.log(
     `MAE d2-7 ${f(champion.score.maeDays2to7)} vs ${f(averages[0]!.score.maeDays2to7)} L/s).`,
 );
 // The champion against the current ensemble on the same origins: margin on the mean total, weeks won.
-const CHAMPION = args.champion ?? (present.has(stack.id) ? stack.id : globalBlend.id);
+const CHAMPION =
+  args.champion ?? (present.has('cycle') ? 'cycle' : present.has(stack.id) ? stack.id : globalBlend.id);
 console.log('');
 console.log(
   `${CHAMPION} (champion) against the ensemble on the same origins (margin = reduction of the mean total):`,
@@ -398,15 +464,25 @@ for (const dma of dmas) {
   }
   won += w;
   weeksTotal += c;
-  const e = bwdfTotal(rows.find((r) => r.dma === dma && r.methodId === 'ensemble')!.score);
-  const b = bwdfTotal(rows.find((r) => r.dma === dma && r.methodId === CHAMPION)!.score);
+  const er = rows.find((r) => r.dma === dma && r.methodId === 'ensemble')!;
+  const br = rows.find((r) => r.dma === dma && r.methodId === CHAMPION)!;
+  const e = bwdfTotal(er.score);
+  const b = bwdfTotal(br.score);
+  const worstOf = (r: Row) => (r.worst ? f(bwdfTotal(r.worst.score)) : 'n/a');
   margins.push((e - b) / e);
   console.log(
-    `  ${dma.padEnd(8)} ensemble ${f(e)}  ${CHAMPION} ${f(b)}  margin ${pct((e - b) / e)}  weeks won ${w}/${c}`,
+    `  ${dma.padEnd(8)} ensemble ${f(e)} (worst ${worstOf(er)})  ${CHAMPION} ${f(b)} (worst ${worstOf(br)})  margin ${pct((e - b) / e)}  weeks won ${w}/${c}`,
   );
 }
 console.log(
   `  average margin ${pct(mean(margins))}; ${CHAMPION} better in ${won} of ${weeksTotal} DMA-weeks`,
 );
+const servedBy = new Map<string, number>();
+for (const o of outcomes) if (o.servedBy) servedBy.set(o.servedBy, (servedBy.get(o.servedBy) ?? 0) + 1);
+if (servedBy.size) {
+  console.log(
+    `  the cycle's champion, DMA-weeks served: ${[...servedBy].map(([id, n]) => `${id} ${n}`).join(', ')}`,
+  );
+}
 console.log(`took ${((performance.now() - started) / 1000).toFixed(1)} s`);
 if (!(champion.relative > 0)) process.exitCode = 1;
