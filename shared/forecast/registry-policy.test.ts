@@ -27,10 +27,16 @@ describe('decideRegistry: the decision table', () => {
     ['healthy live score', base, at(2, { liveScore: 10.5, liveHours: 48 }), []],
     ['a week since training', base, at(7), ['retrain:schedule']],
     [
-      'challenger better',
-      { ...base, challenger: { modelId: 'ensemble', backtestScore: 9, trainedMs: t0 } },
+      'challenger clearly better (15 %)',
+      { ...base, challenger: { modelId: 'ensemble', backtestScore: 8.5, trainedMs: t0 } },
       at(1),
       ['promote'],
+    ],
+    [
+      'challenger 5 % better: one week’s noise, not a promotion',
+      { ...base, challenger: { modelId: 'ensemble', backtestScore: 9.5, trainedMs: t0 } },
+      at(1),
+      [],
     ],
     [
       'challenger worse',
@@ -45,21 +51,27 @@ describe('decideRegistry: the decision table', () => {
       [],
     ],
     [
-      'degraded 25 %, previous champion kept',
+      'degraded 150 % (a broken model), previous champion kept',
       base,
-      at(2, { liveScore: 12.5, liveHours: 48 }),
+      at(2, { liveScore: 25, liveHours: 48 }),
       ['rollback', 'retrain:degradation'],
     ],
     [
-      'degraded 25 %, no previous champion',
+      'degraded 150 %, no previous champion',
       { champion, lastTrainedMs: t0 },
-      at(2, { liveScore: 12.5, liveHours: 48 }),
+      at(2, { liveScore: 25, liveHours: 48 }),
       ['retrain:degradation'],
     ],
     [
-      'degraded exactly 20 %: not yet a rollback, but drift',
+      'degraded 25 % (a harder week than the backtest’s): no rollback, but drift',
       base,
-      at(2, { liveScore: 12, liveHours: 48 }),
+      at(2, { liveScore: 12.5, liveHours: 48 }),
+      ['retrain:drift'],
+    ],
+    [
+      'degraded exactly 100 %: not yet a rollback, but drift',
+      base,
+      at(2, { liveScore: 20, liveHours: 48 }),
       ['retrain:drift'],
     ],
     ['degraded 15 %: drift', base, at(2, { liveScore: 11.5, liveHours: 48 }), ['retrain:drift']],
@@ -69,7 +81,7 @@ describe('decideRegistry: the decision table', () => {
     [
       'degraded and due: one retrain, for degradation',
       base,
-      at(8, { liveScore: 13, liveHours: 48 }),
+      at(8, { liveScore: 26, liveHours: 48 }),
       ['rollback', 'retrain:degradation'],
     ],
     [
@@ -86,15 +98,15 @@ describe('decideRegistry: the decision table', () => {
 
 describe('decideRegistry: the next state', () => {
   it('promotion makes the challenger champion and keeps the old one for rollback', () => {
-    const challenger = { modelId: 'ensemble', backtestScore: 9, trainedMs: t0 };
+    const challenger = { modelId: 'ensemble', backtestScore: 8.5, trainedMs: t0 };
     const { next, actions, reasons } = decideRegistry({ ...base, challenger, recentScore: 10 }, at(1));
     assert.deepEqual(actions, [{ kind: 'promote', modelId: 'ensemble', replaces: 'holt-winters' }]);
     assert.deepEqual(next, { champion: challenger, previousChampion: champion, lastTrainedMs: t0 });
-    assert.match(reasons[0]!, /ensemble backtests at 9\.000/);
+    assert.match(reasons[0]!, /ensemble backtests at 8\.500/);
   });
 
   it('rollback restores the previous champion and forgets the degraded one', () => {
-    const { next, actions } = decideRegistry(base, at(2, { liveScore: 13, liveHours: 48 }));
+    const { next, actions } = decideRegistry(base, at(2, { liveScore: 25, liveHours: 48 }));
     assert.deepEqual(actions[0], { kind: 'rollback', toModelId: 'seasonal-naive', from: 'holt-winters' });
     assert.deepEqual(next, { champion: previous, lastTrainedMs: t0 });
   });
@@ -105,9 +117,9 @@ describe('decideRegistry: the next state', () => {
   });
 
   it('a stricter policy asks more of a challenger', () => {
-    const state = { ...base, challenger: { modelId: 'ensemble', backtestScore: 9.8, trainedMs: t0 } };
+    const state = { ...base, challenger: { modelId: 'ensemble', backtestScore: 8.8, trainedMs: t0 } };
     assert.equal(
-      decideRegistry(state, at(1), { ...DEFAULT_REGISTRY_POLICY, promotionMargin: 0.05 }).actions.length,
+      decideRegistry(state, at(1), { ...DEFAULT_REGISTRY_POLICY, promotionMargin: 0.15 }).actions.length,
       0,
     );
     assert.equal(decideRegistry(state, at(1)).actions[0]?.kind, 'promote');

@@ -2,7 +2,7 @@
  * The forecast model registry with real storage: fitted models, predictions and scores in PostgreSQL,
  * the registry in-process and in Firestore (on its emulator). A target is trained with the baseline as
  * champion and the ensemble as shadow challenger; the challenger backtests better and is promoted. A
- * week later the champion's live forecast turns out far worse than its backtest: the registry rolls back
+ * week later the champion’s live forecast turns out far worse than its backtest: the registry rolls back
  * and retrains.
  */
 import assert from 'node:assert/strict';
@@ -86,7 +86,7 @@ function registryContract(name: string, getSql: () => Sql, makeRegistry: () => M
     assert.equal(next?.prediction.horizonStartMs, firstEnd + HOUR_MS);
   });
 
-  test(`${name}: a champion whose live forecast degrades by more than 20 % is rolled back`, async () => {
+  test(`${name}: a champion whose live forecast is more than twice as bad as its backtest is rolled back`, async () => {
     const registry = makeRegistry();
     const deps = { store: postgresForecastStore(getSql()), models: registry, logger: silentLogger };
     const record = await registry.get('default', target.targetId);
