@@ -78,3 +78,22 @@ test('not found is not cached, and invalidation drops a prefix', async () => {
   r.invalidate('t:a:');
   assert.equal((await r.read(spec))!.entry.body, '{"v":2}');
 });
+
+test('a value re-read unchanged keeps its ETag and gzip bytes; a changed one gets new ones', async () => {
+  const { reader: r } = reader({ memoryFreshMs: 0, staleWhileRevalidateMs: 0 });
+  let value = { list: 'x'.repeat(2_000) };
+  const spec = { key: 'k', load: async () => value, headers: () => ({ link: '</next>; rel="next"' }) };
+  const first = (await r.read(spec))!.entry;
+  const firstGzip = first.gzip();
+  const again = (await r.read(spec))!.entry;
+  assert.notEqual(again, first, 'read from the tier below again (fresh for 0 ms)');
+  assert.ok(again.storedAt >= first.storedAt);
+  assert.equal(again.etag, first.etag);
+  assert.equal(again.gzip(), firstGzip, 'the same gzip bytes, not compressed again');
+  assert.deepEqual(again.headers, first.headers);
+  value = { list: 'y'.repeat(2_000) };
+  const changed = (await r.read(spec))!.entry;
+  assert.notEqual(changed.etag, first.etag);
+  assert.notEqual(changed.gzip(), firstGzip);
+  assert.equal(changed.body, JSON.stringify(value));
+});

@@ -50,12 +50,26 @@ export class CachedEntry {
   readonly headers: Record<string, string> | undefined;
   #gzip: Uint8Array | Promise<Uint8Array> | undefined;
 
-  constructor(body: string, storedAt: number, headers?: Record<string, string>) {
-    this.raw = utf8.encode(body);
+  /**
+   * With `previous` (the entry this one replaces) holding the very same bytes and headers, the new
+   * entry shares its bytes, ETag and gzip: a value re-read unchanged (a list read on every request,
+   * a refresh that found nothing new) is not hashed or compressed again.
+   */
+  constructor(body: string, storedAt: number, headers?: Record<string, string>, previous?: CachedEntry) {
+    const raw = utf8.encode(body);
     this.headers = headers;
-    this.bytes = this.raw.byteLength;
-    this.etag = `"${createHash('sha1').update(this.raw).digest('base64url')}"`;
     this.storedAt = storedAt;
+    if (previous !== undefined && sameBytes(previous.raw, raw) && sameHeaders(previous.headers, headers)) {
+      this.raw = previous.raw;
+      this.bytes = previous.bytes;
+      this.etag = previous.etag;
+      // Bytes made, not a pending promise: a failure clears only the previous entry's.
+      if (previous.#gzip instanceof Uint8Array) this.#gzip = previous.#gzip;
+      return;
+    }
+    this.raw = raw;
+    this.bytes = raw.byteLength;
+    this.etag = `"${createHash('sha1').update(raw).digest('base64url')}"`;
   }
 
   /** The body as text (decoded on demand: the hot path sends `raw`). */
@@ -83,6 +97,19 @@ export class CachedEntry {
     this.#gzip = pending;
     return pending;
   }
+}
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.byteLength === b.byteLength &&
+  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+function sameHeaders(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const k of keys) if (a[k] !== b[k]) return false;
+  return true;
 }
 
 export interface Timing {
@@ -356,7 +383,8 @@ export class TieredReader {
   }
 
   private remember(key: string, text: string, headers?: Record<string, string>): CachedEntry {
-    const entry = new CachedEntry(text, Date.now(), headers);
+    // peek: the entry being replaced, without touching its recency or TTL.
+    const entry = new CachedEntry(text, Date.now(), headers, this.memory.peek(key, { allowStale: true }));
     this.memory.set(key, entry);
     return entry;
   }
