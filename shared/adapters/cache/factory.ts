@@ -17,6 +17,6 @@ export async function createCache(config: Config): Promise<HotCache> {
     import('./upstash.ts'),
     import('./http-agent.ts'),
   ]);
-  useKeepAliveAgent({ connections: config.UPSTASH_MAX_CONNECTIONS });
-  return new UpstashCache({ ...config.upstash, prefix: config.REDIS_KEY_PREFIX });
+  const dispatcher = useKeepAliveAgent({ connections: config.UPSTASH_MAX_CONNECTIONS });
+  return new UpstashCache({ ...config.upstash, prefix: config.REDIS_KEY_PREFIX, dispatcher });
 }

@@ -4,9 +4,28 @@
  * go together in the next (`group-commit.ts`: an aggregator handling several nodes at a time sends
  * one request per group, up to 1 MiB of values). Values are stored as JSON text.
  */
-import { Redis } from '@upstash/redis';
+import { Redis, type RedisConfigNodejs } from '@upstash/redis';
+import type { Dispatcher } from 'undici';
+import { getGlobalDispatcher } from 'undici/lib/global.js';
 import { groupCommit } from '../group-commit.ts';
 import { type CacheEntry, CacheError, type HotCache, jsonTextOf } from './cache.ts';
+import { UndiciRequester } from './upstash-requester.ts';
+
+/** The Upstash client with its commands sent through undici's `request` (upstash-requester.ts), not `fetch`. */
+class UndiciRedis extends Redis {
+  constructor(config: RedisConfigNodejs & { url: string; token: string }, dispatcher: Dispatcher) {
+    super(config);
+    // The client's own defaults (pkg/http.ts): `false` still means one retry, at once.
+    const retry =
+      config.retry === false
+        ? { retries: 1, backoff: () => 0 }
+        : {
+            retries: config.retry?.retries ?? 5,
+            backoff: config.retry?.backoff ?? ((retryCount: number) => Math.exp(retryCount) * 50),
+          };
+    this.client = new UndiciRequester({ ...config, dispatcher, retry, fallback: this.client });
+  }
+}
 
 /** One write's SET commands: key, JSON text, TTL in seconds. */
 type Sets = { key: string; text: string; ttlSeconds: number }[];
@@ -18,8 +37,9 @@ export class UpstashCache implements HotCache {
   readonly redis: Redis;
   private readonly prefix: string;
 
-  constructor(options: { url: string; token: string; prefix?: string }) {
-    this.redis = new Redis({
+  /** `dispatcher`: the Agent for its requests (undici's global dispatcher when omitted). */
+  constructor(options: { url: string; token: string; prefix?: string; dispatcher?: Dispatcher }) {
+    const config: RedisConfigNodejs & { url: string; token: string } = {
       url: options.url,
       token: options.token,
       automaticDeserialization: false,
@@ -31,7 +51,8 @@ export class UpstashCache implements HotCache {
       // A lone GET (the API's read) is one REST call: auto-pipelining built a Pipeline per command to
       // batch concurrent ones, which cost more CPU per read than it saved (bench:api --miss profile).
       enableAutoPipelining: false,
-    });
+    };
+    this.redis = new UndiciRedis(config, options.dispatcher ?? getGlobalDispatcher());
     this.prefix = options.prefix ?? '';
   }
 
