@@ -60,7 +60,9 @@ export interface FunctionManifest {
   version: string;
   private: true;
   type: 'module';
-  main: typeof ENTRY_FILE;
+  main: typeof ENTRY_FILE | typeof CACHED_START_FILE;
+  /** `gcp-build`: Cloud Build runs it after `npm ci` (the compile cache of COMPILE_CACHED functions). */
+  scripts?: Record<string, string>;
   engines: { node: string };
   dependencies: Record<string, string>;
 }
@@ -85,6 +87,19 @@ export interface Bundle {
 
 /** The file each bundle starts from (package.json's "main"). */
 export const ENTRY_FILE = 'index.mjs';
+
+/**
+ * Functions deployed with V8's code cache of their bundle (issue 14, bench:cold-start): Cloud Build's
+ * `npm run gcp-build` starts the function once in its folder and keeps Node's compile cache
+ * (scripts/compile-cache/build-cache.mjs), and the function starts from CACHED_START_FILE, which turns
+ * that cache on before importing the bundle (scripts/compile-cache/start.mjs says when it is used).
+ */
+export const COMPILE_CACHED: readonly string[] = ['api'];
+export const CACHED_START_FILE = 'start.mjs';
+const COMPILE_CACHE_FILES = {
+  'scripts/compile-cache/start.mjs': CACHED_START_FILE,
+  'scripts/compile-cache/build-cache.mjs': 'build-cache.mjs',
+};
 
 /** The npm package an import specifier names, or undefined for Node built-ins. */
 export function packageNameOf(specifier: string): string | undefined {
@@ -346,12 +361,14 @@ export async function buildFunctions(options: BuildOptions = {}): Promise<Bundle
       dependencies[pkg] = installed;
     }
 
+    const cached = COMPILE_CACHED.includes(name);
     const manifest: FunctionManifest = {
       name: `${rootPackage.name}-${name}`,
       version: rootPackage.version,
       private: true,
       type: 'module',
-      main: ENTRY_FILE,
+      main: cached ? CACHED_START_FILE : ENTRY_FILE,
+      ...(cached ? { scripts: { 'gcp-build': 'node build-cache.mjs' } } : {}),
       engines: { node: rootPackage.engines?.node ?? '24' },
       dependencies,
     };
@@ -365,6 +382,10 @@ export async function buildFunctions(options: BuildOptions = {}): Promise<Bundle
       thirdPartyNotices(process.cwd(), inlinedPackageDirs(result.metafile)),
     );
     for (const [from, to] of Object.entries(FUNCTION_ASSETS[name] ?? {})) copyFileSync(from, join(dir, to));
+    if (cached) {
+      for (const [from, to] of Object.entries(COMPILE_CACHE_FILES))
+        copyFileSync(join(REPO, from), join(dir, to));
+    }
     // The operator console the API serves under /console (shared/api/console.ts looks beside itself first).
     if (name === 'api') await buildConsole({ outDir: join(dir, 'console') });
     bundles.push({ name, dir, bytes: statSync(join(dir, ENTRY_FILE)).size, dependencies });

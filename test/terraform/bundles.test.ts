@@ -1,18 +1,30 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { cachedDataVersionTag } from 'node:v8';
 import { getFunction } from '@google-cloud/functions-framework/testing';
 import { freePort } from '../../dev/peers/processes.ts';
 import {
   type Bundle,
   buildFunctions,
+  CACHED_START_FILE,
+  COMPILE_CACHED,
   ENTRY_FILE,
   functionNames,
   keptExternal,
@@ -253,7 +265,10 @@ describe('the repo’s functions', () => {
         [],
         `${b.name}: installs only what must stay a package`,
       );
-      assert.equal(readJson(join(b.dir, 'package.json')).main, ENTRY_FILE);
+      assert.equal(
+        readJson(join(b.dir, 'package.json')).main,
+        COMPILE_CACHED.includes(b.name) ? CACHED_START_FILE : ENTRY_FILE,
+      );
       for (const [pkg, version] of Object.entries(b.dependencies)) {
         assert.equal(
           version,
@@ -319,6 +334,43 @@ describe('the repo’s functions', () => {
       await framework.stop();
     }
   });
+  test('the API ships V8’s code cache made by gcp-build: used on a fresh start, ignored when made by another Node', async () => {
+    const [api] = await buildFunctions({ outDir: join(work, 'api-cached'), names: ['api'] });
+    assert.ok(api);
+    installDeclaredPackages(api);
+    const manifest = readJson(join(api.dir, 'package.json'));
+    assert.equal(manifest.main, CACHED_START_FILE);
+    // What Cloud Build runs after `npm ci`, in the folder, on the runtime's Node.
+    execFileSync(process.execPath, ['--run', 'gcp-build'], { cwd: api.dir, stdio: 'pipe' });
+    assert.equal(manifest.scripts['gcp-build'], 'node build-cache.mjs');
+    const tag = `${process.version}-${process.arch}-${cachedDataVersionTag().toString(16)}-${process.getuid?.() ?? 0}`;
+    const cacheDir = join(api.dir, 'compile-cache', tag);
+    assert.ok(existsSync(cacheDir), `gcp-build wrote ${cacheDir}`);
+
+    const env = { TRACING: 'off', NODE_DEBUG_NATIVE: 'COMPILE_CACHE' };
+    const bundleAccepted = /V8 code cache for ESM \S+\/index\.mjs was accepted/;
+    const startAndRead = async () => {
+      const framework = await startFramework(api.dir, 'api', env);
+      try {
+        const health = await fetch(`${framework.url}/health`);
+        const doc = await fetch(`${framework.url}/openapi.json`);
+        return { health: health.status, doc: await doc.text(), stderr: framework.stderr() };
+      } finally {
+        await framework.stop();
+      }
+    };
+    const cached = await startAndRead();
+    assert.equal(cached.health, 200);
+    assert.match(cached.stderr, bundleAccepted, 'the bundle was not compiled again');
+
+    // A cache of another Node or V8 (the base image updated since the build): not used, same answers.
+    renameSync(cacheDir, join(api.dir, 'compile-cache', 'v0.0.0-x64-00000000-0'));
+    const foreign = await startAndRead();
+    assert.equal(foreign.health, 200);
+    assert.doesNotMatch(foreign.stderr, bundleAccepted);
+    assert.equal(foreign.doc, cached.doc, 'the same OpenAPI document either way');
+  });
+
   test('with TRACING=cloud the API bundle’s request spans reach the OTLP endpoint, with the function’s identity', async () => {
     const [api] = await buildFunctions({ outDir: join(work, 'api-traced'), names: ['api'] });
     assert.ok(api);
