@@ -5,6 +5,7 @@
 import type { Metric, NodeKind } from '../domain/readings.ts';
 import { type BaselineConfig, DEFAULT_BASELINE } from './baseline.ts';
 import { type BurstConfig, DEFAULT_BURST } from './burst.ts';
+import { DEFAULT_DISTRICT_PRESSURE, type DistrictPressureConfig } from './district-pressure.ts';
 import { DEFAULT_NIGHT_FLOW, type NightFlowConfig } from './night-flow.ts';
 import { DEFAULT_PRESSURE_MODEL, type PressureModelConfig } from './pressure-model.ts';
 import type { FlatlineConfig, GapConfig, NegativeFlowConfig, RangeConfig } from './sensor-faults.ts';
@@ -36,6 +37,13 @@ export interface DistrictDetectorConfig {
    * customer meters and a metered supply (inlets, or outlets of other districts declared as feeding it).
    */
   waterBalance: WaterBalanceConfig | null;
+  /**
+   * The plausible range and spikes of a district's pressure points (kind `pressure`), judged with the
+   * district's other points: drops corroborated by them are one `low_pressure` event, the rest sensor faults
+   * (`district-pressure.ts`, with the `pressure` kind's range and spike settings). Null: each pressure point
+   * judges its own range and spikes, as any other node.
+   */
+  pressureEvent: DistrictPressureConfig | null;
   /** Baseline used to de-seasonalise the burst detector's series. */
   baseline: BaselineConfig;
   /**
@@ -187,6 +195,7 @@ export const DEFAULT_ANOMALY_CONFIG: AnomalyConfig = {
     nightFlow: DEFAULT_NIGHT_FLOW,
     pressureModel: DEFAULT_PRESSURE_MODEL,
     waterBalance: DEFAULT_WATER_BALANCE,
+    pressureEvent: DEFAULT_DISTRICT_PRESSURE,
     baseline: flowBaseline,
     netInflowBaseline: flowBaseline,
   },

@@ -37,6 +37,12 @@ export interface AnomalySubject {
   tenantId: string;
   nodeId: string | null;
   districtId: string | null;
+  /**
+   * Set when a node's anomalies are judged by its district (its pressure point's range and spikes, beside
+   * the district's other points): they get keys of their own, apart from the node's own detectors' ones.
+   * Part of the key only; never stored on the anomaly.
+   */
+  judgedBy?: 'district';
 }
 
 export interface Anomaly extends AnomalySubject {
@@ -92,7 +98,8 @@ const min = (m: number) => m * MINUTE_MS;
  * costs (bursts) and where the thing is instantaneous by nature (a spike, an impossible value: waiting for
  * it to repeat would miss it). Baseline deviations wait one more cycle: the detector's 60 sustained minutes
  * plus a confirmation keep demand quirks out. Clear times: two cycles without the condition, a day for
- * night-flow leaks (which are only re-judged each night).
+ * night-flow leaks (which are only re-judged each night), six hours for a district's low pressure (a tank
+ * run empty drops the pressure each time it is drawn down: one event while it lasts, not one per dip).
  */
 export const DEFAULT_LIFECYCLE: LifecycleConfig = {
   holdMs: {
@@ -101,6 +108,7 @@ export const DEFAULT_LIFECYCLE: LifecycleConfig = {
     night_flow_leak: 0,
     pressure_residual: 0,
     water_balance: 0,
+    low_pressure: 0,
     flatline: 0,
     out_of_range: 0,
     gap: 0,
@@ -115,6 +123,7 @@ export const DEFAULT_LIFECYCLE: LifecycleConfig = {
     night_flow_leak: DAY_MS,
     pressure_residual: 6 * HOUR_MS,
     water_balance: 6 * HOUR_MS,
+    low_pressure: 6 * HOUR_MS,
     flatline: min(60),
     out_of_range: min(60),
     gap: min(30),
@@ -161,7 +170,14 @@ export interface CycleResult {
 }
 
 export const anomalyKey = (s: AnomalySubject, type: AnomalyType, metric: Metric | null | undefined): string =>
-  [s.tenantId, s.nodeId ?? '', s.districtId ?? '', type, metric ?? ''].join('\u0000');
+  [
+    s.tenantId,
+    s.nodeId ?? '',
+    s.districtId ?? '',
+    type,
+    metric ?? '',
+    ...(s.judgedBy ? [s.judgedBy] : []),
+  ].join('\u0000');
 
 /** Deterministic id: the same key first seen in the same cycle always gets the same id. */
 export function anomalyId(
