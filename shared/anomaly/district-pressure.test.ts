@@ -6,7 +6,7 @@ import { detectNodeConditions } from './detect.ts';
 import { advanceDistrictInstant } from './district-instant.ts';
 import { DEFAULT_DISTRICT_PRESSURE, judgeDistrictPressure } from './district-pressure.ts';
 import { nodeOf, readingsOf, seriesOf } from './fixtures.ts';
-import { type Anomaly, anomalyId } from './lifecycle.ts';
+import { type Anomaly, advanceAnomalies, anomalyId } from './lifecycle.ts';
 import { FIVE_MINUTES_MS, HOUR_MS, MINUTE_MS } from './series.ts';
 import type { DistrictNodeSeries } from './types.ts';
 
@@ -213,4 +213,38 @@ test('through the district instant: one low-pressure anomaly, and a lone fault k
     ['spike', 'resolved'],
   ]);
   assert.equal(current.find((a) => a.type === 'spike')?.nodeId, 'n9');
+});
+
+test('a loss of supply back within a day at the same points re-opens the same anomaly; later, a new one', () => {
+  const subject = { tenantId: 't1', nodeId: null, districtId: 'd1' };
+  const low = (t: number, points: string) => ({
+    type: 'low_pressure' as const,
+    metric: 'pressure' as const,
+    severity: 'critical' as const,
+    observedAtMs: t,
+    evidence: { points },
+  });
+  // Evening one: the tank empties; it refills overnight (the anomaly resolves after 6 clear hours).
+  let state = advanceAnomalies(subject, [], [low(NOW, 'n1,n31,n4')], NOW).anomalies;
+  const first = state[0]!;
+  state = advanceAnomalies(subject, state, [], NOW + 7 * HOUR_MS).anomalies;
+  assert.equal(state[0]!.status, 'resolved');
+  // Evening two, 20 hours after the last sighting: the same event, open again under the same id.
+  const again = advanceAnomalies(subject, state, [low(NOW + 20 * HOUR_MS, 'n1,n4')], NOW + 20 * HOUR_MS);
+  assert.deepEqual(
+    again.transitions.map((t) => [t.kind, t.anomaly.id, t.anomaly.status]),
+    [['reopened', first.id, 'open']],
+  );
+  // Two days later, or at other points: a new anomaly.
+  state = advanceAnomalies(subject, again.anomalies, [], NOW + 27 * HOUR_MS).anomalies;
+  const later = advanceAnomalies(subject, state, [low(NOW + 52 * HOUR_MS, 'n1')], NOW + 52 * HOUR_MS);
+  assert.deepEqual(
+    later.transitions.map((t) => t.kind),
+    ['opened'],
+  );
+  const elsewhere = advanceAnomalies(subject, state, [low(NOW + 30 * HOUR_MS, 'n9')], NOW + 30 * HOUR_MS);
+  assert.deepEqual(
+    elsewhere.transitions.map((t) => t.kind),
+    ['opened'],
+  );
 });

@@ -16,7 +16,8 @@
  * - A bucket in which at least `minPoints` points dropped is a **district drop**: the points moved
  *   together, in the same direction, in the same five minutes. One `low_pressure` condition for the
  *   district names them, with the lowest pressure and the tank levels (critical at or below
- *   `noSupplyBar`: no supply at all).
+ *   `noSupplyBar`: no supply at all). Coming back within a day at some of the same points, it re-opens
+ *   the same anomaly (`continuesLowPressure`, the lifecycle's re-open rule).
  * - Each point's readings in its corroborated buckets are left out of its own range and spike checks; what
  *   remains is judged as a sensor's (a single point out of range while its neighbours stay normal is still
  *   an `out_of_range` of that point, with its node id). Impossible values (outside PHYSICAL_LIMITS) never
@@ -31,7 +32,7 @@ import { detectOutOfRange, type RangeConfig } from './sensor-faults.ts';
 import { bucketIndex, bucketMean, FIVE_MINUTES_MS, HOUR_MS } from './series.ts';
 import { detectSpikes, type SpikeConfig } from './spikes.ts';
 import { median } from './stats.ts';
-import type { BucketSeries, Condition, DistrictNodeSeries } from './types.ts';
+import type { BucketSeries, Condition, DistrictNodeSeries, Evidence } from './types.ts';
 
 export interface DistrictPressureConfig {
   /** A drop is at least this share of the point's reference level (0.5: half its usual pressure lost)... */
@@ -221,4 +222,18 @@ export function judgeDistrictPressure(
     },
   };
   return { event, faults };
+}
+
+/**
+ * Whether a district's low pressure is an earlier one's again (the lifecycle's re-open rule): some of the
+ * same points dropped. A tank run empty by a leak drains again at every day's peak and refills at night;
+ * each evening's loss of supply is the same event while its cause lasts, not a new alarm a day.
+ */
+export function continuesLowPressure(
+  previous: { evidence: Evidence; peakEvidence: Evidence },
+  c: Pick<Condition, 'evidence'>,
+): boolean {
+  const points = (e: Evidence) => (typeof e.points === 'string' && e.points ? e.points.split(',') : []);
+  const before = new Set([...points(previous.evidence), ...points(previous.peakEvidence)]);
+  return points(c.evidence).some((p) => before.has(p));
 }

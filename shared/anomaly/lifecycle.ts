@@ -18,6 +18,7 @@
 import { createHash } from 'node:crypto';
 import type { Metric } from '../domain/readings.ts';
 import { continuesDeviation } from './baseline.ts';
+import { continuesLowPressure } from './district-pressure.ts';
 import { continuesNightFlowLeak } from './night-flow.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from './series.ts';
 import {
@@ -138,6 +139,9 @@ export const DEFAULT_LIFECYCLE: LifecycleConfig = {
   reopen: {
     baseline_deviation: { withinMs: 7 * DAY_MS, sameIssue: continuesDeviation },
     night_flow_leak: { withinMs: 7 * DAY_MS, sameIssue: continuesNightFlowLeak },
+    // A district's supply lost again within a day at some of the same points: a tank a leak drains empties
+    // at every day's peak and refills at night, one event while it lasts (L-Town, eval:leaks random-12).
+    low_pressure: { withinMs: DAY_MS, sameIssue: continuesLowPressure },
   },
 };
 
