@@ -38,11 +38,7 @@ export interface AnomalySubject {
   tenantId: string;
   nodeId: string | null;
   districtId: string | null;
-  /**
-   * Set when a node's anomalies are judged by its district (its pressure point's range and spikes, beside
-   * the district's other points): they get keys of their own, apart from the node's own detectors' ones.
-   * Part of the key only; never stored on the anomaly.
-   */
+  /** A node's faults judged by its district (a pressure point's range, spikes): keys of their own; not stored. */
   judgedBy?: 'district';
 }
 
@@ -139,8 +135,7 @@ export const DEFAULT_LIFECYCLE: LifecycleConfig = {
   reopen: {
     baseline_deviation: { withinMs: 7 * DAY_MS, sameIssue: continuesDeviation },
     night_flow_leak: { withinMs: 7 * DAY_MS, sameIssue: continuesNightFlowLeak },
-    // A district's supply lost again within a day at some of the same points: a tank a leak drains empties
-    // at every day's peak and refills at night, one event while it lasts (L-Town, eval:leaks random-12).
+    // Supply lost again within a day at some of the same points: a tank a leak drains empties every day.
     low_pressure: { withinMs: DAY_MS, sameIssue: continuesLowPressure },
   },
 };
@@ -173,15 +168,9 @@ export interface CycleResult {
   transitions: Transition[];
 }
 
+const keyParts = (s: AnomalySubject) => [s.tenantId, s.nodeId ?? '', s.districtId ?? ''];
 export const anomalyKey = (s: AnomalySubject, type: AnomalyType, metric: Metric | null | undefined): string =>
-  [
-    s.tenantId,
-    s.nodeId ?? '',
-    s.districtId ?? '',
-    type,
-    metric ?? '',
-    ...(s.judgedBy ? [s.judgedBy] : []),
-  ].join('\u0000');
+  [...keyParts(s), type, metric ?? '', ...(s.judgedBy ? [s.judgedBy] : [])].join('\u0000');
 
 /** Deterministic id: the same key first seen in the same cycle always gets the same id. */
 export function anomalyId(
