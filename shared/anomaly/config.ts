@@ -132,6 +132,10 @@ const SPIKES = {
   ph: spikes(0.02),
 } satisfies Partial<Record<Metric, SpikeConfig>>;
 
+// Where a zero flow is real (the flatline's `allowZero` kinds), a reading of zero is no spike either: a customer
+// meter reads 0 when its district loses supply (L-Town, eval:leaks random-12: AMR-n4 at each pressure collapse).
+const ZERO_FLOW_SPIKES = { ...SPIKES, flow: { ...SPIKES.flow, zeroIsReal: true } };
+
 const base = (overrides: Partial<NodeDetectorConfig>): NodeDetectorConfig => ({
   baseline: {},
   burst: null,
@@ -157,6 +161,7 @@ export const DEFAULT_ANOMALY_CONFIG: AnomalyConfig = {
     }),
     // An outlet may close (true zero flow); one switched on and off (a pump filling a tank) has no habits.
     outlet: base({
+      spikes: ZERO_FLOW_SPIKES,
       baseline: { flow: { ...flowBaseline, maxZeroShare: 0.2 } },
       flatline: { flow: flatline(60, true), pressure: FLATLINE.pressure },
       negativeFlow: NEGATIVE_FLOW,
@@ -167,7 +172,10 @@ export const DEFAULT_ANOMALY_CONFIG: AnomalyConfig = {
     }),
     // Tank flows follow level control (fill/draw cycles), not habits: no baseline; flow in and out is normal,
     // and an inlet valve may stay shut (true zero).
-    tank: base({ flatline: { flow: flatline(60, true), pressure: FLATLINE.pressure } }),
+    tank: base({
+      flatline: { flow: flatline(60, true), pressure: FLATLINE.pressure },
+      spikes: ZERO_FLOW_SPIKES,
+    }),
     quality: base({
       baseline: { chlorine: { ...DEFAULT_BASELINE, minScale: 0.02, minScaleRel: 0.05 } },
       flatline: {
@@ -180,12 +188,14 @@ export const DEFAULT_ANOMALY_CONFIG: AnomalyConfig = {
     }),
     // A customer meter reads a true zero whenever nobody draws water.
     customer: base({
+      spikes: ZERO_FLOW_SPIKES,
       baseline: { flow: flowBaseline },
       flatline: { flow: flatline(60, true) },
       negativeFlow: NEGATIVE_FLOW,
     }),
     // A pump that is off reads a true zero; its flow switches on and off, so no seasonal baseline.
     pump: base({
+      spikes: ZERO_FLOW_SPIKES,
       flatline: { flow: flatline(60, true), pressure: FLATLINE.pressure },
       negativeFlow: NEGATIVE_FLOW,
     }),
