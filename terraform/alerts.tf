@@ -320,7 +320,7 @@ resource "google_monitoring_alert_policy" "critical_anomaly" {
     subject   = "Water network: critical anomaly or suspected leak"
     content   = <<-EOT
       ## What it means
-      The analytics opened a critical anomaly (e.g. a burst: a flow step with a pressure drop, or a water-quality limit exceeded) or a suspected leak (minimum night flow rising in a district). This is about the water network, not the software: it may need a field crew.
+      The analytics opened a critical anomaly (e.g. a burst: a flow step with a pressure drop; a district out of supply: `low_pressure`, several of its pressure points at or below zero together, its tank level in the evidence; or a water-quality limit exceeded) or a suspected leak (minimum night flow rising in a district). This is about the water network, not the software: it may need a field crew.
 
       ## First checks
       1. The incident's labels give `node_id`, `anomaly_type` and `severity`. The API shows the evidence: `GET /api/v1/anomalies?status=open` and `GET /api/v1/nodes/NODE_ID/metrics?range=24h`.

@@ -223,6 +223,7 @@ export function replayDistrict(
   const inlets = series('inlet');
   const outlets = series('outlet');
   const pressurePoints = series('pressure');
+  const tanks = series('tank');
   // The pressure-residual detector's hourly means, as the rollup reads them from agg_1h (hours before `now` only).
   const pressureHourly = pressurePoints.flatMap((n) =>
     n.pressure ? [{ nodeId: n.nodeId, hourly: rollUpSeries(n.pressure.fiveMinute, HOUR_MS) }] : [],
@@ -268,8 +269,17 @@ export function replayDistrict(
       districtTracker.state,
       now,
       {
-        input: { districtId: district.id, timezone: tz, inlets, outlets, pressurePoints, pressureHourly },
+        input: {
+          districtId: district.id,
+          timezone: tz,
+          inlets,
+          outlets,
+          pressurePoints,
+          tanks,
+          pressureHourly,
+        },
         nights,
+        cycleMs,
         // As the rollup reads them: the past leaks resolved before this run (here, this cycle).
         excluded: pressureExcludedSpans(
           districtTracker.pastPressureLeaks.filter((a) => a.lastSeenMs >= now - pressureLookbackMs),

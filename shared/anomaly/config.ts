@@ -5,6 +5,7 @@
 import type { Metric, NodeKind } from '../domain/readings.ts';
 import { type BaselineConfig, DEFAULT_BASELINE } from './baseline.ts';
 import { type BurstConfig, DEFAULT_BURST } from './burst.ts';
+import { DEFAULT_DISTRICT_PRESSURE, type DistrictPressureConfig } from './district-pressure.ts';
 import { DEFAULT_NIGHT_FLOW, type NightFlowConfig } from './night-flow.ts';
 import { DEFAULT_PRESSURE_MODEL, type PressureModelConfig } from './pressure-model.ts';
 import type { FlatlineConfig, GapConfig, NegativeFlowConfig, RangeConfig } from './sensor-faults.ts';
@@ -36,6 +37,13 @@ export interface DistrictDetectorConfig {
    * customer meters and a metered supply (inlets, or outlets of other districts declared as feeding it).
    */
   waterBalance: WaterBalanceConfig | null;
+  /**
+   * The plausible range and spikes of a district's pressure points (kind `pressure`), judged with the
+   * district's other points: drops corroborated by them are one `low_pressure` event, the rest sensor faults
+   * (`district-pressure.ts`, with the `pressure` kind's range and spike settings). Null: each pressure point
+   * judges its own range and spikes, as any other node.
+   */
+  pressureEvent: DistrictPressureConfig | null;
   /** Baseline used to de-seasonalise the burst detector's series. */
   baseline: BaselineConfig;
   /**
@@ -124,6 +132,10 @@ const SPIKES = {
   ph: spikes(0.02),
 } satisfies Partial<Record<Metric, SpikeConfig>>;
 
+// Where a zero flow is real (the flatline's `allowZero` kinds), a reading of zero is no spike either: a customer
+// meter reads 0 when its district loses supply (L-Town, eval:leaks random-12: AMR-n4 at each pressure collapse).
+const ZERO_FLOW_SPIKES = { ...SPIKES, flow: { ...SPIKES.flow, zeroIsReal: true } };
+
 const base = (overrides: Partial<NodeDetectorConfig>): NodeDetectorConfig => ({
   baseline: {},
   burst: null,
@@ -149,6 +161,7 @@ export const DEFAULT_ANOMALY_CONFIG: AnomalyConfig = {
     }),
     // An outlet may close (true zero flow); one switched on and off (a pump filling a tank) has no habits.
     outlet: base({
+      spikes: ZERO_FLOW_SPIKES,
       baseline: { flow: { ...flowBaseline, maxZeroShare: 0.2 } },
       flatline: { flow: flatline(60, true), pressure: FLATLINE.pressure },
       negativeFlow: NEGATIVE_FLOW,
@@ -159,7 +172,10 @@ export const DEFAULT_ANOMALY_CONFIG: AnomalyConfig = {
     }),
     // Tank flows follow level control (fill/draw cycles), not habits: no baseline; flow in and out is normal,
     // and an inlet valve may stay shut (true zero).
-    tank: base({ flatline: { flow: flatline(60, true), pressure: FLATLINE.pressure } }),
+    tank: base({
+      flatline: { flow: flatline(60, true), pressure: FLATLINE.pressure },
+      spikes: ZERO_FLOW_SPIKES,
+    }),
     quality: base({
       baseline: { chlorine: { ...DEFAULT_BASELINE, minScale: 0.02, minScaleRel: 0.05 } },
       flatline: {
@@ -172,12 +188,14 @@ export const DEFAULT_ANOMALY_CONFIG: AnomalyConfig = {
     }),
     // A customer meter reads a true zero whenever nobody draws water.
     customer: base({
+      spikes: ZERO_FLOW_SPIKES,
       baseline: { flow: flowBaseline },
       flatline: { flow: flatline(60, true) },
       negativeFlow: NEGATIVE_FLOW,
     }),
     // A pump that is off reads a true zero; its flow switches on and off, so no seasonal baseline.
     pump: base({
+      spikes: ZERO_FLOW_SPIKES,
       flatline: { flow: flatline(60, true), pressure: FLATLINE.pressure },
       negativeFlow: NEGATIVE_FLOW,
     }),
@@ -187,6 +205,7 @@ export const DEFAULT_ANOMALY_CONFIG: AnomalyConfig = {
     nightFlow: DEFAULT_NIGHT_FLOW,
     pressureModel: DEFAULT_PRESSURE_MODEL,
     waterBalance: DEFAULT_WATER_BALANCE,
+    pressureEvent: DEFAULT_DISTRICT_PRESSURE,
     baseline: flowBaseline,
     netInflowBaseline: flowBaseline,
   },

@@ -53,8 +53,26 @@ export function detectNodeConditions(
       }
     }
 
+    // A district's pressure points have their plausible range and spikes judged by the district, beside its
+    // other points (`district-pressure.ts`): a drop they share is a hydraulic event, not a fault of each.
+    // Impossible values stay the node's.
+    const byDistrictPressure =
+      metric === 'pressure' &&
+      input.node.kind === 'pressure' &&
+      input.node.districtId !== null &&
+      config.district.pressureEvent !== null;
     const range = cfg.range[metric];
-    if (range) push(detectOutOfRange(valid.v, input.rejected?.[metric] ?? rejected, metric, nowMs, range));
+    if (range) {
+      push(
+        detectOutOfRange(
+          byDistrictPressure ? [] : valid.v,
+          input.rejected?.[metric] ?? rejected,
+          metric,
+          nowMs,
+          range,
+        ),
+      );
+    }
     if (!h) continue;
     const baseline = cfg.baseline[metric];
     // An inlet's flow in a district is judged by the district detector, on the district's net inflow (its
@@ -65,7 +83,7 @@ export function detectNodeConditions(
     const flatline = cfg.flatline[metric];
     if (flatline) push(detectFlatline(h.fiveMinute, metric, nowMs, flatline));
     const spikes = cfg.spikes[metric];
-    if (spikes) push(detectSpikes(valid, h.fiveMinute, metric, fromMs, nowMs, spikes));
+    if (spikes && !byDistrictPressure) push(detectSpikes(valid, h.fiveMinute, metric, fromMs, nowMs, spikes));
     if (metric === 'flow' && cfg.negativeFlow && !input.bidirectional) {
       push(detectNegativeFlow(h.fiveMinute, nowMs, cfg.negativeFlow));
     }

@@ -7,6 +7,7 @@
  */
 import { type AnomalyConfig, DEFAULT_ANOMALY_CONFIG } from './config.ts';
 import { detectDistrictConditions } from './detect.ts';
+import { judgeDistrictPressure } from './district-pressure.ts';
 import {
   type Anomaly,
   type AnomalySubject,
@@ -18,11 +19,18 @@ import {
 } from './lifecycle.ts';
 import type { NightFlow } from './night-flow.ts';
 import { detectPressureStepUp } from './pressure-model.ts';
-import type { BucketSeries, DistrictCycleInput, WaterBalanceInput } from './types.ts';
+import { MINUTE_MS } from './series.ts';
+import type { AnomalyType, BucketSeries, Condition, DistrictCycleInput, WaterBalanceInput } from './types.ts';
 import { detectWaterBalanceStepUp } from './water-balance.ts';
 
 /** Who resolved a water-balance or pressure-residual anomaly that a second leak superseded. */
 export const SUPERSEDED_BY = 'superseded';
+
+/**
+ * Sensor faults of a district's pressure points, judged by the district (`district-pressure.ts`): kept with
+ * the district's anomalies, one subject per point (the anomaly's node is the point).
+ */
+const POINT_FAULTS: ReadonlySet<AnomalyType> = new Set(['out_of_range', 'spike']);
 
 type Span = { fromMs: number; toMs: number };
 
@@ -57,6 +65,8 @@ export interface DistrictInstantInput {
   /** Frozen references read apart, by the open anomaly's id (older than the window read every time). */
   pressureReference?: ReadonlyMap<string, readonly { nodeId: string; hourly: BucketSeries }[]>;
   balanceReference?: ReadonlyMap<string, WaterBalanceInput>;
+  /** The cycle's length: the pressure points' readings of (t − cycleMs, t] are judged at `t` (default 30 min). */
+  cycleMs?: number;
 }
 
 /**
@@ -133,6 +143,49 @@ export function advanceDistrictInstant(
   const conditions = pressureStep
     ? [...found.filter((c) => c.type !== 'pressure_residual'), pressureStep]
     : found;
-  const result = advanceAnomalies(subject, now, conditions, t, lifecycle);
-  return { anomalies: result.anomalies, transitions: [...transitions, ...result.transitions] };
+  // The pressure points together: a drop they share is the district's low-pressure event; what only one
+  // point shows is that point's sensor fault, advanced under its own subject.
+  const pointCfg = config.kinds.pressure;
+  const judged = cfg.pressureEvent
+    ? judgeDistrictPressure(
+        d.input.pressurePoints,
+        d.input.tanks ?? [],
+        t - (d.cycleMs ?? 30 * MINUTE_MS),
+        t,
+        cfg.pressureEvent,
+        pointCfg.range.pressure ?? null,
+        pointCfg.spikes.pressure ?? null,
+      )
+    : null;
+  if (judged?.event) conditions.push(judged.event);
+  const ofPoints = now.filter((a) => POINT_FAULTS.has(a.type));
+  const result = advanceAnomalies(
+    subject,
+    now.filter((a) => !POINT_FAULTS.has(a.type)),
+    conditions,
+    t,
+    lifecycle,
+  );
+  const anomalies = result.anomalies;
+  const all = [...transitions, ...result.transitions];
+  if (judged) {
+    const byPoint = new Map<string, Condition[]>();
+    for (const c of judged.faults) byPoint.set(c.nodeId!, [...(byPoint.get(c.nodeId!) ?? []), c]);
+    // Every point that has a condition or an anomaly to advance (one with neither has nothing to change).
+    const ids = new Set([...byPoint.keys(), ...ofPoints.flatMap((a) => (a.nodeId ? [a.nodeId] : []))]);
+    for (const id of [...ids].sort()) {
+      const point = advanceAnomalies(
+        { ...subject, nodeId: id, judgedBy: 'district' },
+        ofPoints.filter((a) => a.nodeId === id),
+        byPoint.get(id) ?? [],
+        t,
+        lifecycle,
+      );
+      anomalies.push(...point.anomalies);
+      all.push(...point.transitions);
+    }
+  } else {
+    anomalies.push(...ofPoints);
+  }
+  return { anomalies, transitions: all };
 }

@@ -18,6 +18,7 @@
 import { createHash } from 'node:crypto';
 import type { Metric } from '../domain/readings.ts';
 import { continuesDeviation } from './baseline.ts';
+import { continuesLowPressure } from './district-pressure.ts';
 import { continuesNightFlowLeak } from './night-flow.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from './series.ts';
 import {
@@ -37,6 +38,8 @@ export interface AnomalySubject {
   tenantId: string;
   nodeId: string | null;
   districtId: string | null;
+  /** A node's faults judged by its district (a pressure point's range, spikes): keys of their own; not stored. */
+  judgedBy?: 'district';
 }
 
 export interface Anomaly extends AnomalySubject {
@@ -92,7 +95,8 @@ const min = (m: number) => m * MINUTE_MS;
  * costs (bursts) and where the thing is instantaneous by nature (a spike, an impossible value: waiting for
  * it to repeat would miss it). Baseline deviations wait one more cycle: the detector's 60 sustained minutes
  * plus a confirmation keep demand quirks out. Clear times: two cycles without the condition, a day for
- * night-flow leaks (which are only re-judged each night).
+ * night-flow leaks (which are only re-judged each night), six hours for a district's low pressure (a tank
+ * run empty drops the pressure each time it is drawn down: one event while it lasts, not one per dip).
  */
 export const DEFAULT_LIFECYCLE: LifecycleConfig = {
   holdMs: {
@@ -101,6 +105,7 @@ export const DEFAULT_LIFECYCLE: LifecycleConfig = {
     night_flow_leak: 0,
     pressure_residual: 0,
     water_balance: 0,
+    low_pressure: 0,
     flatline: 0,
     out_of_range: 0,
     gap: 0,
@@ -115,6 +120,7 @@ export const DEFAULT_LIFECYCLE: LifecycleConfig = {
     night_flow_leak: DAY_MS,
     pressure_residual: 6 * HOUR_MS,
     water_balance: 6 * HOUR_MS,
+    low_pressure: 6 * HOUR_MS,
     flatline: min(60),
     out_of_range: min(60),
     gap: min(30),
@@ -129,6 +135,8 @@ export const DEFAULT_LIFECYCLE: LifecycleConfig = {
   reopen: {
     baseline_deviation: { withinMs: 7 * DAY_MS, sameIssue: continuesDeviation },
     night_flow_leak: { withinMs: 7 * DAY_MS, sameIssue: continuesNightFlowLeak },
+    // Supply lost again within a day at some of the same points: a tank a leak drains empties every day.
+    low_pressure: { withinMs: DAY_MS, sameIssue: continuesLowPressure },
   },
 };
 
@@ -160,8 +168,9 @@ export interface CycleResult {
   transitions: Transition[];
 }
 
+const keyParts = (s: AnomalySubject) => [s.tenantId, s.nodeId ?? '', s.districtId ?? ''];
 export const anomalyKey = (s: AnomalySubject, type: AnomalyType, metric: Metric | null | undefined): string =>
-  [s.tenantId, s.nodeId ?? '', s.districtId ?? '', type, metric ?? ''].join('\u0000');
+  [...keyParts(s), type, metric ?? '', ...(s.judgedBy ? [s.judgedBy] : [])].join('\u0000');
 
 /** Deterministic id: the same key first seen in the same cycle always gets the same id. */
 export function anomalyId(

@@ -4,7 +4,7 @@ import { gaussian, seededRandom } from '../domain/random.ts';
 import { demandShape, readingsOf, seriesOf } from './fixtures.ts';
 import { valuesOf } from './sensor-faults.ts';
 import { HOUR_MS, MINUTE_MS } from './series.ts';
-import { detectSpikes } from './spikes.ts';
+import { DEFAULT_SPIKES, detectSpikes } from './spikes.ts';
 
 const T0 = Date.UTC(2024, 3, 1);
 const NOW = T0 + 12 * HOUR_MS;
@@ -58,4 +58,21 @@ test("the previous cycle's last reading is checked once its right-hand neighbour
   const c = detectSpikes(cycle, history, 'flow', FROM, NOW);
   assert.ok(c);
   assert.equal(c.evidence.value, -40);
+});
+
+test('a reading of zero where zero is real (a customer cut off, a pump off) is no spike', () => {
+  const noise = gaussian(seededRandom(6));
+  const zeroAt = FROM + 12 * MINUTE_MS;
+  const { history, cycle } = scenario((t) => (t === zeroAt ? 0 : 1 + 0.002 * noise()));
+  // Where a zero may be a fault, it is a spike (as before) ...
+  assert.equal(detectSpikes(cycle, history, 'flow', FROM, NOW)?.evidence.value, 0);
+  // ... not on a meter whose zero is real; a wild value there still is one.
+  assert.equal(
+    detectSpikes(cycle, history, 'flow', FROM, NOW, { ...DEFAULT_SPIKES, zeroIsReal: true }),
+    null,
+  );
+  const wild = scenario((t) => (t === zeroAt ? 9 : 1 + 0.002 * noise()));
+  assert.ok(
+    detectSpikes(wild.cycle, wild.history, 'flow', FROM, NOW, { ...DEFAULT_SPIKES, zeroIsReal: true }),
+  );
 });

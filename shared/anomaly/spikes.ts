@@ -29,7 +29,15 @@ export interface SpikeConfig {
   minScale: number;
   /** Spikes in one cycle from which the condition is minor (else warning). */
   minorCount: number;
+  /**
+   * A reading of zero is real on this meter (a customer drawing nothing or cut off, a pump off): never a
+   * spike, even between two non-zero readings (as a run of zeros is no flatline there).
+   */
+  zeroIsReal?: boolean;
 }
+
+/** What counts as a reading of zero (as the flatline's zero tolerance). */
+const ZERO = 1e-6;
 
 export const DEFAULT_SPIKES: SpikeConfig = {
   neighbours: 3,
@@ -85,6 +93,7 @@ export function detectSpikes(
     const left = medianOfRange(v, Math.max(0, i - cfg.neighbours), i);
     const right = medianOfRange(v, i + 1, Math.min(v.length, i + 1 + cfg.neighbours));
     const x = v[i]!;
+    if (cfg.zeroIsReal && Math.abs(x) <= ZERO) continue;
     const dl = x - left;
     const dr = x - right;
     if (Math.sign(dl) !== Math.sign(dr)) continue;

@@ -30,6 +30,11 @@ export const ANOMALY_TYPES = [
   'pressure_residual',
   /** The district's water balance (supply − outlets − tank storage − customer meters) has stepped up: a leak. */
   'water_balance',
+  /**
+   * Several pressure points of a district dropped together (the same direction, the same five minutes): a
+   * hydraulic event — supply lost, a tank run empty, a burst — not a fault of each sensor.
+   */
+  'low_pressure',
   /** Identical values for a long time (not a pump's true zero). */
   'flatline',
   /** Values outside the plausible range for the metric and kind, or impossible values rejected upstream. */
@@ -156,6 +161,8 @@ export interface DistrictCycleInput {
   outlets?: readonly DistrictNodeSeries[];
   /** Pressure points inside the district. */
   pressurePoints: readonly DistrictNodeSeries[];
+  /** The district's tanks (their level as pressure, in bar of head): evidence of a low-pressure event. */
+  tanks?: readonly DistrictNodeSeries[];
   /**
    * Nights ending after this time are left out of the night-flow reference (pass the start of the
    * district's open leak, so the reference stays leak-free while the leak lasts).

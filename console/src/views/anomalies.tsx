@@ -23,6 +23,7 @@ const TYPES = [
   'night_flow_leak',
   'pressure_residual',
   'water_balance',
+  'low_pressure',
   'flatline',
   'out_of_range',
   'gap',

@@ -5,7 +5,9 @@
  * what the district's others predict; three weeks of hourly pressure partials read per rollup), and leaks by
  * the water balance where the district's customers are metered (supply — its inlets and the outlets of other
  * districts declared as feeding it — less its outlets, its tanks' storage and its customer meters; three weeks
- * of hourly partials of those meters per rollup). Run after every node of the run is applied, so every
+ * of hourly partials of those meters per rollup), and the pressure points' range and spikes judged together
+ * (a drop several points share is one low-pressure event, with the tanks' levels; the rest, each point's
+ * sensor faults). Run after every node of the run is applied, so every
  * inlet, outlet and pressure point is in; at the same instants as the node detectors (each cycle
  * boundary since the previous rollup, and the run's end).
  *
@@ -119,8 +121,11 @@ export async function detectDistrictAnomalies(
     balanceCfg !== null &&
     d.nodes.filter((n) => n.kind === 'customer').length >= Math.max(1, balanceCfg.minCustomers) &&
     (d.nodes.some((n) => n.kind === 'inlet' || n.kind === 'tank') || (d.feeders ?? []).length > 0);
+  // Pressure points are judged together (their range and spikes: a drop they share is a low-pressure event).
+  const pointed = (d: DistrictMeters) =>
+    cfg.pressureEvent !== null && d.nodes.some((n) => n.kind === 'pressure');
   const watched = districts.filter(
-    (d) => d.nodes.some((n) => n.kind === 'inlet') || modelled(d) || balanced(d),
+    (d) => d.nodes.some((n) => n.kind === 'inlet') || modelled(d) || balanced(d) || pointed(d),
   );
   if (watched.length === 0) return 0;
   const store = deps.stores.rollup;
@@ -134,7 +139,7 @@ export async function detectDistrictAnomalies(
   const nightSpanMs = (nightCfg.endHour - nightCfg.startHour + 2) * HOUR_MS;
   const fromMs = Math.min(instants[0]! - BURST_LOOKBACK_MS, (nightsFrom ?? nowMs) - nightSpanMs);
   const nodes = watched.flatMap((d) =>
-    d.nodes.filter((n) => ['inlet', 'outlet', 'pressure'].includes(n.kind)),
+    d.nodes.filter((n) => ['inlet', 'outlet', 'pressure', 'tank'].includes(n.kind)),
   );
   const meters = watched.flatMap((d) => d.nodes.filter((n) => n.kind === 'inlet' || n.kind === 'outlet'));
   // The pressure model's window: its reference and lag before the first instant, in hourly partials.
@@ -329,6 +334,7 @@ export async function detectDistrictAnomalies(
     const inlets = series(['inlet']);
     const outlets = series(['outlet']);
     const pressurePoints = series(['pressure']);
+    const tanks = series(['tank']);
     // The nights that ended since the last rollup, from the net inflow, kept for the next ones.
     const fresh = catchUp
       ? hourlyNights(d, catchUp, nowMs - referenceDays * DAY_MS, nowMs)
@@ -370,6 +376,7 @@ export async function detectDistrictAnomalies(
           inlets,
           outlets,
           pressurePoints,
+          tanks,
           ...(pressureHourly ? { pressureHourly } : {}),
           ...(waterBalance ? { waterBalance } : {}),
         },
@@ -377,6 +384,7 @@ export async function detectDistrictAnomalies(
         excluded,
         pressureReference,
         balanceReference: frozenReference,
+        cycleMs: deps.settings.cycleMs,
       });
       for (const tr of result.transitions) {
         if (tr.kind === 'discarded') {
