@@ -1,8 +1,9 @@
 /**
  * `npm run gcp-build` in the API function's folder (Cloud Build runs it after `npm ci`, in the folder
  * and on the Node the instances run): starts the function once as Cloud Run would
- * (`functions-framework --target=api`) with Node's compile cache on, answers one GET /health, stops
- * it, and leaves V8's code cache of what that loaded in ./compile-cache for start.mjs.
+ * (`functions-framework --target=api`) with Node's compile cache on, answers one GET /health (then
+ * GET /openapi.json, which loads every route module), stops it, and leaves V8's code cache of what
+ * that loaded in ./compile-cache for start.mjs.
  * The start needs no database or Redis (connections open on use); placeholder settings stand in for
  * the instance's. A failure leaves no cache and does not fail the deployment: the function then
  * starts as it would without one.
@@ -60,9 +61,15 @@ async function build() {
         if (!out.includes('URL:')) return;
         get({ host: '127.0.0.1', port, path: '/health', agent: false }, (res) => {
           res.resume();
-          res.once('end', () =>
-            res.statusCode === 200 ? resolve() : reject(new Error(`GET /health answered ${res.statusCode}`)),
-          );
+          res.once('end', () => {
+            if (res.statusCode !== 200) return reject(new Error(`GET /health answered ${res.statusCode}`));
+            // The document imports every route module (loaded on first use): their code is cached too.
+            // Best effort: the cache of /health's start stands whatever this answers.
+            get({ host: '127.0.0.1', port, path: '/openapi.json', agent: false }, (doc) => {
+              doc.resume();
+              doc.once('end', resolve);
+            }).once('error', () => resolve());
+          });
         }).once('error', reject);
       });
     });

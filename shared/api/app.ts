@@ -16,6 +16,14 @@ import { isBreakerError } from './breakers.ts';
 import { mountConsole } from './console.ts';
 import type { ApiDeps, RouteDeps } from './context.ts';
 import { mountDocs } from './docs.ts';
+import {
+  ApiResources,
+  buildAllNow,
+  mountLazyResources,
+  READINGS_PATH,
+  type ResourceDeps,
+  type RouteMount,
+} from './lazy-routes.ts';
 import { methodsAllowed } from './methods.ts';
 import { apiGate } from './middleware/api-gate/index.ts';
 import { requestLog } from './middleware/request-log/index.ts';
@@ -23,22 +31,8 @@ import { unauthLimit } from './middleware/unauth-limit/index.ts';
 import { ApiProblem, problemResponse, problemTypesMarkdown, RETRY_AFTER_SECONDS } from './problem.ts';
 import { MemoryRateLimiter } from './rate-limit.ts';
 import { RequestStats } from './request-stats.ts';
-import { newRouter } from './router.ts';
-import { adminKeysRoutes } from './routes/admin-keys.ts';
-import { anomaliesRoutes } from './routes/anomalies.ts';
-import { anomalyStreamRoutes } from './routes/anomaly-stream.ts';
-import { dashboardRoutes } from './routes/dashboard.ts';
-import { historyRoutes } from './routes/history.ts';
-import { networkRoutes } from './routes/network.ts';
-import { nodesRoutes } from './routes/nodes.ts';
-import { patternsRoutes } from './routes/patterns.ts';
-import { predictionsRoutes } from './routes/predictions.ts';
-import { qualityRoutes } from './routes/quality.ts';
-import { READINGS_PATH, readingsRoutes } from './routes/readings.ts';
+import { type ApiRouter, newRouter } from './router.ts';
 
-import { reportsRoutes } from './routes/reports.ts';
-import { statusRoutes } from './routes/status.ts';
-import { webhooksRoutes } from './routes/webhooks.ts';
 import { type ApiSettings, DEFAULT_API_SETTINGS, DEFAULT_STREAM_SETTINGS } from './settings.ts';
 import { apiTierBreakers, isUnavailable, TieredReader } from './tiers.ts';
 
@@ -46,7 +40,16 @@ export const API_VERSION = '1.0.0';
 
 const TITLE = 'Water network monitoring API';
 
-export function createApp(deps: ApiDeps) {
+export interface CreateAppOptions {
+  /**
+   * `lazy` (the default): each resource's route module is imported and built on its first request
+   * (lazy-routes.ts); `eager`: every router is built and mounted now, from modules already imported
+   * (`await importAllRoutes()` first) — the reference the lazy app is tested against.
+   */
+  routes?: 'lazy' | 'eager';
+}
+
+export function createApp(deps: ApiDeps, options: CreateAppOptions = {}) {
   const settings: ApiSettings = { ...DEFAULT_API_SETTINGS, ...deps.settings };
   const logger = deps.logger;
   const breakers = deps.breakers ?? apiTierBreakers(settings, logger);
@@ -141,59 +144,35 @@ export function createApp(deps: ApiDeps) {
     }),
   );
 
-  const v1 = newRouter();
-  v1.route('/status', statusRoutes(routeDeps));
-  v1.route('/nodes', nodesRoutes(routeDeps));
-  v1.route('/nodes', historyRoutes(routeDeps));
-  v1.route('/network', networkRoutes(routeDeps));
-  v1.route('/predictions', predictionsRoutes(routeDeps));
-  v1.route('/quality', qualityRoutes(routeDeps));
-  // Served by GET /anomalies/{id} for the id `stream` (see anomaly-stream.ts: the router stays a RegExpRouter).
-  const stream = anomalyStreamRoutes({
-    ...routeDeps,
+  const resourceDeps: ResourceDeps = {
+    route: routeDeps,
     stream: { ...DEFAULT_STREAM_SETTINGS, ...deps.stream },
-  });
-  v1.route('/anomalies', stream.docs);
-  v1.route('/anomalies', anomaliesRoutes({ ...routeDeps, stream: stream.handle }));
-  v1.route('/dashboard', dashboardRoutes(routeDeps));
-  v1.route('/admin/keys', adminKeysRoutes(routeDeps));
-  v1.route('/readings', readingsRoutes(routeDeps));
-
-  v1.route('/webhooks', webhooksRoutes({ ...routeDeps, webhooks: deps.webhooks }));
-
-  v1.route('/', patternsRoutes(routeDeps));
-  v1.route('/reports', reportsRoutes(routeDeps));
+    webhooks: deps.webhooks,
+  };
+  const resources = new ApiResources(resourceDeps);
+  const v1 = newRouter();
+  if (options.routes === 'eager') mountRouters(v1, buildAllNow(resourceDeps));
+  else mountLazyResources(v1, resources);
   app.route('/api/v1', v1);
+  registerSecuritySchemes(app);
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
-    type: 'http',
-    scheme: 'bearer',
-    bearerFormat: 'wnm_<id>_<secret>',
-    description: 'An API key: `Authorization: Bearer wnm_…` (or `X-API-Key: wnm_…`).',
-  });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'oidcToken', {
-    type: 'http',
-    scheme: 'bearer',
-    bearerFormat: 'JWT',
-    description:
-      'A bearer token (JWT) of an OpenID Connect issuer the deployment trusts (API_TOKEN_ISSUERS): e.g. a Google identity token. ' +
-      'It must carry an accepted audience and an unexpired `exp`, and be signed (RS/PS/ES/EdDSA) by a key of the issuer’s JWKS; ' +
-      'its claims map to a tenant and a role. Refusals are 401 `invalid-token` or 403 `token-not-allowed` problems.',
-  });
   app.use('/openapi.json', etag());
-  app.doc31('/openapi.json', {
-    openapi: '3.1.0',
-    info: {
-      title: TITLE,
-      version: API_VERSION,
-      description:
-        'Pre-computed metrics, anomalies, forecasts and water-loss figures of a water network, served cache-first. ' +
-        'Every answer says which tier answered (`X-Cache-Tier`) and carries an `ETag`; errors are `application/problem+json`.\n\n' +
-        problemTypesMarkdown(),
-    },
-    servers: [{ url: '/' }],
-    security: [{ apiKey: [] }, { oidcToken: [] }],
-  });
+  if (options.routes === 'eager') {
+    app.doc31('/openapi.json', DOCUMENT);
+  } else {
+    // The routers mounted as the eager app mounts them, on a router of their own: the same document.
+    let document: Promise<unknown> | undefined;
+    app.get('/openapi.json', async (c) => {
+      document ??= resources.all().then(
+        (mounts) => apiDocument(mounts),
+        (err: unknown) => {
+          document = undefined;
+          throw err;
+        },
+      );
+      return c.json(await document);
+    });
+  }
   mountDocs(app, { logger, title: TITLE });
   // The operator console: static files under /console (built by console/build.ts), reading /api/v1.
   mountConsole(app, {
@@ -245,3 +224,51 @@ export function createApp(deps: ApiDeps) {
 }
 
 export type ApiApp = ReturnType<typeof createApp>;
+
+/** The OpenAPI document's top level (its paths come from the routers). */
+const DOCUMENT: Parameters<ApiRouter['getOpenAPI31Document']>[0] = {
+  openapi: '3.1.0',
+  info: {
+    title: TITLE,
+    version: API_VERSION,
+    description:
+      'Pre-computed metrics, anomalies, forecasts and water-loss figures of a water network, served cache-first. ' +
+      'Every answer says which tier answered (`X-Cache-Tier`) and carries an `ETag`; errors are `application/problem+json`.\n\n' +
+      problemTypesMarkdown(),
+  },
+  servers: [{ url: '/' }],
+  security: [{ apiKey: [] }, { oidcToken: [] }],
+};
+
+/** Mounts every resource's routers under /api/v1, in order. */
+function mountRouters(v1: ApiRouter, resources: RouteMount[][]): void {
+  for (const mounts of resources) for (const { prefix, router } of mounts) v1.route(prefix, router);
+}
+
+/** The OpenAPI 3.1 document of these routers, as the app with every router mounted serves it. */
+function apiDocument(resources: RouteMount[][]): unknown {
+  const app = newRouter();
+  const v1 = newRouter();
+  mountRouters(v1, resources);
+  app.route('/api/v1', v1);
+  registerSecuritySchemes(app);
+  return app.getOpenAPI31Document(DOCUMENT);
+}
+
+function registerSecuritySchemes(app: ApiRouter): void {
+  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'wnm_<id>_<secret>',
+    description: 'An API key: `Authorization: Bearer wnm_…` (or `X-API-Key: wnm_…`).',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'oidcToken', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description:
+      'A bearer token (JWT) of an OpenID Connect issuer the deployment trusts (API_TOKEN_ISSUERS): e.g. a Google identity token. ' +
+      'It must carry an accepted audience and an unexpired `exp`, and be signed (RS/PS/ES/EdDSA) by a key of the issuer’s JWKS; ' +
+      'its claims map to a tenant and a role. Refusals are 401 `invalid-token` or 403 `token-not-allowed` problems.',
+  });
+}

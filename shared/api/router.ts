@@ -23,6 +23,8 @@ export const validationHook: Hook = (result, c) => {
 
 export const newRouter = () => new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
 
+export type ApiRouter = ReturnType<typeof newRouter>;
+
 // biome-ignore lint/suspicious/noExplicitAny: any object schema
 type ObjectSchema = z.ZodObject<any>;
 

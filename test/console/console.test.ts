@@ -203,6 +203,8 @@ describe('the operator console in headless Chromium', chromiumGate('the console 
       const reports = await api('/api/v1/reports');
       assert.equal(reports.status, 200);
       await show(page, '#/reports');
+      // The view keeps the previous view's answer (data-ready) until the reports answer arrives: wait for it.
+      await page.locator('main section').first().getByText('data', { exact: true }).first().waitFor();
       assert.match(await page.locator('main section').first().innerText(), /data/);
       await show(page, '#/performance');
       assert.match(

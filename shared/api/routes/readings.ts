@@ -20,7 +20,6 @@ import { ApiProblem, RETRY_AFTER_SECONDS } from '../problem.ts';
 import { newRouter } from '../router.ts';
 import { errorResponses, forbiddenResponse, Problem, plainOk } from '../schemas.ts';
 
-export const READINGS_PATH = '/api/v1/readings';
 /** A reading stamped this far ahead of the ingestion clock is still accepted (sensor clocks drift). */
 const MAX_AHEAD_MS = 5 * 60_000;
 
