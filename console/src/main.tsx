@@ -64,7 +64,8 @@ function Shell() {
   else if (view === 'anomalies') body = <AnomaliesView canAct={canAct} />;
   else if (view === 'efficiency') body = <EfficiencyView />;
   else if (view === 'quality') body = <QualityView />;
-  else if (view === 'patterns' || view === 'reports') body = <AnalyticsView kind={view} />;
+  else if (view === 'patterns' || view === 'reports')
+    body = <AnalyticsView key={view} kind={view} />; // keyed: Reports never shows the Patterns answer
   else if (view === 'performance') body = <PerformanceView status={status.data} reload={status.reload} />;
   else
     body = (

@@ -63,7 +63,8 @@ export function AnalyticsView(props: { kind: 'patterns' | 'reports' }) {
         ? (signal: AbortSignal): Promise<unknown> =>
             call(api.GET('/api/v1/districts/{id}/patterns', { params: { path: { id: d } }, signal }))
         : null;
-  const data = useLoad(load, [props.kind, d]);
+  // Reports do not depend on the district: a district list arriving must not abort and repeat their request.
+  const data = useLoad(load, [props.kind, props.kind === 'reports' ? '' : d]);
   const title = props.kind === 'reports' ? 'Reports' : 'Consumption patterns';
   return (
     <div data-ready={data.data !== undefined || data.error ? 'true' : undefined}>
