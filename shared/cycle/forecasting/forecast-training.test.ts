@@ -4,7 +4,13 @@ import { forecastMethod } from '../../forecast/methods.ts';
 import { syntheticDemand } from '../../forecast/synthetic.ts';
 import { HOUR_MS, WEEK_HOURS } from '../../forecast/types.ts';
 import { refreshForecast, TAIL_HOURS } from './forecast-refresh.ts';
-import { challengerFor, enoughHistory, nextChallenger, trainModels } from './forecast-training.ts';
+import {
+  BACKTEST_WEEKS,
+  challengerFor,
+  enoughHistory,
+  nextChallenger,
+  trainModels,
+} from './forecast-training.ts';
 import { slotDue, slotOffsetMs } from './forecaster.ts';
 import { trainGlobalTrees } from './global-trees.ts';
 
@@ -28,7 +34,7 @@ test('challengers rotate through the methods, never the champion', () => {
   assert.equal(nextChallenger('global-blend', 'seasonal-naive', Number.POSITIVE_INFINITY, true), 'blend');
 });
 
-test('champion and challenger are backtested on the same last week, then fitted on everything', () => {
+test('champion and challenger are backtested on the same last weeks, then fitted on everything', () => {
   const history = syntheticDemand({ hours: 5 * WEEK_HOURS, seed: 9, noise: 0.7, levelWalk: 0.03 });
   const end = history.startMs + history.values.length * HOUR_MS;
   assert.ok(enoughHistory(history));
@@ -52,6 +58,34 @@ test('champion and challenger are backtested on the same last week, then fitted 
     assert.equal(t.stored.tail.startMs + kept * HOUR_MS, end);
   }
   assert.ok(trained[1]!.score < trained[0]!.score, 'the ensemble beats the weekly naive here');
+  // Several weeks, each fitted on the data before it; the score is the mean over the weeks both could backtest
+  // (the ensemble needs two weeks to fit on: not the oldest week here), so the two compare on the same weeks.
+  assert.ok(BACKTEST_WEEKS >= 3);
+  const [naive, ens] = trained as [(typeof trained)[0], (typeof trained)[0]];
+  assert.equal(naive.weeklyTotals.length, BACKTEST_WEEKS);
+  const common = naive.weeklyTotals
+    .map((_, k) => k)
+    .filter((k) => Number.isFinite(naive.weeklyTotals[k]!) && Number.isFinite(ens.weeklyTotals[k]!));
+  assert.ok(common.length >= 2 && common.length < BACKTEST_WEEKS, `weeks in common: ${common}`);
+  assert.ok(
+    Number.isFinite(naive.weeklyTotals[BACKTEST_WEEKS - 1]!),
+    'the naive backtests the oldest week alone',
+  );
+  for (const t of trained) {
+    const mean = common.reduce((s, k) => s + t.weeklyTotals[k]!, 0) / common.length;
+    assert.ok(Math.abs(t.score - mean) < 1e-9 * mean, `${t.methodId}: ${t.score} against ${mean}`);
+  }
+  // The latest week is the one-week backtest.
+  const oneWeek = trainModels({
+    history,
+    dataEndMs: end,
+    timeZone: 'Europe/Rome',
+    unit: 'L/s',
+    methodIds: ['ensemble'],
+    trainedMs: end,
+    backtestWeeks: 1,
+  });
+  assert.equal(oneWeek[0]!.score, ens.weeklyTotals[0]);
 });
 
 test('two weeks of data are not enough to train on', () => {
