@@ -25,7 +25,7 @@ import { refreshForecast, type StoredModel } from '../../shared/cycle/forecastin
 import {
   BACKTEST_WEEKS,
   challengerFor,
-  FIRST_CHAMPION,
+  firstChampion,
   nextChallenger,
   type TrainedModel,
   trainModels,
@@ -47,6 +47,7 @@ export const DEPLOYED_METHOD_IDS = [
   'ensemble',
   'gbm',
   'blend',
+  'combination',
 ] as const;
 
 export interface DeployedModel {
@@ -169,9 +170,10 @@ export class RegistryReplay {
       );
     }
     if (!this.state) {
+      const first = firstChampion(history);
       const { champion, challenger } = trainedPair(
-        FIRST_CHAMPION,
-        nextChallenger(FIRST_CHAMPION, undefined, Number.POSITIVE_INFINITY, true),
+        first,
+        nextChallenger(first, undefined, Number.POSITIVE_INFINITY, true),
       );
       if (!champion) return undefined;
       const state: RegistryState = {
@@ -230,7 +232,7 @@ export interface DeployedForecasts {
 
 /**
  * One series replayed through the cycle at each origin (consecutive weeks), from two warm-up weeks before the first
- * (not yielded), so the registry has left its first champion (the baseline) and `cycle-7d` has last week's
+ * (not yielded), so the registry has taken its first decision and `cycle-7d` has last week's
  * champion at every yielded origin; the models are trained from BACKTEST_WEEKS − 1 weeks earlier still, so the
  * registry's first decision has its backtest weeks. Lazy, an origin at a time (a run can go through its series in step and save as it
  * goes). Each origin reads the series only before it.

@@ -8,6 +8,7 @@ import {
   BACKTEST_WEEKS,
   challengerFor,
   enoughHistory,
+  firstChampion,
   nextChallenger,
   trainModels,
 } from './forecast-training.ts';
@@ -17,21 +18,25 @@ import { trainGlobalTrees } from './global-trees.ts';
 const DAY_MS = 24 * HOUR_MS;
 
 test('challengers rotate through the methods, never the champion', () => {
-  assert.equal(nextChallenger('seasonal-naive'), 'blend');
+  assert.equal(nextChallenger('seasonal-naive'), 'combination');
+  assert.equal(nextChallenger('combination'), 'blend');
   assert.equal(nextChallenger('blend', 'blend'), 'ensemble');
   assert.equal(nextChallenger('blend', 'ensemble'), 'gbm');
   assert.equal(nextChallenger('ensemble', 'ensemble'), 'gbm');
   assert.equal(nextChallenger('ensemble', 'gbm'), 'holt-winters');
   assert.equal(nextChallenger('ensemble', 'holt-winters'), 'regression');
   assert.equal(nextChallenger('ensemble', 'regression'), 'seasonal-naive');
-  assert.equal(nextChallenger('ensemble', 'seasonal-naive'), 'blend');
+  assert.equal(nextChallenger('ensemble', 'seasonal-naive'), 'combination');
   // Under eight weeks of history the trees wait: the ensemble challenges first.
   assert.equal(nextChallenger('seasonal-naive', undefined, 3 * 168), 'ensemble');
   assert.equal(nextChallenger('ensemble', 'ensemble', 3 * 168), 'holt-winters');
   // Where the tenant has global trees, the global blend comes first.
   assert.equal(nextChallenger('seasonal-naive', undefined, Number.POSITIVE_INFINITY, true), 'global-blend');
   assert.equal(nextChallenger('ensemble', 'seasonal-naive', Number.POSITIVE_INFINITY, true), 'global-blend');
-  assert.equal(nextChallenger('global-blend', 'seasonal-naive', Number.POSITIVE_INFINITY, true), 'blend');
+  assert.equal(
+    nextChallenger('global-blend', 'seasonal-naive', Number.POSITIVE_INFINITY, true),
+    'combination',
+  );
 });
 
 test('champion and challenger are backtested on the same last weeks, then fitted on everything', () => {
@@ -88,6 +93,11 @@ test('champion and challenger are backtested on the same last weeks, then fitted
   assert.equal(oneWeek[0]!.score, ens.weeklyTotals[0]);
 });
 
+test('the first champion: the combination from eight weeks of history, the baseline before', () => {
+  assert.equal(firstChampion(syntheticDemand({ hours: 8 * WEEK_HOURS })), 'combination');
+  assert.equal(firstChampion(syntheticDemand({ hours: 8 * WEEK_HOURS - 1 })), 'seasonal-naive');
+});
+
 test('two weeks of data are not enough to train on', () => {
   assert.equal(enoughHistory(syntheticDemand({ hours: 2 * WEEK_HOURS })), false);
 });
@@ -114,7 +124,7 @@ test('with the tenant global trees, the global blend enters the rotation and is 
   assert.ok(global && global.series === 3 && global.dataEndMs === end);
   assert.equal(trainGlobalTrees(targets.slice(0, 1), end, 'Europe/Rome'), undefined, 'one target: no peers');
   // Without trees the rotation passes the global blend by; with them it is the first challenger.
-  assert.equal(challengerFor('seasonal-naive', 'global-blend', targets[1]!, false), 'blend');
+  assert.equal(challengerFor('seasonal-naive', 'global-blend', targets[1]!, false), 'combination');
   assert.equal(challengerFor('seasonal-naive', 'global-blend', targets[1]!, true), 'global-blend');
   const input = {
     history: targets[1]!,

@@ -21,6 +21,7 @@ import { calendarFor, type StoredModel, TAIL_HOURS } from './forecast-refresh.ts
 /** The methods a challenger is drawn from, in turn (the champion is skipped). */
 export const CHALLENGER_ROTATION = [
   'global-blend',
+  'combination',
   'blend',
   'ensemble',
   'gbm',
@@ -31,15 +32,24 @@ export const CHALLENGER_ROTATION = [
 
 /**
  * Observed hours a method needs before it is trained as a challenger: the trees read four weeks of profile
- * lags and need weeks of rows after them, so `gbm` and `blend` wait for eight weeks; the others need what any
+ * lags and need weeks of rows after them, so `gbm`, `blend` and `combination` wait for eight weeks; the others need what any
  * training needs (`enoughHistory`).
  */
 export const MIN_OBSERVED_HOURS: Readonly<Record<string, number>> = {
+  combination: 8 * WEEK_HOURS,
   blend: 8 * WEEK_HOURS,
   gbm: 8 * WEEK_HOURS,
 };
-/** A target's first champion: the baseline every other model has to beat. */
+/** A young target's first champion: the baseline every other model has to beat. */
 export const FIRST_CHAMPION = BASELINE_METHOD_ID;
+
+/**
+ * A target's first champion: the combination where the history allows it (eight weeks), else the baseline. Over the
+ * BWDF year every switch away from the combination that a backtest asked for cost more than it won, so it starts as
+ * the champion rather than having to win its place (eval/RESULTS.md, 2026-12-07, helper C).
+ */
+export const firstChampion = (history: HourlySeries): string =>
+  observedHours(history) >= (MIN_OBSERVED_HOURS.combination ?? 0) ? 'combination' : FIRST_CHAMPION;
 
 /**
  * History before a target is trained: three weeks of span — two to fit on (the smoother's search needs
