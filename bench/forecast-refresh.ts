@@ -9,9 +9,10 @@
  *   npm run bench:forecast-refresh [-- --dma dma_3 --rounds 15 --refreshes 24]
  *   npm run bench:forecast-refresh -- --training [--rounds 3]
  *
- * `--training` measures instead the CPU of one weekly training as the cycle runs it (`trainModels`: the blend as
- * champion and the ensemble as challenger, each backtested and then fitted on the year), with one backtest week
- * (main before helper C's change) and with BACKTEST_WEEKS, alternating in the same run.
+ * `--training` measures instead the CPU of one weekly training as the cycle runs it (`trainModels`: a champion and a
+ * challenger, each backtested and then fitted on the year): the blend and the ensemble with one backtest week (main
+ * before helper C's change) and with BACKTEST_WEEKS, and the combination and the blend with BACKTEST_WEEKS (now),
+ * alternating in the same run.
  *
  * Data: a BWDF district inflow (../shared/data/bwdf), fitted on the year before 2022-06-26 without weather (as
  * the cycle trains); the global blend with global trees fitted on the ten districts (the cycle has none yet).
@@ -60,20 +61,35 @@ const options = {
 };
 if (args.training) {
   const rounds = Number(args.rounds === '15' ? 3 : args.rounds);
-  const weeks = [1, BACKTEST_WEEKS];
-  const cpu = weeks.map(() => [] as number[]);
+  // Main before helper C's change: the blend champion, a challenger such as the ensemble, one backtest week. Now: the
+  // combination champion and the blend challenger (the rotation's next), BACKTEST_WEEKS weeks.
+  const variants = [
+    { label: 'blend + ensemble, 1 week', methodIds: ['blend', 'ensemble'], weeks: 1 },
+    {
+      label: `blend + ensemble, ${BACKTEST_WEEKS} weeks`,
+      methodIds: ['blend', 'ensemble'],
+      weeks: BACKTEST_WEEKS,
+    },
+    {
+      label: `combination + blend, ${BACKTEST_WEEKS} weeks`,
+      methodIds: ['combination', 'blend'],
+      weeks: BACKTEST_WEEKS,
+    },
+  ];
+  const cpu = variants.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++) {
-    for (let i = 0; i < weeks.length; i++) {
-      const at = (i + r) % weeks.length;
+    for (let i = 0; i < variants.length; i++) {
+      const at = (i + r) % variants.length;
+      const v = variants[at]!;
       const before = process.cpuUsage();
       trainModels({
         history,
         dataEndMs: originMs,
         timeZone: TZ,
         unit: 'L/s',
-        methodIds: ['blend', 'ensemble'],
+        methodIds: v.methodIds,
         trainedMs: originMs,
-        backtestWeeks: weeks[at]!,
+        backtestWeeks: v.weeks,
       });
       const used = process.cpuUsage(before);
       cpu[at]!.push((used.user + used.system) / 1000);
@@ -81,12 +97,12 @@ if (args.training) {
   }
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(
-    `weekly training CPU (trainModels: blend champion + ensemble challenger, a year of ${args.dma}; median of ${rounds} rounds, alternating)`,
+    `weekly training CPU (trainModels: champion + challenger on a year of ${args.dma}; median of ${rounds} rounds, alternating)`,
   );
-  for (let i = 0; i < weeks.length; i++) {
+  for (let i = 0; i < variants.length; i++) {
     const m = med(cpu[i]!);
     console.log(
-      `  ${weeks[i]} backtest week(s)  ${m.toFixed(0)} ms per training  ×${(m / med(cpu[0]!)).toFixed(2)}  ` +
+      `  ${variants[i]!.label.padEnd(30)} ${m.toFixed(0)} ms per training  ×${(m / med(cpu[0]!)).toFixed(2)}  ` +
         `${(m / 168).toFixed(2)} ms per node-hour over the week  (rounds: ${cpu[i]!.map((x) => x.toFixed(0)).join(', ')})`,
     );
   }

@@ -62,6 +62,7 @@ describe('nothing after a forecast origin is read', () => {
         'ensemble',
         'gbm',
         'blend',
+        'combination',
         'cycle',
         'cycle-7d',
       ]),

@@ -2,8 +2,8 @@
  * The equal-weight mean of the five forecasts one blend fit holds: holt-winters, the regression, their ensemble,
  * the boosted trees and the blend. Each of those picks its weights (ensemble, blend) on replays of the last weeks,
  * and weights estimated on a few weeks are noisy; a plain mean of forecasts that err differently is the robust
- * default (the "forecast combination puzzle": equal weights are hard to beat). Over the first 25 weekly origins of
- * the BWDF year it beat the ensemble by 1.4 % where the blend did by 0.5 % and any champion picked by backtests lost
+ * default (the "forecast combination puzzle": equal weights are hard to beat). Over the first 26 weekly origins of
+ * the BWDF year it beat the ensemble by 1.3 % where the blend did by 0.4 % and champions picked by backtests lost
  * (eval/RESULTS.md, 2026-12-07, helper C). It costs what the blend costs: the same fit.
  * Intervals: the blend's (from the blend's replays), the members' own replays not being kept.
  */
