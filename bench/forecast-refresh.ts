@@ -7,6 +7,12 @@
  * `bench:cycle --steps` run, whose refresh it reports per node).
  *
  *   npm run bench:forecast-refresh [-- --dma dma_3 --rounds 15 --refreshes 24]
+ *   npm run bench:forecast-refresh -- --training [--rounds 3]
+ *
+ * `--training` measures instead the CPU of one weekly training as the cycle runs it (`trainModels`: a champion and a
+ * challenger, each backtested and then fitted on the year): the blend and the ensemble with one backtest week (main
+ * before helper C's change) and with BACKTEST_WEEKS, and the combination and the blend with BACKTEST_WEEKS (now),
+ * alternating in the same run.
  *
  * Data: a BWDF district inflow (../shared/data/bwdf), fitted on the year before 2022-06-26 without weather (as
  * the cycle trains); the global blend with global trees fitted on the ten districts (the cycle has none yet).
@@ -22,6 +28,7 @@ import {
   type StoredModel,
   TAIL_HOURS,
 } from '../shared/cycle/forecasting/forecast-refresh.ts';
+import { BACKTEST_WEEKS, trainModels } from '../shared/cycle/forecasting/forecast-training.ts';
 import { decodeModel, encodeModel } from '../shared/cycle/forecasting/model-codec.ts';
 import { fitGlobalTrees } from '../shared/forecast/global.ts';
 import { forecastMethod } from '../shared/forecast/methods.ts';
@@ -33,6 +40,7 @@ const { values: args } = parseArgs({
     dma: { type: 'string', default: 'dma_3' },
     rounds: { type: 'string', default: '15' },
     refreshes: { type: 'string', default: '24' },
+    training: { type: 'boolean', default: false },
   },
 });
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -51,6 +59,55 @@ const options = {
   calendar: calendarFor(TZ),
   trainingMask: trainingMask(history.startMs, history.values.length, originMs),
 };
+if (args.training) {
+  const rounds = Number(args.rounds === '15' ? 3 : args.rounds);
+  // Main before helper C's change: the blend champion, a challenger such as the ensemble, one backtest week. Now: the
+  // combination champion and the blend challenger (the rotation's next), BACKTEST_WEEKS weeks.
+  const variants = [
+    { label: 'blend + ensemble, 1 week', methodIds: ['blend', 'ensemble'], weeks: 1 },
+    {
+      label: `blend + ensemble, ${BACKTEST_WEEKS} weeks`,
+      methodIds: ['blend', 'ensemble'],
+      weeks: BACKTEST_WEEKS,
+    },
+    {
+      label: `combination + blend, ${BACKTEST_WEEKS} weeks`,
+      methodIds: ['combination', 'blend'],
+      weeks: BACKTEST_WEEKS,
+    },
+  ];
+  const cpu = variants.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < variants.length; i++) {
+      const at = (i + r) % variants.length;
+      const v = variants[at]!;
+      const before = process.cpuUsage();
+      trainModels({
+        history,
+        dataEndMs: originMs,
+        timeZone: TZ,
+        unit: 'L/s',
+        methodIds: v.methodIds,
+        trainedMs: originMs,
+        backtestWeeks: v.weeks,
+      });
+      const used = process.cpuUsage(before);
+      cpu[at]!.push((used.user + used.system) / 1000);
+    }
+  }
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  console.log(
+    `weekly training CPU (trainModels: champion + challenger on a year of ${args.dma}; median of ${rounds} rounds, alternating)`,
+  );
+  for (let i = 0; i < variants.length; i++) {
+    const m = med(cpu[i]!);
+    console.log(
+      `  ${variants[i]!.label.padEnd(30)} ${m.toFixed(0)} ms per training  ×${(m / med(cpu[0]!)).toFixed(2)}  ` +
+        `${(m / 168).toFixed(2)} ms per node-hour over the week  (rounds: ${cpu[i]!.map((x) => x.toFixed(0)).join(', ')})`,
+    );
+  }
+  process.exit(0);
+}
 const globalTrees = fitGlobalTrees(
   [...inflows.columns.keys()].map((dma) => {
     const s = tableSeries(inflows, dma);

@@ -7,13 +7,20 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { BACKTEST_WEEKS, trainModels } from '../../shared/cycle/forecasting/forecast-training.ts';
 import { blend } from '../../shared/forecast/boosted.ts';
 import { createCalendar } from '../../shared/forecast/calendar.ts';
 import { globalBlend } from '../../shared/forecast/global.ts';
 import { syntheticDemand } from '../../shared/forecast/synthetic.ts';
 import { type Forecast, HOUR_MS, type HourlySeries, WEEK_HOURS } from '../../shared/forecast/types.ts';
 import { globalTreesBefore, rollingOriginBacktest } from './backtest.ts';
-import { type DeployedForecasts, replayDeployed } from './deployed.ts';
+import {
+  type DeployedForecasts,
+  historyBefore,
+  RegistryReplay,
+  replayDeployed,
+  trainDeployed,
+} from './deployed.ts';
 
 const weeks = 13;
 const series = syntheticDemand({
@@ -55,6 +62,7 @@ describe('nothing after a forecast origin is read', () => {
         'ensemble',
         'gbm',
         'blend',
+        'combination',
         'cycle',
         'cycle-7d',
       ]),
@@ -109,5 +117,40 @@ describe('nothing after a forecast origin is read', () => {
       ),
     };
     assert.notDeepEqual(run(peers, hotter), base);
+  });
+});
+
+describe('the replay scores as the cycle trains', () => {
+  it("the registry's backtest scores, from one-week backtests at consecutive origins, equal the cycle's multi-week backtest", () => {
+    // Under eight weeks of history the first challenger is the ensemble (the trees wait): fast methods only.
+    const young = { startMs: series.startMs, values: series.values.slice(0, 7 * WEEK_HOURS) };
+    const originMs = young.startMs + 7 * WEEK_HOURS * HOUR_MS;
+    const methodIds = ['seasonal-naive', 'ensemble'];
+    const replay = new RegistryReplay();
+    for (let k = BACKTEST_WEEKS - 1; k >= 1; k--) {
+      const at = originMs - k * WEEK_HOURS * HOUR_MS;
+      replay.record(at, trainDeployed(historyBefore(young, at), at, 'Europe/Rome', methodIds));
+    }
+    const history = historyBefore(young, originMs);
+    replay.step(history, originMs, trainDeployed(history, originMs, 'Europe/Rome', methodIds));
+    const cycle = trainModels({
+      history,
+      dataEndMs: originMs,
+      timeZone: 'Europe/Rome',
+      unit: 'L/s',
+      methodIds,
+      trainedMs: originMs,
+    });
+    const state = replay.state!;
+    // The first training: the baseline champion and the ensemble as challenger, promoted when it backtests better.
+    const scores = [state.champion, state.challenger ?? state.previousChampion!].map(
+      (e): [string, number] => [e.modelId, e.backtestScore],
+    );
+    assert.deepEqual(
+      new Map(scores),
+      new Map(cycle.map((t) => [t.methodId, t.score])),
+      'the same numbers: the same fits on the same data',
+    );
+    assert.ok(cycle.every((t) => t.weeklyTotals.filter(Number.isFinite).length >= 3));
   });
 });

@@ -3,13 +3,18 @@
  * them, through the cycle's own code — `trainModels` (each method backtested on the last week before the origin, then
  * fitted on all of it, with the cycle's calendar and training-window sampling), `refreshForecast` (the forecast the
  * cycle serves from a stored model) and the registry policy (`decideRegistry`, `afterTraining`: a champion, one
- * challenger in the rotation, promotion on a better backtest week, rollback on a bad live week). No weather: the cycle
+ * challenger in the rotation, promotion on a better mean over BACKTEST_WEEKS backtest weeks, rollback on a broken
+ * live week). No weather: the cycle
  * has no weather source. No global trees either: the cycle does not fit them yet (global-trees.ts), so the rotation
  * skips `global-blend` there and here.
  *
  * The replay is week by week: at each weekly origin every deployable method is trained (so each is scored as it
  * would serve), the registry takes its weekly decision on the backtest scores and the served forecast of a week ago,
- * and `cycle` is the forecast of the method it leaves serving. `cycle-7d` is what the cycle serves just before its
+ * and `cycle` is the forecast of the method it leaves serving. The cycle backtests each of its two models on the
+ * last BACKTEST_WEEKS weeks, a fit per week; here each origin's training backtests one week, and the registry's
+ * score is the mean of the one-week backtests of the last BACKTEST_WEEKS origins: the same fits on the same data
+ * (week k before the origin is fitted on the data before it, with the same training window), so the same numbers
+ * (deployed.test.ts checks it) at a quarter of the cost. `cycle-7d` is what the cycle serves just before its
  * weekly retraining: last week's champion, as stored then, refreshed with the week's data to the origin.
  * Simplified against the cycle: its daily decision slot is taken at the origin, so a model is trained at the origin.
  *
@@ -18,8 +23,9 @@
  */
 import { refreshForecast, type StoredModel } from '../../shared/cycle/forecasting/forecast-refresh.ts';
 import {
+  BACKTEST_WEEKS,
   challengerFor,
-  FIRST_CHAMPION,
+  firstChampion,
   nextChallenger,
   type TrainedModel,
   trainModels,
@@ -41,6 +47,7 @@ export const DEPLOYED_METHOD_IDS = [
   'ensemble',
   'gbm',
   'blend',
+  'combination',
 ] as const;
 
 export interface DeployedModel {
@@ -70,6 +77,7 @@ export function trainDeployed(
     unit: 'L/s',
     methodIds,
     trainedMs: originMs,
+    backtestWeeks: 1,
   });
   const empty = { startMs: originMs, values: new Float64Array(0) };
   return new Map(
@@ -77,11 +85,7 @@ export function trainDeployed(
   );
 }
 
-const entryOf = (t: TrainedModel, nowMs: number): RegistryEntry => ({
-  modelId: t.methodId,
-  backtestScore: Number.isFinite(t.score) ? t.score : Number.MAX_VALUE,
-  trainedMs: nowMs,
-});
+const WEEK_MS = WEEK_HOURS * HOUR_MS;
 
 /**
  * One target's registry replayed week by week, as the forecaster drives it (forecaster.ts `decide`): the first
@@ -92,6 +96,48 @@ const entryOf = (t: TrainedModel, nowMs: number): RegistryEntry => ({
 export class RegistryReplay {
   state: RegistryState | undefined;
   private served: { modelId: string; stored: StoredModel; forecast: Forecast; originMs: number } | undefined;
+  /** Each method's one-week backtest total at each origin trained (method → origin → total). */
+  private readonly weekly = new Map<string, Map<number, number>>();
+
+  private readonly backtestWeeks: number;
+
+  constructor(backtestWeeks = BACKTEST_WEEKS) {
+    this.backtestWeeks = backtestWeeks;
+  }
+
+  /** Keeps the one-week backtests of the models trained at `originMs` (every origin, warm-up ones too). */
+  record(originMs: number, models: ReadonlyMap<string, DeployedModel>): void {
+    for (const [id, m] of models) {
+      const mine = this.weekly.get(id) ?? new Map<number, number>();
+      this.weekly.set(id, mine);
+      mine.set(originMs, m.trained.weeklyTotals[0] ?? Number.NaN);
+    }
+  }
+
+  /**
+   * Registry entries of a champion and a challenger trained together at `originMs`, scored as `trainModels` scores
+   * them over BACKTEST_WEEKS weeks: the mean over the weeks both could backtest.
+   */
+  private entries(originMs: number, ids: readonly string[]): (RegistryEntry | undefined)[] {
+    const totals = ids.map((id) =>
+      Array.from(
+        { length: this.backtestWeeks },
+        (_, k) => this.weekly.get(id)?.get(originMs - k * WEEK_MS) ?? Number.NaN,
+      ),
+    );
+    const common = totals[0]!.map((_, k) => k).filter((k) => totals.every((t) => Number.isFinite(t[k]!)));
+    return ids.map((id, i) => {
+      if (!this.weekly.get(id)?.has(originMs)) return undefined;
+      const own = totals[i]!.map((_, k) => k).filter((k) => Number.isFinite(totals[i]![k]!));
+      const weeks = common.length ? common : own;
+      const score = weeks.length ? weeks.reduce((s, k) => s + totals[i]![k]!, 0) / weeks.length : Number.NaN;
+      return {
+        modelId: id,
+        backtestScore: Number.isFinite(score) ? score : Number.MAX_VALUE,
+        trainedMs: originMs,
+      };
+    });
+  }
 
   /**
    * The week's decision at `originMs` from the models trained there; returns the serving model and, when last
@@ -103,13 +149,15 @@ export class RegistryReplay {
     originMs: number,
     models: ReadonlyMap<string, DeployedModel>,
   ): { serving: DeployedModel; weekOld: Forecast | undefined } | undefined {
-    const entry = (id: string) => {
-      const m = models.get(id);
-      return m ? entryOf(m.trained, originMs) : undefined;
-    };
-    const challengerOf = (championId: string, requested: string) => {
+    this.record(originMs, models);
+    /** The champion's entry and its challenger's (the requested one or the next the history allows). */
+    const trainedPair = (championId: string, requested: string) => {
       const id = challengerFor(championId, requested, history, false);
-      return id === championId ? undefined : entry(id);
+      const [champion, challenger] = this.entries(
+        originMs,
+        id === championId ? [championId] : [championId, id],
+      );
+      return { champion, challenger };
     };
     let weekOld: Forecast | undefined;
     const last = this.served;
@@ -122,12 +170,12 @@ export class RegistryReplay {
       );
     }
     if (!this.state) {
-      const champion = entry(FIRST_CHAMPION);
-      if (!champion) return undefined;
-      const challenger = challengerOf(
-        FIRST_CHAMPION,
-        nextChallenger(FIRST_CHAMPION, undefined, Number.POSITIVE_INFINITY, true),
+      const first = firstChampion(history);
+      const { champion, challenger } = trainedPair(
+        first,
+        nextChallenger(first, undefined, Number.POSITIVE_INFINITY, true),
       );
+      if (!champion) return undefined;
       const state: RegistryState = {
         champion,
         ...(challenger ? { challenger } : {}),
@@ -148,12 +196,11 @@ export class RegistryReplay {
       let state = decision.next;
       if (decision.actions.some((a) => a.kind === 'retrain')) {
         const championId = state.champion.modelId;
-        const champion = entry(championId);
+        const { champion, challenger } = trainedPair(
+          championId,
+          nextChallenger(championId, state.challenger?.modelId, Number.POSITIVE_INFINITY, true),
+        );
         if (champion) {
-          const challenger = challengerOf(
-            championId,
-            nextChallenger(championId, state.challenger?.modelId, Number.POSITIVE_INFINITY, true),
-          );
           state = afterTraining(state, {
             nowMs: originMs,
             champion,
@@ -185,8 +232,9 @@ export interface DeployedForecasts {
 
 /**
  * One series replayed through the cycle at each origin (consecutive weeks), from two warm-up weeks before the first
- * (not yielded), so the registry has left its first champion (the baseline) and `cycle-7d` has last week's
- * champion at every yielded origin. Lazy, an origin at a time (a run can go through its series in step and save as it
+ * (not yielded), so the registry has taken its first decision and `cycle-7d` has last week's
+ * champion at every yielded origin; the models are trained from BACKTEST_WEEKS − 1 weeks earlier still, so the
+ * registry's first decision has its backtest weeks. Lazy, an origin at a time (a run can go through its series in step and save as it
  * goes). Each origin reads the series only before it.
  */
 export function* replayDeployed(
@@ -198,10 +246,19 @@ export function* replayDeployed(
   const registry = new RegistryReplay();
   const first = originsMs[0];
   if (first === undefined) return;
-  const warmUp = [2, 1].map((w) => first - w * WEEK_HOURS * HOUR_MS).filter((ms) => ms > series.startMs);
-  for (const originMs of [...warmUp, ...originsMs]) {
+  const before = (weeks: number) =>
+    Array.from({ length: weeks }, (_, i) => first - (weeks - i) * WEEK_MS).filter(
+      (ms) => ms > series.startMs,
+    );
+  const warmUp = before(2);
+  const recordOnly = before(BACKTEST_WEEKS + 1).filter((ms) => !warmUp.includes(ms));
+  for (const originMs of [...recordOnly, ...warmUp, ...originsMs]) {
     const history = historyBefore(series, originMs);
     const models = trainDeployed(history, originMs, timeZone, methodIds);
+    if (recordOnly.includes(originMs)) {
+      registry.record(originMs, models);
+      continue;
+    }
     const step = registry.step(history, originMs, models);
     if (warmUp.includes(originMs)) continue;
     const forecasts: DeployedForecasts['forecasts'] = [...models].map(([methodId, m]) => ({

@@ -94,3 +94,12 @@ describe('gbm: calendar, holidays and what it may read', () => {
     );
   });
 });
+
+describe('gbm: too short a history', () => {
+  it('refuses a history shorter than its six weeks of replays with a RangeError (a backtest week of a young target skips it)', () => {
+    const short = syntheticDemand({ hours: 5 * WEEK_HOURS, level: 20, noise: 0.6, seed: 4 });
+    assert.throws(() => gbm.fit(short, {}), RangeError);
+    const enough = syntheticDemand({ hours: 7 * WEEK_HOURS, level: 20, noise: 0.6, seed: 4 });
+    assert.equal(gbm.forecast(gbm.fit(enough, {}), WEEK_HOURS).mean.length, WEEK_HOURS);
+  });
+});

@@ -339,6 +339,10 @@ export function fitBoosted(
   const trees = given ? given.trees : fitTrees(f, options.trainingMask, n, params);
   if (!trees) throw new RangeError('gbm: the history holds too few values to train on');
   let origins = replayOrigins ?? hindcastOrigins(n, n - params.holdoutHours, params.holdoutHours / DAY_HOURS);
+  if (origins.some((o) => o < 0)) {
+    // Shorter than the replays (a backtest week of a young target): too little data, as a method says it.
+    throw new RangeError(`gbm: ${n} hours, shorter than the ${params.holdoutHours} hours of replays`);
+  }
   if (given) {
     const holdoutEnd = (given.holdoutEndMs - history.startMs) / HOUR_MS;
     origins = origins.filter((o) => o >= holdoutEnd);

@@ -1,5 +1,6 @@
 /** Every forecasting method, by id: what a registry entry's `modelId` names. */
 import { blend, gbm } from './boosted.ts';
+import { combination } from './combination.ts';
 import { ensemble } from './ensemble.ts';
 import { globalBlend } from './global.ts';
 import { holtWinters } from './holt-winters.ts';
@@ -16,6 +17,7 @@ export const FORECAST_METHODS: readonly ForecastMethod[] = [
   ensemble as ForecastMethod,
   gbm as ForecastMethod,
   blend as ForecastMethod,
+  combination as ForecastMethod,
 ];
 
 /**

@@ -27,14 +27,14 @@ describe('decideRegistry: the decision table', () => {
     ['healthy live score', base, at(2, { liveScore: 10.5, liveHours: 48 }), []],
     ['a week since training', base, at(7), ['retrain:schedule']],
     [
-      'challenger clearly better (15 %)',
-      { ...base, challenger: { modelId: 'ensemble', backtestScore: 8.5, trainedMs: t0 } },
+      'challenger clearly better (25 %)',
+      { ...base, challenger: { modelId: 'ensemble', backtestScore: 7.5, trainedMs: t0 } },
       at(1),
       ['promote'],
     ],
     [
-      'challenger 5 % better: one week’s noise, not a promotion',
-      { ...base, challenger: { modelId: 'ensemble', backtestScore: 9.5, trainedMs: t0 } },
+      'challenger 15 % better: the backtest weeks’ noise, not a promotion',
+      { ...base, challenger: { modelId: 'ensemble', backtestScore: 8.5, trainedMs: t0 } },
       at(1),
       [],
     ],
@@ -86,7 +86,7 @@ describe('decideRegistry: the decision table', () => {
     ],
     [
       'better challenger while degraded: promote beats rollback; the degradation still says drift',
-      { ...base, challenger: { modelId: 'ensemble', backtestScore: 8, trainedMs: t0 } },
+      { ...base, challenger: { modelId: 'ensemble', backtestScore: 7.5, trainedMs: t0 } },
       at(2, { liveScore: 13, liveHours: 48 }),
       ['promote', 'retrain:drift'],
     ],
@@ -98,11 +98,11 @@ describe('decideRegistry: the decision table', () => {
 
 describe('decideRegistry: the next state', () => {
   it('promotion makes the challenger champion and keeps the old one for rollback', () => {
-    const challenger = { modelId: 'ensemble', backtestScore: 8.5, trainedMs: t0 };
+    const challenger = { modelId: 'ensemble', backtestScore: 7.5, trainedMs: t0 };
     const { next, actions, reasons } = decideRegistry({ ...base, challenger, recentScore: 10 }, at(1));
     assert.deepEqual(actions, [{ kind: 'promote', modelId: 'ensemble', replaces: 'holt-winters' }]);
     assert.deepEqual(next, { champion: challenger, previousChampion: champion, lastTrainedMs: t0 });
-    assert.match(reasons[0]!, /ensemble backtests at 8\.500/);
+    assert.match(reasons[0]!, /ensemble backtests at 7\.500/);
   });
 
   it('rollback restores the previous champion and forgets the degraded one', () => {
@@ -117,9 +117,9 @@ describe('decideRegistry: the next state', () => {
   });
 
   it('a stricter policy asks more of a challenger', () => {
-    const state = { ...base, challenger: { modelId: 'ensemble', backtestScore: 8.8, trainedMs: t0 } };
+    const state = { ...base, challenger: { modelId: 'ensemble', backtestScore: 7.8, trainedMs: t0 } };
     assert.equal(
-      decideRegistry(state, at(1), { ...DEFAULT_REGISTRY_POLICY, promotionMargin: 0.15 }).actions.length,
+      decideRegistry(state, at(1), { ...DEFAULT_REGISTRY_POLICY, promotionMargin: 0.25 }).actions.length,
       0,
     );
     assert.equal(decideRegistry(state, at(1)).actions[0]?.kind, 'promote');

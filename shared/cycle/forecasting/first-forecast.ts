@@ -13,7 +13,7 @@ import { refreshForecast } from './forecast-refresh.ts';
 import {
   challengerFor,
   enoughHistory,
-  FIRST_CHAMPION,
+  firstChampion,
   nextChallenger,
   observedHours,
   trainModels,
@@ -32,15 +32,16 @@ export function firstForecast(
   options: { dataEndMs: number; timeZone: string; unit: string },
 ): FirstForecast | null {
   if (enoughHistory(history)) {
+    const first = firstChampion(history);
     const trained = trainModels({
       history,
       dataEndMs: options.dataEndMs,
       timeZone: options.timeZone,
       unit: options.unit,
-      methodIds: [FIRST_CHAMPION, challengerFor(FIRST_CHAMPION, nextChallenger(FIRST_CHAMPION), history)],
+      methodIds: [first, challengerFor(first, nextChallenger(first), history)],
       trainedMs: options.dataEndMs,
     });
-    const champion = trained.find((t) => t.methodId === FIRST_CHAMPION) ?? trained[0];
+    const champion = trained.find((t) => t.methodId === first) ?? trained[0];
     if (champion) {
       const challenger = trained.find((t) => t !== champion);
       const entry = (t: typeof champion) => ({

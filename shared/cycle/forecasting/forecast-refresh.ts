@@ -9,13 +9,15 @@
  * - ensemble: both members, combined with the fitted weights;
  * - gbm: the trees' features (lags, profile, calendar of the next 168 hours) are recomputed at the new origin;
  * - blend: the ensemble and the trees as above, combined with the fitted weights;
- * - global-blend: the same, the trees being the global ones it was fitted with (a copy is stored with it).
+ * - global-blend: the same, the trees being the global ones it was fitted with (a copy is stored with it);
+ * - combination: the blend's members as above, their equal-weight mean.
  * Each method's module owns its step forward (`advanceHoltWinters`, `regressionFrom`);
  * `forecast-refresh.test.ts` holds refresh and fit to each other: refreshed with no new data, every
  * method reproduces its own forecast exactly. Weather is not used (none is stored).
  */
 import { type BlendModel, blendValues, boostedFrom, type GbmForecastModel } from '../../forecast/boosted.ts';
 import { type Calendar, configuredCalendar } from '../../forecast/calendar.ts';
+import { combinationOf } from '../../forecast/combination.ts';
 import type { EnsembleModel } from '../../forecast/ensemble.ts';
 import {
   advanceHoltWinters,
@@ -150,6 +152,17 @@ export function refreshForecast(stored: StoredModel, recent: HourlySeries, endMs
       const a = ensembleFrom(model.ensemble, y, endMs, calendar);
       const b = boostedFrom(model.gbm, y, calendar);
       const mean = a.map((v, k) => blendValues(v, b[k]!, model.weights));
+      return withIntervals(endMs, mean, model.residuals);
+    }
+    case 'combination': {
+      const model = stored.model as BlendModel;
+      const hw = advanceHoltWinters(model.ensemble.holtWinters, y, endMs);
+      const mean = combinationOf(
+        model,
+        forecastFromState(hw.state, hw.params, MAX_HORIZON_HOURS),
+        regressionFrom(model.ensemble.regression, y, calendar),
+        boostedFrom(model.gbm, y, calendar),
+      );
       return withIntervals(endMs, mean, model.residuals);
     }
     default:

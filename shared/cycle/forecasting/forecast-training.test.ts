@@ -4,31 +4,42 @@ import { forecastMethod } from '../../forecast/methods.ts';
 import { syntheticDemand } from '../../forecast/synthetic.ts';
 import { HOUR_MS, WEEK_HOURS } from '../../forecast/types.ts';
 import { refreshForecast, TAIL_HOURS } from './forecast-refresh.ts';
-import { challengerFor, enoughHistory, nextChallenger, trainModels } from './forecast-training.ts';
+import {
+  BACKTEST_WEEKS,
+  challengerFor,
+  enoughHistory,
+  firstChampion,
+  nextChallenger,
+  trainModels,
+} from './forecast-training.ts';
 import { slotDue, slotOffsetMs } from './forecaster.ts';
 import { trainGlobalTrees } from './global-trees.ts';
 
 const DAY_MS = 24 * HOUR_MS;
 
 test('challengers rotate through the methods, never the champion', () => {
-  assert.equal(nextChallenger('seasonal-naive'), 'blend');
+  assert.equal(nextChallenger('seasonal-naive'), 'combination');
+  assert.equal(nextChallenger('combination'), 'blend');
   assert.equal(nextChallenger('blend', 'blend'), 'ensemble');
   assert.equal(nextChallenger('blend', 'ensemble'), 'gbm');
   assert.equal(nextChallenger('ensemble', 'ensemble'), 'gbm');
   assert.equal(nextChallenger('ensemble', 'gbm'), 'holt-winters');
   assert.equal(nextChallenger('ensemble', 'holt-winters'), 'regression');
   assert.equal(nextChallenger('ensemble', 'regression'), 'seasonal-naive');
-  assert.equal(nextChallenger('ensemble', 'seasonal-naive'), 'blend');
+  assert.equal(nextChallenger('ensemble', 'seasonal-naive'), 'combination');
   // Under eight weeks of history the trees wait: the ensemble challenges first.
   assert.equal(nextChallenger('seasonal-naive', undefined, 3 * 168), 'ensemble');
   assert.equal(nextChallenger('ensemble', 'ensemble', 3 * 168), 'holt-winters');
   // Where the tenant has global trees, the global blend comes first.
   assert.equal(nextChallenger('seasonal-naive', undefined, Number.POSITIVE_INFINITY, true), 'global-blend');
   assert.equal(nextChallenger('ensemble', 'seasonal-naive', Number.POSITIVE_INFINITY, true), 'global-blend');
-  assert.equal(nextChallenger('global-blend', 'seasonal-naive', Number.POSITIVE_INFINITY, true), 'blend');
+  assert.equal(
+    nextChallenger('global-blend', 'seasonal-naive', Number.POSITIVE_INFINITY, true),
+    'combination',
+  );
 });
 
-test('champion and challenger are backtested on the same last week, then fitted on everything', () => {
+test('champion and challenger are backtested on the same last weeks, then fitted on everything', () => {
   const history = syntheticDemand({ hours: 5 * WEEK_HOURS, seed: 9, noise: 0.7, levelWalk: 0.03 });
   const end = history.startMs + history.values.length * HOUR_MS;
   assert.ok(enoughHistory(history));
@@ -52,6 +63,39 @@ test('champion and challenger are backtested on the same last week, then fitted 
     assert.equal(t.stored.tail.startMs + kept * HOUR_MS, end);
   }
   assert.ok(trained[1]!.score < trained[0]!.score, 'the ensemble beats the weekly naive here');
+  // Several weeks, each fitted on the data before it; the score is the mean over the weeks both could backtest
+  // (the ensemble needs two weeks to fit on: not the oldest week here), so the two compare on the same weeks.
+  assert.ok(BACKTEST_WEEKS >= 3);
+  const [naive, ens] = trained as [(typeof trained)[0], (typeof trained)[0]];
+  assert.equal(naive.weeklyTotals.length, BACKTEST_WEEKS);
+  const common = naive.weeklyTotals
+    .map((_, k) => k)
+    .filter((k) => Number.isFinite(naive.weeklyTotals[k]!) && Number.isFinite(ens.weeklyTotals[k]!));
+  assert.ok(common.length >= 2 && common.length < BACKTEST_WEEKS, `weeks in common: ${common}`);
+  assert.ok(
+    Number.isFinite(naive.weeklyTotals[BACKTEST_WEEKS - 1]!),
+    'the naive backtests the oldest week alone',
+  );
+  for (const t of trained) {
+    const mean = common.reduce((s, k) => s + t.weeklyTotals[k]!, 0) / common.length;
+    assert.ok(Math.abs(t.score - mean) < 1e-9 * mean, `${t.methodId}: ${t.score} against ${mean}`);
+  }
+  // The latest week is the one-week backtest.
+  const oneWeek = trainModels({
+    history,
+    dataEndMs: end,
+    timeZone: 'Europe/Rome',
+    unit: 'L/s',
+    methodIds: ['ensemble'],
+    trainedMs: end,
+    backtestWeeks: 1,
+  });
+  assert.equal(oneWeek[0]!.score, ens.weeklyTotals[0]);
+});
+
+test('the first champion: the combination from eight weeks of history, the baseline before', () => {
+  assert.equal(firstChampion(syntheticDemand({ hours: 8 * WEEK_HOURS })), 'combination');
+  assert.equal(firstChampion(syntheticDemand({ hours: 8 * WEEK_HOURS - 1 })), 'seasonal-naive');
 });
 
 test('two weeks of data are not enough to train on', () => {
@@ -80,7 +124,7 @@ test('with the tenant global trees, the global blend enters the rotation and is 
   assert.ok(global && global.series === 3 && global.dataEndMs === end);
   assert.equal(trainGlobalTrees(targets.slice(0, 1), end, 'Europe/Rome'), undefined, 'one target: no peers');
   // Without trees the rotation passes the global blend by; with them it is the first challenger.
-  assert.equal(challengerFor('seasonal-naive', 'global-blend', targets[1]!, false), 'blend');
+  assert.equal(challengerFor('seasonal-naive', 'global-blend', targets[1]!, false), 'combination');
   assert.equal(challengerFor('seasonal-naive', 'global-blend', targets[1]!, true), 'global-blend');
   const input = {
     history: targets[1]!,

@@ -1,13 +1,14 @@
 /**
- * Training a target's models: each method is backtested on the last week of the history (fitted on
- * what came before, with the training-window sampling), then fitted on the whole history for serving.
- * The champion's and the challenger's backtests come from the same week, so the registry can compare
- * them (`decideRegistry`). Pure: the caller brings the history and stores the results.
+ * Training a target's models: each method is backtested on each of the last BACKTEST_WEEKS weeks of the history
+ * (for each week fitted on what came before it, with the training-window sampling), then fitted on the whole history
+ * for serving. A method's backtest score is the mean over the weeks that every method trained together could
+ * backtest, so the champion's and the challenger's scores come from the same weeks and the registry can compare them
+ * (`decideRegistry`). Pure: the caller brings the history and stores the results.
  */
 import { earlierTrees } from '../../forecast/global.ts';
 import { BASELINE_METHOD_ID, forecastMethod } from '../../forecast/methods.ts';
 import { trainingMask } from '../../forecast/sampling.ts';
-import { type BwdfScore, bwdfTotal, scoreBwdf } from '../../forecast/score.ts';
+import { type BwdfScore, bwdfTotal, meanScore, scoreBwdf } from '../../forecast/score.ts';
 import {
   type GlobalTrees,
   HOUR_MS,
@@ -20,6 +21,7 @@ import { calendarFor, type StoredModel, TAIL_HOURS } from './forecast-refresh.ts
 /** The methods a challenger is drawn from, in turn (the champion is skipped). */
 export const CHALLENGER_ROTATION = [
   'global-blend',
+  'combination',
   'blend',
   'ensemble',
   'gbm',
@@ -30,15 +32,24 @@ export const CHALLENGER_ROTATION = [
 
 /**
  * Observed hours a method needs before it is trained as a challenger: the trees read four weeks of profile
- * lags and need weeks of rows after them, so `gbm` and `blend` wait for eight weeks; the others need what any
+ * lags and need weeks of rows after them, so `gbm`, `blend` and `combination` wait for eight weeks; the others need what any
  * training needs (`enoughHistory`).
  */
 export const MIN_OBSERVED_HOURS: Readonly<Record<string, number>> = {
+  combination: 8 * WEEK_HOURS,
   blend: 8 * WEEK_HOURS,
   gbm: 8 * WEEK_HOURS,
 };
-/** A target's first champion: the baseline every other model has to beat. */
+/** A young target's first champion: the baseline every other model has to beat. */
 export const FIRST_CHAMPION = BASELINE_METHOD_ID;
+
+/**
+ * A target's first champion: the combination where the history allows it (eight weeks), else the baseline. Over the
+ * BWDF year every switch away from the combination that a backtest asked for cost more than it won, so it starts as
+ * the champion rather than having to win its place (eval/RESULTS.md, 2026-12-07, helper C).
+ */
+export const firstChampion = (history: HourlySeries): string =>
+  observedHours(history) >= (MIN_OBSERVED_HOURS.combination ?? 0) ? 'combination' : FIRST_CHAMPION;
 
 /**
  * History before a target is trained: three weeks of span — two to fit on (the smoother's search needs
@@ -50,12 +61,27 @@ export const MIN_TRAINING_OBSERVED_HOURS = 2 * WEEK_HOURS;
 export const enoughHistory = (s: HourlySeries): boolean =>
   s.values.length >= MIN_TRAINING_SPAN_HOURS && observedHours(s) >= MIN_TRAINING_OBSERVED_HOURS;
 
+/**
+ * Weeks a champion and a challenger are backtested on. Between two good models one week's difference is mostly
+ * noise (weeks differ in difficulty more than good models differ from each other), so the registry compares them on
+ * the mean of several. Four, chosen on the first half of the BWDF evaluation year (eval/RESULTS.md, 2026-12-07,
+ * helper C); the global trees' holdout (six weeks) keeps every backtest week out of sample for them. Each week is a
+ * fit: training costs (weeks + 1) fits per method.
+ */
+export const BACKTEST_WEEKS = 4;
+
 export interface TrainedModel {
   methodId: string;
   stored: StoredModel;
+  /** Mean of the weekly backtest scores over the weeks compared (see `score`). */
   backtest: BwdfScore;
-  /** BWDF total of the backtest (lower is better); Infinity when the method could not be backtested. */
+  /**
+   * BWDF total of the backtest (lower is better): the mean over the backtest weeks that every method trained with it
+   * could score; Infinity when the method could not be backtested.
+   */
   score: number;
+  /** The BWDF total of each backtest week, the latest first (NaN where the method could not be backtested). */
+  weeklyTotals: number[];
 }
 
 /** Methods that need global trees (fitted across the tenant's targets) to be trained at all. */
@@ -125,6 +151,8 @@ export interface TrainingInput {
   trainedMs: number;
   /** Trees fitted across the tenant's targets (`trainGlobalTrees`), for the methods that need them. */
   globalTrees?: GlobalTrees;
+  /** Backtest weeks (default BACKTEST_WEEKS, at most six: the global trees' holdout). */
+  backtestWeeks?: number;
 }
 
 function fitAndForecast(
@@ -147,30 +175,35 @@ export function trainModels(input: TrainingInput): TrainedModel[] {
   const { history, dataEndMs, timeZone } = input;
   const n = history.values.length;
   if (history.startMs + n * HOUR_MS !== dataEndMs) throw new RangeError('history must end at dataEndMs');
-  const cut = n - WEEK_HOURS;
-  const backtestHistory = { startMs: history.startMs, values: history.values.slice(0, Math.max(0, cut)) };
-  const actual = history.values.subarray(Math.max(0, cut));
+  const weeks = input.backtestWeeks ?? BACKTEST_WEEKS;
+  if (!Number.isInteger(weeks) || weeks < 1 || weeks > 6)
+    throw new RangeError('backtestWeeks must be 1 to 6');
   const tail = {
     startMs: dataEndMs - Math.min(n, TAIL_HOURS) * HOUR_MS,
     values: history.values.slice(-TAIL_HOURS),
   };
-  const out: TrainedModel[] = [];
+  const candidates: { methodId: string; model: unknown; weekly: BwdfScore[] }[] = [];
   for (const methodId of input.methodIds) {
-    let backtest: BwdfScore = { maeDay1: Number.NaN, maxAeDay1: Number.NaN, maeDays2to7: Number.NaN };
-    try {
-      if (cut > 0) {
-        // The backtest week must be out of sample for the global trees too: those as they stood six weeks back.
-        const { forecast } = fitAndForecast(
-          methodId,
-          backtestHistory,
-          dataEndMs - WEEK_HOURS * HOUR_MS,
-          timeZone,
-          input.globalTrees && earlierTrees(input.globalTrees),
-        );
-        backtest = scoreBwdf(actual, forecast.mean);
+    const weekly: BwdfScore[] = [];
+    for (let k = 1; k <= weeks; k++) {
+      const cut = n - k * WEEK_HOURS;
+      let score: BwdfScore = { maeDay1: Number.NaN, maxAeDay1: Number.NaN, maeDays2to7: Number.NaN };
+      try {
+        if (cut > 0) {
+          // Each backtest week out of sample, for the global trees too: those as they stood six weeks back.
+          const { forecast } = fitAndForecast(
+            methodId,
+            { startMs: history.startMs, values: history.values.slice(0, cut) },
+            dataEndMs - k * WEEK_HOURS * HOUR_MS,
+            timeZone,
+            input.globalTrees && earlierTrees(input.globalTrees),
+          );
+          score = scoreBwdf(history.values.subarray(cut, cut + WEEK_HOURS), forecast.mean);
+        }
+      } catch (err) {
+        if (!(err instanceof RangeError)) throw err;
       }
-    } catch (err) {
-      if (!(err instanceof RangeError)) throw err;
+      weekly.push(score);
     }
     let model: unknown;
     try {
@@ -180,11 +213,25 @@ export function trainModels(input: TrainingInput): TrainedModel[] {
       if (!(err instanceof RangeError)) throw err;
       continue;
     }
+    candidates.push({ methodId, model, weekly });
+  }
+  // The weeks every candidate could backtest: scores over the same weeks compare.
+  const common = Array.from({ length: weeks }, (_, k) => k).filter((k) =>
+    candidates.every((c) => Number.isFinite(bwdfTotal(c.weekly[k]!))),
+  );
+  return candidates.map(({ methodId, model, weekly }) => {
+    const own = weekly.filter((w) => Number.isFinite(bwdfTotal(w)));
+    const backtest = common.length
+      ? meanScore(common.map((k) => weekly[k]!))
+      : own.length
+        ? meanScore(own)
+        : { maeDay1: Number.NaN, maxAeDay1: Number.NaN, maeDays2to7: Number.NaN };
     const total = bwdfTotal(backtest);
-    out.push({
+    return {
       methodId,
       backtest,
       score: Number.isFinite(total) ? total : Number.POSITIVE_INFINITY,
+      weeklyTotals: weekly.map(bwdfTotal),
       stored: {
         methodId,
         model,
@@ -195,7 +242,6 @@ export function trainModels(input: TrainingInput): TrainedModel[] {
         unit: input.unit,
         historyHours: observedHours(history),
       },
-    });
-  }
-  return out;
+    };
+  });
 }

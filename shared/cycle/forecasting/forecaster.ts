@@ -4,8 +4,8 @@
  * the latest hours and forecasts the next 168 — and expensive only when the registry policy says so:
  *
  * - a target without a registry record is trained once it has MIN_TRAINING_HOURS of data: the
- *   baseline as champion, the blend (ensemble + boosted trees) as shadow challenger where eight weeks of
- *   history allow it, else the ensemble, both backtested on the same week;
+ *   combination (`firstChampion`) as champion and the blend as shadow challenger where eight weeks of history
+ *   allow them, else the baseline and the ensemble, both backtested on the same weeks (the last BACKTEST_WEEKS);
  * - once a day, at a slot picked by a hash of the target (so a network's targets spread over the
  *   day), the policy is consulted (`decideRegistry`): the champion's forecast of a week ago is scored
  *   against what happened (live score → rollback, drift), the flow level is compared with the
@@ -40,7 +40,7 @@ import { refreshForecast, type StoredModel } from './forecast-refresh.ts';
 import {
   challengerFor,
   enoughHistory,
-  FIRST_CHAMPION,
+  firstChampion,
   nextChallenger,
   recentMean,
   type TrainedModel,
@@ -146,8 +146,10 @@ async function train(
   deps: ForecastDeps,
   target: ForecastTarget,
   input: ForecastInput,
-  championId: string,
-  challengerId: string,
+  /** The champion's method, or how to pick it from the history (the first training). */
+  championOf: string | ((history: HourlySeries) => string),
+  /** The challenger asked for, or (the first training) the rotation's first after the champion. */
+  challengerOf: string | ((championId: string) => string),
 ): Promise<{ champion: TrainedModel; challenger?: TrainedModel; trainingMean: number } | null> {
   if (deps.trainingBudget) {
     if (deps.trainingBudget.left <= 0) return null;
@@ -155,6 +157,8 @@ async function train(
   }
   const history = await input.loadHistory();
   if (!enoughHistory(history)) return null;
+  const championId = typeof championOf === 'string' ? championOf : championOf(history);
+  const challengerId = typeof challengerOf === 'string' ? challengerOf : challengerOf(championId);
   const globalTrees = await deps.globalTrees?.(input.dataEndMs);
   if (globalTrees && globalTrees.dataEndMs > input.dataEndMs) {
     throw new RangeError('global trees fitted on data after the training time');
@@ -234,9 +238,11 @@ async function decide(
 ): Promise<{ record: RegistryRecord; trained: boolean; actions: string[] } | null> {
   const now = input.dataEndMs;
   if (!record) {
-    // The rotation's first (the global blend when global trees exist; `challengerFor` moves on when not).
-    const first = nextChallenger(FIRST_CHAMPION, undefined, Number.POSITIVE_INFINITY, true);
-    const t = await train(deps, target, input, FIRST_CHAMPION, first);
+    // The combination (or, young, the baseline) with the rotation's first other method (the global blend when
+    // global trees exist; `challengerFor` moves on when not).
+    const t = await train(deps, target, input, firstChampion, (championId) =>
+      nextChallenger(championId, undefined, Number.POSITIVE_INFINITY, true),
+    );
     if (!t) return null;
     const state: RegistryState = {
       champion: entryOf(t.champion),
