@@ -6,9 +6,9 @@ import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { CachedEntry, OFF_LOOP_GZIP_BYTES } from './cached-entry.ts';
 import type { ApiEnv } from './env.ts';
 import { acceptsGzip, etagMatches, sendEntry } from './respond.ts';
-import { CachedEntry, OFF_LOOP_GZIP_BYTES } from './tiers.ts';
 
 test('If-None-Match matches strong and weak forms, lists and *', () => {
   const etag = '"abc"';

@@ -4,16 +4,11 @@
  * entry's gzip bytes when the client accepts gzip (compressed once per entry, not per request).
  */
 import type { Context } from 'hono';
+import type { CachedEntry } from './cached-entry.ts';
 import type { ApiEnv } from './env.ts';
 import { API_SECURITY_HEADERS, requestHeader } from './headers.ts';
 import { ApiProblem, RETRY_AFTER_SECONDS } from './problem.ts';
-import {
-  type CachedEntry,
-  type ReadSpec,
-  serverTiming,
-  type TieredReader,
-  TiersUnavailable,
-} from './tiers.ts';
+import { type ReadSpec, serverTiming, type TieredReader, TiersUnavailable } from './tiers.ts';
 
 const GZIP_THRESHOLD = 1024;
 const JSON_TYPE = 'application/json; charset=utf-8';
