@@ -7,13 +7,13 @@
  *   npm run client:generate            writes the file
  *   npm run client:generate -- --check exits 1 when the file is out of date
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import openapiTS, { astToString, type OpenAPI3 } from 'openapi-typescript';
 import { MemoryCache } from '../shared/adapters/cache/memory.ts';
 import { createApp } from '../shared/api/app.ts';
 import type { ApiStores } from '../shared/api/stores.ts';
 import { silentLogger } from '../shared/log.ts';
+import { writeOrCheck } from './generated-file.ts';
 
 export const SCHEMA_FILE = fileURLToPath(new URL('../packages/client/src/schema.ts', import.meta.url));
 
@@ -52,15 +52,5 @@ export async function clientSchema(doc: OpenAPI3): Promise<string> {
 
 if (import.meta.main) {
   const text = await clientSchema(await apiDocument());
-  if (process.argv.includes('--check')) {
-    const current = readFileSync(SCHEMA_FILE, 'utf8');
-    if (current !== text) {
-      console.error(`${SCHEMA_FILE} is out of date: run npm run client:generate`);
-      process.exit(1);
-    }
-    console.log('client schema is up to date');
-  } else {
-    writeFileSync(SCHEMA_FILE, text);
-    console.log(`wrote ${SCHEMA_FILE}`);
-  }
+  writeOrCheck(SCHEMA_FILE, text, 'npm run client:generate', 'client schema');
 }

@@ -8,12 +8,12 @@
  *   npm run routes:manifest            writes the file
  *   npm run routes:manifest -- --check exits 1 when the file is out of date
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ResourceDeps } from '../shared/api/lazy-routes.ts';
 import { buildAllNow, importAllRoutes, RESOURCE_NAMES, routeEntries } from '../shared/api/lazy-routes.ts';
 import { DEFAULT_API_SETTINGS, DEFAULT_STREAM_SETTINGS } from '../shared/api/settings.ts';
 import { silentLogger } from '../shared/log.ts';
+import { writeOrCheck } from './generated-file.ts';
 
 export const MANIFEST_FILE = fileURLToPath(new URL('../shared/api/route-manifest.ts', import.meta.url));
 
@@ -71,14 +71,5 @@ export type RouteEntry = readonly [prefix: string, method: string, path: string]
 
 if (import.meta.main) {
   const text = await routeManifest();
-  if (process.argv.includes('--check')) {
-    if (readFileSync(MANIFEST_FILE, 'utf8') !== text) {
-      console.error(`${MANIFEST_FILE} is out of date: run npm run routes:manifest`);
-      process.exit(1);
-    }
-    console.log('route manifest is up to date');
-  } else {
-    writeFileSync(MANIFEST_FILE, text);
-    console.log(`wrote ${MANIFEST_FILE}`);
-  }
+  writeOrCheck(MANIFEST_FILE, text, 'npm run routes:manifest', 'route manifest');
 }
