@@ -60,7 +60,7 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     /** Only these endpoints (comma-separated names: metrics, dashboard). */
     only: { type: 'string', default: 'metrics,dashboard' },
-    /** Only these rows (bare-ff, deployed, token, streams, inprocess); bare always runs. */
+    /** Only these rows (bare-ff, bare-ff-front, deployed, token, streams, inprocess); bare always runs. */
     rows: { type: 'string', default: 'bare-ff,deployed,token,streams,inprocess' },
     /** Open anomaly-stream subscribers during the streams row. */
     streams: { type: 'string', default: '256' },
@@ -351,20 +351,21 @@ try {
         profile('bare'),
       ),
     );
-    // The host's own ceiling: the same bare app in the functions framework's server.
-    if (rowNames.includes('bare-ff')) {
+    // The host's own ceiling: the same bare app in the functions framework's server, plugged in as the
+    // API is (no Domain per request); bare-ff-front: its reads answered in front of Express too.
+    for (const name of ['bare-ff-front', 'bare-ff'].filter((r) => rowNames.includes(r))) {
       apis.unshift({
-        name: 'bare-ff',
+        name,
         headers: auth,
         port: keepHost(
           await startInFramework(
-            'bare-ff',
+            name,
             {
               source: 'bench/lib/bare-function.ts',
               target: 'bare',
-              env: { BENCH_BODIES: bodiesFile },
+              env: { BENCH_BODIES: bodiesFile, BENCH_FRONT: name === 'bare-ff-front' ? '1' : '0' },
               readyPath: '/api/v1/dashboard/summary',
-              profileDir: profile('bare-ff'),
+              profileDir: profile(name),
             },
             children,
           ),
@@ -450,12 +451,22 @@ try {
     for (const endpoint of endpoints) {
       for (const connections of CONNECTIONS) {
         const k = (row: string) => cpuOfRow(`${endpoint.name}|${connections}|${row}`);
-        const [bare, bareFf, deployed, inProcess] = [k('bare'), k('bare-ff'), k('deployed'), k('in-process')];
+        const [bare, bareFf, front, deployed, inProcess] = [
+          k('bare'),
+          k('bare-ff'),
+          k('bare-ff-front'),
+          k('deployed'),
+          k('in-process'),
+        ];
         const parts = [`bare (node-server) ${bare?.toFixed(0)}`];
         if (bareFf !== undefined)
           parts.push(`bare in the framework ${bareFf.toFixed(0)} (host +${(bareFf - bare!).toFixed(0)})`);
-        if (deployed !== undefined && bareFf !== undefined) {
-          parts.push(`ours in the framework ${deployed.toFixed(0)} (app +${(deployed - bareFf).toFixed(0)})`);
+        if (front !== undefined)
+          parts.push(`in front of its Express ${front.toFixed(0)} (host +${(front - bare!).toFixed(0)})`);
+        // The API answers its reads in front of Express (shared/framework-front.ts): its host is that row's.
+        const host = front ?? bareFf;
+        if (deployed !== undefined && host !== undefined) {
+          parts.push(`ours in the framework ${deployed.toFixed(0)} (app +${(deployed - host).toFixed(0)})`);
         }
         if (inProcess !== undefined) parts.push(`ours in-process on node-server ${inProcess.toFixed(0)}`);
         console.log(`CPU µs per request, ${endpoint.name} @ ${connections}: ${parts.join(' · ')}`);

@@ -13,6 +13,7 @@ import { getRequestListener } from '@hono/node-server';
 import { type ApiApp, createApp } from '../../shared/api/app.ts';
 import { ApiProblem, problemAsResponse } from '../../shared/api/problem.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { frontOfFramework } from '../../shared/framework-front.ts';
 import { createLogger } from '../../shared/log.ts';
 import { once } from '../../shared/once.ts';
 import { withoutRequestDomains } from '../../shared/request-domains.ts';
@@ -61,7 +62,7 @@ const listener = getRequestListener((request, env) => {
 const served = tracingAfterFirstResponse(config, 'api', listener);
 export const tracing = served.tracing;
 
-/** The HTTP function: the app. */
-export const api: ff.HttpFunction = served.listener;
+/** The HTTP function: the app; reads (GET, HEAD) answered in front of the framework's Express app. */
+export const api: ff.HttpFunction = frontOfFramework(served.listener as never) as ff.HttpFunction;
 
 ff.http('api', api);
