@@ -8,9 +8,9 @@
  * middleware, the Domain (shared/request-domains.ts) and a `process.nextTick` before the function
  * runs. For a cached read that host work cost more CPU than the whole app (bench:api, bare-ff row).
  *
- * `frontOfFramework(listener, takes)` returns the HTTP function to register. On its first call it finds
- * the server the framework created (the request's socket's `server`) and puts one `request` listener in
- * place of the framework's: requests `takes` accepts (GET and HEAD, which carry no body) go straight to
+ * `frontOfFramework(listener, takes)` returns the HTTP function to register. On the first request of a
+ * server it finds that server (the request's socket's `server`, the one the framework created) and puts
+ * one `request` listener in place of the framework's: requests `takes` accepts (GET and HEAD, which carry no body) go straight to
  * `listener` with Node's own `req`/`res`; every other request goes to the framework's Express app
  * exactly as before (its body parsers keep `rawBody` for the app). The framework still creates the
  * server, listens, handles SIGTERM and uncaught exceptions; the first request itself goes through it.
@@ -33,8 +33,8 @@ export function bodylessRead(req: IncomingMessage): boolean {
   return (req.method === 'GET' || req.method === 'HEAD') && !FRAMEWORK_PATHS.test(req.url ?? '/');
 }
 
-/** Whether a server's requests are answered in front of its framework (tests). */
-export const fronted = new WeakSet<Server>();
+/** The servers seen (each answered in front of its framework, unless it was not the framework's as expected). */
+const fronted = new WeakSet<Server>();
 
 /**
  * The HTTP function to register with the framework: `listener` for every request, and once the server
@@ -44,13 +44,11 @@ export function frontOfFramework(
   listener: NodeListener,
   takes: (req: IncomingMessage) => boolean = bodylessRead,
 ): NodeListener {
-  let installed = false;
+  // Only requests that reach the function through the framework come here: the first of each server
+  // (one in production; tests start several) and those `takes` leaves to the framework.
   return function viaFramework(req, res) {
-    if (!installed) {
-      installed = true;
-      const server = (req.socket as { server?: unknown } | null)?.server;
-      if (isHttpServer(server)) install(server, listener, takes);
-    }
+    const server = (req.socket as { server?: unknown } | null)?.server;
+    if (isHttpServer(server) && !fronted.has(server)) install(server, listener, takes);
     return listener(req, res);
   };
 }
@@ -61,13 +59,13 @@ function isHttpServer(value: unknown): value is Server {
 
 function install(server: Server, listener: NodeListener, takes: (req: IncomingMessage) => boolean): void {
   const current = server.listeners('request');
+  fronted.add(server);
   // One listener, the framework's app: anything else is a server we do not know, left as it is.
-  if (current.length !== 1 || fronted.has(server)) return;
+  if (current.length !== 1) return;
   const framework = current[0] as (req: IncomingMessage, res: ServerResponse) => void;
   server.removeListener('request', framework);
   server.on('request', function front(req: IncomingMessage, res: ServerResponse) {
     if (takes(req)) listener(req, res);
     else framework.call(server, req, res);
   });
-  fronted.add(server);
 }
