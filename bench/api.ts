@@ -6,7 +6,9 @@
  * Terraform deploys — served by the functions framework's own server as Cloud Run runs it, with the
  * cloud's configuration: Upstash protocol — the harness's server over the real Redis, with a long
  * keep-alive like Upstash's own — real PostgreSQL, API keys and rate limits on, a token issuer trusted),
- * **bare-ff** (the bare app below, served by the functions framework: the host's own ceiling), **token** (the same server, the same read
+ * **bare-ff** (the bare app below, served by the functions framework, without its per-request Domain as
+ * the API: the Express host's own ceiling), **bare-ff-front** (the same, its reads answered in front of
+ * Express as the API's are: shared/framework-front.ts), **token** (the same server, the same read
  * authenticated by an OIDC bearer token of a local JWKS issuer instead of a key), **streams** (the same
  * server while `--streams` anomaly-stream subscribers are open), **in-process** (no Redis: the
  * in-process cache and limiter; on @hono/node-server, not the deployed host), **bare** (a bare Hono app
@@ -15,7 +17,7 @@
  * Every server runs in its own process on core 0; the generator (h2load, else autocannon with a
  * warning) on core 1, with the Upstash-protocol server in a process of its own (core 1 too). CPU per request
  * is each server process's own (/proc), and the bench prints where the deployed read's goes: host
- * (bare-ff − bare) and app (deployed − bare-ff).
+ * (bare-ff − bare, bare-ff-front − bare) and app (deployed − bare-ff-front, else − bare-ff).
  * `--miss` measures the miss path instead (bench/lib/miss-mode.ts), through the deployed host.
  *
  *   npm run bench:api
