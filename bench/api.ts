@@ -6,7 +6,9 @@
  * Terraform deploys — served by the functions framework's own server as Cloud Run runs it, with the
  * cloud's configuration: Upstash protocol — the harness's server over the real Redis, with a long
  * keep-alive like Upstash's own — real PostgreSQL, API keys and rate limits on, a token issuer trusted),
- * **bare-ff** (the bare app below, served by the functions framework: the host's own ceiling), **token** (the same server, the same read
+ * **bare-ff** (the bare app below, served by the functions framework, without its per-request Domain as
+ * the API: the Express host's own ceiling), **bare-ff-front** (the same, its reads answered in front of
+ * Express as the API's are: shared/framework-front.ts), **token** (the same server, the same read
  * authenticated by an OIDC bearer token of a local JWKS issuer instead of a key), **streams** (the same
  * server while `--streams` anomaly-stream subscribers are open), **in-process** (no Redis: the
  * in-process cache and limiter; on @hono/node-server, not the deployed host), **bare** (a bare Hono app
@@ -15,7 +17,7 @@
  * Every server runs in its own process on core 0; the generator (h2load, else autocannon with a
  * warning) on core 1, with the Upstash-protocol server in a process of its own (core 1 too). CPU per request
  * is each server process's own (/proc), and the bench prints where the deployed read's goes: host
- * (bare-ff − bare) and app (deployed − bare-ff).
+ * (bare-ff − bare, bare-ff-front − bare) and app (deployed − bare-ff-front, else − bare-ff).
  * `--miss` measures the miss path instead (bench/lib/miss-mode.ts), through the deployed host.
  *
  *   npm run bench:api
@@ -60,7 +62,7 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     /** Only these endpoints (comma-separated names: metrics, dashboard). */
     only: { type: 'string', default: 'metrics,dashboard' },
-    /** Only these rows (bare-ff, deployed, token, streams, inprocess); bare always runs. */
+    /** Only these rows (bare-ff, bare-ff-front, deployed, token, streams, inprocess); bare always runs. */
     rows: { type: 'string', default: 'bare-ff,deployed,token,streams,inprocess' },
     /** Open anomaly-stream subscribers during the streams row. */
     streams: { type: 'string', default: '256' },
@@ -351,20 +353,21 @@ try {
         profile('bare'),
       ),
     );
-    // The host's own ceiling: the same bare app in the functions framework's server.
-    if (rowNames.includes('bare-ff')) {
+    // The host's own ceiling: the same bare app in the functions framework's server, plugged in as the
+    // API is (no Domain per request); bare-ff-front: its reads answered in front of Express too.
+    for (const name of ['bare-ff-front', 'bare-ff'].filter((r) => rowNames.includes(r))) {
       apis.unshift({
-        name: 'bare-ff',
+        name,
         headers: auth,
         port: keepHost(
           await startInFramework(
-            'bare-ff',
+            name,
             {
               source: 'bench/lib/bare-function.ts',
               target: 'bare',
-              env: { BENCH_BODIES: bodiesFile },
+              env: { BENCH_BODIES: bodiesFile, BENCH_FRONT: name === 'bare-ff-front' ? '1' : '0' },
               readyPath: '/api/v1/dashboard/summary',
-              profileDir: profile('bare-ff'),
+              profileDir: profile(name),
             },
             children,
           ),
@@ -450,12 +453,22 @@ try {
     for (const endpoint of endpoints) {
       for (const connections of CONNECTIONS) {
         const k = (row: string) => cpuOfRow(`${endpoint.name}|${connections}|${row}`);
-        const [bare, bareFf, deployed, inProcess] = [k('bare'), k('bare-ff'), k('deployed'), k('in-process')];
+        const [bare, bareFf, front, deployed, inProcess] = [
+          k('bare'),
+          k('bare-ff'),
+          k('bare-ff-front'),
+          k('deployed'),
+          k('in-process'),
+        ];
         const parts = [`bare (node-server) ${bare?.toFixed(0)}`];
         if (bareFf !== undefined)
           parts.push(`bare in the framework ${bareFf.toFixed(0)} (host +${(bareFf - bare!).toFixed(0)})`);
-        if (deployed !== undefined && bareFf !== undefined) {
-          parts.push(`ours in the framework ${deployed.toFixed(0)} (app +${(deployed - bareFf).toFixed(0)})`);
+        if (front !== undefined)
+          parts.push(`in front of its Express ${front.toFixed(0)} (host +${(front - bare!).toFixed(0)})`);
+        // The API answers its reads in front of Express (shared/framework-front.ts): its host is that row's.
+        const host = front ?? bareFf;
+        if (deployed !== undefined && host !== undefined) {
+          parts.push(`ours in the framework ${deployed.toFixed(0)} (app +${(deployed - host).toFixed(0)})`);
         }
         if (inProcess !== undefined) parts.push(`ours in-process on node-server ${inProcess.toFixed(0)}`);
         console.log(`CPU µs per request, ${endpoint.name} @ ${connections}: ${parts.join(' · ')}`);

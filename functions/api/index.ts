@@ -7,12 +7,17 @@
  * CPU per cached read than the rest of the app (bench:api, `--cpu-prof`; 720 → 444 µs per cached read as deployed, load 9). Errors still end
  * as problems: Hono's onError answers whatever a route throws (problem+json 500), and anything thrown
  * outside the app (it failed to start) is answered here with the same 500 problem.
+ *
+ * Reads (GET, HEAD) are answered in front of the framework's Express app, on the framework's own server
+ * (shared/framework-front.ts): Express's per-request middleware cost a bare Hono app in this host about
+ * twice its CPU on @hono/node-server; requests with a body still go through the framework.
  */
 import * as ff from '@google-cloud/functions-framework';
 import { getRequestListener } from '@hono/node-server';
 import { type ApiApp, createApp } from '../../shared/api/app.ts';
 import { ApiProblem, problemAsResponse } from '../../shared/api/problem.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { frontOfFramework } from '../../shared/framework-front.ts';
 import { createLogger } from '../../shared/log.ts';
 import { once } from '../../shared/once.ts';
 import { withoutRequestDomains } from '../../shared/request-domains.ts';
@@ -61,7 +66,7 @@ const listener = getRequestListener((request, env) => {
 const served = tracingAfterFirstResponse(config, 'api', listener);
 export const tracing = served.tracing;
 
-/** The HTTP function: the app. */
-export const api: ff.HttpFunction = served.listener;
+/** The HTTP function: the app; reads (GET, HEAD) answered in front of the framework's Express app. */
+export const api: ff.HttpFunction = frontOfFramework(served.listener);
 
 ff.http('api', api);

@@ -41,6 +41,59 @@ describe('functions/api in the functions framework', await peerGate('postgres'),
     await db?.drop();
   });
 
+  test('a read answered in front of the framework (after its first request) is the answer through it', async () => {
+    // Each kind on a fresh server of the function: its first request goes through the framework's
+    // Express app, the next is answered in front of it (shared/framework-front.ts). Same status, headers
+    // and bytes, apart from what differs per request.
+    const perRequest = new Set([
+      'date',
+      'x-request-id',
+      'server-timing',
+      'ratelimit-remaining',
+      'ratelimit-reset',
+    ]);
+    const kinds: [string, RequestInit][] = [
+      ['/health', {}],
+      ['/api/v1/nodes', { headers: { authorization: `Bearer ${token}` } }],
+      ['/api/v1/nodes', { headers: { authorization: `Bearer ${token}`, 'if-none-match': '*' } }],
+      ['/api/v1/nodes', { headers: { authorization: `Bearer ${token}`, 'accept-encoding': 'gzip' } }],
+      ['/api/v1/nodes', {}],
+      ['/api/v1/nowhere', { headers: { authorization: `Bearer ${token}` } }],
+      ['/api/v1/nodes?limit=0', { headers: { authorization: `Bearer ${token}` } }],
+      ['/api/v1/nodes', { method: 'HEAD', headers: { authorization: `Bearer ${token}` } }],
+    ];
+    const answer = async (url: string, init: RequestInit) => {
+      const res = await fetch(url, init);
+      const headers: [string, string][] = [];
+      res.headers.forEach((value, key) => {
+        if (!perRequest.has(key)) headers.push([key, value]);
+      });
+      return { status: res.status, headers, body: Buffer.from(await res.arrayBuffer()).toString('base64') };
+    };
+    for (const [path, init] of kinds) {
+      // Warmed first on the suite's server (the app is shared): both answers then come from one tier.
+      await (await fetch(`${base}${path}`, init)).arrayBuffer();
+      const fresh = getTestServer('api');
+      await new Promise<void>((resolve) => fresh.listen(0, '127.0.0.1', resolve));
+      try {
+        const url = `http://127.0.0.1:${(fresh.address() as AddressInfo).port}${path}`;
+        const expressApp = fresh.listeners('request')[0];
+        const viaFramework = await answer(url, init);
+        // The framework's app has been taken out of the server's path for reads.
+        assert.deepEqual(
+          fresh.listeners('request').map((l) => l.name),
+          ['front'],
+        );
+        assert.notEqual(fresh.listeners('request')[0], expressApp);
+        const inFront = await answer(url, init);
+        assert.deepEqual(inFront, viaFramework, `${init.method ?? 'GET'} ${path}`);
+        assert.notEqual(viaFramework.status, 0);
+      } finally {
+        await new Promise((resolve) => fresh.close(resolve));
+      }
+    }
+  });
+
   test('health, an authenticated read, a problem, and a request body', async () => {
     const health = await fetch(`${base}/health`);
     assert.equal(health.status, 200);
