@@ -104,3 +104,42 @@ test('bodylessRead: GET and HEAD except the paths the framework answers', () => 
   assert.equal(bodylessRead(req('GET', '/robots.txt?x')), false);
   assert.equal(bodylessRead(req('GET', '/FAVICON.ICO')), false);
 });
+
+test('a read whose function throws or rejects in front of Express is a 500, and the server serves on', async () => {
+  ff.http(
+    'front-failing',
+    frontOfFramework((req: IncomingMessage, res: ServerResponse) => {
+      if (req.url === '/throw') throw new Error('thrown');
+      if (req.url === '/reject') return Promise.reject(new Error('rejected'));
+      if (req.url === '/late') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('part');
+        return Promise.reject(new Error('after the head'));
+      }
+      res.end('ok');
+      return undefined;
+    }) as ff.HttpFunction,
+  );
+  const server = getTestServer('front-failing');
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on('warning', onWarning);
+  try {
+    assert.equal(await (await fetch(`${url}/first`)).text(), 'ok'); // through the framework: installs the front
+    for (const path of ['/throw', '/reject']) {
+      const res = await fetch(`${url}${path}`);
+      assert.equal(res.status, 500, path);
+      await res.arrayBuffer();
+    }
+    // Head already sent: the connection is cut, the client sees an incomplete body, not a success.
+    await assert.rejects(async () => (await fetch(`${url}/late`)).text());
+    assert.equal(await (await fetch(`${url}/still`)).text(), 'ok');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(warnings.filter((w) => w.includes('in front of the framework failed')).length, 3);
+  } finally {
+    process.off('warning', onWarning);
+  }
+});

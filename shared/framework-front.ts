@@ -65,7 +65,27 @@ function install(server: Server, listener: NodeListener, takes: (req: IncomingMe
   const framework = current[0] as (req: IncomingMessage, res: ServerResponse) => void;
   server.removeListener('request', framework);
   server.on('request', function front(req: IncomingMessage, res: ServerResponse) {
-    if (takes(req)) listener(req, res);
-    else framework.call(server, req, res);
+    if (!takes(req)) {
+      framework.call(server, req, res);
+      return;
+    }
+    // What the framework does for a function that throws or rejects: a 500, and the process lives on.
+    try {
+      const done = listener(req, res) as PromiseLike<unknown> | undefined;
+      if (typeof done?.then === 'function') done.then(undefined, (error: unknown) => crashed(res, error));
+    } catch (error) {
+      crashed(res, error);
+    }
   });
+}
+
+/** A read whose listener failed: 500 if nothing was sent yet, else the connection is cut (a partial body is not an answer). */
+function crashed(res: ServerResponse, error: unknown): void {
+  process.emitWarning(`a read answered in front of the framework failed: ${String((error as Error)?.stack ?? error)}`);
+  if (!res.headersSent) {
+    res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end('Internal Server Error');
+  } else {
+    res.destroy();
+  }
 }
