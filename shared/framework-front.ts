@@ -81,7 +81,9 @@ function install(server: Server, listener: NodeListener, takes: (req: IncomingMe
 
 /** A read whose listener failed: 500 if nothing was sent yet, else the connection is cut (a partial body is not an answer). */
 function crashed(res: ServerResponse, error: unknown): void {
-  process.emitWarning(`a read answered in front of the framework failed: ${String((error as Error)?.stack ?? error)}`);
+  process.emitWarning(
+    `a read answered in front of the framework failed: ${String((error as Error)?.stack ?? error)}`,
+  );
   if (!res.headersSent) {
     res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
     res.end('Internal Server Error');
