@@ -72,12 +72,10 @@ const LeakLocalisation = z
     at: z
       .string()
       .openapi({ description: 'When the candidates were ranked (refreshed every cycle while open)' }),
-    residualBar: z
-      .record(z.string(), z.number())
-      .openapi({
-        description:
-          "Each pressure point's mean residual over the last day against the leak-free reference, bar",
-      }),
+    residualBar: z.record(z.string(), z.number()).openapi({
+      description:
+        "Each pressure point's mean residual over the last day against the leak-free reference, bar",
+    }),
     candidates: z.array(LeakLocation),
   })
   .openapi('LeakLocalisation', {
