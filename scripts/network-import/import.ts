@@ -35,7 +35,7 @@ export function mapSensors(pointIds: readonly string[], idPattern = '{node}'): M
 export interface ImportResult {
   candidates: number;
   sensors: number;
-  /** Registered pressure points the pattern maps to no model node. */
+  /** Registered pressure points the pattern maps to no node of the model. */
   unmapped: string[];
 }
 
@@ -48,8 +48,10 @@ export async function importNetwork(sql: Sql, options: ImportOptions): Promise<I
       `no pressure point of tenant ${options.tenantId} matches --id-pattern ${options.idPattern ?? '{node}'} (${points.length} registered)`,
     );
   }
-  const mapped = new Set(sensors.values());
-  const candidates = await simulateSensitivity({ ...options, sensors });
-  const stored = await replaceLeakSensitivity(sql, options.tenantId, candidates);
-  return { candidates: stored, sensors: sensors.size, unmapped: points.filter((p) => !mapped.has(p)) };
+  const { nodes, missing } = await simulateSensitivity({ ...options, sensors });
+  const gone = new Set(missing);
+  const mapped = new Set([...sensors.values()].filter((s) => !gone.has(s)));
+  if (mapped.size === 0) throw new Error(`none of the ${sensors.size} mapped pressure points is a node of the model`);
+  const stored = await replaceLeakSensitivity(sql, options.tenantId, nodes);
+  return { candidates: stored, sensors: mapped.size, unmapped: points.filter((p) => !mapped.has(p)) };
 }

@@ -42,8 +42,14 @@ export const DEFAULT_HOURS = [51, 56, 61, 67];
 /** Emitter coefficient (model flow units per √m) of an opening of diameter d (m), for a model in m³/h. */
 const emitterOf = (d: number) => 3600 * 0.75 * ((Math.PI * d * d) / 4) * Math.sqrt(2 * G);
 
+export interface Sensitivity {
+  nodes: LeakCandidateNode[];
+  /** Our pressure points whose model node the model does not have (left out). */
+  missing: string[];
+}
+
 /** Every junction's sensitivity (LeakCandidateNode) for the mapped sensors. */
-export async function simulateSensitivity(options: SensitivityOptions): Promise<LeakCandidateNode[]> {
+export async function simulateSensitivity(options: SensitivityOptions): Promise<Sensitivity> {
   const hours = [...(options.hours ?? DEFAULT_HOURS)].sort((a, b) => a - b);
   const ws = new Workspace();
   await ws.loadModule();
@@ -55,11 +61,11 @@ export async function simulateSensitivity(options: SensitivityOptions): Promise<
   }
   const nodes = p.getCount(CountType.NodeCount);
   const links = p.getCount(CountType.LinkCount);
-  const sensorIdx = [...options.sensors.entries()].map(([modelId, ours]) => {
-    const i = p.getNodeIndex(modelId);
-    if (i <= 0) throw new Error(`pressure sensor ${ours}: node ${modelId} is not in the model`);
-    return { i, ours };
-  });
+  const ids = new Set(Array.from({ length: nodes }, (_, k) => p.getNodeId(k + 1)));
+  const missing = [...options.sensors].filter(([modelId]) => !ids.has(modelId)).map(([, ours]) => ours);
+  const sensorIdx = [...options.sensors.entries()]
+    .filter(([modelId]) => ids.has(modelId))
+    .map(([modelId, ours]) => ({ i: p.getNodeIndex(modelId), ours }));
   const tanks: number[] = [];
   const junctions: number[] = [];
   for (let i = 1; i <= nodes; i++) {
@@ -153,7 +159,7 @@ export async function simulateSensitivity(options: SensitivityOptions): Promise<
     };
   });
   p.close();
-  return out;
+  return { nodes: out, missing };
 }
 
 /** Pressure (m) at a node after a solve. */

@@ -13,10 +13,11 @@
 import {
   type Anomaly,
   DEFAULT_ANOMALY_CONFIG,
+  type LeakLocalisation,
+  locateLeak,
   pressureExcludedSpans,
   toBucketSeries,
 } from '../../anomaly/index.ts';
-import { type LeakLocalisation, locateLeak } from '../../anomaly/localise.ts';
 import { HOUR_MS } from '../../domain/aggregate.ts';
 import type { AggregatorDeps } from '../deps.ts';
 import type { DistrictMeters } from './store.ts';
