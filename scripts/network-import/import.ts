@@ -51,7 +51,9 @@ export async function importNetwork(sql: Sql, options: ImportOptions): Promise<I
   const { nodes, missing } = await simulateSensitivity({ ...options, sensors });
   const gone = new Set(missing);
   const mapped = new Set([...sensors.values()].filter((s) => !gone.has(s)));
-  if (mapped.size === 0) throw new Error(`none of the ${sensors.size} mapped pressure points is a node of the model`);
+  if (mapped.size === 0) {
+    throw new Error(`none of the ${sensors.size} mapped pressure points is a node of the model`);
+  }
   const stored = await replaceLeakSensitivity(sql, options.tenantId, nodes);
   return { candidates: stored, sensors: mapped.size, unmapped: points.filter((p) => !mapped.has(p)) };
 }
