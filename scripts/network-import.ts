@@ -21,6 +21,8 @@ import { importNetwork } from './network-import/import.ts';
 const USAGE =
   'usage: npm run network:import -- --inp FILE --tenant T [--id-pattern P-{node}] [--hours 51,56,61,67] [--leak-diameter 0.01] [--pressure-driven MIN,REQ]';
 
+const cpuSeconds = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6;
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
   try {
     await migrate(sql);
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const r = await importNetwork(sql, {
       inpText: readFileSync(values.inp, 'utf8'),
       tenantId,
@@ -64,7 +67,7 @@ async function main(): Promise<void> {
     console.log(
       `tenant ${tenantId}: ${r.candidates} candidate leak nodes, ${r.sensors} pressure points mapped` +
         `${r.unmapped.length > 0 ? ` (${r.unmapped.length} not in the model: ${r.unmapped.join(', ')})` : ''}` +
-        ` in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+        ` in ${((performance.now() - t0) / 1000).toFixed(1)} s (CPU ${cpuSeconds(process.cpuUsage(cpu0)).toFixed(1)} s)`,
     );
   } finally {
     await sql.end();
