@@ -9,7 +9,8 @@
  * .data/eval-cache/), five weeks of warm-up before --from included, feeds them through the real cycle on a
  * fresh PostgreSQL database (run.ts; DATABASE_URL's server, or the local one) and scores the anomalies
  * the system opened against the schedule (score.ts). Prints per leak: detected or not, by what, the delay,
- * the water saved; then true positives, repeats, false alarms per week and the competition's score.
+ * the water saved; then true positives, repeats, false alarms per week and the competition's score; then
+ * where the system located each detected leak (localisation.ts: pipe distance, within 300 m).
  * Every `--checkpoint-days` simulated days the anomalies so far are saved beside the cache
  * (`….partial.json`): `--rescore` of a run stopped early scores the span it completed.
  */
@@ -19,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { createTestDatabase } from '../../dev/peers/index.ts';
 import type { AnomalyPayload } from '../../shared/anomaly/listed.ts';
 import { cachedReadings } from './cache.ts';
+import { printLocalisation, readPipeGraph, scoreLocalisation } from './localisation.ts';
 import { runThroughCycle } from './run.ts';
 import { parseSchedule, scheduleTime } from './schedule.ts';
 import { type LeakScore, scoreDetections } from './score.ts';
@@ -113,11 +115,12 @@ async function main(): Promise<void> {
   const genS = (performance.now() - t0) / 1000;
   process.stderr.write(`\n${cached ? 'cached' : 'generated'} readings ${path} (${genS.toFixed(0)} s)\n`);
   const saved = `${path}.anomalies-${evalFromMs}-${evalToMs}.json`;
+  const inpText = readFileSync(args.inp, 'utf8');
+  const graph = await readPipeGraph(inpText);
   const scoreAll = (anomalies: AnomalyPayload[]) => {
-    printScore(
-      scoreDetections(anomalies, schedule.leaks, readings, evalFromMs, evalToMs),
-      readings.leakOutflowLps,
-    );
+    const score = scoreDetections(anomalies, schedule.leaks, readings, evalFromMs, evalToMs);
+    printScore(score, readings.leakOutflowLps);
+    printLocalisation(scoreLocalisation(score.leaks, anomalies, graph));
     if (!args.without) return;
     const left = new Set(args.without.split(','));
     console.log(`\n### The same run without ${[...left].join(', ')} alarms\n`);
@@ -154,6 +157,7 @@ async function main(): Promise<void> {
     const run = await runThroughCycle({
       databaseUrl: db.url,
       readings,
+      networkInp: inpText,
       evalFromMs,
       evalToMs,
       stepMs: Number(args['step-hours']) * 3_600_000,

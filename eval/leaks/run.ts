@@ -1,6 +1,7 @@
 /**
  * Runs generated L-Town readings through the real cycle and reads back the anomalies it opened.
  *
+ * The network model is imported first (leak localisation's candidates, as `npm run network:import` does).
  * The local stack (dev/local-stack.ts: dispatcher, aggregator and rollup on the in-process bus, PostgreSQL)
  * reads them from an LTownSource. The warm-up (five weeks before the evaluated span: the baselines need four
  * weeks, the night-flow reference 28 nights) goes through the bulk backfill, as `npm start` fills history;
@@ -8,6 +9,8 @@
  * as a cycle after an outage does). The anomalies are read through the API's store, as `/anomalies` lists them.
  */
 import { createLocalStack } from '../../dev/local-stack.ts';
+import { importNetwork } from '../../scripts/network-import/import.ts';
+import { connect } from '../../shared/adapters/postgres/client.ts';
 import type { AnomalyPayload } from '../../shared/anomaly/listed.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { bulkBackfill } from '../../shared/cycle/backfill/index.ts';
@@ -28,6 +31,11 @@ export interface CycleRunOptions {
   /** Every this many cycles, the anomalies so far are handed to `onCheckpoint` (a long run stopped early still scores). */
   checkpointRuns?: number;
   onCheckpoint?: (anomalies: AnomalyPayload[], toMs: number) => Promise<void>;
+  /**
+   * The hydraulic model imported for leak localisation once the registry exists (`npm run network:import`'s
+   * code): our pressure points P-<node> mapped to the model's nodes, pressure-driven demand as generated.
+   */
+  networkInp?: string;
 }
 
 export interface CycleRunResult {
@@ -69,6 +77,19 @@ export async function runThroughCycle(options: CycleRunOptions): Promise<CycleRu
   try {
     // The registry first (an empty cycle at the start), then the warm-up in bulk, then a cycle at its end.
     await stack.cycle(startMs, startMs);
+    if (options.networkInp) {
+      const sql = connect(options.databaseUrl, { max: 1 });
+      try {
+        await importNetwork(sql, {
+          inpText: options.networkInp,
+          tenantId: TENANT,
+          idPattern: 'P-{node}',
+          pressureDriven: { minM: 0, requiredM: 25 },
+        });
+      } finally {
+        await sql.end();
+      }
+    }
     await bulkBackfill(
       { ...stack.storage, source, settings: stack.dispatcher.settings },
       { fromMs: startMs, toMs: options.evalFromMs },

@@ -8,7 +8,8 @@
  * - An alarm's time is when the system opened it (what an operator sees), not the start it backdates to.
  * - An alarm is a true positive for a leak that is running at that time (started, not yet repaired), not
  *   yet detected and in the alarm's district — A's meters also see B, fed through PRV-3 — once per leak.
- *   Localisation (within 300 m of pipe) is not scored: the system names a district, not a pipe.
+ *   Where the system says the leak is (the credited anomaly's candidate locations) is scored apart, by
+ *   `localisation.ts`: the pipe distance to the leak's pipe, within 300 m as BattLeDIM counted it.
  * - Further alarms while a detected leak runs in that district are repeats; alarms with no leak running
  *   there are false. The competition counts both as false positives; false alarms per week count the latter.
  * - The competition's score rewards the water not lost: for each detected leak, its outflow from the
@@ -37,6 +38,8 @@ export interface LeakOutcome {
   /** Detection time − start. */
   delayMs: number | null;
   by: string | null;
+  /** The anomaly credited with the detection (its candidate locations are scored by `localisation.ts`). */
+  anomalyId: string | null;
   /**
    * The leak's outflow (L/s) when the alarm credited to it opened. Alarms are credited to the earliest
    * undetected leak running in the alarm's district, without localisation: a tiny outflow here says the
@@ -89,6 +92,7 @@ export function scoreDetections(
     detectedAtMs: null,
     delayMs: null,
     by: null,
+    anomalyId: null,
     outflowAtDetectionLps: null,
     volumeM3: volume(leak, leak.startMs),
     savedM3: 0,
@@ -123,6 +127,7 @@ export function scoreDetections(
       fresh.detectedAtMs = atMs;
       fresh.delayMs = atMs - fresh.leak.startMs;
       fresh.by = `${a.type} ${a.nodeId ?? a.districtId}`;
+      fresh.anomalyId = a.id;
       fresh.savedM3 = volume(fresh.leak, atMs);
       const step = Math.floor((atMs - data.startMs) / STEP_MS);
       fresh.outflowAtDetectionLps = data.leakSeries[fresh.leak.pipe]?.[step] ?? null;

@@ -4,6 +4,7 @@
  * exact keyset sort key). Declared beside the lifecycle they are views of.
  */
 import type { Anomaly, AnomalyStatus } from './lifecycle.ts';
+import type { LeakLocalisation } from './localise.ts';
 import type { Severity } from './types.ts';
 
 export interface AnomalyPayload {
@@ -23,6 +24,8 @@ export interface AnomalyPayload {
   resolvedBy: string | null;
   note: string | null;
   evidence: Record<string, unknown>;
+  /** A leak anomaly's ranked candidate locations (`localise.ts`), when its district's model is imported. */
+  locations?: LeakLocalisation;
 }
 
 export interface ListedAnomaly extends AnomalyPayload {

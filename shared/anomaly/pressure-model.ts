@@ -82,6 +82,11 @@ export interface PressureResidual {
   riseCusum: number;
   /** Mean residual of the last 24 hours, bar (negative: lower than predicted). */
   lastDayResidualBar: number;
+  /**
+   * The model's slope (bar of the point per bar of the others' mean) at the others' mean of the last 24 hours:
+   * a change δ at the point and Δ in the others' mean moves the residual by about δ − slope·Δ (leak localisation).
+   */
+  slope: number;
   sigmaBar: number;
   /** First hour of the CUSUM's current run above zero. */
   sinceMs: number;
@@ -226,6 +231,7 @@ export function pressureResiduals(
     if (xs.length < cfg.minReferenceHours) continue;
     const model = fitQuadratic(xs, ys);
     if (!model) continue;
+    const derivative = (v: number) => (model(v + 0.005) - model(v - 0.005)) / 0.01;
     const residuals = xs.map((x, i) => ys[i]! - model(x));
     const center = median(residuals);
     const sigma = Math.max(
@@ -237,6 +243,7 @@ export function pressureResiduals(
     let since = cusumFrom;
     let lastDay = 0;
     let lastDayN = 0;
+    let lastDayX = 0;
     for (let h = refCount; h < hours.length; h++) {
       const x = others(h);
       if (!Number.isFinite(x)) continue;
@@ -247,6 +254,7 @@ export function pressureResiduals(
       rise = Math.max(0, rise + r / sigma - cfg.k);
       if (hours[h]! >= endMs - 24 * HOUR_MS) {
         lastDay += r;
+        lastDayX += x;
         lastDayN++;
       }
     }
@@ -255,6 +263,7 @@ export function pressureResiduals(
       cusum: s,
       riseCusum: rise,
       lastDayResidualBar: lastDayN > 0 ? lastDay / lastDayN : 0,
+      slope: derivative(lastDayN > 0 ? lastDayX / lastDayN : xs.reduce((a, b) => a + b, 0) / xs.length),
       sigmaBar: sigma,
       sinceMs: since,
     });

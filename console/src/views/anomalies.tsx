@@ -90,6 +90,20 @@ function Evidence(props: { anomaly: Anomaly }) {
             <dd key={`${k}-d`}>{typeof v === 'number' ? Math.round(v * 1000) / 1000 : JSON.stringify(v)}</dd>
           </>
         ))}
+        {a.locations?.candidates.length ? (
+          <>
+            <dt>Likely location</dt>
+            <dd>
+              {a.locations.candidates
+                .slice(0, 3)
+                .map(
+                  (c) =>
+                    `${c.node} (pipes ${c.pipes.join(', ')}; fit ${c.score.toFixed(2)}, ~${c.estimatedLps} L/s)`,
+                )
+                .join(' · ')}
+            </dd>
+          </>
+        ) : null}
         {a.note ? (
           <>
             <dt>Note</dt>

@@ -530,6 +530,7 @@ export interface components {
             };
             id: string;
             lastSeenAt: string;
+            locations?: components["schemas"]["LeakLocalisation"];
             metric: string | null;
             nodeId: string | null;
             note: string | null;
@@ -665,6 +666,39 @@ export interface components {
                     value: number;
                 };
             };
+        };
+        /** @description Where a leak anomaly most likely is: the tenant's candidate leak nodes (`npm run network:import`) ranked best first. Present on leak anomalies of districts with three or more pressure points once a network model is imported. */
+        LeakLocalisation: {
+            /** @description When the candidates were ranked (refreshed every cycle while open) */
+            at: string;
+            candidates: components["schemas"]["LeakLocation"][];
+            /** @description Each pressure point's mean residual over the last day against the leak-free reference, bar */
+            residualBar: {
+                [key: string]: number;
+            };
+        };
+        LeakLocation: {
+            /** @description The leak size that fits best at this node, L/s */
+            estimatedLps: number;
+            /**
+             * @description The hydraulic model's node id
+             * @example n342
+             */
+            node: string;
+            /**
+             * @description The pipes the node sits on
+             * @example [
+             *       "p231",
+             *       "p232"
+             *     ]
+             */
+            pipes: string[];
+            /** @description Correlation of the pressure residuals with what a leak here would do, −1…1 (1: the same shape) */
+            score: number;
+            /** @description The model's x coordinate (its units) */
+            x: number | null;
+            /** @description The model's y coordinate (its units) */
+            y: number | null;
         };
         ListedReport: {
             /** @description null: the network */

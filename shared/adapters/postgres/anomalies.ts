@@ -10,6 +10,7 @@
  */
 import type { Anomaly, AnomalyStatus, Transition } from '../../anomaly/lifecycle.ts';
 import type { ListedAnomaly } from '../../anomaly/listed.ts';
+import type { LeakLocalisation } from '../../anomaly/localise.ts';
 import type { AnomalyType, Evidence, Severity } from '../../anomaly/types.ts';
 import type { AnomalyFilters, AnomalyTransitionRequest } from '../../api/stores.ts';
 import type { AnomalyCounts, DetectorHistory, StoredNight } from '../../cycle/rollup/store.ts';
@@ -317,6 +318,19 @@ export async function writeNights(db: Db, tenantId: string, nights: readonly Sto
   );
 }
 
+/** Leak anomalies' candidate locations (the rollup's localisation), replacing what each held. */
+export async function writeLocations(
+  db: Db,
+  located: readonly { id: string; locations: LeakLocalisation }[],
+): Promise<void> {
+  if (located.length === 0) return;
+  await db.unsafe(
+    `update anomalies a set locations = t.l::jsonb
+     from unnest($1::text[], $2::text[]) as t(id, l) where a.id = t.id`,
+    [located.map((x) => x.id), located.map((x) => JSON.stringify(x.locations))] as never[],
+  );
+}
+
 // Read and changed by the API (the cycle writes anomalies; operators transition them)
 
 interface ListedRow {
@@ -337,6 +351,7 @@ interface ListedRow {
   resolved_by: string | null;
   resolution: string | null;
   evidence: Record<string, unknown>;
+  locations: LeakLocalisation | null;
 }
 
 const isoOrNull = (d: Date | null) => d?.toISOString() ?? null;
@@ -359,11 +374,12 @@ const listed = (r: ListedRow): ListedAnomaly => ({
   resolvedBy: r.resolved_by,
   note: r.resolution,
   evidence: r.evidence,
+  ...(r.locations ? { locations: r.locations } : {}),
 });
 
 const LISTED_COLUMNS = `id, node_id, district_id, type, metric, severity, status, started_at,
   (extract(epoch from started_at) * 1000000)::int8::float8 as started_us, last_seen_at, opened_at,
-  acknowledged_at, acknowledged_by, resolved_at, resolved_by, resolution, evidence`;
+  acknowledged_at, acknowledged_by, resolved_at, resolved_by, resolution, evidence, locations`;
 
 /** A page newest first (by start, then id), after the keyset position `after` ([startedUs, id]). */
 export async function listAnomalies(

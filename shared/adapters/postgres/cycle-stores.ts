@@ -19,6 +19,7 @@ import {
   readDistrictAnomalies,
   readNights,
   recentAnomalies,
+  writeLocations,
   writeNights,
   writeTransitions,
 } from './anomalies.ts';
@@ -43,6 +44,7 @@ import {
   touchedSpans,
   writeEfficiency,
 } from './efficiency.ts';
+import { readLeakSensitivity } from './leak-sensitivity.ts';
 import { TIME_SERIES_TABLES } from './migrations.ts';
 import { readNodeState } from './node-state.ts';
 import type { PartitionManager, TimeSeriesTable } from './partitions.ts';
@@ -272,6 +274,8 @@ export function postgresCycleStores(sql: Sql, partitions: PartitionManager) {
       transitions: Parameters<typeof writeTransitions>[2],
       previous: Parameters<typeof writeTransitions>[3],
     ) => writeTransitions(sql, 'district', transitions, previous),
+    readLeakSensitivity: (tenantId: string) => readLeakSensitivity(sql, tenantId),
+    writeLocations: (located: Parameters<typeof writeLocations>[1]) => writeLocations(sql, located),
   };
   const backfill = {
     upsertNetwork: dispatch.upsertNetwork,

@@ -121,4 +121,25 @@ export const LATER_MIGRATIONS: Migration[] = [
          body bytea not null)`,
     ],
   },
+  {
+    version: 10,
+    name: 'leak localisation',
+    statements: () => [
+      // Per tenant and candidate leak node of its hydraulic model (`npm run network:import`): where it is,
+      // the pipes it sits on, and the change of head (m) a test leak there makes at each pressure point.
+      `create table if not exists leak_sensitivity (
+         tenant_id text not null,
+         node text not null,
+         x float8,
+         y float8,
+         pipes text[] not null,
+         sensors text[] not null,
+         dhead_m float8[] not null,
+         leak_lps float8 not null,
+         imported_at timestamptz not null default now(),
+         primary key (tenant_id, node))`,
+      // A leak anomaly's ranked candidate locations, refreshed by the rollup while it is open.
+      'alter table anomalies add column if not exists locations jsonb',
+    ],
+  },
 ];

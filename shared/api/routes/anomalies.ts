@@ -51,6 +51,38 @@ const Time = z
   .refine((s) => Number.isFinite(Date.parse(s)), 'not a valid date')
   .optional();
 
+const LeakLocation = z
+  .object({
+    node: z.string().openapi({ description: "The hydraulic model's node id", example: 'n342' }),
+    pipes: z
+      .array(z.string())
+      .openapi({ description: 'The pipes the node sits on', example: ['p231', 'p232'] }),
+    x: z.number().nullable().openapi({ description: "The model's x coordinate (its units)" }),
+    y: z.number().nullable().openapi({ description: "The model's y coordinate (its units)" }),
+    score: z.number().openapi({
+      description:
+        'Correlation of the pressure residuals with what a leak here would do, −1…1 (1: the same shape)',
+    }),
+    estimatedLps: z.number().openapi({ description: 'The leak size that fits best at this node, L/s' }),
+  })
+  .openapi('LeakLocation');
+
+const LeakLocalisation = z
+  .object({
+    at: z
+      .string()
+      .openapi({ description: 'When the candidates were ranked (refreshed every cycle while open)' }),
+    residualBar: z.record(z.string(), z.number()).openapi({
+      description:
+        "Each pressure point's mean residual over the last day against the leak-free reference, bar",
+    }),
+    candidates: z.array(LeakLocation),
+  })
+  .openapi('LeakLocalisation', {
+    description:
+      "Where a leak anomaly most likely is: the tenant's candidate leak nodes (`npm run network:import`) ranked best first. Present on leak anomalies of districts with three or more pressure points once a network model is imported.",
+  });
+
 export const Anomaly = z
   .object({
     id: z.string(),
@@ -69,6 +101,7 @@ export const Anomaly = z
     resolvedBy: z.string().nullable(),
     note: z.string().nullable(),
     evidence: z.record(z.string(), z.unknown()),
+    locations: LeakLocalisation.optional(),
   })
   .openapi('Anomaly');
 

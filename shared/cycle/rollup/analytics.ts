@@ -14,6 +14,7 @@ import type { AggregatorDeps } from '../deps.ts';
 import { detectDistrictAnomalies } from './district-anomalies.ts';
 import { forecastDistricts } from './district-forecast.ts';
 import { efficiencySnapshot, updateEfficiency } from './efficiency.ts';
+import { locateLeaks } from './leak-location.ts';
 import { refreshPatterns } from './patterns.ts';
 import { generateReports } from './reports.ts';
 
@@ -64,7 +65,11 @@ export async function rollupAnalytics(
   const entries: CacheEntry[] = [];
   const districts = await store.districtMeters(tenantId);
 
+  const evaluatedMs = await store.readDistrictAnomaliesEvaluated(tenantId);
   const opened = await detectDistrictAnomalies(deps, tenantId, districts, nowMs, log);
+  // Where the leaks are: the anomalies seen since the last rollup (one that opened and cleared within a
+  // long catch-up run included) and the open ones.
+  await locateLeaks(deps, tenantId, districts, evaluatedMs ?? nowMs - deps.settings.cycleMs, nowMs);
 
   const forecasts = await forecastDistricts(
     { store: deps.stores.forecasts, models: deps.models ?? processModels, logger: log },

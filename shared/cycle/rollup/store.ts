@@ -13,6 +13,7 @@ import type {
   Severity,
   Transition,
 } from '../../anomaly/index.ts';
+import type { LeakCandidateNode, LeakLocalisation } from '../../anomaly/localise.ts';
 import type { EfficiencyRow } from '../../domain/efficiency.ts';
 import type { DistrictInfo, NodeKind } from '../../domain/readings.ts';
 import type { RunRecord, RunStatus } from '../../domain/runs.ts';
@@ -138,6 +139,10 @@ export interface DistrictAnomalyStore {
     transitions: readonly Transition[],
     previous: ReadonlyMap<string, AnomalyStatus>,
   ): Promise<Set<string>>;
+  /** The tenant's candidate leak nodes with their sensitivity (empty when no network model was imported). */
+  readLeakSensitivity(tenantId: string): Promise<LeakCandidateNode[]>;
+  /** Leak anomalies' candidate locations, each replacing what the anomaly held. */
+  writeLocations(located: readonly { id: string; locations: LeakLocalisation }[]): Promise<void>;
 }
 
 export interface RollupStore extends EfficiencyStore, DistrictAnomalyStore, PatternStore, ReportStore {
