@@ -8,23 +8,7 @@ import type { components } from '@wnm/client';
 
 type Schemas = components['schemas'];
 export type NodeInfo = Schemas['Node'];
-/**
- * A leak anomaly's ranked candidate locations, as the API's `LeakLocalisation` declares them (repeated here
- * while the workspace's installed client predates it; the generated type is the same shape).
- */
-export interface LeakLocalisation {
-  at: string;
-  residualBar: Record<string, number>;
-  candidates: {
-    node: string;
-    pipes: string[];
-    x: number | null;
-    y: number | null;
-    score: number;
-    estimatedLps: number;
-  }[];
-}
-export type Anomaly = Schemas['Anomaly'] & { locations?: LeakLocalisation };
+export type Anomaly = Schemas['Anomaly'];
 export type History = Schemas['History'];
 export type HistoryPoint = Schemas['HistoryPoint'];
 export type Metrics = Schemas['WindowMetrics'];
