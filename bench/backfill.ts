@@ -146,7 +146,7 @@ if (args.baseline) {
   const pairs = Number(args.pairs);
   for (let i = 0; i < pairs; i++) {
     for (const which of i % 2 ? (['ours', 'base'] as const) : (['base', 'ours'] as const)) {
-      const r = await bulkRun(which === 'base' ? args.baseline : '.', `bench_bulk_${which}`);
+      const r = await bulkRun(which === 'base' ? args.baseline : '.', `bench_bulk_${which}_${process.pid}`);
       console.error(
         `  pair ${i + 1} ${which}: ${fmt(r.rate)} readings/s (process CPU ${r.nodeCpu.toFixed(1)} s, PostgreSQL ${r.pgCpu.toFixed(1)} s)`,
       );

@@ -13,7 +13,8 @@
  *   npm run bench:cycle                 1,000 and 10,000 nodes
  *   npm run bench:cycle -- --nodes 1000
  *   npm run bench:cycle -- --nodes 1000 --baseline ../wt-main --pairs 3
- *       the aggregator bundle of another checkout (built there) and ours, measured alternately
+ *       another checkout's runs and ours, alternately: its aggregator bundle (built there), and its own
+ *       code migrates, backfills and dispatches into its run's database, so a schema change is compared
  *   npm run bench:cycle -- --nodes 1000 --steps --history-days 22
  *       what the forecast refresh, the consumption patterns and the KPI reports cost per node: the
  *       aggregator runs under --cpu-prof, the history is bulk-backfilled first (forecasts need three
@@ -29,16 +30,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PubSub } from '@google-cloud/pubsub';
 import postgres from 'postgres';
 import { deleteKeysWithPrefix } from '../dev/peers/index.ts';
 import { startPeers } from '../dev/peers/start-peers.ts';
-import { loadConfig } from '../shared/config.ts';
-import { bulkBackfill } from '../shared/cycle/backfill/index.ts';
-import { dispatchCycle } from '../shared/cycle/dispatch/index.ts';
-import { dispatcherDeps } from '../shared/wiring/cycle.ts';
 import { bundleEntry, stepReport } from './lib/cpu-steps.ts';
 import {
   aggregatorPort,
@@ -107,7 +105,33 @@ interface Measured {
   cpuNodes: Map<string, number>;
 }
 
+/**
+ * The code that migrates, backfills and dispatches, from the checkout at `root`: a baseline's runs
+ * build their database with the baseline's own schema (its migrations and partitions), not ours.
+ */
+async function checkoutCode(root: string) {
+  const mod = (path: string) => import(pathToFileURL(join(resolve(root), path)).href);
+  const [config, backfill, dispatch, wiring] = (await Promise.all([
+    mod('shared/config.ts'),
+    mod('shared/cycle/backfill/index.ts'),
+    mod('shared/cycle/dispatch/index.ts'),
+    mod('shared/wiring/cycle.ts'),
+  ])) as [
+    typeof import('../shared/config.ts'),
+    typeof import('../shared/cycle/backfill/index.ts'),
+    typeof import('../shared/cycle/dispatch/index.ts'),
+    typeof import('../shared/wiring/cycle.ts'),
+  ];
+  return {
+    loadConfig: config.loadConfig,
+    bulkBackfill: backfill.bulkBackfill,
+    dispatchCycle: dispatch.dispatchCycle,
+    dispatcherDeps: wiring.dispatcherDeps,
+  };
+}
+
 async function measure(nodes: number, analytics: boolean, root = '.'): Promise<Measured> {
+  const { loadConfig, bulkBackfill, dispatchCycle, dispatcherDeps } = await checkoutCode(root);
   const db = `bench_cycle_${nodes}_${Date.now()}`;
   await admin.unsafe(`create database ${db}`);
   const projectId = `bench-${nodes}-${Date.now()}`;
