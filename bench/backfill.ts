@@ -14,6 +14,9 @@
  *   npm run bench:backfill -- --baseline ../wt-main --pairs 3
  *       the bulk backfill of another checkout (its modules, imported here) and ours, alternately, each
  *       into a fresh database: medians and the paired ratio (the rest of the bench is skipped)
+ *   npm run bench:backfill -- --baseline ../wt-main --collation en-US
+ *       the same, each database created with that ICU collation as its default (a linguistic one, as
+ *       Cloud SQL's en_US.UTF8; without it the cluster's default, C.UTF-8 here)
  *   npm run bench:backfill -- --processes 1,2,4
  *       the same backfill in N shards, N processes of the job's entry (`npm run backfill -- --tasks N`)
  *       against one PostgreSQL: readings/s, and the CPU the processes and PostgreSQL used (where
@@ -49,6 +52,7 @@ const { values: args } = parseArgs({
     baseline: { type: 'string' },
     pairs: { type: 'string', default: '3' },
     processes: { type: 'string' },
+    collation: { type: 'string' },
   },
 });
 const days = Number(args.days);
@@ -69,7 +73,13 @@ if (Object.keys(peers.missing).length > 0) {
 const admin = postgres(peers.env.TEST_DATABASE_URL!, { max: 1, onnotice: () => {} });
 const newDb = async (name: string) => {
   await admin.unsafe(`drop database if exists ${name} with (force)`);
-  await admin.unsafe(`create database ${name}`);
+  if (args.collation && !/^[A-Za-z-]+$/.test(args.collation))
+    throw new Error('--collation: an ICU locale, e.g. en-US');
+  await admin.unsafe(
+    args.collation
+      ? `create database ${name} template template0 locale_provider icu icu_locale '${args.collation}'`
+      : `create database ${name}`,
+  );
   return peers.env.TEST_DATABASE_URL!.replace(/\/[^/]*$/, `/${name}`);
 };
 const storageAt = async (url: string, max: number) => {
@@ -160,7 +170,7 @@ if (args.baseline) {
     return `  ${what.padEnd(40)} base ${b.toLocaleString('en', { maximumFractionDigits: digits }).padStart(10)}  ours ${o.toLocaleString('en', { maximumFractionDigits: digits }).padStart(10)}  ratio ${(o / b).toFixed(2)}  paired ${paired.toFixed(2)}`;
   };
   const per = (s: number, r: { readings: number }) => (s * 1e6) / r.readings;
-  console.log(`\nbench:backfill --baseline ${args.baseline} (${new Date().toISOString()}, ${days} d × ${nodes} nodes, median of ${pairs} alternating pairs; load average at start ${load}, now ${loadavg()
+  console.log(`\nbench:backfill --baseline ${args.baseline} (${new Date().toISOString()}, ${days} d × ${nodes} nodes, ${args.collation ? `databases in the ICU collation ${args.collation}, ` : ''}median of ${pairs} alternating pairs; load average at start ${load}, now ${loadavg()
     .map((x) => x.toFixed(1))
     .join(' ')})
 ${line('readings/s (target ≥ 1,000,000)', (r) => r.rate)}
