@@ -153,6 +153,8 @@ async function measure(nodes: number, analytics: boolean, root = '.'): Promise<M
   Object.assign(process.env, env);
   const config = loadConfig(env);
   const deps = await dispatcherDeps(config);
+  // Which schema the run's database got (a baseline's runs: the baseline's own migrations).
+  const [schema] = await deps.sql<{ v: number }[]>`select max(version)::int4 as v from schema_migrations`;
 
   // Topics and subscriptions as Terraform declares them (retry + dead-letter policies).
   const pubsub = new PubSub({ projectId });
@@ -316,6 +318,7 @@ async function measure(nodes: number, analytics: boolean, root = '.'): Promise<M
     `${(run.messages / wallS).toFixed(0)} msg/s`.padEnd(12),
     `aggregator peak ${peak.toFixed(0)} MiB`.padEnd(26),
     `status ${status}`,
+    `schema v${schema?.v}`,
     analytics ? '' : '(analytics off)',
     target && analytics
       ? wallS <= target && peak <= 256
