@@ -79,6 +79,18 @@ if (args.training) {
       weeks: BACKTEST_WEEKS,
       apart: false,
     },
+    {
+      label: `combination + ensemble, ${BACKTEST_WEEKS} w, apart`,
+      methodIds: ['combination', 'ensemble'],
+      weeks: BACKTEST_WEEKS,
+      apart: true,
+    },
+    {
+      label: `combination + ensemble, ${BACKTEST_WEEKS} w, shared`,
+      methodIds: ['combination', 'ensemble'],
+      weeks: BACKTEST_WEEKS,
+      apart: false,
+    },
   ];
   const cpu = variants.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++) {
@@ -108,7 +120,7 @@ if (args.training) {
   for (let i = 0; i < variants.length; i++) {
     const m = med(cpu[i]!);
     console.log(
-      `  ${variants[i]!.label.padEnd(34)} ${m.toFixed(0)} ms per training  ×${(m / med(cpu[0]!)).toFixed(2)}  ` +
+      `  ${variants[i]!.label.padEnd(37)} ${m.toFixed(0)} ms per training  ×${(m / med(cpu[0]!)).toFixed(2)}  ` +
         `${(m / 168).toFixed(2)} ms per node-hour over the week  (rounds: ${cpu[i]!.map((x) => x.toFixed(0)).join(', ')})`,
     );
   }

@@ -29,7 +29,7 @@ import { blend, gbm } from '../../shared/forecast/boosted.ts';
 import { combinationOf, fitCombination } from '../../shared/forecast/combination.ts';
 import { ensemble } from '../../shared/forecast/ensemble.ts';
 import { holtWinters } from '../../shared/forecast/holt-winters.ts';
-import { buildResidualModel, intervalCoverage, withIntervals } from '../../shared/forecast/intervals.ts';
+import { buildResidualModel, withIntervals } from '../../shared/forecast/intervals.ts';
 import { regression } from '../../shared/forecast/regression.ts';
 import { trainingMask } from '../../shared/forecast/sampling.ts';
 import { bwdfTotal, meanScore, scoreBwdf } from '../../shared/forecast/score.ts';
@@ -48,7 +48,9 @@ const { values: args } = parseArgs({
   },
 });
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const inflows = parseHourlyCsv(readFileSync(resolve(repoRoot, '../shared/data/bwdf/dma-inflows.csv'), 'utf8'));
+const inflows = parseHourlyCsv(
+  readFileSync(resolve(repoRoot, '../shared/data/bwdf/dma-inflows.csv'), 'utf8'),
+);
 const TZ = 'Europe/Rome';
 const LOOK_BACK = 4;
 const WEEK_MS = WEEK_HOURS * HOUR_MS;
@@ -80,7 +82,10 @@ if (args.save) {
     const series = tableSeries(inflows, dma);
     const origins = rollingOrigins(series, Number(args.weeks));
     const first = origins[0]!;
-    const all = [...Array.from({ length: LOOK_BACK }, (_, i) => first - (LOOK_BACK - i) * WEEK_MS), ...origins];
+    const all = [
+      ...Array.from({ length: LOOK_BACK }, (_, i) => first - (LOOK_BACK - i) * WEEK_MS),
+      ...origins,
+    ];
     for (const originMs of all) {
       if (recs.some((r) => r.dma === dma && r.originMs === originMs)) continue;
       const history = historyBefore(series, originMs);
@@ -133,7 +138,9 @@ if (args.save) {
 if (args.from) {
   const recs: Rec[] = JSON.parse(readFileSync(args.from, 'utf8'));
   const dmas = [...new Set(recs.map((r) => r.dma))];
-  const byDma = new Map(dmas.map((d) => [d, recs.filter((r) => r.dma === d).sort((a, b) => a.originMs - b.originMs)]));
+  const byDma = new Map(
+    dmas.map((d) => [d, recs.filter((r) => r.dma === d).sort((a, b) => a.originMs - b.originMs)]),
+  );
   const combinationMean = (r: Rec): number[] =>
     r.means.ensemble!.map((_, k) => {
       const xs = MEMBERS.map((m) => r.means[m]![k]!).filter((v) => !Number.isNaN(v));
@@ -142,7 +149,9 @@ if (args.from) {
   /** The last LOOK_BACK records before `r` (all their hours before its origin), or none if one is missing. */
   const pastOf = (r: Rec): Rec[] => {
     const mine = byDma.get(r.dma)!;
-    const past = mine.filter((p) => p.originMs < r.originMs && p.originMs >= r.originMs - LOOK_BACK * WEEK_MS);
+    const past = mine.filter(
+      (p) => p.originMs < r.originMs && p.originMs >= r.originMs - LOOK_BACK * WEEK_MS,
+    );
     return past.length === LOOK_BACK ? past : [];
   };
   const evalRecs = dmas.flatMap((d) => byDma.get(d)!.slice(LOOK_BACK));
@@ -191,7 +200,10 @@ if (args.from) {
       for (const p of past) values.set(p.actual, (p.originMs - startMs) / HOUR_MS);
       const residuals = buildResidualModel(
         { startMs, values },
-        past.map((p) => ({ origin: (p.originMs - startMs) / HOUR_MS, mean: Float64Array.from(combinationMean(p)) })),
+        past.map((p) => ({
+          origin: (p.originMs - startMs) / HOUR_MS,
+          mean: Float64Array.from(combinationMean(p)),
+        })),
       );
       return bandsOf(withIntervals(r.originMs, Float64Array.from(m), residuals));
     }
@@ -239,17 +251,34 @@ if (args.from) {
         is95 += intervalScore(a, b.lo95[k]!, b.hi95[k]!, 0.05);
       });
     }
-    return { n, cov80: in80 / n, cov95: in95 / n, w80: w80 / n, w95: w95 / n, is80: is80 / n, is95: is95 / n, perDma };
+    return {
+      n,
+      cov80: in80 / n,
+      cov95: in95 / n,
+      w80: w80 / n,
+      w95: w95 / n,
+      is80: is80 / n,
+      is95: is95 / n,
+      perDma,
+    };
   };
   const pc = (x: number) => `${(x * 100).toFixed(1)} %`;
   console.log(
     `Intervals, ${dmas.length} DMAs × ${origins.length} weekly origins (${new Date(origins[0]!).toISOString().slice(0, 10)} → ${new Date(origins.at(-1)!).toISOString().slice(0, 10)}); pooled over hours; width and interval score in L/s (lower is better)`,
   );
-  console.log('rule              | all: cov80  cov95  width80 width95  IS80  IS95 | H1: cov80  cov95  IS80  IS95 | H2: cov80  cov95  IS80  IS95');
+  console.log(
+    'rule              | all: cov80  cov95  width80 width95  IS80  IS95 | H1: cov80  cov95  IS80  IS95 | H2: cov80  cov95  IS80  IS95',
+  );
   for (const rule of RULES) {
     const a = stats(evalRecs, rule);
-    const h1 = stats(evalRecs.filter((r) => half(r) === 'H1'), rule);
-    const h2 = stats(evalRecs.filter((r) => half(r) === 'H2'), rule);
+    const h1 = stats(
+      evalRecs.filter((r) => half(r) === 'H1'),
+      rule,
+    );
+    const h2 = stats(
+      evalRecs.filter((r) => half(r) === 'H2'),
+      rule,
+    );
     console.log(
       `${rule.padEnd(17)} | ${pc(a.cov80).padStart(6)} ${pc(a.cov95).padStart(6)} ${a.w80.toFixed(2).padStart(7)} ${a.w95.toFixed(2).padStart(7)} ${a.is80.toFixed(2).padStart(5)} ${a.is95.toFixed(2).padStart(5)} | ` +
         `${pc(h1.cov80).padStart(6)} ${pc(h1.cov95).padStart(6)} ${h1.is80.toFixed(2).padStart(5)} ${h1.is95.toFixed(2).padStart(5)} | ` +
@@ -264,7 +293,9 @@ if (args.from) {
       `${rule.padEnd(17)} | ${dmas
         .map((d) => {
           const x = a.perDma.get(d);
-          return x ? `${((x.in80 / x.n) * 100).toFixed(0)} / ${((x.in95 / x.n) * 100).toFixed(0)}`.padStart(13) : 'n/a'.padStart(13);
+          return x
+            ? `${((x.in80 / x.n) * 100).toFixed(0)} / ${((x.in95 / x.n) * 100).toFixed(0)}`.padStart(13)
+            : 'n/a'.padStart(13);
         })
         .join(' ')}`,
     );
@@ -276,7 +307,9 @@ if (args.from) {
     if (rule === 'equal') return combinationMean(r);
     if (rule === 'median' || rule === 'trimmed') {
       return r.means.ensemble!.map((_, k) => {
-        const xs = xsAt(k).filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+        const xs = xsAt(k)
+          .filter((v) => !Number.isNaN(v))
+          .sort((a, b) => a - b);
         if (xs.length < 3) return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN;
         if (rule === 'median') return xs[(xs.length - 1) >> 1]! * 0.5 + xs[xs.length >> 1]! * 0.5;
         const mid = xs.slice(1, -1);
@@ -301,7 +334,9 @@ if (args.from) {
     const inv = mae.map((e) => (e > 0 ? 1 / e : Number.NaN));
     const ok = inv.every((v) => Number.isFinite(v));
     const sum = inv.reduce((a, b) => a + b, 0);
-    const w = MEMBERS.map((_, i) => (ok ? shrink / MEMBERS.length + (1 - shrink) * (inv[i]! / sum) : 1 / MEMBERS.length));
+    const w = MEMBERS.map((_, i) =>
+      ok ? shrink / MEMBERS.length + (1 - shrink) * (inv[i]! / sum) : 1 / MEMBERS.length,
+    );
     return r.means.ensemble!.map((_, k) => {
       let s = 0;
       let ws = 0;
@@ -333,16 +368,22 @@ if (args.from) {
     return { rel: m(rel), worst: m(worst) };
   };
   const sp = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
-  console.log('\nPoint forecasts (BWDF total; vs naive / vs the ensemble, averaged over DMAs as eval:forecast; mean of the DMAs\' worst week)');
-  console.log('rule            | all: vs naive  vs ens  worst | H1: vs naive  vs ens  worst | H2: vs naive  vs ens  worst');
+  console.log(
+    "\nPoint forecasts (BWDF total; vs naive / vs the ensemble, averaged over DMAs as eval:forecast; mean of the DMAs' worst week)",
+  );
+  console.log(
+    'rule            | all: vs naive  vs ens  worst | H1: vs naive  vs ens  worst | H2: vs naive  vs ens  worst',
+  );
   for (const rule of POINT) {
-    const cells = [evalRecs, evalRecs.filter((r) => half(r) === 'H1'), evalRecs.filter((r) => half(r) === 'H2')].map(
-      (rs) => {
-        const a = skill(rs, rule, 'seasonal-naive');
-        const e = skill(rs, rule, 'ensemble');
-        return `${sp(a.rel).padStart(8)} ${sp(e.rel).padStart(7)} ${a.worst.toFixed(2).padStart(6)}`;
-      },
-    );
+    const cells = [
+      evalRecs,
+      evalRecs.filter((r) => half(r) === 'H1'),
+      evalRecs.filter((r) => half(r) === 'H2'),
+    ].map((rs) => {
+      const a = skill(rs, rule, 'seasonal-naive');
+      const e = skill(rs, rule, 'ensemble');
+      return `${sp(a.rel).padStart(8)} ${sp(e.rel).padStart(7)} ${a.worst.toFixed(2).padStart(6)}`;
+    });
     console.log(`${rule.padEnd(15)} | ${cells.join(' | ')}`);
   }
 }

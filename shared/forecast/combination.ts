@@ -12,7 +12,13 @@ import { fitEnsemble } from './ensemble.ts';
 import { forecastFromState } from './holt-winters.ts';
 import { buildResidualModel, type Hindcast, withIntervals } from './intervals.ts';
 import { regression } from './regression.ts';
-import { assertHorizon, type FitOptions, type Forecast, type ForecastMethod, type HourlySeries } from './types.ts';
+import {
+  assertHorizon,
+  type FitOptions,
+  type Forecast,
+  type ForecastMethod,
+  type HourlySeries,
+} from './types.ts';
 
 /** The members' mean hour by hour (a member without a value at an hour is left out there). */
 export function combinationOf(
