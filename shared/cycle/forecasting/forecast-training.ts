@@ -156,26 +156,17 @@ export interface TrainingInput {
   backtestWeeks?: number;
 }
 
-type CombinationFit = ReturnType<typeof fitCombination>;
-
 /**
- * Methods read from one combination fit (`fitCombination`: the blend fit kept whole, which holds holt-winters, the
- * regression and their ensemble as each fits alone): trained beside the blend or the combination, they share each
- * fit — the same models as fitted apart (forecast-training.test.ts), at the cost of one. `needsTrees`: a method
- * whose own fit needs the trees; the others, where the trees cannot be fitted (too short a history), fit alone.
+ * Methods read from one combination fit (`fitCombination`: the blend fit kept whole): trained together, the blend
+ * and the combination share each fit (the same models as fitted apart, at the cost of one).
  */
-const FROM_COMBINATION_FIT: Readonly<
-  Record<string, { read: (fit: CombinationFit) => unknown; needsTrees: boolean }>
-> = {
-  combination: { read: (fit) => fit.model, needsTrees: true },
-  blend: { read: (fit) => fit.blend.model, needsTrees: true },
-  ensemble: { read: (fit) => fit.blend.model.ensemble, needsTrees: false },
-  'holt-winters': { read: (fit) => fit.blend.model.ensemble.holtWinters, needsTrees: false },
-  regression: { read: (fit) => fit.blend.model.ensemble.regression, needsTrees: false },
+const FROM_COMBINATION_FIT: Readonly<Record<string, (fit: ReturnType<typeof fitCombination>) => unknown>> = {
+  combination: (fit) => fit.model,
+  blend: (fit) => fit.blend.model,
 };
 
-/** One training's combination fits (or the RangeError one threw), by the length of the history fitted on. */
-type SharedFits = Map<number, CombinationFit | RangeError>;
+/** One training's fits of the combination family, by the length of the history they were fitted on. */
+type SharedFits = Map<number, ReturnType<typeof fitCombination>>;
 
 function fitAndForecast(
   methodId: string,
@@ -191,22 +182,18 @@ function fitAndForecast(
     trainingMask: trainingMask(history.startMs, history.values.length, originMs),
     ...(globalTrees ? { globalTrees } : {}),
   };
-  const from = shared && FROM_COMBINATION_FIT[methodId];
-  let fit: CombinationFit | RangeError | undefined;
-  if (from) {
-    fit = shared.get(history.values.length);
+  const read = shared && FROM_COMBINATION_FIT[methodId];
+  let model: unknown;
+  if (read) {
+    let fit = shared.get(history.values.length);
     if (!fit) {
-      try {
-        fit = fitCombination(history, options);
-      } catch (err) {
-        if (!(err instanceof RangeError)) throw err;
-        fit = err;
-      }
+      fit = fitCombination(history, options);
       shared.set(history.values.length, fit);
     }
-    if (fit instanceof RangeError && from.needsTrees) throw fit;
+    model = read(fit);
+  } else {
+    model = method.fit(history, options);
   }
-  const model = from && fit && !(fit instanceof RangeError) ? from.read(fit) : method.fit(history, options);
   return { model, forecast: method.forecast(model, MAX_HORIZON_HOURS) };
 }
 
@@ -222,12 +209,9 @@ export function trainModels(input: TrainingInput): TrainedModel[] {
     values: history.values.slice(-TAIL_HOURS),
   };
   const candidates: { methodId: string; model: unknown; weekly: BwdfScore[] }[] = [];
-  // Trained beside the blend or the combination, the methods one combination fit holds share it.
+  // The blend and the combination trained together share their fits.
   const shared: SharedFits | undefined =
-    input.methodIds.some((id) => FROM_COMBINATION_FIT[id]?.needsTrees) &&
-    input.methodIds.filter((id) => FROM_COMBINATION_FIT[id]).length > 1
-      ? new Map()
-      : undefined;
+    input.methodIds.filter((id) => FROM_COMBINATION_FIT[id]).length > 1 ? new Map() : undefined;
   for (const methodId of input.methodIds) {
     const weekly: BwdfScore[] = [];
     for (let k = 1; k <= weeks; k++) {
