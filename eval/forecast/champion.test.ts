@@ -28,6 +28,8 @@ describe('as deployed, on BWDF weeks (July 2021, no weather)', () => {
   it('the cycle (its models, refresh and registry) beats the seasonal naive by over 20 % and the ensemble by over 2 %, and a week-old champion refreshed beats the naive by over 16 % (21.6 %, 3.5 % and 18.2 % reached)', () => {
     const inflows = parseHourlyCsv(readFileSync(resolve(dataDir, 'dma-inflows.csv'), 'utf8'));
     const totals: Record<string, number> = {};
+    /** The served forecast's hours inside its 80 % and 95 % intervals, of the hours observed. */
+    const inside = { hours: 0, in80: 0, in95: 0 };
     for (const dma of ['dma_3', 'dma_9']) {
       const series = tableSeries(inflows, dma);
       for (const { originMs, forecasts } of replayDeployed(series, ORIGINS, 'Europe/Rome')) {
@@ -35,9 +37,19 @@ describe('as deployed, on BWDF weeks (July 2021, no weather)', () => {
         const actual = series.values.subarray(cut, cut + 168);
         for (const f of forecasts) {
           totals[f.methodId] = (totals[f.methodId] ?? 0) + bwdfTotal(scoreBwdf(actual, f.forecast.mean));
+          if (f.methodId !== 'cycle') continue;
+          actual.forEach((a, k) => {
+            if (Number.isNaN(a)) return;
+            inside.hours++;
+            if (a >= f.forecast.lo80[k]! && a <= f.forecast.hi80[k]!) inside.in80++;
+            if (a >= f.forecast.lo95[k]! && a <= f.forecast.hi95[k]!) inside.in95++;
+          });
         }
       }
     }
+    const cov80 = inside.in80 / inside.hours;
+    const cov95 = inside.in95 / inside.hours;
+    console.log(`cycle's intervals: 80 % covers ${(cov80 * 100).toFixed(1)} %, 95 % covers ${(cov95 * 100).toFixed(1)} % of ${inside.hours} h`);
     const vs = (id: string, base: string) => 1 - totals[id]! / totals[base]!;
     console.log(
       `${Object.keys(totals)

@@ -36,7 +36,8 @@ import { bwdfTotal, meanScore, scoreBwdf } from '../../shared/forecast/score.ts'
 import { seasonalNaive } from '../../shared/forecast/seasonal-naive.ts';
 import { type Forecast, HOUR_MS, MAX_HORIZON_HOURS, WEEK_HOURS } from '../../shared/forecast/types.ts';
 import { rollingOrigins } from './backtest.ts';
-import { historyBefore } from './deployed.ts';
+import type { TrainedModel } from '../../shared/cycle/forecasting/forecast-training.ts';
+import { DEPLOYED_METHOD_IDS, type DeployedModel, historyBefore, RegistryReplay } from './deployed.ts';
 import { parseHourlyCsv, tableSeries } from './hourly-csv.ts';
 
 const { values: args } = parseArgs({
@@ -76,7 +77,9 @@ const MEMBERS = ['holt-winters', 'regression', 'ensemble', 'gbm', 'blend'] as co
 
 if (args.save) {
   const dmas = args.dma ? args.dma.split(',') : [...inflows.columns.keys()];
-  const recs: Rec[] = existsSync(args.save) ? JSON.parse(readFileSync(args.save, 'utf8')) : [];
+  const recs: Rec[] = existsSync(args.save)
+    ? JSON.parse(readFileSync(args.save, 'utf8'), (_, v) => (v === null ? Number.NaN : v))
+    : [];
   const started = performance.now();
   for (const dma of dmas) {
     const series = tableSeries(inflows, dma);
@@ -136,7 +139,8 @@ if (args.save) {
 }
 
 if (args.from) {
-  const recs: Rec[] = JSON.parse(readFileSync(args.from, 'utf8'));
+  // JSON keeps NaN (a gap) as null: back to NaN.
+  const recs: Rec[] = JSON.parse(readFileSync(args.from, 'utf8'), (_, v) => (v === null ? Number.NaN : v));
   const dmas = [...new Set(recs.map((r) => r.dma))];
   const byDma = new Map(
     dmas.map((d) => [d, recs.filter((r) => r.dma === d).sort((a, b) => a.originMs - b.originMs)]),
@@ -157,6 +161,65 @@ if (args.from) {
   const evalRecs = dmas.flatMap((d) => byDma.get(d)!.slice(LOOK_BACK));
   const origins = [...new Set(evalRecs.map((r) => r.originMs))].sort((a, b) => a - b);
   const half = (r: Rec): 'H1' | 'H2' => (origins.indexOf(r.originMs) < origins.length / 2 ? 'H1' : 'H2');
+
+  /** The served forecast (`cycle:|point|bands`): main's, and the combination rules chosen on H1. */
+  const CYCLES = [
+    ...['equal', 'median', 'trimmed', 'skill', 'skill-raw'].map((p) => `cycle:|${p}|comb:blend`),
+    'cycle:|equal|comb:own',
+  ];
+  // ---- the registry, replayed over the saved forecasts ----
+  /**
+   * The method the cycle's registry serves at each origin when the combination is `point` with intervals `bands`:
+   * its policy (RegistryReplay, as eval:forecast replays it) fed each method's one-week backtest, which is the
+   * saved forecast of the origin a week earlier (the same fit on the same data as the cycle's backtest week).
+   * Records from four weeks before the first origin: the first as a backtest only, two warm-up weeks.
+   */
+  const served = new Map<string, Map<Rec, string>>();
+  function servedBy(point: string, bands: string): Map<Rec, string> {
+    const key = `${point}|${bands}`;
+    const known = served.get(key);
+    if (known) return known;
+    const out = new Map<Rec, string>();
+    for (const d of dmas) {
+      const series = tableSeries(inflows, d);
+      const mine = byDma.get(d)!;
+      const replay = new RegistryReplay();
+      for (let i = 1; i < mine.length; i++) {
+        const r = mine[i]!;
+        const prev = mine[i - 1]!;
+        const models = new Map<string, DeployedModel>();
+        for (const id of DEPLOYED_METHOD_IDS) {
+          const mean = (x: Rec) => (id === 'combination' ? pointOf(x, point) : x.means[id]!);
+          const b = id === 'combination' ? intervalsOf(r, bands) : r.bands[id];
+          if (!b) continue;
+          const f = (xs: number[]) => Float64Array.from(xs);
+          models.set(id, {
+            trained: {
+              methodId: id,
+              weeklyTotals:
+                prev.originMs === r.originMs - WEEK_MS ? [bwdfTotal(scoreBwdf(prev.actual, mean(prev)))] : [],
+            } as unknown as TrainedModel,
+            forecast: {
+              startMs: r.originMs,
+              mean: f(mean(r)),
+              lo80: f(b.lo80),
+              hi80: f(b.hi80),
+              lo95: f(b.lo95),
+              hi95: f(b.hi95),
+            },
+          });
+        }
+        if (i === 1) {
+          replay.record(r.originMs, models);
+          continue;
+        }
+        const step = replay.step(historyBefore(series, r.originMs), r.originMs, models);
+        if (i >= 1 + 3 && step) out.set(r, step.serving.trained.methodId);
+      }
+    }
+    served.set(key, out);
+    return out;
+  }
 
   // ---- intervals ----
   const FACTORS = Array.from({ length: 51 }, (_, i) => 0.5 + i * 0.05);
@@ -182,6 +245,11 @@ if (args.from) {
     return FACTORS[FACTORS.length - 1]!;
   };
   const intervalsOf = (r: Rec, rule: string): Bands | undefined => {
+    if (rule.startsWith('cycle:')) {
+      const [, point = '', bands = ''] = rule.split('|');
+      const by = servedBy(point, bands).get(r);
+      return by === 'combination' ? intervalsOf(r, bands) : r.bands[by ?? ''];
+    }
     if (!rule.startsWith('comb:')) return r.bands[rule];
     if (r.bands[rule]) return r.bands[rule];
     const past = pastOf(r);
@@ -217,6 +285,7 @@ if (args.from) {
     'comb:own-cal',
     'comb:own×past',
     'comb:past',
+    ...CYCLES,
   ];
   /** Interval score (Gneiting & Raftery 2007) of a central (1 − α) band, per hour: width + penalties outside. */
   const intervalScore = (a: number, lo: number, hi: number, alpha: number): number =>
@@ -280,7 +349,7 @@ if (args.from) {
       rule,
     );
     console.log(
-      `${rule.padEnd(17)} | ${pc(a.cov80).padStart(6)} ${pc(a.cov95).padStart(6)} ${a.w80.toFixed(2).padStart(7)} ${a.w95.toFixed(2).padStart(7)} ${a.is80.toFixed(2).padStart(5)} ${a.is95.toFixed(2).padStart(5)} | ` +
+      `${rule.padEnd(26)} | ${pc(a.cov80).padStart(6)} ${pc(a.cov95).padStart(6)} ${a.w80.toFixed(2).padStart(7)} ${a.w95.toFixed(2).padStart(7)} ${a.is80.toFixed(2).padStart(5)} ${a.is95.toFixed(2).padStart(5)} | ` +
         `${pc(h1.cov80).padStart(6)} ${pc(h1.cov95).padStart(6)} ${h1.is80.toFixed(2).padStart(5)} ${h1.is95.toFixed(2).padStart(5)} | ` +
         `${pc(h2.cov80).padStart(6)} ${pc(h2.cov95).padStart(6)} ${h2.is80.toFixed(2).padStart(5)} ${h2.is95.toFixed(2).padStart(5)}`,
     );
@@ -290,7 +359,7 @@ if (args.from) {
   for (const rule of RULES) {
     const a = stats(evalRecs, rule);
     console.log(
-      `${rule.padEnd(17)} | ${dmas
+      `${rule.padEnd(26)} | ${dmas
         .map((d) => {
           const x = a.perDma.get(d);
           return x
@@ -302,7 +371,7 @@ if (args.from) {
   }
 
   // ---- point forecasts ----
-  const combine = (r: Rec, rule: string): number[] => {
+  function combine(r: Rec, rule: string): number[] {
     const xsAt = (k: number) => MEMBERS.map((m) => r.means[m]![k]!);
     if (rule === 'equal') return combinationMean(r);
     if (rule === 'median' || rule === 'trimmed') {
@@ -349,9 +418,16 @@ if (args.from) {
       });
       return ws ? s / ws : Number.NaN;
     });
-  };
-  const POINT = ['seasonal-naive', ...MEMBERS, 'equal', 'median', 'trimmed', 'skill', 'skill-raw'];
-  const pointOf = (r: Rec, rule: string): number[] => r.means[rule] ?? combine(r, rule);
+  }
+  const POINT = ['seasonal-naive', ...MEMBERS, 'equal', 'median', 'trimmed', 'skill', 'skill-raw', ...CYCLES];
+  function pointOf(r: Rec, rule: string): number[] {
+    if (rule.startsWith('cycle:')) {
+      const [, point = '', bands = ''] = rule.split('|');
+      const by = servedBy(point, bands).get(r);
+      return by === 'combination' ? pointOf(r, point) : r.means[by ?? ''] ?? r.means['seasonal-naive']!;
+    }
+    return r.means[rule] ?? combine(r, rule);
+  }
   /** As eval:forecast averages: per DMA the mean score over weeks, its total against naive's, averaged over DMAs. */
   const skill = (rs: Rec[], rule: string, against: string) => {
     const rel: number[] = [];
@@ -384,6 +460,15 @@ if (args.from) {
       const e = skill(rs, rule, 'ensemble');
       return `${sp(a.rel).padStart(8)} ${sp(e.rel).padStart(7)} ${a.worst.toFixed(2).padStart(6)}`;
     });
-    console.log(`${rule.padEnd(15)} | ${cells.join(' | ')}`);
+    console.log(`${rule.padEnd(26)} | ${cells.join(' | ')}`);
+  }
+  for (const c of CYCLES) {
+    const [, point = '', bands = ''] = c.split('|');
+    const counts = new Map<string, number>();
+    for (const r of evalRecs) {
+      const by = servedBy(point, bands).get(r) ?? 'none';
+      counts.set(by, (counts.get(by) ?? 0) + 1);
+    }
+    console.log(`${c}: DMA-weeks served: ${[...counts].map(([id, n]) => `${id} ${n}`).join(', ')}`);
   }
 }
