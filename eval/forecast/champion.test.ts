@@ -49,7 +49,9 @@ describe('as deployed, on BWDF weeks (July 2021, no weather)', () => {
     }
     const cov80 = inside.in80 / inside.hours;
     const cov95 = inside.in95 / inside.hours;
-    console.log(`cycle's intervals: 80 % covers ${(cov80 * 100).toFixed(1)} %, 95 % covers ${(cov95 * 100).toFixed(1)} % of ${inside.hours} h`);
+    console.log(
+      `cycle's intervals: 80 % covers ${(cov80 * 100).toFixed(1)} %, 95 % covers ${(cov95 * 100).toFixed(1)} % of ${inside.hours} h`,
+    );
     const vs = (id: string, base: string) => 1 - totals[id]! / totals[base]!;
     console.log(
       `${Object.keys(totals)

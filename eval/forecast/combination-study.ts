@@ -1,8 +1,7 @@
 /**
  * The served forecast's intervals and its combination rule, studied on the BWDF year (issue #16, helper C3): at each
  * weekly origin of the last full year (and four weeks before, whose forecasts only feed the rules that look back),
- * per DMA, ONE combination fit (`fitCombination`: the blend fit kept whole, as the cycle trains, no weather, the
- * cycle's calendar and training window) on the data before the origin gives every member's forecast with its own
+ * per DMA, ONE blend fit kept whole (as the cycle trains: no weather, the cycle's calendar and training window) on the data before the origin gives every member's forecast with its own
  * intervals, and the combination's under each interval rule. Rules that look back (the conformal factor from past
  * weeks, the weights from past skill) use only forecasts made at earlier origins whose 168 hours all lie before the
  * origin. Nothing at or after the origin is read by any fit or rule.
@@ -12,7 +11,7 @@
  *
  * Interval rules (chosen on the first 26 origins, H1; reported on the other 26, H2):
  * - `blend`: the combination's mean in the blend's intervals (what main serves);
- * - `own`: the combination's own replays (`fitCombination`);
+ * - `own`: the combination's own replays (its members' replays inside the blend fit, combined);
  * - `own-cal`: the same with the split-conformal calibration inside the replays (`{ calibrate: true }`);
  * - `own×past`: `own`, each band scaled by the smallest factor (0.5 … 3) under which it would have held its share of
  *   the errors of the combination's forecasts at the last four origins (split-conformal on past weeks);
@@ -25,18 +24,31 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { calendarFor } from '../../shared/cycle/forecasting/forecast-refresh.ts';
-import { blend, gbm } from '../../shared/forecast/boosted.ts';
-import { combinationOf, fitCombination } from '../../shared/forecast/combination.ts';
-import { ensemble } from '../../shared/forecast/ensemble.ts';
+import type { TrainedModel } from '../../shared/cycle/forecasting/forecast-training.ts';
+import {
+  type BlendModel,
+  blend,
+  blendOf,
+  blendValues,
+  fitBoosted,
+  gbm,
+} from '../../shared/forecast/boosted.ts';
+import { ensemble, fitEnsemble } from '../../shared/forecast/ensemble.ts';
 import { holtWinters } from '../../shared/forecast/holt-winters.ts';
-import { buildResidualModel, withIntervals } from '../../shared/forecast/intervals.ts';
+import { buildResidualModel, type Hindcast, withIntervals } from '../../shared/forecast/intervals.ts';
 import { regression } from '../../shared/forecast/regression.ts';
 import { trainingMask } from '../../shared/forecast/sampling.ts';
 import { bwdfTotal, meanScore, scoreBwdf } from '../../shared/forecast/score.ts';
 import { seasonalNaive } from '../../shared/forecast/seasonal-naive.ts';
-import { type Forecast, HOUR_MS, MAX_HORIZON_HOURS, WEEK_HOURS } from '../../shared/forecast/types.ts';
+import {
+  type FitOptions,
+  type Forecast,
+  HOUR_MS,
+  type HourlySeries,
+  MAX_HORIZON_HOURS,
+  WEEK_HOURS,
+} from '../../shared/forecast/types.ts';
 import { rollingOrigins } from './backtest.ts';
-import type { TrainedModel } from '../../shared/cycle/forecasting/forecast-training.ts';
 import { DEPLOYED_METHOD_IDS, type DeployedModel, historyBefore, RegistryReplay } from './deployed.ts';
 import { parseHourlyCsv, tableSeries } from './hourly-csv.ts';
 
@@ -75,6 +87,45 @@ const bandsOf = (f: Forecast): Bands => ({
 });
 const MEMBERS = ['holt-winters', 'regression', 'ensemble', 'gbm', 'blend'] as const;
 
+/** The five members' equal-weight mean hour by hour (the combination as main had it; the rules below start here). */
+function equalMean(
+  model: BlendModel,
+  hw: ArrayLike<number>,
+  reg: ArrayLike<number>,
+  trees: ArrayLike<number>,
+) {
+  const n = Math.min(hw.length, reg.length, trees.length);
+  const [wh, wr] = model.ensemble.weights;
+  return Float64Array.from({ length: n }, (_, k) => {
+    const h = hw[k]!;
+    const r = reg[k]!;
+    const e = Number.isNaN(h) ? r : Number.isNaN(r) ? h : h * wh + r * wr;
+    const xs = [h, r, e, trees[k]!, blendValues(e, trees[k]!, model.weights)].filter((v) => !Number.isNaN(v));
+    return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN;
+  });
+}
+
+/** The blend fit kept whole: the blend and the combination's own replays (its members' replays combined). */
+function fitCombination(history: HourlySeries, options: FitOptions) {
+  const ens = fitEnsemble(history, options);
+  const trees = fitBoosted(
+    history,
+    options,
+    ens.hindcasts.map((h) => h.origin),
+  );
+  const fitted = blendOf(history, ens, trees);
+  const hwAt = new Map(ens.members.holtWinters.map((h) => [h.origin, h.mean]));
+  const regAt = new Map(ens.members.regression.map((h) => [h.origin, h.mean]));
+  const hindcasts: Hindcast[] = [];
+  for (const t of trees.hindcasts) {
+    const hw = hwAt.get(t.origin);
+    const reg = regAt.get(t.origin);
+    if (hw && reg) hindcasts.push({ origin: t.origin, mean: equalMean(fitted.model, hw, reg, t.mean) });
+  }
+  const residuals = hindcasts.length ? buildResidualModel(history, hindcasts) : fitted.model.residuals;
+  return { model: { ...fitted.model, residuals }, hindcasts, blend: fitted };
+}
+
 if (args.save) {
   const dmas = args.dma ? args.dma.split(',') : [...inflows.columns.keys()];
   const recs: Rec[] = existsSync(args.save)
@@ -108,7 +159,7 @@ if (args.save) {
         gbm: gbm.forecast(b.gbm, MAX_HORIZON_HOURS),
         blend: blend.forecast(b, MAX_HORIZON_HOURS),
       };
-      const mean = combinationOf(
+      const mean = equalMean(
         b,
         forecasts['holt-winters']!.mean,
         forecasts.regression!.mean,
@@ -248,7 +299,13 @@ if (args.from) {
     if (rule.startsWith('cycle:')) {
       const [, point = '', bands = ''] = rule.split('|');
       const by = servedBy(point, bands).get(r);
-      return by === 'combination' ? intervalsOf(r, bands) : r.bands[by ?? ''];
+      if (by !== 'combination') return r.bands[by ?? ''];
+      // The combination's bands were saved around the equal-weight mean: moved to the rule's (their widths kept).
+      const b = intervalsOf(r, bands);
+      const eq = combinationMean(r);
+      const at = pointOf(r, point);
+      const move = (xs: number[]) => xs.map((v, k) => v - eq[k]! + at[k]!);
+      return b && { lo80: move(b.lo80), hi80: move(b.hi80), lo95: move(b.lo95), hi95: move(b.hi95) };
     }
     if (!rule.startsWith('comb:')) return r.bands[rule];
     if (r.bands[rule]) return r.bands[rule];
@@ -424,7 +481,7 @@ if (args.from) {
     if (rule.startsWith('cycle:')) {
       const [, point = '', bands = ''] = rule.split('|');
       const by = servedBy(point, bands).get(r);
-      return by === 'combination' ? pointOf(r, point) : r.means[by ?? ''] ?? r.means['seasonal-naive']!;
+      return by === 'combination' ? pointOf(r, point) : (r.means[by ?? ''] ?? r.means['seasonal-naive']!);
     }
     return r.means[rule] ?? combine(r, rule);
   }

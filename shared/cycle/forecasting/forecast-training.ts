@@ -5,7 +5,7 @@
  * backtest, so the champion's and the challenger's scores come from the same weeks and the registry can compare them
  * (`decideRegistry`). Pure: the caller brings the history and stores the results.
  */
-import { fitCombination } from '../../forecast/combination.ts';
+import { type BlendModel, fitBlend } from '../../forecast/boosted.ts';
 import { earlierTrees } from '../../forecast/global.ts';
 import { BASELINE_METHOD_ID, forecastMethod } from '../../forecast/methods.ts';
 import { trainingMask } from '../../forecast/sampling.ts';
@@ -157,16 +157,13 @@ export interface TrainingInput {
 }
 
 /**
- * Methods read from one combination fit (`fitCombination`: the blend fit kept whole): trained together, the blend
- * and the combination share each fit (the same models as fitted apart, at the cost of one).
+ * Methods whose model is one blend fit (`fitBlend`), read two ways: trained together, the blend and the combination
+ * share each fit (the same models as fitted apart, forecast-training.test.ts, at the cost of one).
  */
-const FROM_COMBINATION_FIT: Readonly<Record<string, (fit: ReturnType<typeof fitCombination>) => unknown>> = {
-  combination: (fit) => fit.model,
-  blend: (fit) => fit.blend.model,
-};
+const FROM_BLEND_FIT: ReadonlySet<string> = new Set(['blend', 'combination']);
 
-/** One training's fits of the combination family, by the length of the history they were fitted on. */
-type SharedFits = Map<number, ReturnType<typeof fitCombination>>;
+/** One training's blend fits, by the length of the history they were fitted on. */
+type SharedFits = Map<number, BlendModel>;
 
 function fitAndForecast(
   methodId: string,
@@ -182,15 +179,13 @@ function fitAndForecast(
     trainingMask: trainingMask(history.startMs, history.values.length, originMs),
     ...(globalTrees ? { globalTrees } : {}),
   };
-  const read = shared && FROM_COMBINATION_FIT[methodId];
   let model: unknown;
-  if (read) {
-    let fit = shared.get(history.values.length);
-    if (!fit) {
-      fit = fitCombination(history, options);
-      shared.set(history.values.length, fit);
+  if (shared && FROM_BLEND_FIT.has(methodId)) {
+    model = shared.get(history.values.length);
+    if (!model) {
+      model = fitBlend(history, options).model;
+      shared.set(history.values.length, model as BlendModel);
     }
-    model = read(fit);
   } else {
     model = method.fit(history, options);
   }
@@ -211,7 +206,7 @@ export function trainModels(input: TrainingInput): TrainedModel[] {
   const candidates: { methodId: string; model: unknown; weekly: BwdfScore[] }[] = [];
   // The blend and the combination trained together share their fits.
   const shared: SharedFits | undefined =
-    input.methodIds.filter((id) => FROM_COMBINATION_FIT[id]).length > 1 ? new Map() : undefined;
+    input.methodIds.filter((id) => FROM_BLEND_FIT.has(id)).length > 1 ? new Map() : undefined;
   for (const methodId of input.methodIds) {
     const weekly: BwdfScore[] = [];
     for (let k = 1; k <= weeks; k++) {
