@@ -18,6 +18,13 @@
  * - `past`: intervals from the errors of those four past forecasts alone (lead buckets, hour-of-day scale).
  * Combination rules: `equal` (main), `median`, `trimmed` (mean of the middle three), `skill` (weights ∝ inverse
  * MAE of each member over the last four weeks' forecasts, shrunk half way to equal), `skill-raw` (not shrunk).
+ * `cycle:|point|bands`: the forecast the cycle's registry serves with the combination so defined, its policy
+ * replayed over the saved forecasts (each method's one-week backtest is its saved forecast of a week before).
+ * The saved run (eval/RESULTS.md, 2026-12-07, helper C3) was made with main's equal-weight combination; every rule
+ * is computed from the saved members, so the tables do not depend on the library's current combination.
+ *
+ * Longer than 400 lines because the fits, the interval rules, the combination rules and the registry replay over
+ * the same saved records read best as one study script (eval tooling, outside the library).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
