@@ -7,7 +7,7 @@
  * origin. Nothing at or after the origin is read by any fit or rule.
  *
  *   node eval/forecast/combination-study.ts --save /tmp/c3.json [--dma dma_1,dma_2]   (fits; saves as it goes)
- *   node eval/forecast/combination-study.ts --from /tmp/c3.json                       (the tables)
+ *   node eval/forecast/combination-study.ts --from /tmp/c3.json [--dma dma_1,dma_2]   (the tables)
  *
  * Interval rules (chosen on the first 26 origins, H1; reported on the other 26, H2):
  * - `blend`: the combination's mean in the blend's intervals (what main serves);
@@ -198,7 +198,9 @@ if (args.save) {
 
 if (args.from) {
   // JSON keeps NaN (a gap) as null: back to NaN.
-  const recs: Rec[] = JSON.parse(readFileSync(args.from, 'utf8'), (_, v) => (v === null ? Number.NaN : v));
+  const recs: Rec[] = (
+    JSON.parse(readFileSync(args.from, 'utf8'), (_, v) => (v === null ? Number.NaN : v)) as Rec[]
+  ).filter((r) => !args.dma || args.dma.split(',').includes(r.dma));
   const dmas = [...new Set(recs.map((r) => r.dma))];
   const byDma = new Map(
     dmas.map((d) => [d, recs.filter((r) => r.dma === d).sort((a, b) => a.originMs - b.originMs)]),
