@@ -162,7 +162,8 @@ export class RegistryReplay {
     let weekOld: Forecast | undefined;
     const last = this.served;
     const lastWeek = last && last.originMs === originMs - WEEK_HOURS * HOUR_MS ? last : undefined;
-    if (lastWeek) {
+    // A replay over saved forecasts (combination-study.ts) has no stored model to refresh: no `cycle-7d` there.
+    if (lastWeek?.stored) {
       weekOld = refreshForecast(
         lastWeek.stored,
         { startMs: originMs - WEEK_HOURS * HOUR_MS, values: history.values.slice(-WEEK_HOURS) },

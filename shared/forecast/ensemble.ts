@@ -56,7 +56,12 @@ function combine(a: number, b: number, weights: readonly [number, number]): numb
 export function fitEnsemble(
   history: HourlySeries,
   options: FitOptions = {},
-): { model: EnsembleModel; hindcasts: Hindcast[] } {
+): {
+  model: EnsembleModel;
+  hindcasts: Hindcast[];
+  /** Each member's own replays (at the same origins and more), for combinations built on this fit. */
+  members: { holtWinters: Hindcast[]; regression: Hindcast[] };
+} {
   const hw = fitHoltWinters(history, options);
   const reg = fitRegression(history, options);
   const hwByOrigin = new Map(hw.hindcasts.map((h) => [h.origin, h.mean]));
@@ -84,7 +89,7 @@ export function fitEnsemble(
     weights,
     residuals: buildResidualModel(history, hindcasts),
   };
-  return { model, hindcasts };
+  return { model, hindcasts, members: { holtWinters: hw.hindcasts, regression: reg.hindcasts } };
 }
 
 export const ensemble: ForecastMethod<EnsembleModel> = {

@@ -10,7 +10,7 @@
  * - gbm: the trees' features (lags, profile, calendar of the next 168 hours) are recomputed at the new origin;
  * - blend: the ensemble and the trees as above, combined with the fitted weights;
  * - global-blend: the same, the trees being the global ones it was fitted with (a copy is stored with it);
- * - combination: the blend's members as above, their equal-weight mean.
+ * - combination: the blend's members as above, their trimmed mean (`combinationOf`).
  * Each method's module owns its step forward (`advanceHoltWinters`, `regressionFrom`);
  * `forecast-refresh.test.ts` holds refresh and fit to each other: refreshed with no new data, every
  * method reproduces its own forecast exactly. Weather is not used (none is stored).

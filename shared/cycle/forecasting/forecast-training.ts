@@ -5,6 +5,7 @@
  * backtest, so the champion's and the challenger's scores come from the same weeks and the registry can compare them
  * (`decideRegistry`). Pure: the caller brings the history and stores the results.
  */
+import { type BlendModel, fitBlend } from '../../forecast/boosted.ts';
 import { earlierTrees } from '../../forecast/global.ts';
 import { BASELINE_METHOD_ID, forecastMethod } from '../../forecast/methods.ts';
 import { trainingMask } from '../../forecast/sampling.ts';
@@ -155,19 +156,39 @@ export interface TrainingInput {
   backtestWeeks?: number;
 }
 
+/**
+ * Methods whose model is one blend fit (`fitBlend`), read two ways: trained together, the blend and the combination
+ * share each fit (the same models as fitted apart, forecast-training.test.ts, at the cost of one).
+ */
+const FROM_BLEND_FIT: ReadonlySet<string> = new Set(['blend', 'combination']);
+
+/** One training's blend fits, by the length of the history they were fitted on. */
+type SharedFits = Map<number, BlendModel>;
+
 function fitAndForecast(
   methodId: string,
   history: HourlySeries,
   originMs: number,
   timeZone: string,
   globalTrees: GlobalTrees | undefined,
+  shared?: SharedFits,
 ) {
   const method = forecastMethod(methodId);
-  const model = method.fit(history, {
+  const options = {
     calendar: calendarFor(timeZone),
     trainingMask: trainingMask(history.startMs, history.values.length, originMs),
     ...(globalTrees ? { globalTrees } : {}),
-  });
+  };
+  let model: unknown;
+  if (shared && FROM_BLEND_FIT.has(methodId)) {
+    model = shared.get(history.values.length);
+    if (!model) {
+      model = fitBlend(history, options).model;
+      shared.set(history.values.length, model as BlendModel);
+    }
+  } else {
+    model = method.fit(history, options);
+  }
   return { model, forecast: method.forecast(model, MAX_HORIZON_HOURS) };
 }
 
@@ -183,6 +204,9 @@ export function trainModels(input: TrainingInput): TrainedModel[] {
     values: history.values.slice(-TAIL_HOURS),
   };
   const candidates: { methodId: string; model: unknown; weekly: BwdfScore[] }[] = [];
+  // The blend and the combination trained together share their fits.
+  const shared: SharedFits | undefined =
+    input.methodIds.filter((id) => FROM_BLEND_FIT.has(id)).length > 1 ? new Map() : undefined;
   for (const methodId of input.methodIds) {
     const weekly: BwdfScore[] = [];
     for (let k = 1; k <= weeks; k++) {
@@ -197,6 +221,7 @@ export function trainModels(input: TrainingInput): TrainedModel[] {
             dataEndMs - k * WEEK_HOURS * HOUR_MS,
             timeZone,
             input.globalTrees && earlierTrees(input.globalTrees),
+            shared,
           );
           score = scoreBwdf(history.values.subarray(cut, cut + WEEK_HOURS), forecast.mean);
         }
@@ -207,7 +232,7 @@ export function trainModels(input: TrainingInput): TrainedModel[] {
     }
     let model: unknown;
     try {
-      model = fitAndForecast(methodId, history, dataEndMs, timeZone, input.globalTrees).model;
+      model = fitAndForecast(methodId, history, dataEndMs, timeZone, input.globalTrees, shared).model;
     } catch (err) {
       // Too little data for this method (it says so with a RangeError): it is not a candidate now.
       if (!(err instanceof RangeError)) throw err;
