@@ -57,7 +57,7 @@ const BURST_LOOKBACK_MS = 7 * HOUR_MS;
 const NIGHTS_CATCH_UP_MS = 3 * DAY_MS;
 
 /** A node's hourly series over [fromMs, toMs) from its hourly partials' counts and sums. */
-function hourlySeriesOf(
+export function hourlySeriesOf(
   cells: Map<string, { bucketMs: number; count: number; sum: number }[]>,
   id: string,
   fromMs: number,

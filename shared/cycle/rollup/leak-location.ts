@@ -16,10 +16,10 @@ import {
   type LeakLocalisation,
   locateLeak,
   pressureExcludedSpans,
-  toBucketSeries,
 } from '../../anomaly/index.ts';
 import { HOUR_MS } from '../../domain/aggregate.ts';
 import type { AggregatorDeps } from '../deps.ts';
+import { hourlySeriesOf } from './district-anomalies.ts';
 import type { DistrictMeters } from './store.ts';
 
 /** The anomaly types a leak opens at district level. */
@@ -81,21 +81,7 @@ export async function locateLeaks(
       cells: Awaited<ReturnType<typeof deps.stores.forecasts.readHourly>>,
       from: number,
       to: number,
-    ) =>
-      ids.map((id) => ({
-        nodeId: id,
-        hourly: toBucketSeries(
-          (cells.get(id) ?? []).map((c) => ({
-            ...c,
-            sumSq: Number.NaN,
-            min: Number.NaN,
-            max: Number.NaN,
-            first: Number.NaN,
-            last: Number.NaN,
-          })),
-          { fromMs: from, toMs: to, stepMs: HOUR_MS },
-        ),
-      }));
+    ) => ids.map((id) => ({ nodeId: id, hourly: hourlySeriesOf(cells, id, from, to) }));
     for (const a of mine) {
       // A resolved one is located as it was last seen; an open one now.
       const atMs = a.status === 'resolved' ? Math.min(nowMs, a.lastSeenMs + HOUR_MS) : nowMs;
