@@ -128,6 +128,38 @@ test("an API request with the caller's traceparent: a server span, child of it, 
   assert.match(String(http.latency), /^\d+\.\d{5}s$/);
 });
 
+test("a caller's unsampled trace: no span is made, the request's line joins the caller's trace and span", async () => {
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const caller = '00f067aa0ba902b7';
+  const lines: Record<string, unknown>[] = [];
+  const app = new Hono<ApiEnv>();
+  app.use(
+    '*',
+    requestLog({ logger: createLogger({ sink: () => {} }), sink: (l) => lines.push(JSON.parse(l)) }),
+  );
+  const inner: Record<string, unknown>[] = [];
+  const log = createLogger({ level: 'debug', sink: (l) => inner.push(JSON.parse(l)) });
+  app.get('/api/v1/nodes/:id', async (c) => {
+    // A span the request opens inside is not sampled either.
+    await inSpan('inner', {}, async () => log.info('inside'));
+    return c.json({ id: c.req.param('id') });
+  });
+  for (const headers of [
+    { traceparent: `00-${traceId}-${caller}-00` } as Record<string, string>,
+    { 'x-cloud-trace-context': `${traceId}/${BigInt(`0x${caller}`)};o=0` },
+  ]) {
+    assert.equal((await app.request('/api/v1/nodes/n1', { headers })).status, 200);
+  }
+  assert.deepEqual(await finished(), [], 'no span exported');
+  assert.equal(lines.length, 2);
+  for (const line of [...lines, ...inner]) {
+    assert.equal(line['logging.googleapis.com/trace'], `projects/${PROJECT}/traces/${traceId}`);
+    assert.equal(line['logging.googleapis.com/spanId'], caller);
+    assert.equal(line['logging.googleapis.com/trace_sampled'], false);
+  }
+  assert.equal(inner.length, 2);
+});
+
 test('a throttled flush exports at most once per interval; an unthrottled one always', async () => {
   await flushTracing();
   const before = exporter.flushes;
