@@ -121,7 +121,7 @@ export const sections = {
      * Cloud Run's own request log has every request.
      */
     API_REQUEST_LOG_SAMPLE: int(0, 1_000_000).default(100),
-    API_REQUEST_LOG_SLOW_MS: int(0, 600_000).default(1000),
+    API_REQUEST_LOG_SLOW_MS: int(0, 600_000).default(500),
     /** Largest request body accepted, bytes. */
     REQUEST_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(16_384),
     /** How long a verified API key is trusted before PostgreSQL is asked again: the revocation delay. */

@@ -84,7 +84,7 @@ variable "api_settings" {
     ingest_max_bytes           = optional(number, 1048576)
     ingest_batches_per_minute  = optional(number, 60)
     request_log_sample         = optional(number, 100)
-    request_log_slow_ms        = optional(number, 1000)
+    request_log_slow_ms        = optional(number, 500)
   })
   default = {}
 
