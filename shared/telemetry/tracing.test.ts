@@ -95,15 +95,22 @@ test('a message published in a span carries it; its handler span is the child, i
   assert.equal(node.attributes.nodeId, 'n1');
 });
 
-test("an API request with the caller's traceparent: a server span, child of it, named on its line", async () => {
-  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-  const caller = '00f067aa0ba902b7';
-  const lines: Record<string, unknown>[] = [];
+const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+const caller = '00f067aa0ba902b7';
+
+/** An app with the request log, its lines parsed into `lines`. */
+function loggedApp(lines: Record<string, unknown>[]) {
   const app = new Hono<ApiEnv>();
   app.use(
     '*',
     requestLog({ logger: createLogger({ sink: () => {} }), sink: (l) => lines.push(JSON.parse(l)) }),
   );
+  return app;
+}
+
+test("an API request with the caller's traceparent: a server span, child of it, named on its line", async () => {
+  const lines: Record<string, unknown>[] = [];
+  const app = loggedApp(lines);
   app.get('/api/v1/nodes/:id', (c) => c.json({ id: c.req.param('id') }));
   const res = await app.request('/api/v1/nodes/n1?range=24h', {
     headers: { traceparent: `00-${traceId}-${caller}-01`, 'user-agent': 'probe/1.0' },
@@ -129,14 +136,8 @@ test("an API request with the caller's traceparent: a server span, child of it, 
 });
 
 test("a caller's unsampled trace: no span is made, the request's line joins the caller's trace and span", async () => {
-  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-  const caller = '00f067aa0ba902b7';
   const lines: Record<string, unknown>[] = [];
-  const app = new Hono<ApiEnv>();
-  app.use(
-    '*',
-    requestLog({ logger: createLogger({ sink: () => {} }), sink: (l) => lines.push(JSON.parse(l)) }),
-  );
+  const app = loggedApp(lines);
   const inner: Record<string, unknown>[] = [];
   const log = createLogger({ level: 'debug', sink: (l) => inner.push(JSON.parse(l)) });
   app.get('/api/v1/nodes/:id', async (c) => {
