@@ -26,6 +26,7 @@
  *   npm run bench:api -- --miss --nodes 10000
  *   npm run bench:api -- --miss --nodes 2000 --baseline ../other-checkout --rounds 2   (paired, alternating)
  *   npm run bench:api -- --baseline ../other-checkout   (its API bundle as the row `baseline`)
+ *   npm run bench:api -- --rows deployed --only metrics --front-end-trace --tracing cloud   (as Terraform deploys it)
  *
  * Longer than 400 lines because one run's procedure (peers, the backfill, every server row, the
  * interleaved rounds and the summary lines) reads best top to bottom; its parts live in bench/lib/.
@@ -79,6 +80,12 @@ const { values: args } = parseArgs({
     /** NODE_OPTIONS of the baseline's processes alone (default: --node-options); a flag study runs the
      *  same build as its own baseline: `--baseline . --node-options A --baseline-node-options B`. */
     'baseline-node-options': { type: 'string' },
+    /** Every request carries the trace headers Cloud Run's front end adds to each request it forwards
+     *  (traceparent, X-Cloud-Trace-Context; not sampled, as most are): it runs in its caller's trace scope. */
+    'front-end-trace': { type: 'boolean', default: false },
+    /** TRACING of the API rows (off, or cloud as Terraform deploys it; with --front-end-trace, whose requests
+     *  are not sampled and export nothing: without it every request is a sampled root span). */
+    tracing: { type: 'string', default: 'off' },
   },
 });
 const NODES = Number(args.nodes ?? (args.miss ? 10_000 : 1000));
@@ -220,11 +227,20 @@ try {
   console.log(
     `▸ ${nodes.length} nodes, ${cycle.readings} readings backfilled (${args.hours} h), hot keys in Redis — ${elapsed()}`,
   );
-  const auth = { authorization: `Bearer ${token}` };
+  const auth: Record<string, string> = {
+    authorization: `Bearer ${token}`,
+    ...(args['front-end-trace']
+      ? {
+          traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00',
+          'x-cloud-trace-context': '4bf92f3577b34da6a3ce929d0e0e4736/67667974448284343;o=0',
+        }
+      : {}),
+  };
   const deployedEnv = {
     DATABASE_URL: databaseUrl,
     TENANT_ID: 'default',
     LOG_LEVEL: args.log,
+    TRACING: args.tracing,
     PG_POOL_MAX: '8',
     UPSTASH_REDIS_REST_URL: upstash.url,
     UPSTASH_REDIS_REST_TOKEN: upstash.token,

@@ -115,6 +115,13 @@ export const sections = {
     RATE_LIMIT_PER_MINUTE: int(1, 1_000_000).default(600),
     /** 401s one client address may receive per minute before it gets 429s (0: no limit). */
     UNAUTH_RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(60),
+    /**
+     * Request log lines (event api.request) of successful requests: one in this many (1: every request,
+     * 0: none), and every one slower than API_REQUEST_LOG_SLOW_MS; failed requests always have one.
+     * Cloud Run's own request log has every request.
+     */
+    API_REQUEST_LOG_SAMPLE: int(0, 1_000_000).default(100),
+    API_REQUEST_LOG_SLOW_MS: int(0, 600_000).default(500),
     /** Largest request body accepted, bytes. */
     REQUEST_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(16_384),
     /** How long a verified API key is trusted before PostgreSQL is asked again: the revocation delay. */

@@ -280,7 +280,7 @@ resource "google_monitoring_alert_policy" "api_latency" {
       1. Dashboard "cache tier share": a drop of the memory/Redis share means reads fall through to PostgreSQL (cache flushed or Redis slow or down).
       2. Cold starts: many new instances in the Cloud Run metrics of `${local.function_service["api"]}`; `min_instance_count` is ${var.functions.api.min_instance_count}.
       3. Cloud SQL CPU and connections (their own alerts), and slow queries in Query Insights.
-      4. Heavy requests: long `history` ranges or CSV exports in the `api.request` lines with high `latencyMs`.
+      4. Heavy requests: long `history` ranges or CSV exports in the `api.request` lines with high `latencyMs` (every request slower than `api_settings.request_log_slow_ms`, ${var.api_settings.request_log_slow_ms} ms, has one; faster ones one in ${var.api_settings.request_log_sample}).
 
       ## How to recover
       - Cache empty after a flush or deploy: the next processing cycle refills Redis; PostgreSQL reads fill it on demand meanwhile.

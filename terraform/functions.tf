@@ -104,6 +104,8 @@ locals {
       UPSTASH_MAX_CONNECTIONS        = var.api_settings.upstash_max_connections
       API_BREAKER_COOLDOWN_SECONDS   = var.api_settings.breaker_cooldown_seconds
       API_KEY_STALE_IF_ERROR_SECONDS = var.api_settings.key_stale_if_error_seconds
+      API_REQUEST_LOG_SAMPLE         = var.api_settings.request_log_sample
+      API_REQUEST_LOG_SLOW_MS        = var.api_settings.request_log_slow_ms
       API_TOKEN_ISSUERS              = jsonencode(var.api_token_issuers)
       INGEST_MAX_ROWS                = var.api_settings.ingest_max_rows
       INGEST_MAX_BYTES               = var.api_settings.ingest_max_bytes

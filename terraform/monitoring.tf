@@ -175,11 +175,13 @@ resource "google_logging_metric" "anomaly_opened" {
 }
 
 # API latency as the API measured it, with the tier that answered (memory, redis, postgres, none): its
-# count per tier is the cache hit ratio on the dashboard.
+# count per tier is the cache hit ratio on the dashboard. Only the sampled lines (one request in
+# API_REQUEST_LOG_SAMPLE, `sampled: true`) are counted: the failed and slow requests logged beside them
+# would bias the shares.
 resource "google_logging_metric" "api_request_latency" {
   name            = "${local.metric_prefix}api_request_latency"
   description     = "API request latency in ms, by answering tier and status class."
-  filter          = "${local.function_logs} AND jsonPayload.event=\"api.request\""
+  filter          = "${local.function_logs} AND jsonPayload.event=\"api.request\" AND jsonPayload.sampled=true"
   value_extractor = "EXTRACT(jsonPayload.latencyMs)"
 
   label_extractors = {

@@ -66,7 +66,7 @@ variable "api_cors_origins" {
 }
 
 variable "api_settings" {
-  description = "API limits and caches: per-key requests per minute, 401s per client address per minute (then 429), request body limit (bytes), how long a verified key is trusted (s; revocation takes effect within it), in-process cache size (MB) and freshness (s); PostgreSQL connect and statement timeouts (ms), Redis call deadline (ms), keep-alive connections to Upstash per instance, how long a failed tier is skipped (s), how long verified keys keep working while PostgreSQL is down (s); POST /readings rows and bytes per batch and batches per minute per key."
+  description = "API limits and caches: per-key requests per minute, 401s per client address per minute (then 429), request body limit (bytes), how long a verified key is trusted (s; revocation takes effect within it), in-process cache size (MB) and freshness (s); PostgreSQL connect and statement timeouts (ms), Redis call deadline (ms), keep-alive connections to Upstash per instance, how long a failed tier is skipped (s), how long verified keys keep working while PostgreSQL is down (s); POST /readings rows and bytes per batch and batches per minute per key; which successful requests get a request log line (one in request_log_sample: 1 every one, 0 none; and every one slower than request_log_slow_ms; failed requests always do)."
   type = object({
     rate_limit_per_minute      = optional(number, 600)
     unauthenticated_per_minute = optional(number, 60)
@@ -83,6 +83,8 @@ variable "api_settings" {
     ingest_max_rows            = optional(number, 5000)
     ingest_max_bytes           = optional(number, 1048576)
     ingest_batches_per_minute  = optional(number, 60)
+    request_log_sample         = optional(number, 100)
+    request_log_slow_ms        = optional(number, 500)
   })
   default = {}
 
@@ -102,9 +104,11 @@ variable "api_settings" {
       var.api_settings.key_stale_if_error_seconds >= 0 && var.api_settings.key_stale_if_error_seconds <= 86400 &&
       var.api_settings.ingest_max_rows >= 1 && var.api_settings.ingest_max_rows <= 100000 &&
       var.api_settings.ingest_max_bytes >= 1024 && var.api_settings.ingest_max_bytes <= 10485760 &&
-      var.api_settings.ingest_batches_per_minute >= 1 && var.api_settings.ingest_batches_per_minute <= 100000
+      var.api_settings.ingest_batches_per_minute >= 1 && var.api_settings.ingest_batches_per_minute <= 100000 &&
+      var.api_settings.request_log_sample >= 0 && var.api_settings.request_log_sample <= 1000000 &&
+      var.api_settings.request_log_slow_ms >= 0 && var.api_settings.request_log_slow_ms <= 600000
     )
-    error_message = "api_settings: rate_limit_per_minute 1–1e6, request_body_limit_bytes 1 KiB–10 MiB, key_cache_seconds 0–3600, memory_cache_mb 1–1024, memory_ttl_seconds 1–3600, pg_connect_timeout_ms 100–60000, pg_statement_timeout_ms 10–600000, redis_timeout_ms 50–60000, upstash_max_connections 1–1024, breaker_cooldown_seconds 1–600, key_stale_if_error_seconds 0–86400, ingest_max_rows 1–100000, ingest_max_bytes 1 KiB–10 MiB, ingest_batches_per_minute 1–100000."
+    error_message = "api_settings: rate_limit_per_minute 1–1e6, request_body_limit_bytes 1 KiB–10 MiB, key_cache_seconds 0–3600, memory_cache_mb 1–1024, memory_ttl_seconds 1–3600, pg_connect_timeout_ms 100–60000, pg_statement_timeout_ms 10–600000, redis_timeout_ms 50–60000, upstash_max_connections 1–1024, breaker_cooldown_seconds 1–600, key_stale_if_error_seconds 0–86400, ingest_max_rows 1–100000, ingest_max_bytes 1 KiB–10 MiB, ingest_batches_per_minute 1–100000, request_log_sample 0–1e6, request_log_slow_ms 0–600000."
   }
 }
 

@@ -97,7 +97,10 @@ export function createApp(deps: ApiDeps, options: CreateAppOptions = {}) {
 
   const app = newRouter();
 
-  app.use('*', requestLog({ logger, sink: deps.requestLogSink, stats: requestStats }));
+  app.use(
+    '*',
+    requestLog({ logger, sink: deps.requestLogSink, stats: requestStats, lines: deps.requestLogLines }),
+  );
   if (settings.corsOrigins.length > 0) {
     app.use(
       '*',

@@ -6,6 +6,7 @@ import type { ReadingSink } from '../sources/sink.ts';
 import type { KeyVerifier } from './auth/authenticate.ts';
 import type { TierBreakers } from './breakers.ts';
 import type { TileLayer } from './console-tiles.ts';
+import type { RequestLines } from './middleware/request-log/index.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import type { RequestStats } from './request-stats.ts';
 import type { ApiSettings, StreamSettings, WebhookSettings } from './settings.ts';
@@ -22,10 +23,12 @@ export interface ApiDeps {
   defaultTenantId: string;
   settings?: Partial<ApiSettings>;
   /**
-   * Where the one-line-per-request log (event api.request) goes, when it is on. Without it, request
+   * Where the request log lines (event api.request) go, when it is on. Without it, request
    * lines go through `logger.info`; with it, they skip the generic logger (the hot path).
    */
   requestLogSink?: (line: string) => void;
+  /** Which successful requests get a request log line (request-log middleware); every one when omitted. */
+  requestLogLines?: RequestLines;
   /** Per-key rate limiting; an in-process limiter when omitted. */
   rateLimiter?: RateLimiter;
   /**

@@ -95,15 +95,22 @@ test('a message published in a span carries it; its handler span is the child, i
   assert.equal(node.attributes.nodeId, 'n1');
 });
 
-test("an API request with the caller's traceparent: a server span, child of it, named on its line", async () => {
-  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-  const caller = '00f067aa0ba902b7';
-  const lines: Record<string, unknown>[] = [];
+const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+const caller = '00f067aa0ba902b7';
+
+/** An app with the request log, its lines parsed into `lines`. */
+function loggedApp(lines: Record<string, unknown>[]) {
   const app = new Hono<ApiEnv>();
   app.use(
     '*',
     requestLog({ logger: createLogger({ sink: () => {} }), sink: (l) => lines.push(JSON.parse(l)) }),
   );
+  return app;
+}
+
+test("an API request with the caller's traceparent: a server span, child of it, named on its line", async () => {
+  const lines: Record<string, unknown>[] = [];
+  const app = loggedApp(lines);
   app.get('/api/v1/nodes/:id', (c) => c.json({ id: c.req.param('id') }));
   const res = await app.request('/api/v1/nodes/n1?range=24h', {
     headers: { traceparent: `00-${traceId}-${caller}-01`, 'user-agent': 'probe/1.0' },
@@ -126,6 +133,32 @@ test("an API request with the caller's traceparent: a server span, child of it, 
   assert.equal(http.status, 200);
   assert.equal(http.userAgent, 'probe/1.0');
   assert.match(String(http.latency), /^\d+\.\d{5}s$/);
+});
+
+test("a caller's unsampled trace: no span is made, the request's line joins the caller's trace and span", async () => {
+  const lines: Record<string, unknown>[] = [];
+  const app = loggedApp(lines);
+  const inner: Record<string, unknown>[] = [];
+  const log = createLogger({ level: 'debug', sink: (l) => inner.push(JSON.parse(l)) });
+  app.get('/api/v1/nodes/:id', async (c) => {
+    // A span the request opens inside is not sampled either.
+    await inSpan('inner', {}, async () => log.info('inside'));
+    return c.json({ id: c.req.param('id') });
+  });
+  for (const headers of [
+    { traceparent: `00-${traceId}-${caller}-00` } as Record<string, string>,
+    { 'x-cloud-trace-context': `${traceId}/${BigInt(`0x${caller}`)};o=0` },
+  ]) {
+    assert.equal((await app.request('/api/v1/nodes/n1', { headers })).status, 200);
+  }
+  assert.deepEqual(await finished(), [], 'no span exported');
+  assert.equal(lines.length, 2);
+  for (const line of [...lines, ...inner]) {
+    assert.equal(line['logging.googleapis.com/trace'], `projects/${PROJECT}/traces/${traceId}`);
+    assert.equal(line['logging.googleapis.com/spanId'], caller);
+    assert.equal(line['logging.googleapis.com/trace_sampled'], false);
+  }
+  assert.equal(inner.length, 2);
 });
 
 test('a throttled flush exports at most once per interval; an unthrottled one always', async () => {

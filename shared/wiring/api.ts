@@ -94,8 +94,10 @@ export async function apiDeps(config: Config): Promise<ApiDeps> {
     stores,
     cache: await createCache(config),
     logger,
-    // One line per request (INFO): written straight to the sink, in the logger's shape.
+    // Request log lines (INFO): written straight to the sink, in the logger's shape; every failed or
+    // slow request and a sample of the rest (Cloud Run's own request log has every request).
     ...(config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'info' ? { requestLogSink: sink } : {}),
+    requestLogLines: { sampleEvery: config.API_REQUEST_LOG_SAMPLE, slowMs: config.API_REQUEST_LOG_SLOW_MS },
     cacheTtlSeconds: config.CACHE_TTL_SECONDS,
     defaultTenantId: config.TENANT_ID,
     settings,

@@ -6,14 +6,14 @@ import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createLogger } from '../../../log.ts';
 import type { ApiEnv } from '../../env.ts';
-import { requestLog } from './index.ts';
+import { type RequestLines, requestLog } from './index.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function appWith(options: { sink?: (line: string) => void; logged?: string[] }) {
+function appWith(options: { sink?: (line: string) => void; logged?: string[]; lines?: RequestLines }) {
   const logger = createLogger({ level: 'info', sink: (line) => options.logged?.push(line) });
   const app = new Hono<ApiEnv>();
-  app.use('*', requestLog({ logger, sink: options.sink }));
+  app.use('*', requestLog({ logger, sink: options.sink, lines: options.lines }));
   app.get('/api/v1/nodes/:id', (c) => {
     c.set('tier', 'memory');
     c.set('principal', {
@@ -25,6 +25,11 @@ function appWith(options: { sink?: (line: string) => void; logged?: string[] }) 
     });
     c.get('out')['X-Cache-Tier'] = 'memory';
     return c.json({ id: c.req.param('id'), requestId: c.get('requestId') });
+  });
+  app.get('/status/:code', (c) => c.body(null, Number(c.req.param('code')) as 204));
+  app.get('/slow', async (c) => {
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    return c.body('slow');
   });
   app.get('/sealed', (c) => {
     c.set('sealed', true);
@@ -53,6 +58,7 @@ test('a generated request id is answered, and one line is written to the sink in
       time: undefined,
       function: 'api',
       event: 'api.request',
+      sampled: true,
       requestId: id,
       method: 'GET',
       route: '/api/v1/nodes/:id',
@@ -171,4 +177,62 @@ test('behind a real HTTP server the line carries the response size the host wrot
   } finally {
     await new Promise((resolve) => server.close(resolve));
   }
+});
+
+test('sampled: failed and slow requests always get a line, one in sampleEvery of the rest, marked sampled', async () => {
+  const lines: string[] = [];
+  const app = appWith({ sink: (line) => lines.push(line), lines: { sampleEvery: 4, slowMs: 20 } });
+  const statuses: number[] = [];
+  // Twelve quick successes (200, 204, 304): the 4th, 8th and 12th requests are the sample.
+  for (let i = 0; i < 12; i++) {
+    const res = await app.request(`/status/${[200, 204, 304][i % 3]}`);
+    statuses.push(res.status);
+    // Every request is still answered with its request id.
+    assert.match(res.headers.get('x-request-id') ?? '', UUID);
+  }
+  assert.deepEqual(statuses, [200, 204, 304, 200, 204, 304, 200, 204, 304, 200, 204, 304]);
+  const quick = lines.map((l) => JSON.parse(l));
+  assert.deepEqual(
+    quick.map((l) => [l.status, l.sampled]),
+    [
+      [200, true],
+      [204, true],
+      [304, true],
+    ],
+  );
+  lines.length = 0;
+  // Failures (a 4xx, a 5xx, a 404 of no route) and a slow success: each has its line; the 4th
+  // request counted is the sample's.
+  for (const path of ['/status/400', '/status/503', '/nowhere', '/slow']) await app.request(path);
+  const rest = lines.map((l) => JSON.parse(l));
+  assert.deepEqual(
+    rest.map((l) => [l.status, l.sampled]),
+    [
+      [400, false],
+      [503, false],
+      [404, false],
+      [200, true],
+    ],
+  );
+  assert.ok(rest[3].latencyMs >= 20, `slow request logged with its latency (${rest[3].latencyMs} ms)`);
+});
+
+test('sampleEvery 0: only failed and slow requests get a line; 1: every request', async () => {
+  const none: string[] = [];
+  const quiet = appWith({ sink: (line) => none.push(line), lines: { sampleEvery: 0, slowMs: 20 } });
+  for (let i = 0; i < 5; i++) await quiet.request('/status/200');
+  await quiet.request('/slow');
+  await quiet.request('/status/500');
+  assert.deepEqual(
+    none.map((l) => [JSON.parse(l).status, JSON.parse(l).sampled]),
+    [
+      [200, false],
+      [500, false],
+    ],
+  );
+  const all: string[] = [];
+  const every = appWith({ sink: (line) => all.push(line), lines: { sampleEvery: 1, slowMs: 1000 } });
+  for (let i = 0; i < 5; i++) await every.request('/status/200');
+  assert.equal(all.length, 5);
+  assert.ok(all.every((l) => JSON.parse(l).sampled === true));
 });
