@@ -151,12 +151,38 @@ export function rankLeakCandidates(
 }
 
 /** What was located for a leak anomaly at an instant: the candidates and what they were ranked on. */
-export interface LeakLocalisation {
-  /** When it was located (ISO 8601). */
+export interface LeakLocalisationAt {
+  /** When it was located (ISO 8601): the end of the day whose residuals were ranked. */
   at: string;
   /** The pressure points modelled, and their mean residual over the last day (bar). */
   residualBar: Record<string, number>;
   candidates: LeakLocation[];
+}
+
+/**
+ * An anomaly's localisation as stored: the latest, and beside it the first (what a crew was sent on when the
+ * anomaly first had enough evidence; kept by the store however the refreshes move).
+ */
+export interface LeakLocalisation extends LeakLocalisationAt {
+  first?: LeakLocalisationAt;
+}
+
+/**
+ * The instant a leak anomaly that began at `startMs` is located at, `atMs` at most: the start of the next
+ * leak anomaly of its district (`laterStartsMs`), if that one began `minMs` or more after it. Its residual
+ * against the reference frozen at its start is everything that changed since, so after another leak began
+ * it holds both, and the larger wins; up to the other's start it holds only its own. A later leak that began
+ * within `minMs` of it is not told apart in time (it is ignored here).
+ */
+export function locateAtMs(
+  startMs: number,
+  laterStartsMs: readonly number[],
+  atMs: number,
+  minMs: number,
+): number {
+  let cut = atMs;
+  for (const s of laterStartsMs) if (s >= startMs + minMs && s < cut) cut = s;
+  return cut;
 }
 
 /**
