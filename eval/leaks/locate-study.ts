@@ -2,12 +2,13 @@
  * Leak localisation out of the cycle, to choose how overlapping leaks are told apart without iterating through
  * the cycle: generated L-Town readings (cached as eval:leaks caches them), L-Town's sensitivities
  * (`npm run network:import`'s simulation), and each leak of an area with 3+ pressure points located by
- * `locateLeak` 2, 5 and 9 days after its true start (the reference frozen there), in four ways:
+ * `locateLeak` 2, 5 and 9 days after its true start (the reference frozen there), in two ways:
  *
- * - `main`: the residual now against the reference frozen at its start (what main does);
- * - `cut`: located as it stood when the area's next leak began (a day or more after it), as the rollup does;
- * - `two`: now, with the area's other running leaks' locations (each located by `cut`) fitted out;
- * - `cut+two`: `cut`, and the earlier running leaks' locations fitted out.
+ * - `main`: the residual now against the reference frozen at its start (what the rollup did before);
+ * - `cut`: located as it stood when the area's next leak began (a day or more after it), as the rollup does.
+ *
+ * (Fitting the other running leaks' located shapes out of the residuals — a partial correlation, with or
+ * without the cut — was measured too, at f1b039d: 10 and 16 of 36 within 300 m against the cut's 15; not kept.)
  *
  * Prints per way: within 300 m (pipe distance of the best candidate), the median, the top 5 within 300 m;
  * and per location whether any other leak of the area was running (the overlapping ones apart).
@@ -39,7 +40,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const WAYS = ['main', 'cut', 'two', 'cut+two'] as const;
+const WAYS = ['main', 'cut'] as const;
 type Way = (typeof WAYS)[number];
 
 const scheduleText = readFileSync(args.schedule, 'utf8');
@@ -93,8 +94,8 @@ for (const area of new Set(leaks.map((l) => l.area))) series.set(area, hourly(ar
 const dataEnd = readings.startMs + Math.floor(readings.steps / 12) * HOUR_MS;
 
 type Leak = (typeof leaks)[number];
-const best = (points: PressureSeries[], atMs: number, startMs: number, known: string[] = []) =>
-  locateLeak(points, atMs, startMs, candidates, {}, undefined, undefined, known)?.candidates ?? [];
+const best = (points: PressureSeries[], atMs: number, startMs: number) =>
+  locateLeak(points, atMs, startMs, candidates)?.candidates ?? [];
 const running = (l: Leak, o: Leak, atMs: number) =>
   o !== l && o.area === l.area && o.startMs < atMs && o.endMs > o.startMs && o.endMs >= atMs - DAY_MS;
 const cutAt = (l: Leak, atMs: number) =>
@@ -119,19 +120,9 @@ for (const l of leaks) {
     const atMs = l.startMs + day * DAY_MS;
     if (atMs > dataEnd || atMs > l.endMs + DAY_MS) continue;
     const others = leaks.filter((o) => running(l, o, atMs));
-    // The others' locations as the rollup keeps them (cut at their own next leak).
-    const located = (os: Leak[]) =>
-      os.map((o) => best(points, cutAt(o, atMs), o.startMs)[0]?.node).filter((n): n is string => !!n);
     const found: Record<Way, string[]> = {
       main: best(points, atMs, l.startMs).map((c) => c.node),
       cut: best(points, cutAt(l, atMs), l.startMs).map((c) => c.node),
-      two: best(points, atMs, l.startMs, located(others)).map((c) => c.node),
-      'cut+two': best(
-        points,
-        cutAt(l, atMs),
-        l.startMs,
-        located(others.filter((o) => o.startMs <= l.startMs)),
-      ).map((c) => c.node),
     };
     const d = {} as Record<Way, number | null>;
     const top = {} as Record<Way, number | null>;

@@ -93,33 +93,6 @@ function fit(x: readonly number[], y: readonly number[]): { r: number; scale: nu
   return { r: sxy / Math.sqrt(sxx * syy), scale: sxy / sxx };
 }
 
-const centred = (v: readonly number[]): number[] => {
-  const m = v.reduce((a, b) => a + b, 0) / v.length;
-  return v.map((x) => x - m);
-};
-
-/** `v` less its projection on the orthonormal `basis`. */
-function without(v: readonly number[], basis: readonly number[][]): number[] {
-  const out = [...v];
-  for (const b of basis) {
-    const d = out.reduce((a, x, i) => a + x * b[i]!, 0);
-    for (let i = 0; i < out.length; i++) out[i]! -= d * b[i]!;
-  }
-  return out;
-}
-
-/** An orthonormal basis of the vectors' span (Gram–Schmidt; near-dependent ones dropped). */
-function orthonormal(vectors: readonly number[][]): number[][] {
-  const basis: number[][] = [];
-  for (const v of vectors) {
-    const norm0 = Math.sqrt(v.reduce((a, x) => a + x * x, 0));
-    const w = without(v, basis);
-    const norm = Math.sqrt(w.reduce((a, x) => a + x * x, 0));
-    if (norm > 1e-6 * norm0) basis.push(w.map((x) => x / norm));
-  }
-  return basis;
-}
-
 /** A pressure point's residual (bar, negative: lower than the model predicts) and the model's slope there. */
 export interface PointResidual {
   bar: number;
@@ -136,7 +109,6 @@ export function rankLeakCandidates(
   residuals: ReadonlyMap<string, PointResidual>,
   candidates: readonly LeakCandidateNode[],
   cfg: LocaliseConfig = DEFAULT_LOCALISE,
-  known: readonly string[] = [],
 ): LeakLocation[] {
   const points = [...residuals.keys()].sort();
   const weights = points.map((p) => {
@@ -160,16 +132,10 @@ export function rankLeakCandidates(
   });
   const largest = Math.max(0, ...vectors.map((v) => v.norm));
   if (largest === 0) return [];
-  // Leaks already located elsewhere in the district: their shapes are fitted out of the residuals and of
-  // every candidate's (a partial correlation), so what is left is the other leak's.
-  const basis = orthonormal(
-    vectors.filter((v) => known.includes(v.c.node) && v.norm > 0).map((v) => centred(v.x)),
-  );
-  const yk = without(centred(y), basis);
   const ranked: LeakLocation[] = [];
   for (const { c, x, norm } of vectors) {
-    if (norm < cfg.minNormShare * largest || known.includes(c.node)) continue;
-    const f = basis.length === 0 ? fit(x, y) : fit(without(centred(x), basis), yk);
+    if (norm < cfg.minNormShare * largest) continue;
+    const f = fit(x, y);
     if (!f || f.scale <= 0) continue;
     ranked.push({
       node: c.node,
@@ -232,13 +198,12 @@ export function locateLeak(
   context: Omit<PressureModelContext, 'leakFreeBeforeMs'> = {},
   model: PressureModelConfig = DEFAULT_PRESSURE_MODEL,
   cfg: LocaliseConfig = DEFAULT_LOCALISE,
-  known: readonly string[] = [],
 ): LeakLocalisation | null {
   const residuals = pressureResiduals(points, nowMs, model, { ...context, leakFreeBeforeMs: leakStartMs });
   const byPoint = new Map(
     residuals.map((r) => [r.nodeId, { bar: r.lastDayResidualBar, slope: r.slope, sigma: r.sigmaBar }]),
   );
-  const ranked = rankLeakCandidates(byPoint, candidates, cfg, known);
+  const ranked = rankLeakCandidates(byPoint, candidates, cfg);
   if (ranked.length === 0) return null;
   return {
     at: new Date(nowMs).toISOString(),
