@@ -4,8 +4,10 @@
  * (`npm run network:import`'s simulation), and each leak of an area with 3+ pressure points located by
  * `locateLeak` 2, 5 and 9 days after its true start (the reference frozen there), in two ways:
  *
- * - `main`: the residual now against the reference frozen at its start (what the rollup did before);
- * - `cut`: located as it stood when the area's next leak began (a day or more after it), as the rollup does.
+ * - `main`: the residual now against the reference frozen at its start (what the rollup does);
+ * - `cut`: located as it stood when the area's next leak began (a day or more after it). Built into the
+ *   rollup at f7b0355 and not kept: through the cycle a later anomaly is often another detector's repeat of
+ *   the same leak, which cut the first before its leak had grown (eval/RESULTS.md, 2026-12-07 15:34).
  *
  * (Fitting the other running leaks' located shapes out of the residuals — a partial correlation, with or
  * without the cut — was measured too, at f1b039d: 10 and 16 of 36 within 300 m against the cut's 15; not kept.)
@@ -20,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { mapSensors } from '../../scripts/network-import/import.ts';
 import { simulateSensitivity } from '../../scripts/network-import/sensitivity.ts';
 import type { LeakCandidateNode } from '../../shared/anomaly/localise.ts';
-import { locateAtMs, locateLeak } from '../../shared/anomaly/localise.ts';
+import { locateLeak } from '../../shared/anomaly/localise.ts';
 import type { PressureSeries } from '../../shared/anomaly/pressure-model.ts';
 import { cachedReadings } from './cache.ts';
 import { distanceToPipe, HIT_M, readPipeGraph } from './localisation.ts';
@@ -42,6 +44,19 @@ const { values: args } = parseArgs({
 
 const WAYS = ['main', 'cut'] as const;
 type Way = (typeof WAYS)[number];
+
+/**
+ * The instant a leak anomaly that began at `startMs` is located at, `atMs` at most: the start of the next
+ * leak anomaly of its district (`laterStartsMs`), if that one began `minMs` or more after it. Its residual
+ * against the reference frozen at its start is everything that changed since, so after another leak began
+ * it holds both, and the larger wins; up to the other's start it holds only its own. A later leak that began
+ * within `minMs` of it is not told apart in time (it is ignored here).
+ */
+function locateAtMs(startMs: number, laterStartsMs: readonly number[], atMs: number, minMs: number): number {
+  let cut = atMs;
+  for (const s of laterStartsMs) if (s >= startMs + minMs && s < cut) cut = s;
+  return cut;
+}
 
 const scheduleText = readFileSync(args.schedule, 'utf8');
 const schedule = parseSchedule(scheduleText, args.schedule);

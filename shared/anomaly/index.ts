@@ -41,7 +41,7 @@ export type {
   LeakLocation,
   LocaliseConfig,
 } from './localise.ts';
-export { DEFAULT_LOCALISE, locateAtMs, locateLeak, rankLeakCandidates } from './localise.ts';
+export { DEFAULT_LOCALISE, locateLeak, rankLeakCandidates } from './localise.ts';
 export type { NightFlow, NightFlowConfig } from './night-flow.ts';
 export { DEFAULT_NIGHT_FLOW, detectNightFlowLeak, netInflow, nightlyMinimumFlows } from './night-flow.ts';
 export type { PressureModelConfig, PressureResidual, PressureSeries } from './pressure-model.ts';

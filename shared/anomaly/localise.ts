@@ -168,24 +168,6 @@ export interface LeakLocalisation extends LeakLocalisationAt {
 }
 
 /**
- * The instant a leak anomaly that began at `startMs` is located at, `atMs` at most: the start of the next
- * leak anomaly of its district (`laterStartsMs`), if that one began `minMs` or more after it. Its residual
- * against the reference frozen at its start is everything that changed since, so after another leak began
- * it holds both, and the larger wins; up to the other's start it holds only its own. A later leak that began
- * within `minMs` of it is not told apart in time (it is ignored here).
- */
-export function locateAtMs(
-  startMs: number,
-  laterStartsMs: readonly number[],
-  atMs: number,
-  minMs: number,
-): number {
-  let cut = atMs;
-  for (const s of laterStartsMs) if (s >= startMs + minMs && s < cut) cut = s;
-  return cut;
-}
-
-/**
  * The candidates for a leak that began at `leakStartMs`: each point's residual over the last day against the
  * pressure model's reference ending before that start (read from `context.reference` when the recent
  * `points` do not reach back), then ranked. Null when the model or the ranking has too little to go on.

@@ -673,7 +673,7 @@ export interface components {
         };
         /** @description The tenant's candidate leak nodes ranked best first at an instant */
         LeakLocalisationAt: {
-            /** @description The end of the day whose residuals were ranked (refreshed every cycle while open, up to the start of the district's next leak anomaly) */
+            /** @description The end of the day whose residuals were ranked (refreshed every cycle while open) */
             at: string;
             candidates: components["schemas"]["LeakLocation"][];
             /** @description Each pressure point's mean residual over the last day against the leak-free reference, bar */

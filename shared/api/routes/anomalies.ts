@@ -70,8 +70,7 @@ const LeakLocation = z
 const LeakLocalisationAt = z
   .object({
     at: z.string().openapi({
-      description:
-        "The end of the day whose residuals were ranked (refreshed every cycle while open, up to the start of the district's next leak anomaly)",
+      description: 'The end of the day whose residuals were ranked (refreshed every cycle while open)',
     }),
     residualBar: z.record(z.string(), z.number()).openapi({
       description:

@@ -4,9 +4,8 @@
  * seen since the previous rollup, the district's pressure points' residuals against the pressure model's
  * reference frozen before the anomaly's start are ranked against the tenant's candidate leak nodes
  * (`shared/anomaly/localise.ts`; the candidates come from `npm run network:import`), and the top candidates
- * are stored on the anomaly — refreshed every rollup while it stays open, up to the start of the district's
- * next leak anomaly (the residual then holds both leaks, and the larger would win); the store keeps the first
- * localisation beside the latest.
+ * are stored on the anomaly — refreshed every rollup while it stays open; the store keeps the first
+ * localisation beside the latest (what a crew was sent on, however the refreshes move).
  *
  * Reads per located anomaly: the district's hourly pressure partials over its reference window (14 days
  * before the start, more when past leaks are left out) and over the last day. Nothing happens for a tenant
@@ -16,7 +15,6 @@ import {
   type Anomaly,
   DEFAULT_ANOMALY_CONFIG,
   type LeakLocalisation,
-  locateAtMs,
   locateLeak,
   pressureExcludedSpans,
 } from '../../anomaly/index.ts';
@@ -36,9 +34,6 @@ export const LEAK_TYPES: ReadonlySet<Anomaly['type']> = new Set([
 
 /** Hours of the recent window read: the last day's residuals, and an hour either side. */
 const RECENT_HOURS = 26;
-
-/** A later leak anomaly that began this long after an earlier one ends the earlier one's evidence (a day of residuals). */
-const MIN_EVIDENCE_MS = 24 * HOUR_MS;
 
 /**
  * Locates the leak anomalies of the tenant's districts seen since `sinceMs` (or still open); returns how
@@ -89,17 +84,8 @@ export async function locateLeaks(
       to: number,
     ) => ids.map((id) => ({ nodeId: id, hourly: hourlySeriesOf(cells, id, from, to) }));
     for (const a of mine) {
-      // A resolved one is located as it was last seen, an open one now — or, when another leak anomaly of
-      // the district began since, as it stood then (after that, the residual holds both leaks).
-      const later = past
-        .filter((b) => b.districtId === a.districtId && LEAK_TYPES.has(b.type) && b.status !== 'pending')
-        .map((b) => b.startMs);
-      const atMs = locateAtMs(
-        a.startMs,
-        later,
-        a.status === 'resolved' ? Math.min(nowMs, a.lastSeenMs + HOUR_MS) : nowMs,
-        MIN_EVIDENCE_MS,
-      );
+      // A resolved one is located as it was last seen; an open one now.
+      const atMs = a.status === 'resolved' ? Math.min(nowMs, a.lastSeenMs + HOUR_MS) : nowMs;
       const endMs = Math.floor(atMs / HOUR_MS) * HOUR_MS;
       const refEnd = Math.min(endMs - model.lagHours * HOUR_MS, Math.floor(a.startMs / HOUR_MS) * HOUR_MS);
       const refFrom = refEnd - (model.referenceHours + 1) * HOUR_MS - extraMs;
