@@ -5,6 +5,8 @@
  * Then a district with three weeks of hourly pressures, in which a leak at a known junction began four days
  * ago, and an open leak anomaly: the rollup's localisation ranks the candidates and stores them on the
  * anomaly, and `GET /api/v1/anomalies/{id}` serves them — the leak's junction first or beside the first.
+ * Then a second, larger leak elsewhere in the district: the first anomaly's refresh is pulled away by it,
+ * its first localisation kept beside and served; the second leak's anomaly finds its own leak.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -112,16 +114,26 @@ const T0 = Date.UTC(2026, 0, 5);
 const LEAK_AT = T0 + 24 * DAY_MS;
 const NOW = LEAK_AT + 4 * DAY_MS;
 const LEAK_NODE = J(3, 2);
+/** A second leak's junction, four hops from the first's. */
+const OTHER_NODE = J(0, 3);
 
-/** Hourly pressures (bar) of the sensed points over 28 days; from LEAK_AT, `times` the test leak at LEAK_NODE. */
-function readings(leak: LeakCandidateNode, times: number): Reading[] {
-  const noise = gaussian(seededRandom(21));
+/** Hourly pressures (bar) of the sensed points over 28 days; from LEAK_AT, `times` the test leak at LEAK_NODE (and `more` leaks; or from `fromMs` to `toMs`). */
+function readings(
+  leak: LeakCandidateNode,
+  times: number,
+  more: readonly { leak: LeakCandidateNode; times: number; fromMs: number }[] = [],
+  fromMs = T0,
+  toMs = NOW,
+): Reading[] {
+  const noise = gaussian(seededRandom(21 + (fromMs - T0) / HOUR_MS));
   const out: Reading[] = [];
-  for (let h = 0; h < (NOW - T0) / HOUR_MS; h++) {
+  const at = (c: LeakCandidateNode, s: string) => c.dheadM[c.sensors.indexOf(`P-${s}`)]! / 10.197;
+  for (let h = (fromMs - T0) / HOUR_MS; h < (toMs - T0) / HOUR_MS; h++) {
     const t = T0 + h * HOUR_MS;
     const q = 0.6 + 0.4 * Math.sin((((h % 24) - 7) / 24) * 2 * Math.PI);
     SENSED.forEach((s, p) => {
-      const drop = t >= LEAK_AT ? (times * leak.dheadM[leak.sensors.indexOf(`P-${s}`)]!) / 10.197 : 0;
+      let drop = t >= LEAK_AT ? times * at(leak, s) : 0;
+      for (const m of more) if (t >= m.fromMs) drop += m.times * at(m.leak, s);
       out.push({
         nodeId: `P-${s}`,
         ts: t + 30 * 60_000,
@@ -267,6 +279,82 @@ describe('leak localisation: network import, rollup and API', await peerGate('po
     assert.ok(body.locations.candidates.length >= 3);
     // Twice the test leak: the fitted size says so, within a third.
     assert.ok(Math.abs(best.estimatedLps / (2 * leak.leakLps) - 1) < 0.34, `${best.estimatedLps} L/s`);
+  });
+
+  test('a later, larger leak in the district: the earlier anomaly’s refresh is pulled away, its first location kept; the later one finds its own', async () => {
+    // Four more days from NOW, with a leak three times the first's at OTHER_NODE beside it from NOW.
+    const sql = stack.storage.sql;
+    const later = NOW + 4 * DAY_MS;
+    await stack.storage.partitions.ensure(
+      'agg_1h',
+      Array.from({ length: 5 }, (_, d) => NOW + d * DAY_MS),
+    );
+    const candidates = await readLeakSensitivity(sql, TENANT);
+    const leak = candidates.find((c) => c.node === LEAK_NODE)!;
+    const other = candidates.find((c) => c.node === OTHER_NODE)!;
+    await upsertPartials(
+      sql,
+      'agg_1h',
+      rollUp(
+        aggregateReadings(readings(leak, 2, [{ leak: other, times: 6, fromMs: NOW }], NOW, later)),
+        HOUR_MS,
+      ),
+    );
+    const rollup = stack.aggregator.stores.rollup;
+    const districts = await rollup.districtMeters(TENANT);
+    const app = createApp(stack.api);
+    const { token } = await createKey(postgresKeyStore(sql), {
+      tenantId: TENANT,
+      role: 'reader',
+      name: 'localisation test, two leaks',
+      rateLimitPerMinute: 10_000,
+    });
+    type Located = { at: string; residualBar: Record<string, number>; candidates: { node: string }[] };
+    const served = async (id: string) => {
+      const res = await app.request(`/api/v1/anomalies/${id}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { locations?: Located & { first?: Located } };
+      assert.ok(body.locations?.first, `${id}: first and latest served`);
+      return body.locations as Located & { first: Located };
+    };
+    const near = (l: Located, node: string) =>
+      assert.ok(
+        hops(l.candidates[0]!.node, node) <= 1,
+        `best ${l.candidates[0]!.node} at ${l.at}, the leak at ${node}`,
+      );
+
+    // The fault: the second leak's anomaly not yet there, the earlier anomaly's residual holds both leaks
+    // and its refresh is pulled away by the larger; its first localisation stays.
+    assert.equal(await locateLeaks(stack.aggregator, TENANT, districts, later - HOUR_MS, later), 1);
+    const stolen = await served(leakAnomaly.id);
+    assert.equal(stolen.at, new Date(later).toISOString());
+    const moved = stolen.candidates[0]!.node;
+    assert.ok(hops(moved, LEAK_NODE) > 1, `best ${moved}: the larger leak pulled it away from ${LEAK_NODE}`);
+    assert.equal(stolen.first.at, new Date(NOW).toISOString());
+    near(stolen.first, LEAK_NODE);
+
+    // The later leak's anomaly, against the reference frozen at its start, finds its own leak; the earlier
+    // one's first localisation is still its own.
+    const second: Anomaly = {
+      ...leakAnomaly,
+      id: 'loc-leak-2',
+      startMs: NOW,
+      firstSeenMs: NOW + DAY_MS,
+      openedAtMs: NOW + DAY_MS,
+      lastSeenMs: later,
+    };
+    await rollup.writeDistrictTransitions([{ kind: 'opened', anomaly: second }], new Map());
+    assert.equal(await locateLeaks(stack.aggregator, TENANT, districts, later - HOUR_MS, later), 2);
+    const kept = await served(leakAnomaly.id);
+    assert.equal(kept.first.at, new Date(NOW).toISOString());
+    near(kept.first, LEAK_NODE);
+    const own = await served(second.id);
+    near(own, OTHER_NODE);
+    // Located once: its first is its latest.
+    const { first, ...latest } = own;
+    assert.deepEqual(first, latest);
   });
 
   test('without an imported model nothing is located', async () => {

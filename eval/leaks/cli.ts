@@ -10,7 +10,8 @@
  * fresh PostgreSQL database (run.ts; DATABASE_URL's server, or the local one) and scores the anomalies
  * the system opened against the schedule (score.ts). Prints per leak: detected or not, by what, the delay,
  * the water saved; then true positives, repeats, false alarms per week and the competition's score; then
- * where the system located each detected leak (localisation.ts: pipe distance, within 300 m).
+ * where the system located each detected leak, first and as last refreshed (localisation.ts: pipe distance,
+ * within 300 m).
  * Every `--checkpoint-days` simulated days the anomalies so far are saved beside the cache
  * (`….partial.json`): `--rescore` of a run stopped early scores the span it completed.
  */
@@ -120,7 +121,9 @@ async function main(): Promise<void> {
   const scoreAll = (anomalies: AnomalyPayload[]) => {
     const score = scoreDetections(anomalies, schedule.leaks, readings, evalFromMs, evalToMs);
     printScore(score, readings.leakOutflowLps);
-    printLocalisation(scoreLocalisation(score.leaks, anomalies, graph));
+    for (const which of ['first', 'latest'] as const) {
+      printLocalisation(scoreLocalisation(score.leaks, anomalies, graph, which), which);
+    }
     if (!args.without) return;
     const left = new Set(args.without.split(','));
     console.log(`\n### The same run without ${[...left].join(', ')} alarms\n`);

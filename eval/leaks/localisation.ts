@@ -3,7 +3,8 @@
  * (shortest path along the network's links, by the .inp's pipe lengths; pumps and valves count 0 m) from the
  * best candidate node of the anomaly credited with the detection to the leak's pipe (its nearer end; 0 when
  * the candidate is an end of it), a hit within 300 m. Beside it, the nearest of the top candidates (what a
- * crew checking the list in order would reach).
+ * crew checking the list in order would reach). The anomaly's first localisation (what a crew was sent on)
+ * and its latest refresh are scored apart.
  */
 import { Project, Workspace } from 'epanet-js';
 import type { AnomalyPayload } from '../../shared/anomaly/listed.ts';
@@ -141,16 +142,24 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
+/**
+ * Which of an anomaly's localisations is scored: the latest refresh, or the first (what a crew was sent on;
+ * an anomaly stored before the first was kept has only its latest, scored as both).
+ */
+export type Which = 'latest' | 'first';
+
 export function scoreLocalisation(
   outcomes: readonly LeakOutcome[],
   anomalies: readonly AnomalyPayload[],
   g: PipeGraph,
+  which: Which = 'latest',
 ): LocalisationScore {
   const byId = new Map(anomalies.map((a) => [a.id, a]));
   const leaks: LocatedLeak[] = [];
   for (const o of outcomes) {
     if (o.anomalyId === null) continue;
-    const found = byId.get(o.anomalyId)?.locations?.candidates ?? [];
+    const l = byId.get(o.anomalyId)?.locations;
+    const found = (which === 'first' ? (l?.first ?? l) : l)?.candidates ?? [];
     const distances = found.map((c) => distanceToPipe(g, c.node, o.leak.pipe));
     leaks.push({
       pipe: o.leak.pipe,
@@ -171,7 +180,8 @@ export function scoreLocalisation(
   };
 }
 
-export function printLocalisation(s: LocalisationScore): void {
+export function printLocalisation(s: LocalisationScore, which: Which = 'latest'): void {
+  console.log(`\n${which === 'first' ? 'First' : 'Latest'} localisation of the credited anomaly:`);
   console.log('\n| leak | best candidate | pipe distance | correlation | nearest of the top 5 |');
   console.log('|---|---|---:|---:|---:|');
   const m = (v: number | null) =>
@@ -183,7 +193,7 @@ export function printLocalisation(s: LocalisationScore): void {
   }
   const share = (k: number) => (s.detected > 0 ? `${((100 * k) / s.detected).toFixed(0)} %` : '—');
   console.log(
-    `\nLocalisation: ${s.located} of ${s.detected} detected leaks given candidates; best candidate within ${HIT_M} m of ` +
+    `\nLocalisation (${which}): ${s.located} of ${s.detected} detected leaks given candidates; best candidate within ${HIT_M} m of ` +
       `the leak's pipe for ${s.within} of ${s.detected} (${share(s.within)}), one of the top 5 for ${s.withinTop} ` +
       `(${share(s.withinTop)}); median pipe distance ${s.medianM === null ? '—' : `${s.medianM.toFixed(0)} m`}.`,
   );

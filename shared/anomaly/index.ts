@@ -34,7 +34,13 @@ export {
   retentionUntilMs,
 } from './lifecycle.ts';
 export type { ListedAnomaly } from './listed.ts';
-export type { LeakCandidateNode, LeakLocalisation, LeakLocation, LocaliseConfig } from './localise.ts';
+export type {
+  LeakCandidateNode,
+  LeakLocalisation,
+  LeakLocalisationAt,
+  LeakLocation,
+  LocaliseConfig,
+} from './localise.ts';
 export { DEFAULT_LOCALISE, locateLeak, rankLeakCandidates } from './localise.ts';
 export type { NightFlow, NightFlowConfig } from './night-flow.ts';
 export { DEFAULT_NIGHT_FLOW, detectNightFlowLeak, netInflow, nightlyMinimumFlows } from './night-flow.ts';

@@ -151,12 +151,20 @@ export function rankLeakCandidates(
 }
 
 /** What was located for a leak anomaly at an instant: the candidates and what they were ranked on. */
-export interface LeakLocalisation {
-  /** When it was located (ISO 8601). */
+export interface LeakLocalisationAt {
+  /** When it was located (ISO 8601): the end of the day whose residuals were ranked. */
   at: string;
   /** The pressure points modelled, and their mean residual over the last day (bar). */
   residualBar: Record<string, number>;
   candidates: LeakLocation[];
+}
+
+/**
+ * An anomaly's localisation as stored: the latest, and beside it the first (what a crew was sent on when the
+ * anomaly first had enough evidence; kept by the store however the refreshes move).
+ */
+export interface LeakLocalisation extends LeakLocalisationAt {
+  first?: LeakLocalisationAt;
 }
 
 /**

@@ -61,6 +61,14 @@ export function matches(a: Anomaly, f: Filters): boolean {
 const newestFirst = (a: Anomaly, b: Anomaly) =>
   b.startedAt.localeCompare(a.startedAt) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 
+/** The first three candidates of a localisation, as one line. */
+function candidatesText(candidates: NonNullable<Anomaly['locations']>['candidates']): string {
+  return candidates
+    .slice(0, 3)
+    .map((c) => `${c.node} (pipes ${c.pipes.join(', ')}; fit ${c.score.toFixed(2)}, ~${c.estimatedLps} L/s)`)
+    .join(' · ');
+}
+
 function Evidence(props: { anomaly: Anomaly }) {
   const a = props.anomaly;
   const start = Date.parse(a.startedAt);
@@ -93,15 +101,14 @@ function Evidence(props: { anomaly: Anomaly }) {
         {a.locations?.candidates.length ? (
           <>
             <dt>Likely location</dt>
-            <dd>
-              {a.locations.candidates
-                .slice(0, 3)
-                .map(
-                  (c) =>
-                    `${c.node} (pipes ${c.pipes.join(', ')}; fit ${c.score.toFixed(2)}, ~${c.estimatedLps} L/s)`,
-                )
-                .join(' · ')}
-            </dd>
+            <dd>{candidatesText(a.locations.candidates)}</dd>
+          </>
+        ) : null}
+        {a.locations?.first?.candidates.length &&
+        a.locations.first.candidates[0]!.node !== a.locations.candidates[0]?.node ? (
+          <>
+            <dt>First located ({time(a.locations.first.at)})</dt>
+            <dd>{candidatesText(a.locations.first.candidates)}</dd>
           </>
         ) : null}
         {a.note ? (

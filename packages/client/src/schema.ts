@@ -667,9 +667,13 @@ export interface components {
                 };
             };
         };
-        /** @description Where a leak anomaly most likely is: the tenant's candidate leak nodes (`npm run network:import`) ranked best first. Present on leak anomalies of districts with three or more pressure points once a network model is imported. */
-        LeakLocalisation: {
-            /** @description When the candidates were ranked (refreshed every cycle while open) */
+        /** @description Where a leak anomaly most likely is: the tenant's candidate leak nodes (`npm run network:import`) ranked best first, as last refreshed, and in `first` the first ranking it was given (what a crew was sent on). Present on leak anomalies of districts with three or more pressure points once a network model is imported. */
+        LeakLocalisation: components["schemas"]["LeakLocalisationAt"] & {
+            first?: components["schemas"]["LeakLocalisationAt"];
+        };
+        /** @description The tenant's candidate leak nodes ranked best first at an instant */
+        LeakLocalisationAt: {
+            /** @description The end of the day whose residuals were ranked (refreshed every cycle while open) */
             at: string;
             candidates: components["schemas"]["LeakLocation"][];
             /** @description Each pressure point's mean residual over the last day against the leak-free reference, bar */

@@ -318,14 +318,18 @@ export async function writeNights(db: Db, tenantId: string, nights: readonly Sto
   );
 }
 
-/** Leak anomalies' candidate locations (the rollup's localisation), replacing what each held. */
+/**
+ * Leak anomalies' candidate locations (the rollup's localisation): each replaces the latest the anomaly held,
+ * and the first it was ever given is kept as `first` (the first write's own, an earlier one's without `first`).
+ */
 export async function writeLocations(
   db: Db,
   located: readonly { id: string; locations: LeakLocalisation }[],
 ): Promise<void> {
   if (located.length === 0) return;
   await db.unsafe(
-    `update anomalies a set locations = t.l::jsonb
+    `update anomalies a set locations = jsonb_set(t.l::jsonb - 'first', '{first}',
+       coalesce(a.locations -> 'first', a.locations, t.l::jsonb - 'first'))
      from unnest($1::text[], $2::text[]) as t(id, l) where a.id = t.id`,
     [located.map((x) => x.id), located.map((x) => JSON.stringify(x.locations))] as never[],
   );

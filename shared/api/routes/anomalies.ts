@@ -67,21 +67,27 @@ const LeakLocation = z
   })
   .openapi('LeakLocation');
 
-const LeakLocalisation = z
+const LeakLocalisationAt = z
   .object({
-    at: z
-      .string()
-      .openapi({ description: 'When the candidates were ranked (refreshed every cycle while open)' }),
+    at: z.string().openapi({
+      description: 'The end of the day whose residuals were ranked (refreshed every cycle while open)',
+    }),
     residualBar: z.record(z.string(), z.number()).openapi({
       description:
         "Each pressure point's mean residual over the last day against the leak-free reference, bar",
     }),
     candidates: z.array(LeakLocation),
   })
-  .openapi('LeakLocalisation', {
-    description:
-      "Where a leak anomaly most likely is: the tenant's candidate leak nodes (`npm run network:import`) ranked best first. Present on leak anomalies of districts with three or more pressure points once a network model is imported.",
+  .openapi('LeakLocalisationAt', {
+    description: "The tenant's candidate leak nodes ranked best first at an instant",
   });
+
+const LeakLocalisation = LeakLocalisationAt.extend({
+  first: LeakLocalisationAt.optional(),
+}).openapi('LeakLocalisation', {
+  description:
+    "Where a leak anomaly most likely is: the tenant's candidate leak nodes (`npm run network:import`) ranked best first, as last refreshed, and in `first` the first ranking it was given (what a crew was sent on). Present on leak anomalies of districts with three or more pressure points once a network model is imported.",
+});
 
 export const Anomaly = z
   .object({

@@ -4,7 +4,8 @@
  * seen since the previous rollup, the district's pressure points' residuals against the pressure model's
  * reference frozen before the anomaly's start are ranked against the tenant's candidate leak nodes
  * (`shared/anomaly/localise.ts`; the candidates come from `npm run network:import`), and the top candidates
- * are stored on the anomaly — refreshed every rollup while it stays open.
+ * are stored on the anomaly — refreshed every rollup while it stays open; the store keeps the first
+ * localisation beside the latest (what a crew was sent on, however the refreshes move).
  *
  * Reads per located anomaly: the district's hourly pressure partials over its reference window (14 days
  * before the start, more when past leaks are left out) and over the last day. Nothing happens for a tenant

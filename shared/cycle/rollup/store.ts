@@ -141,7 +141,7 @@ export interface DistrictAnomalyStore {
   ): Promise<Set<string>>;
   /** The tenant's candidate leak nodes with their sensitivity (empty when no network model was imported). */
   readLeakSensitivity(tenantId: string): Promise<LeakCandidateNode[]>;
-  /** Leak anomalies' candidate locations, each replacing what the anomaly held. */
+  /** Leak anomalies' candidate locations, each replacing the latest the anomaly held (the first is kept as `first`). */
   writeLocations(located: readonly { id: string; locations: LeakLocalisation }[]): Promise<void>;
 }
 
