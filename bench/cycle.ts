@@ -363,7 +363,9 @@ async function measure(nodes: number, analytics: boolean, root = '.'): Promise<M
   await pubsub.close();
   await sql.end();
   await deps.sql.end();
-  await admin.unsafe(`drop database ${db} with (force)`);
+  // BENCH_KEEP_DATABASE=1: the run's database stays, to EXPLAIN its statements on its data afterwards.
+  if (process.env.BENCH_KEEP_DATABASE) console.log(`  (database ${db} kept)`);
+  else await admin.unsafe(`drop database ${db} with (force)`);
   const keys = await deleteRunKeys(env.REDIS_KEY_PREFIX!);
   console.log(`  (${keys} Redis keys of the run, ${env.REDIS_KEY_PREFIX}*, deleted)`);
   return { wallS, nodesS, peak, cpu: cpuMap, cpuNodes: cpuNodeMap };
