@@ -8,7 +8,7 @@ import { METRICS, type Metric } from '../../domain/readings.ts';
 import { encodeSketch, newSketch } from '../../domain/sketch.ts';
 import { numberArray, textArray } from './array-literal.ts';
 import type { Sql, TransactionSql } from './client.ts';
-import { fromPartitionOf, type TimeSeriesTable } from './partitions.ts';
+import { fromPartitionOf, type TimeSeriesTable, textsByPartitions } from './partitions.ts';
 
 type Db = Sql | TransactionSql;
 
@@ -95,22 +95,14 @@ function bucketParams(buckets: number[]): [number[], number, number] {
 const BATCH_TABLES = ['agg_5m', 'agg_1h', 'agg_1d'] as const;
 /**
  * The batch's read for the partitions its buckets fall in (`fromPartitionOf`: it runs on the batch's
- * generic plans, which would otherwise hold and lock every partition retention keeps); cached, bounded.
+ * generic plans, which would otherwise hold and lock every partition retention keeps).
  */
-const batchBucketTexts = new Map<string, string>();
-function readBatchBucketsText(starts: string[]): string {
-  const key = starts.join();
-  let text = batchBucketTexts.get(key);
-  if (text === undefined) {
-    if (batchBucketTexts.size >= 64) batchBucketTexts.clear();
-    text = BATCH_TABLES.map(
-      (table, i) =>
-        `select ${i} as t, ${selectColumns} from ${table} where node_id = $1 and ${starts[i]} and ${inBuckets(2 + 3 * i)}`,
-    ).join('\n  union all ');
-    batchBucketTexts.set(key, text);
-  }
-  return text;
-}
+const readBatchBucketsText = textsByPartitions((starts) =>
+  BATCH_TABLES.map(
+    (table, i) =>
+      `select ${i} as t, ${selectColumns} from ${table} where node_id = $1 and ${starts[i]} and ${inBuckets(2 + 3 * i)}`,
+  ).join('\n  union all '),
+);
 
 /**
  * One node's stored partials of its 5-minute, hourly and daily buckets, in ONE statement (a node batch

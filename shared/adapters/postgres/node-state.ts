@@ -13,7 +13,7 @@
 import type { NodeState, NodeStateSpec } from '../../cycle/aggregate/store.ts';
 import { ANOMALY_COLUMNS, type AnomalyRow, anomalyFromRow } from './anomalies.ts';
 import type { Sql, TransactionSql } from './client.ts';
-import { fromPartitionOf } from './partitions.ts';
+import { fromPartitionOf, textsByPartitions } from './partitions.ts';
 import { COUNTERS_DOC, countersFromDoc } from './quality.ts';
 
 type Db = Sql | TransactionSql;
@@ -47,7 +47,7 @@ const partial = (tag: string, table: string, where: string) =>
 /**
  * The statement for the partitions its partials fall in (`fromPartitionOf`): it runs on the batch's
  * generic plans, which would otherwise hold and lock every partition of agg_5m and agg_1h retention
- * keeps, pruned only when they run. One text per pair of partition starts (cached, bounded).
+ * keeps, pruned only when they run. One text per pair of partition starts.
  */
 const statement = (from5m: string, from1h: string) => `
   select r, ms, metric, count, sum, min, max, last, last_ms, doc from (
@@ -65,19 +65,13 @@ const statement = (from5m: string, from1h: string) => `
         and (status <> 'resolved' or last_seen_at >= $13::timestamptz)) x
   ) s`;
 
-const texts = new Map<string, string>();
+const statementText = textsByPartitions(([from5m, from1h]) => statement(from5m!, from1h!));
 function statementFor(h: NodeStateSpec['history']): string {
-  const from5m = fromPartitionOf('agg_5m', h.fromMs);
   // Without baseline hours the hourly scan reads nothing: any start will do.
-  const from1h = fromPartitionOf('agg_1h', Math.min(h.fromMs, ...h.baselineHoursMs));
-  const key = from5m + from1h;
-  let text = texts.get(key);
-  if (text === undefined) {
-    if (texts.size >= 64) texts.clear();
-    text = statement(from5m, from1h);
-    texts.set(key, text);
-  }
-  return text;
+  return statementText([
+    fromPartitionOf('agg_5m', h.fromMs),
+    fromPartitionOf('agg_1h', Math.min(h.fromMs, ...h.baselineHoursMs)),
+  ]);
 }
 
 export async function readNodeState(db: Db, spec: NodeStateSpec): Promise<NodeState> {

@@ -32,6 +32,21 @@ export function partitionBounds(table: TimeSeriesTable, ms: number): { name: str
 export const fromPartitionOf = (table: TimeSeriesTable, ms: number): string =>
   `bucket >= '${partitionBounds(table, ms).from.toISOString()}'`;
 
+/** Statement texts by the partition starts they are built for, each built once (bounded: cleared past 64). */
+export function textsByPartitions(build: (starts: string[]) => string): (starts: string[]) => string {
+  const texts = new Map<string, string>();
+  return (starts) => {
+    const key = starts.join();
+    let text = texts.get(key);
+    if (text === undefined) {
+      if (texts.size >= 64) texts.clear();
+      text = build(starts);
+      texts.set(key, text);
+    }
+    return text;
+  };
+}
+
 /** Creates the partitions a set of bucket times falls into. Remembers what exists per process. */
 export class PartitionManager {
   private readonly known = new Set<string>();

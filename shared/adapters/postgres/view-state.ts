@@ -22,7 +22,7 @@ import {
   settleView,
 } from '../../domain/view-state.ts';
 import type { Sql, TransactionSql } from './client.ts';
-import { fromPartitionOf } from './partitions.ts';
+import { fromPartitionOf, textsByPartitions } from './partitions.ts';
 
 type Db = Sql | TransactionSql;
 
@@ -90,24 +90,15 @@ function viewInputsText(from5m: string, from1h: string, from1d: string): string 
   order by t, metric, bucket_ms`;
 }
 
-/** Texts by their partitions' starts (bounded: cleared past 64). */
-const viewInputsTexts = new Map<string, string>();
-export function viewInputsStatement(b: ViewBounds): string {
-  // The earliest bound each table can be read from: without a settled state, $3 and $5.
-  const starts = [
-    fromPartitionOf('agg_5m', b.m5FromMs),
-    fromPartitionOf('agg_1h', Math.min(b.h1FromMs, b.h1FullFromMs)),
-    fromPartitionOf('agg_1d', Math.min(b.d1FromMs, b.dayMs)),
-  ] as const;
-  const key = starts.join();
-  let text = viewInputsTexts.get(key);
-  if (text === undefined) {
-    if (viewInputsTexts.size >= 64) viewInputsTexts.clear();
-    text = viewInputsText(...starts);
-    viewInputsTexts.set(key, text);
-  }
-  return text;
-}
+const viewInputsStatement = textsByPartitions(([from5m, from1h, from1d]) =>
+  viewInputsText(from5m!, from1h!, from1d!),
+);
+/** The earliest bound each table can be read from (without a settled state: $3 and $5). */
+const viewInputsStarts = (b: ViewBounds) => [
+  fromPartitionOf('agg_5m', b.m5FromMs),
+  fromPartitionOf('agg_1h', Math.min(b.h1FromMs, b.h1FullFromMs)),
+  fromPartitionOf('agg_1d', Math.min(b.d1FromMs, b.dayMs)),
+];
 
 function toPartial(nodeId: string, row: ViewRow): PartialRow {
   return {
@@ -144,7 +135,7 @@ export async function readNodeViewInputs(
   b: ViewBounds,
 ): Promise<{ rows: ViewRows; settled: SettledView | null }> {
   const found = await db.unsafe<ViewRow[]>(
-    viewInputsStatement(b),
+    viewInputsStatement(viewInputsStarts(b)),
     [nodeId, b.m5FromMs, b.h1FromMs, b.h1FullFromMs, b.d1FromMs, b.dayMs],
     { prepare: true },
   );
