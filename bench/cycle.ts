@@ -21,6 +21,9 @@
  *       weeks for the champion), and the measured cycle ends at local midnight between a Sunday and a
  *       Monday (Europe/Rome), an hour after the warm-up: a new forecast hour, the day's patterns, the
  *       daily and weekly reports all fall in it (its batches hold an hour of readings, not 30 minutes).
+ *   BENCH_KEEP_DATABASE=1 npm run bench:cycle -- --nodes 300 --history-days 22 --statements
+ *       the run's database is kept (to EXPLAIN its statements on its data; drop it afterwards);
+ *       --statements splits each statement's planning from its execution (track_planning on).
  *
  * Longer than 400 lines because one run's procedure (peers, topics, the aggregator process, warm-up,
  * the measured cycle) and its three ways of comparing runs read best in one place; the accounting is in
@@ -363,7 +366,9 @@ async function measure(nodes: number, analytics: boolean, root = '.'): Promise<M
   await pubsub.close();
   await sql.end();
   await deps.sql.end();
-  await admin.unsafe(`drop database ${db} with (force)`);
+  // BENCH_KEEP_DATABASE=1: the run's database stays, to EXPLAIN its statements on its data afterwards.
+  if (process.env.BENCH_KEEP_DATABASE) console.log(`  (database ${db} kept)`);
+  else await admin.unsafe(`drop database ${db} with (force)`);
   const keys = await deleteRunKeys(env.REDIS_KEY_PREFIX!);
   console.log(`  (${keys} Redis keys of the run, ${env.REDIS_KEY_PREFIX}*, deleted)`);
   return { wallS, nodesS, peak, cpu: cpuMap, cpuNodes: cpuNodeMap };

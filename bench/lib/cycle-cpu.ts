@@ -72,8 +72,8 @@ export function peakRssMiB(pid: number): number {
 
 /** The statements that took most of PostgreSQL's time in `db` since the last reset, per node. */
 export async function heaviestStatements(sql: postgres.Sql, db: string, nodes: number): Promise<string> {
-  const rows = await sql<{ ms: number; calls: number; query: string }[]>`
-    select total_exec_time + total_plan_time as ms, calls::int4, query
+  const rows = await sql<{ ms: number; plan: number; plans: number; calls: number; query: string }[]>`
+    select total_exec_time + total_plan_time as ms, total_plan_time as plan, plans::int4, calls::int4, query
     from pg_stat_statements s join pg_database d on d.oid = s.dbid
     where d.datname = ${db} order by 1 desc limit 15`;
   const total = rows.reduce((a, r) => a + r.ms, 0);
@@ -83,10 +83,10 @@ export async function heaviestStatements(sql: postgres.Sql, db: string, nodes: n
     from pg_stat_statements s join pg_database d on d.oid = s.dbid where d.datname = ${db}`;
   return [
     `  all statements: ${((all?.ms ?? 0) / nodes).toFixed(3)} ms and ${((all?.calls ?? 0) / nodes).toFixed(1)} calls per node (${all?.kinds ?? 0} distinct)`,
-    `  heaviest statements (ms per node, calls per node, share of the top 15's ${total.toFixed(0)} ms):`,
+    `  heaviest statements (ms per node: execution + planning, of it planning; calls and plans per node; share of the top 15's ${total.toFixed(0)} ms):`,
     ...rows.map(
       (r) =>
-        `  ${(r.ms / nodes).toFixed(3).padStart(7)} ${(r.calls / nodes).toFixed(2).padStart(6)} ${((100 * r.ms) / total).toFixed(0).padStart(3)} %  ${r.query.replace(/\s+/g, ' ').slice(0, 110)}`,
+        `  ${(r.ms / nodes).toFixed(3).padStart(7)} ${(r.plan / nodes).toFixed(3).padStart(6)} ${(r.calls / nodes).toFixed(2).padStart(6)} ${(r.plans / nodes).toFixed(2).padStart(5)} ${((100 * r.ms) / total).toFixed(0).padStart(3)} %  ${r.query.replace(/\s+/g, ' ').slice(0, 110)}`,
     ),
   ].join('\n');
 }

@@ -8,7 +8,7 @@ import { METRICS, type Metric } from '../../domain/readings.ts';
 import { encodeSketch, newSketch } from '../../domain/sketch.ts';
 import { numberArray, textArray } from './array-literal.ts';
 import type { Sql, TransactionSql } from './client.ts';
-import type { TimeSeriesTable } from './partitions.ts';
+import { fromPartitionOf, type TimeSeriesTable, textsByPartitions } from './partitions.ts';
 
 type Db = Sql | TransactionSql;
 
@@ -93,10 +93,16 @@ function bucketParams(buckets: number[]): [number[], number, number] {
 }
 
 const BATCH_TABLES = ['agg_5m', 'agg_1h', 'agg_1d'] as const;
-const READ_BATCH_BUCKETS = BATCH_TABLES.map(
-  (table, i) =>
-    `select ${i} as t, ${selectColumns} from ${table} where node_id = $1 and ${inBuckets(2 + 3 * i)}`,
-).join('\n  union all ');
+/**
+ * The batch's read for the partitions its buckets fall in (`fromPartitionOf`: it runs on the batch's
+ * generic plans, which would otherwise hold and lock every partition retention keeps).
+ */
+const readBatchBucketsText = textsByPartitions((starts) =>
+  BATCH_TABLES.map(
+    (table, i) =>
+      `select ${i} as t, ${selectColumns} from ${table} where node_id = $1 and ${starts[i]} and ${inBuckets(2 + 3 * i)}`,
+  ).join('\n  union all '),
+);
 
 /**
  * One node's stored partials of its 5-minute, hourly and daily buckets, in ONE statement (a node batch
@@ -113,8 +119,13 @@ export async function readBatchBuckets(
   if (lists.every((l) => l.length === 0)) return out;
   // An empty list matches nothing (its bounds are null).
   const params = lists.flatMap((l) => (l.length > 0 ? bucketParams(l) : [[], null, null]));
+  // A table with no buckets asked for reads nothing: any start will do (the 5-minute one's).
+  const anyMs = (params[1] ?? params[4] ?? params[7]) as number;
+  const starts = BATCH_TABLES.map((table, i) =>
+    fromPartitionOf(table, (params[3 * i + 1] as number | null) ?? anyMs),
+  );
   const found = await db.unsafe<(AggRow & { t: number })[]>(
-    READ_BATCH_BUCKETS,
+    readBatchBucketsText(starts),
     [nodeId, ...params] as never[],
     {
       prepare: true,

@@ -13,6 +13,7 @@
 import type { NodeState, NodeStateSpec } from '../../cycle/aggregate/store.ts';
 import { ANOMALY_COLUMNS, type AnomalyRow, anomalyFromRow } from './anomalies.ts';
 import type { Sql, TransactionSql } from './client.ts';
+import { fromPartitionOf, textsByPartitions } from './partitions.ts';
 import { COUNTERS_DOC, countersFromDoc } from './quality.ts';
 
 type Db = Sql | TransactionSql;
@@ -43,13 +44,18 @@ const partial = (tag: string, table: string, where: string) =>
   `select '${tag}', ${ms('bucket')}, metric, count, sum, min, max, last, ${ms('last_ts')}, null::jsonb from ${table}
      where node_id = $1 and ${where}`;
 
-const STATEMENT = `
+/**
+ * The statement for the partitions its partials fall in (`fromPartitionOf`): it runs on the batch's
+ * generic plans, which would otherwise hold and lock every partition of agg_5m and agg_1h retention
+ * keeps, pruned only when they run. One text per pair of partition starts.
+ */
+const statement = (from5m: string, from1h: string) => `
   select r, ms, metric, count, sum, min, max, last, last_ms, doc from (
     ${quality('q5', 'quality_5m', 2, 3)}
     union all ${quality('q1h', 'quality_1h', 4, 5)}
     union all ${quality('q1d', 'quality_1d', 6, 7)}
-    union all ${partial('m', 'agg_5m', `metric = any($8::int2[]) and bucket >= $9::timestamptz and bucket < $10::timestamptz`)}
-    union all ${partial('b', 'agg_1h', `metric = any($11::int2[]) and bucket = any($12::timestamptz[])`)}
+    union all ${partial('m', 'agg_5m', `metric = any($8::int2[]) and ${from5m} and bucket >= $9::timestamptz and bucket < $10::timestamptz`)}
+    union all ${partial('b', 'agg_1h', `metric = any($11::int2[]) and ${from1h} and bucket = any($12::timestamptz[])`)}
     union all select 'w', null, ${NO_PARTIAL}, jsonb_build_object(
       'watermark', (select ${ms('ingested_to')} from node_watermarks where node_id = $1),
       'latest', (select ${ms('ts')} from node_latest where node_id = $1),
@@ -59,12 +65,21 @@ const STATEMENT = `
         and (status <> 'resolved' or last_seen_at >= $13::timestamptz)) x
   ) s`;
 
+const statementText = textsByPartitions(([from5m, from1h]) => statement(from5m!, from1h!));
+function statementFor(h: NodeStateSpec['history']): string {
+  // Without baseline hours the hourly scan reads nothing: any start will do.
+  return statementText([
+    fromPartitionOf('agg_5m', h.fromMs),
+    fromPartitionOf('agg_1h', Math.min(h.fromMs, ...h.baselineHoursMs)),
+  ]);
+}
+
 export async function readNodeState(db: Db, spec: NodeStateSpec): Promise<NodeState> {
   const q = spec.quality;
   const h = spec.history;
   // Prepared: sent with the batch's other reads, no Parse/Describe round trip before it.
   const rows = await db.unsafe<Row[]>(
-    STATEMENT,
+    statementFor(h),
     [
       spec.nodeId,
       q.buckets.m5.map(iso),

@@ -23,6 +23,30 @@ export function partitionBounds(table: TimeSeriesTable, ms: number): { name: str
   return { name: `${table}_p${from.toISOString().slice(0, 7).replace('-', '')}`, from, to };
 }
 
+/**
+ * `bucket >= '<start of the partition ms falls in>'` for a statement that reads from `ms` on (its own
+ * parameter bound stays): the literal lets the planner drop the partitions before it even for a
+ * generic plan, which otherwise holds, locks and is costed over every partition retention keeps.
+ * One text per partition start: statements built with it are few (a new one per day or month).
+ */
+export const fromPartitionOf = (table: TimeSeriesTable, ms: number): string =>
+  `bucket >= '${partitionBounds(table, ms).from.toISOString()}'`;
+
+/** Statement texts by the partition starts they are built for, each built once (bounded: cleared past 64). */
+export function textsByPartitions(build: (starts: string[]) => string): (starts: string[]) => string {
+  const texts = new Map<string, string>();
+  return (starts) => {
+    const key = starts.join();
+    let text = texts.get(key);
+    if (text === undefined) {
+      if (texts.size >= 64) texts.clear();
+      text = build(starts);
+      texts.set(key, text);
+    }
+    return text;
+  };
+}
+
 /** Creates the partitions a set of bucket times falls into. Remembers what exists per process. */
 export class PartitionManager {
   private readonly known = new Set<string>();

@@ -22,6 +22,7 @@ import {
   settleView,
 } from '../../domain/view-state.ts';
 import type { Sql, TransactionSql } from './client.ts';
+import { fromPartitionOf, textsByPartitions } from './partitions.ts';
 
 type Db = Sql | TransactionSql;
 
@@ -59,23 +60,45 @@ const at = (n: number) => `to_timestamp($${n}::float8 / 1000)`;
 const fullOrNull = (column: string) => `case when bucket >= ${at(4)} then ${column} end`;
 /** With a state of the day ($6): hourly rows from the full ones ($4) on and today's daily row only. */
 const hasState = 'exists (select from s)';
-const VIEW_INPUTS = `
+/**
+ * The view read's text for the partitions its bounds fall in: each table's scan also carries the
+ * start of the partition its earliest bound falls in as a literal (`bucket >= '…'`, implied by the
+ * parameter's bound), so the plan — generic too — holds only the partitions from there on, not every
+ * partition retention keeps (90 days of agg_5m). Its generic plan then costs what a custom plan costs,
+ * and `plan_cache_mode = auto` switches to it after five executions per connection: the statement is
+ * no longer planned at every execution (it was: a generic plan over every partition, pruned only when
+ * it runs, is costed as if it read them all, so custom plans always won). One text per set of
+ * partitions: a new one per day (prepared again on each connection), a few when nodes' days differ.
+ */
+function viewInputsText(from5m: string, from1h: string, from1d: string): string {
+  return `
   with s as (select body from node_view_state where node_id = $1 and day = ${at(6)})
   select 0 as t, metric, ${ms('bucket')} as bucket_ms, count, sum, m2, min, max, ${ms('first_ts')} as first_ts_ms,
     first, ${ms('last_ts')} as last_ts_ms, last, sketch
-  from agg_5m where node_id = $1 and bucket >= ${at(2)}
+  from agg_5m where node_id = $1 and ${from5m} and bucket >= ${at(2)}
   union all
   select 1, metric, ${ms('bucket')}, count, sum, ${fullOrNull('m2')}, min, max, ${fullOrNull(ms('first_ts'))},
     ${fullOrNull('first')}, ${fullOrNull(ms('last_ts'))}, ${fullOrNull('last')}, ${fullOrNull('sketch')}
-  from agg_1h where node_id = $1
+  from agg_1h where node_id = $1 and ${from1h}
     and bucket >= to_timestamp((case when ${hasState} then $4::float8 else $3::float8 end) / 1000)
   union all
   select 2, metric, ${ms('bucket')}, count, sum, m2, min, max, ${ms('first_ts')}, first, ${ms('last_ts')}, last, sketch
-  from agg_1d where node_id = $1
+  from agg_1d where node_id = $1 and ${from1d}
     and bucket >= to_timestamp((case when ${hasState} then $6::float8 else $5::float8 end) / 1000)
   union all
   select 3, null, null, null, null, null, null, null, null, null, null, null, body from s
   order by t, metric, bucket_ms`;
+}
+
+const viewInputsStatement = textsByPartitions(([from5m, from1h, from1d]) =>
+  viewInputsText(from5m!, from1h!, from1d!),
+);
+/** The earliest bound each table can be read from (without a settled state: $3 and $5). */
+const viewInputsStarts = (b: ViewBounds) => [
+  fromPartitionOf('agg_5m', b.m5FromMs),
+  fromPartitionOf('agg_1h', Math.min(b.h1FromMs, b.h1FullFromMs)),
+  fromPartitionOf('agg_1d', Math.min(b.d1FromMs, b.dayMs)),
+];
 
 function toPartial(nodeId: string, row: ViewRow): PartialRow {
   return {
@@ -112,7 +135,7 @@ export async function readNodeViewInputs(
   b: ViewBounds,
 ): Promise<{ rows: ViewRows; settled: SettledView | null }> {
   const found = await db.unsafe<ViewRow[]>(
-    VIEW_INPUTS,
+    viewInputsStatement(viewInputsStarts(b)),
     [nodeId, b.m5FromMs, b.h1FromMs, b.h1FullFromMs, b.d1FromMs, b.dayMs],
     { prepare: true },
   );
