@@ -113,6 +113,23 @@ export async function inSpan<T>(
   }
 }
 
+/**
+ * Whether `inSpan` with this parent would record a span: tracing is on and the parent (or, without
+ * one, the current span) is not an unsampled trace.
+ */
+export function spanRecorded(parent?: TraceParent): boolean {
+  const p = parent ?? scope.getStore()?.context;
+  return backend !== undefined && p?.sampled !== false;
+}
+
+/**
+ * Runs `fn` in its caller's trace scope, as `inSpan` does when it records no span (`spanRecorded`
+ * false), but synchronously: `fn`'s value is returned as it is, a promise only if `fn` made one.
+ */
+export function inCallersScope<T>(parent: TraceParent, fn: () => T): T {
+  return scope.run(scopeOf(parent), fn);
+}
+
 /** The current span's Cloud Logging trace fields (the logger's mixin), or undefined outside a span. */
 export const currentTraceFields = (): Record<string, unknown> | undefined => scope.getStore()?.fields;
 

@@ -3,12 +3,13 @@
  * middleware hop costs on the hot path (a cached read is a few microseconds), so the three checks
  * share one.
  */
-import type { Context, MiddlewareHandler, Next } from 'hono';
+import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { authenticateRequest, type KeyVerifier } from '../../auth/authenticate.ts';
 import type { Principal } from '../../auth/keys.ts';
 import type { TokenVerifier } from '../../auth/tokens.ts';
 import type { ApiEnv } from '../../env.ts';
+import { asMiddleware, type FrontMiddleware, type FrontNext, type FrontStep, honoStep } from '../../front.ts';
 import { ApiProblem, problemResponse } from '../../problem.ts';
 import { countRequest, type RateLimiter } from '../../rate-limit.ts';
 
@@ -48,34 +49,37 @@ export const apiGate = ({
   limiter,
   bodyLimitBytes,
   routeBodyLimits = {},
-}: ApiGateOptions): MiddlewareHandler<ApiEnv> => {
+}: ApiGateOptions): FrontMiddleware<ApiEnv> => {
   const limiterOf = (maxSize: number) =>
-    bodyLimit({
-      maxSize,
-      onError: (c) =>
-        problemResponse(
-          c,
-          new ApiProblem(413, 'Content Too Large', `Request bodies may be at most ${maxSize} bytes.`),
-        ),
-    });
+    honoStep<ApiEnv>(
+      bodyLimit({
+        maxSize,
+        onError: (c) =>
+          problemResponse(
+            c,
+            new ApiProblem(413, 'Content Too Large', `Request bodies may be at most ${maxSize} bytes.`),
+          ),
+      }),
+    );
   const limitBody = limiterOf(bodyLimitBytes);
   const routeLimits = new Map(Object.entries(routeBodyLimits).map(([path, max]) => [path, limiterOf(max)]));
   // Only requests that may carry a body: touching the body of a GET costs a full Request object.
-  const pass = (c: Context<ApiEnv>, next: Next) =>
+  const pass = (c: Context<ApiEnv>, next: FrontNext) =>
     c.req.method === 'GET' || c.req.method === 'HEAD'
       ? next()
       : (routeLimits.get(c.req.path) ?? limitBody)(c, next);
-  const counted = (c: Context<ApiEnv>, next: Next, principal: Principal) => {
+  const counted = (c: Context<ApiEnv>, next: FrontNext, principal: Principal) => {
     // Synchronous while the key holds leased tokens.
     const counting = countRequest(c, limiter, principal);
     return counting ? counting.then(() => pass(c, next)) : pass(c, next);
   };
   // Not an async function: a cached key and a leased token make no promise of the gate's own (in the
   // functions framework's process every promise pays an async-hook init and a destroy hook).
-  return function apiGate(c, next) {
+  const step: FrontStep<ApiEnv> = function apiGate(c, next) {
     const principal = authenticateRequest(c, verifier, tokens);
     return principal instanceof Promise
       ? principal.then((p) => counted(c, next, p))
       : counted(c, next, principal);
   };
+  return asMiddleware(step);
 };

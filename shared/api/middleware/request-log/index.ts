@@ -19,11 +19,24 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import { createLogger, type Logger } from '../../../log.ts';
 import { incomingTraceParent } from '../../../telemetry/trace-context.ts';
-import { currentTraceFields, inSpan, tracingEnabled } from '../../../telemetry/tracing.ts';
+import {
+  currentTraceFields,
+  inCallersScope,
+  inSpan,
+  spanRecorded,
+  tracingEnabled,
+} from '../../../telemetry/tracing.ts';
 import type { ApiEnv } from '../../env.ts';
+import {
+  afterNext,
+  asMiddleware,
+  type FrontMiddleware,
+  type FrontNext,
+  type FrontStep,
+} from '../../front.ts';
 import { finishHeaders, requestHeader } from '../../headers.ts';
 import type { RequestStats } from '../../request-stats.ts';
 import { clientAddress } from '../unauth-limit/index.ts';
@@ -72,7 +85,7 @@ export const requestLog = ({
   stats,
   trustedHops = 1,
   lines: chosen = { sampleEvery: 1, slowMs: Number.POSITIVE_INFINITY },
-}: RequestLogOptions): MiddlewareHandler<ApiEnv> => {
+}: RequestLogOptions): FrontMiddleware<ApiEnv> => {
   const lines = sink ? createLogger({ level: 'info', sink, base: { function: 'api' } }) : logger;
   const { sampleEvery, slowMs } = chosen;
   /** Requests counted towards the sample. */
@@ -86,7 +99,7 @@ export const requestLog = ({
   };
 
   /** The request: the header record, the handlers, the headers on the way out, the line. */
-  async function handle(c: Context<ApiEnv>, next: () => Promise<void>, t0: number) {
+  function handle(c: Context<ApiEnv>, next: FrontNext, t0: number): void | Promise<void> {
     const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
     const bytesBefore = outgoing?.socket?.bytesWritten;
     const given = requestHeader(c, 'x-request-id')?.slice(0, 100);
@@ -94,8 +107,22 @@ export const requestLog = ({
     c.set('requestId', requestId);
     const out: Record<string, string> = { 'X-Request-Id': requestId };
     c.set('out', out);
-    await next();
-    if (!c.get('sealed')) await finishHeaders(c, out);
+    // Without a promise of its own when the handlers answered without one and the response was sealed.
+    return afterNext(next(), () =>
+      c.get('sealed')
+        ? logLine(c, requestId, t0, outgoing, bytesBefore)
+        : finishHeaders(c, out).then(() => logLine(c, requestId, t0, outgoing, bytesBefore)),
+    );
+  }
+
+  /** The request's line, if it gets one (module comment). */
+  function logLine(
+    c: Context<ApiEnv>,
+    requestId: string,
+    t0: number,
+    outgoing: ServerResponse | undefined,
+    bytesBefore: number | undefined,
+  ): void {
     const latencyMs = Math.round((performance.now() - t0) * 100) / 100;
     const tier = c.get('tier') ?? 'none';
     const status = c.res.status;
@@ -107,7 +134,7 @@ export const requestLog = ({
       sampled,
       requestId,
       method: c.req.method,
-      route: c.req.routePath,
+      route: routeOf(c),
       status,
       latencyMs,
       tier,
@@ -139,7 +166,7 @@ export const requestLog = ({
     }
   }
 
-  return function requestLog(c, next) {
+  const step: FrontStep<ApiEnv> = function requestLog(c, next) {
     const t0 = performance.now();
     const parent = incomingTraceParent(
       requestHeader(c, 'traceparent'),
@@ -149,16 +176,25 @@ export const requestLog = ({
     // no promise of this function's own around the request's (in the functions framework's process
     // every promise pays an async-hook init and a destroy hook).
     if (!parent && !tracingEnabled()) return handle(c, next, t0);
+    // A caller's context with no span of ours to record (tracing off, or the caller's trace not
+    // sampled — most of what Cloud Run's front end forwards): its scope, without a promise of ours.
+    if (parent && !spanRecorded(parent)) return inCallersScope(parent, () => handle(c, next, t0));
     return inSpan(c.req.method, { parent, kind: 'server' }, async (span) => {
       await handle(c, next, t0);
       const status = c.res.status;
-      const route = c.req.routePath;
-      span.setName(`${c.req.method} ${route}`);
+      const route = routeOf(c);
+      span.setName(route === undefined ? c.req.method : `${c.req.method} ${route}`);
       span.setAttributes({
         'http.request.method': c.req.method,
-        'http.route': route,
+        ...(route === undefined ? {} : { 'http.route': route }),
         'http.response.status_code': status,
       });
     });
   };
+  return asMiddleware(step);
 };
+
+/** The matched route's path, or undefined when no route matched (a 404 answered by the app's not-found handler). */
+function routeOf(c: Context<ApiEnv>): string | undefined {
+  return c.req.matchedRoutes.length > 0 ? c.req.routePath : undefined;
+}

@@ -3,10 +3,10 @@
  * 401 generator (each one costs a key parse and maybe a PostgreSQL lookup). Keys have their own limits
  * (the API gate); this one only counts 401s, so a client with a valid key is never slowed by it.
  */
-import type { MiddlewareHandler } from 'hono';
 // The in-memory limiter alone: the package's index loads every store it supports (cold start, issue 14).
 import RateLimiterMemory from 'rate-limiter-flexible/lib/RateLimiterMemory.js';
 import type { ApiEnv } from '../../env.ts';
+import { afterNext, asMiddleware, type FrontMiddleware, type FrontStep } from '../../front.ts';
 import { ApiProblem } from '../../problem.ts';
 
 export interface UnauthLimitOptions {
@@ -38,7 +38,7 @@ export function clientAddress(forwardedFor: string | undefined, trustedHops: num
  *
  * @example app.use('/api/*', unauthLimit({ perMinute: 60 }))
  */
-export function unauthLimit(options: UnauthLimitOptions): MiddlewareHandler<ApiEnv> {
+export function unauthLimit(options: UnauthLimitOptions): FrontMiddleware<ApiEnv> {
   const limiter = new RateLimiterMemory({ points: Math.max(1, options.perMinute), duration: 60 });
   const hops = options.trustedHops ?? 1;
   /** Addresses over their limit → when their minute ends (epoch ms). */
@@ -50,7 +50,7 @@ export function unauthLimit(options: UnauthLimitOptions): MiddlewareHandler<ApiE
     if (blocked.size >= 10_000) for (const [k, until] of blocked) if (until <= now) blocked.delete(k);
     blocked.set(client, now + r.msBeforeNext);
   };
-  return function unauthLimitMiddleware(c, next) {
+  const step: FrontStep<ApiEnv> = function unauthLimitMiddleware(c, next) {
     if (options.perMinute <= 0) return next();
     if (blocked.size > 0) {
       const client = clientAddress(c.req.header('x-forwarded-for'), hops);
@@ -69,8 +69,10 @@ export function unauthLimit(options: UnauthLimitOptions): MiddlewareHandler<ApiE
         blocked.delete(client);
       }
     }
-    return next().then(() => {
+    // Without a promise of its own when the rest answered without one (shared/api/front.ts).
+    return afterNext(next(), () => {
       if (c.res.status === 401) return penalize(clientAddress(c.req.header('x-forwarded-for'), hops));
     });
   };
+  return asMiddleware(step);
 }
