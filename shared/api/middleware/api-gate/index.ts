@@ -34,7 +34,8 @@ export interface ApiGateOptions {
  * @param options.verifier - the key verifier
  * @param options.limiter - the per-key rate limiter
  * @param options.bodyLimitBytes - the largest body accepted
- * @returns the middleware handler
+ * @returns the middleware handler, also a front step (shared/api/front.ts): it makes no promise of its
+ *   own when the rest of the request answered without one
  *
  * @example
  * ```ts

@@ -70,7 +70,8 @@ export interface RequestLines {
  *
  * @param options.logger - the logger request lines go through when there is no sink
  * @param options.sink - where request lines are written, when set
- * @returns the middleware handler
+ * @returns the middleware handler, also a front step (shared/api/front.ts): it makes no promise of its
+ *   own when the rest of the request answered without one
  *
  * @example
  * ```ts

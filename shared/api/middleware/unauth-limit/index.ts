@@ -34,7 +34,8 @@ export function clientAddress(forwardedFor: string | undefined, trustedHops: num
  *
  * The hot path (a request with a valid key, no address blocked) costs a size check: the addresses
  * over their limit are kept in a plain map when they cross it, so a request neither waits on the
- * limiter nor parses X-Forwarded-For unless some address is blocked or it got a 401 itself.
+ * limiter nor parses X-Forwarded-For unless some address is blocked or it got a 401 itself, and it
+ * makes no promise of its own (a front step, shared/api/front.ts).
  *
  * @example app.use('/api/*', unauthLimit({ perMinute: 60 }))
  */
