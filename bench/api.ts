@@ -490,6 +490,22 @@ try {
         console.log(`CPU µs per request, ${endpoint.name} @ ${connections}: ${parts.join(' · ')}`);
       }
     }
+    // With a baseline: each round's deployed and baseline runs are back to back, so their CPU ratio
+    // is a pair; the median of the pairs resists the load swings a mean over rounds does not.
+    for (const endpoint of BASELINE_BUNDLE ? endpoints : []) {
+      for (const connections of CONNECTIONS) {
+        const ours = results.get(`${endpoint.name}|${connections}|deployed`);
+        const theirs = results.get(`${endpoint.name}|${connections}|baseline`);
+        if (!ours || !theirs) continue;
+        const pairs = ours.map((m, i) => m.cpuUs / theirs[i]!.cpuUs);
+        const sorted = [...pairs].sort((a, b) => a - b);
+        const median = (sorted[(sorted.length - 1) >> 1]! + sorted[sorted.length >> 1]!) / 2;
+        console.log(
+          `CPU per request, deployed ÷ baseline, round by round, ${endpoint.name} @ ${connections}: ` +
+            `${pairs.map((r) => r.toFixed(2)).join(' ')} (median ${median.toFixed(2)})`,
+        );
+      }
+    }
     const gen = [...results.entries()].filter(([k]) => k.endsWith('|bare')).flatMap(([, ms]) => ms);
     if (useH2load) {
       const busy = Math.max(...gen.map((m) => m.generatorBusy ?? 0));

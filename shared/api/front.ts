@@ -103,8 +103,17 @@ export function runFront(
   return dispatch(0);
 }
 
-/** The requests whose front has run (or is running). */
-const fronted = new WeakSet<Context>();
+/**
+ * The context variable that says the request's front has run (or is running): a variable of the
+ * request's own context, not a weak set of contexts (an entry per request the collector would have to
+ * process as an ephemeron).
+ */
+type Fronted = Context<{ Variables: { [FRONTED]: true } }>;
+const FRONTED = 'wnm.fronted';
+const fronted = {
+  has: (c: Context): boolean => (c as Fronted).get(FRONTED) === true,
+  add: (c: Context): void => (c as Fronted).set(FRONTED, true),
+};
 
 export interface FrontOptions<E extends Env> {
   /** The steps every request goes through, outermost first. */
