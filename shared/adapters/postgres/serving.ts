@@ -2,6 +2,7 @@
 
 import type { WindowFigures } from '../../cycle/rollup/store.ts';
 import type { LatestBody, StoredLatest } from '../../domain/payloads.ts';
+import type { WritePart } from './batch-write.ts';
 import type { Sql, TransactionSql } from './client.ts';
 
 type Db = Sql | TransactionSql;
@@ -19,6 +20,17 @@ export async function writeLatest(db: Db, nodeId: string, tsMs: number, body: La
     on conflict (node_id) do update set ts = excluded.ts, body = excluded.body`;
 }
 
+/** writeLatest as a part of a node batch's combined write (batch-write.ts). */
+export function writeLatestPart(nodeId: string, tsMs: number, body: LatestBody): WritePart {
+  return {
+    ctes: (n) => [
+      `insert into node_latest (node_id, ts, body) values ($${n}, to_timestamp($${n + 1}::float8 / 1000.0), $${n + 2}::text::jsonb)
+       on conflict (node_id) do update set ts = excluded.ts, body = excluded.body`,
+    ],
+    params: [nodeId, tsMs, JSON.stringify(body)],
+  };
+}
+
 /**
  * A node's window rows, each body given as its JSON text (`json`, made once for the hot key too). They
  * travel as one JSON object keyed by range: one text parameter (`::text` first: typed jsonb,
@@ -33,10 +45,13 @@ export async function writeWindows(
 ): Promise<void> {
   if (windows.length === 0) return;
   const byRange = `{${windows.map((w) => `${JSON.stringify(w.range)}:${w.json}`).join(',')}}`;
+  // Committed without waiting for the WAL flush (this statement's own transaction only): the rows are
+  // recomputed from the partials by every refresh, so a crash that loses the last ones loses nothing
+  // the next cycle does not rewrite; the batch's own commit (partials, watermark) stays synchronous.
   await db`
     insert into node_window_metrics (node_id, range, as_of, body)
     select ${nodeId}, key, to_timestamp(${asOfMs} / 1000.0), value
-    from jsonb_each(${byRange}::text::jsonb)
+    from jsonb_each(${byRange}::text::jsonb), (select set_config('synchronous_commit', 'off', true)) c
     on conflict (node_id, range) do update set as_of = excluded.as_of, body = excluded.body`;
 }
 

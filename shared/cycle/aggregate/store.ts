@@ -48,6 +48,10 @@ export interface NodeState {
   /** The node's ingestion watermark, and its latest reading time (null before the first). */
   watermarkMs: number | null;
   latestMs: number | null;
+  /** The node's latest values (null before the first): what `readLatest` gives. */
+  latest: StoredLatest | null;
+  /** The day of the node's settled view state (null without one): what `readViewStateDay` gives. */
+  viewDayMs: number | null;
   quality: QualityState;
   fiveMinute: DetectorBucket[];
   baseline: DetectorBucket[];
@@ -72,7 +76,10 @@ export interface AppliedBatch {
 /** One batch's statements, bound to its transaction (the node is the one the unit of work locked). */
 export interface NodeBatchTx {
   readWatermark(): Promise<number | null>;
-  /** Watermark, latest reading time, quality counters, detector history and anomalies: one statement. */
+  /**
+   * Watermark, latest values, the settled view state's day, quality counters, detector history and
+   * anomalies: one statement.
+   */
   readNodeState(spec: NodeStateSpec): Promise<NodeState>;
   readTimezone(districtId: string): Promise<string | null>;
   /** The node's stored partials of a table in the given buckets (none read when there are none). */
