@@ -24,6 +24,7 @@ import {
   writeTransitions,
 } from './anomalies.ts';
 import { purgeAnomalyEvents } from './anomaly-events.ts';
+import { type WritePart, writeCollector } from './batch-write.ts';
 import {
   lockNodes,
   readLatestMany,
@@ -34,7 +35,6 @@ import {
   writeLatestMany,
   writeWatermarks,
 } from './bulk.ts';
-import { type WritePart, writeCollector } from './batch-write.ts';
 import type { Sql, TransactionSql } from './client.ts';
 import { copyPartials, copyTarget, PartialCopyEncoder } from './copy.ts';
 import {
@@ -65,7 +65,7 @@ import {
   purgeQuality,
   readNodeQuality,
   readTenantQuality,
-  writeQualityState,
+  type writeQualityState,
   writeQualityStatePart,
 } from './quality.ts';
 import {
@@ -89,7 +89,7 @@ import {
   purgeAppliedBatches,
   purgeRuns,
   recentRuns,
-  recordAppliedBatch,
+  type recordAppliedBatch,
   recordAppliedBatchPart,
   unappliedNodes,
 } from './runs.ts';
@@ -98,7 +98,7 @@ import {
   readLatest,
   readWindowFigures,
   writeEvaluatedMs,
-  writeLatest,
+  type writeLatest,
   writeLatestPart,
   writeSnapshot,
   writeWindows,

@@ -142,4 +142,29 @@ export const LATER_MIGRATIONS: Migration[] = [
       'alter table anomalies add column if not exists locations jsonb',
     ],
   },
+  {
+    version: 11,
+    name: 'window views one row per node',
+    statements: () => [
+      // A node's window views (1h … 30d), rewritten by every refresh, as ONE row: its JSON object keyed by
+      // range, as the text the hot keys get (json, not jsonb: checked, not parsed into a tree and
+      // rebuilt). One row instead of six, one index entry, no per-range jsonb. Kept uncompressed in the
+      // row up to a page (about 5 KB for five metrics): compressing it again at every write costs more.
+      `create table if not exists node_windows (
+         node_id text primary key,
+         as_of timestamptz not null,
+         body json not null)
+       with (toast_tuple_target = 8160)`,
+      'alter table node_windows alter column body set storage main',
+      `do $$ begin
+         if to_regclass('node_window_metrics') is not null then
+           insert into node_windows (node_id, as_of, body)
+           select node_id, max(as_of), json_object_agg(range, body)
+           from node_window_metrics group by node_id
+           on conflict (node_id) do nothing;
+           drop table node_window_metrics;
+         end if;
+       end $$`,
+    ],
+  },
 ];

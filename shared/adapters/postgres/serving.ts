@@ -32,10 +32,12 @@ export function writeLatestPart(nodeId: string, tsMs: number, body: LatestBody):
 }
 
 /**
- * A node's window rows, each body given as its JSON text (`json`, made once for the hot key too). They
- * travel as one JSON object keyed by range: one text parameter (`::text` first: typed jsonb,
- * postgres.js would serialize the text again as a JSON string), not a text[] whose every quote
- * postgres.js would escape.
+ * A node's window views as its one row (node_windows): each body given as its JSON text (`json`, made
+ * once for the hot key too), sent as one JSON object keyed by range and stored as that text (json:
+ * checked, not rebuilt). Committed without waiting for the WAL flush (this statement's own transaction
+ * only): every refresh recomputes the row from the partials, so a crash that loses the last ones
+ * loses nothing the next cycle does not rewrite; the batch's own commit (partials, watermark) stays
+ * synchronous.
  */
 export async function writeWindows(
   db: Db,
@@ -45,19 +47,16 @@ export async function writeWindows(
 ): Promise<void> {
   if (windows.length === 0) return;
   const byRange = `{${windows.map((w) => `${JSON.stringify(w.range)}:${w.json}`).join(',')}}`;
-  // Committed without waiting for the WAL flush (this statement's own transaction only): the rows are
-  // recomputed from the partials by every refresh, so a crash that loses the last ones loses nothing
-  // the next cycle does not rewrite; the batch's own commit (partials, watermark) stays synchronous.
   await db`
-    insert into node_window_metrics (node_id, range, as_of, body)
-    select ${nodeId}, key, to_timestamp(${asOfMs} / 1000.0), value
-    from jsonb_each(${byRange}::text::jsonb), (select set_config('synchronous_commit', 'off', true)) c
-    on conflict (node_id, range) do update set as_of = excluded.as_of, body = excluded.body`;
+    insert into node_windows (node_id, as_of, body)
+    select ${nodeId}, to_timestamp(${asOfMs} / 1000.0), ${byRange}::text::json
+    from (select set_config('synchronous_commit', 'off', true)) c
+    on conflict (node_id) do update set as_of = excluded.as_of, body = excluded.body`;
 }
 
 export async function readWindow(db: Db, nodeId: string, range: string): Promise<unknown | null> {
   const rows = await db<{ body: unknown }[]>`
-    select body from node_window_metrics where node_id = ${nodeId} and range = ${range}`;
+    select body -> ${range}::text as body from node_windows where node_id = ${nodeId}`;
   return rows[0]?.body ?? null;
 }
 
@@ -72,8 +71,8 @@ export async function readOwnedWindow(
   range: string,
 ): Promise<unknown | null> {
   const rows = await db<{ body: unknown }[]>`
-    select w.body from node_window_metrics w join nodes n on n.id = w.node_id
-    where w.node_id = ${nodeId} and w.range = ${range} and n.tenant_id = ${tenantId}`;
+    select w.body -> ${range}::text as body from node_windows w join nodes n on n.id = w.node_id
+    where w.node_id = ${nodeId} and n.tenant_id = ${tenantId}`;
   return rows[0]?.body ?? null;
 }
 
@@ -130,15 +129,15 @@ export async function latestReadingMs(db: Db, tenantId: string): Promise<number 
  */
 export async function readWindowFigures(db: Db, tenantId: string) {
   return db<WindowFigures[]>`
-    select n.kind, w.range, (extract(epoch from w.as_of) * 1000)::float8 as as_of_ms,
-           exists (select 1 from jsonb_each(w.body -> 'metrics') m
+    select n.kind, r.key as range, (extract(epoch from w.as_of) * 1000)::float8 as as_of_ms,
+           exists (select 1 from json_each(r.value -> 'metrics') m
                    where (m.value ->> 'count')::float8 > 0) as reporting,
-           (w.body #>> '{metrics,flow,mean}')::float8 as flow_mean,
-           (w.body #>> '{metrics,pressure,mean}')::float8 as pressure_mean,
-           (w.body #>> '{metrics,pressure,min}')::float8 as pressure_min,
-           (w.body #>> '{metrics,chlorine,min}')::float8 as chlorine_min,
-           (w.body #>> '{metrics,turbidity,max}')::float8 as turbidity_max
-    from node_window_metrics w join nodes n on n.id = w.node_id
+           (r.value #>> '{metrics,flow,mean}')::float8 as flow_mean,
+           (r.value #>> '{metrics,pressure,mean}')::float8 as pressure_mean,
+           (r.value #>> '{metrics,pressure,min}')::float8 as pressure_min,
+           (r.value #>> '{metrics,chlorine,min}')::float8 as chlorine_min,
+           (r.value #>> '{metrics,turbidity,max}')::float8 as turbidity_max
+    from node_windows w join nodes n on n.id = w.node_id, json_each(w.body) r
     where n.tenant_id = ${tenantId}`;
 }
 
