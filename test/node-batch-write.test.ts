@@ -13,6 +13,7 @@ import { PartitionManager } from '../shared/adapters/postgres/partitions.ts';
 import { readOwnedWindow, readWindowFigures, writeWindows } from '../shared/adapters/postgres/serving.ts';
 import { aggregateReadings, DAY_MS, HOUR_MS, rollUp } from '../shared/domain/aggregate.ts';
 import type { Reading } from '../shared/domain/readings.ts';
+import { windowFigures } from '../shared/domain/windows.ts';
 
 const T = Date.UTC(2026, 4, 5, 10);
 const NODE = 'n-1';
@@ -105,11 +106,17 @@ describe('window views, one row per node', await peerGate('postgres'), () => {
       assert.equal(await readOwnedWindow(old.sql, 'other', NODE, '24h'), null);
       const [gone] = await old.sql`select to_regclass('node_window_metrics') as t`;
       assert.equal(gone!.t, null);
+      const converted = await readWindowFigures(old.sql, 't');
+      assert.deepEqual(converted.map((f) => [f.range, f.reporting, f.flow_mean, f.pressure_min]).sort(), [
+        ['1h', true, 2.5, null],
+        ['24h', true, 2.5, null],
+      ]);
 
       // A refresh's write replaces the row; the rollup's figures read every range of it.
+      const empty = { range: '7d', metrics: { flow: { count: 0, mean: null } } };
       await writeWindows(old.sql, NODE, T + HOUR_MS, [
-        { range: '1h', json: JSON.stringify(body('1h')) },
-        { range: '7d', json: JSON.stringify({ range: '7d', metrics: { flow: { count: 0, mean: null } } }) },
+        { range: '1h', json: JSON.stringify(body('1h')), figures: windowFigures(body('1h') as never) },
+        { range: '7d', json: JSON.stringify(empty), figures: windowFigures(empty as never) },
       ]);
       assert.equal(await readOwnedWindow(old.sql, 't', NODE, '24h'), null);
       const figures = await readWindowFigures(old.sql, 't');

@@ -241,7 +241,7 @@ export function postgresCycleStores(sql: Sql, partitions: PartitionManager) {
     readLatest: (nodeId: string) => readLatest(sql, nodeId),
     readNodeViewInputs: (nodeId: string, bounds: ViewBounds) => readNodeViewInputs(sql, nodeId, bounds),
     readNodeQuality: (nodeId: string) => readNodeQuality(sql, nodeId),
-    writeWindows: (nodeId: string, asOfMs: number, windows: { range: string; json: string }[]) =>
+    writeWindows: (nodeId: string, asOfMs: number, windows: Parameters<typeof writeWindows>[3]) =>
       writeWindows(sql, nodeId, asOfMs, windows),
   };
   const rollup = {

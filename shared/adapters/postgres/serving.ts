@@ -2,6 +2,7 @@
 
 import type { WindowFigures } from '../../cycle/rollup/store.ts';
 import type { LatestBody, StoredLatest } from '../../domain/payloads.ts';
+import type { WindowFigureValues } from '../../domain/windows.ts';
 import type { WritePart } from './batch-write.ts';
 import type { Sql, TransactionSql } from './client.ts';
 
@@ -43,16 +44,29 @@ export async function writeWindows(
   db: Db,
   nodeId: string,
   asOfMs: number,
-  windows: { range: string; json: string }[],
+  windows: { range: string; json: string; figures: WindowFigureValues }[],
 ): Promise<void> {
   if (windows.length === 0) return;
   const byRange = `{${windows.map((w) => `${JSON.stringify(w.range)}:${w.json}`).join(',')}}`;
+  const figures = JSON.stringify(
+    Object.fromEntries(windows.map((w) => [w.range, FIGURES.map((f) => w.figures[f])])),
+  );
   await db`
-    insert into node_windows (node_id, as_of, body)
-    select ${nodeId}, to_timestamp(${asOfMs} / 1000.0), ${byRange}::text::json
+    insert into node_windows (node_id, as_of, body, figures)
+    select ${nodeId}, to_timestamp(${asOfMs} / 1000.0), ${byRange}::text::json, ${figures}::text::json
     from (select set_config('synchronous_commit', 'off', true)) c
-    on conflict (node_id) do update set as_of = excluded.as_of, body = excluded.body`;
+    on conflict (node_id) do update set as_of = excluded.as_of, body = excluded.body, figures = excluded.figures`;
 }
+
+/** A window's figures as node_windows.figures keeps them: one array per range, in this order. */
+const FIGURES = [
+  'reporting',
+  'flow_mean',
+  'pressure_mean',
+  'pressure_min',
+  'chlorine_min',
+  'turbidity_max',
+] as const satisfies readonly (keyof WindowFigureValues)[];
 
 export async function readWindow(db: Db, nodeId: string, range: string): Promise<unknown | null> {
   const rows = await db<{ body: unknown }[]>`
@@ -130,14 +144,10 @@ export async function latestReadingMs(db: Db, tenantId: string): Promise<number 
 export async function readWindowFigures(db: Db, tenantId: string) {
   return db<WindowFigures[]>`
     select n.kind, r.key as range, (extract(epoch from w.as_of) * 1000)::float8 as as_of_ms,
-           exists (select 1 from json_each(r.value -> 'metrics') m
-                   where (m.value ->> 'count')::float8 > 0) as reporting,
-           (r.value #>> '{metrics,flow,mean}')::float8 as flow_mean,
-           (r.value #>> '{metrics,pressure,mean}')::float8 as pressure_mean,
-           (r.value #>> '{metrics,pressure,min}')::float8 as pressure_min,
-           (r.value #>> '{metrics,chlorine,min}')::float8 as chlorine_min,
-           (r.value #>> '{metrics,turbidity,max}')::float8 as turbidity_max
-    from node_windows w join nodes n on n.id = w.node_id, json_each(w.body) r
+           (r.value ->> 0)::boolean as reporting, (r.value ->> 1)::float8 as flow_mean,
+           (r.value ->> 2)::float8 as pressure_mean, (r.value ->> 3)::float8 as pressure_min,
+           (r.value ->> 4)::float8 as chlorine_min, (r.value ->> 5)::float8 as turbidity_max
+    from node_windows w join nodes n on n.id = w.node_id, json_each(w.figures) r
     where n.tenant_id = ${tenantId}`;
 }
 

@@ -10,6 +10,7 @@ import type { Anomaly, AnomalyStatus, DetectorBucket, Transition } from '../../a
 import type { PartialRow } from '../../domain/aggregate.ts';
 import type { LatestBody, StoredLatest } from '../../domain/payloads.ts';
 import type { SettledView } from '../../domain/view-state.ts';
+import type { WindowFigureValues } from '../../domain/windows.ts';
 
 export type QualityResolution = 'm5' | 'h1' | 'd1';
 export type QualityBuckets = Record<QualityResolution, Map<number, QualityCounters>>;
@@ -128,6 +129,10 @@ export interface AggregateStore {
     bounds: { m5FromMs: number; h1FromMs: number; h1FullFromMs: number; d1FromMs: number; dayMs: number },
   ): Promise<{ rows: Record<'5m' | '1h' | '1d', PartialRow[]>; settled: SettledView | null }>;
   readNodeQuality(nodeId: string): Promise<unknown | null>;
-  /** Each window's body as its JSON text. */
-  writeWindows(nodeId: string, asOfMs: number, windows: { range: string; json: string }[]): Promise<void>;
+  /** Each window's body as its JSON text, with the figures the rollup reads of it. */
+  writeWindows(
+    nodeId: string,
+    asOfMs: number,
+    windows: { range: string; json: string; figures: WindowFigureValues }[],
+  ): Promise<void>;
 }
