@@ -215,7 +215,7 @@ try {
   const cycle = await stack.cycle(now, now - Number(args.hours) * HOUR);
   const nodes = (
     await stack.storage.sql<{ id: string }[]>`
-      select node_id as id from node_window_metrics where range = '24h' order by node_id`
+      select node_id as id from node_windows order by node_id`
   ).map((r) => r.id);
   const { token } = await createKey(postgresKeyStore(stack.storage.sql), {
     tenantId: 'default',

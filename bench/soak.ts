@@ -151,7 +151,7 @@ try {
   const direct = postgres(dbUrl(soakDb), { max: 2, onnotice: () => {} });
   const nodes = (
     await direct<{ id: string }[]>`
-      select node_id as id from node_window_metrics where range = '24h' order by node_id`
+      select node_id as id from node_windows order by node_id`
   ).map((r) => r.id);
   const { token } = await createKey(postgresKeyStore(direct), {
     tenantId: TENANT,

@@ -190,7 +190,7 @@ describe('one cycle end to end on real PostgreSQL and Redis', await peerGate('po
       metrics: Record<string, { count: number; mean: number | null; min: number | null; max: number | null }>;
     };
     const windows = await db.sql<{ kind: string; body: Body }[]>`
-      select n.kind, w.body from node_window_metrics w join nodes n on n.id = w.node_id where w.range = '24h'`;
+      select n.kind, w.body -> '24h' as body from node_windows w join nodes n on n.id = w.node_id`;
     const [snap] = await db.sql<{ body: Record<string, unknown> }[]>`
       select body from network_snapshots where kind = 'network:24h'`;
     const mean = (kind: string) =>

@@ -95,7 +95,7 @@ describe('settled view state', await peerGate('postgres', 'redis'), () => {
       assert.ok(recomputed, `${when}: ${nodeId} has a view`);
       assert.deepEqual(incremental, recomputed, `${when}: ${nodeId}'s view from its state`);
       const served = await sql<{ range: string; body: unknown }[]>`
-        select range, body from node_window_metrics where node_id = ${nodeId}`;
+        select r.key as range, r.value as body from node_windows, json_each(body) r where node_id = ${nodeId}`;
       for (const w of recomputed.windows) {
         assert.deepEqual(
           served.find((s) => s.range === w.range)?.body,

@@ -94,6 +94,35 @@ export function computeWindow(
   };
 }
 
+/**
+ * What the network figures (the rollup) need of one node's window, as its stored JSON gives them: a
+ * number JSON would write as null (NaN, ±Infinity) is null. Kept beside the window's row when it is
+ * written, so the rollup reads these numbers, not every window's JSON.
+ */
+export interface WindowFigureValues {
+  reporting: boolean;
+  flow_mean: number | null;
+  pressure_mean: number | null;
+  pressure_min: number | null;
+  chlorine_min: number | null;
+  turbidity_max: number | null;
+}
+
+const finite = (x: number | null | undefined): number | null =>
+  typeof x === 'number' && Number.isFinite(x) ? x : null;
+
+export function windowFigures(w: Pick<WindowMetrics, 'metrics'>): WindowFigureValues {
+  const m = w.metrics;
+  return {
+    reporting: Object.values(m).some((s) => (finite(s?.count) ?? 0) > 0),
+    flow_mean: finite(m.flow?.mean),
+    pressure_mean: finite(m.pressure?.mean),
+    pressure_min: finite(m.pressure?.min),
+    chlorine_min: finite(m.chlorine?.min),
+    turbidity_max: finite(m.turbidity?.max),
+  };
+}
+
 export interface TimeseriesPoint {
   t: string;
   count: number;

@@ -73,7 +73,7 @@ describe('API endpoints', await peerGate('postgres', 'redis'), () => {
     const a = await fresh.request(`/api/v1/nodes/${node}/metrics?range=7d`, withKey(w.tokens.reader));
     assert.equal(a.headers.get('x-cache-tier'), 'postgres');
     const stored = await w.db.sql<{ body: unknown }[]>`
-      select body from node_window_metrics where node_id = ${node} and range = '7d'`;
+      select body -> '7d' as body from node_windows where node_id = ${node}`;
     assert.deepEqual(await a.json(), stored[0]!.body);
     const b = await w.app().request(`/api/v1/nodes/${node}/metrics?range=7d`, withKey(w.tokens.reader));
     assert.equal(b.headers.get('x-cache-tier'), 'redis', 'the PostgreSQL answer was written back to Redis');

@@ -16,7 +16,7 @@ const TABLES: Record<string, string> = {
   agg_1d: 'node_id, metric, bucket',
   node_latest: 'node_id',
   node_watermarks: 'node_id',
-  node_window_metrics: 'node_id, range',
+  node_windows: 'node_id',
 };
 
 /** Tables compared by a query of their own: the event log, without its positions and write times. */

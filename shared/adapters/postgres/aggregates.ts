@@ -7,6 +7,7 @@ import { emptyPartial, mergeInto, type PartialRow, partialKey, sketchBytes } fro
 import { METRICS, type Metric } from '../../domain/readings.ts';
 import { encodeSketch, newSketch } from '../../domain/sketch.ts';
 import { numberArray, textArray } from './array-literal.ts';
+import type { WritePart } from './batch-write.ts';
 import type { Sql, TransactionSql } from './client.ts';
 import { fromPartitionOf, type TimeSeriesTable, textsByPartitions } from './partitions.ts';
 
@@ -135,6 +136,24 @@ export async function readBatchBuckets(
   return out;
 }
 
+/** `delta` (partials of one node) merged into `stored` (its stored rows of those buckets), in memory. */
+function mergedRows(delta: readonly PartialRow[], stored: readonly PartialRow[]): PartialRow[] {
+  const merged = new Map<string, PartialRow>();
+  for (const row of stored) {
+    merged.set(partialKey(row.nodeId, row.metric, row.bucketMs), row);
+  }
+  for (const row of delta) {
+    const key = partialKey(row.nodeId, row.metric, row.bucketMs);
+    let target = merged.get(key);
+    if (!target) {
+      target = { nodeId: row.nodeId, metric: row.metric, bucketMs: row.bucketMs, ...emptyPartial() };
+      merged.set(key, target);
+    }
+    mergeInto(target, row);
+  }
+  return [...merged.values()];
+}
+
 /**
  * Merges `delta` (partials of one node) into the stored partials of `table`: reads the affected
  * rows, merges in memory (sketches cannot be merged in SQL), writes them back in one upsert.
@@ -148,7 +167,6 @@ export async function mergePartials(
   stored?: PartialRow[],
 ) {
   if (delta.length === 0) return;
-  const merged = new Map<string, PartialRow>();
   const existing =
     stored ??
     (await readBuckets(
@@ -157,24 +175,44 @@ export async function mergePartials(
       nodeId,
       delta.map((r) => r.bucketMs),
     ));
-  for (const row of existing) {
-    merged.set(partialKey(row.nodeId, row.metric, row.bucketMs), row);
-  }
-  for (const row of delta) {
-    const key = partialKey(row.nodeId, row.metric, row.bucketMs);
-    let target = merged.get(key);
-    if (!target) {
-      target = { nodeId: row.nodeId, metric: row.metric, bucketMs: row.bucketMs, ...emptyPartial() };
-      merged.set(key, target);
-    }
-    mergeInto(target, row);
-  }
-  await upsertPartials(db, table, [...merged.values()]);
+  await upsertPartials(db, table, mergedRows(delta, existing));
+}
+
+/**
+ * The merge of `delta` into `stored` (the node's stored rows of its buckets, read before) as a part of
+ * a batch's combined write (batch-write.ts); null when there is nothing to write.
+ */
+export function mergePartialsPart(
+  table: TimeSeriesTable,
+  delta: readonly PartialRow[],
+  stored: readonly PartialRow[],
+): WritePart | null {
+  if (delta.length === 0) return null;
+  return upsertPart(table, mergedRows(delta, stored));
 }
 
 /** Writes partials as they are (replacing stored values) with one unnest upsert. */
 export async function upsertPartials(db: Db, table: TimeSeriesTable, rows: PartialRow[]) {
   if (rows.length === 0) return;
+  const part = upsertPart(table, rows);
+  await db.unsafe(part.ctes(1)[0]!, part.params as never[], { prepare: true });
+}
+
+const upsertText = (table: TimeSeriesTable, p: (i: number) => string) =>
+  `insert into ${table} (node_id, metric, bucket, count, sum, m2, min, max, first_ts, first, last_ts, last, sketch, seen)
+     select n, m, to_timestamp(b / 1000.0), c, s, m2, mn, mx, to_timestamp(ft / 1000.0), f, to_timestamp(lt / 1000.0), l,
+            decode(sk, 'base64'), decode(sn, 'base64')
+     from unnest(${p(1)}::text::text[], ${p(2)}::text::int2[], ${p(3)}::text::float8[], ${p(4)}::text::int4[], ${p(5)}::text::float8[],
+                 ${p(6)}::text::float8[], ${p(7)}::text::float8[], ${p(8)}::text::float8[], ${p(9)}::text::float8[], ${p(10)}::text::float8[],
+                 ${p(11)}::text::float8[], ${p(12)}::text::float8[], ${p(13)}::text::text[], ${p(14)}::text::text[])
+          as t(n, m, b, c, s, m2, mn, mx, ft, f, lt, l, sk, sn)
+     on conflict (node_id, metric, bucket) do update set
+       count = excluded.count, sum = excluded.sum, m2 = excluded.m2, min = excluded.min, max = excluded.max,
+       first_ts = excluded.first_ts, first = excluded.first, last_ts = excluded.last_ts, last = excluded.last,
+       sketch = excluded.sketch, seen = excluded.seen`;
+
+/** The upsert of `rows` into `table`: its text from parameter `first` on, and its 14 parameters. */
+function upsertPart(table: TimeSeriesTable, rows: readonly PartialRow[]): WritePart {
   const col = {
     node: [] as string[],
     metric: [] as number[],
@@ -207,20 +245,10 @@ export async function upsertPartials(db: Db, table: TimeSeriesTable, rows: Parti
     col.sketch.push(Buffer.from(sketchBytes(r)).toString('base64'));
     col.seen.push(r.seen ? Buffer.from(r.seen).toString('base64') : null);
   }
-  await db.unsafe(
-    `insert into ${table} (node_id, metric, bucket, count, sum, m2, min, max, first_ts, first, last_ts, last, sketch, seen)
-     select n, m, to_timestamp(b / 1000.0), c, s, m2, mn, mx, to_timestamp(ft / 1000.0), f, to_timestamp(lt / 1000.0), l,
-            decode(sk, 'base64'), decode(sn, 'base64')
-     from unnest($1::text::text[], $2::text::int2[], $3::text::float8[], $4::text::int4[], $5::text::float8[],
-                 $6::text::float8[], $7::text::float8[], $8::text::float8[], $9::text::float8[], $10::text::float8[],
-                 $11::text::float8[], $12::text::float8[], $13::text::text[], $14::text::text[])
-          as t(n, m, b, c, s, m2, mn, mx, ft, f, lt, l, sk, sn)
-     on conflict (node_id, metric, bucket) do update set
-       count = excluded.count, sum = excluded.sum, m2 = excluded.m2, min = excluded.min, max = excluded.max,
-       first_ts = excluded.first_ts, first = excluded.first, last_ts = excluded.last_ts, last = excluded.last,
-       sketch = excluded.sketch, seen = excluded.seen`,
+  return {
+    ctes: (first) => [upsertText(table, (i) => `$${first + i - 1}`)],
     // Each column as one array literal (array-literal.ts): the statement casts them.
-    [
+    params: [
       textArray(col.node),
       numberArray(col.metric),
       numberArray(col.bucket),
@@ -236,8 +264,7 @@ export async function upsertPartials(db: Db, table: TimeSeriesTable, rows: Parti
       textArray(col.sketch),
       textArray(col.seen),
     ],
-    { prepare: true },
-  );
+  };
 }
 
 /** A node's partials of one table in [fromMs, toMs), for history. */

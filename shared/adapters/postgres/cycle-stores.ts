@@ -10,7 +10,7 @@ import { anomalyPayload } from '../../anomaly/listed.ts';
 import type { CopyTarget } from '../../cycle/backfill/store.ts';
 import type { RetentionCutoffs } from '../../cycle/maintenance/store.ts';
 import type { PartialRow } from '../../domain/aggregate.ts';
-import { mergePartials, readBatchBuckets, upsertPartials } from './aggregates.ts';
+import { mergePartials, mergePartialsPart, readBatchBuckets, upsertPartials } from './aggregates.ts';
 import {
   countActive,
   purgeDistrictNights,
@@ -24,6 +24,7 @@ import {
   writeTransitions,
 } from './anomalies.ts';
 import { purgeAnomalyEvents } from './anomaly-events.ts';
+import { type WritePart, writeCollector } from './batch-write.ts';
 import {
   lockNodes,
   readLatestMany,
@@ -60,7 +61,13 @@ import {
   writePerformance,
   writePredictions,
 } from './predictions.ts';
-import { purgeQuality, readNodeQuality, readTenantQuality, writeQualityState } from './quality.ts';
+import {
+  purgeQuality,
+  readNodeQuality,
+  readTenantQuality,
+  type writeQualityState,
+  writeQualityStatePart,
+} from './quality.ts';
 import {
   countNodesByKind,
   districtMeters,
@@ -70,7 +77,7 @@ import {
   readDistrictTimezone,
   readWatermark,
   upsertNetwork,
-  writeWatermark,
+  writeWatermarkPart,
 } from './registry.ts';
 import { existingReports, periodFigures, purgeReports, writeReports } from './reports.ts';
 import {
@@ -82,7 +89,8 @@ import {
   purgeAppliedBatches,
   purgeRuns,
   recentRuns,
-  recordAppliedBatch,
+  type recordAppliedBatch,
+  recordAppliedBatchPart,
   unappliedNodes,
 } from './runs.ts';
 import {
@@ -90,7 +98,8 @@ import {
   readLatest,
   readWindowFigures,
   writeEvaluatedMs,
-  writeLatest,
+  type writeLatest,
+  writeLatestPart,
   writeSnapshot,
   writeWindows,
 } from './serving.ts';
@@ -109,8 +118,14 @@ const AGGREGATE_TABLES = ['agg_5m', 'agg_1h', 'agg_1d'] as const;
 /** The district detectors' progress, kept as a network snapshot. */
 const DISTRICT_ANOMALIES_STATE = 'analytics:district-anomalies';
 
-/** A node batch's statements, bound to its transaction. */
+/**
+ * A node batch's statements, bound to its transaction. Its writes (partials, latest values, watermark,
+ * the batch's record, quality and scores) issued in one turn go as ONE statement (batch-write.ts): the
+ * aggregate step issues them together, so a batch pays one statement's fixed cost for them, not six.
+ */
 function nodeBatchTx(tx: TransactionSql, nodeId: string) {
+  const write = writeCollector(tx);
+  const written = (part: WritePart | null) => (part ? write(part) : Promise.resolve());
   return {
     readWatermark: () => readWatermark(tx, nodeId),
     readNodeState: (spec: Parameters<typeof readNodeState>[1]) => readNodeState(tx, spec),
@@ -118,20 +133,22 @@ function nodeBatchTx(tx: TransactionSql, nodeId: string) {
     readBatchBuckets: (bucketsMs: Parameters<typeof readBatchBuckets>[2]) =>
       readBatchBuckets(tx, nodeId, bucketsMs),
     mergePartials: (table: TimeSeriesTable, delta: PartialRow[], stored?: PartialRow[]) =>
-      mergePartials(tx, table, nodeId, delta, stored),
+      stored
+        ? written(mergePartialsPart(table, delta, stored))
+        : mergePartials(tx, table, nodeId, delta, stored),
     readLatest: () => readLatest(tx, nodeId),
     readViewStateDay: () => readViewStateDay(tx, nodeId),
     rebuildViewState: (latestMs: number) => rebuildViewState(tx, nodeId, latestMs),
     writeLatest: (tsMs: number, body: Parameters<typeof writeLatest>[3]) =>
-      writeLatest(tx, nodeId, tsMs, body),
-    writeWatermark: (toMs: number) => writeWatermark(tx, nodeId, toMs),
+      written(writeLatestPart(nodeId, tsMs, body)),
+    writeWatermark: (toMs: number) => written(writeWatermarkPart(nodeId, toMs)),
     recordBatch: (batch: Omit<Parameters<typeof recordAppliedBatch>[1], 'nodeId'>) =>
-      recordAppliedBatch(tx, { ...batch, nodeId }),
+      written(recordAppliedBatchPart({ ...batch, nodeId })),
     writeQualityState: (
       changed: Parameters<typeof writeQualityState>[2],
       scores: Parameters<typeof writeQualityState>[3],
       watermarkMs: number,
-    ) => writeQualityState(tx, nodeId, changed, scores, watermarkMs),
+    ) => written(writeQualityStatePart(nodeId, changed, scores, watermarkMs)),
     writeTransitions: (
       transitions: Parameters<typeof writeTransitions>[2],
       previous: Parameters<typeof writeTransitions>[3],
@@ -224,7 +241,7 @@ export function postgresCycleStores(sql: Sql, partitions: PartitionManager) {
     readLatest: (nodeId: string) => readLatest(sql, nodeId),
     readNodeViewInputs: (nodeId: string, bounds: ViewBounds) => readNodeViewInputs(sql, nodeId, bounds),
     readNodeQuality: (nodeId: string) => readNodeQuality(sql, nodeId),
-    writeWindows: (nodeId: string, asOfMs: number, windows: { range: string; json: string }[]) =>
+    writeWindows: (nodeId: string, asOfMs: number, windows: Parameters<typeof writeWindows>[3]) =>
       writeWindows(sql, nodeId, asOfMs, windows),
   };
   const rollup = {

@@ -142,4 +142,36 @@ export const LATER_MIGRATIONS: Migration[] = [
       'alter table anomalies add column if not exists locations jsonb',
     ],
   },
+  {
+    version: 11,
+    name: 'window views one row per node',
+    statements: () => [
+      // A node's window views (1h … 30d), rewritten by every refresh, as ONE row: its JSON object keyed by
+      // range, as the text the hot keys get (json, not jsonb: checked, not parsed into a tree and
+      // rebuilt). One row instead of six, one index entry, no per-range jsonb. Kept uncompressed in the
+      // row up to a page (about 5 KB for five metrics): compressing it again at every write costs more.
+      // `figures`: per range, what the rollup's network figures read of the window (serving.ts), so
+      // the rollup does not parse every node's windows every cycle.
+      `create table if not exists node_windows (
+         node_id text primary key,
+         as_of timestamptz not null,
+         body json not null,
+         figures json not null)
+       with (toast_tuple_target = 8160)`,
+      'alter table node_windows alter column body set storage main',
+      `do $$ begin
+         if to_regclass('node_window_metrics') is not null then
+           insert into node_windows (node_id, as_of, body, figures)
+           select node_id, max(as_of), json_object_agg(range, body), json_object_agg(range, json_build_array(
+             exists (select 1 from jsonb_each(body -> 'metrics') m where (m.value ->> 'count')::float8 > 0),
+             (body #>> '{metrics,flow,mean}')::float8, (body #>> '{metrics,pressure,mean}')::float8,
+             (body #>> '{metrics,pressure,min}')::float8, (body #>> '{metrics,chlorine,min}')::float8,
+             (body #>> '{metrics,turbidity,max}')::float8))
+           from node_window_metrics group by node_id
+           on conflict (node_id) do nothing;
+           drop table node_window_metrics;
+         end if;
+       end $$`,
+    ],
+  },
 ];

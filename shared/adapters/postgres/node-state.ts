@@ -1,7 +1,7 @@
 /**
  * Everything a node's analytics read for one batch, in ONE statement (a node is processed ten
  * thousand times a cycle: every statement counts) — which is also the batch's first read: the node's
- * watermark and latest reading time, its data-quality counters (the batch's buckets, the score windows,
+ * watermark, latest values and settled view state's day, its data-quality counters (the batch's buckets, the score windows,
  * the latest reading time counted), the history its anomaly detectors need
  * (5-minute partials of the recent past, hourly ones of past weeks for the seasonal baseline) and its
  * current anomalies. Heterogeneous rows travel as one union: partials in typed columns, counters (as
@@ -11,6 +11,7 @@
  * declares it (`NodeStateSpec` and `NodeState` in cycle/aggregate/store.ts).
  */
 import type { NodeState, NodeStateSpec } from '../../cycle/aggregate/store.ts';
+import type { LatestBody } from '../../domain/payloads.ts';
 import { ANOMALY_COLUMNS, type AnomalyRow, anomalyFromRow } from './anomalies.ts';
 import type { Sql, TransactionSql } from './client.ts';
 import { fromPartitionOf, textsByPartitions } from './partitions.ts';
@@ -58,7 +59,8 @@ const statement = (from5m: string, from1h: string) => `
     union all ${partial('b', 'agg_1h', `metric = any($11::int2[]) and ${from1h} and bucket = any($12::timestamptz[])`)}
     union all select 'w', null, ${NO_PARTIAL}, jsonb_build_object(
       'watermark', (select ${ms('ingested_to')} from node_watermarks where node_id = $1),
-      'latest', (select ${ms('ts')} from node_latest where node_id = $1),
+      'latest', (select jsonb_build_object('ms', ${ms('ts')}, 'body', body) from node_latest where node_id = $1),
+      'viewDay', (select ${ms('day')} from node_view_state where node_id = $1),
       'counted', (select (body->>'latestTs')::float8 from node_quality where node_id = $1))
     union all select 'a', null, ${NO_PARTIAL}, to_jsonb(x) from (
       select ${ANOMALY_COLUMNS} from anomalies where node_id = $1 and subject = 'node'
@@ -100,6 +102,8 @@ export async function readNodeState(db: Db, spec: NodeStateSpec): Promise<NodeSt
   const out: NodeState = {
     watermarkMs: null,
     latestMs: null,
+    latest: null,
+    viewDayMs: null,
     quality: { buckets: { m5: new Map(), h1: new Map(), d1: new Map() }, maxTs: null },
     fiveMinute: [],
     baseline: [],
@@ -117,9 +121,16 @@ export async function readNodeState(db: Db, spec: NodeStateSpec): Promise<NodeSt
         out.quality.buckets.d1.set(r.ms!, countersFromDoc(r.doc));
         break;
       case 'w': {
-        const w = r.doc as { watermark: number | null; latest: number | null; counted: number | null };
+        const w = r.doc as {
+          watermark: number | null;
+          latest: { ms: number; body: LatestBody } | null;
+          viewDay: number | null;
+          counted: number | null;
+        };
         out.watermarkMs = w.watermark;
-        out.latestMs = w.latest;
+        out.latestMs = w.latest?.ms ?? null;
+        out.latest = w.latest ? { tsMs: w.latest.ms, body: w.latest.body } : null;
+        out.viewDayMs = w.viewDay;
         out.quality.maxTs = w.counted;
         break;
       }

@@ -9,6 +9,7 @@ import type { QualityBuckets, QualityResolution } from '../../cycle/aggregate/st
 import type { NodeQualityRow } from '../../cycle/rollup/store.ts';
 import type { Metric } from '../../domain/readings.ts';
 import { numberArray, textArray } from './array-literal.ts';
+import type { WritePart } from './batch-write.ts';
 import type { Sql, TransactionSql } from './client.ts';
 
 type Db = Sql | TransactionSql;
@@ -137,20 +138,23 @@ export function countersFromDoc(doc: unknown): QualityCounters {
 }
 
 /**
- * The CTEs that upsert the counters of every resolution: node = $1, then per resolution its buckets and
- * one array per column (`counterParams`). Built once: the statement's shape never changes.
+ * The upserts of the counters of every resolution (one insert each, for a CTE): node = $base, then per
+ * resolution its buckets and one array per column (`counterParams`).
  */
-const COUNTER_UPSERTS = RESOLUTIONS.map((res, r) => {
-  const first = 2 + r * (1 + WRITE_COLUMNS.length);
-  const names = WRITE_COLUMNS.map((col) => col.column);
-  const inputs = WRITE_COLUMNS.map((col, c) => `$${first + 1 + c}::text::${col.array}`);
-  return `${res} as (
-       insert into ${QUALITY_TABLES[res]} (node_id, bucket, ${names.join(', ')})
-       select $1, to_timestamp(b / 1000.0), ${WRITE_COLUMNS.map((col) => col.store(`t.${col.column}`)).join(', ')}
+const counterUpserts = (base: number) =>
+  RESOLUTIONS.map((res, r) => {
+    const first = base + 1 + r * (1 + WRITE_COLUMNS.length);
+    const names = WRITE_COLUMNS.map((col) => col.column);
+    const inputs = WRITE_COLUMNS.map((col, c) => `$${first + 1 + c}::text::${col.array}`);
+    return `insert into ${QUALITY_TABLES[res]} (node_id, bucket, ${names.join(', ')})
+       select $${base}, to_timestamp(b / 1000.0), ${WRITE_COLUMNS.map((col) => col.store(`t.${col.column}`)).join(', ')}
        from unnest($${first}::text::float8[], ${inputs.join(', ')}) as t(b, ${names.join(', ')})
-       on conflict (node_id, bucket) do update set ${names.map((n) => `${n} = excluded.${n}`).join(', ')}
-       returning 1)`;
-}).join(',\n');
+       on conflict (node_id, bucket) do update set ${names.map((n) => `${n} = excluded.${n}`).join(', ')}`;
+  });
+/** Built once: the statement's shape never changes. */
+const COUNTER_UPSERTS = counterUpserts(1)
+  .map((insert, r) => `${RESOLUTIONS[r]} as (\n       ${insert}\n       returning 1)`)
+  .join(',\n');
 const COUNTER_PARAMS = 1 + RESOLUTIONS.length * (1 + WRITE_COLUMNS.length);
 
 function counterParams(nodeId: string, changed: QualityBuckets): unknown[] {
@@ -170,14 +174,20 @@ export async function writeQualityCounters(db: Db, nodeId: string, changed: Qual
   await db.unsafe(`with ${COUNTER_UPSERTS} select 1`, counterParams(nodeId, changed) as never[]);
 }
 
+/** The watermark's and the scores' upserts, from parameter `base` (the node) on (see WRITE_STATE). */
+const stateUpserts = (base: number) => [
+  `insert into node_watermarks (node_id, ingested_to) values ($${base}, to_timestamp($${base + COUNTER_PARAMS} / 1000.0))
+       on conflict (node_id) do update set ingested_to = excluded.ingested_to`,
+  `insert into node_quality (node_id, as_of, body)
+     values ($${base}, to_timestamp($${base + COUNTER_PARAMS + 1} / 1000.0), $${base + COUNTER_PARAMS + 2}::text::jsonb)
+     on conflict (node_id) do update set as_of = excluded.as_of, body = excluded.body`,
+];
+
 const WRITE_STATE = `with ${COUNTER_UPSERTS},
      wm as (
-       insert into node_watermarks (node_id, ingested_to) values ($1, to_timestamp($${COUNTER_PARAMS + 1} / 1000.0))
-       on conflict (node_id) do update set ingested_to = excluded.ingested_to
+       ${stateUpserts(1)[0]}
        returning 1)
-     insert into node_quality (node_id, as_of, body)
-     values ($1, to_timestamp($${COUNTER_PARAMS + 2} / 1000.0), $${COUNTER_PARAMS + 3}::text::jsonb)
-     on conflict (node_id) do update set as_of = excluded.as_of, body = excluded.body`;
+     ${stateUpserts(1)[1]}`;
 
 /**
  * Writes merged counters (replacing the stored ones) of every resolution, the node's scores and its new
@@ -190,10 +200,34 @@ export async function writeQualityState(
   scores: { asOfMs: number; body: unknown },
   watermarkMs: number,
 ): Promise<void> {
+  // Prepared: sent with the batch's other writes, no Parse/Describe round trip before it.
+  await db.unsafe(WRITE_STATE, qualityStateParams(nodeId, changed, scores, watermarkMs) as never[], {
+    prepare: true,
+  });
+}
+
+function qualityStateParams(
+  nodeId: string,
+  changed: QualityBuckets,
+  scores: { asOfMs: number; body: unknown },
+  watermarkMs: number,
+): unknown[] {
   const params = counterParams(nodeId, changed);
   params.push(watermarkMs, scores.asOfMs, JSON.stringify(scores.body));
-  // Prepared: sent with the batch's other writes, no Parse/Describe round trip before it.
-  await db.unsafe(WRITE_STATE, params as never[], { prepare: true });
+  return params;
+}
+
+/** writeQualityState as a part of a node batch's combined write (batch-write.ts). */
+export function writeQualityStatePart(
+  nodeId: string,
+  changed: QualityBuckets,
+  scores: { asOfMs: number; body: unknown },
+  watermarkMs: number,
+): WritePart {
+  return {
+    ctes: (base) => [...counterUpserts(base), ...stateUpserts(base)],
+    params: qualityStateParams(nodeId, changed, scores, watermarkMs),
+  };
 }
 
 /** A node's 5-minute counters over [fromMs, toMs), in time order. */

@@ -12,6 +12,7 @@ import {
   type NodeInfo,
   type NodeKind,
 } from '../../domain/readings.ts';
+import type { WritePart } from './batch-write.ts';
 import type { Sql, TransactionSql } from './client.ts';
 
 type Db = Sql | TransactionSql;
@@ -202,10 +203,15 @@ export async function readWatermark(db: Db, nodeId: string): Promise<number | nu
   return rows[0]?.ms ?? null;
 }
 
-export async function writeWatermark(db: Db, nodeId: string, toMs: number): Promise<void> {
-  await db`
-    insert into node_watermarks (node_id, ingested_to) values (${nodeId}, to_timestamp(${toMs} / 1000.0))
-    on conflict (node_id) do update set ingested_to = excluded.ingested_to`;
+/** A node's new watermark, as a part of its batch's combined write (batch-write.ts). */
+export function writeWatermarkPart(nodeId: string, toMs: number): WritePart {
+  return {
+    ctes: (n) => [
+      `insert into node_watermarks (node_id, ingested_to) values ($${n}, to_timestamp($${n + 1}::float8 / 1000.0))
+       on conflict (node_id) do update set ingested_to = excluded.ingested_to`,
+    ],
+    params: [nodeId, toMs],
+  };
 }
 
 export async function readDistrictTimezone(db: Db, districtId: string): Promise<string | null> {

@@ -2,6 +2,7 @@
 import type { AppliedBatch } from '../../cycle/aggregate/store.ts';
 import type { NewRun } from '../../cycle/dispatch/store.ts';
 import type { RunRecord, RunStatus } from '../../domain/runs.ts';
+import type { WritePart } from './batch-write.ts';
 import type { Sql, TransactionSql } from './client.ts';
 
 type Db = Sql | TransactionSql;
@@ -143,6 +144,27 @@ export async function recordAppliedBatch(db: Db, batch: AppliedBatch & { nodeId:
     values (${batch.runId}, ${batch.nodeId}, ${batch.part}, ${batch.readings}, ${db.json(batch.rejected as never)},
             to_timestamp(${batch.minTs}::float8 / 1000.0), to_timestamp(${batch.maxTs}::float8 / 1000.0))
     on conflict do nothing`;
+}
+
+/** recordAppliedBatch as a part of a node batch's combined write (batch-write.ts). */
+export function recordAppliedBatchPart(batch: AppliedBatch & { nodeId: string }): WritePart {
+  return {
+    ctes: (n) => [
+      `insert into applied_batches (run_id, node_id, part, readings, rejected, min_ts, max_ts)
+       values ($${n}, $${n + 1}, $${n + 2}::int4, $${n + 3}::int4, $${n + 4}::text::jsonb,
+               to_timestamp($${n + 5}::float8 / 1000.0), to_timestamp($${n + 6}::float8 / 1000.0))
+       on conflict do nothing`,
+    ],
+    params: [
+      batch.runId,
+      batch.nodeId,
+      batch.part,
+      batch.readings,
+      JSON.stringify(batch.rejected),
+      batch.minTs,
+      batch.maxTs,
+    ],
+  };
 }
 
 export async function purgeRuns(db: Db, before: Date): Promise<number> {

@@ -2,6 +2,8 @@
 
 import type { WindowFigures } from '../../cycle/rollup/store.ts';
 import type { LatestBody, StoredLatest } from '../../domain/payloads.ts';
+import type { WindowFigureValues } from '../../domain/windows.ts';
+import type { WritePart } from './batch-write.ts';
 import type { Sql, TransactionSql } from './client.ts';
 
 type Db = Sql | TransactionSql;
@@ -19,30 +21,56 @@ export async function writeLatest(db: Db, nodeId: string, tsMs: number, body: La
     on conflict (node_id) do update set ts = excluded.ts, body = excluded.body`;
 }
 
+/** writeLatest as a part of a node batch's combined write (batch-write.ts). */
+export function writeLatestPart(nodeId: string, tsMs: number, body: LatestBody): WritePart {
+  return {
+    ctes: (n) => [
+      `insert into node_latest (node_id, ts, body) values ($${n}, to_timestamp($${n + 1}::float8 / 1000.0), $${n + 2}::text::jsonb)
+       on conflict (node_id) do update set ts = excluded.ts, body = excluded.body`,
+    ],
+    params: [nodeId, tsMs, JSON.stringify(body)],
+  };
+}
+
 /**
- * A node's window rows, each body given as its JSON text (`json`, made once for the hot key too). They
- * travel as one JSON object keyed by range: one text parameter (`::text` first: typed jsonb,
- * postgres.js would serialize the text again as a JSON string), not a text[] whose every quote
- * postgres.js would escape.
+ * A node's window views as its one row (node_windows): each body given as its JSON text (`json`, made
+ * once for the hot key too), sent as one JSON object keyed by range and stored as that text (json:
+ * checked, not rebuilt). Committed without waiting for the WAL flush (this statement's own transaction
+ * only): every refresh recomputes the row from the partials, so a crash that loses the last ones
+ * loses nothing the next cycle does not rewrite; the batch's own commit (partials, watermark) stays
+ * synchronous.
  */
 export async function writeWindows(
   db: Db,
   nodeId: string,
   asOfMs: number,
-  windows: { range: string; json: string }[],
+  windows: { range: string; json: string; figures: WindowFigureValues }[],
 ): Promise<void> {
   if (windows.length === 0) return;
   const byRange = `{${windows.map((w) => `${JSON.stringify(w.range)}:${w.json}`).join(',')}}`;
+  const figures = JSON.stringify(
+    Object.fromEntries(windows.map((w) => [w.range, FIGURES.map((f) => w.figures[f])])),
+  );
   await db`
-    insert into node_window_metrics (node_id, range, as_of, body)
-    select ${nodeId}, key, to_timestamp(${asOfMs} / 1000.0), value
-    from jsonb_each(${byRange}::text::jsonb)
-    on conflict (node_id, range) do update set as_of = excluded.as_of, body = excluded.body`;
+    insert into node_windows (node_id, as_of, body, figures)
+    select ${nodeId}, to_timestamp(${asOfMs} / 1000.0), ${byRange}::text::json, ${figures}::text::json
+    from (select set_config('synchronous_commit', 'off', true)) c
+    on conflict (node_id) do update set as_of = excluded.as_of, body = excluded.body, figures = excluded.figures`;
 }
+
+/** A window's figures as node_windows.figures keeps them: one array per range, in this order. */
+const FIGURES = [
+  'reporting',
+  'flow_mean',
+  'pressure_mean',
+  'pressure_min',
+  'chlorine_min',
+  'turbidity_max',
+] as const satisfies readonly (keyof WindowFigureValues)[];
 
 export async function readWindow(db: Db, nodeId: string, range: string): Promise<unknown | null> {
   const rows = await db<{ body: unknown }[]>`
-    select body from node_window_metrics where node_id = ${nodeId} and range = ${range}`;
+    select body -> ${range}::text as body from node_windows where node_id = ${nodeId}`;
   return rows[0]?.body ?? null;
 }
 
@@ -57,8 +85,8 @@ export async function readOwnedWindow(
   range: string,
 ): Promise<unknown | null> {
   const rows = await db<{ body: unknown }[]>`
-    select w.body from node_window_metrics w join nodes n on n.id = w.node_id
-    where w.node_id = ${nodeId} and w.range = ${range} and n.tenant_id = ${tenantId}`;
+    select w.body -> ${range}::text as body from node_windows w join nodes n on n.id = w.node_id
+    where w.node_id = ${nodeId} and n.tenant_id = ${tenantId}`;
   return rows[0]?.body ?? null;
 }
 
@@ -115,15 +143,11 @@ export async function latestReadingMs(db: Db, tenantId: string): Promise<number 
  */
 export async function readWindowFigures(db: Db, tenantId: string) {
   return db<WindowFigures[]>`
-    select n.kind, w.range, (extract(epoch from w.as_of) * 1000)::float8 as as_of_ms,
-           exists (select 1 from jsonb_each(w.body -> 'metrics') m
-                   where (m.value ->> 'count')::float8 > 0) as reporting,
-           (w.body #>> '{metrics,flow,mean}')::float8 as flow_mean,
-           (w.body #>> '{metrics,pressure,mean}')::float8 as pressure_mean,
-           (w.body #>> '{metrics,pressure,min}')::float8 as pressure_min,
-           (w.body #>> '{metrics,chlorine,min}')::float8 as chlorine_min,
-           (w.body #>> '{metrics,turbidity,max}')::float8 as turbidity_max
-    from node_window_metrics w join nodes n on n.id = w.node_id
+    select n.kind, r.key as range, (extract(epoch from w.as_of) * 1000)::float8 as as_of_ms,
+           (r.value ->> 0)::boolean as reporting, (r.value ->> 1)::float8 as flow_mean,
+           (r.value ->> 2)::float8 as pressure_mean, (r.value ->> 3)::float8 as pressure_min,
+           (r.value ->> 4)::float8 as chlorine_min, (r.value ->> 5)::float8 as turbidity_max
+    from node_windows w join nodes n on n.id = w.node_id, json_each(w.figures) r
     where n.tenant_id = ${tenantId}`;
 }
 

@@ -10,6 +10,7 @@ import type { Anomaly, AnomalyStatus, DetectorBucket, Transition } from '../../a
 import type { PartialRow } from '../../domain/aggregate.ts';
 import type { LatestBody, StoredLatest } from '../../domain/payloads.ts';
 import type { SettledView } from '../../domain/view-state.ts';
+import type { WindowFigureValues } from '../../domain/windows.ts';
 
 export type QualityResolution = 'm5' | 'h1' | 'd1';
 export type QualityBuckets = Record<QualityResolution, Map<number, QualityCounters>>;
@@ -48,6 +49,10 @@ export interface NodeState {
   /** The node's ingestion watermark, and its latest reading time (null before the first). */
   watermarkMs: number | null;
   latestMs: number | null;
+  /** The node's latest values (null before the first): what `readLatest` gives. */
+  latest: StoredLatest | null;
+  /** The day of the node's settled view state (null without one): what `readViewStateDay` gives. */
+  viewDayMs: number | null;
   quality: QualityState;
   fiveMinute: DetectorBucket[];
   baseline: DetectorBucket[];
@@ -72,7 +77,10 @@ export interface AppliedBatch {
 /** One batch's statements, bound to its transaction (the node is the one the unit of work locked). */
 export interface NodeBatchTx {
   readWatermark(): Promise<number | null>;
-  /** Watermark, latest reading time, quality counters, detector history and anomalies: one statement. */
+  /**
+   * Watermark, latest values, the settled view state's day, quality counters, detector history and
+   * anomalies: one statement.
+   */
   readNodeState(spec: NodeStateSpec): Promise<NodeState>;
   readTimezone(districtId: string): Promise<string | null>;
   /** The node's stored partials of a table in the given buckets (none read when there are none). */
@@ -121,6 +129,10 @@ export interface AggregateStore {
     bounds: { m5FromMs: number; h1FromMs: number; h1FullFromMs: number; d1FromMs: number; dayMs: number },
   ): Promise<{ rows: Record<'5m' | '1h' | '1d', PartialRow[]>; settled: SettledView | null }>;
   readNodeQuality(nodeId: string): Promise<unknown | null>;
-  /** Each window's body as its JSON text. */
-  writeWindows(nodeId: string, asOfMs: number, windows: { range: string; json: string }[]): Promise<void>;
+  /** Each window's body as its JSON text, with the figures the rollup reads of it. */
+  writeWindows(
+    nodeId: string,
+    asOfMs: number,
+    windows: { range: string; json: string; figures: WindowFigureValues }[],
+  ): Promise<void>;
 }

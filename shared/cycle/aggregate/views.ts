@@ -18,6 +18,7 @@ import {
   RANGE_NAMES,
   type Range,
   seriesStart,
+  windowFigures,
 } from '../../domain/windows.ts';
 import type { AggregatorDeps } from '../deps.ts';
 import { writeHotKeys } from '../hot-keys.ts';
@@ -174,6 +175,7 @@ export async function refreshNodeViews(deps: AggregatorDeps, node: NodeInfo): Pr
   const windowTexts = (view?.windows ?? []).map((w) => ({
     range: w.range,
     json: JSON.stringify(windowPayload(node.id, w)),
+    figures: windowFigures(w),
   }));
   // Write: the window rows with the forecast (its own read, compute and write), then the hot keys.
   const [, forecast] = view

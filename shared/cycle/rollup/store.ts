@@ -17,21 +17,16 @@ import type { LeakCandidateNode, LeakLocalisation } from '../../anomaly/localise
 import type { EfficiencyRow } from '../../domain/efficiency.ts';
 import type { DistrictInfo, NodeKind } from '../../domain/readings.ts';
 import type { RunRecord, RunStatus } from '../../domain/runs.ts';
+import type { WindowFigureValues } from '../../domain/windows.ts';
 
 /**
  * What the network figures need of one node's window: a handful of numbers, extracted in SQL (at
  * 10,000 nodes × 6 ranges the whole window bodies would not fit a small instance's heap).
  */
-export interface WindowFigures {
+export interface WindowFigures extends WindowFigureValues {
   kind: NodeKind;
   range: string;
   as_of_ms: number;
-  reporting: boolean;
-  flow_mean: number | null;
-  pressure_mean: number | null;
-  pressure_min: number | null;
-  chlorine_min: number | null;
-  turbidity_max: number | null;
 }
 
 export interface DistrictMeters {
