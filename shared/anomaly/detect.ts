@@ -22,8 +22,9 @@ import { detectWaterBalanceLeak } from './water-balance.ts';
 import { detectWaterQuality } from './water-quality.ts';
 
 const impossible = (v: number, metric: Metric): boolean => {
-  const [lo, hi] = PHYSICAL_LIMITS[metric];
-  return !Number.isFinite(v) || v < lo || v > hi;
+  // Indexed, not destructured: called per value, and array destructuring allocates an iterator.
+  const limits = PHYSICAL_LIMITS[metric];
+  return !Number.isFinite(v) || v < limits[0] || v > limits[1];
 };
 
 /** Every condition that holds for the node at `input.nowMs`. */

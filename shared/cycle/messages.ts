@@ -97,12 +97,14 @@ export function encodeNodeWork(
 }
 
 export function decodeReadings(m: NodeWorkMessage): Reading[] {
-  const columns = Object.entries(m.values) as [Metric, z.infer<typeof cell>[]][];
+  const metrics = Object.keys(m.values) as Metric[];
+  const columns = metrics.map((metric) => m.values[metric]!);
   return m.ts.map((ts, i) => {
     const values: Reading['values'] = {};
-    for (const [metric, column] of columns) {
-      const v = decodeCell(column[i]);
-      if (v !== null) values[metric] = v;
+    // Indexed loops: destructuring each entry per reading allocated an iterator per value.
+    for (let c = 0; c < metrics.length; c++) {
+      const v = decodeCell(columns[c]![i]);
+      if (v !== null) values[metrics[c]!] = v;
     }
     return { nodeId: m.node.id, ts, ingestedAt: m.ing[i]!, values };
   });

@@ -51,8 +51,9 @@ export function cleanReadings(
         counts.nonFinite += 1;
         continue;
       }
-      const [lo, hi] = PHYSICAL_LIMITS[metric];
-      if (v < lo || v > hi) {
+      // Indexed, not destructured: array destructuring goes through an iterator (an allocation per value).
+      const limits = PHYSICAL_LIMITS[metric];
+      if (v < limits[0] || v > limits[1]) {
         counts.impossible += 1;
         continue;
       }
