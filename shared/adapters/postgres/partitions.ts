@@ -11,7 +11,35 @@ export type TimeSeriesTable = keyof typeof TIME_SERIES_TABLES;
 
 const DAY_MS = 86_400_000;
 
-export function partitionBounds(table: TimeSeriesTable, ms: number): { name: string; from: Date; to: Date } {
+export interface PartitionBounds {
+  name: string;
+  from: Date;
+  to: Date;
+}
+
+/**
+ * The partition `ms` falls in (its name and range). Remembered per table and UTC day (a partition is
+ * a day or a month): a node batch asks for the same few days some ten times, and building the dates
+ * and their texts each time was ~1 % of the aggregator's CPU. The result is shared: do not modify it.
+ */
+export function partitionBounds(table: TimeSeriesTable, ms: number): PartitionBounds {
+  let byDay = boundsByDay.get(table);
+  if (!byDay) {
+    byDay = new Map();
+    boundsByDay.set(table, byDay);
+  }
+  const day = Math.floor(ms / DAY_MS);
+  let bounds = byDay.get(day);
+  if (bounds === undefined) {
+    bounds = boundsOf(table, ms);
+    if (byDay.size >= 4096) byDay.clear();
+    byDay.set(day, bounds);
+  }
+  return bounds;
+}
+const boundsByDay = new Map<TimeSeriesTable, Map<number, PartitionBounds>>();
+
+function boundsOf(table: TimeSeriesTable, ms: number): PartitionBounds {
   const d = new Date(ms);
   if (TIME_SERIES_TABLES[table].partition === 'day') {
     const from = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
@@ -29,8 +57,16 @@ export function partitionBounds(table: TimeSeriesTable, ms: number): { name: str
  * generic plan, which otherwise holds, locks and is costed over every partition retention keeps.
  * One text per partition start: statements built with it are few (a new one per day or month).
  */
-export const fromPartitionOf = (table: TimeSeriesTable, ms: number): string =>
-  `bucket >= '${partitionBounds(table, ms).from.toISOString()}'`;
+export function fromPartitionOf(table: TimeSeriesTable, ms: number): string {
+  const bounds = partitionBounds(table, ms);
+  let text = fromTexts.get(bounds);
+  if (text === undefined) {
+    text = `bucket >= '${bounds.from.toISOString()}'`;
+    fromTexts.set(bounds, text);
+  }
+  return text;
+}
+const fromTexts = new WeakMap<PartitionBounds, string>();
 
 /** Statement texts by the partition starts they are built for, each built once (bounded: cleared past 64). */
 export function textsByPartitions(build: (starts: string[]) => string): (starts: string[]) => string {
@@ -61,7 +97,7 @@ export class PartitionManager {
 
   async ensure(table: TimeSeriesTable, bucketTimesMs: Iterable<number>): Promise<void> {
     if (this.timescale) return;
-    const wanted = new Map<string, { name: string; from: Date; to: Date }>();
+    const wanted = new Map<string, PartitionBounds>();
     for (const ms of bucketTimesMs) {
       const p = partitionBounds(table, ms);
       if (!this.known.has(p.name)) wanted.set(p.name, p);
