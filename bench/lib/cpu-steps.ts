@@ -43,7 +43,9 @@ function moduleMap(bundlePath: string): [number, string][] {
   const lines = readFileSync(bundlePath, 'utf8').split('\n');
   const map: [number, string][] = [];
   lines.forEach((l, i) => {
-    const m = /^\/\/ ((?:shared|functions|node_modules)\/\S+\.[cm]?[jt]s)$/.exec(l);
+    // A checkout whose node_modules is a link (a worktree's) has its packages' sections named through
+    // it (`// ../main/node_modules/…`): without the prefix they would count as the module before them.
+    const m = /^\/\/ (?:(?:\.\.\/)+[^/\s]+\/)?((?:shared|functions|node_modules)\/\S+\.[cm]?[jt]s)$/.exec(l);
     if (m) map.push([i, m[1]!]);
   });
   return map;
