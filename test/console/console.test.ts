@@ -96,20 +96,26 @@ describe('the operator console in headless Chromium', chromiumGate('the console 
     return page;
   }
 
-  /** Opens a view and waits until it is drawn with its data (not the previous view's). */
+  /**
+   * Opens a view and waits until it is drawn with its data (not the previous view's) and none of its
+   * sections is still loading: a view aborts what it still loads when it is left (net::ERR_ABORTED),
+   * so a test that moved on early would see its own haste as failed requests. (`networkidle` alone
+   * does not wait: after a hash change it reports the page's first load, long reached.)
+   */
   async function show(page: Page, hash: string) {
     await page.evaluate((h) => (location.hash = h), hash);
     const route = decodeURIComponent(hash.replace(/^#\/?/, '').split('?')[0] ?? '');
     await page.waitForSelector(`main[data-route="${route}"] [data-ready="true"]`, { timeout: 60_000 });
-    if (route === 'anomalies') {
-      // The inbox holds the anomaly stream open, so the network is never idle: wait until the stream
-      // is connected and nothing in the view is still loading.
-      await page.waitForFunction(
-        () =>
-          document.querySelector('[data-live="live"]') !== null &&
-          document.querySelector('main [aria-busy="true"]') === null,
-      );
-    } else await page.waitForLoadState('networkidle');
+    // The inbox holds the anomaly stream open, so the network is never idle: it waits until the
+    // stream is connected.
+    await page.waitForFunction(
+      (live) =>
+        (!live || document.querySelector('[data-live="live"]') !== null) &&
+        document.querySelector('main [aria-busy="true"]') === null,
+      route === 'anomalies',
+      { timeout: 60_000 },
+    );
+    if (route !== 'anomalies') await page.waitForLoadState('networkidle');
   }
 
   test('serves fingerprinted, compressed assets with long lifetimes, the page with no-cache, and a strict CSP', async () => {
