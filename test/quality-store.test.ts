@@ -6,13 +6,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTestDatabase, peerGate, type TestDatabase } from '../dev/peers/index.ts';
+import { writeParts } from '../shared/adapters/postgres/batch-write.ts';
 import { migrate } from '../shared/adapters/postgres/migrations.ts';
 import { readNodeState } from '../shared/adapters/postgres/node-state.ts';
 import {
   QUALITY_TABLES,
   readQualityCounters,
   writeQualityCounters,
-  writeQualityState,
+  writeQualityStatePart,
 } from '../shared/adapters/postgres/quality.ts';
 import { countQualityByBucket, emptyQuality, type QualityCounters } from '../shared/analytics/quality.ts';
 import type { QualityBuckets } from '../shared/cycle/aggregate/store.ts';
@@ -69,7 +70,10 @@ describe('quality counters in PostgreSQL', await peerGate('postgres'), () => {
     const empty = emptyQuality();
     written.m5.set(T + 6 * HOUR_MS, empty);
 
-    await writeQualityState(db.sql, NODE, written, { asOfMs: T + 3 * HOUR_MS, body: { latestTs: T } }, T);
+    // As the node batch sends it: its part of the batch's one statement.
+    await writeParts(db.sql, [
+      writeQualityStatePart(NODE, written, { asOfMs: T + 3 * HOUR_MS, body: { latestTs: T } }, T),
+    ]);
     const state = await readNodeState(db.sql, {
       nodeId: NODE,
       quality: {

@@ -61,13 +61,7 @@ import {
   writePerformance,
   writePredictions,
 } from './predictions.ts';
-import {
-  purgeQuality,
-  readNodeQuality,
-  readTenantQuality,
-  type writeQualityState,
-  writeQualityStatePart,
-} from './quality.ts';
+import { purgeQuality, readNodeQuality, readTenantQuality, writeQualityStatePart } from './quality.ts';
 import {
   countNodesByKind,
   districtMeters,
@@ -89,7 +83,6 @@ import {
   purgeAppliedBatches,
   purgeRuns,
   recentRuns,
-  type recordAppliedBatch,
   recordAppliedBatchPart,
   unappliedNodes,
 } from './runs.ts';
@@ -98,7 +91,6 @@ import {
   readLatest,
   readWindowFigures,
   writeEvaluatedMs,
-  type writeLatest,
   writeLatestPart,
   writeSnapshot,
   writeWindows,
@@ -139,14 +131,14 @@ function nodeBatchTx(tx: TransactionSql, nodeId: string) {
     readLatest: () => readLatest(tx, nodeId),
     readViewStateDay: () => readViewStateDay(tx, nodeId),
     rebuildViewState: (latestMs: number) => rebuildViewState(tx, nodeId, latestMs),
-    writeLatest: (tsMs: number, body: Parameters<typeof writeLatest>[3]) =>
+    writeLatest: (tsMs: number, body: Parameters<typeof writeLatestPart>[2]) =>
       written(writeLatestPart(nodeId, tsMs, body)),
     writeWatermark: (toMs: number) => written(writeWatermarkPart(nodeId, toMs)),
-    recordBatch: (batch: Omit<Parameters<typeof recordAppliedBatch>[1], 'nodeId'>) =>
+    recordBatch: (batch: Omit<Parameters<typeof recordAppliedBatchPart>[0], 'nodeId'>) =>
       written(recordAppliedBatchPart({ ...batch, nodeId })),
     writeQualityState: (
-      changed: Parameters<typeof writeQualityState>[2],
-      scores: Parameters<typeof writeQualityState>[3],
+      changed: Parameters<typeof writeQualityStatePart>[1],
+      scores: Parameters<typeof writeQualityStatePart>[2],
       watermarkMs: number,
     ) => written(writeQualityStatePart(nodeId, changed, scores, watermarkMs)),
     writeTransitions: (

@@ -23,21 +23,30 @@ export interface PartitionBounds {
  * and their texts each time was ~1 % of the aggregator's CPU. The result is shared: do not modify it.
  */
 export function partitionBounds(table: TimeSeriesTable, ms: number): PartitionBounds {
-  let byDay = boundsByDay.get(table);
+  return partitionOf(table, ms).bounds;
+}
+
+/** A partition's bounds and its `fromPartitionOf` text, built once per table and UTC day. */
+function partitionOf(table: TimeSeriesTable, ms: number): { bounds: PartitionBounds; fromText: string } {
+  let byDay = partitionsByDay.get(table);
   if (!byDay) {
     byDay = new Map();
-    boundsByDay.set(table, byDay);
+    partitionsByDay.set(table, byDay);
   }
   const day = Math.floor(ms / DAY_MS);
-  let bounds = byDay.get(day);
-  if (bounds === undefined) {
-    bounds = boundsOf(table, ms);
+  let known = byDay.get(day);
+  if (known === undefined) {
+    const bounds = boundsOf(table, ms);
+    known = { bounds, fromText: `bucket >= '${bounds.from.toISOString()}'` };
     if (byDay.size >= 4096) byDay.clear();
-    byDay.set(day, bounds);
+    byDay.set(day, known);
   }
-  return bounds;
+  return known;
 }
-const boundsByDay = new Map<TimeSeriesTable, Map<number, PartitionBounds>>();
+const partitionsByDay = new Map<
+  TimeSeriesTable,
+  Map<number, { bounds: PartitionBounds; fromText: string }>
+>();
 
 function boundsOf(table: TimeSeriesTable, ms: number): PartitionBounds {
   const d = new Date(ms);
@@ -57,16 +66,8 @@ function boundsOf(table: TimeSeriesTable, ms: number): PartitionBounds {
  * generic plan, which otherwise holds, locks and is costed over every partition retention keeps.
  * One text per partition start: statements built with it are few (a new one per day or month).
  */
-export function fromPartitionOf(table: TimeSeriesTable, ms: number): string {
-  const bounds = partitionBounds(table, ms);
-  let text = fromTexts.get(bounds);
-  if (text === undefined) {
-    text = `bucket >= '${bounds.from.toISOString()}'`;
-    fromTexts.set(bounds, text);
-  }
-  return text;
-}
-const fromTexts = new WeakMap<PartitionBounds, string>();
+export const fromPartitionOf = (table: TimeSeriesTable, ms: number): string =>
+  partitionOf(table, ms).fromText;
 
 /** Statement texts by the partition starts they are built for, each built once (bounded: cleared past 64). */
 export function textsByPartitions(build: (starts: string[]) => string): (starts: string[]) => string {

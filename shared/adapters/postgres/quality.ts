@@ -174,7 +174,7 @@ export async function writeQualityCounters(db: Db, nodeId: string, changed: Qual
   await db.unsafe(`with ${COUNTER_UPSERTS} select 1`, counterParams(nodeId, changed) as never[]);
 }
 
-/** The watermark's and the scores' upserts, from parameter `base` (the node) on (see WRITE_STATE). */
+/** The watermark's and the scores' upserts, from parameter `base` (the node) on (writeQualityStatePart). */
 const stateUpserts = (base: number) => [
   `insert into node_watermarks (node_id, ingested_to) values ($${base}, to_timestamp($${base + COUNTER_PARAMS} / 1000.0))
        on conflict (node_id) do update set ingested_to = excluded.ingested_to`,
@@ -182,29 +182,6 @@ const stateUpserts = (base: number) => [
      values ($${base}, to_timestamp($${base + COUNTER_PARAMS + 1} / 1000.0), $${base + COUNTER_PARAMS + 2}::text::jsonb)
      on conflict (node_id) do update set as_of = excluded.as_of, body = excluded.body`,
 ];
-
-const WRITE_STATE = `with ${COUNTER_UPSERTS},
-     wm as (
-       ${stateUpserts(1)[0]}
-       returning 1)
-     ${stateUpserts(1)[1]}`;
-
-/**
- * Writes merged counters (replacing the stored ones) of every resolution, the node's scores and its new
- * ingestion watermark (the batch's last write): one statement.
- */
-export async function writeQualityState(
-  db: Db,
-  nodeId: string,
-  changed: QualityBuckets,
-  scores: { asOfMs: number; body: unknown },
-  watermarkMs: number,
-): Promise<void> {
-  // Prepared: sent with the batch's other writes, no Parse/Describe round trip before it.
-  await db.unsafe(WRITE_STATE, qualityStateParams(nodeId, changed, scores, watermarkMs) as never[], {
-    prepare: true,
-  });
-}
 
 function qualityStateParams(
   nodeId: string,
@@ -217,7 +194,10 @@ function qualityStateParams(
   return params;
 }
 
-/** writeQualityState as a part of a node batch's combined write (batch-write.ts). */
+/**
+ * Merged counters (replacing the stored ones) of every resolution, the node's scores and its new
+ * ingestion watermark, as a part of the node batch's combined write (batch-write.ts).
+ */
 export function writeQualityStatePart(
   nodeId: string,
   changed: QualityBuckets,

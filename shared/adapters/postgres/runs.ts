@@ -137,16 +137,10 @@ export async function bytesProcessedLastDay(db: Db, tenantId: string): Promise<n
 
 // Written by the cycle's aggregate step, purged by its maintenance step
 
-/** Records one applied batch (its reading-time span lets the rollup recompute only those days). */
-export async function recordAppliedBatch(db: Db, batch: AppliedBatch & { nodeId: string }): Promise<void> {
-  await db`
-    insert into applied_batches (run_id, node_id, part, readings, rejected, min_ts, max_ts)
-    values (${batch.runId}, ${batch.nodeId}, ${batch.part}, ${batch.readings}, ${db.json(batch.rejected as never)},
-            to_timestamp(${batch.minTs}::float8 / 1000.0), to_timestamp(${batch.maxTs}::float8 / 1000.0))
-    on conflict do nothing`;
-}
-
-/** recordAppliedBatch as a part of a node batch's combined write (batch-write.ts). */
+/**
+ * Records one applied batch (its reading-time span lets the rollup recompute only those days), as a
+ * part of the node batch's combined write (batch-write.ts).
+ */
 export function recordAppliedBatchPart(batch: AppliedBatch & { nodeId: string }): WritePart {
   return {
     ctes: (n) => [

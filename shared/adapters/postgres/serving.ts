@@ -15,13 +15,7 @@ export async function readLatest(db: Db, nodeId: string): Promise<StoredLatest |
   return row ? { tsMs: row.ts_ms, body: row.body } : null;
 }
 
-export async function writeLatest(db: Db, nodeId: string, tsMs: number, body: LatestBody): Promise<void> {
-  await db`
-    insert into node_latest (node_id, ts, body) values (${nodeId}, to_timestamp(${tsMs} / 1000.0), ${db.json(body as never)})
-    on conflict (node_id) do update set ts = excluded.ts, body = excluded.body`;
-}
-
-/** writeLatest as a part of a node batch's combined write (batch-write.ts). */
+/** A node's latest values, as a part of its batch's combined write (batch-write.ts). */
 export function writeLatestPart(nodeId: string, tsMs: number, body: LatestBody): WritePart {
   return {
     ctes: (n) => [
