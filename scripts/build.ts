@@ -18,7 +18,7 @@
  * Longer than 400 lines because it is one pipeline (bundle, manifest, pruned lockfile, notices) whose
  * steps are exported one by one for their tests.
  */
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -323,8 +323,11 @@ export async function buildFunctions(options: BuildOptions = {}): Promise<Bundle
     const dir = join(outDir, name);
     rmSync(dir, { recursive: true, force: true }); // no stale files in the deployed archive
     mkdirSync(dir, { recursive: true });
+    // A function's preload (functions/<name>/preload.ts, run by NODE_OPTIONS `--import` before the
+    // framework: Terraform's node_options) is bundled beside it as preload.mjs.
+    const preload = join(functionsDir, name, 'preload.ts');
     const result = await build({
-      entryPoints: { index: entry },
+      entryPoints: { index: entry, ...(existsSync(preload) ? { preload } : {}) },
       outdir: dir,
       // Code splitting keeps dynamic imports lazy: an adapter the configuration does not use (the
       // BigQuery, Pub/Sub or Firestore client) is not loaded at cold start. Without it esbuild

@@ -355,7 +355,10 @@ variable "functions" {
       max_instance_count               = optional(number, 8)
       timeout_seconds                  = optional(number, 60)
       pg_pool_max                      = optional(number, 4)
-      node_options                     = optional(string, "")
+      # The preload (functions/api/preload.ts, bundled as preload.mjs beside the function; the path is read
+      # from the function's folder, /workspace, where Cloud Run starts it) serves node:domain as request
+      # scopes, so Node's domain module, which the functions framework requires, is never loaded.
+      node_options = optional(string, "--import ./preload.mjs")
     }), {})
     # Webhook deliveries: mostly waiting on subscribers' answers, so many at a time per instance.
     webhooks = optional(object({

@@ -1,0 +1,17 @@
+/**
+ * The NODE_OPTIONS a checkout's Terraform gives a function (terraform/variables.tf, `functions.<name>.node_options`'s
+ * default), so a bench runs each checkout's bundle with the flags that checkout deploys. Cloud Run starts the
+ * function in its source folder (/workspace), so a relative path in them (the API's `--import ./preload.mjs`)
+ * is read from the bundle's folder: the benches start the framework there.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** `functions.<name>.node_options`'s default in `checkout`'s terraform/variables.tf ('' if it has none). */
+export function terraformNodeOptions(checkout: string, name: string): string {
+  const text = readFileSync(join(checkout, 'terraform', 'variables.tf'), 'utf8');
+  const start = text.search(new RegExp(`^\\s*${name}\\s*=\\s*optional\\(object\\(\\{`, 'm'));
+  if (start < 0) throw new Error(`${checkout}: no functions.${name} in terraform/variables.tf`);
+  const block = text.slice(start, text.indexOf('}), {})', start));
+  return /node_options\s*=\s*optional\(string,\s*"([^"]*)"\)/.exec(block)?.[1] ?? '';
+}
