@@ -36,6 +36,7 @@ import { get } from 'node:http';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { terraformNodeOptions } from './lib/deployed-flags.ts';
 import { bundleEntry } from './lib/cpu-steps.ts';
 import { freePort } from './lib/hosts.ts';
 
@@ -218,6 +219,8 @@ async function firstRequest(
       cwd: join(dist, name),
       env: {
         ...env,
+        // The flags the checkout's Terraform deploys (the API's preload), read from its folder as on Cloud Run.
+        NODE_OPTIONS: terraformNodeOptions(checkout, name),
         TRACING: tracing === 'off' ? 'off' : 'cloud',
         ...(tracing === 'cloud+upstash' ? UPSTASH_ENV : {}),
       },
