@@ -36,7 +36,7 @@ import { get } from 'node:http';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { terraformNodeOptions } from './lib/deployed-flags.ts';
+import { terraformNodeOptions } from '../scripts/deployed-node-options.ts';
 import { bundleEntry } from './lib/cpu-steps.ts';
 import { freePort } from './lib/hosts.ts';
 

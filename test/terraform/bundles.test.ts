@@ -17,7 +17,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { cachedDataVersionTag } from 'node:v8';
 import { getFunction } from '@google-cloud/functions-framework/testing';
 import { freePort } from '../../dev/peers/processes.ts';
 import {
@@ -31,7 +30,7 @@ import {
   packageNameOf,
   patchedPackages,
 } from '../../scripts/build.ts';
-import { terraformNodeOptions } from '../../bench/lib/deployed-flags.ts';
+import { terraformNodeOptions } from '../../scripts/deployed-node-options.ts';
 import { FUNCTION_SECTIONS } from '../../shared/config.ts';
 import { loadTerraform } from './config.ts';
 import { staticKeys } from './references.ts';
@@ -343,7 +342,10 @@ describe('the repo’s functions', () => {
     installDeclaredPackages(api);
     const deployed = terraformNodeOptions(REPO, 'api');
     assert.match(deployed, /--import \.\/preload\.mjs/);
-    assert.ok(existsSync(join(api.dir, 'preload.mjs')), 'npm run build bundles the preload beside the function');
+    assert.ok(
+      existsSync(join(api.dir, 'preload.mjs')),
+      'npm run build bundles the preload beside the function',
+    );
     // A probe loaded after the deployed flags reports, as the process exits, what it loaded.
     const probe = join(work, 'domain-probe.mjs');
     const seen = join(work, 'domain-probe.json');
@@ -390,7 +392,19 @@ process.on('exit', () => writeFileSync(${JSON.stringify(seen)}, JSON.stringify({
     // What Cloud Build runs after `npm ci`, in the folder, on the runtime's Node.
     execFileSync(process.execPath, ['--run', 'gcp-build'], { cwd: api.dir, stdio: 'pipe' });
     assert.equal(manifest.scripts['gcp-build'], 'node build-cache.mjs');
-    const tag = `${process.version}-${process.arch}-${cachedDataVersionTag().toString(16)}-${process.getuid?.() ?? 0}`;
+    // Made under the flags the instances run with (startFramework passes Terraform's node_options).
+    assert.equal(manifest.config.nodeOptions, terraformNodeOptions(REPO, 'api'));
+    // V8's cache tag under those flags (heap sizes change it), as an instance computes it.
+    const deployedTag = execFileSync(
+      process.execPath,
+      ['-p', "require('node:v8').cachedDataVersionTag().toString(16)"],
+      {
+        cwd: api.dir,
+        env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: manifest.config.nodeOptions },
+        encoding: 'utf8',
+      },
+    ).trim();
+    const tag = `${process.version}-${process.arch}-${deployedTag}-${process.getuid?.() ?? 0}`;
     const cacheDir = join(api.dir, 'compile-cache', tag);
     assert.ok(existsSync(cacheDir), `gcp-build wrote ${cacheDir}`);
 

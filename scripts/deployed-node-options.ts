@@ -1,8 +1,10 @@
 /**
  * The NODE_OPTIONS a checkout's Terraform gives a function (terraform/variables.tf, `functions.<name>.node_options`'s
- * default), so a bench runs each checkout's bundle with the flags that checkout deploys. Cloud Run starts the
- * function in its source folder (/workspace), so a relative path in them (the API's `--import ./preload.mjs`)
- * is read from the bundle's folder: the benches start the framework there.
+ * default): the benches run each checkout's bundle with the flags that checkout deploys, and `npm run build`
+ * writes them into a compile-cached function's package.json (`config.nodeOptions`), so that gcp-build makes
+ * V8's code cache under the same flags (heap-size flags change V8's cache tag: a cache made without them is
+ * not used). Cloud Run starts the function in its source folder (/workspace), so a relative path in them
+ * (the API's `--import ./preload.mjs`) is read from the bundle's folder: the benches start the framework there.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
