@@ -394,10 +394,10 @@ process.on('exit', () => writeFileSync(${JSON.stringify(seen)}, JSON.stringify({
     assert.equal(manifest.scripts['gcp-build'], 'node build-cache.mjs');
     // Made under the flags the instances run with (startFramework passes Terraform's node_options).
     assert.equal(manifest.config.nodeOptions, terraformNodeOptions(REPO, 'api'));
-    // V8's cache tag under those flags (heap sizes change it), as an instance computes it.
+    // V8's cache tag under those flags (heap sizes change it), as Node names its folder (8 hex digits).
     const deployedTag = execFileSync(
       process.execPath,
-      ['-p', "require('node:v8').cachedDataVersionTag().toString(16)"],
+      ['-p', "require('node:v8').cachedDataVersionTag().toString(16).padStart(8, '0')"],
       {
         cwd: api.dir,
         env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: manifest.config.nodeOptions },
