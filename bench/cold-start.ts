@@ -129,7 +129,12 @@ function versus(ours: { ms: number; cpuMs: number }[], base: { ms: number; cpuMs
 function importOnce(dir: string, tracing: string): { ms: number; cpuMs: number; packages: string[] } {
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', probe(bundleEntry(dir))], {
     cwd: dir,
-    env: { ...env, TRACING: tracing },
+    // As deployed: the checkout's Terraform node_options (under which gcp-build made the shipped code cache).
+    env: {
+      ...env,
+      NODE_OPTIONS: terraformNodeOptions(resolve(dir, '../../..'), basename(dir)),
+      TRACING: tracing,
+    },
     encoding: 'utf8',
   });
   return JSON.parse(out) as { ms: number; cpuMs: number; packages: string[] };
