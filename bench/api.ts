@@ -40,6 +40,7 @@ import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { createLocalStack } from '../dev/local-stack.ts';
 import { startPeers } from '../dev/peers/start-peers.ts';
+import { terraformNodeOptions } from '../scripts/deployed-node-options.ts';
 import { postgresKeyStore } from '../shared/adapters/postgres/api-stores.ts';
 import { createKey } from '../shared/api/auth/keys.ts';
 import { loadConfig } from '../shared/config.ts';
@@ -75,9 +76,11 @@ const { values: args } = parseArgs({
     requests: { type: 'string', default: '20000' },
     /** Miss mode: write each phase's samples (JSON) to files starting with this path. */
     samples: { type: 'string' },
-    /** NODE_OPTIONS of the deployed API's processes (e.g. --max-semi-space-size=…, a GC study). */
+    /** NODE_OPTIONS of the deployed API's processes (default: what this checkout's Terraform deploys, the api's
+     *  node_options; e.g. --max-semi-space-size=…, a GC study). The bare rows get none. */
     'node-options': { type: 'string' },
-    /** NODE_OPTIONS of the baseline's processes alone (default: --node-options); a flag study runs the
+    /** NODE_OPTIONS of the baseline's processes alone (default: --node-options, else what the baseline
+     *  checkout's Terraform deploys); a flag study runs the
      *  same build as its own baseline: `--baseline . --node-options A --baseline-node-options B`. */
     'baseline-node-options': { type: 'string' },
     /** Every request carries the trace headers Cloud Run's front end adds to each request it forwards
@@ -115,6 +118,12 @@ execFileSync(process.execPath, [fileURLToPath(new URL('../scripts/build.ts', imp
   stdio: 'ignore',
 });
 const BASELINE_BUNDLE = args.baseline ? join(args.baseline, 'dist/functions/api') : undefined;
+// Each checkout's API runs with the NODE_OPTIONS its Terraform deploys, unless a flag study says otherwise.
+const deployedNodeOptions =
+  args['node-options'] ?? terraformNodeOptions(fileURLToPath(new URL('..', import.meta.url)), 'api');
+const baselineNodeOptions = args.baseline
+  ? (args['baseline-node-options'] ?? args['node-options'] ?? terraformNodeOptions(args.baseline, 'api'))
+  : undefined;
 if (args.baseline) {
   execFileSync(process.execPath, ['scripts/build.ts', 'api'], { cwd: args.baseline, stdio: 'ignore' });
 }
@@ -179,11 +188,14 @@ const keepHost = (h: Host) => {
 };
 /** CPU time (µs) a server process has used so far. */
 const cpuOfPort = (port: number) => cpuOf(hosts.get(port)!.pid);
-/** The API as deployed: the built bundle (dist/functions/api) in the functions framework's server. */
+/**
+ * The API as deployed: the built bundle (dist/functions/api) in the functions framework's server, started in
+ * the bundle's folder as Cloud Run starts it in /workspace (Terraform's node_options name the preload relatively).
+ */
 const startDeployedApi = (env: Record<string, string>, profileDir?: string, source = BUNDLE) =>
   startInFramework(
     'deployed',
-    { source, target: 'api', env, readyPath: '/health', profileDir },
+    { source, target: 'api', env, readyPath: '/health', profileDir, cwd: source },
     children,
   ).then(keepHost);
 
@@ -246,13 +258,9 @@ try {
     UPSTASH_REDIS_REST_TOKEN: upstash.token,
     REDIS_KEY_PREFIX: prefix,
     ...idp.env,
-    ...(args['node-options'] ? { NODE_OPTIONS: args['node-options'] } : {}),
+    NODE_OPTIONS: deployedNodeOptions,
   };
-
-  const baselineEnv =
-    args['baseline-node-options'] === undefined
-      ? deployedEnv
-      : { ...deployedEnv, NODE_OPTIONS: args['baseline-node-options'] };
+  const baselineEnv = { ...deployedEnv, NODE_OPTIONS: baselineNodeOptions ?? '' };
 
   if (args.miss) {
     // The generator (this process) stays unpinned: pinned to core 1 beside the Upstash-protocol server on
@@ -392,6 +400,11 @@ try {
     }
     console.log(
       `▸ servers up on core 0 (api log level ${args.log}); metrics body ~${metrics[nodes[0]!]!.length} B — ${elapsed()}`,
+    );
+    console.log(
+      `NODE_OPTIONS: deployed, token, streams ${JSON.stringify(deployedNodeOptions)}` +
+        (BASELINE_BUNDLE ? `, baseline ${JSON.stringify(baselineNodeOptions)}` : '') +
+        ' (bare rows: none)',
     );
     execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
 

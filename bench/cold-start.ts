@@ -36,6 +36,7 @@ import { get } from 'node:http';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { terraformNodeOptions } from '../scripts/deployed-node-options.ts';
 import { bundleEntry } from './lib/cpu-steps.ts';
 import { freePort } from './lib/hosts.ts';
 
@@ -128,7 +129,12 @@ function versus(ours: { ms: number; cpuMs: number }[], base: { ms: number; cpuMs
 function importOnce(dir: string, tracing: string): { ms: number; cpuMs: number; packages: string[] } {
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', probe(bundleEntry(dir))], {
     cwd: dir,
-    env: { ...env, TRACING: tracing },
+    // As deployed: the checkout's Terraform node_options (under which gcp-build made the shipped code cache).
+    env: {
+      ...env,
+      NODE_OPTIONS: terraformNodeOptions(resolve(dir, '../../..'), basename(dir)),
+      TRACING: tracing,
+    },
     encoding: 'utf8',
   });
   return JSON.parse(out) as { ms: number; cpuMs: number; packages: string[] };
@@ -218,6 +224,8 @@ async function firstRequest(
       cwd: join(dist, name),
       env: {
         ...env,
+        // The flags the checkout's Terraform deploys (the API's preload), read from its folder as on Cloud Run.
+        NODE_OPTIONS: terraformNodeOptions(checkout, name),
         TRACING: tracing === 'off' ? 'off' : 'cloud',
         ...(tracing === 'cloud+upstash' ? UPSTASH_ENV : {}),
       },

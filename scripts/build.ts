@@ -18,12 +18,22 @@
  * Longer than 400 lines because it is one pipeline (bundle, manifest, pruned lockfile, notices) whose
  * steps are exported one by one for their tests.
  */
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { buildConsole } from '../console/build.ts';
+import { terraformNodeOptions } from './deployed-node-options.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 
@@ -63,6 +73,8 @@ export interface FunctionManifest {
   main: typeof ENTRY_FILE | typeof CACHED_START_FILE;
   /** `gcp-build`: Cloud Build runs it after `npm ci` (the compile cache of COMPILE_CACHED functions). */
   scripts?: Record<string, string>;
+  /** The NODE_OPTIONS Terraform deploys the function with, for gcp-build's cache (scripts/deployed-node-options.ts). */
+  config?: { nodeOptions: string };
   engines: { node: string };
   dependencies: Record<string, string>;
 }
@@ -323,8 +335,11 @@ export async function buildFunctions(options: BuildOptions = {}): Promise<Bundle
     const dir = join(outDir, name);
     rmSync(dir, { recursive: true, force: true }); // no stale files in the deployed archive
     mkdirSync(dir, { recursive: true });
+    // A function's preload (functions/<name>/preload.ts, run by NODE_OPTIONS `--import` before the
+    // framework: Terraform's node_options) is bundled beside it as preload.mjs.
+    const preload = join(functionsDir, name, 'preload.ts');
     const result = await build({
-      entryPoints: { index: entry },
+      entryPoints: { index: entry, ...(existsSync(preload) ? { preload } : {}) },
       outdir: dir,
       // Code splitting keeps dynamic imports lazy: an adapter the configuration does not use (the
       // BigQuery, Pub/Sub or Firestore client) is not loaded at cold start. Without it esbuild
@@ -368,7 +383,12 @@ export async function buildFunctions(options: BuildOptions = {}): Promise<Bundle
       private: true,
       type: 'module',
       main: cached ? CACHED_START_FILE : ENTRY_FILE,
-      ...(cached ? { scripts: { 'gcp-build': 'node build-cache.mjs' } } : {}),
+      ...(cached
+        ? {
+            scripts: { 'gcp-build': 'node build-cache.mjs' },
+            config: { nodeOptions: terraformNodeOptions(root, name) },
+          }
+        : {}),
       engines: { node: rootPackage.engines?.node ?? '24' },
       dependencies,
     };

@@ -18,49 +18,17 @@
  * function's promise still become a 500 (Pub/Sub redelivers) and returning still acks.
  *
  * For a process that serves only such functions (the aggregator's and the API's instances). Idempotent.
+ *
+ * This still loads Node's domain module (the framework requires it before our code runs), and loading it
+ * alone makes every EventEmitter domain-aware (a wrapper around every `emit`, a `domain` property defined by
+ * every emitter's init). The deployed API goes further:
+ * its preload (functions/api/preload.ts, NODE_OPTIONS `--import`) resolves `node:domain` to
+ * shared/domain-stand-in.ts, so the domain module is never loaded at all.
  */
 import domain from 'node:domain';
-import { EventEmitter } from 'node:events';
+import { RequestScope } from './request-scope.ts';
 
-type Active = { domain?: unknown };
-
-/** What the framework uses of a Domain: `on('error')` (inherited), `run`, and `bind` via `process.domain`. */
-export class RequestScope extends EventEmitter {
-  readonly members: unknown[] = [];
-
-  run<T>(fn: (...args: unknown[]) => T, ...args: unknown[]): T {
-    const nextTick = process.nextTick;
-    // Only the ticks scheduled synchronously inside `fn` (the framework schedules one) see the scope.
-    process.nextTick = ((cb: (...a: unknown[]) => void, ...cbArgs: unknown[]) =>
-      nextTick(() => this.within(() => cb(...cbArgs)))) as typeof process.nextTick;
-    try {
-      return fn(...args);
-    } finally {
-      process.nextTick = nextTick;
-    }
-  }
-
-  /** Runs `fn` with this scope as `process.domain`. */
-  within<T>(fn: () => T): T {
-    const active = process as Active;
-    const previous = active.domain;
-    active.domain = this;
-    try {
-      return fn();
-    } finally {
-      active.domain = previous;
-    }
-  }
-
-  bind<F>(fn: F): F {
-    return fn;
-  }
-
-  enter(): void {}
-  exit(): void {}
-  add(): void {}
-  remove(): void {}
-}
+export { RequestScope };
 
 const original = domain.create;
 

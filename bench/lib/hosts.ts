@@ -63,6 +63,8 @@ export async function startInFramework(
     env: Record<string, string>;
     readyPath: string;
     profileDir?: string | undefined;
+    /** The working directory (Cloud Run's is the function's folder, /workspace; default: this process's). */
+    cwd?: string | undefined;
   },
   children: ChildProcess[],
 ): Promise<Host> {
@@ -71,6 +73,7 @@ export async function startInFramework(
     'taskset',
     ['-c', '0', process.execPath, ...nodeArgs(opts.profileDir), FRAMEWORK_MAIN],
     {
+      cwd: opts.cwd,
       env: {
         ...process.env,
         ...opts.env,

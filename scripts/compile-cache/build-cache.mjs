@@ -4,18 +4,21 @@
  * (`functions-framework --target=api`) with Node's compile cache on, answers one GET /health (then
  * GET /openapi.json, which loads every route module), stops it, and leaves V8's code cache of what
  * that loaded in ./compile-cache for start.mjs.
+ * It runs with the NODE_OPTIONS the instances get (package.json's `config.nodeOptions`, which `npm run build`
+ * takes from Terraform's node_options default): a deployment that overrides them starts without the cache.
  * The start needs no database or Redis (connections open on use); placeholder settings stand in for
  * the instance's. A failure leaves no cache and does not fail the deployment: the function then
  * starts as it would without one.
  */
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const nodeOptions = JSON.parse(readFileSync(join(here, 'package.json'), 'utf8')).config?.nodeOptions ?? '';
 const cacheDir = join(here, 'compile-cache');
 const TIMEOUT_MS = 60_000;
 
@@ -40,6 +43,9 @@ async function build() {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? here,
       NODE_COMPILE_CACHE: cacheDir,
+      // The flags the instances run with (package.json's config.nodeOptions, from Terraform's node_options):
+      // V8's cache tag depends on them (heap sizes too), and a cache made under other flags is not used.
+      NODE_OPTIONS: nodeOptions,
       TRACING: 'off',
       LOG_LEVEL: 'error',
       METADATA_SERVER_DETECTION: 'none',

@@ -23,8 +23,8 @@ const SHIPPED = fileURLToPath(new URL('./compile-cache', import.meta.url));
 
 function enableShippedCache() {
   if (process.env.NODE_DISABLE_COMPILE_CACHE || module.getCompileCacheDir() || !existsSync(SHIPPED)) return;
-  // Node's own folder name for this process: version, architecture, V8's cache tag, user id.
-  const tag = `${process.version}-${process.arch}-${cachedDataVersionTag().toString(16)}`;
+  // Node's own folder name for this process: version, architecture, V8's cache tag (8 hex digits), user id.
+  const tag = `${process.version}-${process.arch}-${cachedDataVersionTag().toString(16).padStart(8, '0')}`;
   const mine = `${tag}-${process.getuid?.() ?? 0}`;
   if (existsSync(join(SHIPPED, mine))) {
     module.enableCompileCache(SHIPPED);

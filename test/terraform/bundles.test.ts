@@ -17,7 +17,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { cachedDataVersionTag } from 'node:v8';
 import { getFunction } from '@google-cloud/functions-framework/testing';
 import { freePort } from '../../dev/peers/processes.ts';
 import {
@@ -31,6 +30,7 @@ import {
   packageNameOf,
   patchedPackages,
 } from '../../scripts/build.ts';
+import { terraformNodeOptions } from '../../scripts/deployed-node-options.ts';
 import { FUNCTION_SECTIONS } from '../../shared/config.ts';
 import { loadTerraform } from './config.ts';
 import { staticKeys } from './references.ts';
@@ -69,8 +69,9 @@ function installDeclaredPackages(bundle: Bundle): void {
 }
 
 /**
- * What Cloud Run runs: the function's own framework on the folder (package.json's main: index.mjs), with
- * only `env` (and a PATH), resolved once it says it serves.
+ * What Cloud Run runs: the function's own framework on the folder (package.json's main: index.mjs), in that
+ * folder (Cloud Run's /workspace), with the NODE_OPTIONS Terraform gives the function and only `env` (and a
+ * PATH), resolved once it says it serves.
  */
 async function startFramework(
   dir: string,
@@ -94,6 +95,7 @@ async function startFramework(
         LOG_LEVEL: 'error',
         DATABASE_URL: 'postgres://test@127.0.0.1:9/none',
         METADATA_SERVER_DETECTION: 'none',
+        NODE_OPTIONS: target in FUNCTION_SECTIONS ? terraformNodeOptions(REPO, target) : '',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -334,6 +336,53 @@ describe('the repo’s functions', () => {
       await framework.stop();
     }
   });
+  test('as Terraform deploys it (its node_options preload), the API never loads Node’s domain module: no domain-aware EventEmitter, bodies still through the framework', async () => {
+    const [api] = await buildFunctions({ outDir: join(work, 'api-preload'), names: ['api'] });
+    assert.ok(api);
+    installDeclaredPackages(api);
+    const deployed = terraformNodeOptions(REPO, 'api');
+    assert.match(deployed, /--import \.\/preload\.mjs/);
+    assert.ok(
+      existsSync(join(api.dir, 'preload.mjs')),
+      'npm run build bundles the preload beside the function',
+    );
+    // A probe loaded after the deployed flags reports, as the process exits, what it loaded.
+    const probe = join(work, 'domain-probe.mjs');
+    const seen = join(work, 'domain-probe.json');
+    writeFileSync(
+      probe,
+      `import { EventEmitter } from 'node:events';
+import { writeFileSync } from 'node:fs';
+process.on('exit', () => writeFileSync(${JSON.stringify(seen)}, JSON.stringify({
+  usingDomains: EventEmitter.usingDomains === true,
+  domainModule: process.moduleLoadList.includes('NativeModule domain'),
+})));
+`,
+    );
+    const framework = await startFramework(api.dir, 'api', {
+      TRACING: 'off',
+      NODE_OPTIONS: `${deployed} --import ${pathToFileURL(probe).href}`,
+    });
+    try {
+      const health = await fetch(`${framework.url}/health`);
+      assert.equal(health.status, 200);
+      // A request with a body goes through the framework's Express app and its per-request "domain".
+      const post = await fetch(`${framework.url}/api/v1/readings`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      assert.equal(post.status, 401);
+      assert.match(post.headers.get('content-type') ?? '', /application\/problem\+json/);
+      const again = await fetch(`${framework.url}/api/v1/nodes`);
+      assert.equal(again.status, 401);
+      assert.equal(framework.stderr(), '', 'nothing logged at ERROR');
+    } finally {
+      await framework.stop();
+    }
+    assert.deepEqual(JSON.parse(readFileSync(seen, 'utf8')), { usingDomains: false, domainModule: false });
+  });
+
   test('the API ships V8’s code cache made by gcp-build: used on a fresh start, ignored when made by another Node', async () => {
     const [api] = await buildFunctions({ outDir: join(work, 'api-cached'), names: ['api'] });
     assert.ok(api);
@@ -343,7 +392,19 @@ describe('the repo’s functions', () => {
     // What Cloud Build runs after `npm ci`, in the folder, on the runtime's Node.
     execFileSync(process.execPath, ['--run', 'gcp-build'], { cwd: api.dir, stdio: 'pipe' });
     assert.equal(manifest.scripts['gcp-build'], 'node build-cache.mjs');
-    const tag = `${process.version}-${process.arch}-${cachedDataVersionTag().toString(16)}-${process.getuid?.() ?? 0}`;
+    // Made under the flags the instances run with (startFramework passes Terraform's node_options).
+    assert.equal(manifest.config.nodeOptions, terraformNodeOptions(REPO, 'api'));
+    // V8's cache tag under those flags (heap sizes change it), as Node names its folder (8 hex digits).
+    const deployedTag = execFileSync(
+      process.execPath,
+      ['-p', "require('node:v8').cachedDataVersionTag().toString(16).padStart(8, '0')"],
+      {
+        cwd: api.dir,
+        env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: manifest.config.nodeOptions },
+        encoding: 'utf8',
+      },
+    ).trim();
+    const tag = `${process.version}-${process.arch}-${deployedTag}-${process.getuid?.() ?? 0}`;
     const cacheDir = join(api.dir, 'compile-cache', tag);
     assert.ok(existsSync(cacheDir), `gcp-build wrote ${cacheDir}`);
 
