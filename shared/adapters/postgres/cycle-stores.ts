@@ -93,8 +93,8 @@ import {
   readWindowFigures,
   writeEvaluatedMs,
   writeLatestPart,
+  writeNodesWindows,
   writeSnapshot,
-  writeWindows,
 } from './serving.ts';
 import {
   deleteAllViewStates,
@@ -247,8 +247,7 @@ export function postgresCycleStores(sql: Sql, partitions: PartitionManager) {
     readLatest: (nodeId: string) => readLatest(sql, nodeId),
     readNodeViewInputs: (nodeId: string, bounds: ViewBounds) => readNodeViewInputs(sql, nodeId, bounds),
     readNodeQuality: (nodeId: string) => readNodeQuality(sql, nodeId),
-    writeWindows: (nodeId: string, asOfMs: number, windows: Parameters<typeof writeWindows>[3]) =>
-      writeWindows(sql, nodeId, asOfMs, windows),
+    writeNodesWindows: (rows: Parameters<typeof writeNodesWindows>[1]) => writeNodesWindows(sql, rows),
   };
   const rollup = {
     ...postgresEfficiencyStore(sql),
