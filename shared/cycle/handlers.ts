@@ -7,12 +7,7 @@
 
 import type { PubSubCloudEvent } from '../adapters/bus/bus.ts';
 import { workKey } from '../adapters/coordination/coordinator.ts';
-import {
-  applyNodeBatches,
-  BatchOutOfOrderError,
-  type NodeResult,
-  refreshNodesViews,
-} from './aggregate/index.ts';
+import { applyNodeBatches, BatchOutOfOrderError, refreshNodeViews } from './aggregate/index.ts';
 import type { AggregatorDeps, DispatcherDeps } from './deps.ts';
 import { dispatchCycle } from './dispatch/index.ts';
 import { runMaintenance } from './maintenance/index.ts';
@@ -59,7 +54,7 @@ const isDeadLetter = (event: PubSubCloudEvent) =>
 
 /**
  * The node batches of one message (one for a single-node message): applied together
- * (`applyNodeBatches`), then the applied nodes' views refreshed together, then ONE `finishWorks` for the
+ * (`applyNodeBatches`), then each applied node's views refreshed, then ONE group of `finishWork`s for the
  * work items done. A batch that failed (out of order, or failing on its own) makes the message throw
  * after the others are recorded: the redelivery is a no-op for them (their watermarks) and retries it.
  */
@@ -74,41 +69,32 @@ async function handleNodes(
   if (outcomes.some((o) => 'result' in o && (o.result.opened ?? 0) > 0)) await announce(deps, first.tenantId);
   const done: NodeWorkMessage[] = [];
   const failed: { msg: NodeWorkMessage; err: unknown }[] = [];
-  const applied: { msg: NodeWorkMessage; result: NodeResult }[] = [];
-  for (const o of outcomes) {
-    if ('error' in o) failed.push({ msg: o.msg, err: o.error });
-    else applied.push(o);
-  }
-  // The applied nodes' views together: one window statement, one cache pipeline.
-  let refreshed: PromiseSettledResult<unknown>[];
-  try {
-    refreshed = await refreshNodesViews(
-      deps,
-      applied.map((a) => a.msg.node),
-    );
-  } catch (err) {
-    refreshed = applied.map(() => ({ status: 'rejected' as const, reason: err }));
-  }
-  applied.forEach((a, i) => {
-    const r = refreshed[i]!;
-    if (r.status === 'rejected') {
-      failed.push({ msg: a.msg, err: r.reason });
-      return;
-    }
-    done.push(a.msg);
-    // The node's ids go with each line; no child logger per node (a pino child costs more than the
-    // debug line, which is off at the default level).
-    deps.logger.debug('node aggregated', {
-      runId: a.msg.runId,
-      nodeId: a.msg.node.id,
-      part: a.msg.part,
-      event: 'node.aggregated',
-      applied: a.result.applied,
-      readings: a.result.readings,
-      rejected: a.result.rejected,
-      durationMs: Math.round(performance.now() - started),
-    });
-  });
+  await Promise.all(
+    outcomes.map(async (o) => {
+      // The node's ids go with each line; no child logger per node (a pino child costs more than the
+      // debug line, which is off at the default level).
+      const ids = { runId: o.msg.runId, nodeId: o.msg.node.id, part: o.msg.part };
+      if ('error' in o) {
+        failed.push({ msg: o.msg, err: o.error });
+        return;
+      }
+      try {
+        await refreshNodeViews(deps, o.msg.node);
+      } catch (err) {
+        failed.push({ msg: o.msg, err });
+        return;
+      }
+      done.push(o.msg);
+      deps.logger.debug('node aggregated', {
+        ...ids,
+        event: 'node.aggregated',
+        applied: o.result.applied,
+        readings: o.result.readings,
+        rejected: o.result.rejected,
+        durationMs: Math.round(performance.now() - started),
+      });
+    }),
+  );
   for (const { msg, err } of failed) {
     deps.logger.warn('node failed; the message will be redelivered', {
       runId: msg.runId,

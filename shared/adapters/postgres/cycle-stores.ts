@@ -93,8 +93,8 @@ import {
   readWindowFigures,
   writeEvaluatedMs,
   writeLatestPart,
-  writeNodesWindows,
   writeSnapshot,
+  writeWindows,
 } from './serving.ts';
 import {
   deleteAllViewStates,
@@ -247,7 +247,8 @@ export function postgresCycleStores(sql: Sql, partitions: PartitionManager) {
     readLatest: (nodeId: string) => readLatest(sql, nodeId),
     readNodeViewInputs: (nodeId: string, bounds: ViewBounds) => readNodeViewInputs(sql, nodeId, bounds),
     readNodeQuality: (nodeId: string) => readNodeQuality(sql, nodeId),
-    writeNodesWindows: (rows: Parameters<typeof writeNodesWindows>[1]) => writeNodesWindows(sql, rows),
+    writeWindows: (nodeId: string, asOfMs: number, windows: Parameters<typeof writeWindows>[3]) =>
+      writeWindows(sql, nodeId, asOfMs, windows),
   };
   const rollup = {
     ...postgresEfficiencyStore(sql),

@@ -40,41 +40,15 @@ export async function writeWindows(
   asOfMs: number,
   windows: { range: string; json: string; figures: WindowFigureValues }[],
 ): Promise<void> {
-  await writeNodesWindows(db, [{ nodeId, asOfMs, windows }]);
-}
-
-/**
- * Several nodes' window rows in one statement (a multi-node message's refresh): one Bind/Execute and
- * one commit for all of them. In node order, so two such statements lock rows in the same order.
- */
-export async function writeNodesWindows(
-  db: Db,
-  rows: readonly {
-    nodeId: string;
-    asOfMs: number;
-    windows: { range: string; json: string; figures: WindowFigureValues }[];
-  }[],
-): Promise<void> {
-  const sorted = rows.filter((r) => r.windows.length > 0).sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1));
-  if (sorted.length === 0) return;
-  const ids: string[] = [];
-  const asOf: number[] = [];
-  const bodies: string[] = [];
-  const figures: string[] = [];
-  for (const r of sorted) {
-    ids.push(r.nodeId);
-    asOf.push(r.asOfMs);
-    bodies.push(`{${r.windows.map((w) => `${JSON.stringify(w.range)}:${w.json}`).join(',')}}`);
-    figures.push(
-      JSON.stringify(Object.fromEntries(r.windows.map((w) => [w.range, FIGURES.map((f) => w.figures[f])]))),
-    );
-  }
+  if (windows.length === 0) return;
+  const byRange = `{${windows.map((w) => `${JSON.stringify(w.range)}:${w.json}`).join(',')}}`;
+  const figures = JSON.stringify(
+    Object.fromEntries(windows.map((w) => [w.range, FIGURES.map((f) => w.figures[f])])),
+  );
   await db`
     insert into node_windows (node_id, as_of, body, figures)
-    select u.node_id, to_timestamp(u.as_of / 1000.0), u.body::json, u.figures::json
-    from unnest(${ids}::text[], ${asOf}::float8[], ${bodies}::text[], ${figures}::text[])
-      as u(node_id, as_of, body, figures),
-      (select set_config('synchronous_commit', 'off', true)) c
+    select ${nodeId}, to_timestamp(${asOfMs} / 1000.0), ${byRange}::text::json, ${figures}::text::json
+    from (select set_config('synchronous_commit', 'off', true)) c
     on conflict (node_id) do update set as_of = excluded.as_of, body = excluded.body, figures = excluded.figures`;
 }
 

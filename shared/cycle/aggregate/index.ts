@@ -43,7 +43,7 @@ import { logOpened } from './opened-log.ts';
 import type { NodeBatchTx, NodeState } from './store.ts';
 import { inJsonbOrder, justScored, justWritten } from './views.ts';
 
-export { computeNodeView, type NodeView, refreshNodesViews, refreshNodeViews } from './views.ts';
+export { computeNodeView, type NodeView, refreshNodeViews } from './views.ts';
 
 /** A batch that depends on an earlier, not yet applied one: retried later, never dead-lettered early. */
 export class BatchOutOfOrderError extends Error {

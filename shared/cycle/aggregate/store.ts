@@ -139,12 +139,10 @@ export interface AggregateStore {
     bounds: { m5FromMs: number; h1FromMs: number; h1FullFromMs: number; d1FromMs: number; dayMs: number },
   ): Promise<{ rows: Record<'5m' | '1h' | '1d', PartialRow[]>; settled: SettledView | null }>;
   readNodeQuality(nodeId: string): Promise<unknown | null>;
-  /** Several nodes' window rows at once (one statement): each window's body as its JSON text, with the figures the rollup reads of it. */
-  writeNodesWindows(
-    rows: readonly {
-      nodeId: string;
-      asOfMs: number;
-      windows: { range: string; json: string; figures: WindowFigureValues }[];
-    }[],
+  /** Each window's body as its JSON text, with the figures the rollup reads of it. */
+  writeWindows(
+    nodeId: string,
+    asOfMs: number,
+    windows: { range: string; json: string; figures: WindowFigureValues }[],
   ): Promise<void>;
 }

@@ -155,8 +155,8 @@ function hotEntries(
 /** Forecast models of processes whose deps bring no registry (tests that build deps by hand). */
 const processModels = new MemoryModelRegistry();
 
-/** One node's refresh up to its writes: read, compute, and its forecast (its own read, compute and write). */
-async function prepareNodeView(deps: AggregatorDeps, node: NodeInfo) {
+/** Writes the node's served views to PostgreSQL and its hot keys to the cache (one pipeline). */
+export async function refreshNodeViews(deps: AggregatorDeps, node: NodeInfo): Promise<NodeView | null> {
   const store = deps.stores.aggregate;
   const analytics = deps.settings.analytics;
   const scored = justScored.get(node);
@@ -177,57 +177,25 @@ async function prepareNodeView(deps: AggregatorDeps, node: NodeInfo) {
     json: JSON.stringify(windowPayload(node.id, w)),
     figures: windowFigures(w),
   }));
-  const forecast =
-    view && analytics && isForecastNode(node)
-      ? await forecastNode(
-          { store: deps.stores.forecasts, models: deps.models ?? processModels, logger: deps.logger },
-          node,
-          view.asOfMs,
-          view.hourly,
-        )
-      : null;
-  return { node, view, windowTexts, quality, forecast };
-}
-
-/**
- * Several nodes' served views (a multi-node message's): each node read and computed side by side, then
- * every window row in ONE statement and every hot key in ONE cache pipeline. A node whose read or
- * compute fails is left out (its outcome says so); a failing window write fails them all.
- */
-export async function refreshNodesViews(
-  deps: AggregatorDeps,
-  nodes: readonly NodeInfo[],
-): Promise<PromiseSettledResult<NodeView | null>[]> {
-  const prepared = await Promise.allSettled(nodes.map((node) => prepareNodeView(deps, node)));
-  const ready = prepared.flatMap((p) => (p.status === 'fulfilled' ? [p.value] : []));
-  await deps.stores.aggregate.writeNodesWindows(
-    ready.flatMap((p) =>
-      p.view ? [{ nodeId: p.node.id, asOfMs: p.view.asOfMs, windows: p.windowTexts }] : [],
-    ),
-  );
-  // Best effort: PostgreSQL has the nodes' state; keys Redis misses are rewritten by the next refresh.
+  // Write: the window rows with the forecast (its own read, compute and write), then the hot keys.
+  const [, forecast] = view
+    ? await Promise.all([
+        store.writeWindows(node.id, view.asOfMs, windowTexts),
+        analytics && isForecastNode(node)
+          ? forecastNode(
+              { store: deps.stores.forecasts, models: deps.models ?? processModels, logger: deps.logger },
+              node,
+              view.asOfMs,
+              view.hourly,
+            )
+          : null,
+      ])
+    : [];
+  // Best effort: PostgreSQL has the node's state; keys Redis misses are rewritten by the next refresh.
   await writeHotKeys(
     deps,
-    ready.flatMap((p) =>
-      hotEntries(
-        p.node,
-        deps.settings.cacheTtlSeconds,
-        p.view,
-        p.windowTexts,
-        p.quality,
-        p.forecast?.payload,
-      ),
-    ),
+    hotEntries(node, deps.settings.cacheTtlSeconds, view, windowTexts, quality, forecast?.payload),
     'node',
   );
-  return prepared.map((p) =>
-    p.status === 'fulfilled' ? { status: 'fulfilled' as const, value: p.value.view } : p,
-  );
-}
-
-/** Writes the node's served views to PostgreSQL and its hot keys to the cache (one pipeline). */
-export async function refreshNodeViews(deps: AggregatorDeps, node: NodeInfo): Promise<NodeView | null> {
-  const [outcome] = await refreshNodesViews(deps, [node]);
-  if (outcome!.status === 'rejected') throw outcome!.reason;
-  return outcome!.value;
+  return view;
 }
