@@ -30,7 +30,7 @@
  * lib/cycle-cpu.ts and the profile's steps in lib/cpu-steps.ts.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -73,7 +73,22 @@ const TARGET_S: Record<number, number> = { 1000: 30, 10000: 300 };
 const HALF_HOUR = 30 * 60_000;
 // The aggregator's Node.js flags as Terraform deploys them (functions.aggregator.node_options).
 const NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS ?? '--max-old-space-size=320 --max-semi-space-size=16';
-const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
+/**
+ * The aggregator's sizing as Terraform deploys it (terraform/variables.tf, functions.aggregator): the
+ * push relay delivers up to its request concurrency at once, and its PostgreSQL pool is its pg_pool_max.
+ */
+function deployedAggregator(): { concurrency: number; poolMax: number } {
+  const tf = readFileSync(resolve(import.meta.dirname, '../terraform/variables.tf'), 'utf8');
+  const block = tf.slice(tf.indexOf('aggregator = optional(object({'));
+  const setting = (name: string) => {
+    const m = block.match(new RegExp(`${name}\\s*=\\s*optional\\(number,\\s*(\\d+)\\)`));
+    if (!m) throw new Error(`terraform/variables.tf: no default ${name} for the aggregator`);
+    return Number(m[1]);
+  };
+  return { concurrency: setting('max_instance_request_concurrency'), poolMax: setting('pg_pool_max') };
+}
+const DEPLOYED = deployedAggregator();
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? DEPLOYED.concurrency);
 
 process.env.METADATA_SERVER_DETECTION = 'none';
 if (spawnSync(process.execPath, ['scripts/build.ts'], { stdio: 'inherit' }).status !== 0) process.exit(1);
@@ -149,7 +164,7 @@ async function measure(nodes: number, analytics: boolean, root = '.'): Promise<M
     GOOGLE_CLOUD_PROJECT: projectId,
     SIMULATOR_NODES: String(nodes),
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',
-    PG_POOL_MAX: '8',
+    PG_POOL_MAX: String(DEPLOYED.poolMax),
     ANALYTICS_ENABLED: String(analytics),
   };
   redisPrefixes.add(env.REDIS_KEY_PREFIX!);
@@ -313,7 +328,8 @@ async function measure(nodes: number, analytics: boolean, root = '.'): Promise<M
   const target = TARGET_S[nodes];
   const line = [
     `${nodes} nodes`.padEnd(13),
-    `${run.messages} msgs`.padEnd(12),
+    // Node batches (a multi-node checkout publishes fewer Pub/Sub messages: `published`).
+    `${run.messages} msgs${'published' in run ? ` (${run.published} published)` : ''}`.padEnd(12),
     `${run.readings} readings`.padEnd(18),
     `dispatch ${dispatchedS.toFixed(1)} s`.padEnd(16),
     `cycle ${wallS.toFixed(1)} s`.padEnd(14),
@@ -410,7 +426,9 @@ async function againstBaseline(nodes: number, baseline: string, pairs: number) {
   const lines = [
     `${nodes} nodes, baseline ${baseline} vs this checkout (median of ${pairs} alternating pairs; CPU ms per node until every batch was applied) [load average ${loadavg()
       .map((x) => x.toFixed(1))
-      .join(' ')}]`,
+      .join(
+        ' ',
+      )}] [relay concurrency ${CONCURRENCY}, PG_POOL_MAX ${DEPLOYED.poolMax}, NODES_PER_MESSAGE ${process.env.NODES_PER_MESSAGE ?? 'default'}]`,
     figure('aggregator CPU ms per node', cpu('aggregator')),
     figure('PostgreSQL CPU ms per node (this database)', cpu('postgresql')),
     figure('aggregator + PostgreSQL CPU ms per node', (m) => cpu('aggregator')(m) + cpu('postgresql')(m)),

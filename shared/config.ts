@@ -94,6 +94,11 @@ export const sections = {
     LATENESS_HORIZON_HOURS: int(1, 24 * 90).default(72),
     /** A node's readings are split into messages no larger than this (Pub/Sub allows 10 MB). */
     MAX_MESSAGE_BYTES: int(10_000, 9_000_000).default(4_000_000),
+    /**
+     * Node batches the dispatcher packs into one work message (also cut at MAX_MESSAGE_BYTES); the
+     * aggregator applies them in one transaction. 1: one message per node batch.
+     */
+    NODES_PER_MESSAGE: int(1, 256).default(16),
     MAX_DELIVERY_ATTEMPTS: int(1, 100).default(5),
     /**
      * Analytics inside the cycle: data quality, anomalies, forecasts, water balance. Off leaves the

@@ -494,6 +494,17 @@ variable "name_prefix" {
   }
 }
 
+variable "nodes_per_message" {
+  description = "Node batches the dispatcher packs into one work message (NODES_PER_MESSAGE; also cut at max_message_bytes); the aggregator applies them in one transaction. 1 publishes one message per node batch."
+  type        = number
+  default     = 16
+
+  validation {
+    condition     = var.nodes_per_message >= 1 && var.nodes_per_message <= 256
+    error_message = "nodes_per_message must be between 1 and 256."
+  }
+}
+
 variable "ops_image" {
   description = "Container image of the operations jobs (migrations, first admin key): jobs/ops built by npm run build and pushed by npm run deploy, e.g. europe-west1-docker.pkg.dev/PROJECT/wnm-ops/ops:HASH."
   type        = string

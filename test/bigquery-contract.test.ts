@@ -386,11 +386,12 @@ describe('the dispatcher on BigQuery', await peerGate('postgres'), () => {
     const bus = new MemoryBus();
     const published: { nodeId: string; readings: number }[] = [];
     bus.subscribe('wnm-node-work', async (event) => {
-      const m = JSON.parse(Buffer.from(event.data!.message.data!, 'base64').toString()) as {
-        node: { id: string };
-        ts: number[];
-      };
-      published.push({ nodeId: m.node.id, readings: m.ts.length });
+      type Batch = { node: { id: string }; ts: number[] };
+      const m = JSON.parse(Buffer.from(event.data!.message.data!, 'base64').toString()) as
+        | (Batch & { kind: 'node' })
+        | { kind: 'nodes'; batches: Batch[] };
+      for (const b of m.kind === 'nodes' ? m.batches : [m])
+        published.push({ nodeId: b.node.id, readings: b.ts.length });
     });
     const settings = cycleSettings(loadConfig({}));
     const result = await dispatchCycle(
@@ -406,7 +407,7 @@ describe('the dispatcher on BigQuery', await peerGate('postgres'), () => {
     );
     await bus.drain();
     assert.equal(inserts().length, 1, 'one query job for the whole cycle');
-    assert.equal(published.length, nodeIds.length, 'one message per node');
+    assert.equal(published.length, nodeIds.length, 'one batch per node');
     assert.equal(
       published.reduce((n, p) => n + p.readings, 0),
       fake.readings.length,

@@ -87,6 +87,28 @@ function contract(name: string, make: () => Coordinator) {
     assert.deepEqual((await c.progress(p.runId))?.failedKeys, []);
   });
 
+  test(`${name}: items finished together (a multi-node message's) — one completion, also on redelivery`, async () => {
+    const c = make();
+    const p = plan(`run-${name}-together`, 320);
+    await c.openRun(p);
+    const items = (keys: string[], outcome: 'done' | 'failed' = 'done') =>
+      keys.map((workKey) => ({ workKey, outcome }));
+    // 20 messages of 16 items at once, the first three redelivered, one item failed.
+    const messages = Array.from({ length: 20 }, (_, i) => p.workKeys.slice(i * 16, i * 16 + 16));
+    const results = await Promise.all([
+      ...messages.map((keys, i) => c.finishWorks(p.runId, items(keys, i === 5 ? 'failed' : 'done'))),
+      ...messages.slice(0, 3).map((keys) => c.finishWorks(p.runId, items(keys))),
+    ]);
+    assert.equal(
+      results.slice(0, 20).filter((r) => r.completedRun).length,
+      1,
+      'one message completes the run',
+    );
+    const progress = await c.progress(p.runId);
+    assert.deepEqual([progress?.done, progress?.failed, progress?.complete], [320 - 16, 16, true]);
+    assert.deepEqual((await c.finishWorks(p.runId, [])).completedRun, false);
+  });
+
   test(`${name}: unknown runs and keys are ignored`, async () => {
     const c = make();
     assert.equal((await c.finishWork('no-such-run', 'x#0', 'done')).completedRun, false);

@@ -24,6 +24,8 @@ const settings = {
   SIMULATOR_SEED: '21',
   LOG_LEVEL: 'error',
   MAX_DELIVERY_ATTEMPTS: '40',
+  // Several messages, so some are in flight when PostgreSQL stops (12 nodes in one message may be done).
+  NODES_PER_MESSAGE: '2',
   ANALYTICS_ENABLED: 'true',
 };
 

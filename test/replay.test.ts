@@ -108,11 +108,10 @@ describe('replayed, shuffled delivery', await peerGate('postgres', 'redis'), () 
       [],
     );
     // The overlapping runs really did carry the same readings more than once.
+    const readingsOf = (m: { ts?: unknown[]; batches?: { ts: unknown[] }[] }): number =>
+      (m.ts?.length ?? 0) + (m.batches ?? []).reduce((n, b) => n + b.ts.length, 0);
     const carried = (t: Target) =>
-      t.bus.published.reduce(
-        (n, p) => n + ((JSON.parse(p.message.data.toString()).ts as unknown[] | undefined)?.length ?? 0),
-        0,
-      );
+      t.bus.published.reduce((n, p) => n + readingsOf(JSON.parse(p.message.data.toString())), 0);
     assert.ok(
       carried(replayed) > carried(ordered),
       `${carried(replayed)} vs ${carried(ordered)} readings published`,

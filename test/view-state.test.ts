@@ -24,7 +24,12 @@ import { loadConfig } from '../shared/config.ts';
 import { computeNodeView, windowPayload } from '../shared/cycle/aggregate/views.ts';
 import type { AggregatorDeps, DispatcherDeps } from '../shared/cycle/deps.ts';
 import { dispatchCycle } from '../shared/cycle/dispatch/index.ts';
-import { encodeNodeWork, type NodeWorkMessage } from '../shared/cycle/messages.ts';
+import {
+  encodeNodeWork,
+  type NodesWorkMessage,
+  type NodeWorkMessage,
+  nodeBatchesOf,
+} from '../shared/cycle/messages.ts';
 import { silentLogger } from '../shared/log.ts';
 import { createSimulatorSource } from '../shared/simulator/index.ts';
 import { cycleSettings, cycleStores } from '../shared/wiring/cycle.ts';
@@ -116,7 +121,10 @@ describe('settled view state', await peerGate('postgres', 'redis'), () => {
   /** A batch of one reading of `ts`, ingested right after the node's watermark. */
   async function lateBatch(nodeId: string, ts: number): Promise<NodeWorkMessage> {
     const last = bus.published
-      .map((p) => JSON.parse(p.message.data.toString()) as NodeWorkMessage)
+      .flatMap((p) => {
+        const m = JSON.parse(p.message.data.toString()) as NodeWorkMessage | NodesWorkMessage;
+        return m.kind === 'nodes' ? nodeBatchesOf(m) : [m];
+      })
       .filter((m) => m.kind === 'node' && m.node.id === nodeId)
       .at(-1)!;
     const [row] = await sql<{ wm: Date }[]>`

@@ -24,6 +24,20 @@ test('a call with nothing in flight leaves at once; calls arriving meanwhile lea
   assert.deepEqual(flushed, [[1], [2, 3, 4]]);
 });
 
+test('items given together with many() leave as one group, not the first alone', async () => {
+  const flushed: number[][] = [];
+  const commit = groupCommit<number, string>({
+    maxItems: 3,
+    flush: async (items) => {
+      flushed.push(items);
+      return items.map((i) => `r${i}`);
+    },
+  });
+  assert.deepEqual(await Promise.all(commit.many([1, 2, 3, 4])), ['r1', 'r2', 'r3', 'r4']);
+  assert.deepEqual(flushed, [[1, 2, 3], [4]]);
+  assert.deepEqual(commit.many([]), []);
+});
+
 test('groups are cut at maxItems and maxWeight (at least one item each)', async () => {
   const flushed: number[][] = [];
   let release!: () => void;

@@ -28,7 +28,10 @@ interface Waiting<T, R> {
   reject: (err: unknown) => void;
 }
 
-export function groupCommit<T, R>(options: GroupCommitOptions<T, R>): (item: T) => Promise<R> {
+/** A group commit's entry: one call, or `many` (items given together join one group, cut as any group is). */
+export type GroupCommit<T, R> = ((item: T) => Promise<R>) & { many(items: readonly T[]): Promise<R>[] };
+
+export function groupCommit<T, R>(options: GroupCommitOptions<T, R>): GroupCommit<T, R> {
   const {
     flush,
     maxItems,
@@ -84,9 +87,20 @@ export function groupCommit<T, R>(options: GroupCommitOptions<T, R>): (item: T) 
     }
   };
 
-  return (item: T) =>
+  const enqueue = (item: T) =>
     new Promise<R>((resolve, reject) => {
       queue.push({ item, resolve, reject });
-      if (holding === 0) void drain();
     });
+  const one = (item: T) => {
+    const result = enqueue(item);
+    if (holding === 0) void drain();
+    return result;
+  };
+  return Object.assign(one, {
+    many(items: readonly T[]) {
+      const results = items.map(enqueue);
+      if (holding === 0 && items.length > 0) void drain();
+      return results;
+    },
+  });
 }

@@ -17,6 +17,8 @@ export interface CycleSettings {
   cycleMs: number;
   latenessHorizonMs: number;
   maxMessageBytes: number;
+  /** Node batches per work message (NODES_PER_MESSAGE; absent: 1, the single-node message). */
+  nodesPerMessage?: number;
   cacheTtlSeconds: number;
   /** Data quality, anomalies, forecasts and water balance inside the cycle (ANALYTICS_ENABLED). */
   analytics: boolean;

@@ -7,11 +7,17 @@
 
 import type { PubSubCloudEvent } from '../adapters/bus/bus.ts';
 import { workKey } from '../adapters/coordination/coordinator.ts';
-import { applyNodeBatch, refreshNodeViews } from './aggregate/index.ts';
+import { applyNodeBatches, BatchOutOfOrderError, refreshNodeViews } from './aggregate/index.ts';
 import type { AggregatorDeps, DispatcherDeps } from './deps.ts';
 import { dispatchCycle } from './dispatch/index.ts';
 import { runMaintenance } from './maintenance/index.ts';
-import { cycleMessageSchema, type NodeWorkMessage, rollupMessage } from './messages.ts';
+import {
+  cycleMessageSchema,
+  type NodeWorkMessage,
+  nodeBatchesOf,
+  rollupMessage,
+  workItemsOf,
+} from './messages.ts';
 import { networkRollup } from './rollup/index.ts';
 
 export class PoisonMessageError extends Error {
@@ -46,38 +52,75 @@ export function decodeEvent(event: PubSubCloudEvent) {
 const isDeadLetter = (event: PubSubCloudEvent) =>
   event.data?.message.attributes?.CloudPubSubDeadLetterSourceDeliveryCount !== undefined;
 
-async function handleNode(deps: AggregatorDeps, msg: NodeWorkMessage, attempt: number | undefined) {
-  // The node's ids go with each line; no child logger per node (a pino child costs more than the
-  // debug line, which is off at the default level).
-  const ids = { runId: msg.runId, nodeId: msg.node.id, part: msg.part };
+/**
+ * The node batches of one message (one for a single-node message): applied together
+ * (`applyNodeBatches`), then each applied node's views refreshed, then ONE group of `finishWork`s for the
+ * work items done. A batch that failed (out of order, or failing on its own) makes the message throw
+ * after the others are recorded: the redelivery is a no-op for them (their watermarks) and retries it.
+ */
+async function handleNodes(
+  deps: AggregatorDeps,
+  msgs: readonly NodeWorkMessage[],
+  attempt: number | undefined,
+) {
+  const first = msgs[0]!;
   const started = performance.now();
-  try {
-    const result = await applyNodeBatch(deps, msg);
-    if (result.opened) await announce(deps, msg.tenantId);
-    await refreshNodeViews(deps, msg.node);
-    deps.logger.debug('node aggregated', {
-      ...ids,
-      event: 'node.aggregated',
-      applied: result.applied,
-      readings: result.readings,
-      rejected: result.rejected,
-      durationMs: Math.round(performance.now() - started),
-    });
-  } catch (err) {
+  const outcomes = await applyNodeBatches(deps, msgs);
+  if (outcomes.some((o) => 'result' in o && (o.result.opened ?? 0) > 0)) await announce(deps, first.tenantId);
+  const done: NodeWorkMessage[] = [];
+  const failed: { msg: NodeWorkMessage; err: unknown }[] = [];
+  await Promise.all(
+    outcomes.map(async (o) => {
+      // The node's ids go with each line; no child logger per node (a pino child costs more than the
+      // debug line, which is off at the default level).
+      const ids = { runId: o.msg.runId, nodeId: o.msg.node.id, part: o.msg.part };
+      if ('error' in o) {
+        failed.push({ msg: o.msg, err: o.error });
+        return;
+      }
+      try {
+        await refreshNodeViews(deps, o.msg.node);
+      } catch (err) {
+        failed.push({ msg: o.msg, err });
+        return;
+      }
+      done.push(o.msg);
+      deps.logger.debug('node aggregated', {
+        ...ids,
+        event: 'node.aggregated',
+        applied: o.result.applied,
+        readings: o.result.readings,
+        rejected: o.result.rejected,
+        durationMs: Math.round(performance.now() - started),
+      });
+    }),
+  );
+  for (const { msg, err } of failed) {
     deps.logger.warn('node failed; the message will be redelivered', {
-      ...ids,
+      runId: msg.runId,
+      nodeId: msg.node.id,
+      part: msg.part,
       event: 'node.failed',
       attempt,
       err,
     });
-    throw err;
   }
-  const { completedRun } = await deps.coordinator.finishWork(
-    msg.runId,
-    workKey(msg.node.id, msg.part),
-    'done',
+  // Together: one group commit (`coordination/firestore.ts`).
+  const { completedRun } = await deps.coordinator.finishWorks(
+    first.runId,
+    done.map((m) => ({ workKey: workKey(m.node.id, m.part), outcome: 'done' as const })),
   );
-  if (completedRun) await publishRollup(deps, msg.runId, msg.tenantId);
+  if (completedRun) await publishRollup(deps, first.runId, first.tenantId);
+  if (failed.length === 0) return;
+  if (msgs.length === 1) throw failed[0]!.err;
+  const what = `${failed.length} of ${msgs.length} node batches (${failed
+    .slice(0, 5)
+    .map((f) => f.msg.node.id)
+    .join(', ')})`;
+  // Only batches out of order: the message is one, retried later (as a single node's would be).
+  if (failed.every((f) => f.err instanceof BatchOutOfOrderError))
+    throw new BatchOutOfOrderError(`${what} out of order; the others are applied`);
+  throw new Error(`${what} failed; the others are applied`, { cause: failed[0]!.err });
 }
 
 /** Opened anomalies are pushed at once; changes the rollup makes (and updates) with the rollup. */
@@ -101,6 +144,8 @@ async function publishRollup(deps: AggregatorDeps, runId: string, tenantId: stri
  */
 async function handleDeadLetter(deps: AggregatorDeps, event: PubSubCloudEvent) {
   const attrs = event.data?.message.attributes ?? {};
+  // A multi-node message's lines name each node it marks failed.
+  if (attrs.kind === 'nodes') return deadLetteredNodes(deps, event);
   deps.logger.error('message dead-lettered', {
     event: 'message.dead_lettered',
     runId: attrs.runId,
@@ -128,6 +173,58 @@ async function handleDeadLetter(deps: AggregatorDeps, event: PubSubCloudEvent) {
   }
 }
 
+/**
+ * A dead-lettered multi-node message: its nodes are in its data (read leniently: a poison message's
+ * too). The batches whose node's watermark reached their end were applied by an earlier delivery and
+ * are recorded done (if that delivery already recorded them, nothing changes); the others failed.
+ */
+async function deadLetteredNodes(deps: AggregatorDeps, event: PubSubCloudEvent) {
+  const attrs = event.data?.message.attributes ?? {};
+  let data: unknown = null;
+  try {
+    data = JSON.parse(Buffer.from(event.data?.message.data ?? '', 'base64').toString('utf8'));
+  } catch {}
+  const named = workItemsOf(data);
+  if (!named) {
+    deps.logger.error('a dead-lettered multi-node message names no nodes; the sweep closes its run', {
+      event: 'message.dead_lettered_unreadable',
+      runId: attrs.runId,
+      reason: attrs.poison ? 'poison' : 'max delivery attempts',
+    });
+    return;
+  }
+  const batches = (data as { batches: { node?: { id?: unknown }; toIngestMs?: unknown }[] }).batches;
+  const ends = new Map<string, number>();
+  for (const b of batches) {
+    if (typeof b?.node?.id === 'string' && typeof b.toIngestMs === 'number')
+      ends.set(b.node.id, b.toIngestMs);
+  }
+  const watermarks = await deps.stores.aggregate.readWatermarks(named.items.map((i) => i.nodeId));
+  const items = named.items.map((i) => {
+    const end = ends.get(i.nodeId);
+    const applied = end !== undefined && (watermarks.get(i.nodeId) ?? Number.NEGATIVE_INFINITY) >= end;
+    return {
+      ...i,
+      workKey: workKey(i.nodeId, i.part),
+      outcome: applied ? ('done' as const) : ('failed' as const),
+    };
+  });
+  for (const i of items) {
+    if (i.outcome === 'done') continue;
+    deps.logger.error('message dead-lettered', {
+      event: 'message.dead_lettered',
+      runId: named.runId,
+      nodeId: i.nodeId,
+      part: i.part,
+      kind: 'nodes',
+      reason: attrs.poison ? 'poison' : 'max delivery attempts',
+      deliveryCount: attrs.CloudPubSubDeadLetterSourceDeliveryCount,
+    });
+  }
+  const { completedRun } = await deps.coordinator.finishWorks(named.runId, items);
+  if (completedRun) await publishRollup(deps, named.runId, named.tenantId);
+}
+
 export async function handleAggregatorEvent(deps: AggregatorDeps, event: PubSubCloudEvent): Promise<void> {
   if (isDeadLetter(event)) return handleDeadLetter(deps, event);
   let msg: ReturnType<typeof decodeEvent>;
@@ -153,7 +250,8 @@ export async function handleAggregatorEvent(deps: AggregatorDeps, event: PubSubC
     ]);
     return;
   }
-  if (msg.kind === 'node') return handleNode(deps, msg, event.data?.message.deliveryAttempt);
+  if (msg.kind === 'node') return handleNodes(deps, [msg], event.data?.message.deliveryAttempt);
+  if (msg.kind === 'nodes') return handleNodes(deps, nodeBatchesOf(msg), event.data?.message.deliveryAttempt);
   await networkRollup(deps, msg.runId, msg.tenantId);
   await announce(deps, msg.tenantId);
 }

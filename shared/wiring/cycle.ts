@@ -34,6 +34,7 @@ export function cycleSettings(config: Config): CycleSettings {
     cycleMs: config.CYCLE_MINUTES * 60_000,
     latenessHorizonMs: config.LATENESS_HORIZON_HOURS * 3_600_000,
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
+    nodesPerMessage: config.NODES_PER_MESSAGE,
     cacheTtlSeconds: config.CACHE_TTL_SECONDS,
     analytics: config.ANALYTICS_ENABLED,
     topics: {

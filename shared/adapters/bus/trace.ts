@@ -32,7 +32,7 @@ export function messageTraceParent(event: PubSubCloudEvent): TraceParent | undef
 function spanName(fn: string, attributes: Record<string, string>): string {
   if (attributes.CloudPubSubDeadLetterSourceDeliveryCount !== undefined) return `${fn} dead-letter`;
   if (fn === 'dispatcher') return attributes.kind === 'maintenance' ? 'cycle.maintenance' : 'cycle.dispatch';
-  if (attributes.kind === 'node') return 'cycle.node-batch';
+  if (attributes.kind === 'node' || attributes.kind === 'nodes') return 'cycle.node-batch';
   if (attributes.kind === 'rollup') return 'cycle.rollup';
   return `${fn} ${attributes.kind ?? 'message'}`;
 }
@@ -58,6 +58,8 @@ export async function inMessageSpan<T>(
     runId: attributes.runId,
     nodeId: attributes.nodeId,
     part: attributes.part,
+    // A multi-node message: how many node batches it carries (their ids are in its data and log lines).
+    nodes: attributes.nodes,
   };
   try {
     return await inSpan(
@@ -66,7 +68,8 @@ export async function inMessageSpan<T>(
       () => handler(),
     );
   } finally {
-    const minIntervalMs = attributes.kind === 'node' ? NODE_FLUSH_INTERVAL_MS : 0;
+    const minIntervalMs =
+      attributes.kind === 'node' || attributes.kind === 'nodes' ? NODE_FLUSH_INTERVAL_MS : 0;
     await flushTracing({ minIntervalMs }).catch(() => {});
   }
 }

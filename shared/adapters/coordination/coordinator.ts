@@ -39,6 +39,15 @@ export interface Coordinator {
    * delivery may have failed before its fan-in went out. That caller triggers the (idempotent) fan-in.
    */
   finishWork(runId: string, workKey: string, outcome: WorkOutcome): Promise<{ completedRun: boolean }>;
+  /**
+   * `finishWork` for several items of one run at once (a multi-node message's): recorded together
+   * where the backend can (one group commit in Firestore). `completedRun` as for the one of them that
+   * finished the run.
+   */
+  finishWorks(
+    runId: string,
+    items: readonly { workKey: string; outcome: WorkOutcome }[],
+  ): Promise<{ completedRun: boolean }>;
   progress(runId: string): Promise<RunProgress | null>;
   close(): Promise<void>;
 }

@@ -155,12 +155,10 @@ export class FirestoreCoordinator implements Coordinator {
     },
   });
 
-  async finishWork(runId: string, workKey: string, outcome: WorkOutcome): Promise<{ completedRun: boolean }> {
-    const shards = await this.shardsOf(runId);
-    if (shards === undefined) return { completedRun: false };
+  private finishing(runId: string, shards: number, workKey: string, outcome: WorkOutcome): Finishing {
     const runRef = this.run(runId);
     const shard = shardOf(workKey, shards);
-    const finishing: Finishing = {
+    return {
       runRef,
       shards,
       shard,
@@ -169,9 +167,37 @@ export class FirestoreCoordinator implements Coordinator {
       workKey,
       outcome,
     };
-    const full = await this.finishGrouped(finishing);
+  }
+
+  async finishWork(runId: string, workKey: string, outcome: WorkOutcome): Promise<{ completedRun: boolean }> {
+    const shards = await this.shardsOf(runId);
+    if (shards === undefined) return { completedRun: false };
+    const full = await this.finishGrouped(this.finishing(runId, shards, workKey, outcome));
     if (!full) return { completedRun: false };
     return this.completeShard(full);
+  }
+
+  /**
+   * Several items in one group commit (`many`: they leave together, not the first alone). Each shard
+   * seen full is completed once, in the items' order, so a redelivery tries the same claimant first.
+   */
+  async finishWorks(
+    runId: string,
+    items: readonly { workKey: string; outcome: WorkOutcome }[],
+  ): Promise<{ completedRun: boolean }> {
+    if (items.length === 0) return { completedRun: false };
+    const shards = await this.shardsOf(runId);
+    if (shards === undefined) return { completedRun: false };
+    const recorded = await Promise.all(
+      this.finishGrouped.many(items.map((it) => this.finishing(runId, shards, it.workKey, it.outcome))),
+    );
+    const byShard = new Map<number, FinishedShard>();
+    for (const full of recorded) if (full && !byShard.has(full.shard)) byShard.set(full.shard, full);
+    let completedRun = false;
+    for (const full of byShard.values()) {
+      if ((await this.completeShard(full)).completedRun) completedRun = true;
+    }
+    return { completedRun };
   }
 
   /** One item alone: the path of a redelivered item (and of the items of a group whose batch failed). */

@@ -35,6 +35,17 @@ export class MemoryCoordinator implements Coordinator {
     return { completedRun: run.completedBy === workKey };
   }
 
+  async finishWorks(
+    runId: string,
+    items: readonly { workKey: string; outcome: WorkOutcome }[],
+  ): Promise<{ completedRun: boolean }> {
+    let completedRun = false;
+    for (const it of items) {
+      if ((await this.finishWork(runId, it.workKey, it.outcome)).completedRun) completedRun = true;
+    }
+    return { completedRun };
+  }
+
   async progress(runId: string): Promise<RunProgress | null> {
     const run = this.runs.get(runId);
     if (!run) return null;

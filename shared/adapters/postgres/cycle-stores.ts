@@ -68,6 +68,7 @@ import {
   ensureWatermarks,
   loadNetwork,
   lockNodeForBatch,
+  lockNodesForBatch,
   readDistrictTimezone,
   readWatermark,
   upsertNetwork,
@@ -230,6 +231,19 @@ export function postgresCycleStores(sql: Sql, partitions: PartitionManager) {
         await locked;
         return result;
       }) as Promise<T>,
+    inNodesTransaction: <T>(
+      nodeIds: readonly string[],
+      work: (txOf: (nodeId: string) => ReturnType<typeof nodeBatchTx>) => Promise<T>,
+    ) =>
+      sql.begin(async (tx) => {
+        // As for one node: the reads pipeline behind the locks.
+        const locked = lockNodesForBatch(tx, nodeIds);
+        locked.catch(() => {});
+        const result = await work((nodeId) => nodeBatchTx(tx, nodeId));
+        await locked;
+        return result;
+      }) as Promise<T>,
+    readWatermarks: (nodeIds: readonly string[]) => readWatermarks(sql, nodeIds),
     readLatest: (nodeId: string) => readLatest(sql, nodeId),
     readNodeViewInputs: (nodeId: string, bounds: ViewBounds) => readNodeViewInputs(sql, nodeId, bounds),
     readNodeQuality: (nodeId: string) => readNodeQuality(sql, nodeId),

@@ -197,6 +197,18 @@ export async function lockNodeForBatch(tx: TransactionSql, nodeId: string): Prom
            set_config('plan_cache_mode', 'force_generic_plan', true)`;
 }
 
+/**
+ * The locks of several nodes' batches in one transaction, in the order of their lock keys (every
+ * transaction takes them in the same order: no deadlock between two that share nodes), and the
+ * generic plans, as for one node.
+ */
+export async function lockNodesForBatch(tx: TransactionSql, nodeIds: readonly string[]): Promise<void> {
+  await tx`
+    select count(pg_advisory_xact_lock(k))::int4 as locked,
+           set_config('plan_cache_mode', 'force_generic_plan', true)
+    from (select distinct hashtextextended(id, 0) as k from unnest(${[...nodeIds]}::text[]) as id order by k) as keys`;
+}
+
 export async function readWatermark(db: Db, nodeId: string): Promise<number | null> {
   const rows = await db<{ ms: number | null }[]>`
     select (extract(epoch from ingested_to) * 1000)::float8 as ms from node_watermarks where node_id = ${nodeId}`;

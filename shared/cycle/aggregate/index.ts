@@ -1,7 +1,8 @@
 /**
  * Aggregate one node's batch: clean, fold into 5-minute partials, merge into the stored 5m/1h/1d
  * partials, advance the node's ingestion watermark — all in one transaction under the node's lock —
- * then refresh what the API serves for the node (`views.ts`).
+ * then refresh what the API serves for the node (`views.ts`). A multi-node message's batches share
+ * one transaction (`applyNodeBatches`), each node's statements as they would run alone.
  *
  * The transaction has three phases: every read issued at once (the node's state or watermark, the
  * stored partials of the batch's buckets, its latest values; they pipeline behind the lock), pure
@@ -197,43 +198,66 @@ function settledStale(
   return merges.some((m) => m.table !== 'agg_5m' && m.delta.some((r) => r.bucketMs < day));
 }
 
-export async function applyNodeBatch(deps: AggregatorDeps, msg: NodeWorkMessage): Promise<NodeResult> {
-  const nodeId = msg.node.id;
+/** A batch decoded and cleaned, before its transaction. */
+interface PreparedBatch {
+  msg: NodeWorkMessage;
+  raw: Reading[];
+  valid: Reading[];
+  counts: RejectCounts;
+}
+
+type TxResult = NodeResult & {
+  analytics?: { opened: Anomaly[]; quality: NodeQualityScores };
+  latest?: StoredLatest | null;
+};
+
+function prepareBatch(msg: NodeWorkMessage): PreparedBatch {
   const raw = decodeReadings(msg);
   const { valid, counts } = cleanReadings(raw, msg.toIngestMs);
-  const store = deps.stores.aggregate;
-  // Partitions are DDL: create them outside the transaction, before it needs them (partitions are
-  // days or months: the days of the readings say which).
-  await store.ensurePartitions([...new Set(valid.map((r) => bucketStart(r.ts, DAY_MS)))]);
+  return { msg, raw, valid, counts };
+}
 
-  const result: NodeResult & {
-    analytics?: { opened: Anomaly[]; quality: NodeQualityScores };
-    latest?: StoredLatest | null;
-  } = await store.inNodeTransaction(nodeId, async (tx) => {
-    let input = deps.settings.analytics ? analyticsInput(deps, msg, raw, msg.fromIngestMs) : null;
-    const reads = await readBatch(tx, input, valid);
-    const watermark = reads.watermarkMs ?? Number.NEGATIVE_INFINITY;
-    if (msg.toIngestMs <= watermark) return { applied: false, readings: 0, rejected: counts };
-    if (msg.fromIngestMs > watermark) {
-      throw new BatchOutOfOrderError(
-        `node ${nodeId}: batch starts at ${new Date(msg.fromIngestMs).toISOString()} but only data up to ${new Date(watermark).toISOString()} is applied`,
-      );
-    }
-    // Runs overlapped, part of the batch is applied already: the analytics start over from the real watermark.
-    if (input && watermark !== msg.fromIngestMs) {
-      input = analyticsInput(deps, msg, raw, watermark);
-      reads.analytics = await settleAnalytics(readNodeAnalytics(tx, input));
-    }
-    const computed = computeBatch(reads, valid, counts, watermark);
-    const opened = await writeBatch(tx, msg, counts, computed, input);
-    return {
-      applied: true,
-      readings: computed.fresh.length,
-      rejected: counts,
-      latest: computed.latest,
-      ...(computed.analytics ? { analytics: { opened, quality: computed.analytics.quality.scores } } : {}),
-    };
-  });
+/** Partitions are DDL: created outside the transaction, before it needs them (the readings' days say which). */
+async function ensurePartitionsFor(deps: AggregatorDeps, batches: readonly PreparedBatch[]) {
+  const days = new Set<number>();
+  for (const b of batches) for (const r of b.valid) days.add(bucketStart(r.ts, DAY_MS));
+  await deps.stores.aggregate.ensurePartitions([...days]);
+}
+
+/** One batch inside its transaction, under its node's lock: read, compute, write. */
+async function applyInTransaction(
+  deps: AggregatorDeps,
+  tx: NodeBatchTx,
+  b: PreparedBatch,
+): Promise<TxResult> {
+  const { msg, raw, valid, counts } = b;
+  let input = deps.settings.analytics ? analyticsInput(deps, msg, raw, msg.fromIngestMs) : null;
+  const reads = await readBatch(tx, input, valid);
+  const watermark = reads.watermarkMs ?? Number.NEGATIVE_INFINITY;
+  if (msg.toIngestMs <= watermark) return { applied: false, readings: 0, rejected: counts };
+  if (msg.fromIngestMs > watermark) {
+    throw new BatchOutOfOrderError(
+      `node ${msg.node.id}: batch starts at ${new Date(msg.fromIngestMs).toISOString()} but only data up to ${new Date(watermark).toISOString()} is applied`,
+    );
+  }
+  // Runs overlapped, part of the batch is applied already: the analytics start over from the real watermark.
+  if (input && watermark !== msg.fromIngestMs) {
+    input = analyticsInput(deps, msg, raw, watermark);
+    reads.analytics = await settleAnalytics(readNodeAnalytics(tx, input));
+  }
+  const computed = computeBatch(reads, valid, counts, watermark);
+  const opened = await writeBatch(tx, msg, counts, computed, input);
+  return {
+    applied: true,
+    readings: computed.fresh.length,
+    rejected: counts,
+    latest: computed.latest,
+    ...(computed.analytics ? { analytics: { opened, quality: computed.analytics.quality.scores } } : {}),
+  };
+}
+
+/** After the commit: what the node's refresh reuses, and the opened anomalies' log lines. */
+function committed(deps: AggregatorDeps, msg: NodeWorkMessage, result: TxResult): NodeResult {
   // The node's refresh, next in the same handler, serves the committed latest row without reading it back.
   if (result.latest)
     justWritten.set(msg.node, { tsMs: result.latest.tsMs, body: inJsonbOrder(result.latest.body) });
@@ -250,4 +274,75 @@ export async function applyNodeBatch(deps: AggregatorDeps, msg: NodeWorkMessage)
     rejected: result.rejected,
     opened: result.analytics?.opened.length ?? 0,
   };
+}
+
+export async function applyNodeBatch(deps: AggregatorDeps, msg: NodeWorkMessage): Promise<NodeResult> {
+  const b = prepareBatch(msg);
+  await ensurePartitionsFor(deps, [b]);
+  const result = await deps.stores.aggregate.inNodeTransaction(msg.node.id, (tx) =>
+    applyInTransaction(deps, tx, b),
+  );
+  return committed(deps, msg, result);
+}
+
+/** What became of one batch of a multi-node message. */
+export type BatchOutcome =
+  | { msg: NodeWorkMessage; result: NodeResult }
+  | { msg: NodeWorkMessage; error: unknown };
+
+/**
+ * Several nodes' batches (one message's) in ONE transaction: the nodes locked together in a stable
+ * order (no deadlock between concurrent messages), every node's reads issued together (they pipeline
+ * in one round trip), every node's writes likewise, one commit. A batch out of order is left out (it
+ * wrote nothing) and the others commit. Any other failure aborts the transaction: then each batch is
+ * applied in a transaction of its own, so one bad node fails alone. Resolves with each batch's outcome,
+ * in order; never rejects for a batch's failure.
+ */
+export async function applyNodeBatches(
+  deps: AggregatorDeps,
+  msgs: readonly NodeWorkMessage[],
+): Promise<BatchOutcome[]> {
+  const one = async (msg: NodeWorkMessage): Promise<BatchOutcome> => {
+    try {
+      return { msg, result: await applyNodeBatch(deps, msg) };
+    } catch (error) {
+      return { msg, error };
+    }
+  };
+  if (msgs.length === 1) return [await one(msgs[0]!)];
+  let settled: PromiseSettledResult<TxResult>[];
+  try {
+    const batches = msgs.map(prepareBatch);
+    await ensurePartitionsFor(deps, batches);
+    settled = await deps.stores.aggregate.inNodesTransaction(
+      msgs.map((m) => m.node.id),
+      async (txOf) => {
+        const outcomes = await Promise.allSettled(
+          batches.map((b) => applyInTransaction(deps, txOf(b.msg.node.id), b)),
+        );
+        // Out of order is decided before any write, in JS: the transaction is intact. Anything else may
+        // have failed a statement (the transaction is then aborted): roll back, and go node by node.
+        const failed = outcomes.find(
+          (o) => o.status === 'rejected' && !(o.reason instanceof BatchOutOfOrderError),
+        );
+        if (failed) throw (failed as PromiseRejectedResult).reason;
+        return outcomes;
+      },
+    );
+  } catch (err) {
+    deps.logger.warn('a multi-node transaction failed; its nodes are applied one transaction each', {
+      event: 'nodes.group_failed',
+      runId: msgs[0]!.runId,
+      nodes: msgs.length,
+      err,
+    });
+    // Side by side, through the pool (as single-node messages would be): an outage fails them as fast.
+    return Promise.all(msgs.map(one));
+  }
+  return settled.map((o, i) => {
+    const msg = msgs[i]!;
+    return o.status === 'fulfilled'
+      ? { msg, result: committed(deps, msg, o.value) }
+      : { msg, error: o.reason };
+  });
 }

@@ -116,6 +116,16 @@ export interface AggregateStore {
   ensurePartitions(bucketsMs: number[]): Promise<void>;
   /** Runs `work` in one transaction holding the node's advisory lock (taken first, inside). */
   inNodeTransaction<T>(nodeId: string, work: (tx: NodeBatchTx) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` in one transaction holding every node's advisory lock (taken first, inside, in one
+   * stable order); `txOf(nodeId)` gives the statements of one of those nodes, all on that transaction.
+   */
+  inNodesTransaction<T>(
+    nodeIds: readonly string[],
+    work: (txOf: (nodeId: string) => NodeBatchTx) => Promise<T>,
+  ): Promise<T>;
+  /** Ingestion watermarks of some nodes (absent: nothing applied yet). */
+  readWatermarks(nodeIds: readonly string[]): Promise<Map<string, number>>;
   // The node's served views, after the batch.
   readLatest(nodeId: string): Promise<StoredLatest | null>;
   /**

@@ -1,5 +1,6 @@
 /**
- * Dispatch: one cycle's read of everything new, fanned out as one message per node.
+ * Dispatch: one cycle's read of everything new, fanned out as node batches (one per node, or per part
+ * of a node with too much data), several per message (NODES_PER_MESSAGE).
  *
  * Exactly-once rests on per-node ingestion watermarks in PostgreSQL (advanced by the aggregator in
  * the same transaction as the aggregates). The dispatcher reads ONE window for the whole cycle,
@@ -7,10 +8,17 @@
  * watermark. A node that failed keeps its watermark, so its data is read again next cycle: the
  * watermark never passes data that was not applied.
  */
+import type { OutgoingMessage } from '../../adapters/bus/bus.ts';
 import { workKey } from '../../adapters/coordination/coordinator.ts';
 import type { Reading } from '../../domain/readings.ts';
 import type { DispatcherDeps } from '../deps.ts';
-import { encodeNodeWork, type NodeWorkMessage, rollupMessage } from '../messages.ts';
+import {
+  encodeNodeWork,
+  MAX_NODES_PER_MESSAGE,
+  type NodeWorkMessage,
+  packNodeWork,
+  rollupMessage,
+} from '../messages.ts';
 import { closeStaleRuns } from './sweep.ts';
 
 export interface DispatchOptions {
@@ -25,7 +33,10 @@ export interface DispatchResult {
   windowFromMs: number;
   windowToMs: number;
   nodes: number;
+  /** Node batches (work items: one per node part). */
   messages: number;
+  /** Pub/Sub messages published (up to NODES_PER_MESSAGE node batches each). */
+  published: number;
   readings: number;
   bytesProcessed: number;
 }
@@ -58,6 +69,39 @@ export function splitByIngestion(
     start = end;
   }
   return parts;
+}
+
+/**
+ * The node batches grouped into the messages published: up to `perMessage` batches each, cut before
+ * their estimated size passes `maxBytes` (the same estimate that splits a node's readings into parts).
+ * A node split into several parts sends each part alone: its parts must be applied one after the other,
+ * never in one transaction. A group of one goes as the single-node message.
+ */
+export function packMessages(
+  messages: readonly NodeWorkMessage[],
+  perMessage: number,
+  maxBytes: number,
+): NodeWorkMessage[][] {
+  const limit = Math.max(1, Math.min(MAX_NODES_PER_MESSAGE, Math.floor(perMessage)));
+  const groups: NodeWorkMessage[][] = [];
+  let group: NodeWorkMessage[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    if (m.parts > 1) {
+      groups.push([m]);
+      continue;
+    }
+    const size = m.ts.length * bytesPerReading(Object.keys(m.values).length) + 500;
+    if (group.length > 0 && (group.length >= limit || bytes + size > maxBytes)) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(m);
+    bytes += size;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
 }
 
 export async function dispatchCycle(
@@ -148,10 +192,12 @@ export async function dispatchCycle(
   };
   await store.insertRun({ ...plan, id: runId, nodesTotal: network.nodes.length });
   await coordinator.openRun(plan);
+  const published = packMessages(messages, settings.nodesPerMessage ?? 1, settings.maxMessageBytes);
   log.info('run started', {
     event: 'run.started',
     nodes: network.nodes.length,
     messages: messages.length,
+    published: published.length,
     readings,
     bytesProcessed: batch.bytesProcessed,
     windowFrom: new Date(windowFromMs).toISOString(),
@@ -159,13 +205,23 @@ export async function dispatchCycle(
   });
 
   const CHUNK = 1000;
-  for (let i = 0; i < messages.length; i += CHUNK) {
+  for (let i = 0; i < published.length; i += CHUNK) {
     await bus.publish(
       settings.topics.nodeWork,
-      messages.slice(i, i + CHUNK).map((m) => ({
-        data: Buffer.from(JSON.stringify(m)),
-        attributes: { kind: 'node', runId, nodeId: m.node.id, tenantId, part: String(m.part) },
-      })),
+      published.slice(i, i + CHUNK).map((group): OutgoingMessage => {
+        const m = group[0]!;
+        if (group.length === 1) {
+          return {
+            data: Buffer.from(JSON.stringify(m)),
+            attributes: { kind: 'node', runId, nodeId: m.node.id, tenantId, part: String(m.part) },
+          };
+        }
+        // The nodes are in the data only (attributes hold 1 KB): a dead letter reads them from there.
+        return {
+          data: Buffer.from(JSON.stringify(packNodeWork(group))),
+          attributes: { kind: 'nodes', runId, tenantId, nodes: String(group.length) },
+        };
+      }),
     );
   }
   if (messages.length === 0) {
@@ -177,6 +233,7 @@ export async function dispatchCycle(
     windowToMs: nowMs,
     nodes: network.nodes.length,
     messages: messages.length,
+    published: published.length,
     readings,
     bytesProcessed: batch.bytesProcessed,
   };
