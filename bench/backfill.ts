@@ -21,6 +21,10 @@
  *       the same backfill in N shards, N processes of the job's entry (`npm run backfill -- --tasks N`)
  *       against one PostgreSQL: readings/s, and the CPU the processes and PostgreSQL used (where
  *       PostgreSQL becomes the limit)
+ *
+ * Longer than 400 lines because its four ways of running (the single run with its upsert and COPY
+ * comparisons, the paired baseline, the collation study and the processes) share one database setup and
+ * one CPU accounting, which read best beside them.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
