@@ -71,6 +71,7 @@ locals {
       CYCLE_MINUTES            = var.cycle_minutes
       LATENESS_HORIZON_HOURS   = var.lateness_horizon_hours
       MAX_MESSAGE_BYTES        = var.max_message_bytes
+      NODES_PER_MESSAGE        = var.nodes_per_message
       MAX_DELIVERY_ATTEMPTS    = var.max_delivery_attempts
       ANALYTICS_ENABLED        = var.analytics_enabled
       HOLIDAYS                 = var.holidays
