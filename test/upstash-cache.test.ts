@@ -55,6 +55,21 @@ describe('UpstashCache over the Upstash protocol', await peerGate('redis'), () =
     assert.equal(fetches, 0, 'no command went through the global fetch');
   });
 
+  test('a write over 1 MiB goes as several pipelines of at most 1 MiB, every key written', async () => {
+    const served = server.requestsServed;
+    // 40 values of ~100 KiB: ~4 MiB in all (the rollup's patterns at 10,000 nodes are ~12 MiB).
+    const entries = Array.from({ length: 40 }, (_, i) => ({
+      key: `big:${i}`,
+      value: { i, pad: 'x'.repeat(100_000) },
+      ttlSeconds: 60,
+    }));
+    await cache.write(entries);
+    const requests = server.requestsServed - served;
+    assert.ok(requests >= 4, `${requests} pipelines for ~4 MiB (at most 1 MiB each)`);
+    assert.ok(requests <= 5, `${requests} pipelines: values are packed up to 1 MiB`);
+    for (const e of entries) assert.equal(await cache.getRaw(e.key), JSON.stringify(e.value));
+  });
+
   test("a command the server refuses is an UpstashError with the server's message", async () => {
     await cache.write([{ key: 'text', value: { not: 'a number' }, ttlSeconds: 60 }]);
     await assert.rejects(cache.redis.incr(`${prefix}text`), (err: unknown) => {

@@ -68,14 +68,26 @@ export class UpstashCache implements HotCache {
     },
   });
 
+  /**
+   * A write larger than MAX_PIPELINE_BYTES goes as several pipelines, one after the other, each value
+   * serialized just before its pipeline: the rollup's first run of a day (every district's patterns,
+   * ~12 MiB of JSON at 10,000 nodes) held its whole text, the pipeline's body and its buffer at once.
+   */
   async write(entries: CacheEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const sets = entries.map((e) => ({
-      key: this.prefix + e.key,
-      text: jsonTextOf(e.value),
-      ttlSeconds: e.ttlSeconds,
-    }));
+    let sets: Sets = [];
+    let bytes = 0;
     try {
+      for (const e of entries) {
+        const text = jsonTextOf(e.value);
+        if (sets.length > 0 && bytes + text.length > MAX_PIPELINE_BYTES) {
+          await this.writeGrouped(sets);
+          sets = [];
+          bytes = 0;
+        }
+        sets.push({ key: this.prefix + e.key, text, ttlSeconds: e.ttlSeconds });
+        bytes += text.length;
+      }
       await this.writeGrouped(sets);
     } catch (err) {
       throw new CacheError(`Upstash pipeline of ${entries.length} writes failed`, { cause: err });

@@ -37,22 +37,45 @@ export async function readPatternFlows(
   }));
 }
 
+/** JSON text per statement of `writePatterns` (the rows of one statement are serialized together). */
+export const MAX_PATTERN_STATEMENT_BYTES = 1 << 20;
+
+/**
+ * Upserts the patterns in order, in statements of up to MAX_PATTERN_STATEMENT_BYTES of JSON, one after
+ * the other, each row serialized just before its statement: at 10,000 nodes (833 districts, ~12 MiB of
+ * JSON) one statement held every body's text, its array literal and the socket's buffer at once (the
+ * aggregator's peak). The network's row comes last (it marks the day done): a failure part-way leaves
+ * the day to be computed again.
+ */
 export async function writePatterns(db: Db, rows: readonly StoredPatterns[]): Promise<void> {
-  if (rows.length === 0) return;
-  await db.unsafe(
-    `insert into consumption_patterns (tenant_id, district_id, as_of_day, computed_at, body)
-     select t, d, a, to_timestamp(c / 1000.0), b::jsonb
-     from unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[]) as x(t, d, a, c, b)
-     on conflict (tenant_id, district_id) do update set
-       as_of_day = excluded.as_of_day, computed_at = excluded.computed_at, body = excluded.body`,
-    [
-      rows.map((r) => r.tenantId),
-      rows.map((r) => r.districtId),
-      rows.map((r) => r.asOfDay),
-      rows.map((r) => r.computedAtMs),
-      rows.map((r) => JSON.stringify(r.body)),
-    ],
-  );
+  let batch: { row: StoredPatterns; body: string }[] = [];
+  let bytes = 0;
+  const flush = async () => {
+    if (batch.length === 0) return;
+    await db.unsafe(
+      `insert into consumption_patterns (tenant_id, district_id, as_of_day, computed_at, body)
+       select t, d, a, to_timestamp(c / 1000.0), b::jsonb
+       from unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[]) as x(t, d, a, c, b)
+       on conflict (tenant_id, district_id) do update set
+         as_of_day = excluded.as_of_day, computed_at = excluded.computed_at, body = excluded.body`,
+      [
+        batch.map((r) => r.row.tenantId),
+        batch.map((r) => r.row.districtId),
+        batch.map((r) => r.row.asOfDay),
+        batch.map((r) => r.row.computedAtMs),
+        batch.map((r) => r.body),
+      ],
+    );
+    batch = [];
+    bytes = 0;
+  };
+  for (const row of rows) {
+    const body = JSON.stringify(row.body);
+    if (bytes + body.length > MAX_PATTERN_STATEMENT_BYTES) await flush();
+    batch.push({ row, body });
+    bytes += body.length;
+  }
+  await flush();
 }
 
 /** The local day the tenant's network patterns were last computed for, or null. */
