@@ -64,4 +64,24 @@ describe('writePatterns in bounded statements', await peerGate('postgres'), () =
     for (const r of rows) assert.deepEqual(await readPatterns(sql, 't1', r.districtId), r.body);
     assert.equal(await readPatternsDay(sql, 't1'), '2026-06-01');
   });
+
+  test('a statement failing part-way leaves every stored pattern as it was (one transaction)', async () => {
+    const before = await readPatterns(sql, 't1', 'd000');
+    const rows = Array.from({ length: 41 }, (_, i) => {
+      const districtId = i === 40 ? '*' : `d${String(i).padStart(3, '0')}`;
+      return {
+        tenantId: 't1',
+        districtId,
+        asOfDay: '2026-06-02',
+        // The network's row, in the last statement, cannot be stored: PostgreSQL refuses a NaN timestamp.
+        computedAtMs: i === 40 ? Number.NaN : Date.UTC(2026, 5, 3),
+        body: { districtId, day: 2, hours: Array.from({ length: 10_000 }, (_, h) => h - i / 7) },
+      };
+    });
+    const seen = statements.length;
+    await assert.rejects(writePatterns(sql, rows), /NaN/);
+    assert.ok(statements.length - seen >= 4, 'the earlier statements ran before the failing one');
+    assert.deepEqual(await readPatterns(sql, 't1', 'd000'), before, 'the first statement rolled back');
+    assert.equal(await readPatternsDay(sql, 't1'), '2026-06-01');
+  });
 });

@@ -44,10 +44,15 @@ export const MAX_PATTERN_STATEMENT_BYTES = 1 << 20;
  * Upserts the patterns in order, in statements of up to MAX_PATTERN_STATEMENT_BYTES of JSON, one after
  * the other, each row serialized just before its statement: at 10,000 nodes (833 districts, ~12 MiB of
  * JSON) one statement held every body's text, its array literal and the socket's buffer at once (the
- * aggregator's peak). The network's row comes last (it marks the day done): a failure part-way leaves
- * the day to be computed again.
+ * aggregator's peak). One transaction: a failure part-way leaves every stored pattern as it was (never
+ * some districts on the new day and the rest, or the network's row, on the old one).
  */
-export async function writePatterns(db: Db, rows: readonly StoredPatterns[]): Promise<void> {
+export async function writePatterns(sql: Sql, rows: readonly StoredPatterns[]): Promise<void> {
+  if (rows.length === 0) return;
+  await sql.begin((tx) => writePatternsIn(tx, rows));
+}
+
+async function writePatternsIn(db: TransactionSql, rows: readonly StoredPatterns[]): Promise<void> {
   let batch: { row: StoredPatterns; body: string }[] = [];
   let bytes = 0;
   const flush = async () => {
