@@ -99,11 +99,10 @@ function contract(name: string, make: () => Coordinator) {
       ...messages.map((keys, i) => c.finishWorks(p.runId, items(keys, i === 5 ? 'failed' : 'done'))),
       ...messages.slice(0, 3).map((keys) => c.finishWorks(p.runId, items(keys))),
     ]);
-    assert.equal(
-      results.slice(0, 20).filter((r) => r.completedRun).length,
-      1,
-      'one message completes the run',
-    );
+    // The 23 calls start together, so a redelivery may be recorded before its original: what is
+    // asserted is that one message (its original, its redelivery or both) completes the run.
+    const completers = new Set(results.flatMap((r, i) => (r.completedRun ? [i % 20] : [])));
+    assert.equal(completers.size, 1, 'one message completes the run');
     const progress = await c.progress(p.runId);
     assert.deepEqual([progress?.done, progress?.failed, progress?.complete], [320 - 16, 16, true]);
     assert.deepEqual((await c.finishWorks(p.runId, [])).completedRun, false);
