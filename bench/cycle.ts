@@ -437,6 +437,8 @@ async function againstBaseline(nodes: number, baseline: string, pairs: number) {
     figure(`${PG_BACKGROUND} ms per node`, cpu(PG_BACKGROUND)),
     figure('wall ms per node (nodes phase)', (m) => perNodeMs(m.nodesS)),
     figure('cycle wall s', (m) => m.wallS),
+    // Resident high-water of the aggregator process over its whole run (warm-up cycle included).
+    figure('aggregator peak RSS MiB (VmHWM)', (m) => m.peak),
   ];
   for (const l of lines) console.log(l);
   results.push(...lines);
