@@ -71,8 +71,24 @@ const sizes = args.nodes.split(',').map(Number);
 const PAIRS = args['compare-analytics'] ? Number(args['compare-analytics']) : 0;
 const TARGET_S: Record<number, number> = { 1000: 30, 10000: 300 };
 const HALF_HOUR = 30 * 60_000;
-// The aggregator's Node.js flags as Terraform deploys them (functions.aggregator.node_options).
-const NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS ?? '--max-old-space-size=320 --max-semi-space-size=16';
+/**
+ * The aggregator's process settings as Terraform deploys them: its Node.js flags (the default of
+ * functions.aggregator.node_options in terraform/variables.tf; BENCH_NODE_OPTIONS replaces them for an
+ * experiment) and its malloc arenas (MALLOC_ARENA_MAX in terraform/functions.tf).
+ */
+function deployedProcess(): { nodeOptions: string; mallocArenaMax: string | undefined } {
+  const read = (file: string) => readFileSync(resolve(import.meta.dirname, '../terraform', file), 'utf8');
+  const vars = read('variables.tf');
+  const block = vars.slice(vars.indexOf('aggregator = optional(object({'));
+  const options = block.match(/node_options\s*=\s*optional\(string,\s*"([^"]*)"\)/);
+  if (!options) throw new Error('terraform/variables.tf: no default node_options for the aggregator');
+  const fns = read('functions.tf');
+  const env = fns.slice(fns.indexOf('    aggregator = {'));
+  const arenas = env.slice(0, env.indexOf('\n    }')).match(/MALLOC_ARENA_MAX\s*=\s*"(\d+)"/);
+  return { nodeOptions: options[1]!, mallocArenaMax: arenas?.[1] };
+}
+const DEPLOYED_PROCESS = deployedProcess();
+const NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS ?? DEPLOYED_PROCESS.nodeOptions;
 /**
  * The aggregator's sizing as Terraform deploys it (terraform/variables.tf, functions.aggregator): the
  * push relay delivers up to its request concurrency at once, and its PostgreSQL pool is its pg_pool_max.
@@ -209,8 +225,9 @@ async function measure(nodes: number, analytics: boolean, root = '.'): Promise<M
     {
       env: {
         ...env,
-        // glibc's per-thread malloc arenas inflate RSS in a process with gRPC and libuv threads.
-        MALLOC_ARENA_MAX: '2',
+        // As deployed (terraform/functions.tf): glibc's per-thread arenas inflate RSS in a process with
+        // gRPC and libuv threads.
+        ...(DEPLOYED_PROCESS.mallocArenaMax ? { MALLOC_ARENA_MAX: DEPLOYED_PROCESS.mallocArenaMax } : {}),
       },
       stdio: ['ignore', process.env.BENCH_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'],
     },

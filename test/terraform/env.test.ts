@@ -22,6 +22,9 @@ const NOT_SET_IN_THE_CLOUD: Record<string, string> = {
   WEBHOOK_ALLOW_HOSTS: 'exempts a local webhook receiver from the SSRF checks: tests and local runs only',
 };
 
+/** Variables Node.js or the C library read, not our configuration. */
+const READ_BY_THE_RUNTIME = ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'];
+
 const config = await loadTerraform();
 const plainEnv = config.locals.function_env as Record<string, Record<string, unknown>>;
 const secretEnv = config.locals.function_secret_env as Record<string, string[]>;
@@ -43,9 +46,10 @@ describe('environment variables Terraform gives each function', () => {
         'a variable is set both plainly and as a secret',
       );
 
-      // NODE_OPTIONS is read by Node.js itself (heap sizes per function), not by our configuration.
+      // NODE_OPTIONS is read by Node.js itself (heap sizes per function), not by our configuration, and
+      // MALLOC_ARENA_MAX by the C library (the aggregator's malloc arenas, as bench:cycle runs it).
       assert.equal(plainEnv[fn]?.NODE_OPTIONS, `\${var.functions.${fn}.node_options}`);
-      const set = [...plain, ...secret].filter((v) => v !== 'NODE_OPTIONS').sort();
+      const set = [...plain, ...secret].filter((v) => !READ_BY_THE_RUNTIME.includes(v)).sort();
       const read = envVarsOf(fn);
       assert.deepEqual(
         set.filter((v) => !read.includes(v)),
@@ -64,6 +68,10 @@ describe('environment variables Terraform gives each function', () => {
       );
     });
   }
+
+  test("the aggregator's malloc arenas are set as bench:cycle runs it (2, read from functions.tf)", () => {
+    assert.equal(plainEnv.aggregator?.MALLOC_ARENA_MAX, '2');
+  });
 
   test('the not-set list names only variables some function reads', () => {
     const readByAny = new Set(functionNames.flatMap((fn) => envVarsOf(fn)));
