@@ -83,23 +83,27 @@ const PAIRS = args['compare-analytics'] ? Number(args['compare-analytics']) : 0;
 const TARGET_S: Record<number, number> = { 1000: 30, 10000: 300 };
 const HALF_HOUR = 30 * 60_000;
 /**
- * The aggregator's process settings as Terraform deploys them: its Node.js flags (the default of
- * functions.aggregator.node_options in terraform/variables.tf; BENCH_NODE_OPTIONS replaces them for an
- * experiment) and its malloc arenas (MALLOC_ARENA_MAX in terraform/functions.tf).
+ * The aggregator's process settings as a checkout's Terraform deploys them: its Node.js flags (the
+ * default of functions.aggregator.node_options in its terraform/variables.tf; BENCH_NODE_OPTIONS
+ * replaces them for an experiment) and its malloc arenas (MALLOC_ARENA_MAX in its terraform/functions.tf;
+ * a checkout that does not set them runs with ours, as the bench ran every checkout before they were
+ * deployed). A baseline's runs get the baseline's flags, so a change of them is compared too.
  */
-function deployedProcess(): { nodeOptions: string; mallocArenaMax: string | undefined } {
-  const read = (file: string) => readFileSync(resolve(import.meta.dirname, '../terraform', file), 'utf8');
+function deployedProcess(root: string): { nodeOptions: string; mallocArenaMax: string | undefined } {
+  const read = (file: string) => readFileSync(resolve(root, 'terraform', file), 'utf8');
   const vars = read('variables.tf');
   const block = vars.slice(vars.indexOf('aggregator = optional(object({'));
   const options = block.match(/node_options\s*=\s*optional\(string,\s*"([^"]*)"\)/);
-  if (!options) throw new Error('terraform/variables.tf: no default node_options for the aggregator');
+  if (!options) throw new Error(`${root}/terraform/variables.tf: no default node_options for the aggregator`);
   const fns = read('functions.tf');
   const env = fns.slice(fns.indexOf('    aggregator = {'));
   const arenas = env.slice(0, env.indexOf('\n    }')).match(/MALLOC_ARENA_MAX\s*=\s*"(\d+)"/);
-  return { nodeOptions: options[1]!, mallocArenaMax: arenas?.[1] };
+  return {
+    nodeOptions: process.env.BENCH_NODE_OPTIONS ?? options[1]!,
+    mallocArenaMax: arenas?.[1] ?? (root === OURS ? undefined : deployedProcess(OURS).mallocArenaMax),
+  };
 }
-const DEPLOYED_PROCESS = deployedProcess();
-const NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS ?? DEPLOYED_PROCESS.nodeOptions;
+const OURS = resolve(import.meta.dirname, '..');
 /**
  * The aggregator's sizing as Terraform deploys it (terraform/variables.tf, functions.aggregator): the
  * push relay delivers up to its request concurrency at once, and its PostgreSQL pool is its pg_pool_max.
@@ -218,7 +222,8 @@ async function measure(nodes: number, analytics: boolean, root = '.'): Promise<M
 
   // The aggregator function in its own process, as one Cloud Run instance: the deployed bundle
   // (dist/functions/aggregator) served by the Functions Framework, with Pub/Sub push played by
-  // bench/lib/push-relay.ts, with the heap flags the deployment sets (see NODE_OPTIONS above).
+  // bench/lib/push-relay.ts, with the heap flags the deployment sets (see deployedProcess above).
+  const deployed = deployedProcess(resolve(root));
   const profileDir = args.steps
     ? mkdtempSync(join(tmpdir(), 'bench-cycle-prof-'))
     : process.env.BENCH_CPU_PROF;
@@ -228,7 +233,7 @@ async function measure(nodes: number, analytics: boolean, root = '.'): Promise<M
     process.execPath,
     [
       ...profile,
-      ...NODE_OPTIONS.split(' ').filter(Boolean),
+      ...deployed.nodeOptions.split(' ').filter(Boolean),
       'node_modules/@google-cloud/functions-framework/build/src/main.js',
       '--target=aggregator',
       '--signature-type=cloudevent',
@@ -240,7 +245,7 @@ async function measure(nodes: number, analytics: boolean, root = '.'): Promise<M
         ...env,
         // As deployed (terraform/functions.tf): glibc's per-thread arenas inflate RSS in a process with
         // gRPC and libuv threads.
-        ...(DEPLOYED_PROCESS.mallocArenaMax ? { MALLOC_ARENA_MAX: DEPLOYED_PROCESS.mallocArenaMax } : {}),
+        ...(deployed.mallocArenaMax ? { MALLOC_ARENA_MAX: deployed.mallocArenaMax } : {}),
       },
       stdio: ['ignore', process.env.BENCH_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'],
     },
