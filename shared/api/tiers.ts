@@ -9,7 +9,7 @@
  * - Each tier below memory is called under a deadline and through its circuit breaker (breakers.ts):
  *   a tier that keeps failing is skipped for a cool-down, so a dead tier costs microseconds, and its
  *   outage is logged once (by the breaker), not once per request.
- * - Concurrent misses of one key share one load.
+ * - Concurrent misses of one key share one load; background refreshes share hot-cache reads (batches).
  *
  * Values travel as JSON text end to end, and each cached entry carries its ETag (and, once asked for,
  * its gzip bytes), so a memory hit serves stored bytes: no JSON, no hashing, no compression. A large
@@ -89,6 +89,16 @@ interface Loaded {
   tier: Tier;
 }
 
+interface QueuedRefresh {
+  spec: ReadSpec;
+  resolve: (loaded: Loaded | null) => void;
+  reject: (err: unknown) => void;
+}
+
+/** How long a background refresh waits for others to share its hot-cache read; how many share one at most. */
+export const REFRESH_BATCH_MS = 100;
+export const REFRESH_BATCH_KEYS = 100;
+
 export class TieredReader {
   private readonly hot: HotCache;
   private readonly hotTier: Tier;
@@ -97,6 +107,9 @@ export class TieredReader {
   private readonly settings: ApiSettings;
   private readonly memory: LRUCache<string, CachedEntry>;
   private readonly inFlight = new Map<string, Promise<Loaded | null>>();
+  /** Background refreshes waiting for their batch (queueRefresh). */
+  private readonly refreshQueue = new Map<string, QueuedRefresh>();
+  private refreshTimer: NodeJS.Timeout | undefined;
   readonly breakers: TierBreakers;
   /** Fills of the hot cache after a PostgreSQL read: what happened to them. */
   readonly fills = { attempted: 0, written: 0, retried: 0, failed: 0, skipped: 0 };
@@ -183,9 +196,52 @@ export class TieredReader {
 
   private revalidate(spec: ReadSpec): void {
     if (this.inFlight.has(spec.key)) return;
-    this.loadShared(spec, []).catch((err) =>
+    const refresh = this.hot.getRawMany && spec.hotKey !== undefined ? this.queueRefresh(spec) : undefined;
+    (refresh ?? this.loadShared(spec, [])).catch((err) =>
       this.logger.debug('background refresh failed', { event: 'api.refresh_failed', key: spec.key, err }),
     );
+  }
+
+  /**
+   * A background refresh of a hot-cache value, batched: those queued within REFRESH_BATCH_MS (≤ REFRESH_BATCH_KEYS)
+   * share one hot-cache read (an MGET), not an Upstash request each (bench:api profile: ~6 % of a cached read's CPU).
+   * The value stays served meanwhile; a key the hot cache lacks, or a batch whose read failed: from PostgreSQL.
+   */
+  private queueRefresh(spec: ReadSpec): Promise<Loaded | null> {
+    const pending = new Promise<Loaded | null>((resolve, reject) => {
+      this.refreshQueue.set(spec.key, { spec, resolve, reject });
+    }).finally(() => this.inFlight.delete(spec.key));
+    this.inFlight.set(spec.key, pending);
+    if (this.refreshQueue.size >= REFRESH_BATCH_KEYS) this.flushRefreshes();
+    else this.refreshTimer ??= setTimeout(() => this.flushRefreshes(), REFRESH_BATCH_MS).unref();
+    return pending;
+  }
+
+  private flushRefreshes(): void {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
+    const batch = [...this.refreshQueue.values()];
+    this.refreshQueue.clear();
+    if (batch.length === 0) return;
+    const hotKeys = batch.map((r) => r.spec.hotKey!);
+    this.breakers.redis
+      .execute(() => this.hot.getRawMany!(hotKeys))
+      .then(
+        (texts) => {
+          batch.forEach(({ spec, resolve, reject }, i) => {
+            const text = texts[i];
+            if (typeof text === 'string')
+              resolve({ entry: this.remember(spec.key, text), tier: this.hotTier });
+            else this.fromPostgres(spec, [], false).then(resolve, reject);
+          });
+        },
+        (err: unknown) => {
+          const fields = { event: 'api.tier_down', tier: this.hotTier, err };
+          this.logger.debug('hot cache unavailable; refreshing from PostgreSQL', fields);
+          for (const { spec, resolve, reject } of batch)
+            this.fromPostgres(spec, [], true).then(resolve, reject);
+        },
+      );
   }
 
   private loadShared(spec: ReadSpec, timings: Timing[]): Promise<Loaded | null> {
@@ -193,7 +249,7 @@ export class TieredReader {
     if (!pending) {
       pending = this.loadBelow(spec, timings).finally(() => this.inFlight.delete(spec.key));
       this.inFlight.set(spec.key, pending);
-    }
+    } else if (this.refreshQueue.has(spec.key)) this.flushRefreshes(); // a request waits on it: now
     return pending;
   }
 
@@ -221,6 +277,11 @@ export class TieredReader {
         });
       }
     }
+    return this.fromPostgres(spec, timings, hotFailed);
+  }
+
+  /** The value from PostgreSQL (filling the hot cache unless it just failed), or null when there is none. */
+  private async fromPostgres(spec: ReadSpec, timings: Timing[], hotFailed: boolean): Promise<Loaded | null> {
     const t0 = performance.now();
     let value: unknown;
     try {
