@@ -95,9 +95,10 @@ interface QueuedRefresh {
   reject: (err: unknown) => void;
 }
 
-/** How long a background refresh waits for others to share its hot-cache read; how many share one at most. */
+/** How long a background refresh waits for others to share its hot-cache read; how many (and bytes) share one. */
 export const REFRESH_BATCH_MS = 100;
 export const REFRESH_BATCH_KEYS = 100;
+export const REFRESH_BATCH_BYTES = 1 << 20;
 
 export class TieredReader {
   private readonly hot: HotCache;
@@ -110,6 +111,8 @@ export class TieredReader {
   /** Background refreshes waiting for their batch (queueRefresh). */
   private readonly refreshQueue = new Map<string, QueuedRefresh>();
   private refreshTimer: NodeJS.Timeout | undefined;
+  /** Bytes of the values queued for refresh (as memory holds them now). */
+  private refreshBytes = 0;
   readonly breakers: TierBreakers;
   /** Fills of the hot cache after a PostgreSQL read: what happened to them. */
   readonly fills = { attempted: 0, written: 0, retried: 0, failed: 0, skipped: 0 };
@@ -146,7 +149,7 @@ export class TieredReader {
     const age = Date.now() - cached.storedAt;
     const fresh = spec.freshMs ?? this.settings.memoryFreshMs;
     if (age >= fresh + (spec.revalidateMs ?? this.settings.staleWhileRevalidateMs)) return undefined;
-    if (age >= fresh) this.revalidate(spec);
+    if (age >= fresh) this.revalidate(spec, cached.bytes);
     return cached;
   }
 
@@ -157,7 +160,7 @@ export class TieredReader {
       const age = Date.now() - cached.storedAt;
       const fresh = spec.freshMs ?? this.settings.memoryFreshMs;
       if (age < fresh + (spec.revalidateMs ?? this.settings.staleWhileRevalidateMs)) {
-        if (age >= fresh) this.revalidate(spec);
+        if (age >= fresh) this.revalidate(spec, cached.bytes);
         const timing: Timing = { tier: 'memory', ms: performance.now() - t0, outcome: 'hit' };
         return { entry: cached, tier: 'memory', stale: false, timings: [timing] };
       }
@@ -194,54 +197,53 @@ export class TieredReader {
     return this.hotTier;
   }
 
-  private revalidate(spec: ReadSpec): void {
+  private revalidate(spec: ReadSpec, bytes: number): void {
     if (this.inFlight.has(spec.key)) return;
-    const refresh = this.hot.getRawMany && spec.hotKey !== undefined ? this.queueRefresh(spec) : undefined;
+    const refresh =
+      this.hot.getRawMany && spec.hotKey !== undefined ? this.queueRefresh(spec, bytes) : undefined;
     (refresh ?? this.loadShared(spec, [])).catch((err) =>
       this.logger.debug('background refresh failed', { event: 'api.refresh_failed', key: spec.key, err }),
     );
   }
 
   /**
-   * A background refresh of a hot-cache value, batched: those queued within REFRESH_BATCH_MS (≤ REFRESH_BATCH_KEYS)
-   * share one hot-cache read (an MGET), not an Upstash request each (bench:api profile: ~6 % of a cached read's CPU).
-   * The value stays served meanwhile; a key the hot cache lacks, or a batch whose read failed: from PostgreSQL.
+   * A background refresh of a hot-cache value, batched: those queued within REFRESH_BATCH_MS (≤ REFRESH_BATCH_KEYS,
+   * ≤ 1 MiB as memory holds them) share one hot-cache read (an MGET), not an Upstash request each (bench:api
+   * profile: ~6 % of a cached read's CPU). The value stays served meanwhile (stale-while-revalidate).
    */
-  private queueRefresh(spec: ReadSpec): Promise<Loaded | null> {
+  private queueRefresh(spec: ReadSpec, bytes: number): Promise<Loaded | null> {
     const pending = new Promise<Loaded | null>((resolve, reject) => {
       this.refreshQueue.set(spec.key, { spec, resolve, reject });
     }).finally(() => this.inFlight.delete(spec.key));
     this.inFlight.set(spec.key, pending);
-    if (this.refreshQueue.size >= REFRESH_BATCH_KEYS) this.flushRefreshes();
-    else this.refreshTimer ??= setTimeout(() => this.flushRefreshes(), REFRESH_BATCH_MS).unref();
+    this.refreshBytes += bytes;
+    const full = this.refreshQueue.size >= REFRESH_BATCH_KEYS || this.refreshBytes >= REFRESH_BATCH_BYTES;
+    if (full) void this.flushRefreshes();
+    else this.refreshTimer ??= setTimeout(() => void this.flushRefreshes(), REFRESH_BATCH_MS).unref();
     return pending;
   }
 
-  private flushRefreshes(): void {
+  /** Sends the queued refreshes' hot-cache read; what it lacks, or all when it failed, comes from PostgreSQL. */
+  private async flushRefreshes(): Promise<void> {
     clearTimeout(this.refreshTimer);
     this.refreshTimer = undefined;
     const batch = [...this.refreshQueue.values()];
     this.refreshQueue.clear();
-    if (batch.length === 0) return;
-    const hotKeys = batch.map((r) => r.spec.hotKey!);
-    this.breakers.redis
-      .execute(() => this.hot.getRawMany!(hotKeys))
-      .then(
-        (texts) => {
-          batch.forEach(({ spec, resolve, reject }, i) => {
-            const text = texts[i];
-            if (typeof text === 'string')
-              resolve({ entry: this.remember(spec.key, text), tier: this.hotTier });
-            else this.fromPostgres(spec, [], false).then(resolve, reject);
-          });
-        },
-        (err: unknown) => {
-          const fields = { event: 'api.tier_down', tier: this.hotTier, err };
-          this.logger.debug('hot cache unavailable; refreshing from PostgreSQL', fields);
-          for (const { spec, resolve, reject } of batch)
-            this.fromPostgres(spec, [], true).then(resolve, reject);
-        },
-      );
+    this.refreshBytes = 0;
+    let texts: (string | null)[] | undefined;
+    try {
+      texts = await this.breakers.redis.execute(() => this.hot.getRawMany!(batch.map((r) => r.spec.hotKey!)));
+    } catch (err) {
+      this.logger.debug('hot cache unavailable; refreshing from PostgreSQL', { event: 'api.tier_down', err });
+    }
+    for (const [i, { spec, resolve, reject }] of batch.entries()) {
+      const text = texts?.[i];
+      if (typeof text !== 'string') this.fromPostgres(spec, [], texts === undefined).then(resolve, reject);
+      else
+        Promise.resolve(this.hotTier)
+          .then((tier) => ({ entry: this.remember(spec.key, text), tier }))
+          .then(resolve, reject);
+    }
   }
 
   private loadShared(spec: ReadSpec, timings: Timing[]): Promise<Loaded | null> {
@@ -249,7 +251,7 @@ export class TieredReader {
     if (!pending) {
       pending = this.loadBelow(spec, timings).finally(() => this.inFlight.delete(spec.key));
       this.inFlight.set(spec.key, pending);
-    } else if (this.refreshQueue.has(spec.key)) this.flushRefreshes(); // a request waits on it: now
+    } else if (this.refreshQueue.has(spec.key)) void this.flushRefreshes(); // a request waits on it: now
     return pending;
   }
 
