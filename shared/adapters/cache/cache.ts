@@ -24,6 +24,11 @@ export interface HotCache {
   write(entries: CacheEntry[]): Promise<void>;
   /** The JSON text stored under a key, or null. */
   getRaw(key: string): Promise<string | null>;
+  /**
+   * The JSON texts stored under several keys, in their order (null where none), in one round trip;
+   * absent where a round trip per key costs nothing (the embedded cache).
+   */
+  getRawMany?(keys: string[]): Promise<(string | null)[]>;
   /** Deletes keys (tests, revocations). */
   del(keys: string[]): Promise<void>;
 }

@@ -102,6 +102,16 @@ export class UpstashCache implements HotCache {
     }
   }
 
+  /** One MGET for every key (the API's background refreshes, batched: shared/api/tiers.ts). */
+  async getRawMany(keys: string[]): Promise<(string | null)[]> {
+    if (keys.length === 0) return [];
+    try {
+      return await this.redis.mget<(string | null)[]>(keys.map((k) => this.prefix + k));
+    } catch (err) {
+      throw new CacheError(`Upstash MGET of ${keys.length} keys failed`, { cause: err });
+    }
+  }
+
   async del(keys: string[]): Promise<void> {
     if (keys.length === 0) return;
     await this.redis.del(...keys.map((k) => this.prefix + k));
