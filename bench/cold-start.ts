@@ -131,12 +131,13 @@ process.on('exit', () => {
   for (const dir of cloudBuilt) rmSync(dir, { recursive: true, force: true });
 });
 const medianOf = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-/** The baseline's medians beside ours: wall and CPU, and ours ÷ base for each. */
+/** The baseline's medians (and its range of wall times) beside ours: wall and CPU, and ours ÷ base for each. */
 function versus(ours: { ms: number; cpuMs: number }[], base: { ms: number; cpuMs: number }[]): string {
   if (base.length === 0) return '—';
   const [ms, cpu] = [medianOf(base.map((r) => r.ms)), medianOf(base.map((r) => r.cpuMs))];
   const ratio = (a: number, b: number) => (a / b).toFixed(2);
-  return `${ms.toFixed(0)} ms (CPU ${cpu.toFixed(0)} ms); ours ÷ base ${ratio(medianOf(ours.map((r) => r.ms)), ms)}, CPU ${ratio(medianOf(ours.map((r) => r.cpuMs)), cpu)}`;
+  const range = `${Math.min(...base.map((r) => r.ms)).toFixed(0)}–${Math.max(...base.map((r) => r.ms)).toFixed(0)}`;
+  return `${ms.toFixed(0)} ms (${range}; CPU ${cpu.toFixed(0)} ms); ours ÷ base ${ratio(medianOf(ours.map((r) => r.ms)), ms)}, CPU ${ratio(medianOf(ours.map((r) => r.cpuMs)), cpu)}`;
 }
 
 /** Imports a bundle in a fresh process: its import time, CPU and the npm packages it loaded. */
