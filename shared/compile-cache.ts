@@ -16,31 +16,11 @@ import { cpSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cachedDataVersionTag, setFlagsFromString } from 'node:v8';
-
-/**
- * Puts V8's heap-size flags (Terraform's node_options: `--max-old-space-size`, `--max-semi-space-size`) back to
- * their defaults once the heap has been sized by them, so that V8's code caches are accepted again.
- *
- * Why: V8 checks every code cache against a hash of its non-default flags, heap sizes included. Started with
- * them, the process rejected the code cache Node ships for its own modules (undici, zlib, the ESM loader, ...)
- * and compiled each from source: in a profile of the API's start, compileForInternalLoader was a quarter of the
- * import. V8 reads these two flags once, when it configures the isolate's heap (Heap::ConfigureHeap); set back
- * afterwards they no longer change the heap (its limit and semi-space sizes stay as configured: test/terraform/
- * bundles.test.ts measures both), only the hash, which is then Node's default one.
- * What it gives up: a Worker started later sizes its heap from the defaults (the API starts none).
- */
-export function heapFlagsOutOfCodeCacheHash(): void {
-  try {
-    setFlagsFromString('--max-old-space-size=0 --max-semi-space-size=0');
-  } catch {
-    // the flags stay: code caches are checked against them, as before
-  }
-}
+import { cachedDataVersionTag } from 'node:v8';
 
 /**
  * Enables the compile cache in `shipped` (a folder of Node's per-tag cache folders) when it holds one for this
- * Node, V8 and flags, or is empty (gcp-build: this process makes it). Returns the folder the cache is read from, or undefined (none usable, caching already on,
+ * Node, V8 and flags. Returns the folder the cache is read from, or undefined (none usable, caching already on,
  * or NODE_DISABLE_COMPILE_CACHE set).
  */
 export function enableShippedCompileCache(shipped: string): string | undefined {
@@ -49,8 +29,7 @@ export function enableShippedCompileCache(shipped: string): string | undefined {
     // Node's own folder name for this process: version, architecture, V8's cache tag (8 hex digits), user id.
     const tag = `${process.version}-${process.arch}-${cachedDataVersionTag().toString(16).padStart(8, '0')}`;
     const mine = `${tag}-${process.getuid?.() ?? 0}`;
-    // An empty folder is gcp-build's start (build-cache.mjs makes it): the cache is made there, by this process.
-    if (existsSync(join(shipped, mine)) || readdirSync(shipped).length === 0) {
+    if (existsSync(join(shipped, mine))) {
       module.enableCompileCache(shipped);
       return shipped;
     }

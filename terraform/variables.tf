@@ -360,9 +360,7 @@ variable "functions" {
       # scopes, so Node's domain module, which the functions framework requires, is never loaded. Heap sizes:
       # without them Node sizes the heap from the 512Mi limit (new space ~3 MiB, heap 259 MiB), and bench:api
       # measured ~8x the GC time of 16 MiB semi-spaces at 1 MiB; 32 MiB took a quarter less scavenge time than
-      # 16. The preload sets the two heap flags back to V8's defaults once they have sized the heap (the heap
-      # keeps them): V8 checks code caches against its flags, and with them set it rejected Node's own code cache
-      # (shared/compile-cache.ts). gcp-build makes the compile cache under these node_options: a deployment
+      # 16. gcp-build makes the compile cache under these flags (they change V8's cache tag): a deployment
       # that overrides them starts without that cache.
       node_options = optional(string, "--import ./preload.mjs --max-old-space-size=320 --max-semi-space-size=32")
     }), {})

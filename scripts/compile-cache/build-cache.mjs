@@ -3,7 +3,7 @@
  * and on the Node the instances run): starts the function once as Cloud Run would
  * (`functions-framework --target=api`) with Node's compile cache on, answers one GET /health (then
  * GET /openapi.json, which loads every route module), stops it, and leaves V8's code cache of what
- * that loaded in ./compile-cache for the preload (start.mjs without it), which turns it on at the next start.
+ * that loaded in ./compile-cache for start.mjs.
  * It runs with the NODE_OPTIONS the instances get (package.json's `config.nodeOptions`, which `npm run build`
  * takes from Terraform's node_options default): a deployment that overrides them starts without the cache.
  * The start needs no database or Redis (connections open on use); placeholder settings stand in for
@@ -11,7 +11,7 @@
  * starts as it would without one.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -34,10 +34,6 @@ const freePort = () =>
 
 async function build() {
   rmSync(cacheDir, { recursive: true, force: true });
-  // An empty folder: the function's start (the preload, or start.mjs without it) turns Node's compile cache on
-  // there itself, at the point an instance does, after the preload has set the heap-size flags back (V8's cache
-  // tag then is the default one: shared/compile-cache.ts). NODE_COMPILE_CACHE would fix the tag at bootstrap.
-  mkdirSync(cacheDir);
   const port = await freePort();
   // The framework's own entry (its package bin), as installed for this folder.
   const main = fileURLToPath(new URL('./main.js', import.meta.resolve('@google-cloud/functions-framework')));
@@ -46,8 +42,9 @@ async function build() {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? here,
+      NODE_COMPILE_CACHE: cacheDir,
       // The flags the instances run with (package.json's config.nodeOptions, from Terraform's node_options):
-      // V8's cache tag depends on them, and a cache made under other flags is not used.
+      // V8's cache tag depends on them (heap sizes too), and a cache made under other flags is not used.
       NODE_OPTIONS: nodeOptions,
       TRACING: 'off',
       LOG_LEVEL: 'error',
@@ -94,7 +91,6 @@ async function build() {
 
 try {
   await build();
-  if (readdirSync(cacheDir).length === 0) throw new Error('the start wrote no cache');
   console.log(`compile cache written to ${cacheDir}`);
 } catch (err) {
   rmSync(cacheDir, { recursive: true, force: true });

@@ -26,8 +26,7 @@ function enableShippedCache() {
   // Node's own folder name for this process: version, architecture, V8's cache tag (8 hex digits), user id.
   const tag = `${process.version}-${process.arch}-${cachedDataVersionTag().toString(16).padStart(8, '0')}`;
   const mine = `${tag}-${process.getuid?.() ?? 0}`;
-  // An empty folder is gcp-build's start (build-cache.mjs makes it): the cache is made there, by this process.
-  if (existsSync(join(SHIPPED, mine)) || readdirSync(SHIPPED).length === 0) {
+  if (existsSync(join(SHIPPED, mine))) {
     module.enableCompileCache(SHIPPED);
     return;
   }

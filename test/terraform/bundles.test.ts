@@ -500,40 +500,6 @@ process.on('exit', () => writeFileSync(${JSON.stringify(seen)}, JSON.stringify({
         encoding: 'utf8',
       },
     ).trim();
-    // The preload sets the heap-size flags back once they have sized the heap: V8's tag is a flagless Node's
-    // (so Node's own modules' code cache is accepted), and the heap keeps the limits node_options give it.
-    const flaglessTag = execFileSync(
-      process.execPath,
-      ['-p', "require('node:v8').cachedDataVersionTag().toString(16).padStart(8, '0')"],
-      { cwd: api.dir, env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: '' }, encoding: 'utf8' },
-    ).trim();
-    assert.equal(deployedTag, flaglessTag, 'V8’s cache tag under node_options, the preload run');
-    const heap = (nodeOptions: string) =>
-      JSON.parse(
-        execFileSync(
-          process.execPath,
-          [
-            '-p',
-            "JSON.stringify({ limit: require('node:v8').getHeapStatistics().heap_size_limit, tag: require('node:v8').cachedDataVersionTag() })",
-          ],
-          {
-            cwd: api.dir,
-            env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: nodeOptions },
-            encoding: 'utf8',
-          },
-        ),
-      ) as { limit: number; tag: number };
-    const withoutPreload = heap(manifest.config.nodeOptions.replace('--import ./preload.mjs', ''));
-    const withPreload = heap(manifest.config.nodeOptions);
-    // The heap limit is the old space plus three semi-spaces: both sizes hold after the flags are set back.
-    assert.equal(withPreload.limit, withoutPreload.limit, 'the heap as node_options size it');
-    const mib = (flag: string) =>
-      Number(new RegExp(`--${flag}=(\\d+)`).exec(manifest.config.nodeOptions)?.[1]);
-    assert.equal(
-      withoutPreload.limit,
-      (mib('max-old-space-size') + 3 * mib('max-semi-space-size')) * 1024 * 1024,
-    );
-    assert.notEqual(withoutPreload.tag, withPreload.tag, 'without the preload the flags are in the tag');
     const tag = `${process.version}-${process.arch}-${deployedTag}-${process.getuid?.() ?? 0}`;
     const cacheDir = join(api.dir, 'compile-cache', tag);
     assert.ok(existsSync(cacheDir), `gcp-build wrote ${cacheDir}`);
