@@ -272,6 +272,65 @@ function resolveInLock(lock: Lockfile, from: string, dependency: string): string
   }
 }
 
+/** The version every dependency of every installed package resolves to, keyed by `path → dependency`. */
+function resolvedVersions(
+  packages: Record<string, LockEntry>,
+  rename: (path: string) => string,
+): Map<string, string> {
+  const lock = { packages } as Lockfile;
+  const versions = new Map<string, string>();
+  for (const [path, entry] of Object.entries(packages)) {
+    const deps = { ...entry.peerDependencies, ...entry.optionalDependencies, ...entry.dependencies };
+    for (const dep of Object.keys(deps)) {
+      const at = resolveInLock(lock, path, dep);
+      const edge = `${rename(path)} → ${dep}`;
+      const version = at ? (packages[at]!.version ?? at) : 'missing';
+      // Copies about to become one must agree on every dependency, or the move is refused.
+      versions.set(edge, versions.has(edge) && versions.get(edge) !== version ? 'differs' : version);
+    }
+  }
+  return versions;
+}
+
+/**
+ * What `npm dedupe` does, on the pruned tree: a package installed nested at one version under several parents
+ * (the root lockfile nests them because the dev tree's top holds another version: mime-types 2 for autocannon
+ * there, so Express, accepts, send and type-is each got their own mime-types 3 and mime-db) moves to the top,
+ * where the function's install has a free slot, as one copy. Only when every dependency of every package still
+ * resolves to the version it did; repeated until nothing moves (a package's own dependencies move first).
+ * Why (issue 14, bench:cold-start): Node loads each copy as a separate module; the API's first answer loaded
+ * and initialised mime-types and mime-db's 200 KB database four times, before its first request.
+ */
+export function hoistDuplicates(packages: Record<string, LockEntry>): Record<string, LockEntry> {
+  let current = packages;
+  for (let moved = true; moved; ) {
+    moved = false;
+    const nested = new Map<string, string[]>();
+    for (const path of Object.keys(current)) {
+      const at = path.lastIndexOf('node_modules/');
+      if (at <= 0) continue; // top-level (or the root)
+      const name = path.slice(at + 'node_modules/'.length);
+      nested.set(name, [...(nested.get(name) ?? []), path]);
+    }
+    for (const [name, copies] of [...nested].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const top = `node_modules/${name}`;
+      if (current[top]) continue;
+      if (new Set(copies.map((c) => current[c]!.version)).size !== 1) continue;
+      // Copies with packages nested under them stay where they are.
+      if (Object.keys(current).some((p) => copies.some((c) => p.startsWith(`${c}/`)))) continue;
+      const candidate = Object.fromEntries(Object.entries(current).filter(([p]) => !copies.includes(p)));
+      candidate[top] = current[copies[0]!]!;
+      const before = resolvedVersions(current, (p) => (copies.includes(p) ? top : p));
+      const after = resolvedVersions(candidate, (p) => p);
+      if ([...before].every(([edge, version]) => after.get(edge) === version)) {
+        current = candidate;
+        moved = true;
+      }
+    }
+  }
+  return current;
+}
+
 /** The root lockfile reduced to what `dependencies` need, for a package.json listing just those. */
 export function pruneLockfile(lock: Lockfile, manifest: FunctionManifest): Lockfile {
   const keep = new Map<string, LockEntry>();
@@ -290,7 +349,9 @@ export function pruneLockfile(lock: Lockfile, manifest: FunctionManifest): Lockf
     for (const dep of Object.keys(entry.peerDependencies ?? {})) visit(path, dep, false);
   };
   for (const dep of Object.keys(manifest.dependencies)) visit('', dep, true);
-  const packages = Object.fromEntries([...keep].sort(([a], [b]) => (a < b ? -1 : 1)));
+  const packages = Object.fromEntries(
+    Object.entries(hoistDuplicates(Object.fromEntries(keep))).sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
   return {
     name: manifest.name,
     version: manifest.version,

@@ -26,6 +26,7 @@ import {
   COMPILE_CACHED,
   ENTRY_FILE,
   functionNames,
+  hoistDuplicates,
   keptExternal,
   packageNameOf,
   patchedPackages,
@@ -229,6 +230,101 @@ describe('npm run build (scripts/build.ts)', () => {
     assert.equal(typeof getFunction('demo'), 'function');
   });
 
+  test('the function’s lockfile installs a package once where the dev tree nests copies of one version: every dependency resolves to the version it did', async () => {
+    writeDemoFunction('demo-dedupe');
+    const [bundle] = await buildFunctions({
+      functionsDir: join(work, 'functions'),
+      outDir: join(work, 'dist-dedupe'),
+      names: ['demo-dedupe'],
+    });
+    assert.ok(bundle);
+    const lock = readJson(join(bundle.dir, 'package-lock.json')) as {
+      packages: Record<string, { version?: string; dependencies?: Record<string, string> }>;
+    };
+    const rootLock = readJson(join(REPO, 'package-lock.json')) as typeof lock;
+    const paths = Object.keys(lock.packages);
+    // The repo's tree nests mime-types 3 (and its mime-db) under Express, accepts, send and type-is, since its
+    // top holds autocannon's mime-types 2; the function's tree has a free top: one copy of each.
+    assert.ok(
+      Object.keys(rootLock.packages).filter((p) => p.endsWith('/node_modules/mime-types')).length > 1,
+    );
+    for (const name of ['mime-types', 'mime-db']) {
+      assert.deepEqual(
+        paths.filter((p) => p === `node_modules/${name}` || p.endsWith(`/node_modules/${name}`)),
+        [`node_modules/${name}`],
+        `${name} installed once`,
+      );
+    }
+    // Each package's dependencies resolve (Node's nearest node_modules) to the versions the repo's tree gives them.
+    const resolve = (tree: typeof lock, from: string, dep: string) => {
+      for (let base = from; ; base = base.slice(0, Math.max(0, base.lastIndexOf('/node_modules/')))) {
+        const at = `${base ? `${base}/` : ''}node_modules/${dep}`;
+        if (tree.packages[at]) return tree.packages[at]!.version;
+        if (!base) return undefined;
+      }
+    };
+    const versionAt = (path: string) => lock.packages[path]!.version;
+    for (const [path, entry] of Object.entries(lock.packages)) {
+      if (!path) continue;
+      const name = path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length);
+      // The same package in the repo's tree (one of its copies), and what its dependencies resolved to there.
+      const original = Object.keys(rootLock.packages).find(
+        (p) =>
+          (p === `node_modules/${name}` || p.endsWith(`/node_modules/${name}`)) &&
+          rootLock.packages[p]!.version === versionAt(path),
+      );
+      assert.ok(original, `${path}@${versionAt(path)} is in the repo's tree`);
+      for (const dep of Object.keys(entry.dependencies ?? {})) {
+        assert.equal(resolve(lock, path, dep), resolve(rootLock, original, dep), `${path} → ${dep}`);
+      }
+    }
+  });
+
+  test('moves nested copies to the top only when they are one version and nothing resolves differently', () => {
+    const v = (version: string, dependencies?: Record<string, string>) => ({ version, dependencies });
+    // Two copies of b@1 under a and c: one b@1 at the top.
+    assert.deepEqual(
+      Object.keys(
+        hoistDuplicates({
+          'node_modules/a': v('1.0.0', { b: '^1' }),
+          'node_modules/a/node_modules/b': v('1.0.0'),
+          'node_modules/c': v('1.0.0', { b: '^1' }),
+          'node_modules/c/node_modules/b': v('1.0.0'),
+        }),
+      ).sort(),
+      ['node_modules/a', 'node_modules/b', 'node_modules/c'],
+    );
+    // b@1 and b@2: both stay where they are.
+    const twoVersions = {
+      'node_modules/a': v('1.0.0', { b: '^1' }),
+      'node_modules/a/node_modules/b': v('1.0.0'),
+      'node_modules/c': v('1.0.0', { b: '^2' }),
+      'node_modules/c/node_modules/b': v('2.0.0'),
+    };
+    assert.deepEqual(hoistDuplicates(twoVersions), twoVersions);
+    // A b at the top would be found by d, which found none before (an optional peer left out): b stays nested.
+    const shadowing = {
+      'node_modules/a': v('1.0.0', { b: '^1' }),
+      'node_modules/a/node_modules/b': v('1.0.0'),
+      'node_modules/d': { version: '1.0.0', peerDependencies: { b: '*' } },
+    };
+    assert.deepEqual(hoistDuplicates(shadowing), shadowing);
+    // A nested copy's own dependency moves first, then the copy: m (needing db) and db, each under x and y.
+    assert.deepEqual(
+      Object.keys(
+        hoistDuplicates({
+          'node_modules/x': v('1.0.0', { m: '^3' }),
+          'node_modules/x/node_modules/m': v('3.0.0', { db: '^1' }),
+          'node_modules/x/node_modules/db': v('1.54.0'),
+          'node_modules/y': v('1.0.0', { m: '^3' }),
+          'node_modules/y/node_modules/m': v('3.0.0', { db: '^1' }),
+          'node_modules/y/node_modules/db': v('1.54.0'),
+        }),
+      ).sort(),
+      ['node_modules/db', 'node_modules/m', 'node_modules/x', 'node_modules/y'],
+    );
+  });
+
   test('refuses a bundle that imports a devDependency', async () => {
     writeDemoFunction('uses-dev-dependency', "import fc from 'fast-check';\nconsole.log(fc);");
     await assert.rejects(
@@ -423,6 +519,12 @@ process.on('exit', () => writeFileSync(${JSON.stringify(seen)}, JSON.stringify({
     const cached = await startAndRead();
     assert.equal(cached.health, 200);
     assert.match(cached.stderr, bundleAccepted, 'the bundle was not compiled again');
+    // The preload turns the cache on before the framework loads: its require graph (Express) is cached too.
+    assert.match(
+      cached.stderr,
+      /V8 code cache for CommonJS \S+\/express\/lib\/application\.js was accepted/,
+      'the framework’s Express was not compiled again',
+    );
 
     // A cache of another Node or V8 (the base image updated since the build): not used, same answers.
     renameSync(cacheDir, join(api.dir, 'compile-cache', 'v0.0.0-x64-00000000-0'));
