@@ -9,6 +9,7 @@ import { encodeSketch, newSketch } from '../../domain/sketch.ts';
 import { numberArray, textArray } from './array-literal.ts';
 import type { WritePart } from './batch-write.ts';
 import type { Sql, TransactionSql } from './client.ts';
+import { type NodeQuery, readMany } from './coalesce.ts';
 import { fromPartitionOf, type TimeSeriesTable, textsByPartitions } from './partitions.ts';
 
 type Db = Sql | TransactionSql;
@@ -105,6 +106,34 @@ const readBatchBucketsText = textsByPartitions((starts) =>
   ).join('\n  union all '),
 );
 
+type BatchTable = (typeof BATCH_TABLES)[number];
+type BatchBuckets = Record<BatchTable, PartialRow[]>;
+/** The batch read's parameter types, for its K-node form (coalesce.ts). */
+const BATCH_TYPES = ['text', ...BATCH_TABLES.flatMap(() => ['float8[]', 'numeric', 'numeric'])];
+
+/** A node batch's read of its buckets as a query (null when it asks for none). */
+export function batchBucketsQuery(
+  nodeId: string,
+  bucketsMs: Record<BatchTable, Iterable<number>>,
+): NodeQuery | null {
+  const lists = BATCH_TABLES.map((t) => [...new Set(bucketsMs[t])]);
+  if (lists.every((l) => l.length === 0)) return null;
+  // An empty list matches nothing (its bounds are null).
+  const params = lists.flatMap((l) => (l.length > 0 ? bucketParams(l) : [[], null, null]));
+  // A table with no buckets asked for reads nothing: any start will do (the 5-minute one's).
+  const anyMs = (params[1] ?? params[4] ?? params[7]) as number;
+  const starts = BATCH_TABLES.map((table, i) =>
+    fromPartitionOf(table, (params[3 * i + 1] as number | null) ?? anyMs),
+  );
+  return { text: readBatchBucketsText(starts), params: [nodeId, ...params], types: BATCH_TYPES };
+}
+
+function batchBucketsOf(found: readonly (AggRow & { t: number })[]): BatchBuckets {
+  const out: BatchBuckets = { agg_5m: [], agg_1h: [], agg_1d: [] };
+  for (const row of found) out[BATCH_TABLES[row.t]!].push(rowToPartial(row));
+  return out;
+}
+
 /**
  * One node's stored partials of its 5-minute, hourly and daily buckets, in ONE statement (a node batch
  * reads all three: two statements fewer per node than readBuckets thrice). A table with no buckets
@@ -113,27 +142,25 @@ const readBatchBucketsText = textsByPartitions((starts) =>
 export async function readBatchBuckets(
   db: Db,
   nodeId: string,
-  bucketsMs: Record<(typeof BATCH_TABLES)[number], Iterable<number>>,
-): Promise<Record<(typeof BATCH_TABLES)[number], PartialRow[]>> {
-  const lists = BATCH_TABLES.map((t) => [...new Set(bucketsMs[t])]);
-  const out = { agg_5m: [] as PartialRow[], agg_1h: [] as PartialRow[], agg_1d: [] as PartialRow[] };
-  if (lists.every((l) => l.length === 0)) return out;
-  // An empty list matches nothing (its bounds are null).
-  const params = lists.flatMap((l) => (l.length > 0 ? bucketParams(l) : [[], null, null]));
-  // A table with no buckets asked for reads nothing: any start will do (the 5-minute one's).
-  const anyMs = (params[1] ?? params[4] ?? params[7]) as number;
-  const starts = BATCH_TABLES.map((table, i) =>
-    fromPartitionOf(table, (params[3 * i + 1] as number | null) ?? anyMs),
+  bucketsMs: Record<BatchTable, Iterable<number>>,
+): Promise<BatchBuckets> {
+  const q = batchBucketsQuery(nodeId, bucketsMs);
+  if (!q) return batchBucketsOf([]);
+  return batchBucketsOf(
+    await db.unsafe<(AggRow & { t: number })[]>(q.text, q.params as never[], { prepare: true }),
   );
-  const found = await db.unsafe<(AggRow & { t: number })[]>(
-    readBatchBucketsText(starts),
-    [nodeId, ...params] as never[],
-    {
-      prepare: true,
-    },
-  );
-  for (const row of found) out[BATCH_TABLES[row.t]!].push(rowToPartial(row));
-  return out;
+}
+
+/** Several nodes' batch reads (`readBatchBuckets`), one statement per text (coalesce.ts), in order. */
+export async function readManyBatchBuckets(
+  db: Db,
+  reads: readonly { nodeId: string; bucketsMs: Record<BatchTable, Iterable<number>> }[],
+): Promise<BatchBuckets[]> {
+  const queries = reads.map((r) => batchBucketsQuery(r.nodeId, r.bucketsMs));
+  const asked = queries.filter((q): q is NodeQuery => q !== null);
+  const found = await readMany<AggRow & { t: number }>(db, asked);
+  let next = 0;
+  return queries.map((q) => batchBucketsOf(q ? found[next++]! : []));
 }
 
 /** `delta` (partials of one node) merged into `stored` (its stored rows of those buckets), in memory. */

@@ -52,6 +52,57 @@ export async function writeWindows(
     on conflict (node_id) do update set as_of = excluded.as_of, body = excluded.body, figures = excluded.figures`;
 }
 
+type WindowsRow = Parameters<typeof writeWindows>[3];
+/** The row writeWindows writes: its body and figures as JSON texts. */
+function windowsTexts(windows: WindowsRow) {
+  return {
+    body: `{${windows.map((w) => `${JSON.stringify(w.range)}:${w.json}`).join(',')}}`,
+    figures: JSON.stringify(
+      Object.fromEntries(windows.map((w) => [w.range, FIGURES.map((f) => w.figures[f])])),
+    ),
+  };
+}
+
+/**
+ * Several nodes' window rows (`writeWindows`) in ONE statement (one unnest upsert), committed as
+ * writeWindows commits. A node given twice: its later row is written after its earlier one (in a
+ * statement of its own, as an upsert cannot touch a row twice).
+ */
+export async function writeManyWindows(
+  db: Db,
+  items: readonly { nodeId: string; asOfMs: number; windows: WindowsRow }[],
+): Promise<void> {
+  let rest = items.filter((it) => it.windows.length > 0);
+  while (rest.length > 0) {
+    const seen = new Set<string>();
+    const now: typeof rest = [];
+    const later: typeof rest = [];
+    for (const it of rest) {
+      if (seen.has(it.nodeId)) later.push(it);
+      else {
+        seen.add(it.nodeId);
+        now.push(it);
+      }
+    }
+    const texts = now.map((it) => windowsTexts(it.windows));
+    await db.unsafe(
+      `insert into node_windows (node_id, as_of, body, figures)
+       select n, to_timestamp(a / 1000.0), b::json, f::json
+       from unnest($1::text[], $2::numeric[], $3::text[], $4::text[]) as t(n, a, b, f),
+            (select set_config('synchronous_commit', 'off', true)) c
+       on conflict (node_id) do update set as_of = excluded.as_of, body = excluded.body, figures = excluded.figures`,
+      [
+        now.map((it) => it.nodeId),
+        now.map((it) => it.asOfMs),
+        texts.map((t) => t.body),
+        texts.map((t) => t.figures),
+      ] as never[],
+      { prepare: true },
+    );
+    rest = later;
+  }
+}
+
 /** A window's figures as node_windows.figures keeps them: one array per range, in this order. */
 const FIGURES = [
   'reporting',
