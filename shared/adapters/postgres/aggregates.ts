@@ -215,7 +215,15 @@ export function mergePartialsPart(
   stored: readonly PartialRow[],
 ): WritePart | null {
   if (delta.length === 0) return null;
-  return upsertPart(table, mergedRows(delta, stored));
+  return partialsPart(table, mergedRows(delta, stored));
+}
+
+/** The upsert of `rows` as a part several nodes' parts merge into (their rows carry their node). */
+function partialsPart(table: TimeSeriesTable, rows: readonly PartialRow[]): WritePart {
+  return {
+    ...upsertPart(table, rows),
+    merge: { kind: `partials:${table}`, rows, of: (all) => partialsPart(table, all as PartialRow[]) },
+  };
 }
 
 /** Writes partials as they are (replacing stored values) with one unnest upsert. */

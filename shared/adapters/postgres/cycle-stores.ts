@@ -31,7 +31,7 @@ import {
   writeTransitions,
 } from './anomalies.ts';
 import { purgeAnomalyEvents } from './anomaly-events.ts';
-import { type WritePart, writeCollector } from './batch-write.ts';
+import { nodesWriteCollector, type WritePart, writeCollector } from './batch-write.ts';
 import {
   lockNodes,
   readLatestMany,
@@ -126,8 +126,8 @@ const DISTRICT_ANOMALIES_STATE = 'analytics:district-anomalies';
  * the batch's record, quality and scores) issued in one turn go as ONE statement (batch-write.ts): the
  * aggregate step issues them together, so a batch pays one statement's fixed cost for them, not six.
  */
-function nodeBatchTx(tx: TransactionSql, nodeId: string, shared?: ReturnType<typeof coalescedReads>) {
-  const write = writeCollector(tx);
+function nodeBatchTx(tx: TransactionSql, nodeId: string, shared?: ReturnType<typeof coalescedStatements>) {
+  const write = shared ? shared.write : writeCollector(tx);
   const written = (part: WritePart | null) => (part ? write(part) : Promise.resolve());
   return {
     readWatermark: () => readWatermark(tx, nodeId),
@@ -162,12 +162,14 @@ function nodeBatchTx(tx: TransactionSql, nodeId: string, shared?: ReturnType<typ
 type BatchBucketsMs = Parameters<typeof readBatchBuckets>[2];
 
 /**
- * The reads of a multi-node transaction's nodes, coalesced (coalesce.ts): the nodes' node-state reads
- * issued in one turn go as ONE statement, so do their bucket reads. A failure fails every node of it
- * (the transaction is aborted anyway; the aggregate step then applies them one transaction each).
+ * The statements of a multi-node transaction's nodes, coalesced (coalesce.ts): the nodes' node-state
+ * reads issued in one turn go as ONE statement, so do their bucket reads, and their combined writes
+ * one statement with each kind merged (batch-write.ts). A failure fails every node of it (the
+ * transaction is aborted anyway; the aggregate step then applies them one transaction each).
  */
-function coalescedReads(tx: TransactionSql) {
+function coalescedStatements(tx: TransactionSql) {
   return {
+    write: nodesWriteCollector(tx),
     nodeState: coalescer((specs: NodeStateSpec[]) => readNodeStates(tx, specs)),
     batchBuckets: coalescer((reads: { nodeId: string; bucketsMs: BatchBucketsMs }[]) =>
       readManyBatchBuckets(tx, reads),
@@ -280,7 +282,7 @@ export function postgresCycleStores(sql: Sql, partitions: PartitionManager) {
         // As for one node: the reads pipeline behind the locks.
         const locked = lockNodesForBatch(tx, nodeIds);
         locked.catch(() => {});
-        const shared = coalescedReads(tx);
+        const shared = coalescedStatements(tx);
         const result = await work((nodeId) => nodeBatchTx(tx, nodeId, shared));
         await locked;
         return result;

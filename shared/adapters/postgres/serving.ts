@@ -3,6 +3,7 @@
 import type { WindowFigures } from '../../cycle/rollup/store.ts';
 import type { LatestBody, StoredLatest } from '../../domain/payloads.ts';
 import type { WindowFigureValues } from '../../domain/windows.ts';
+import { numberArray, textArray } from './array-literal.ts';
 import type { WritePart } from './batch-write.ts';
 import type { Sql, TransactionSql } from './client.ts';
 
@@ -23,6 +24,21 @@ export function writeLatestPart(nodeId: string, tsMs: number, body: LatestBody):
        on conflict (node_id) do update set ts = excluded.ts, body = excluded.body`,
     ],
     params: [nodeId, tsMs, JSON.stringify(body)],
+    merge: { kind: 'latest', rows: [[nodeId, tsMs, JSON.stringify(body)]], of: latestRowsPart },
+  };
+}
+
+/** Several nodes' latest values (rows of node, time, body text) as one part: what writeLatestPart writes. */
+function latestRowsPart(rows: unknown[]): WritePart {
+  const r = rows as [string, number, string][];
+  return {
+    ctes: (n) => [
+      `insert into node_latest (node_id, ts, body)
+       select x.n, to_timestamp(x.t / 1000.0), x.b::jsonb
+       from unnest($${n}::text::text[], $${n + 1}::text::float8[], $${n + 2}::text::text[]) as x(n, t, b)
+       on conflict (node_id) do update set ts = excluded.ts, body = excluded.body`,
+    ],
+    params: [textArray(r.map((x) => x[0])), numberArray(r.map((x) => x[1])), textArray(r.map((x) => x[2]))],
   };
 }
 
