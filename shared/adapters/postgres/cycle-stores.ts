@@ -246,9 +246,8 @@ export function postgresCycleStores(sql: Sql, partitions: PartitionManager) {
     closeOpenRun: (runId: string, outcome: Parameters<typeof closeOpenRun>[2]) =>
       closeOpenRun(sql, runId, outcome),
   };
-  // The views' refreshes of the nodes a message applied (and of messages handled meanwhile): their
-  // reads issued in one turn go as ONE statement, so do their window writes; a failure of the joint
-  // statement runs each alone (one bad node fails alone).
+  // The views' refreshes issued in one turn (a message's nodes, and others'): their reads go as ONE
+  // statement, so do their window writes; a joint statement that fails runs each alone.
   const viewInputs = coalescer(
     (reads: { nodeId: string; bounds: ViewBounds }[]) => readManyNodeViewInputs(sql, reads),
     (r) => readNodeViewInputs(sql, r.nodeId, r.bounds),
