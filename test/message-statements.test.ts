@@ -20,9 +20,12 @@ import {
 import { toCloudEvent } from '../shared/adapters/bus/bus.ts';
 import { UpstashCache } from '../shared/adapters/cache/upstash.ts';
 import { MemoryCoordinator } from '../shared/adapters/coordination/memory.ts';
+import { readBatchBuckets, readManyBatchBuckets } from '../shared/adapters/postgres/aggregates.ts';
 import { connect } from '../shared/adapters/postgres/client.ts';
 import { migrate } from '../shared/adapters/postgres/migrations.ts';
+import { readNodeState, readNodeStates } from '../shared/adapters/postgres/node-state.ts';
 import { PartitionManager } from '../shared/adapters/postgres/partitions.ts';
+import { readManyNodeViewInputs, readNodeViewInputs } from '../shared/adapters/postgres/view-state.ts';
 import { loadConfig } from '../shared/config.ts';
 import type { AggregatorDeps, DispatcherDeps } from '../shared/cycle/deps.ts';
 import { dispatchCycle } from '../shared/cycle/dispatch/index.ts';
@@ -254,5 +257,77 @@ describe('statements per multi-node message', await peerGate('postgres', 'redis'
     await t.sql`drop trigger fail_windows on node_windows`;
     await handleAggregatorEvent(t.aggregator, toCloudEvent('p', 'x', message!, 'm2', new Date(), 2));
     assert.deepEqual(await written(t.sql), await written(single.sql));
+  });
+
+  test('coalesced reads give each node exactly the rows its own statement gives, whatever each asks', async () => {
+    const sql = single.sql;
+    const nodes = (await sql<{ node_id: string }[]>`select node_id from node_latest order by node_id`).map(
+      (r) => r.node_id,
+    );
+    const at = CYCLES[1]!;
+    const m5 = (k: number) => at - (k + 1) * 300_000;
+    // Each node its own buckets, bounds and windows (some none, some beyond what is stored).
+    const buckets = nodes.map((nodeId, i) => ({
+      nodeId,
+      bucketsMs: {
+        agg_5m: Array.from({ length: i % 4 }, (_, k) => m5(k * 2 + (i % 3))),
+        agg_1h: i % 2 ? [at - HOUR - (at % HOUR), at - (at % HOUR)] : [],
+        agg_1d: i % 3 ? [at - (at % (24 * HOUR))] : [],
+      },
+    }));
+    const one = await Promise.all(buckets.map((b) => readBatchBuckets(sql, b.nodeId, b.bucketsMs)));
+    assert.deepEqual(await readManyBatchBuckets(sql, buckets), one);
+    assert.ok(one.some((b) => b.agg_5m.length > 0) && one.some((b) => b.agg_1h.length > 0));
+
+    const views = nodes.map((nodeId, i) => {
+      const asOf = at - (i % 5) * 600_000;
+      const dayMs = asOf - (asOf % (24 * HOUR)) - (i % 2) * 24 * HOUR;
+      return {
+        nodeId,
+        bounds: {
+          m5FromMs: asOf - HOUR * (1 + (i % 3)),
+          h1FromMs: asOf - 7 * 24 * HOUR,
+          // Inside the stored hours: a node with its state reads fewer hourly rows than one without.
+          h1FullFromMs: asOf - HOUR - (i % 4) * 600_000,
+          d1FromMs: asOf - 30 * 24 * HOUR,
+          dayMs,
+        },
+      };
+    });
+    const viewsOne = await Promise.all(views.map((v) => readNodeViewInputs(sql, v.nodeId, v.bounds)));
+    assert.deepEqual(await readManyNodeViewInputs(sql, views), viewsOne);
+    assert.ok(
+      viewsOne.some((v) => v.settled) && viewsOne.some((v) => !v.settled),
+      'with and without a state',
+    );
+    assert.ok(
+      viewsOne.some(
+        (v, i) => !v.settled && v.rows['1h'].some((r) => r.bucketMs < views[i]!.bounds.h1FullFromMs),
+      ),
+      'without a state, hourly rows from further back',
+    );
+
+    const specs = nodes.map((nodeId, i) => ({
+      nodeId,
+      quality: {
+        buckets: {
+          m5: Array.from({ length: i % 3 }, (_, k) => m5(k + i)),
+          h1: i % 2 ? [at - (at % HOUR)] : [],
+          d1: [at - (at % (24 * HOUR))],
+        },
+        windowFrom: { m5: at - (i % 4) * 600_000, h1: at - 24 * HOUR, d1: at - 7 * 24 * HOUR },
+      },
+      history: {
+        metrics: [0, 1, 2].slice(0, 1 + (i % 3)),
+        fromMs: at - HOUR * (1 + (i % 2)),
+        toMs: at - (i % 3) * 300_000,
+        baselineMetrics: i % 2 ? [0] : [],
+        baselineHoursMs: i % 2 ? [at - 2 * HOUR - (at % HOUR)] : [],
+      },
+      anomaliesSinceMs: at - (i % 2) * 24 * HOUR,
+    }));
+    const statesOne = await Promise.all(specs.map((spec) => readNodeState(sql, spec)));
+    assert.deepEqual(await readNodeStates(sql, specs), statesOne);
+    assert.ok(statesOne.some((s) => s.fiveMinute.length > 0 && s.quality.buckets.m5.size > 0));
   });
 });

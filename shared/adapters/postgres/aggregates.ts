@@ -94,6 +94,15 @@ function bucketParams(buckets: number[]): [number[], number, number] {
   return [buckets, lo, hi];
 }
 
+/**
+ * As `inBuckets`, the list given as timestamps (ISO text): no subquery, so the K-node form of the batch
+ * read (coalesce.ts) holds none either — PostgreSQL evaluated such an uncorrelated subquery (an
+ * InitPlan under the partitions' Append) for the first node only and reused it for the others.
+ */
+const inBucketList = (n: number) =>
+  `bucket = any($${n}::timestamptz[])
+     and bucket >= to_timestamp($${n + 1} / 1000.0) and bucket <= to_timestamp($${n + 2} / 1000.0)`;
+
 const BATCH_TABLES = ['agg_5m', 'agg_1h', 'agg_1d'] as const;
 /**
  * The batch's read for the partitions its buckets fall in (`fromPartitionOf`: it runs on the batch's
@@ -102,14 +111,15 @@ const BATCH_TABLES = ['agg_5m', 'agg_1h', 'agg_1d'] as const;
 const readBatchBucketsText = textsByPartitions((starts) =>
   BATCH_TABLES.map(
     (table, i) =>
-      `select ${i} as t, ${selectColumns} from ${table} where node_id = $1 and ${starts[i]} and ${inBuckets(2 + 3 * i)}`,
+      `select ${i} as t, ${selectColumns} from ${table} where node_id = $1 and ${starts[i]} and ${inBucketList(2 + 3 * i)}`,
   ).join('\n  union all '),
 );
 
 type BatchTable = (typeof BATCH_TABLES)[number];
 type BatchBuckets = Record<BatchTable, PartialRow[]>;
 /** The batch read's parameter types, for its K-node form (coalesce.ts). */
-const BATCH_TYPES = ['text', ...BATCH_TABLES.flatMap(() => ['float8[]', 'numeric', 'numeric'])];
+const BATCH_TYPES = ['text', ...BATCH_TABLES.flatMap(() => ['timestamptz[]', 'numeric', 'numeric'])];
+const isoList = (buckets: number[]) => buckets.map((b) => new Date(b).toISOString());
 
 /** A node batch's read of its buckets as a query (null when it asks for none). */
 export function batchBucketsQuery(
@@ -119,7 +129,11 @@ export function batchBucketsQuery(
   const lists = BATCH_TABLES.map((t) => [...new Set(bucketsMs[t])]);
   if (lists.every((l) => l.length === 0)) return null;
   // An empty list matches nothing (its bounds are null).
-  const params = lists.flatMap((l) => (l.length > 0 ? bucketParams(l) : [[], null, null]));
+  const params = lists.flatMap((l) => {
+    if (l.length === 0) return [[], null, null];
+    const [buckets, lo, hi] = bucketParams(l);
+    return [isoList(buckets), lo, hi];
+  });
   // A table with no buckets asked for reads nothing: any start will do (the 5-minute one's).
   const anyMs = (params[1] ?? params[4] ?? params[7]) as number;
   const starts = BATCH_TABLES.map((table, i) =>

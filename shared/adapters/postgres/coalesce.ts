@@ -42,8 +42,10 @@ export function lateralText(q: Pick<NodeQuery, 'text' | 'types' | 'orderBy'>): s
   });
   const columns = q.types.map((_, k) => `a${k + 1}`).join(', ');
   const arrays = q.types.map((_, k) => `$${k + 1}::text[]`).join(', ');
+  // `offset 0`: the subquery stays one (not pulled up into the join), so it runs per node as the
+  // node's own statement runs (its index scans), never as one scan of a whole table joined to the nodes.
   text = `select (p.i - 1)::int4 as _i, q.* from unnest(${arrays}) with ordinality as p(${columns}, i)
-  cross join lateral (${inner}) q${q.orderBy ? `\n  order by _i, ${q.orderBy}` : ''}`;
+  cross join lateral (${inner}\n  offset 0) q${q.orderBy ? `\n  order by _i, ${q.orderBy}` : ''}`;
   if (lateralTexts.size >= 64) lateralTexts.clear();
   lateralTexts.set(q.text, text);
   return text;
