@@ -234,8 +234,17 @@ export function mergePartialsPart(
 
 /** The upsert of `rows` as a part several nodes' parts merge into (their rows carry their node). */
 function partialsPart(table: TimeSeriesTable, rows: readonly PartialRow[]): WritePart {
+  // Built when sent alone only: merged, only the merged part's literals are built.
+  let built: WritePart | undefined;
+  const part = () => {
+    built ??= upsertPart(table, rows);
+    return built;
+  };
   return {
-    ...upsertPart(table, rows),
+    ctes: (first) => part().ctes(first),
+    get params() {
+      return part().params;
+    },
     merge: { kind: `partials:${table}`, rows, of: (all) => partialsPart(table, all as PartialRow[]) },
   };
 }

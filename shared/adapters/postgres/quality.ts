@@ -206,7 +206,10 @@ export function writeQualityStatePart(
 ): WritePart {
   return {
     ctes: (base) => [...counterUpserts(base), ...stateUpserts(base)],
-    params: qualityStateParams(nodeId, changed, scores, watermarkMs),
+    // Built when sent alone only (merged, the merged part's are built instead).
+    get params() {
+      return qualityStateParams(nodeId, changed, scores, watermarkMs);
+    },
     merge: {
       kind: 'quality',
       rows: [{ nodeId, changed, scores, watermarkMs } satisfies QualityStateRow],
