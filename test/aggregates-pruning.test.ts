@@ -131,10 +131,11 @@ describe('reading a node batch’s stored partials', await peerGate('postgres'),
       await readBatchBuckets(client, 'n1', { agg_5m: [bucket], agg_1h: [], agg_1d: [] });
       const statement = sent.find((q) => /from agg_5m/.test(q) && /from agg_1d/.test(q));
       assert.ok(statement, sent.join('\n'));
-      const part = ['float8[]', 'float8', 'float8'];
+      const part = ['timestamptz[]', 'float8', 'float8'];
       const types = ['text', ...part, ...part, ...part];
-      const values = ["'n1'", `array[${bucket}]::float8[]`, String(bucket), String(bucket)];
-      for (let i = 0; i < 2; i++) values.push('array[]::float8[]', 'null', 'null');
+      const iso = new Date(bucket).toISOString();
+      const values = ["'n1'", `array['${iso}']::timestamptz[]`, String(bucket), String(bucket)];
+      for (let i = 0; i < 2; i++) values.push('array[]::timestamptz[]', 'null', 'null');
       plan = await client.begin(async (tx) => {
         await tx`set local plan_cache_mode = force_generic_plan`;
         await tx.unsafe(`prepare read_batch(${types.join(', ')}) as ${statement}`);

@@ -9,6 +9,7 @@ import { encodeSketch, newSketch } from '../../domain/sketch.ts';
 import { numberArray, textArray } from './array-literal.ts';
 import type { WritePart } from './batch-write.ts';
 import type { Sql, TransactionSql } from './client.ts';
+import { type NodeQuery, readMany } from './coalesce.ts';
 import { fromPartitionOf, type TimeSeriesTable, textsByPartitions } from './partitions.ts';
 
 type Db = Sql | TransactionSql;
@@ -93,6 +94,15 @@ function bucketParams(buckets: number[]): [number[], number, number] {
   return [buckets, lo, hi];
 }
 
+/**
+ * As `inBuckets`, the list given as timestamps (ISO text): no subquery, so the K-node form of the batch
+ * read (coalesce.ts) holds none either — PostgreSQL evaluated such an uncorrelated subquery (an
+ * InitPlan under the partitions' Append) for the first node only and reused it for the others.
+ */
+const inBucketList = (n: number) =>
+  `bucket = any($${n}::timestamptz[])
+     and bucket >= to_timestamp($${n + 1} / 1000.0) and bucket <= to_timestamp($${n + 2} / 1000.0)`;
+
 const BATCH_TABLES = ['agg_5m', 'agg_1h', 'agg_1d'] as const;
 /**
  * The batch's read for the partitions its buckets fall in (`fromPartitionOf`: it runs on the batch's
@@ -101,9 +111,42 @@ const BATCH_TABLES = ['agg_5m', 'agg_1h', 'agg_1d'] as const;
 const readBatchBucketsText = textsByPartitions((starts) =>
   BATCH_TABLES.map(
     (table, i) =>
-      `select ${i} as t, ${selectColumns} from ${table} where node_id = $1 and ${starts[i]} and ${inBuckets(2 + 3 * i)}`,
+      `select ${i} as t, ${selectColumns} from ${table} where node_id = $1 and ${starts[i]} and ${inBucketList(2 + 3 * i)}`,
   ).join('\n  union all '),
 );
+
+type BatchTable = (typeof BATCH_TABLES)[number];
+type BatchBuckets = Record<BatchTable, PartialRow[]>;
+/** The batch read's parameter types, for its K-node form (coalesce.ts). */
+const BATCH_TYPES = ['text', ...BATCH_TABLES.flatMap(() => ['timestamptz[]', 'numeric', 'numeric'])];
+const isoList = (buckets: number[]) => buckets.map((b) => new Date(b).toISOString());
+
+/** A node batch's read of its buckets as a query (null when it asks for none). */
+export function batchBucketsQuery(
+  nodeId: string,
+  bucketsMs: Record<BatchTable, Iterable<number>>,
+): NodeQuery | null {
+  const lists = BATCH_TABLES.map((t) => [...new Set(bucketsMs[t])]);
+  if (lists.every((l) => l.length === 0)) return null;
+  // An empty list matches nothing (its bounds are null).
+  const params = lists.flatMap((l) => {
+    if (l.length === 0) return [[], null, null];
+    const [buckets, lo, hi] = bucketParams(l);
+    return [isoList(buckets), lo, hi];
+  });
+  // A table with no buckets asked for reads nothing: any start will do (the 5-minute one's).
+  const anyMs = (params[1] ?? params[4] ?? params[7]) as number;
+  const starts = BATCH_TABLES.map((table, i) =>
+    fromPartitionOf(table, (params[3 * i + 1] as number | null) ?? anyMs),
+  );
+  return { text: readBatchBucketsText(starts), params: [nodeId, ...params], types: BATCH_TYPES };
+}
+
+function batchBucketsOf(found: readonly (AggRow & { t: number })[]): BatchBuckets {
+  const out: BatchBuckets = { agg_5m: [], agg_1h: [], agg_1d: [] };
+  for (const row of found) out[BATCH_TABLES[row.t]!].push(rowToPartial(row));
+  return out;
+}
 
 /**
  * One node's stored partials of its 5-minute, hourly and daily buckets, in ONE statement (a node batch
@@ -113,27 +156,25 @@ const readBatchBucketsText = textsByPartitions((starts) =>
 export async function readBatchBuckets(
   db: Db,
   nodeId: string,
-  bucketsMs: Record<(typeof BATCH_TABLES)[number], Iterable<number>>,
-): Promise<Record<(typeof BATCH_TABLES)[number], PartialRow[]>> {
-  const lists = BATCH_TABLES.map((t) => [...new Set(bucketsMs[t])]);
-  const out = { agg_5m: [] as PartialRow[], agg_1h: [] as PartialRow[], agg_1d: [] as PartialRow[] };
-  if (lists.every((l) => l.length === 0)) return out;
-  // An empty list matches nothing (its bounds are null).
-  const params = lists.flatMap((l) => (l.length > 0 ? bucketParams(l) : [[], null, null]));
-  // A table with no buckets asked for reads nothing: any start will do (the 5-minute one's).
-  const anyMs = (params[1] ?? params[4] ?? params[7]) as number;
-  const starts = BATCH_TABLES.map((table, i) =>
-    fromPartitionOf(table, (params[3 * i + 1] as number | null) ?? anyMs),
+  bucketsMs: Record<BatchTable, Iterable<number>>,
+): Promise<BatchBuckets> {
+  const q = batchBucketsQuery(nodeId, bucketsMs);
+  if (!q) return batchBucketsOf([]);
+  return batchBucketsOf(
+    await db.unsafe<(AggRow & { t: number })[]>(q.text, q.params as never[], { prepare: true }),
   );
-  const found = await db.unsafe<(AggRow & { t: number })[]>(
-    readBatchBucketsText(starts),
-    [nodeId, ...params] as never[],
-    {
-      prepare: true,
-    },
-  );
-  for (const row of found) out[BATCH_TABLES[row.t]!].push(rowToPartial(row));
-  return out;
+}
+
+/** Several nodes' batch reads (`readBatchBuckets`), one statement per text (coalesce.ts), in order. */
+export async function readManyBatchBuckets(
+  db: Db,
+  reads: readonly { nodeId: string; bucketsMs: Record<BatchTable, Iterable<number>> }[],
+): Promise<BatchBuckets[]> {
+  const queries = reads.map((r) => batchBucketsQuery(r.nodeId, r.bucketsMs));
+  const asked = queries.filter((q): q is NodeQuery => q !== null);
+  const found = await readMany<AggRow & { t: number }>(db, asked);
+  let next = 0;
+  return queries.map((q) => batchBucketsOf(q ? found[next++]! : []));
 }
 
 /** `delta` (partials of one node) merged into `stored` (its stored rows of those buckets), in memory. */
@@ -188,7 +229,24 @@ export function mergePartialsPart(
   stored: readonly PartialRow[],
 ): WritePart | null {
   if (delta.length === 0) return null;
-  return upsertPart(table, mergedRows(delta, stored));
+  return partialsPart(table, mergedRows(delta, stored));
+}
+
+/** The upsert of `rows` as a part several nodes' parts merge into (their rows carry their node). */
+function partialsPart(table: TimeSeriesTable, rows: readonly PartialRow[]): WritePart {
+  // Built when sent alone only: merged, only the merged part's literals are built.
+  let built: WritePart | undefined;
+  const part = () => {
+    built ??= upsertPart(table, rows);
+    return built;
+  };
+  return {
+    ctes: (first) => part().ctes(first),
+    get params() {
+      return part().params;
+    },
+    merge: { kind: `partials:${table}`, rows, of: (all) => partialsPart(table, all as PartialRow[]) },
+  };
 }
 
 /** Writes partials as they are (replacing stored values) with one unnest upsert. */

@@ -13,10 +13,39 @@ import type { Sql, TransactionSql } from './client.ts';
 
 type Db = Sql | TransactionSql;
 
-/** Part of a combined write: its CTEs' bodies (no names), numbered from `first`, and their parameters. */
+/**
+ * Part of a combined write: its CTEs' bodies (no names), numbered from `first`, and their parameters.
+ * A part of several nodes' writes (`merge`): parts of the same `kind` are one part for their rows
+ * together (`merge(rows of each)`), so K nodes' writes of a kind cost one CTE, not K.
+ */
 export interface WritePart {
   ctes: (first: number) => string[];
   params: unknown[];
+  merge?: { kind: string; rows: readonly unknown[]; of: (rows: unknown[]) => WritePart };
+}
+
+/**
+ * Several nodes' parts as one part per kind (a kind given once stays as it is), the kinds in a stable
+ * order (the statement's text then depends only on which kinds it holds). Parts without a kind follow.
+ */
+export function mergeParts(parts: readonly WritePart[]): WritePart[] {
+  const kinds = new Map<string, WritePart[]>();
+  const rest: WritePart[] = [];
+  for (const part of parts) {
+    if (!part.merge) {
+      rest.push(part);
+      continue;
+    }
+    const group = kinds.get(part.merge.kind);
+    if (group) group.push(part);
+    else kinds.set(part.merge.kind, [part]);
+  }
+  const merged = [...kinds.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, group]) =>
+      group.length === 1 ? group[0]! : group[0]!.merge!.of(group.flatMap((p) => p.merge!.rows)),
+    );
+  return [...merged, ...rest];
 }
 
 /** The combined statement's text and parameters (exported for tests). */
@@ -37,6 +66,32 @@ export async function writeParts(db: Db, parts: readonly WritePart[]): Promise<v
   if (parts.length === 0) return;
   const { text, params } = combinedWrite(parts);
   await db.unsafe(text, params as never[], { prepare: true });
+}
+
+/**
+ * The collector of a multi-node transaction: the parts its nodes write in one turn (the current job and
+ * the promise callbacks it queues: DataLoader's schedule) go as ONE statement, each kind merged
+ * (`mergeParts`). Each `write` resolves when that statement has run; a failure fails every part of it.
+ */
+export function nodesWriteCollector(db: Db): (part: WritePart) => Promise<void> {
+  let pending: WritePart[] | null = null;
+  let sent: Promise<void> = Promise.resolve();
+  return (part) => {
+    if (!pending) {
+      const parts: WritePart[] = [];
+      pending = parts;
+      sent = new Promise<void>((resolve, reject) => {
+        Promise.resolve().then(() =>
+          process.nextTick(() => {
+            pending = null;
+            writeParts(db, mergeParts(parts)).then(resolve, reject);
+          }),
+        );
+      });
+    }
+    pending.push(part);
+    return sent;
+  };
 }
 
 /**

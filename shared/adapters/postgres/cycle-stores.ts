@@ -7,10 +7,17 @@
  */
 
 import { anomalyPayload } from '../../anomaly/listed.ts';
+import type { NodeStateSpec } from '../../cycle/aggregate/store.ts';
 import type { CopyTarget } from '../../cycle/backfill/store.ts';
 import type { RetentionCutoffs } from '../../cycle/maintenance/store.ts';
 import type { PartialRow } from '../../domain/aggregate.ts';
-import { mergePartials, mergePartialsPart, readBatchBuckets, upsertPartials } from './aggregates.ts';
+import {
+  mergePartials,
+  mergePartialsPart,
+  readBatchBuckets,
+  readManyBatchBuckets,
+  upsertPartials,
+} from './aggregates.ts';
 import {
   countActive,
   purgeDistrictNights,
@@ -24,7 +31,7 @@ import {
   writeTransitions,
 } from './anomalies.ts';
 import { purgeAnomalyEvents } from './anomaly-events.ts';
-import { type WritePart, writeCollector } from './batch-write.ts';
+import { nodesWriteCollector, type WritePart, writeCollector } from './batch-write.ts';
 import {
   lockNodes,
   readLatestMany,
@@ -36,6 +43,7 @@ import {
   writeWatermarks,
 } from './bulk.ts';
 import type { Sql, TransactionSql } from './client.ts';
+import { coalescer } from './coalesce.ts';
 import { copyPartials, copyTarget, PartialCopyEncoder } from './copy.ts';
 import {
   latestEfficiencyLabel,
@@ -47,7 +55,7 @@ import {
 } from './efficiency.ts';
 import { readLeakSensitivity } from './leak-sensitivity.ts';
 import { TIME_SERIES_TABLES } from './migrations.ts';
-import { readNodeState } from './node-state.ts';
+import { readNodeState, readNodeStates } from './node-state.ts';
 import type { PartitionManager, TimeSeriesTable } from './partitions.ts';
 import { readPatternFlows, readPatternsDay, writePatterns } from './patterns.ts';
 import {
@@ -93,12 +101,14 @@ import {
   readWindowFigures,
   writeEvaluatedMs,
   writeLatestPart,
+  writeManyWindows,
   writeSnapshot,
   writeWindows,
 } from './serving.ts';
 import {
   deleteAllViewStates,
   deleteViewStates,
+  readManyNodeViewInputs,
   readNodeViewInputs,
   readViewStateDay,
   rebuildViewState,
@@ -116,15 +126,15 @@ const DISTRICT_ANOMALIES_STATE = 'analytics:district-anomalies';
  * the batch's record, quality and scores) issued in one turn go as ONE statement (batch-write.ts): the
  * aggregate step issues them together, so a batch pays one statement's fixed cost for them, not six.
  */
-function nodeBatchTx(tx: TransactionSql, nodeId: string) {
-  const write = writeCollector(tx);
+function nodeBatchTx(tx: TransactionSql, nodeId: string, shared?: ReturnType<typeof coalescedStatements>) {
+  const write = shared ? shared.write : writeCollector(tx);
   const written = (part: WritePart | null) => (part ? write(part) : Promise.resolve());
   return {
     readWatermark: () => readWatermark(tx, nodeId),
-    readNodeState: (spec: Parameters<typeof readNodeState>[1]) => readNodeState(tx, spec),
+    readNodeState: (spec: NodeStateSpec) => (shared ? shared.nodeState(spec) : readNodeState(tx, spec)),
     readTimezone: (districtId: string) => readDistrictTimezone(tx, districtId),
-    readBatchBuckets: (bucketsMs: Parameters<typeof readBatchBuckets>[2]) =>
-      readBatchBuckets(tx, nodeId, bucketsMs),
+    readBatchBuckets: (bucketsMs: BatchBucketsMs) =>
+      shared ? shared.batchBuckets({ nodeId, bucketsMs }) : readBatchBuckets(tx, nodeId, bucketsMs),
     mergePartials: (table: TimeSeriesTable, delta: PartialRow[], stored?: PartialRow[]) =>
       stored
         ? written(mergePartialsPart(table, delta, stored))
@@ -146,6 +156,24 @@ function nodeBatchTx(tx: TransactionSql, nodeId: string) {
       transitions: Parameters<typeof writeTransitions>[2],
       previous: Parameters<typeof writeTransitions>[3],
     ) => writeTransitions(tx, 'node', transitions, previous),
+  };
+}
+
+type BatchBucketsMs = Parameters<typeof readBatchBuckets>[2];
+
+/**
+ * The statements of a multi-node transaction's nodes, coalesced (coalesce.ts): the nodes' node-state
+ * reads issued in one turn go as ONE statement, so do their bucket reads, and their combined writes
+ * one statement with each kind merged (batch-write.ts). A failure fails every node of it (the
+ * transaction is aborted anyway; the aggregate step then applies them one transaction each).
+ */
+function coalescedStatements(tx: TransactionSql) {
+  return {
+    write: nodesWriteCollector(tx),
+    nodeState: coalescer((specs: NodeStateSpec[]) => readNodeStates(tx, specs)),
+    batchBuckets: coalescer((reads: { nodeId: string; bucketsMs: BatchBucketsMs }[]) =>
+      readManyBatchBuckets(tx, reads),
+    ),
   };
 }
 
@@ -218,6 +246,20 @@ export function postgresCycleStores(sql: Sql, partitions: PartitionManager) {
     closeOpenRun: (runId: string, outcome: Parameters<typeof closeOpenRun>[2]) =>
       closeOpenRun(sql, runId, outcome),
   };
+  // The views' refreshes issued in one turn (a message's nodes, and others'): their reads go as ONE
+  // statement, so do their window writes; a joint statement that fails runs each alone.
+  const viewInputs = coalescer(
+    (reads: { nodeId: string; bounds: ViewBounds }[]) => readManyNodeViewInputs(sql, reads),
+    (r) => readNodeViewInputs(sql, r.nodeId, r.bounds),
+  );
+  type WindowsWrite = { nodeId: string; asOfMs: number; windows: Parameters<typeof writeWindows>[3] };
+  const windows = coalescer(
+    async (items: WindowsWrite[]) => {
+      await writeManyWindows(sql, items);
+      return items.map(() => undefined);
+    },
+    (w) => writeWindows(sql, w.nodeId, w.asOfMs, w.windows),
+  );
   const aggregate = {
     async ensurePartitions(bucketsMs: number[]) {
       for (const table of AGGREGATE_TABLES) await partitions.ensure(table, bucketsMs);
@@ -239,16 +281,17 @@ export function postgresCycleStores(sql: Sql, partitions: PartitionManager) {
         // As for one node: the reads pipeline behind the locks.
         const locked = lockNodesForBatch(tx, nodeIds);
         locked.catch(() => {});
-        const result = await work((nodeId) => nodeBatchTx(tx, nodeId));
+        const shared = coalescedStatements(tx);
+        const result = await work((nodeId) => nodeBatchTx(tx, nodeId, shared));
         await locked;
         return result;
       }) as Promise<T>,
     readWatermarks: (nodeIds: readonly string[]) => readWatermarks(sql, nodeIds),
     readLatest: (nodeId: string) => readLatest(sql, nodeId),
-    readNodeViewInputs: (nodeId: string, bounds: ViewBounds) => readNodeViewInputs(sql, nodeId, bounds),
+    readNodeViewInputs: (nodeId: string, bounds: ViewBounds) => viewInputs({ nodeId, bounds }),
     readNodeQuality: (nodeId: string) => readNodeQuality(sql, nodeId),
-    writeWindows: (nodeId: string, asOfMs: number, windows: Parameters<typeof writeWindows>[3]) =>
-      writeWindows(sql, nodeId, asOfMs, windows),
+    writeWindows: (nodeId: string, asOfMs: number, w: Parameters<typeof writeWindows>[3]) =>
+      windows({ nodeId, asOfMs, windows: w }),
   };
   const rollup = {
     ...postgresEfficiencyStore(sql),

@@ -14,6 +14,7 @@ import type { NodeState, NodeStateSpec } from '../../cycle/aggregate/store.ts';
 import type { LatestBody } from '../../domain/payloads.ts';
 import { ANOMALY_COLUMNS, type AnomalyRow, anomalyFromRow } from './anomalies.ts';
 import type { Sql, TransactionSql } from './client.ts';
+import { type NodeQuery, readMany } from './coalesce.ts';
 import { fromPartitionOf, textsByPartitions } from './partitions.ts';
 import { COUNTERS_DOC, countersFromDoc } from './quality.ts';
 
@@ -76,13 +77,30 @@ function statementFor(h: NodeStateSpec['history']): string {
   ]);
 }
 
-export async function readNodeState(db: Db, spec: NodeStateSpec): Promise<NodeState> {
+/** Each parameter's type, for the K-node form (coalesce.ts). */
+const TYPES = [
+  'text',
+  'timestamptz[]',
+  'timestamptz',
+  'timestamptz[]',
+  'timestamptz',
+  'timestamptz[]',
+  'timestamptz',
+  'int2[]',
+  'timestamptz',
+  'timestamptz',
+  'int2[]',
+  'timestamptz[]',
+  'timestamptz',
+] as const;
+
+/** A node's state read as a query (its text depends on the partitions it reads). */
+export function nodeStateQuery(spec: NodeStateSpec): NodeQuery {
   const q = spec.quality;
   const h = spec.history;
-  // Prepared: sent with the batch's other reads, no Parse/Describe round trip before it.
-  const rows = await db.unsafe<Row[]>(
-    statementFor(h),
-    [
+  return {
+    text: statementFor(h),
+    params: [
       spec.nodeId,
       q.buckets.m5.map(iso),
       iso(q.windowFrom.m5),
@@ -96,9 +114,23 @@ export async function readNodeState(db: Db, spec: NodeStateSpec): Promise<NodeSt
       [...h.baselineMetrics],
       h.baselineHoursMs.map(iso),
       iso(spec.anomaliesSinceMs),
-    ] as never[],
-    { prepare: true },
-  );
+    ],
+    types: TYPES,
+  };
+}
+
+export async function readNodeState(db: Db, spec: NodeStateSpec): Promise<NodeState> {
+  const q = nodeStateQuery(spec);
+  // Prepared: sent with the batch's other reads, no Parse/Describe round trip before it.
+  return nodeStateOf(await db.unsafe<Row[]>(q.text, q.params as never[], { prepare: true }));
+}
+
+/** Several nodes' states, one statement per text (coalesce.ts), in the order given. */
+export async function readNodeStates(db: Db, specs: readonly NodeStateSpec[]): Promise<NodeState[]> {
+  return (await readMany<Row>(db, specs.map(nodeStateQuery))).map(nodeStateOf);
+}
+
+function nodeStateOf(rows: readonly Row[]): NodeState {
   const out: NodeState = {
     watermarkMs: null,
     latestMs: null,

@@ -206,8 +206,83 @@ export function writeQualityStatePart(
 ): WritePart {
   return {
     ctes: (base) => [...counterUpserts(base), ...stateUpserts(base)],
-    params: qualityStateParams(nodeId, changed, scores, watermarkMs),
+    // Built when sent alone only (merged, the merged part's are built instead).
+    get params() {
+      return qualityStateParams(nodeId, changed, scores, watermarkMs);
+    },
+    merge: {
+      kind: 'quality',
+      rows: [{ nodeId, changed, scores, watermarkMs } satisfies QualityStateRow],
+      of: qualityStateRowsPart,
+    },
   };
+}
+
+interface QualityStateRow {
+  nodeId: string;
+  changed: QualityBuckets;
+  scores: { asOfMs: number; body: unknown };
+  watermarkMs: number;
+}
+
+/**
+ * Several nodes' quality writes (writeQualityStatePart) as one part: per resolution one upsert of every
+ * node's counters (each row with its node), the watermarks and the scores one upsert each.
+ */
+function qualityStateRowsPart(rows: unknown[]): WritePart {
+  const r = rows as QualityStateRow[];
+  const params: unknown[] = [];
+  for (const res of RESOLUTIONS) {
+    const nodes: string[] = [];
+    const buckets: number[] = [];
+    const counters: QualityCounters[] = [];
+    for (const row of r) {
+      for (const [bucket, c] of row.changed[res]) {
+        nodes.push(row.nodeId);
+        buckets.push(bucket);
+        counters.push(c);
+      }
+    }
+    params.push(
+      textArray(nodes),
+      numberArray(buckets),
+      ...WRITE_COLUMNS.map((col) => col.literal(counters.map(col.value) as never[])),
+    );
+  }
+  const nodes = textArray(r.map((x) => x.nodeId));
+  params.push(
+    nodes,
+    numberArray(r.map((x) => x.watermarkMs)),
+    numberArray(r.map((x) => x.scores.asOfMs)),
+    textArray(r.map((x) => JSON.stringify(x.scores.body))),
+  );
+  return { ctes: qualityRowsUpserts, params };
+}
+
+/** The upserts of qualityStateRowsPart from parameter `base` on (its parameters' order). */
+function qualityRowsUpserts(base: number): string[] {
+  const names = WRITE_COLUMNS.map((col) => col.column);
+  const perResolution = 2 + WRITE_COLUMNS.length;
+  const counters = RESOLUTIONS.map((res, r) => {
+    const first = base + r * perResolution;
+    const inputs = WRITE_COLUMNS.map((col, c) => `$${first + 2 + c}::text::${col.array}`);
+    return `insert into ${QUALITY_TABLES[res]} (node_id, bucket, ${names.join(', ')})
+       select t.node_id, to_timestamp(t.b / 1000.0), ${WRITE_COLUMNS.map((col) => col.store(`t.${col.column}`)).join(', ')}
+       from unnest($${first}::text::text[], $${first + 1}::text::float8[], ${inputs.join(', ')})
+         as t(node_id, b, ${names.join(', ')})
+       on conflict (node_id, bucket) do update set ${names.map((n) => `${n} = excluded.${n}`).join(', ')}`;
+  });
+  const s = base + RESOLUTIONS.length * perResolution;
+  return [
+    ...counters,
+    `insert into node_watermarks (node_id, ingested_to)
+       select x.n, to_timestamp(x.w / 1000.0) from unnest($${s}::text::text[], $${s + 1}::text::numeric[]) as x(n, w)
+       on conflict (node_id) do update set ingested_to = excluded.ingested_to`,
+    `insert into node_quality (node_id, as_of, body)
+       select x.n, to_timestamp(x.a / 1000.0), x.b::jsonb
+       from unnest($${s}::text::text[], $${s + 2}::text::numeric[], $${s + 3}::text::text[]) as x(n, a, b)
+       on conflict (node_id) do update set as_of = excluded.as_of, body = excluded.body`,
+  ];
 }
 
 /** A node's 5-minute counters over [fromMs, toMs), in time order. */

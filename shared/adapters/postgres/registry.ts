@@ -12,6 +12,7 @@ import {
   type NodeInfo,
   type NodeKind,
 } from '../../domain/readings.ts';
+import { numberArray, textArray } from './array-literal.ts';
 import type { WritePart } from './batch-write.ts';
 import type { Sql, TransactionSql } from './client.ts';
 
@@ -223,6 +224,20 @@ export function writeWatermarkPart(nodeId: string, toMs: number): WritePart {
        on conflict (node_id) do update set ingested_to = excluded.ingested_to`,
     ],
     params: [nodeId, toMs],
+    merge: { kind: 'watermark', rows: [[nodeId, toMs]], of: watermarkRowsPart },
+  };
+}
+
+/** Several nodes' new watermarks (rows of node, time) as one part: what writeWatermarkPart writes. */
+function watermarkRowsPart(rows: unknown[]): WritePart {
+  const r = rows as [string, number][];
+  return {
+    ctes: (n) => [
+      `insert into node_watermarks (node_id, ingested_to)
+       select x.n, to_timestamp(x.t / 1000.0) from unnest($${n}::text::text[], $${n + 1}::text::float8[]) as x(n, t)
+       on conflict (node_id) do update set ingested_to = excluded.ingested_to`,
+    ],
+    params: [textArray(r.map((x) => x[0])), numberArray(r.map((x) => x[1]))],
   };
 }
 

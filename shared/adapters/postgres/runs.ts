@@ -2,6 +2,7 @@
 import type { AppliedBatch } from '../../cycle/aggregate/store.ts';
 import type { NewRun } from '../../cycle/dispatch/store.ts';
 import type { RunRecord, RunStatus } from '../../domain/runs.ts';
+import { numberArray, textArray } from './array-literal.ts';
 import type { WritePart } from './batch-write.ts';
 import type { Sql, TransactionSql } from './client.ts';
 
@@ -142,6 +143,15 @@ export async function bytesProcessedLastDay(db: Db, tenantId: string): Promise<n
  * part of the node batch's combined write (batch-write.ts).
  */
 export function recordAppliedBatchPart(batch: AppliedBatch & { nodeId: string }): WritePart {
+  const row = [
+    batch.runId,
+    batch.nodeId,
+    batch.part,
+    batch.readings,
+    JSON.stringify(batch.rejected),
+    batch.minTs,
+    batch.maxTs,
+  ];
   return {
     ctes: (n) => [
       `insert into applied_batches (run_id, node_id, part, readings, rejected, min_ts, max_ts)
@@ -149,15 +159,26 @@ export function recordAppliedBatchPart(batch: AppliedBatch & { nodeId: string })
                to_timestamp($${n + 5}::float8 / 1000.0), to_timestamp($${n + 6}::float8 / 1000.0))
        on conflict do nothing`,
     ],
-    params: [
-      batch.runId,
-      batch.nodeId,
-      batch.part,
-      batch.readings,
-      JSON.stringify(batch.rejected),
-      batch.minTs,
-      batch.maxTs,
+    params: row,
+    merge: { kind: 'applied', rows: [row], of: appliedRowsPart },
+  };
+}
+
+/** Several nodes' batch records as one part: what recordAppliedBatchPart writes. */
+function appliedRowsPart(rows: unknown[]): WritePart {
+  const r = rows as [string, string, number, number, string, number | null, number | null][];
+  const texts = (k: 0 | 1 | 4) => textArray(r.map((x) => x[k]));
+  const numbers = (k: 2 | 3 | 5 | 6) => numberArray(r.map((x) => x[k]));
+  return {
+    ctes: (n) => [
+      `insert into applied_batches (run_id, node_id, part, readings, rejected, min_ts, max_ts)
+       select x.r, x.n, x.p, x.c, x.j::jsonb, to_timestamp(x.lo / 1000.0), to_timestamp(x.hi / 1000.0)
+       from unnest($${n}::text::text[], $${n + 1}::text::text[], $${n + 2}::text::int4[], $${n + 3}::text::int4[],
+                   $${n + 4}::text::text[], $${n + 5}::text::float8[], $${n + 6}::text::float8[])
+         as x(r, n, p, c, j, lo, hi)
+       on conflict do nothing`,
     ],
+    params: [texts(0), texts(1), numbers(2), numbers(3), texts(4), numbers(5), numbers(6)],
   };
 }
 

@@ -3,6 +3,7 @@
 import type { WindowFigures } from '../../cycle/rollup/store.ts';
 import type { LatestBody, StoredLatest } from '../../domain/payloads.ts';
 import type { WindowFigureValues } from '../../domain/windows.ts';
+import { numberArray, textArray } from './array-literal.ts';
 import type { WritePart } from './batch-write.ts';
 import type { Sql, TransactionSql } from './client.ts';
 
@@ -23,6 +24,21 @@ export function writeLatestPart(nodeId: string, tsMs: number, body: LatestBody):
        on conflict (node_id) do update set ts = excluded.ts, body = excluded.body`,
     ],
     params: [nodeId, tsMs, JSON.stringify(body)],
+    merge: { kind: 'latest', rows: [[nodeId, tsMs, JSON.stringify(body)]], of: latestRowsPart },
+  };
+}
+
+/** Several nodes' latest values (rows of node, time, body text) as one part: what writeLatestPart writes. */
+function latestRowsPart(rows: unknown[]): WritePart {
+  const r = rows as [string, number, string][];
+  return {
+    ctes: (n) => [
+      `insert into node_latest (node_id, ts, body)
+       select x.n, to_timestamp(x.t / 1000.0), x.b::jsonb
+       from unnest($${n}::text::text[], $${n + 1}::text::float8[], $${n + 2}::text::text[]) as x(n, t, b)
+       on conflict (node_id) do update set ts = excluded.ts, body = excluded.body`,
+    ],
+    params: [textArray(r.map((x) => x[0])), numberArray(r.map((x) => x[1])), textArray(r.map((x) => x[2]))],
   };
 }
 
@@ -50,6 +66,57 @@ export async function writeWindows(
     select ${nodeId}, to_timestamp(${asOfMs} / 1000.0), ${byRange}::text::json, ${figures}::text::json
     from (select set_config('synchronous_commit', 'off', true)) c
     on conflict (node_id) do update set as_of = excluded.as_of, body = excluded.body, figures = excluded.figures`;
+}
+
+type WindowsRow = Parameters<typeof writeWindows>[3];
+/** The row writeWindows writes: its body and figures as JSON texts. */
+function windowsTexts(windows: WindowsRow) {
+  return {
+    body: `{${windows.map((w) => `${JSON.stringify(w.range)}:${w.json}`).join(',')}}`,
+    figures: JSON.stringify(
+      Object.fromEntries(windows.map((w) => [w.range, FIGURES.map((f) => w.figures[f])])),
+    ),
+  };
+}
+
+/**
+ * Several nodes' window rows (`writeWindows`) in ONE statement (one unnest upsert), committed as
+ * writeWindows commits. A node given twice: its later row is written after its earlier one (in a
+ * statement of its own, as an upsert cannot touch a row twice).
+ */
+export async function writeManyWindows(
+  db: Db,
+  items: readonly { nodeId: string; asOfMs: number; windows: WindowsRow }[],
+): Promise<void> {
+  let rest = items.filter((it) => it.windows.length > 0);
+  while (rest.length > 0) {
+    const seen = new Set<string>();
+    const now: typeof rest = [];
+    const later: typeof rest = [];
+    for (const it of rest) {
+      if (seen.has(it.nodeId)) later.push(it);
+      else {
+        seen.add(it.nodeId);
+        now.push(it);
+      }
+    }
+    const texts = now.map((it) => windowsTexts(it.windows));
+    await db.unsafe(
+      `insert into node_windows (node_id, as_of, body, figures)
+       select n, to_timestamp(a / 1000.0), b::json, f::json
+       from unnest($1::text[], $2::numeric[], $3::text[], $4::text[]) as t(n, a, b, f),
+            (select set_config('synchronous_commit', 'off', true)) c
+       on conflict (node_id) do update set as_of = excluded.as_of, body = excluded.body, figures = excluded.figures`,
+      [
+        now.map((it) => it.nodeId),
+        now.map((it) => it.asOfMs),
+        texts.map((t) => t.body),
+        texts.map((t) => t.figures),
+      ] as never[],
+      { prepare: true },
+    );
+    rest = later;
+  }
 }
 
 /** A window's figures as node_windows.figures keeps them: one array per range, in this order. */

@@ -22,6 +22,7 @@ import {
   settleView,
 } from '../../domain/view-state.ts';
 import type { Sql, TransactionSql } from './client.ts';
+import { type NodeQuery, readMany } from './coalesce.ts';
 import { fromPartitionOf, textsByPartitions } from './partitions.ts';
 
 type Db = Sql | TransactionSql;
@@ -134,11 +135,37 @@ export async function readNodeViewInputs(
   nodeId: string,
   b: ViewBounds,
 ): Promise<{ rows: ViewRows; settled: SettledView | null }> {
-  const found = await db.unsafe<ViewRow[]>(
-    viewInputsStatement(viewInputsStarts(b)),
-    [nodeId, b.m5FromMs, b.h1FromMs, b.h1FullFromMs, b.d1FromMs, b.dayMs],
-    { prepare: true },
+  const q = viewInputsQuery(nodeId, b);
+  return viewInputsOf(nodeId, b, await db.unsafe<ViewRow[]>(q.text, q.params as never[], { prepare: true }));
+}
+
+/** The view read as a query (coalesce.ts: its K-node form). */
+function viewInputsQuery(nodeId: string, b: ViewBounds): NodeQuery {
+  return {
+    text: viewInputsStatement(viewInputsStarts(b)),
+    params: [nodeId, b.m5FromMs, b.h1FromMs, b.h1FullFromMs, b.d1FromMs, b.dayMs],
+    types: ['text', 'float8', 'float8', 'float8', 'float8', 'float8'],
+    orderBy: 't, metric, bucket_ms',
+  };
+}
+
+/** Several nodes' view reads (`readNodeViewInputs`), one statement per text, in the order given. */
+export async function readManyNodeViewInputs(
+  db: Db,
+  reads: readonly { nodeId: string; bounds: ViewBounds }[],
+): Promise<{ rows: ViewRows; settled: SettledView | null }[]> {
+  const found = await readMany<ViewRow>(
+    db,
+    reads.map((r) => viewInputsQuery(r.nodeId, r.bounds)),
   );
+  return reads.map((r, i) => viewInputsOf(r.nodeId, r.bounds, found[i]!));
+}
+
+function viewInputsOf(
+  nodeId: string,
+  b: ViewBounds,
+  found: readonly ViewRow[],
+): { rows: ViewRows; settled: SettledView | null } {
   const rows: ViewRows = { '5m': [], '1h': [], '1d': [] };
   const tables = [rows['5m'], rows['1h'], rows['1d']];
   let settled: SettledView | null = null;

@@ -2,7 +2,8 @@
  * Aggregate one node's batch: clean, fold into 5-minute partials, merge into the stored 5m/1h/1d
  * partials, advance the node's ingestion watermark — all in one transaction under the node's lock —
  * then refresh what the API serves for the node (`views.ts`). A multi-node message's batches share
- * one transaction (`applyNodeBatches`), each node's statements as they would run alone.
+ * one transaction (`applyNodeBatches`), each node's code as it would run alone (the store coalesces
+ * the nodes' statements of a kind into one).
  *
  * The transaction has three phases: every read issued at once (the node's state or watermark, the
  * stored partials of the batch's buckets, its latest values; they pipeline behind the lock), pure
@@ -292,8 +293,9 @@ export type BatchOutcome =
 
 /**
  * Several nodes' batches (one message's) in ONE transaction: the nodes locked together in a stable
- * order (no deadlock between concurrent messages), every node's reads issued together (they pipeline
- * in one round trip), every node's writes likewise, one commit. A batch out of order is left out (it
+ * order (no deadlock between concurrent messages), every node's reads issued together (the store
+ * sends each kind as one statement for all of them), every node's writes likewise (one statement),
+ * one commit. A batch out of order is left out (it
  * wrote nothing) and the others commit. Any other failure aborts the transaction: then each batch is
  * applied in a transaction of its own, so one bad node fails alone. Resolves with each batch's outcome,
  * in order; never rejects for a batch's failure.

@@ -119,6 +119,9 @@ export interface AggregateStore {
   /**
    * Runs `work` in one transaction holding every node's advisory lock (taken first, inside, in one
    * stable order); `txOf(nodeId)` gives the statements of one of those nodes, all on that transaction.
+   * The nodes' statements of one kind issued in the same turn may run as ONE statement (PostgreSQL:
+   * `adapters/postgres/coalesce.ts`), each node getting what its own would give; a failure of it
+   * fails each of those nodes (the transaction is then aborted anyway).
    */
   inNodesTransaction<T>(
     nodeIds: readonly string[],
