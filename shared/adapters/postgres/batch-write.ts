@@ -10,6 +10,7 @@
  * batch kind), so each connection plans a handful.
  */
 import type { Sql, TransactionSql } from './client.ts';
+import { coalescer } from './coalesce.ts';
 
 type Db = Sql | TransactionSql;
 
@@ -69,29 +70,15 @@ export async function writeParts(db: Db, parts: readonly WritePart[]): Promise<v
 }
 
 /**
- * The collector of a multi-node transaction: the parts its nodes write in one turn (the current job and
- * the promise callbacks it queues: DataLoader's schedule) go as ONE statement, each kind merged
- * (`mergeParts`). Each `write` resolves when that statement has run; a failure fails every part of it.
+ * The collector of a multi-node transaction: the parts its nodes write in one turn (coalesce.ts's
+ * `coalescer`, DataLoader's schedule) go as ONE statement, each kind merged (`mergeParts`). Each `write`
+ * resolves when that statement has run; a failure fails every part of it.
  */
 export function nodesWriteCollector(db: Db): (part: WritePart) => Promise<void> {
-  let pending: WritePart[] | null = null;
-  let sent: Promise<void> = Promise.resolve();
-  return (part) => {
-    if (!pending) {
-      const parts: WritePart[] = [];
-      pending = parts;
-      sent = new Promise<void>((resolve, reject) => {
-        Promise.resolve().then(() =>
-          process.nextTick(() => {
-            pending = null;
-            writeParts(db, mergeParts(parts)).then(resolve, reject);
-          }),
-        );
-      });
-    }
-    pending.push(part);
-    return sent;
-  };
+  return coalescer(async (parts: WritePart[]) => {
+    await writeParts(db, mergeParts(parts));
+    return parts.map(() => undefined);
+  });
 }
 
 /**
